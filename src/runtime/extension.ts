@@ -1,0 +1,200 @@
+/**
+ * The extension API: what an extension's `extension.ts` and its handlers import from
+ * `sovereign/runtime`. Types only plus identity helpers, so a manifest can be loaded by the CLI
+ * (validate, list, templates) without starting the runtime.
+ */
+import type { z } from 'zod';
+
+/** HTTP methods a route may declare. */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * One route of an extension. The path is relative to the extension's prefix: a route
+ * `{ method: 'GET', path: '/orders/{id}' }` of extension `cetec` serves `GET /cetec/orders/{id}`.
+ */
+export interface RouteDefinition {
+  method: HttpMethod;
+  /** Path below the extension prefix, starting with `/`; parameters as `{name}`. */
+  path: string;
+  /**
+   * The handler: a file in the extension's `handlers/` folder, without its extension, optionally
+   * followed by `#exportName` (default export name: `handler`). `'create-quote'` means
+   * `handlers/create-quote.ts`, export `handler`.
+   */
+  handler: string;
+  /** One line for the OpenAPI document. */
+  summary?: string;
+  /** zod schemas the runtime validates the request against (400 listing the issues). */
+  request?: {
+    body?: z.ZodType;
+    query?: z.ZodType;
+  };
+  /** zod schema of a successful response body, for the OpenAPI document. */
+  response?: z.ZodType;
+}
+
+/** A secret key the extension reads with `ctx.secrets.get(key)`. */
+export interface SecretDeclaration {
+  /** `^[a-z][a-z0-9_]*$`, e.g. `license_key`. */
+  key: string;
+  description: string;
+  /** Defaults to true: enabling the extension without it set is reported. */
+  required?: boolean;
+}
+
+/**
+ * An IAM statement the extension needs. Resources may use the placeholders `{tenant}`,
+ * `{stage}`, `{region}` and `{account}`; a wildcard that is not confined to the tenant is refused.
+ */
+export interface PermissionStatement {
+  /** Defaults to `Allow`; only `Allow` is accepted. */
+  effect?: 'Allow';
+  actions: string[];
+  resources: string[];
+}
+
+/** What `defineExtension` takes: the whole manifest of one extension. */
+export interface ExtensionManifest<Config = Record<string, unknown>> {
+  /** The extension name, equal to its folder name (`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`, 2–40). */
+  name: string;
+  /** Semantic version, e.g. `1.2.0`. */
+  version: string;
+  description: string;
+  routes: RouteDefinition[];
+  secrets?: SecretDeclaration[];
+  permissions?: PermissionStatement[];
+  /** Schema of the tenant-level settings of this extension (`ctx.config`). */
+  config?: z.ZodType<Config>;
+}
+
+/**
+ * Declares an extension. Returns the manifest unchanged; its value is the type checking.
+ *
+ * @example
+ * export default defineExtension({
+ *   name: 'avalara', version: '1.0.0', description: 'AvaTax REST v2',
+ *   routes: [{ method: 'GET', path: '/ping', handler: 'ping' }],
+ *   secrets: [{ key: 'license_key', description: 'AvaTax license key' }],
+ * });
+ */
+export function defineExtension<Config = Record<string, unknown>>(
+  manifest: ExtensionManifest<Config>,
+): ExtensionManifest<Config> {
+  return manifest;
+}
+
+/** The request a route handler receives. */
+export interface RouteRequest<Body = unknown, Query = Record<string, string | undefined>> {
+  method: HttpMethod;
+  /** The full request path, e.g. `/cetec/orders/42`. */
+  path: string;
+  /** Path parameters from the route's `{name}` segments. */
+  params: Record<string, string>;
+  /** Query string values (parsed with the route's query schema when it has one). */
+  query: Query;
+  /** Header names in lower case. */
+  headers: Record<string, string>;
+  /** The JSON body, parsed with the route's body schema when it has one. */
+  body: Body;
+}
+
+/** What a handler returns: a body (sent as JSON with 200) or a full response. */
+export type RouteResult<T = unknown> =
+  | T
+  | { status: number; headers?: Record<string, string>; body?: T | string };
+
+/** A structured logger; every line carries tenant, stage, extension and requestId. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Tenant-scoped secret access; only keys the extension declared. */
+export interface SecretAccessor {
+  /** Resolves the value behind the tenant's reference for `key` (cached). */
+  get(key: string): Promise<string>;
+}
+
+/** CloudWatch EMF metrics with Tenant / Extension / Route dimensions. */
+export interface Metrics {
+  count(name: string, value?: number): void;
+  timing(name: string, milliseconds: number): void;
+}
+
+/** An item of the tenant's table as seen by one extension: keys are prefixed for it. */
+export type Item = Record<string, unknown>;
+
+/**
+ * The tenant's DynamoDB table, bound to the extension: `pk` values are stored as
+ * `<extension>#<pk>` so extensions never see each other's items.
+ */
+export interface ExtensionTable {
+  get(pk: string, sk: string): Promise<Item | undefined>;
+  put(item: Item & { pk: string; sk: string }): Promise<void>;
+  delete(pk: string, sk: string): Promise<void>;
+  /** Items of one partition, optionally with a sort-key prefix, in sort-key order. */
+  query(pk: string, options?: { skPrefix?: string; limit?: number }): AsyncIterable<Item>;
+  /** Writes many items (batched by 25, unprocessed items retried). */
+  putMany(items: Array<Item & { pk: string; sk: string }>): Promise<void>;
+}
+
+/** Where to continue a paginated walk; store it to resume after a crash. */
+export type PageCheckpoint =
+  | { kind: 'cursor'; cursor: string | null }
+  | { kind: 'offset'; offset: number }
+  | { kind: 'link'; url: string | null };
+
+/** How `ctx.paginate()` walks an HTTP API. */
+export interface PaginateOptions<T> {
+  /** First page URL. */
+  url: string;
+  /** Extra request headers (auth). */
+  headers?: Record<string, string>;
+  /** `cursor`: the response carries the next cursor; `offset`: `?offset=&limit=`; `link`: RFC 8288 Link rel="next". */
+  style: 'cursor' | 'offset' | 'link';
+  /** Extracts the records of one page from its JSON body. */
+  items: (body: unknown) => T[];
+  /** For `cursor`: the next cursor from a page body (null when done). */
+  nextCursor?: (body: unknown) => string | null | undefined;
+  /** Query parameter names; defaults `cursor`, `offset`, `limit`. */
+  cursorParam?: string;
+  offsetParam?: string;
+  limitParam?: string;
+  pageSize?: number;
+  /** Resume from a checkpoint saved earlier. */
+  from?: PageCheckpoint;
+  /** Called after each page with the checkpoint that resumes after it. */
+  onCheckpoint?: (checkpoint: PageCheckpoint) => void | Promise<void>;
+  /** Retries on 429/5xx honouring Retry-After (default 8). */
+  maxRetries?: number;
+}
+
+/** The context every route handler receives. */
+export interface RouteContext<Config = Record<string, unknown>> {
+  tenant: { id: string; stage: string; tier: string };
+  extension: string;
+  requestId: string;
+  /** The tenant's settings for this extension, parsed with the manifest's config schema. */
+  config: Config;
+  log: Logger;
+  secrets: SecretAccessor;
+  db: ExtensionTable;
+  metrics: Metrics;
+  /** Walks a paginated HTTP API in constant memory. */
+  paginate<T>(options: PaginateOptions<T>): AsyncIterable<T>;
+}
+
+/** A route handler; default export name in a handler file is `handler`. */
+export type RouteHandler<Body = unknown, Result = unknown, Config = Record<string, unknown>> = (
+  request: RouteRequest<Body>,
+  ctx: RouteContext<Config>,
+) => RouteResult<Result> | Promise<RouteResult<Result>>;
+
+/** Declares a route handler with typed body and result. */
+export function defineHandler<Body = unknown, Result = unknown, Config = Record<string, unknown>>(
+  handler: RouteHandler<Body, Result, Config>,
+): RouteHandler<Body, Result, Config> {
+  return handler;
+}
