@@ -1,0 +1,608 @@
+/**
+ * The local target's per-tenant secret vault: one file per tenant, encrypted with AES-256-GCM
+ * under the tenant's 32-byte key, answering the same `ssm:` / `secretsmanager:` references as AWS.
+ *
+ * File format (one JSON line):
+ *
+ * ```
+ * {"format":"sovereign-vault","version":1,"tenant":"acme","keyId":"<16 hex>","generation":3,
+ *  "cipher":"aes-256-gcm","iv":"<base64, 12 bytes>","tag":"<base64, 16 bytes>","data":"<base64>"}
+ * ```
+ *
+ * - `keyId` is a fingerprint of the key (not the key), so a wrong key is reported as such before
+ *   any decryption is tried.
+ * - The additional authenticated data binds format, version, tenant, key id and generation: a
+ *   vault copied to another tenant, or a header edited by hand, fails authentication.
+ * - A fresh random IV is drawn for every write; writes are atomic (temp file, fsync, rename) with
+ *   mode 0600, under a short lock so two commands never lose each other's update.
+ * - A file that fails to open (wrong key, other tenant, corrupted) is never written over.
+ *
+ * Each secret holds versions `{ versionId, createdAt, createdBy, labels, value }`; staging labels
+ * behave like Secrets Manager's: a label sits on at most one version, and moving `AWSCURRENT`
+ * leaves `AWSPREVIOUS` on the version that had it.
+ *
+ * Only `node:crypto`, `node:fs` and `node:path`: it is bundled into the tenant runtime.
+ */
+import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { writeFileAtomic } from '../../fs/atomic.js';
+import { parseReferenceOrThrow, referenceTarget, type SecretReference } from './reference.js';
+
+/** The version stage a reference without a stage reads. */
+export const STAGE_CURRENT = 'AWSCURRENT';
+/** The stage of a version being rotated in and not yet promoted. */
+export const STAGE_PENDING = 'AWSPENDING';
+/** The stage of the version that was current before the last promotion. */
+export const STAGE_PREVIOUS = 'AWSPREVIOUS';
+
+/** A staging label: one of the three AWS stages or a custom label. */
+export type StagingLabel = typeof STAGE_CURRENT | typeof STAGE_PENDING | typeof STAGE_PREVIOUS | (string & {});
+
+export const VAULT_FORMAT = 'sovereign-vault';
+export const VAULT_FORMAT_VERSION = 1;
+/** Versions kept per secret; the oldest versions without a label are dropped beyond it. */
+export const MAX_VERSIONS_PER_SECRET = 100;
+/** Tenant keys are 32 random bytes. */
+export const VAULT_KEY_BYTES = 32;
+
+/** One stored version of a secret. */
+export interface VaultVersion {
+  versionId: string;
+  /** ISO-8601. */
+  createdAt: string;
+  /** Who wrote it (the CLI's actor string). */
+  createdBy: string;
+  labels: StagingLabel[];
+  value: string;
+}
+
+/** A version without its value: what `history` and listings show. */
+export type VaultVersionMetadata = Omit<VaultVersion, 'value'>;
+
+/** Summary of one stored secret, without any value. */
+export interface VaultSecretDescription {
+  /** `ssm:<name>` or `secretsmanager:<name>`. */
+  target: string;
+  createdAt: string;
+  versionCount: number;
+  currentVersionId: string | undefined;
+  /** Labels by version id, e.g. `{ "3f…": ["AWSCURRENT"] }`. */
+  labels: Record<string, StagingLabel[]>;
+  lastChangedAt: string;
+  lastChangedBy: string;
+}
+
+/** Why a vault file could not be opened. */
+export type VaultOpenFailure = 'bad-key' | 'wrong-key' | 'wrong-tenant' | 'corrupted' | 'unsupported-version' | 'unreadable';
+
+/** The vault file cannot be used; it is left exactly as it is. */
+export class VaultOpenError extends Error {
+  readonly reason: VaultOpenFailure;
+  readonly path: string;
+
+  constructor(reason: VaultOpenFailure, path: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'VaultOpenError';
+    this.reason = reason;
+    this.path = path;
+  }
+}
+
+/** Why a read found nothing. */
+export type SecretLookupFailure = 'not-found' | 'stage-not-found' | 'version-not-found' | 'not-json' | 'json-key-not-found';
+
+/** A reference does not resolve. The message names the reference, never a value. */
+export class SecretLookupError extends Error {
+  readonly reason: SecretLookupFailure;
+
+  constructor(reason: SecretLookupFailure, message: string) {
+    super(message);
+    this.name = 'SecretLookupError';
+    this.reason = reason;
+  }
+}
+
+/** A write contradicts the stored state (version id reused with another value, label not where expected). */
+export class VaultConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VaultConflictError';
+  }
+}
+
+interface SecretRecord {
+  createdAt: string;
+  /** Oldest first. */
+  versions: VaultVersion[];
+}
+
+interface VaultContents {
+  tenant: string;
+  secrets: Record<string, SecretRecord>;
+}
+
+interface VaultHeader {
+  format: string;
+  version: number;
+  tenant: string;
+  keyId: string;
+  generation: number;
+  cipher: string;
+  iv: string;
+  tag: string;
+  data: string;
+}
+
+/** Options of {@link Vault.putVersion}. */
+export interface PutVersionOptions {
+  /** Labels for the new version (moved from other versions); default `['AWSCURRENT']`. */
+  labels?: StagingLabel[];
+  /** Who writes it. */
+  by: string;
+  /** A chosen version id (idempotent retries); default a random UUID. */
+  versionId?: string;
+  now?: Date;
+}
+
+/** Options of {@link Vault.moveLabel}. */
+export interface MoveLabelOptions {
+  /** Refuse unless the label is currently on this version (like `RemoveFromVersionId`). */
+  fromVersionId?: string;
+}
+
+/** Options of reads. */
+export interface ReadOptions {
+  /** Overrides the reference's stage. */
+  versionStage?: string;
+  /** Reads this version instead of a stage. */
+  versionId?: string;
+}
+
+/** A fingerprint of the key, stored in the header; it does not reveal the key. */
+export function vaultKeyId(key: Uint8Array): string {
+  return createHash('sha256').update('sovereign-vault-key-id\0').update(key).digest('hex').slice(0, 16);
+}
+
+/**
+ * Parses the bytes of a key file: 32 raw bytes, or 64 hex characters, or base64 of 32 bytes
+ * (surrounding whitespace ignored). Throws {@link VaultOpenError} `bad-key` otherwise.
+ */
+export function parseVaultKey(bytes: Uint8Array, path = '<key>'): Buffer {
+  const buffer = Buffer.from(bytes);
+  if (buffer.length === VAULT_KEY_BYTES) return buffer;
+  const text = buffer.toString('latin1').trim();
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');
+  if (/^[A-Za-z0-9+/]{43}=$/.test(text)) return Buffer.from(text, 'base64');
+  throw new VaultOpenError('bad-key', path, `the tenant key ${path} is not a ${VAULT_KEY_BYTES}-byte key`);
+}
+
+/** Reads a tenant key file (see {@link parseVaultKey}). */
+export function readVaultKey(path: string): Buffer {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new VaultOpenError('unreadable', path, `cannot read the tenant key ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { cause: error });
+  }
+  return parseVaultKey(bytes, path);
+}
+
+function additionalData(tenant: string, keyId: string, generation: number): Buffer {
+  return Buffer.from(`${VAULT_FORMAT}\0${VAULT_FORMAT_VERSION}\0${tenant}\0${keyId}\0${generation}`);
+}
+
+function toTarget(reference: string | SecretReference): { target: string; reference: SecretReference } {
+  const parsed = typeof reference === 'string' ? parseReferenceOrThrow(reference) : reference;
+  return { target: referenceTarget(parsed), reference: parsed };
+}
+
+function withoutValue(version: VaultVersion): VaultVersionMetadata {
+  return { versionId: version.versionId, createdAt: version.createdAt, createdBy: version.createdBy, labels: [...version.labels] };
+}
+
+interface FileSignature { mtimeMs: number; size: number; ino: number }
+
+function signatureOf(path: string): FileSignature | undefined {
+  try {
+    const stat = statSync(path);
+    return { mtimeMs: stat.mtimeMs, size: stat.size, ino: stat.ino };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new VaultOpenError('unreadable', path, `cannot read the vault ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { cause: error });
+  }
+}
+
+/** Decrypts a vault file; an absent file is an empty vault at generation 0. */
+function loadVault(path: string, key: Buffer, tenant: string): { contents: VaultContents; generation: number; signature: FileSignature | undefined } {
+  const signature = signatureOf(path);
+  if (signature === undefined) return { contents: { tenant, secrets: {} }, generation: 0, signature };
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new VaultOpenError('unreadable', path, `cannot read the vault ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { cause: error });
+  }
+  const corrupted = (what: string, cause?: unknown) =>
+    new VaultOpenError('corrupted', path, `the vault ${path} is corrupted (${what}); it was left untouched`, cause === undefined ? undefined : { cause });
+  let header: VaultHeader;
+  try {
+    header = JSON.parse(text) as VaultHeader;
+  } catch {
+    throw corrupted('not a vault file');
+  }
+  if (typeof header !== 'object' || header === null || header.format !== VAULT_FORMAT) throw corrupted('not a vault file');
+  if (header.version !== VAULT_FORMAT_VERSION) {
+    throw new VaultOpenError('unsupported-version', path, `the vault ${path} has format version ${String(header.version)}; this version reads ${VAULT_FORMAT_VERSION}`);
+  }
+  if (typeof header.tenant !== 'string' || typeof header.keyId !== 'string' || !Number.isSafeInteger(header.generation)
+    || header.cipher !== 'aes-256-gcm' || typeof header.iv !== 'string' || typeof header.tag !== 'string' || typeof header.data !== 'string') {
+    throw corrupted('malformed header');
+  }
+  if (header.tenant !== tenant) {
+    throw new VaultOpenError('wrong-tenant', path, `the vault ${path} belongs to tenant "${header.tenant}", not "${tenant}"`);
+  }
+  const keyId = vaultKeyId(key);
+  if (header.keyId !== keyId) {
+    throw new VaultOpenError('wrong-key', path, `the vault ${path} is encrypted under another key (key id ${header.keyId}, this key is ${keyId})`);
+  }
+  const iv = Buffer.from(header.iv, 'base64');
+  const tag = Buffer.from(header.tag, 'base64');
+  if (iv.length !== 12 || tag.length !== 16) throw corrupted('malformed header');
+  let plaintext: Buffer;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, iv);
+    decipher.setAAD(additionalData(header.tenant, header.keyId, header.generation));
+    decipher.setAuthTag(tag);
+    plaintext = Buffer.concat([decipher.update(Buffer.from(header.data, 'base64')), decipher.final()]);
+  } catch {
+    throw corrupted('authentication failed');
+  }
+  let contents: VaultContents;
+  try {
+    contents = JSON.parse(plaintext.toString('utf8')) as VaultContents;
+  } catch {
+    throw corrupted('malformed contents');
+  }
+  if (typeof contents !== 'object' || contents === null || contents.tenant !== tenant || typeof contents.secrets !== 'object' || contents.secrets === null) {
+    throw corrupted('malformed contents');
+  }
+  return { contents, generation: header.generation, signature };
+}
+
+function encryptVault(contents: VaultContents, key: Buffer, tenant: string, generation: number): string {
+  const keyId = vaultKeyId(key);
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(additionalData(tenant, keyId, generation));
+  const data = Buffer.concat([cipher.update(JSON.stringify(contents), 'utf8'), cipher.final()]);
+  const header: VaultHeader = {
+    format: VAULT_FORMAT,
+    version: VAULT_FORMAT_VERSION,
+    tenant,
+    keyId,
+    generation,
+    cipher: 'aes-256-gcm',
+    iv: iv.toString('base64'),
+    tag: cipher.getAuthTag().toString('base64'),
+    data: data.toString('base64'),
+  };
+  return `${JSON.stringify(header)}\n`;
+}
+
+const LOCK_STALE_MS = 30_000;
+const LOCK_WAIT_MS = 5_000;
+
+function sleepSync(milliseconds: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, milliseconds);
+}
+
+/** Runs `fn` holding `<path>.lock` (exclusive create; a lock older than 30 s is taken over). */
+function withFileLock<T>(path: string, fn: () => T): T {
+  const lock = `${path}.lock`;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let fd: number | undefined;
+  while (fd === undefined) {
+    try {
+      fd = openSync(lock, 'wx', 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        continue;
+      }
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) unlinkSync(lock);
+      } catch {
+        // Released meanwhile.
+      }
+      if (Date.now() > deadline) throw new VaultConflictError(`the vault ${path} is locked by another command (${lock})`);
+      sleepSync(10);
+    }
+  }
+  try {
+    writeSync(fd, String(process.pid));
+    return fn();
+  } finally {
+    closeSync(fd);
+    try {
+      unlinkSync(lock);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/**
+ * An open vault. Reads serve from the decrypted state loaded at open (call {@link Vault.refresh}
+ * to pick up writes by others); every write re-reads the file under a lock, applies the change,
+ * and writes the whole vault atomically.
+ */
+export class Vault {
+  readonly path: string;
+  readonly tenant: string;
+  readonly keyId: string;
+  private readonly key: Buffer;
+  private contents: VaultContents;
+  private currentGeneration: number;
+  private signature: FileSignature | undefined;
+
+  /** Use {@link openVault}. */
+  constructor(path: string, key: Uint8Array, tenant: string) {
+    if (key.length !== VAULT_KEY_BYTES) {
+      throw new VaultOpenError('bad-key', path, `a tenant key is ${VAULT_KEY_BYTES} bytes, got ${key.length}`);
+    }
+    this.path = path;
+    this.tenant = tenant;
+    this.key = Buffer.from(key);
+    this.keyId = vaultKeyId(this.key);
+    const loaded = loadVault(path, this.key, tenant);
+    this.contents = loaded.contents;
+    this.currentGeneration = loaded.generation;
+    this.signature = loaded.signature;
+  }
+
+  /** Incremented by every write; 0 for a vault never written. */
+  get generation(): number {
+    return this.currentGeneration;
+  }
+
+  /** Re-reads the file when it changed on disk; true when it did. */
+  refresh(): boolean {
+    const signature = signatureOf(this.path);
+    const same = signature === undefined
+      ? this.signature === undefined
+      : this.signature !== undefined && signature.mtimeMs === this.signature.mtimeMs && signature.size === this.signature.size && signature.ino === this.signature.ino;
+    if (same) return false;
+    const loaded = loadVault(this.path, this.key, this.tenant);
+    const changed = loaded.generation !== this.currentGeneration || loaded.signature?.ino !== this.signature?.ino;
+    this.contents = loaded.contents;
+    this.currentGeneration = loaded.generation;
+    this.signature = loaded.signature;
+    return changed;
+  }
+
+  /** Targets (`ssm:<name>` / `secretsmanager:<name>`) stored in the vault, sorted. */
+  listNames(): string[] {
+    return Object.keys(this.contents.secrets).sort();
+  }
+
+  /** Whether anything is stored for the reference's target. */
+  has(reference: string | SecretReference): boolean {
+    return this.contents.secrets[toTarget(reference).target] !== undefined;
+  }
+
+  /** Metadata of a stored secret, or undefined. */
+  describe(reference: string | SecretReference): VaultSecretDescription | undefined {
+    const { target } = toTarget(reference);
+    const record = this.contents.secrets[target];
+    if (!record) return undefined;
+    const labels: Record<string, StagingLabel[]> = {};
+    for (const version of record.versions) if (version.labels.length > 0) labels[version.versionId] = [...version.labels];
+    const last = record.versions[record.versions.length - 1];
+    return {
+      target,
+      createdAt: record.createdAt,
+      versionCount: record.versions.length,
+      currentVersionId: record.versions.find((version) => version.labels.includes(STAGE_CURRENT))?.versionId,
+      labels,
+      lastChangedAt: last?.createdAt ?? record.createdAt,
+      lastChangedBy: last?.createdBy ?? '',
+    };
+  }
+
+  /** Versions of a secret without values, newest first. Throws `not-found` when absent. */
+  history(reference: string | SecretReference): VaultVersionMetadata[] {
+    const { target } = toTarget(reference);
+    const record = this.contents.secrets[target];
+    if (!record) throw new SecretLookupError('not-found', `${target} is not in the vault of tenant "${this.tenant}"`);
+    return record.versions.map(withoutValue).reverse();
+  }
+
+  /**
+   * The stored version a reference (or explicit stage / version id) selects, value included.
+   * For the CLI's backend; the runtime uses {@link Vault.readSecret}.
+   */
+  getVersion(reference: string | SecretReference, options: ReadOptions = {}): VaultVersion {
+    const { target, reference: parsed } = toTarget(reference);
+    const record = this.contents.secrets[target];
+    if (!record) throw new SecretLookupError('not-found', `${target} is not in the vault of tenant "${this.tenant}"`);
+    if (options.versionId !== undefined) {
+      const version = record.versions.find((candidate) => candidate.versionId === options.versionId);
+      if (!version) throw new SecretLookupError('version-not-found', `${target} has no version ${options.versionId}`);
+      return { ...version, labels: [...version.labels] };
+    }
+    const stage = options.versionStage ?? (parsed.service === 'secretsmanager' ? parsed.versionStage : undefined) ?? STAGE_CURRENT;
+    const version = record.versions.find((candidate) => candidate.labels.includes(stage));
+    if (!version) throw new SecretLookupError('stage-not-found', `${target} has no version labelled ${stage}`);
+    return { ...version, labels: [...version.labels] };
+  }
+
+  /**
+   * Resolves a reference to its value: the version at the reference's stage (default
+   * `AWSCURRENT`), and for `secretsmanager:<name>:<json-key>` the key of its JSON object (strings
+   * as they are, other JSON values serialized). Errors never contain the value.
+   */
+  readSecret(reference: string | SecretReference, options: ReadOptions = {}): string {
+    const { reference: parsed } = toTarget(reference);
+    const version = this.getVersion(parsed, options);
+    if (parsed.service !== 'secretsmanager' || parsed.jsonKey === undefined) return version.value;
+    return extractJsonKey(version.value, parsed.jsonKey, referenceTarget(parsed));
+  }
+
+  /**
+   * Stores a new version and puts `labels` (default `AWSCURRENT`) on it. With a `versionId` that
+   * already exists, the same value is a no-op (an idempotent retry) and another value a conflict.
+   */
+  putVersion(reference: string | SecretReference, value: string, options: PutVersionOptions): VaultVersionMetadata {
+    if (typeof value !== 'string' || value.length === 0) throw new VaultConflictError('a secret value must be a non-empty string');
+    const { target } = toTarget(reference);
+    return this.mutate((contents) => {
+      const now = (options.now ?? new Date()).toISOString();
+      const record = contents.secrets[target] ?? { createdAt: now, versions: [] };
+      if (options.versionId !== undefined) {
+        const existing = record.versions.find((version) => version.versionId === options.versionId);
+        if (existing) {
+          if (existing.value !== value) throw new VaultConflictError(`${target} already has a version ${options.versionId} with another value`);
+          return { result: withoutValue(existing), changed: false };
+        }
+      }
+      const version: VaultVersion = { versionId: options.versionId ?? randomUUID(), createdAt: now, createdBy: options.by, labels: [], value };
+      record.versions.push(version);
+      contents.secrets[target] = record;
+      for (const label of new Set(options.labels ?? [STAGE_CURRENT])) attachLabel(record, label, version);
+      pruneVersions(record);
+      return { result: withoutValue(version), changed: true };
+    });
+  }
+
+  /**
+   * Moves a staging label onto `toVersionId` (like `UpdateSecretVersionStage`). Moving
+   * `AWSCURRENT` leaves `AWSPREVIOUS` on the version that had it. A no-op when already there.
+   */
+  moveLabel(reference: string | SecretReference, label: StagingLabel, toVersionId: string, options: MoveLabelOptions = {}): void {
+    const { target } = toTarget(reference);
+    this.mutate((contents) => {
+      const record = contents.secrets[target];
+      if (!record) throw new SecretLookupError('not-found', `${target} is not in the vault of tenant "${this.tenant}"`);
+      const to = record.versions.find((version) => version.versionId === toVersionId);
+      if (!to) throw new SecretLookupError('version-not-found', `${target} has no version ${toVersionId}`);
+      const holder = record.versions.find((version) => version.labels.includes(label));
+      if (options.fromVersionId !== undefined && holder?.versionId !== options.fromVersionId && holder !== to) {
+        throw new VaultConflictError(`${label} of ${target} is not on version ${options.fromVersionId}`);
+      }
+      if (holder === to) return { result: undefined, changed: false };
+      attachLabel(record, label, to);
+      return { result: undefined, changed: true };
+    });
+  }
+
+  /** Removes a label from a version (e.g. a stale `AWSPENDING`). `AWSCURRENT` cannot be removed, only moved. */
+  removeLabel(reference: string | SecretReference, label: StagingLabel, fromVersionId: string): void {
+    if (label === STAGE_CURRENT) throw new VaultConflictError(`${STAGE_CURRENT} can only be moved to another version, not removed`);
+    const { target } = toTarget(reference);
+    this.mutate((contents) => {
+      const record = contents.secrets[target];
+      if (!record) throw new SecretLookupError('not-found', `${target} is not in the vault of tenant "${this.tenant}"`);
+      const version = record.versions.find((candidate) => candidate.versionId === fromVersionId);
+      if (!version) throw new SecretLookupError('version-not-found', `${target} has no version ${fromVersionId}`);
+      if (!version.labels.includes(label)) return { result: undefined, changed: false };
+      version.labels = version.labels.filter((candidate) => candidate !== label);
+      return { result: undefined, changed: true };
+    });
+  }
+
+  /** Read-modify-write under the lock: the file on disk is the truth, not this object's state. */
+  private mutate<T>(change: (contents: VaultContents) => { result: T; changed: boolean }): T {
+    return withFileLock(this.path, () => {
+      const loaded = loadVault(this.path, this.key, this.tenant);
+      const { result, changed } = change(loaded.contents);
+      if (changed) {
+        const generation = loaded.generation + 1;
+        writeFileAtomic(this.path, encryptVault(loaded.contents, this.key, this.tenant, generation), { mode: 0o600 });
+        this.currentGeneration = generation;
+        this.signature = signatureOf(this.path);
+      } else {
+        this.currentGeneration = loaded.generation;
+        this.signature = loaded.signature;
+      }
+      this.contents = loaded.contents;
+      return result;
+    });
+  }
+}
+
+function attachLabel(record: SecretRecord, label: StagingLabel, to: VaultVersion): void {
+  const holder = record.versions.find((version) => version.labels.includes(label));
+  if (holder === to) return;
+  if (holder) holder.labels = holder.labels.filter((candidate) => candidate !== label);
+  to.labels.push(label);
+  if (label === STAGE_CURRENT && holder) {
+    const previous = record.versions.find((version) => version.labels.includes(STAGE_PREVIOUS));
+    if (previous) previous.labels = previous.labels.filter((candidate) => candidate !== STAGE_PREVIOUS);
+    holder.labels.push(STAGE_PREVIOUS);
+  }
+}
+
+function pruneVersions(record: SecretRecord): void {
+  while (record.versions.length > MAX_VERSIONS_PER_SECRET) {
+    const oldest = record.versions.findIndex((version) => version.labels.length === 0);
+    if (oldest === -1) return;
+    record.versions.splice(oldest, 1);
+  }
+}
+
+/**
+ * The value of `jsonKey` in a secret's JSON object: strings as they are, other values
+ * serialized. Errors name the key and the target, never the value.
+ */
+export function extractJsonKey(value: string, jsonKey: string, target: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    // The parser's message quotes the input: never pass it on.
+    throw new SecretLookupError('not-json', `the value of ${target} is not a JSON object, so it has no key "${jsonKey}"`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new SecretLookupError('not-json', `the value of ${target} is not a JSON object, so it has no key "${jsonKey}"`);
+  }
+  if (!Object.prototype.hasOwnProperty.call(parsed, jsonKey)) {
+    throw new SecretLookupError('json-key-not-found', `the JSON value of ${target} has no key "${jsonKey}"`);
+  }
+  const field = (parsed as Record<string, unknown>)[jsonKey];
+  return typeof field === 'string' ? field : JSON.stringify(field);
+}
+
+/**
+ * Opens a tenant's vault. An absent file is an empty vault (created by the first write). A file
+ * under another key, of another tenant, or damaged throws {@link VaultOpenError} and is left
+ * untouched.
+ *
+ * @example
+ * const vault = openVault('.sovereign/vault/acme.vault', readVaultKey('.sovereign/keys/acme.key'), 'acme');
+ * const licenseKey = vault.readSecret('secretsmanager:dev/tenants/acme/avalara:license_key');
+ */
+export function openVault(path: string, key: Uint8Array, tenant: string): Vault {
+  return new Vault(path, key, tenant);
+}
+
+/**
+ * The generation in a vault file's header without decrypting it (0 when absent), for cheap
+ * change polling. Not authenticated: confirm with {@link Vault.refresh}.
+ */
+export function peekVaultGeneration(path: string): number {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+  try {
+    const header = JSON.parse(text) as Partial<VaultHeader>;
+    return typeof header.generation === 'number' ? header.generation : 0;
+  } catch {
+    throw new VaultOpenError('corrupted', path, `the vault ${path} is corrupted (not a vault file); it was left untouched`);
+  }
+}
