@@ -1,0 +1,85 @@
+/**
+ * AWS names derived from tenant ids and stages. Tenant resources use `sovereign-<stage>-<tenant>`;
+ * control-plane tables use `_`, a character tenant ids cannot contain, so no tenant can ever
+ * collide with them; the control-plane stack ends in `control-plane`, a reserved tenant id.
+ */
+import { assertStage, assertTenantId } from '../names.js';
+
+/** IAM role names are limited to 64 characters. */
+export const MAX_ROLE_NAME_LENGTH = 64;
+/** Lambda function names are limited to 64 characters. */
+export const MAX_FUNCTION_NAME_LENGTH = 64;
+/** CloudFormation stack names are limited to 128 characters. */
+export const MAX_STACK_NAME_LENGTH = 128;
+
+function checked(name: string, max: number, kind: string): string {
+  if (name.length > max) {
+    throw new Error(`${kind} "${name}" is ${name.length} characters, longer than AWS allows (${max})`);
+  }
+  return name;
+}
+
+/** `sovereign-<stage>-<tenant>`: the tenant's stack, function, table and API name. */
+export function tenantStackName(stage: string, tenant: string): string {
+  assertStage(stage);
+  assertTenantId(tenant);
+  return checked(`sovereign-${stage}-${tenant}`, MAX_STACK_NAME_LENGTH, 'stack name');
+}
+
+export function tenantFunctionName(stage: string, tenant: string): string {
+  return checked(tenantStackName(stage, tenant), MAX_FUNCTION_NAME_LENGTH, 'function name');
+}
+
+export function tenantTableName(stage: string, tenant: string): string {
+  return tenantStackName(stage, tenant);
+}
+
+/** Lambda's default log group for the function, created by the stack so it has a retention. */
+export function tenantLogGroupName(stage: string, tenant: string): string {
+  return `/aws/lambda/${tenantFunctionName(stage, tenant)}`;
+}
+
+/** `sovereign-<stage>-<tenant>-runtime`, asserted to fit IAM's 64 characters. */
+export function tenantRoleName(stage: string, tenant: string): string {
+  return checked(`${tenantStackName(stage, tenant)}-runtime`, MAX_ROLE_NAME_LENGTH, 'role name');
+}
+
+export function controlPlaneStackName(stage: string): string {
+  assertStage(stage);
+  return `sovereign-${stage}-control-plane`;
+}
+
+/** Bucket names are global: account and region make them unique (≤ 63 characters for any stage). */
+export function artifactBucketNameSub(stage: string): string {
+  assertStage(stage);
+  return `sovereign-${stage}-artifacts-\${AWS::AccountId}-\${AWS::Region}`;
+}
+
+export function artifactBucketName(stage: string, account: string, region: string): string {
+  return checked(
+    artifactBucketNameSub(stage).replace('${AWS::AccountId}', account).replace('${AWS::Region}', region),
+    63,
+    'bucket name',
+  );
+}
+
+export function tenantRegistryTableName(stage: string): string {
+  assertStage(stage);
+  return `sovereign_${stage}_tenants`;
+}
+
+export function auditTableName(stage: string): string {
+  assertStage(stage);
+  return `sovereign_${stage}_audit`;
+}
+
+export function secretsKeyAlias(stage: string): string {
+  assertStage(stage);
+  return `alias/sovereign-${stage}`;
+}
+
+/** S3 key of an artifact in the artifact bucket. */
+export function artifactKey(sha256: string): string {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`"${sha256}" is not a SHA-256 hex digest`);
+  return `artifacts/${sha256}.zip`;
+}

@@ -1,0 +1,208 @@
+/**
+ * The tenant runtime's IAM policy: exactly the base runtime policy (its own log group, its own
+ * table, its own secret scope, the stage key through SSM / Secrets Manager) plus the enabled
+ * extensions' declared permissions. Pure: the isolation check, the audit bundle and the tenant
+ * template all render it from here.
+ */
+import { badInput } from '../errors.js';
+import type { PermissionStatement } from '../runtime/extension.js';
+import { secretsKeyAlias, tenantLogGroupName, tenantTableName } from './names.js';
+
+export interface PolicyStatement {
+  Sid: string;
+  Effect: 'Allow';
+  Action: string[];
+  Resource: string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface PolicyDocument {
+  Version: '2012-10-17';
+  Statement: PolicyStatement[];
+}
+
+/** Name patterns (not ARNs) of the secrets a tenant may read; `*` is a wildcard. */
+export interface TenantSecretScope {
+  /** SSM parameter name patterns, e.g. `/prod/tenants/acme/*`. */
+  ssmParameters: string[];
+  /** Secrets Manager secret name patterns, e.g. `prod/tenants/acme/*`. */
+  secrets: string[];
+}
+
+/** What an enabled extension contributes to the policy. */
+export interface PolicyExtension {
+  name: string;
+  permissions?: PermissionStatement[];
+}
+
+export interface TenantPolicyInputs {
+  tenant: string;
+  stage: string;
+  /** Enabled extensions; their permissions are added in name order. */
+  extensions: PolicyExtension[];
+  /** Defaults to {@link defaultSecretScope}. */
+  scope?: TenantSecretScope;
+  /**
+   * Concrete account and region (for offline policy simulation). Without them the document holds
+   * `${AWS::AccountId}`, `${AWS::Region}` and `${AWS::Partition}` for `Fn::Sub` in the template.
+   */
+  account?: string;
+  region?: string;
+  partition?: string;
+}
+
+/** Inline policies of an IAM role are limited to 10,240 characters (whitespace excluded). */
+export const MAX_INLINE_POLICY_LENGTH = 10_240;
+
+export const RUNTIME_TABLE_ACTIONS = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:DescribeTable',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+];
+
+/** The product's default secret scope: `/<stage>/tenants/<tenant>/…` and `<stage>/tenants/<tenant>/…`. */
+export function defaultSecretScope(stage: string, tenant: string): TenantSecretScope {
+  return { ssmParameters: [`/${stage}/tenants/${tenant}/*`], secrets: [`${stage}/tenants/${tenant}/*`] };
+}
+
+const PSEUDO = { partition: '${AWS::Partition}', region: '${AWS::Region}', account: '${AWS::AccountId}' };
+
+/** Replaces `{tenant}` `{stage}` `{region}` `{account}` in an extension's resource or action. */
+export function substitutePlaceholders(
+  text: string,
+  values: { tenant: string; stage: string; region: string; account: string },
+): string {
+  return text.replace(/\{(tenant|stage|region|account)\}/g, (_, key: keyof typeof values) => values[key]);
+}
+
+function ssmParameterArn(prefix: string, pattern: string): string {
+  // An SSM parameter ARN drops the name's leading slash: parameter/prod/tenants/acme/x.
+  return `${prefix}:ssm:{region}:{account}:parameter/${pattern.replace(/^\//, '')}`;
+}
+
+function secretArn(prefix: string, pattern: string): string {
+  // Secret ARNs end in "-" plus six random characters; an exact name must allow that suffix only.
+  const suffix = pattern.endsWith('*') ? '' : '-??????';
+  return `${prefix}:secretsmanager:{region}:{account}:secret:${pattern}${suffix}`;
+}
+
+function sidFor(extension: string, index: number): string {
+  const pascal = extension
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+  return `Ext${pascal}${index + 1}`;
+}
+
+/** Resources an extension may never be granted: they reach every tenant. */
+function unconfinedResource(resource: string): boolean {
+  return resource === '*' || /^arn:[^:]*:[^:]*:[^:]*:[^:]*:\*$/.test(resource);
+}
+
+/** Renders the tenant runtime's policy document. */
+export function renderTenantPolicy(inputs: TenantPolicyInputs): PolicyDocument {
+  const { tenant, stage } = inputs;
+  const values = {
+    tenant,
+    stage,
+    region: inputs.region ?? PSEUDO.region,
+    account: inputs.account ?? PSEUDO.account,
+  };
+  const partition = inputs.partition ?? (inputs.region === undefined ? PSEUDO.partition : partitionOf(inputs.region));
+  const arn = `arn:${partition}`;
+  const fill = (text: string): string => substitutePlaceholders(text, values);
+  const scope = inputs.scope ?? defaultSecretScope(stage, tenant);
+
+  const statements: PolicyStatement[] = [
+    {
+      Sid: 'RuntimeLogs',
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: [fill(`${arn}:logs:{region}:{account}:log-group:${tenantLogGroupName(stage, tenant)}:*`)],
+    },
+    {
+      Sid: 'RuntimeTable',
+      Effect: 'Allow',
+      Action: [...RUNTIME_TABLE_ACTIONS],
+      Resource: [
+        fill(`${arn}:dynamodb:{region}:{account}:table/${tenantTableName(stage, tenant)}`),
+        fill(`${arn}:dynamodb:{region}:{account}:table/${tenantTableName(stage, tenant)}/index/*`),
+      ],
+    },
+  ];
+  if (scope.ssmParameters.length > 0) {
+    statements.push({
+      Sid: 'RuntimeParameters',
+      Effect: 'Allow',
+      Action: ['ssm:GetParameter', 'ssm:GetParameters'],
+      Resource: scope.ssmParameters.map((pattern) => fill(ssmParameterArn(arn, pattern))),
+    });
+  }
+  if (scope.secrets.length > 0) {
+    statements.push({
+      Sid: 'RuntimeSecrets',
+      Effect: 'Allow',
+      Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+      Resource: scope.secrets.map((pattern) => fill(secretArn(arn, pattern))),
+    });
+  }
+  statements.push({
+    Sid: 'RuntimeSecretsKey',
+    Effect: 'Allow',
+    Action: ['kms:Decrypt'],
+    Resource: [fill(`${arn}:kms:{region}:{account}:key/*`)],
+    Condition: {
+      'ForAnyValue:StringEquals': { 'kms:ResourceAliases': secretsKeyAlias(stage) },
+      StringEquals: {
+        'kms:ViaService': [fill('ssm.{region}.amazonaws.com'), fill('secretsmanager.{region}.amazonaws.com')],
+      },
+    },
+  });
+
+  const extensions = [...inputs.extensions].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const extension of extensions) {
+    (extension.permissions ?? []).forEach((permission, index) => {
+      if ((permission.effect ?? 'Allow') !== 'Allow') {
+        throw badInput(`extension "${extension.name}" declares a permission with effect "${permission.effect}"; only Allow is accepted`);
+      }
+      const resources = permission.resources.map(fill);
+      const unconfined = resources.find(unconfinedResource);
+      if (unconfined !== undefined) {
+        throw badInput(
+          `extension "${extension.name}" asks for "${unconfined}", which is not confined to tenant "${tenant}"`,
+          'scope resources with the {tenant} and {stage} placeholders',
+        );
+      }
+      statements.push({
+        Sid: sidFor(extension.name, index),
+        Effect: 'Allow',
+        Action: [...permission.actions],
+        Resource: resources,
+      });
+    });
+  }
+
+  const document: PolicyDocument = { Version: '2012-10-17', Statement: statements };
+  const length = JSON.stringify(document).length;
+  if (length > MAX_INLINE_POLICY_LENGTH) {
+    throw badInput(
+      `the runtime policy of tenant "${tenant}" is ${length} characters; IAM allows ${MAX_INLINE_POLICY_LENGTH}`,
+      'enable fewer extensions for this tenant or narrow their permissions',
+    );
+  }
+  return document;
+}
+
+/** The partition of a region: `aws`, `aws-cn` or `aws-us-gov`. */
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+

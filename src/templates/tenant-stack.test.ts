@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { renderTenantStack, tenantEnvironment, type TenantStackInputs } from './tenant-stack.js';
+import { TIERS } from './tiers.js';
+import { tenantRoleName } from './names.js';
+
+const SHA = 'a'.repeat(64);
+
+function inputs(overrides: Partial<TenantStackInputs> = {}): TenantStackInputs {
+  return {
+    project: 'shop',
+    tenant: 'acme',
+    stage: 'dev',
+    tier: 'standard',
+    artifactSha256: SHA,
+    extensions: [
+      { name: 'cetec', permissions: [] },
+      {
+        name: 'avalara',
+        permissions: [
+          { actions: ['sqs:SendMessage'], resources: ['arn:aws:sqs:{region}:{account}:avalara-{stage}-{tenant}'] },
+        ],
+      },
+    ],
+    runtimeConfig: {
+      extensions: ['cetec', 'avalara'],
+      secrets: {
+        'avalara.license_key': 'secretsmanager:dev/tenants/acme/avalara:license_key',
+        'avalara.account_id': 'ssm:/dev/tenants/acme/avalara/account_id',
+      },
+      config: { avalara: { companyCode: 'ACME' } },
+      webhookSecret: 'secretsmanager:dev/tenants/acme/webhook',
+    },
+    ...overrides,
+  };
+}
+
+type Json = Record<string, any>;
+
+/** Every string anywhere in `value` that is not the direct argument of Fn::Sub. */
+function unsubstitutedStrings(value: unknown, underSub = false): string[] {
+  if (typeof value === 'string') return underSub ? [] : [value];
+  if (Array.isArray(value)) return value.flatMap((item) => unsubstitutedStrings(item));
+  if (value && typeof value === 'object') {
+    return Object.entries(value).flatMap(([key, item]) => unsubstitutedStrings(item, key === 'Fn::Sub'));
+  }
+  return [];
+}
+
+describe('renderTenantStack', () => {
+  it('matches the snapshot', () => {
+    expect(renderTenantStack(inputs())).toMatchSnapshot();
+  });
+
+  it('names every resource after stage and tenant', () => {
+    const template = renderTenantStack(inputs({ tenant: 'acme-eu', stage: 'prod' })) as Json;
+    const r = template.Resources;
+    expect(r.Function.Properties.FunctionName).toBe('sovereign-prod-acme-eu');
+    expect(r.Table.Properties.TableName).toBe('sovereign-prod-acme-eu');
+    expect(r.RuntimeRole.Properties.RoleName).toBe('sovereign-prod-acme-eu-runtime');
+    expect(r.LogGroup.Properties.LogGroupName).toBe('/aws/lambda/sovereign-prod-acme-eu');
+    expect(r.Function.Properties.Code.S3Key).toBe(`artifacts/${SHA}.zip`);
+    expect(Object.keys(template.Outputs).sort()).toEqual(['ApiUrl', 'FunctionName', 'TableName']);
+  });
+
+  it('protects the table from deletion outside dev only', () => {
+    const dev = renderTenantStack(inputs({ stage: 'dev' })) as Json;
+    const prod = renderTenantStack(inputs({ stage: 'prod' })) as Json;
+    expect(dev.Resources.Table.Properties.DeletionProtectionEnabled).toBe(false);
+    expect(prod.Resources.Table.Properties.DeletionProtectionEnabled).toBe(true);
+  });
+
+  it('takes throttling, concurrency and retention from the tier', () => {
+    for (const tier of ['basic', 'standard', 'premium'] as const) {
+      const r = (renderTenantStack(inputs({ tier })) as Json).Resources;
+      expect(r.HttpApiStage.Properties.DefaultRouteSettings).toEqual({
+        ThrottlingRateLimit: TIERS[tier].rateLimit,
+        ThrottlingBurstLimit: TIERS[tier].burstLimit,
+      });
+      expect(r.Function.Properties.ReservedConcurrentExecutions).toBe(TIERS[tier].reservedConcurrency);
+      expect(r.LogGroup.Properties.RetentionInDays).toBe(TIERS[tier].logRetentionDays);
+    }
+    expect(() => renderTenantStack(inputs({ tier: 'gold' as never }))).toThrow(/tier "gold"/);
+  });
+
+  it('tags every taggable resource with tenant, stage and project', () => {
+    const r = (renderTenantStack(inputs()) as Json).Resources;
+    const expected = { 'sovereign:project': 'shop', 'sovereign:stage': 'dev', 'sovereign:tenant': 'acme' };
+    for (const id of ['LogGroup', 'Table', 'RuntimeRole', 'Function']) {
+      const tags = Object.fromEntries(r[id].Properties.Tags.map((t: Json) => [t.Key, t.Value]));
+      expect(tags, id).toEqual(expected);
+    }
+    expect(r.HttpApi.Properties.Tags).toEqual(expected);
+    expect(r.HttpApiStage.Properties.Tags).toEqual(expected);
+  });
+
+  it('puts the runtime contract in the environment, with references only', () => {
+    const env = (renderTenantStack(inputs()) as Json).Resources.Function.Properties.Environment.Variables;
+    expect(env.SOVEREIGN_TENANT).toBe('acme');
+    expect(env.SOVEREIGN_TABLE).toBe('sovereign-dev-acme');
+    expect(env.SOVEREIGN_ARTIFACT).toBe(SHA);
+    expect(env.SOVEREIGN_SECRETS_BACKEND).toBe('aws');
+    expect(env.SOVEREIGN_GENERATION_SOURCE).toBe('dynamodb');
+    const config = JSON.parse(env.SOVEREIGN_TENANT_CONFIG);
+    expect(config.extensions).toEqual(['avalara', 'cetec']);
+    expect(config.secrets['avalara.license_key']).toBe('secretsmanager:dev/tenants/acme/avalara:license_key');
+    expect(config.webhookSecret).toBe('secretsmanager:dev/tenants/acme/webhook');
+  });
+
+  it('refuses a secret that is not a reference without echoing it', () => {
+    const leaked = 'sk_live_51H8xYzSuperSecretValue';
+    const bad = inputs();
+    bad.runtimeConfig = { ...bad.runtimeConfig, secrets: { 'avalara.license_key': leaked } };
+    let message = '';
+    try {
+      renderTenantStack(bad);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/avalara\.license_key.*not a reference/);
+    expect(message).not.toContain(leaked);
+  });
+
+  it('refuses a configuration larger than Lambda environment limits', () => {
+    const big = inputs();
+    big.runtimeConfig = { ...big.runtimeConfig, config: { avalara: { blob: 'x'.repeat(5000) } } };
+    expect(() => tenantEnvironment(big)).toThrow(/4096 bytes of environment/);
+  });
+
+  it('leaves no pseudo parameter outside Fn::Sub', () => {
+    const strings = unsubstitutedStrings(renderTenantStack(inputs()));
+    expect(strings.filter((s) => s.includes('${'))).toEqual([]);
+  });
+
+  it('keeps the role name within 64 characters for the longest tenant id and stage', () => {
+    const name = tenantRoleName('abcdefghijkl', 'a'.repeat(28));
+    expect(name.length).toBeLessThanOrEqual(64);
+    expect(() => tenantRoleName('dev', 'Bad_Tenant')).toThrow();
+  });
+});
