@@ -1,0 +1,240 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, UserError, badInput } from './errors.js';
+import { Output } from './output/output.js';
+import type { Project } from './project.js';
+import type { LocalState } from './state/store.js';
+import { COMMANDS, GROUPS, type CommandEntry } from './commands/registry.js';
+import { GLOBAL_ENV, type CommandContext, type CommandModule, type GlobalOptions } from './commands/types.js';
+
+const VALUE_FLAGS = new Set(['--target', '--stage', '--profile', '--region', '--endpoint-url', '-C', '--cwd']);
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** The command path argv names (`['tenant', 'create']`), skipping global options and their values. */
+export function commandPathOf(argv: string[]): string[] {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length && words.length < 2; i += 1) {
+    const token = argv[i]!;
+    if (token === '--') break;
+    if (token.startsWith('-')) {
+      if (VALUE_FLAGS.has(token)) i += 1;
+      continue;
+    }
+    words.push(token);
+    if (words.length === 1 && !(token in GROUPS)) break;
+  }
+  return words;
+}
+
+function addGlobalOptions(program: Command): void {
+  program
+    .addOption(new Option('--json', 'print one JSON document on stdout').env(GLOBAL_ENV.json))
+    .addOption(new Option('--target <target>', 'where tenants run').choices(['local', 'aws']).env(GLOBAL_ENV.target))
+    .addOption(new Option('--stage <name>', 'deployment stage (default: dev)').env(GLOBAL_ENV.stage))
+    .addOption(new Option('--profile <name>', 'AWS profile').env(GLOBAL_ENV.profile))
+    .addOption(new Option('--region <region>', 'AWS region').env(GLOBAL_ENV.region))
+    .addOption(new Option('--endpoint-url <url>', 'an AWS-compatible endpoint for every service').env(GLOBAL_ENV.endpointUrl))
+    .addOption(new Option('-y, --yes', 'answer yes to confirmations (needed without a TTY)').env(GLOBAL_ENV.yes))
+    .addOption(new Option('--no-color', 'no colours (also NO_COLOR)'))
+    .addOption(new Option('--verbose', 'show debug output and stack traces').env(GLOBAL_ENV.verbose))
+    .addOption(new Option('-C, --cwd <dir>', 'run as if started in <dir>').env(GLOBAL_ENV.cwd));
+}
+
+function colourWanted(flag: boolean): boolean {
+  if (!flag) return false;
+  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  if (process.env.FORCE_COLOR === '0') return false;
+  return Boolean(process.stderr.isTTY);
+}
+
+/** Resolves the global options: default < config file < environment < flag. */
+function resolveGlobals(program: Command, loadConfig: () => Project | undefined): GlobalOptions {
+  const raw = program.opts<Record<string, unknown>>();
+  const given = (name: string) => {
+    const source = program.getOptionValueSource(name);
+    return source === 'cli' || source === 'env';
+  };
+  const fromConfig = <K extends 'target' | 'stage' | 'profile' | 'region' | 'endpointUrl'>(key: K) =>
+    given(key) ? (raw[key] as string) : (loadConfig()?.config[key] as string | undefined);
+  const truthy = (v: unknown) => v === true || v === 'true' || v === '1';
+  const globals: GlobalOptions = {
+    json: truthy(raw.json),
+    target: (fromConfig('target') ?? 'local') as GlobalOptions['target'],
+    stage: fromConfig('stage') ?? 'dev',
+    profile: fromConfig('profile') ?? process.env.AWS_PROFILE,
+    region: fromConfig('region') ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
+    endpointUrl: fromConfig('endpointUrl') ?? process.env.AWS_ENDPOINT_URL,
+    yes: truthy(raw.yes),
+    color: colourWanted(raw.color !== false),
+    verbose: truthy(raw.verbose),
+    cwd: resolve(String(raw.cwd ?? process.cwd())),
+  };
+  if (!['local', 'aws'].includes(globals.target)) throw badInput(`target "${globals.target}" is not local or aws`, 'use --target local or --target aws');
+  if (!/^[a-z][a-z0-9]{0,11}$/.test(globals.stage)) {
+    throw badInput(`stage "${globals.stage}" is not valid`, 'a stage is 1–12 characters of a-z and 0-9, starting with a letter');
+  }
+  return globals;
+}
+
+async function createContext(program: Command): Promise<CommandContext> {
+  const raw = program.opts<Record<string, unknown>>();
+  const cwd = resolve(String(raw.cwd ?? process.cwd()));
+  let project: Project | undefined;
+  let projectError: unknown;
+  let loaded = false;
+  const { loadProject } = await import('./project.js');
+  const tryLoad = (): Project | undefined => {
+    if (!loaded) {
+      loaded = true;
+      try {
+        project = loadProject(cwd);
+      } catch (error) {
+        projectError = error;
+      }
+    }
+    return project;
+  };
+  const globals = resolveGlobals(program, () => {
+    const p = tryLoad();
+    // a broken config file is an error for any command that reads it
+    if (!p && projectError instanceof UserError && projectError.exitCode === ExitCode.badInput) throw projectError;
+    return p;
+  });
+  const interactive = Boolean(process.stderr.isTTY && process.stdin.isTTY) && !process.env.CI;
+  const out = new Output({ json: globals.json, color: globals.color, verbose: globals.verbose, interactive });
+  let state: LocalState | undefined;
+  const { LocalState: LocalStateClass } = await import('./state/store.js');
+  const ctx: CommandContext = {
+    globals,
+    out,
+    project() {
+      const p = tryLoad();
+      if (!p) throw projectError;
+      return p;
+    },
+    state() {
+      state ??= new LocalStateClass(ctx.project());
+      return state;
+    },
+    async confirm(question) {
+      if (globals.yes) return true;
+      if (!interactive) throw badInput(`${question} needs confirmation and there is no terminal to ask`, 'pass --yes (or set SOVEREIGN_YES=1) to confirm');
+      const { createInterface } = await import('node:readline/promises');
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        const answer = await rl.question(`${question} [y/N] `);
+        return /^y(es)?$/i.test(answer.trim());
+      } finally {
+        rl.close();
+      }
+    },
+  };
+  return ctx;
+}
+
+function wire(program: Command, entry: CommandEntry, parent: Command, selected: boolean, onRun: (m: CommandModule, c: Command) => void): Promise<void> | void {
+  const name = entry.path[entry.path.length - 1]!;
+  const command = parent.command(name).description(entry.summary);
+  if (!selected) {
+    // Declared for help listings and suggestions only; never run unloaded.
+    command.allowUnknownOption().allowExcessArguments();
+    return;
+  }
+  return entry.load().then((module) => {
+    module.configure(command);
+    const examples = module.examples.map((e) => `  $ ${e}`).join('\n');
+    command.addHelpText('after', `\nExamples:\n${examples}\n`);
+    onRun(module, command);
+  });
+}
+
+/** Builds the program with only the selected command loaded. */
+export async function buildProgram(argv: string[], onRun: (m: CommandModule, c: Command) => void): Promise<Command> {
+  const program = new Command('sovereign');
+  program
+    .description('One dedicated serverless stack per tenant: provision, deploy, rotate secrets and prove it to an auditor.')
+    .version(packageVersion(), '-v, --version')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: (s) => process.stdout.write(s) })
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .showSuggestionAfterError(true)
+    .addHelpText('after', '\nExamples:\n  $ sovereign init my-saas\n  $ sovereign tenant create acme --tier premium\n  $ sovereign dev\n  $ sovereign audit log --verify\n');
+  addGlobalOptions(program);
+  const path = commandPathOf(argv);
+  const groups = new Map<string, Command>();
+  for (const [group, summary] of Object.entries(GROUPS)) {
+    if (!COMMANDS.some((c) => c.path[0] === group)) continue;
+    groups.set(group, program.command(group).description(summary));
+  }
+  for (const entry of COMMANDS) {
+    const parent = entry.path.length === 2 ? groups.get(entry.path[0])! : program;
+    const selected = entry.path.every((p, i) => path[i] === p);
+    await wire(program, entry, parent, selected, onRun);
+  }
+  return program;
+}
+
+function printError(out: Pick<Output, 'json' | 'paint' | 'stdout' | 'stderr'>, message: string, hint: string | undefined, exitCode: number, stack?: string): void {
+  out.stderr.write(`${out.paint('red', 'error:')} ${message}\n`);
+  if (hint) out.stderr.write(`${out.paint('gray', 'hint:')} ${hint}\n`);
+  if (stack) out.stderr.write(`${stack}\n`);
+  if (out.json) out.stdout.write(`${JSON.stringify({ error: { message, hint: hint ?? null, exitCode } }, null, 2)}\n`);
+}
+
+function fromCommanderError(error: CommanderError): { message: string; hint: string | undefined; exitCode: number } {
+  const lines = error.message.split('\n').filter(Boolean);
+  const message = lines[0]!.replace(/^error:\s*/, '');
+  const suggestion = lines.find((l) => /Did you mean/.test(l));
+  const hint = suggestion ? suggestion.replace(/^\(|\)$/g, '') : 'run with --help to see the usage';
+  return { message, hint, exitCode: ExitCode.badInput };
+}
+
+/** Runs the CLI and returns the exit code; only `main` exits the process. */
+export async function run(argv: string[]): Promise<number> {
+  const wantsJson = argv.includes('--json') || ['1', 'true'].includes(process.env.SOVEREIGN_JSON ?? '');
+  const verbose = argv.includes('--verbose');
+  let out: Output = new Output({ json: wantsJson, color: colourWanted(!argv.includes('--no-color')), verbose, interactive: false });
+  try {
+    let chosen: { module: CommandModule; command: Command } | undefined;
+    const program = await buildProgram(argv, (module, command) => {
+      command.action(() => {
+        chosen = { module, command };
+      });
+    });
+    await program.parseAsync(argv, { from: 'user' });
+    if (!chosen) return ExitCode.ok;
+    const { module, command } = chosen;
+    const ctx = await createContext(program);
+    out = ctx.out;
+    const positional = (command.processedArgs as unknown[]).flat().filter((a) => a !== undefined) as string[];
+    await module.run(ctx, positional, command.opts());
+    return ExitCode.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
+      const { message, hint, exitCode } = fromCommanderError(error);
+      printError(out, message, hint, exitCode);
+      return exitCode;
+    }
+    if (error instanceof UserError) {
+      printError(out, error.message, error.hint, error.exitCode, verbose ? error.stack : undefined);
+      return error.exitCode;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    printError(out, message, verbose ? undefined : 'this is a bug in sovereign; run again with --verbose for the stack trace', ExitCode.failed, verbose && error instanceof Error ? error.stack : undefined);
+    return ExitCode.failed;
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const code = await run(argv);
+  await new Promise<void>((done) => process.stdout.write('', () => done()));
+  await new Promise<void>((done) => process.stderr.write('', () => done()));
+  process.exit(code);
+}

@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import type { Output } from '../output/output.js';
+import type { Project } from '../project.js';
+import type { LocalState } from '../state/store.js';
+
+/** Global options of SPEC.md, resolved: default < config file < environment < flag. */
+export interface GlobalOptions {
+  json: boolean;
+  target: 'local' | 'aws';
+  stage: string;
+  profile: string | undefined;
+  region: string | undefined;
+  endpointUrl: string | undefined;
+  yes: boolean;
+  color: boolean;
+  verbose: boolean;
+  cwd: string;
+}
+
+/** What every command's `run` receives: resolved options, output, and lazy project access. */
+export interface CommandContext {
+  globals: GlobalOptions;
+  out: Output;
+  /** The project around `--cwd` (loaded once; throws exit 3 when there is none). */
+  project(): Project;
+  /** Local state of the project (registry, audit log, lock). */
+  state(): LocalState;
+  /**
+   * Asks before a destructive step: true with --yes; a prompt on a TTY; without a TTY fails with
+   * exit 2 naming the flag.
+   */
+  confirm(question: string): Promise<boolean>;
+}
+
+/** One command file: declares its arguments and options, then runs. */
+export interface CommandModule {
+  /** Shown under "Examples:" in --help; at least one. */
+  examples: string[];
+  /** Declares arguments and options on the (already named and described) command. */
+  configure(command: Command): void;
+  /** `args` are the positional arguments in order; `options` the command's own options. */
+  run(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<void>;
+}
+
+/** Options every AWS-touching command shares, for a deep link between flags and env. */
+export const GLOBAL_ENV = {
+  json: 'SOVEREIGN_JSON',
+  target: 'SOVEREIGN_TARGET',
+  stage: 'SOVEREIGN_STAGE',
+  profile: 'SOVEREIGN_PROFILE',
+  region: 'SOVEREIGN_REGION',
+  endpointUrl: 'SOVEREIGN_ENDPOINT_URL',
+  yes: 'SOVEREIGN_YES',
+  verbose: 'SOVEREIGN_VERBOSE',
+  cwd: 'SOVEREIGN_CWD',
+} as const;

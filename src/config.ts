@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { badInput } from './errors.js';
+
+export const CONFIG_FILE = 'sovereign.config.json';
+
+const name = z
+  .string()
+  .regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, 'lower-case letters, digits and single "-", starting with a letter')
+  .min(2)
+  .max(40);
+
+export const tierSchema = z.enum(['basic', 'standard', 'premium']);
+export type Tier = z.infer<typeof tierSchema>;
+
+export const configSchema = z
+  .object({
+    $schema: z.string().optional(),
+    project: name.describe('Project name; tags every AWS resource as sovereign:project'),
+    target: z.enum(['local', 'aws']).default('local').describe('Where tenants run: the embedded local target or AWS'),
+    stage: z
+      .string()
+      .regex(/^[a-z][a-z0-9]{0,11}$/, '1–12 lower-case letters and digits, starting with a letter')
+      .default('dev')
+      .describe('Deployment stage (dev, prod, …)'),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1').optional(),
+    profile: z.string().min(1).optional(),
+    endpointUrl: z.url().optional().describe('An AWS-compatible endpoint for every service'),
+    extensionsDir: z.string().min(1).default('extensions'),
+    defaults: z
+      .object({
+        tier: tierSchema.default('basic'),
+        extensions: z.array(name).default([]).describe('Extensions enabled for every new tenant'),
+      })
+      .strict()
+      .default({ tier: 'basic', extensions: [] }),
+    secrets: z.record(z.string(), z.unknown()).optional().describe('Secret reference scopes'),
+    tenantConfig: z
+      .record(z.string(), z.record(z.string(), z.unknown()))
+      .optional()
+      .describe('Default settings per extension, merged under each tenant\'s own'),
+    dev: z
+      .object({ port: z.number().int().min(0).max(65535).default(4000) })
+      .strict()
+      .default({ port: 4000 }),
+    billing: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+export type ProjectConfig = z.infer<typeof configSchema>;
+
+/** Describes the first problem of a parsed config: file, path inside it, expected and found. */
+function describeIssue(file: string, issue: z.core.$ZodIssue, input: unknown): string {
+  const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+  let found: unknown = input;
+  for (const key of issue.path) found = found && typeof found === 'object' ? (found as Record<PropertyKey, unknown>)[key] : undefined;
+  const shown = found === undefined ? 'nothing' : JSON.stringify(found);
+  if (issue.code === 'unrecognized_keys') return `${file}: ${path}: unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  return `${file}: ${path}: ${issue.message} (found ${shown && shown.length > 60 ? `${shown.slice(0, 57)}...` : shown})`;
+}
+
+/** Parses and validates a config file's text; errors name the file, the path, what was expected and found. */
+export function parseConfig(text: string, file: string): ProjectConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw badInput(`${file} is not valid JSON: ${(error as Error).message}`, 'fix the syntax, or run `sovereign init` in an empty folder for a fresh one');
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0]!;
+    const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problem(s))` : '';
+    throw badInput(describeIssue(file, first, raw) + more, 'the schema is in node_modules/sovereign/schema/sovereign.config.schema.json; editors that read "$schema" autocomplete it');
+  }
+  return parsed.data;
+}
+
+export function readConfig(file: string): ProjectConfig {
+  return parseConfig(readFileSync(file, 'utf8'), file);
+}
+
+/** The JSON Schema shipped with the package (written at build time). */
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(configSchema, { io: 'input' });
+}

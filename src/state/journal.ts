@@ -1,0 +1,96 @@
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fsyncDirectory, writeFileAtomic, writeTempFile } from '../fs/atomic.js';
+import { readTail } from './audit-log.js';
+
+/** One file change of a mutation. */
+export type FileChange =
+  | { kind: 'write'; path: string; data: string | Uint8Array; mode?: number }
+  | { kind: 'remove'; path: string };
+
+interface JournalEntry {
+  /** The seq the audit event of this mutation gets: the mutation happened iff the log has it. */
+  seq: number;
+  steps: Array<{ kind: 'write'; path: string; temp: string } | { kind: 'remove'; path: string }>;
+}
+
+/**
+ * Stages file changes so that they and their audit event land together or not at all.
+ * Data goes to fsynced temporary files, a journal names them and the seq of the audit event,
+ * the event is appended, then the temporary files are renamed into place. After a crash,
+ * `recoverJournal` finishes the job if the event made it into the log and undoes it otherwise.
+ */
+export function stageChanges(journalPath: string, seq: number, changes: FileChange[]): JournalEntry {
+  const steps: JournalEntry['steps'] = [];
+  try {
+    for (const change of changes) {
+      if (change.kind === 'write') steps.push({ kind: 'write', path: change.path, temp: writeTempFile(change.path, change.data, { mode: change.mode }) });
+      else steps.push({ kind: 'remove', path: change.path });
+    }
+    const entry: JournalEntry = { seq, steps };
+    writeFileAtomic(journalPath, JSON.stringify(entry));
+    return entry;
+  } catch (error) {
+    discardTemps(steps);
+    throw error;
+  }
+}
+
+function discardTemps(steps: JournalEntry['steps']): void {
+  for (const step of steps) if (step.kind === 'write' && existsSync(step.temp)) unlinkSync(step.temp);
+}
+
+/** Applies a staged entry (idempotent: safe to run again after a crash half-way). */
+export function applyChanges(journalPath: string, entry: JournalEntry): void {
+  const dirs = new Set<string>();
+  for (const step of entry.steps) {
+    if (step.kind === 'write') {
+      if (existsSync(step.temp)) renameSync(step.temp, step.path);
+    } else {
+      rmSync(step.path, { recursive: true, force: true });
+    }
+    dirs.add(dirname(step.path));
+  }
+  for (const dir of dirs) if (existsSync(dir)) fsyncDirectory(dir);
+  if (existsSync(journalPath)) unlinkSync(journalPath);
+}
+
+/** Drops a staged entry whose audit event was never written. */
+export function abandonChanges(journalPath: string, entry: JournalEntry): void {
+  discardTemps(entry.steps);
+  if (existsSync(journalPath)) unlinkSync(journalPath);
+}
+
+/**
+ * Finishes or undoes a mutation interrupted by a crash, then removes temporary files no journal
+ * names. Call with the project lock held. Returns what it did, for a warning.
+ */
+export function recoverJournal(journalPath: string, auditLogPath: string, stateDirs: string[]): string | undefined {
+  let outcome: string | undefined;
+  if (existsSync(journalPath)) {
+    let entry: JournalEntry | undefined;
+    try {
+      entry = JSON.parse(readFileSync(journalPath, 'utf8')) as JournalEntry;
+    } catch {
+      entry = undefined;
+    }
+    if (!entry) {
+      unlinkSync(journalPath);
+      outcome = 'removed an unreadable journal left by an interrupted command';
+    } else {
+      const last = readTail(auditLogPath).last;
+      if (last && last.seq >= entry.seq) {
+        applyChanges(journalPath, entry);
+        outcome = `completed an interrupted command (audit seq ${entry.seq})`;
+      } else {
+        abandonChanges(journalPath, entry);
+        outcome = 'rolled back an interrupted command that had not been recorded';
+      }
+    }
+  }
+  for (const dir of stateDirs) {
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) if (name.startsWith('.tmp-')) rmSync(join(dir, name), { force: true });
+  }
+  return outcome;
+}

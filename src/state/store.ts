@@ -1,0 +1,114 @@
+import { userInfo, hostname } from 'node:os';
+import { ExitCode, UserError } from '../errors.js';
+import type { Project } from '../project.js';
+import { appendEvent, readTail, repairTornTail, type AuditEvent } from './audit-log.js';
+import { applyChanges, recoverJournal, stageChanges, type FileChange } from './journal.js';
+import { acquireLock } from './lock.js';
+import { listTenants, readTenant, serializeTenant, tenantFile, type TenantRecord } from './registry.js';
+
+/** Who is acting: `user@host` locally (`SOVEREIGN_ACTOR` overrides, e.g. in CI). */
+export function localActor(): string {
+  if (process.env.SOVEREIGN_ACTOR) return process.env.SOVEREIGN_ACTOR;
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    user = process.env.USER ?? 'unknown';
+  }
+  return `${user}@${hostname()}`;
+}
+
+/** What a mutation is, for its audit event. */
+export interface MutationInfo {
+  command: string;
+  action: string;
+  tenant: string | null;
+  args?: Record<string, unknown>;
+}
+
+/** The changes a mutation makes, collected while it runs and committed with its audit event. */
+export class Transaction {
+  readonly changes: FileChange[] = [];
+  /** Extra arguments for the audit event (references, version ids — never values). */
+  readonly eventArgs: Record<string, unknown> = {};
+
+  constructor(private readonly project: Project) {}
+
+  putTenant(record: TenantRecord): void {
+    this.write(tenantFile(this.project.paths.tenants, record.id), serializeTenant(record));
+  }
+
+  deleteTenant(id: string): void {
+    this.remove(tenantFile(this.project.paths.tenants, id));
+  }
+
+  write(path: string, data: string | Uint8Array, mode?: number): void {
+    this.changes.push({ kind: 'write', path, data, mode });
+  }
+
+  remove(path: string): void {
+    this.changes.push({ kind: 'remove', path });
+  }
+}
+
+export interface MutateOptions {
+  /** Called once recovery of an interrupted command has happened (for a warning line). */
+  onRecovered?: (message: string) => void;
+}
+
+/**
+ * Local state: the tenant registry and audit log in `.sovereign/`. Every mutation runs under the
+ * project lock and appends one audit event, success or failure; its file changes land only with
+ * a successful event.
+ */
+export class LocalState {
+  readonly actor = localActor();
+
+  constructor(readonly project: Project) {}
+
+  getTenant(id: string): TenantRecord | undefined {
+    return readTenant(this.project.paths.tenants, id);
+  }
+
+  listTenants(): TenantRecord[] {
+    return listTenants(this.project.paths.tenants);
+  }
+
+  async mutate<T>(info: MutationInfo, run: (tx: Transaction) => Promise<T> | T, options: MutateOptions = {}): Promise<T> {
+    const paths = this.project.paths;
+    const lock = await acquireLock(paths.lock, { command: info.command });
+    try {
+      const recovered = recoverJournal(paths.journal, paths.auditLog, [paths.tenants, paths.keys, paths.vault, paths.state]);
+      if (recovered) options.onRecovered?.(recovered);
+      const repair = repairTornTail(paths.auditLog, this.actor, info.command);
+      if (repair) options.onRecovered?.(`the audit log had a torn last line (${String(repair.args.tornBytes)} bytes) from an interrupted command; cut off and recorded as seq ${repair.seq}`);
+      const tx = new Transaction(this.project);
+      let result: T;
+      try {
+        result = await run(tx);
+      } catch (error) {
+        if (!(error instanceof UserError && error.exitCode === ExitCode.badInput)) this.record(info, tx, error);
+        throw error;
+      }
+      const seq = (readTail(paths.auditLog).last?.seq ?? 0) + 1;
+      const entry = stageChanges(paths.journal, seq, tx.changes);
+      this.record(info, tx);
+      applyChanges(paths.journal, entry);
+      return result;
+    } finally {
+      lock.release();
+    }
+  }
+
+  private record(info: MutationInfo, tx: Transaction, error?: unknown): AuditEvent {
+    return appendEvent(this.project.paths.auditLog, {
+      actor: this.actor,
+      command: info.command,
+      tenant: info.tenant,
+      action: info.action,
+      args: { ...info.args, ...tx.eventArgs },
+      outcome: error ? 'failure' : 'success',
+      ...(error ? { error: error instanceof Error ? error.message : String(error) } : {}),
+    });
+  }
+}

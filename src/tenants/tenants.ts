@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { conflict, notFound } from '../errors.js';
+import { assertTenantId } from '../names.js';
+import type { Tier } from '../config.js';
+import type { Project } from '../project.js';
+import type { TenantRecord } from '../state/registry.js';
+import type { LocalState, Transaction } from '../state/store.js';
+
+export interface CreateTenantOptions {
+  id: string;
+  tier: Tier;
+  extensions: string[];
+  /** Hook for work that belongs to the same commit (vault, secrets scope checks). */
+  extend?: (tx: Transaction, record: TenantRecord) => Promise<void> | void;
+}
+
+export function tenantKeyPath(project: Project, id: string): string {
+  return join(project.paths.keys, `${id}.key`);
+}
+
+/** Pure: the record of a new tenant. */
+export function newTenantRecord(options: { id: string; tier: Tier; stage: string; extensions: string[]; by: string; now: string }): TenantRecord {
+  return {
+    id: options.id,
+    tier: options.tier,
+    status: 'active',
+    stage: options.stage,
+    createdAt: options.now,
+    createdBy: options.by,
+    updatedAt: options.now,
+    extensions: [...new Set(options.extensions)].sort(),
+    secrets: {},
+    config: {},
+    deploys: [],
+    transitions: [{ from: null, to: 'active', at: options.now, by: options.by }],
+  };
+}
+
+/** Creates a tenant: its record and its own vault key (mode 0600), recorded in the audit log. */
+export async function createTenant(state: LocalState, stage: string, options: CreateTenantOptions): Promise<TenantRecord> {
+  assertTenantId(options.id);
+  return state.mutate(
+    { command: 'tenant create', action: 'tenant.create', tenant: options.id, args: { tier: options.tier, extensions: options.extensions } },
+    async (tx) => {
+      if (state.getTenant(options.id)) throw conflict(`tenant "${options.id}" already exists`, `see it with \`sovereign tenant show ${options.id}\``);
+      const record = newTenantRecord({ id: options.id, tier: options.tier, stage, extensions: options.extensions, by: state.actor, now: new Date().toISOString() });
+      tx.putTenant(record);
+      tx.write(tenantKeyPath(state.project, options.id), randomBytes(32), 0o600);
+      await options.extend?.(tx, record);
+      return record;
+    },
+  );
+}
+
+export function requireTenant(state: LocalState, id: string): TenantRecord {
+  assertTenantId(id);
+  const record = state.getTenant(id);
+  if (!record) throw notFound(`tenant "${id}" does not exist`, 'list tenants with `sovereign tenant list`');
+  return record;
+}
+
+/** Removes a tenant's record, key, vault and data; the audit log keeps its history. */
+export async function destroyTenant(state: LocalState, id: string): Promise<TenantRecord> {
+  assertTenantId(id);
+  return state.mutate({ command: 'tenant destroy', action: 'tenant.destroy', tenant: id }, (tx) => {
+    const record = requireTenant(state, id);
+    const paths = state.project.paths;
+    tx.deleteTenant(id);
+    tx.remove(tenantKeyPath(state.project, id));
+    tx.remove(join(paths.vault, `${id}.vault`));
+    tx.remove(join(paths.data, id));
+    return record;
+  });
+}
