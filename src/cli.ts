@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, UserError, badInput } from './errors.js';
 import { Output } from './output/output.js';
 import type { Project } from './project.js';
-import type { LocalState } from './state/store.js';
+import type { StateStore } from './state/store.js';
 import { COMMANDS, GROUPS, type CommandEntry } from './commands/registry.js';
 import { GLOBAL_ENV, type CommandContext, type CommandModule, type GlobalOptions } from './commands/types.js';
 
@@ -108,7 +108,7 @@ async function createContext(program: Command): Promise<CommandContext> {
   });
   const interactive = Boolean(process.stderr.isTTY && process.stdin.isTTY) && !process.env.CI;
   const out = new Output({ json: globals.json, color: globals.color, verbose: globals.verbose, interactive });
-  let state: LocalState | undefined;
+  let state: StateStore | undefined;
   const { LocalState: LocalStateClass } = await import('./state/store.js');
   const ctx: CommandContext = {
     globals,

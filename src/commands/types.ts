@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Output } from '../output/output.js';
 import type { Project } from '../project.js';
-import type { LocalState } from '../state/store.js';
+import type { StateStore } from '../state/store.js';
 
 /** Global options of SPEC.md, resolved: default < config file < environment < flag. */
 export interface GlobalOptions {
@@ -23,8 +23,8 @@ export interface CommandContext {
   out: Output;
   /** The project around `--cwd` (loaded once; throws exit 3 when there is none). */
   project(): Project;
-  /** Local state of the project (registry, audit log, lock). */
-  state(): LocalState;
+  /** The target's state: tenant registry, audit log, lock. */
+  state(): StateStore;
   /**
    * Asks before a destructive step: true with --yes; a prompt on a TTY; without a TTY fails with
    * exit 2 naming the flag.

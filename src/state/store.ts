@@ -28,18 +28,19 @@ export interface MutationInfo {
 
 /** The changes a mutation makes, collected while it runs and committed with its audit event. */
 export class Transaction {
+  /** Local files to write or remove (keys, vaults, data). */
   readonly changes: FileChange[] = [];
+  /** Tenant records to store, by id; `null` deletes. */
+  readonly tenants = new Map<string, TenantRecord | null>();
   /** Extra arguments for the audit event (references, version ids — never values). */
   readonly eventArgs: Record<string, unknown> = {};
 
-  constructor(private readonly project: Project) {}
-
   putTenant(record: TenantRecord): void {
-    this.write(tenantFile(this.project.paths.tenants, record.id), serializeTenant(record));
+    this.tenants.set(record.id, record);
   }
 
   deleteTenant(id: string): void {
-    this.remove(tenantFile(this.project.paths.tenants, id));
+    this.tenants.set(id, null);
   }
 
   write(path: string, data: string | Uint8Array, mode?: number): void {
@@ -61,16 +62,30 @@ export interface MutateOptions {
  * project lock and appends one audit event, success or failure; its file changes land only with
  * a successful event.
  */
-export class LocalState {
+/** The registry and audit log of one target; `local` keeps them in `.sovereign/`. */
+export interface StateStore {
+  readonly actor: string;
+  readonly project: Project;
+  getTenant(id: string): Promise<TenantRecord | undefined>;
+  listTenants(): Promise<TenantRecord[]>;
+  /**
+   * Runs a mutation under the project lock and records it as one audit event, success or
+   * failure (bad input, exit 2, is not recorded: nothing happened). Its changes land only with a
+   * successful event.
+   */
+  mutate<T>(info: MutationInfo, run: (tx: Transaction) => Promise<T> | T, options?: MutateOptions): Promise<T>;
+}
+
+export class LocalState implements StateStore {
   readonly actor = localActor();
 
   constructor(readonly project: Project) {}
 
-  getTenant(id: string): TenantRecord | undefined {
+  async getTenant(id: string): Promise<TenantRecord | undefined> {
     return readTenant(this.project.paths.tenants, id);
   }
 
-  listTenants(): TenantRecord[] {
+  async listTenants(): Promise<TenantRecord[]> {
     return listTenants(this.project.paths.tenants);
   }
 
@@ -82,7 +97,7 @@ export class LocalState {
       if (recovered) options.onRecovered?.(recovered);
       const repair = repairTornTail(paths.auditLog, this.actor, info.command);
       if (repair) options.onRecovered?.(`the audit log had a torn last line (${String(repair.args.tornBytes)} bytes) from an interrupted command; cut off and recorded as seq ${repair.seq}`);
-      const tx = new Transaction(this.project);
+      const tx = new Transaction();
       let result: T;
       try {
         result = await run(tx);
@@ -91,7 +106,10 @@ export class LocalState {
         throw error;
       }
       const seq = (readTail(paths.auditLog).last?.seq ?? 0) + 1;
-      const entry = stageChanges(paths.journal, seq, tx.changes);
+      const tenantChanges: FileChange[] = [...tx.tenants].map(([id, record]) =>
+        record ? { kind: 'write', path: tenantFile(paths.tenants, id), data: serializeTenant(record) } : { kind: 'remove', path: tenantFile(paths.tenants, id) },
+      );
+      const entry = stageChanges(paths.journal, seq, [...tenantChanges, ...tx.changes]);
       this.record(info, tx);
       applyChanges(paths.journal, entry);
       return result;

@@ -5,7 +5,7 @@ import { assertTenantId } from '../names.js';
 import type { Tier } from '../config.js';
 import type { Project } from '../project.js';
 import type { TenantRecord } from '../state/registry.js';
-import type { LocalState, Transaction } from '../state/store.js';
+import type { StateStore, Transaction } from '../state/store.js';
 
 export interface CreateTenantOptions {
   id: string;
@@ -38,12 +38,12 @@ export function newTenantRecord(options: { id: string; tier: Tier; stage: string
 }
 
 /** Creates a tenant: its record and its own vault key (mode 0600), recorded in the audit log. */
-export async function createTenant(state: LocalState, stage: string, options: CreateTenantOptions): Promise<TenantRecord> {
+export async function createTenant(state: StateStore, stage: string, options: CreateTenantOptions): Promise<TenantRecord> {
   assertTenantId(options.id);
   return state.mutate(
     { command: 'tenant create', action: 'tenant.create', tenant: options.id, args: { tier: options.tier, extensions: options.extensions } },
     async (tx) => {
-      if (state.getTenant(options.id)) throw conflict(`tenant "${options.id}" already exists`, `see it with \`sovereign tenant show ${options.id}\``);
+      if (await state.getTenant(options.id)) throw conflict(`tenant "${options.id}" already exists`, `see it with \`sovereign tenant show ${options.id}\``);
       const record = newTenantRecord({ id: options.id, tier: options.tier, stage, extensions: options.extensions, by: state.actor, now: new Date().toISOString() });
       tx.putTenant(record);
       tx.write(tenantKeyPath(state.project, options.id), randomBytes(32), 0o600);
@@ -53,18 +53,18 @@ export async function createTenant(state: LocalState, stage: string, options: Cr
   );
 }
 
-export function requireTenant(state: LocalState, id: string): TenantRecord {
+export async function requireTenant(state: StateStore, id: string): Promise<TenantRecord> {
   assertTenantId(id);
-  const record = state.getTenant(id);
+  const record = await state.getTenant(id);
   if (!record) throw notFound(`tenant "${id}" does not exist`, 'list tenants with `sovereign tenant list`');
   return record;
 }
 
 /** Removes a tenant's record, key, vault and data; the audit log keeps its history. */
-export async function destroyTenant(state: LocalState, id: string): Promise<TenantRecord> {
+export async function destroyTenant(state: StateStore, id: string): Promise<TenantRecord> {
   assertTenantId(id);
-  return state.mutate({ command: 'tenant destroy', action: 'tenant.destroy', tenant: id }, (tx) => {
-    const record = requireTenant(state, id);
+  return state.mutate({ command: 'tenant destroy', action: 'tenant.destroy', tenant: id }, async (tx) => {
+    const record = await requireTenant(state, id);
     const paths = state.project.paths;
     tx.deleteTenant(id);
     tx.remove(tenantKeyPath(state.project, id));

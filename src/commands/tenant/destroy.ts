@@ -11,7 +11,7 @@ export function configure(command: Command): void {
 
 export async function run(ctx: Parameters<CommandModule['run']>[0], [id]: string[]): Promise<void> {
   const state = ctx.state();
-  requireTenant(state, id!);
+  await requireTenant(state, id!);
   if (!(await ctx.confirm(`destroying tenant "${id}" deletes its state, keys, secrets vault and data`))) {
     throw new UserError('destroy cancelled; nothing was changed', { exitCode: ExitCode.failed });
   }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { formatTable } from '../../output/output.js';
-import { listTenants } from '../../state/registry.js';
 import type { CommandModule } from '../types.js';
 
 export const examples = ['sovereign tenant list', 'sovereign tenant list --json | jq -r ".tenants[].id"'];
@@ -8,7 +7,7 @@ export const examples = ['sovereign tenant list', 'sovereign tenant list --json 
 export function configure(_command: Command): void {}
 
 export async function run(ctx: Parameters<CommandModule['run']>[0]): Promise<void> {
-  const tenants = listTenants(ctx.project().paths.tenants);
+  const tenants = await ctx.state().listTenants();
   ctx.out.result({ tenants }, () => {
     if (tenants.length === 0) return 'No tenants yet. Create one with `sovereign tenant create <id>`.';
     const rows = tenants.map((t) => ({

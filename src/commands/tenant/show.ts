@@ -9,7 +9,7 @@ export function configure(command: Command): void {
 }
 
 export async function run(ctx: Parameters<CommandModule['run']>[0], [id]: string[]): Promise<void> {
-  const t = requireTenant(ctx.state(), id!);
+  const t = await requireTenant(ctx.state(), id!);
   ctx.out.result({ tenant: t }, () => {
     const secrets = Object.entries(t.secrets).map(([k, v]) => `  ${k} → ${v.reference} (set ${v.setAt.slice(0, 10)} by ${v.setBy})`);
     const deploys = t.deploys.slice(-5).map((d) => `  ${d.at.slice(0, 19)} ${d.outcome} ${d.target} ${d.artifact.slice(0, 12)} [${d.extensions.join(',')}]`);
