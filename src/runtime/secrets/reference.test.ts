@@ -39,6 +39,12 @@ describe('parseReference: valid references', () => {
     expect(parseReference(`secretsmanager:${'s'.repeat(513)}`)).toMatchObject({ ok: false, problem: { code: 'too-long', position: 15 + 513 } });
   });
 
+  it('accepts "-" and six characters that cannot be an ARN suffix', () => {
+    expect(parseReference('secretsmanager:dev/tenants/a-aa/a/b').ok).toBe(true);
+    expect(parseReference('secretsmanager:dev/x-abc.ef').ok).toBe(true);
+    expect(parseReference('secretsmanager:dev/x-abcdefg').ok).toBe(true);
+  });
+
   it('accepts 15 SSM levels and refuses 16', () => {
     const fifteen = Array.from({ length: 15 }, (_, i) => `l${i}`).join('/');
     expect(parseReference(`ssm:/${fifteen}`).ok).toBe(true);
@@ -75,6 +81,7 @@ describe('parseReference: refusals name the character and its position', () => {
     ['ssm:/dev/tenants/acme/x\u200b', 'bad-character', 24],
     ['ssm:/dev/tenants/\u{1d41a}cme/x', 'bad-character', 18],
     ['secretsmanager:dev/tenants/acme/avalara-abcdef', 'reserved-suffix', 40],
+    ['secretsmanager:dev/tenants/acme/avalara-AbC123:key', 'reserved-suffix', 40],
     ['secretsmanager:dev/tenants/acme:key:AWSCURRENT:extra', 'too-many-parts', 47],
     ['secretsmanager:dev/tenants/acme:', 'bad-json-key', 32],
     ['secretsmanager:dev/tenants/acme:key:', 'bad-version-stage', 36],
@@ -152,7 +159,7 @@ const smReference: fc.Arbitrary<SecretReference> = fc
     if (versionStage !== undefined) reference.versionStage = versionStage;
     return reference;
   })
-  .filter((r) => !(r.name.length >= 7 && r.name[r.name.length - 7] === '-'));
+  .filter((r) => !/-[A-Za-z0-9]{6}$/.test(r.name));
 
 const anyReference = fc.oneof(ssmReference, smReference);
 

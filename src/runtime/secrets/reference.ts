@@ -234,6 +234,20 @@ function parseSsm(input: string): ParseReferenceResult {
   return { ok: true, reference: { service: 'ssm', name: input.slice(start) } };
 }
 
+/** Whether `input[start, end)` is only ASCII letters and digits (the shape of an ARN's random suffix). */
+function isAlphanumericRun(input: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const code = input.charCodeAt(i);
+    if (!((code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122))) return false;
+  }
+  return true;
+}
+
+/**
+ * Secrets Manager names. AWS asks not to end a name with "-" and six characters because ARNs end
+ * with "-" and six random letters or digits, and a partial ARN would then be ambiguous; that is
+ * the shape refused here.
+ */
 function parseSecretsManager(input: string): ParseReferenceResult {
   const start = SM_PREFIX.length;
   const end = input.length;
@@ -260,9 +274,9 @@ function parseSecretsManager(input: string): ParseReferenceResult {
   }
   const segments = scanSegments(input, start, nameEnd, false, what);
   if (segments) return segments;
-  if (nameLength >= 7 && input.charCodeAt(nameEnd - 7) === 45) {
+  if (nameLength >= 7 && input.charCodeAt(nameEnd - 7) === 45 && isAlphanumericRun(input, nameEnd - 6, nameEnd)) {
     const position = nameEnd - 7 + 1;
-    return fail('reserved-suffix', `the secret name ends with "-" and six characters (position ${position})`, position,
+    return fail('reserved-suffix', `the secret name ends with "-" and six letters or digits (position ${position})`, position,
       'AWS appends "-" and six random characters to secret ARNs; a name ending like that is ambiguous');
   }
   const reference: SecretsManagerReference = { service: 'secretsmanager', name: input.slice(start, nameEnd) };

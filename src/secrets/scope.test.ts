@@ -1,0 +1,189 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../errors.js';
+import {
+  assertTenantScope, checkTenantScope, patternAmbiguity, resolveSecretsConfig, secretsConfigSchema,
+  templateAmbiguityWarning, type TenantScopeOptions,
+} from './scope.js';
+
+const base: TenantScopeOptions = { tenant: 'acme', extension: 'avalara', stage: 'dev', allTenants: ['acme', 'acme-eu', 'globex'] };
+const caseStudy = { secretsManagerName: '{extension}-{tenant}-secrets' };
+
+function codeOf(reference: string, options: Partial<TenantScopeOptions> = {}): string {
+  const result = checkTenantScope(reference, { ...base, ...options });
+  return result.ok ? 'ok' : result.problem.code;
+}
+
+describe('checkTenantScope with the default layout', () => {
+  it.each([
+    'ssm:/dev/tenants/acme/avalara/account_id',
+    'ssm:/dev/tenants/acme/x',
+    'secretsmanager:dev/tenants/acme/avalara',
+    'secretsmanager:dev/tenants/acme/avalara:license_key:AWSPREVIOUS',
+  ])('accepts %s', (reference) => {
+    expect(codeOf(reference)).toBe('ok');
+  });
+
+  it.each([
+    ['ssm:/dev/tenants/acme-eu/avalara/account_id', 'outside-scope'],
+    ['ssm:/dev/tenants/globex/avalara/account_id', 'outside-scope'],
+    ['ssm:/prod/tenants/acme/avalara/account_id', 'outside-scope'],
+    ['ssm:/dev/tenants/acme', 'outside-scope'],
+    ['ssm:/dev/tenants/acmex/key', 'outside-scope'],
+    ['ssm:/dev/tenants/ACME/key', 'outside-scope'],
+    ['ssm:/Dev/tenants/acme/key', 'outside-scope'],
+    ['ssm:/dev/Tenants/acme/key', 'outside-scope'],
+    ['ssm:/dev/tenants/acme-eu', 'outside-scope'],
+    ['secretsmanager:dev/tenants/acme-eu/avalara', 'outside-scope'],
+    ['secretsmanager:dev/tenants/acme', 'outside-scope'],
+    ['secretsmanager:dev/tenants/acmeeu/x', 'outside-scope'],
+    ['secretsmanager:avalara-acme-secrets', 'outside-scope'],
+    ['ssm:/dev/tenants/acme/../globex/key', 'syntax'],
+    ['ssm:/dev/tenants/acme//key', 'syntax'],
+    ['ssm:/dev/tenants//acme/key', 'syntax'],
+    ['ssm:/dev/tenants/acme/key/', 'syntax'],
+    ['ssm:/dev/tenants/acme/%2e%2e/globex/key', 'syntax'],
+    ['ssm:/dev/tenants/acme%2Fkey', 'syntax'],
+    ['ssm:/dev/tenants/\u0430cme/key', 'syntax'],
+    ['ssm:/dev/tenants/acm\u0435/key', 'syntax'],
+    ['ssm:/dev/tenants/ａcme/key', 'syntax'],
+    ['ssm:/dev/tenants/acme/*', 'syntax'],
+    ['ssm:/dev/tenants/*/key', 'syntax'],
+    ['secretsmanager:dev/tenants/acme/?', 'syntax'],
+    ['ssm:arn:aws:ssm:eu-west-1:999999999999:parameter/dev/tenants/acme/key', 'syntax'],
+    ['secretsmanager:arn:aws:secretsmanager:eu-west-1:999999999999:secret:dev/tenants/acme/x-AbCdEf', 'syntax'],
+    ['ssm:dev/tenants/acme/key', 'syntax'],
+    ['secretsmanager:/dev/tenants/acme/key', 'syntax'],
+    ['ssm:/dev/tenants/acme/./key', 'syntax'],
+    ['ssm: /dev/tenants/acme/key', 'syntax'],
+    ['ssm:/dev/tenants/acme/key\u0000', 'syntax'],
+  ])('refuses %s (%s)', (reference, code) => {
+    expect(codeOf(reference)).toBe(code);
+  });
+
+  it('explains the scope and suggests a reference', () => {
+    const result = checkTenantScope('ssm:/dev/tenants/acme-eu/avalara/account_id', base);
+    expect(result).toMatchObject({
+      ok: false,
+      problem: {
+        message: 'ssm:/dev/tenants/acme-eu/avalara/account_id is outside tenant "acme"\'s scope: avalara secrets of acme are SSM parameter names starting with "/dev/tenants/acme/"',
+        hint: 'use a reference such as ssm:/dev/tenants/acme/key',
+      },
+    });
+    expect(() => assertTenantScope('ssm:/dev/tenants/globex/x', base)).toThrow(UserError);
+    try {
+      assertTenantScope('ssm:/dev/tenants/globex/x', base);
+    } catch (error) {
+      expect((error as UserError).exitCode).toBe(2);
+    }
+  });
+
+  it('re-validates a hand-built reference object', () => {
+    expect(checkTenantScope({ service: 'ssm', name: '/dev/tenants/acme/../globex/x' }, base)).toMatchObject({ ok: false, problem: { code: 'syntax' } });
+  });
+});
+
+describe('checkTenantScope with the case-study pattern {extension}-{tenant}-secrets', () => {
+  it('accepts exactly the extension\'s secret of the tenant', () => {
+    expect(codeOf('secretsmanager:avalara-acme-secrets:license_key', { config: caseStudy })).toBe('ok');
+    expect(codeOf('secretsmanager:avalara-acme-secrets', { config: caseStudy })).toBe('ok');
+    expect(codeOf('secretsmanager:cetec-acme-secrets:token', { config: caseStudy })).toBe('outside-scope');
+    expect(codeOf('secretsmanager:avalara-acme-eu-secrets', { config: caseStudy })).toBe('outside-scope');
+    expect(codeOf('secretsmanager:avalara-acme-secrets-old', { config: caseStudy })).toBe('outside-scope');
+    expect(codeOf('ssm:/dev/tenants/acme/key', { config: caseStudy })).toBe('ok');
+  });
+
+  it('refuses a name two tenants share through hyphenated ids', () => {
+    const options = { config: caseStudy, tenant: 'cde', extension: 'a-b', allTenants: ['cde', 'b-cde'], allExtensions: ['a', 'a-b'] };
+    const result = checkTenantScope('secretsmanager:a-b-cde-secrets:key', options);
+    expect(result).toMatchObject({ ok: false, problem: { code: 'other-tenant' } });
+    if (!result.ok) expect(result.problem.message).toContain('tenant "b-cde"');
+    // Even a reference that is not itself shared is refused while the pattern is ambiguous.
+    expect(checkTenantScope('secretsmanager:a-b-cde-secrets', { ...options, extension: 'a-b' }).ok).toBe(false);
+    expect(checkTenantScope('secretsmanager:a-cde-secrets', { ...options, extension: 'a' })).toMatchObject({ ok: false, problem: { code: 'ambiguous-pattern' } });
+  });
+});
+
+describe('patternAmbiguity', () => {
+  it('finds nothing for the default layout, even with prefix-sharing ids', () => {
+    expect(patternAmbiguity(undefined, ['acme', 'acme-eu', 'acme-eu-west', 'acm'], ['avalara', 'a', 'a-b'])).toBeUndefined();
+  });
+
+  it('explains hyphenated ids that concatenate to the same name', () => {
+    const ambiguity = patternAmbiguity(caseStudy, ['cde', 'b-cde', 'zzz'], ['a', 'a-b']);
+    expect(ambiguity?.message).toBe(
+      'the secrets pattern "{extension}-{tenant}-secrets" gives tenant "cde" (extension "a-b") and tenant "b-cde" (extension "a") the same name "a-b-cde-secrets"');
+    expect(ambiguity?.collisions).toHaveLength(1);
+    expect(patternAmbiguity(caseStudy, ['cde', 'zzz'], ['a', 'a-b'])).toBeUndefined();
+  });
+
+  it('finds one tenant\'s prefix inside another\'s', () => {
+    const config = { ssmPrefix: '/{stage}/{tenant}-{extension}/' };
+    const ambiguity = patternAmbiguity(config, ['acme', 'acme-eu'], ['eu-billing', 'billing']);
+    expect(ambiguity?.message).toContain('"/{stage}/{tenant}-{extension}/"');
+    expect(ambiguity?.collisions[0]?.example).toBe('/dev/acme-eu-billing/key');
+  });
+
+  it('finds an exact name below another tenant\'s prefix', () => {
+    const config = { secretsManagerName: 'x/{tenant}/{extension}' };
+    expect(patternAmbiguity(config, ['acme', 'globex'], ['avalara'])).toBeUndefined();
+  });
+
+  it('property: with the default layout no reference is accepted for two tenants', () => {
+    const id = fc.stringMatching(/^[a-z][a-z0-9]{0,4}(-[a-z0-9]{1,3}){0,2}$/).filter((s) => s.length >= 3);
+    fc.assert(fc.property(fc.uniqueArray(id, { minLength: 2, maxLength: 6 }), fc.constantFrom('x', 'a/b', 'key-1'), (tenants, tail) => {
+      for (const tenant of tenants) {
+        for (const reference of [`ssm:/dev/tenants/${tenant}/${tail}`, `secretsmanager:dev/tenants/${tenant}/${tail}`]) {
+          const owners = tenants.filter((candidate) =>
+            checkTenantScope(reference, { tenant: candidate, extension: 'avalara', stage: 'dev', allTenants: tenants }).ok);
+          expect(owners).toEqual([tenant]);
+        }
+      }
+    }), { numRuns: 300 });
+  });
+
+  it('property: when patternAmbiguity finds nothing, every exact name has one owner', () => {
+    const id = fc.stringMatching(/^[a-z]{1,2}(-[a-z]{1,2}){0,2}$/);
+    fc.assert(fc.property(fc.uniqueArray(id, { minLength: 2, maxLength: 5 }), fc.uniqueArray(id, { minLength: 1, maxLength: 3 }), (tenants, extensions) => {
+      const names = new Map<string, Set<string>>();
+      for (const tenant of tenants) for (const extension of extensions) {
+        const name = `${extension}-${tenant}-secrets`;
+        names.set(name, (names.get(name) ?? new Set()).add(tenant));
+      }
+      const shared = [...names.values()].some((owners) => owners.size > 1);
+      expect(patternAmbiguity(caseStudy, tenants, extensions) !== undefined).toBe(shared);
+    }), { numRuns: 500 });
+  });
+});
+
+describe('secretsConfigSchema', () => {
+  it('defaults to the SPEC.md layout', () => {
+    expect(resolveSecretsConfig(undefined)).toEqual({ ssmPrefix: '/{stage}/tenants/{tenant}/', secretsManagerName: '{stage}/tenants/{tenant}/' });
+    expect(resolveSecretsConfig(caseStudy).secretsManagerName).toBe('{extension}-{tenant}-secrets');
+  });
+
+  it.each([
+    [{ ssmPrefix: '/{stage}/shared/' }, /must contain \{tenant\}/],
+    [{ ssmPrefix: '/{stage}/tenants/{tenant}' }, /must end with "\/"/],
+    [{ ssmPrefix: '{stage}/tenants/{tenant}/' }, /must start with "\/"/],
+    [{ ssmPrefix: '/{stage}/{customer}/' }, /unknown placeholder "\{customer\}"/],
+    [{ secretsManagerName: '{tenant}-*' }, /not valid/],
+    [{ secretsManagerName: '{tenant}/../x' }, /not valid/],
+    [{ other: 1 }, /other/],
+  ])('refuses %j', (config, message) => {
+    const parsed = secretsConfigSchema.safeParse(config);
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((issue) => issue.message).join('\n')).toMatch(message);
+    expect(() => resolveSecretsConfig(config)).toThrow(UserError);
+  });
+
+  it('warns about templates that could become ambiguous for future ids', () => {
+    expect(templateAmbiguityWarning('{extension}-{tenant}-secrets')).toMatch(/\{extension\} is followed by "-"/);
+    expect(templateAmbiguityWarning('{extension}{tenant}')).toMatch(/another placeholder/);
+    expect(templateAmbiguityWarning('/{stage}/tenants/{tenant}/')).toBeUndefined();
+    expect(templateAmbiguityWarning('{extension}/{tenant}-secrets')).toBeUndefined();
+    expect(templateAmbiguityWarning('secrets-{tenant}')).toBeUndefined();
+    expect(templateAmbiguityWarning('{tenant}-{stage}-x')).toBeUndefined();
+    expect(templateAmbiguityWarning('/{stage}/{tenant}-{extension}/')).toMatch(/\{tenant\} is followed by "-"/);
+  });
+});
