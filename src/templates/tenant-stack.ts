@@ -1,8 +1,9 @@
 /**
  * The tenant stack: one Lambda, one HTTP API, one DynamoDB table, one log group and one IAM role,
- * all named `sovereign-<stage>-<tenant>`. Pure data from inputs; deploying it is someone else's job.
+ * all named `sovereign-<stage>-<tenant>`. Pure data from inputs; the deploy flow sends it to CloudFormation.
  */
 import { badInput } from '../errors.js';
+import type { TenantRuntimeConfig } from '../runtime/config.js';
 import { TENANT_TABLE_KEY_SCHEMA } from '../runtime/table.js';
 import { parseReference } from '../runtime/secrets/reference.js';
 import { getAtt, ref, sub, tagList, withPseudoParameters, type CfnTemplate } from './cfn.js';
@@ -21,17 +22,7 @@ import { TIERS, type Tier } from './tiers.js';
 /** Version of the template layout, recorded in the template's metadata. */
 export const TENANT_TEMPLATE_VERSION = 1;
 
-/** `SOVEREIGN_TENANT_CONFIG`: references and settings the runtime reads at cold start. */
-export interface TenantRuntimeConfig {
-  /** Enabled extensions, sorted. */
-  extensions: string[];
-  /** `<extension>.<key>` → secret reference (never a value). */
-  secrets: Record<string, string>;
-  /** Per-extension settings. */
-  config: Record<string, unknown>;
-  /** Reference to the secret that signs rotation webhooks. */
-  webhookSecret: string;
-}
+export type { TenantRuntimeConfig };
 
 export interface TenantStackInputs {
   project: string;
