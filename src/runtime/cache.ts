@@ -152,7 +152,8 @@ export class TtlCache<V> {
     const running = this.inflight.get(key);
     if (running) return running;
     this.stats.loads++;
-    const promise: Promise<V> = (async () => {
+    let promise: Promise<V> | undefined;
+    promise = (async () => {
       // Yield once so `promise` is registered before `load` runs, even if it throws synchronously.
       await undefined;
       try {

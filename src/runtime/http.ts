@@ -1,0 +1,155 @@
+/**
+ * The two event shapes the runtime serves — API Gateway HTTP API payload 2.0 and Lambda Function
+ * URL (the same 2.0 format) — and the response shape plus RFC 9457 problem documents.
+ */
+
+/** API Gateway HTTP API (payload 2.0) and Lambda Function URL event. */
+export interface HttpEventV2 {
+  version: '2.0' | string;
+  routeKey?: string;
+  rawPath: string;
+  rawQueryString?: string;
+  cookies?: string[];
+  headers?: Record<string, string | undefined>;
+  queryStringParameters?: Record<string, string | undefined>;
+  requestContext: {
+    requestId?: string;
+    http: { method: string; path?: string; sourceIp?: string; protocol?: string; userAgent?: string };
+    [key: string]: unknown;
+  };
+  body?: string | null;
+  isBase64Encoded?: boolean;
+  [key: string]: unknown;
+}
+
+/** The Lambda context fields the runtime uses. */
+export interface LambdaContextLike {
+  awsRequestId?: string;
+  [key: string]: unknown;
+}
+
+/** Structured result for payload 2.0 / Function URLs. */
+export interface HttpResultV2 {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+  isBase64Encoded: boolean;
+  cookies?: string[];
+}
+
+/** An incoming request, normalised. */
+export interface IncomingRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  /** Raw body bytes as text (base64 decoded). */
+  body: string;
+  /** Size of the body in bytes. */
+  bodyBytes: number;
+  requestId: string;
+  sourceIp: string | undefined;
+}
+
+export function normaliseEvent(event: HttpEventV2, context: LambdaContextLike | undefined, fallbackId: () => string): IncomingRequest {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value !== undefined) headers[name.toLowerCase()] = value;
+  }
+  if (event.cookies && event.cookies.length > 0 && headers.cookie === undefined) headers.cookie = event.cookies.join('; ');
+  const query: Record<string, string> = {};
+  if (event.rawQueryString) {
+    for (const [name, value] of new URLSearchParams(event.rawQueryString)) if (!(name in query)) query[name] = value;
+  } else if (event.queryStringParameters) {
+    for (const [name, value] of Object.entries(event.queryStringParameters)) if (value !== undefined) query[name] = value;
+  }
+  let body = '';
+  let bodyBytes = 0;
+  if (typeof event.body === 'string' && event.body.length > 0) {
+    if (event.isBase64Encoded) {
+      const bytes = Buffer.from(event.body, 'base64');
+      bodyBytes = bytes.length;
+      body = bytes.toString('utf8');
+    } else {
+      body = event.body;
+      bodyBytes = Buffer.byteLength(body);
+    }
+  }
+  let path = event.rawPath || event.requestContext?.http?.path || '/';
+  try {
+    path = decodeURI(path);
+  } catch {
+    // keep the raw path; the router will not match it
+  }
+  return {
+    method: (event.requestContext?.http?.method ?? 'GET').toUpperCase(),
+    path,
+    query,
+    headers,
+    body,
+    bodyBytes,
+    requestId: event.requestContext?.requestId || context?.awsRequestId || fallbackId(),
+    sourceIp: event.requestContext?.http?.sourceIp,
+  };
+}
+
+/** RFC 9457 problem details plus the request id. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  requestId: string;
+  [extension: string]: unknown;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Content Too Large',
+  401: 'Unauthorized',
+  409: 'Conflict',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
+
+/** Problem type URIs are stable identifiers under this base. */
+export const PROBLEM_TYPE_BASE = 'https://sovereign.dev/problems/';
+
+export function problem(
+  status: number,
+  slug: string,
+  request: Pick<IncomingRequest, 'path' | 'requestId'>,
+  detail?: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): HttpResultV2 {
+  const document: Problem = {
+    type: `${PROBLEM_TYPE_BASE}${slug}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    ...(detail === undefined ? {} : { detail }),
+    instance: request.path,
+    requestId: request.requestId,
+    ...extra,
+  };
+  return {
+    statusCode: status,
+    headers: { 'content-type': 'application/problem+json', 'x-request-id': request.requestId, ...headers },
+    body: JSON.stringify(document),
+    isBase64Encoded: false,
+  };
+}
+
+export function json(status: number, value: unknown, requestId: string, headers: Record<string, string> = {}): HttpResultV2 {
+  return {
+    statusCode: status,
+    headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...headers },
+    body: JSON.stringify(value),
+    isBase64Encoded: false,
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * The local target's backend: the tenant's encrypted vault file (see `vault.ts`), re-read when the
+ * CLI changes it. The vault module is imported on first use.
+ */
+import { RuntimeError, SecretNotFoundError } from '../errors.js';
+import type { SecretBackend } from './backend.js';
+import { formatReference } from './reference.js';
+import type { Vault } from './vault.js';
+
+export class VaultBackendError extends RuntimeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 503, options);
+    this.name = 'VaultBackendError';
+  }
+}
+
+export function createVaultSecretBackend(options: { path: string; keyFile: string; tenant: string }): SecretBackend {
+  let vault: Promise<Vault> | undefined;
+  const open = () =>
+    (vault ??= import('./vault.js').then((m) => m.openVault(options.path, m.readVaultKey(options.keyFile), options.tenant)).catch((error: unknown) => {
+      vault = undefined;
+      throw new VaultBackendError(`cannot open the vault of tenant "${options.tenant}": ${(error as Error).message}`, { cause: error });
+    }));
+  return {
+    name: 'vault',
+    async fetch(reference) {
+      const [v, { SecretLookupError }] = await Promise.all([open(), import('./vault.js')]);
+      try {
+        v.refresh();
+        // The raw value at the reference's stage; the resolver applies the JSON key.
+        return v.getVersion({ ...reference, ...(reference.service === 'secretsmanager' ? { jsonKey: undefined } : {}) }).value;
+      } catch (error) {
+        if (error instanceof SecretLookupError) throw new SecretNotFoundError(formatReference(reference), { cause: error });
+        throw new VaultBackendError(`reading ${formatReference(reference)} from the vault failed`, { cause: error });
+      }
+    },
+  };
+}
