@@ -8,5 +8,7 @@ export const avalaraConfigSchema = z.object({
   companyCode: z.string().min(1).max(25).default('DEFAULT'),
   /** Per-request timeout in milliseconds. */
   timeoutMs: z.number().int().positive().max(120_000).default(20_000),
+  /** Retries of one call on 429, 5xx and network errors, honouring Retry-After. */
+  maxRetries: z.number().int().min(0).max(20).default(6),
 });
 export type AvalaraConfig = z.infer<typeof avalaraConfigSchema>;

@@ -10,6 +10,7 @@ export async function avaTaxClientFor(ctx: RouteContext<AvalaraConfig>): Promise
     accountId,
     licenseKey,
     timeoutMs: ctx.config.timeoutMs,
+    maxRetries: ctx.config.maxRetries,
     appName: `sovereign-${ctx.extension}`,
   });
 }
