@@ -22,7 +22,7 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], _args: strin
   const tenant = options.tenant as string | undefined;
   if (tenant !== undefined) assertTenantId(tenant);
   const limit = options.limit === undefined ? undefined : Number(options.limit);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new UserError(`--limit "${String(options.limit)}" is not a positive whole number`, { exitCode: ExitCode.badInput });
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new UserError(`--limit "${String(options.limit)}" is not a positive whole number`, { hint: 'e.g. --limit 50 for the last 50 events', exitCode: ExitCode.badInput });
   const path = ctx.project().paths.auditLog;
   if (options.verify) {
     const result = await verifyLog(path);
