@@ -98,7 +98,9 @@ export function writeZip(entries: ZipEntry[]): Buffer {
   return Buffer.concat([...locals, ...centrals, end]);
 }
 
-export interface ReadZipEntry extends ZipEntry {
+export interface ReadZipEntry {
+  name: string;
+  data: Buffer;
   /** Unix mode from the external attributes. */
   mode: number;
   dosTime: number;
