@@ -1,0 +1,62 @@
+/**
+ * One command's view of aws: the clients, the caller identity (looked up once), the region and
+ * the stage, and the line printed before the first mutation.
+ */
+import type { Output } from '../../output/output.js';
+import { createAwsClients, awsSettingsFrom, resolvedRegion, type AwsClients } from './clients.js';
+import { realSleep, type Sleep } from './errors.js';
+import { describeTarget, getCallerIdentity, type CallerIdentity } from './identity.js';
+
+export interface AwsSession {
+  readonly clients: AwsClients;
+  readonly stage: string;
+  readonly project: string;
+  readonly sleep: Sleep;
+  readonly now: () => number;
+  identity(): Promise<CallerIdentity>;
+  region(): Promise<string>;
+  /** Prints account, region and stage (stderr) once; call before the first mutation. */
+  announce(): Promise<{ identity: CallerIdentity; region: string }>;
+}
+
+export interface AwsSessionOptions {
+  project: string;
+  stage: string;
+  /** Injected clients (tests); created from `globals` otherwise. */
+  clients?: AwsClients;
+  globals?: { region?: string | undefined; profile?: string | undefined; endpointUrl?: string | undefined };
+  out?: Pick<Output, 'info'>;
+  sleep?: Sleep;
+  now?: () => number;
+}
+
+export function openAwsSession(options: AwsSessionOptions): AwsSession {
+  const clients = options.clients ?? createAwsClients(awsSettingsFrom(options.globals ?? {}));
+  let identity: Promise<CallerIdentity> | undefined;
+  let region: Promise<string> | undefined;
+  let announced = false;
+  const session: AwsSession = {
+    clients,
+    stage: options.stage,
+    project: options.project,
+    sleep: options.sleep ?? realSleep,
+    now: options.now ?? Date.now,
+    identity() {
+      identity ??= getCallerIdentity(clients.sts);
+      return identity;
+    },
+    region() {
+      region ??= resolvedRegion(clients);
+      return region;
+    },
+    async announce() {
+      const [who, where] = await Promise.all([session.identity(), session.region()]);
+      if (!announced) {
+        announced = true;
+        options.out?.info(describeTarget(who, where, options.stage));
+      }
+      return { identity: who, region: where };
+    },
+  };
+  return session;
+}

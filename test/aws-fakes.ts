@@ -1,0 +1,297 @@
+/**
+ * A simulated CloudFormation behind aws-sdk-client-mock: stacks, change sets computed from the
+ * templates, executions that progress one step per DescribeStackEvents poll, paginated events
+ * (newest first), injected resource failures and throttling.
+ */
+import {
+  CloudFormationClient,
+  CreateChangeSetCommand,
+  DeleteChangeSetCommand,
+  DeleteStackCommand,
+  DescribeChangeSetCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  ExecuteChangeSetCommand,
+  ListStacksCommand,
+  type Change,
+  type StackEvent,
+} from '@aws-sdk/client-cloudformation';
+import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+
+export function awsError(name: string, message: string, status = 400): Error {
+  return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status } });
+}
+
+interface FakeChangeSet {
+  id: string;
+  type: 'CREATE' | 'UPDATE';
+  template: Record<string, unknown>;
+  changes: Change[];
+  polls: number;
+}
+
+export interface FakeStack {
+  id: string;
+  name: string;
+  status: string;
+  resources: Record<string, unknown>;
+  events: StackEvent[];
+  changeSets: Map<string, FakeChangeSet>;
+  outputs: Record<string, string>;
+  tags: Array<{ Key?: string; Value?: string }>;
+}
+
+export interface FakeOptions {
+  /** Events per DescribeStackEvents page (default 3, to exercise pagination). */
+  eventsPageSize?: number;
+  /** Changes per DescribeChangeSet page (default 2). */
+  changesPageSize?: number;
+}
+
+export class FakeCloudFormation {
+  readonly stacks = new Map<string, FakeStack>();
+  readonly mock: AwsClientStub<CloudFormationClient>;
+  /** Command name → how many more calls answer `Throttling`. */
+  readonly throttle = new Map<string, number>();
+  /** Logical id → reason: that resource fails on the next execution. */
+  readonly failures = new Map<string, string>();
+  private clock = Date.parse('2026-01-01T00:00:00Z');
+  private seq = 0;
+
+  constructor(client: CloudFormationClient, private readonly options: FakeOptions = {}) {
+    this.mock = mockClient(client);
+    const guard = <I, O>(name: string, fn: (input: I) => O) => (input: I): O => {
+      const left = this.throttle.get(name) ?? 0;
+      if (left > 0) {
+        this.throttle.set(name, left - 1);
+        throw awsError('Throttling', 'Rate exceeded');
+      }
+      return fn(input);
+    };
+    this.mock.on(DescribeStacksCommand).callsFake(guard('DescribeStacks', (input: { StackName?: string }) => this.describeStacks(input.StackName!)));
+    this.mock.on(CreateChangeSetCommand).callsFake(guard('CreateChangeSet', (input: Record<string, unknown>) => this.createChangeSet(input)));
+    this.mock.on(DescribeChangeSetCommand).callsFake(guard('DescribeChangeSet', (input: Record<string, string>) => this.describeChangeSet(input)));
+    this.mock.on(DeleteChangeSetCommand).callsFake(guard('DeleteChangeSet', (input: Record<string, string>) => {
+      this.find(input.StackName!)?.changeSets.delete(input.ChangeSetName!);
+      return {};
+    }));
+    this.mock.on(ExecuteChangeSetCommand).callsFake(guard('ExecuteChangeSet', (input: Record<string, string>) => this.execute(input)));
+    this.mock.on(DescribeStackEventsCommand).callsFake(guard('DescribeStackEvents', (input: Record<string, string>) => this.describeEvents(input)));
+    this.mock.on(DeleteStackCommand).callsFake(guard('DeleteStack', (input: Record<string, string>) => this.deleteStack(input.StackName!)));
+    this.mock.on(ListStacksCommand).callsFake(guard('ListStacks', (input: { NextToken?: string }) => this.listStacks(input.NextToken)));
+  }
+
+  /** A stack in a given state, as if left by earlier runs. */
+  seed(name: string, status: string, resources: Record<string, unknown> = {}, outputs: Record<string, string> = {}): FakeStack {
+    const stack = this.newStack(name, status);
+    stack.resources = resources;
+    stack.outputs = outputs;
+    this.event(stack, name, 'AWS::CloudFormation::Stack', status, undefined, true);
+    return stack;
+  }
+
+  find(nameOrId: string): FakeStack | undefined {
+    for (const stack of this.stacks.values()) if (stack.id === nameOrId) return stack;
+    const byName = this.stacks.get(nameOrId);
+    return byName;
+  }
+
+  private newStack(name: string, status: string): FakeStack {
+    const stack: FakeStack = {
+      id: `arn:aws:cloudformation:eu-west-1:123456789012:stack/${name}/${(this.seq += 1)}`,
+      name,
+      status,
+      resources: {},
+      events: [],
+      changeSets: new Map(),
+      outputs: {},
+      tags: [],
+    };
+    this.stacks.set(name, stack);
+    return stack;
+  }
+
+  private event(stack: FakeStack, logicalId: string, type: string, status: string, reason?: string, own = false): StackEvent {
+    this.clock += 1000;
+    const event: StackEvent = {
+      EventId: `e${(this.seq += 1)}`,
+      StackId: stack.id,
+      StackName: stack.name,
+      LogicalResourceId: logicalId,
+      PhysicalResourceId: own ? stack.id : `${stack.name}-${logicalId}`,
+      ResourceType: type,
+      ResourceStatus: status as StackEvent['ResourceStatus'],
+      ...(reason ? { ResourceStatusReason: reason } : {}),
+      Timestamp: new Date(this.clock),
+    };
+    stack.events.push(event);
+    return event;
+  }
+
+  private describeStacks(nameOrId: string) {
+    const stack = this.find(nameOrId);
+    if (!stack || (stack.status === 'DELETE_COMPLETE' && stack.name === nameOrId)) {
+      throw awsError('ValidationError', `Stack with id ${nameOrId} does not exist`);
+    }
+    return {
+      Stacks: [
+        {
+          StackId: stack.id,
+          StackName: stack.name,
+          StackStatus: stack.status,
+          CreationTime: new Date(0),
+          Outputs: Object.entries(stack.outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+        },
+      ],
+    };
+  }
+
+  private createChangeSet(input: Record<string, unknown>) {
+    const name = input.StackName as string;
+    const type = input.ChangeSetType as 'CREATE' | 'UPDATE';
+    let stack = this.find(name);
+    if (type === 'CREATE') {
+      if (stack && stack.status !== 'REVIEW_IN_PROGRESS' && stack.status !== 'DELETE_COMPLETE') throw awsError('AlreadyExistsException', `Stack [${name}] already exists`);
+      if (!stack || stack.status === 'DELETE_COMPLETE') {
+        stack = this.newStack(name, 'REVIEW_IN_PROGRESS');
+        this.event(stack, name, 'AWS::CloudFormation::Stack', 'REVIEW_IN_PROGRESS', 'User Initiated', true);
+      }
+    } else if (!stack || stack.status === 'DELETE_COMPLETE') {
+      throw awsError('ValidationError', `Stack [${name}] does not exist`);
+    }
+    if (!(input.Capabilities as string[] | undefined)?.includes('CAPABILITY_NAMED_IAM')) throw awsError('InsufficientCapabilitiesException', 'Requires capabilities : [CAPABILITY_NAMED_IAM]');
+    stack.tags = input.Tags as FakeStack['tags'];
+    const template = JSON.parse(input.TemplateBody as string) as { Resources: Record<string, { Type: string }> };
+    const changes: Change[] = [];
+    const before = stack.resources as Record<string, { Type: string }>;
+    for (const [id, resource] of Object.entries(template.Resources)) {
+      if (!(id in before)) changes.push({ Type: 'Resource', ResourceChange: { Action: 'Add', LogicalResourceId: id, ResourceType: resource.Type } });
+      else if (JSON.stringify(before[id]) !== JSON.stringify(resource)) {
+        changes.push({
+          Type: 'Resource',
+          ResourceChange: { Action: 'Modify', LogicalResourceId: id, ResourceType: resource.Type, Replacement: 'False', Details: [{ Target: { Attribute: 'Properties', Name: 'Changed' } }] },
+        });
+      }
+    }
+    for (const [id, resource] of Object.entries(before)) {
+      if (!(id in template.Resources)) changes.push({ Type: 'Resource', ResourceChange: { Action: 'Remove', LogicalResourceId: id, ResourceType: resource.Type } });
+    }
+    const id = `arn:aws:cloudformation:eu-west-1:123456789012:changeSet/${input.ChangeSetName as string}/${(this.seq += 1)}`;
+    stack.changeSets.set(id, { id, type, template: template as unknown as Record<string, unknown>, changes, polls: 0 });
+    return { Id: id, StackId: stack.id };
+  }
+
+  private describeChangeSet(input: Record<string, string>) {
+    const stack = this.find(input.StackName!);
+    const cs = stack?.changeSets.get(input.ChangeSetName!);
+    if (!stack || !cs) throw awsError('ChangeSetNotFoundException', `ChangeSet [${input.ChangeSetName}] does not exist`);
+    cs.polls += 1;
+    if (cs.polls === 1 && !input.NextToken) return { ChangeSetId: cs.id, StackId: stack.id, Status: 'CREATE_IN_PROGRESS', ExecutionStatus: 'UNAVAILABLE' };
+    if (cs.changes.length === 0) {
+      return { ChangeSetId: cs.id, StackId: stack.id, Status: 'FAILED', ExecutionStatus: 'UNAVAILABLE', StatusReason: "The submitted information didn't contain changes. Submit different information to create a change set." };
+    }
+    const size = this.options.changesPageSize ?? 2;
+    const start = Number(input.NextToken ?? 0);
+    const next = start + size < cs.changes.length ? String(start + size) : undefined;
+    return { ChangeSetId: cs.id, StackId: stack.id, Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', Changes: cs.changes.slice(start, start + size), ...(next ? { NextToken: next } : {}) };
+  }
+
+  private execute(input: Record<string, string>) {
+    const stack = this.find(input.StackName!);
+    const cs = stack?.changeSets.get(input.ChangeSetName!);
+    if (!stack || !cs) throw awsError('ChangeSetNotFoundException', 'no such change set');
+    const verb = cs.type === 'CREATE' ? 'CREATE' : 'UPDATE';
+    stack.status = `${verb}_IN_PROGRESS`;
+    const template = cs.template as { Resources: Record<string, { Type: string }> };
+    const steps: Array<() => void> = [];
+    steps.push(() => this.event(stack, stack.name, 'AWS::CloudFormation::Stack', `${verb}_IN_PROGRESS`, 'User Initiated', true));
+    let failed = false;
+    const touched = cs.changes.map((c) => c.ResourceChange!).filter((rc) => rc.Action !== 'Remove');
+    for (const rc of touched) {
+      const id = rc.LogicalResourceId!;
+      const type = rc.ResourceType!;
+      const action = rc.Action === 'Add' ? 'CREATE' : 'UPDATE';
+      const reason = this.failures.get(id);
+      steps.push(() => {
+        if (failed) return;
+        this.event(stack, id, type, `${action}_IN_PROGRESS`);
+        if (reason) {
+          failed = true;
+          this.failures.delete(id);
+          this.event(stack, id, type, `${action}_FAILED`, reason);
+        } else {
+          this.event(stack, id, type, `${action}_COMPLETE`);
+        }
+      });
+    }
+    steps.push(() => {
+      if (failed) {
+        const rollback = verb === 'CREATE' ? 'ROLLBACK' : 'UPDATE_ROLLBACK';
+        this.event(stack, stack.name, 'AWS::CloudFormation::Stack', `${rollback}_IN_PROGRESS`, 'The following resource(s) failed', true);
+        for (const rc of touched.slice(0, 1)) this.event(stack, rc.LogicalResourceId!, rc.ResourceType!, verb === 'CREATE' ? 'DELETE_COMPLETE' : 'UPDATE_COMPLETE');
+        stack.status = `${rollback}_COMPLETE`;
+        if (verb === 'CREATE') stack.resources = {};
+        this.event(stack, stack.name, 'AWS::CloudFormation::Stack', stack.status, undefined, true);
+      } else {
+        stack.status = `${verb}_COMPLETE`;
+        stack.resources = JSON.parse(JSON.stringify(template.Resources)) as Record<string, unknown>;
+        stack.outputs = { StackName: stack.name };
+        this.event(stack, stack.name, 'AWS::CloudFormation::Stack', stack.status, undefined, true);
+      }
+    });
+    this.steps.set(stack.id, steps);
+    stack.changeSets.clear();
+    return {};
+  }
+
+  private readonly steps = new Map<string, Array<() => void>>();
+
+  private describeEvents(input: Record<string, string>) {
+    const stack = this.find(input.StackName!);
+    if (!stack || (stack.status === 'DELETE_COMPLETE' && stack.name === input.StackName)) throw awsError('ValidationError', `Stack [${input.StackName}] does not exist`);
+    if (!input.NextToken) this.steps.get(stack.id)?.shift()?.();
+    const newestFirst = [...stack.events].reverse();
+    const size = this.options.eventsPageSize ?? 3;
+    const start = Number(input.NextToken ?? 0);
+    const next = start + size < newestFirst.length ? String(start + size) : undefined;
+    return { StackEvents: newestFirst.slice(start, start + size), ...(next ? { NextToken: next } : {}) };
+  }
+
+  private deleteStack(nameOrId: string) {
+    const stack = this.find(nameOrId);
+    if (!stack || stack.status === 'DELETE_COMPLETE') return {};
+    const failing = this.failures.get('*delete*');
+    stack.status = 'DELETE_IN_PROGRESS';
+    const steps: Array<() => void> = [
+      () => this.event(stack, stack.name, 'AWS::CloudFormation::Stack', 'DELETE_IN_PROGRESS', 'User Initiated', true),
+      ...Object.entries(stack.resources as Record<string, { Type: string }>).map(([id, r]) => () => {
+        this.event(stack, id, r.Type, 'DELETE_IN_PROGRESS');
+        this.event(stack, id, r.Type, failing && id === 'Table' ? 'DELETE_FAILED' : 'DELETE_COMPLETE', failing && id === 'Table' ? failing : undefined);
+      }),
+      () => {
+        stack.status = failing ? 'DELETE_FAILED' : 'DELETE_COMPLETE';
+        if (!failing) stack.resources = {};
+        this.event(stack, stack.name, 'AWS::CloudFormation::Stack', stack.status, undefined, true);
+      },
+    ];
+    this.steps.set(stack.id, steps);
+    return {};
+  }
+
+  private listStacks(token: string | undefined) {
+    const all = [...this.stacks.values()].sort((a, b) => a.name.localeCompare(b.name));
+    const start = Number(token ?? 0);
+    const size = 2;
+    const next = start + size < all.length ? String(start + size) : undefined;
+    return {
+      StackSummaries: all.slice(start, start + size).map((s) => ({ StackId: s.id, StackName: s.name, StackStatus: s.status, CreationTime: new Date(0) })),
+      ...(next ? { NextToken: next } : {}),
+    };
+  }
+}
+
+/** A sleep that returns at once and counts the waits. */
+export function instantSleep(): { sleep: (ms: number) => Promise<void>; waits: number[] } {
+  const waits: number[] = [];
+  return { waits, sleep: async (ms: number) => void waits.push(ms) };
+}
