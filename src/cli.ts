@@ -87,19 +87,13 @@ async function createContext(program: Command): Promise<CommandContext> {
   const cwd = resolve(String(raw.cwd ?? process.cwd()));
   let project: Project | undefined;
   let projectError: unknown;
-  let loaded = false;
   const { loadProject } = await import('./project.js');
-  const tryLoad = (): Project | undefined => {
-    if (!loaded) {
-      loaded = true;
-      try {
-        project = loadProject(cwd);
-      } catch (error) {
-        projectError = error;
-      }
-    }
-    return project;
-  };
+  try {
+    project = await loadProject(cwd);
+  } catch (error) {
+    projectError = error;
+  }
+  const tryLoad = (): Project | undefined => project;
   const globals = resolveGlobals(program, () => {
     const p = tryLoad();
     // a broken config file is an error for any command that reads it

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { badInput } from './errors.js';
 
-export const CONFIG_FILE = 'sovereign.config.json';
+export { CONFIG_FILE } from './project.js';
 
 const name = z
   .string()

@@ -1,7 +1,11 @@
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { notFound } from './errors.js';
-import { CONFIG_FILE, readConfig, type ProjectConfig } from './config.js';
+import { writeFileAtomic } from './fs/atomic.js';
+import type { ProjectConfig } from './config.js';
+
+export const CONFIG_FILE = 'sovereign.config.json';
 
 /** Where a project keeps its local state; every path the CLI writes under `.sovereign/`. */
 export interface ProjectPaths {
@@ -58,11 +62,45 @@ export function findProjectRoot(cwd: string): string | undefined {
   }
 }
 
-export function loadProject(cwd: string): Project {
+/** Identifies the compiled schema, so a validation cached by another build of the tool is not trusted. */
+function schemaStamp(): string {
+  try {
+    const stat = statSync(new URL('./config.js', import.meta.url));
+    return `${stat.size}:${stat.mtimeMs}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Loads the project around `cwd`. The config is validated with its zod schema; the validated
+ * result is cached in `.sovereign/cache/config.json` by the file's SHA-256, so commands that
+ * only read state start without loading the schema library.
+ */
+export async function loadProject(cwd: string): Promise<Project> {
   const root = findProjectRoot(cwd);
   if (!root) {
     throw notFound(`no ${CONFIG_FILE} in ${resolve(cwd)} or any parent folder`, 'run `sovereign init` to create a project, or pass -C <dir>');
   }
-  const config = readConfig(join(root, CONFIG_FILE));
+  const file = join(root, CONFIG_FILE);
+  const text = readFileSync(file, 'utf8');
+  const key = `${createHash('sha256').update(text).digest('hex')}:${schemaStamp()}`;
+  const cachePath = join(root, '.sovereign', 'cache', 'config.json');
+  let config: ProjectConfig | undefined;
+  try {
+    const cached = JSON.parse(readFileSync(cachePath, 'utf8')) as { key: string; config: ProjectConfig };
+    if (cached.key === key) config = cached.config;
+  } catch {
+    config = undefined;
+  }
+  if (!config) {
+    const { parseConfig } = await import('./config.js');
+    config = parseConfig(text, file);
+    try {
+      writeFileAtomic(cachePath, JSON.stringify({ key, config }));
+    } catch {
+      // a read-only project still works, only slower
+    }
+  }
   return { root, config, paths: projectPaths(root, config.extensionsDir) };
 }
