@@ -222,7 +222,12 @@ export function checkTenantScope(reference: string | SecretReference, options: T
       }
     }
   }
-  const ambiguity = patternAmbiguity(config, [...new Set([tenant, ...options.allTenants])], extensions, stage);
+  // A template whose ids are delimited is unambiguous for every id (see templateAmbiguityWarning):
+  // only an ambiguous one needs the pairwise check over the project's tenants.
+  const delimited = templateAmbiguityWarning(config.ssmPrefix) === undefined && templateAmbiguityWarning(config.secretsManagerName) === undefined;
+  const ambiguity = delimited
+    ? undefined
+    : patternAmbiguity(config, [...new Set([tenant, ...options.allTenants])], extensions, stage);
   if (ambiguity) return { ok: false, problem: { code: 'ambiguous-pattern', message: ambiguity.message, hint: ambiguity.hint } };
   return { ok: true, reference: ref, rule: own };
 }
