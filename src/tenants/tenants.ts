@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openVault } from '../runtime/secrets/vault.js';
 import { conflict, notFound } from '../errors.js';
 import { assertTenantId } from '../names.js';
 import type { Tier } from '../config.js';
@@ -17,6 +20,30 @@ export interface CreateTenantOptions {
 
 export function tenantKeyPath(project: Project, id: string): string {
   return join(project.paths.keys, `${id}.key`);
+}
+
+export function tenantVaultPath(project: Project, id: string): string {
+  return join(project.paths.vault, `${id}.vault`);
+}
+
+/** The reference of the secret that signs rotation webhooks to the tenant's runtime. */
+export function webhookSecretReference(stage: string, id: string): string {
+  return `ssm:/${stage}/tenants/${id}/_sovereign/webhook_secret`;
+}
+
+/**
+ * The bytes of a new tenant's vault holding its webhook signing secret, built in a scratch
+ * folder so they can land in the same commit as the tenant's record and key.
+ */
+function seededVault(key: Buffer, id: string, stage: string, by: string): Buffer {
+  const scratch = mkdtempSync(join(tmpdir(), 'sovereign-vault-'));
+  try {
+    const path = join(scratch, `${id}.vault`);
+    openVault(path, key, id).putVersion(webhookSecretReference(stage, id), randomBytes(32).toString('base64url'), { by });
+    return readFileSync(path);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 /** Pure: the record of a new tenant. */
@@ -46,7 +73,9 @@ export async function createTenant(state: StateStore, stage: string, options: Cr
       if (await state.getTenant(options.id)) throw conflict(`tenant "${options.id}" already exists`, `see it with \`sovereign tenant show ${options.id}\``);
       const record = newTenantRecord({ id: options.id, tier: options.tier, stage, extensions: options.extensions, by: state.actor, now: new Date().toISOString() });
       tx.putTenant(record);
-      tx.write(tenantKeyPath(state.project, options.id), randomBytes(32), 0o600);
+      const key = randomBytes(32);
+      tx.write(tenantKeyPath(state.project, options.id), key, 0o600);
+      tx.write(tenantVaultPath(state.project, options.id), seededVault(key, options.id, stage, state.actor), 0o600);
       await options.extend?.(tx, record);
       return record;
     },
@@ -68,7 +97,7 @@ export async function destroyTenant(state: StateStore, id: string): Promise<Tena
     const paths = state.project.paths;
     tx.deleteTenant(id);
     tx.remove(tenantKeyPath(state.project, id));
-    tx.remove(join(paths.vault, `${id}.vault`));
+    tx.remove(tenantVaultPath(state.project, id));
     tx.remove(join(paths.data, id));
     return record;
   });
