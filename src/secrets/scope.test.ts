@@ -57,6 +57,8 @@ describe('checkTenantScope with the default layout', () => {
     ['ssm:/dev/tenants/acme/./key', 'syntax'],
     ['ssm: /dev/tenants/acme/key', 'syntax'],
     ['ssm:/dev/tenants/acme/key\u0000', 'syntax'],
+    ['ssm:/dev/tenants/acme/_sovereign/webhook_secret', 'reserved'],
+    ['secretsmanager:dev/tenants/acme/_sovereign', 'reserved'],
   ])('refuses %s (%s)', (reference, code) => {
     expect(codeOf(reference)).toBe(code);
   });

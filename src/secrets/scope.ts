@@ -165,7 +165,10 @@ export interface TenantScopeOptions {
   allExtensions?: string[];
 }
 
-export type ScopeProblemCode = 'syntax' | 'outside-scope' | 'other-tenant' | 'ambiguous-pattern';
+export type ScopeProblemCode = 'syntax' | 'outside-scope' | 'reserved' | 'other-tenant' | 'ambiguous-pattern';
+
+/** The segment below a tenant's prefix that holds the tool's own secrets (the webhook signing secret). */
+export const RESERVED_SEGMENT = '_sovereign';
 
 export interface ScopeProblem {
   code: ScopeProblemCode;
@@ -204,6 +207,19 @@ export function checkTenantScope(reference: string | SecretReference, options: T
         hint: `use a reference such as ${exampleReference(own)}`,
       },
     };
+  }
+  if (own.match === 'prefix') {
+    const rest = ref.name.slice(own.value.length);
+    if (rest === RESERVED_SEGMENT || rest.startsWith(`${RESERVED_SEGMENT}/`)) {
+      return {
+        ok: false,
+        problem: {
+          code: 'reserved',
+          message: `${text} is in "${own.value}${RESERVED_SEGMENT}/", which holds sovereign's own secrets for the tenant`,
+          hint: `use another name below "${own.value}"`,
+        },
+      };
+    }
   }
   const extensions = [...new Set([extension, ...(options.allExtensions ?? [])])];
   for (const other of options.allTenants) {
