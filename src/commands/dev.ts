@@ -1,0 +1,86 @@
+import { Option, type Command } from 'commander';
+import { badInput } from '../errors.js';
+import { assertTenantId } from '../names.js';
+import type { CommandModule } from './types.js';
+
+export const examples = [
+  'sovereign dev',
+  'sovereign dev --port 0 --tenant acme --tenant globex',
+  'sovereign dev --demo',
+  'curl http://acme.localhost:4000/_sovereign/health',
+];
+
+export function configure(command: Command): void {
+  command
+    .addOption(new Option('--port <n>', 'gateway port on loopback; 0 picks a free one (default: dev.port of the config, 4000)'))
+    .addOption(new Option('--tenant <id...>', 'serve only these tenants (repeatable)'))
+    .option('--demo', 'create tenants acme and globex if missing and serve them against local fake AvaTax and Cetec servers')
+    .option('--no-throttle', 'do not apply the tiers\' request rates');
+}
+
+export async function run(ctx: Parameters<CommandModule['run']>[0], _args: string[], options: Record<string, unknown>): Promise<void> {
+  const project = ctx.project();
+  if (ctx.globals.target !== 'local') throw badInput('`sovereign dev` runs the local target', 'on aws, tenants run in their own stacks; use `--target local`');
+  let port = project.config.dev.port;
+  if (options.port !== undefined) {
+    const text = String(options.port);
+    port = Number(text);
+    if (!/^\d+$/.test(text) || port > 65535) throw badInput(`--port ${text} is not a port number`, 'pass 0–65535; 0 picks a free port');
+  }
+  const tenants = options.tenant as string[] | undefined;
+  for (const id of tenants ?? []) assertTenantId(id);
+
+  const [{ startDevServer }, { openDevView }] = await Promise.all([import('../dev/server.js'), import('../dev/view.js')]);
+  let demo: import('../dev/demo.js').DemoSetup | undefined;
+  let curlLines: ((port: number) => string[]) | undefined;
+  if (options.demo === true) {
+    const { prepareDemo, demoCurlLines } = await import('../dev/demo.js');
+    demo = await prepareDemo(ctx.state(), project, ctx.globals.stage, (line) => ctx.out.info(line));
+    curlLines = demoCurlLines;
+  }
+
+  let server: import('../dev/server.js').DevServer | undefined;
+  const view = await openDevView(ctx.out, () => server?.gateway.statsDocument());
+  const stopped = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  // Children also leave on their own when this process dies (their IPC channel closes).
+  process.once('exit', () => server?.killAll());
+  try {
+    server = await startDevServer({
+      project,
+      port,
+      tenants: tenants?.length ? tenants : undefined,
+      throttle: options.throttle !== false,
+      onEvent: (event) => view.event(event),
+    });
+  } catch (error) {
+    await view.stop();
+    await demo?.close();
+    throw error;
+  }
+  const ids = server.tenantIds();
+  view.event({ kind: 'dev ready', fields: { port: server.port, tenants: ids.join(',') || '-' } });
+  const base = `http://localhost:${server.port}`;
+  ctx.out.result(
+    { port: server.port, url: base, pid: process.pid, tenants: ids.map((id) => ({ id, url: `http://${id}.localhost:${server!.port}/`, pathUrl: `${base}/t/${id}/` })) },
+    () => {
+      const lines = [`Serving ${ids.length} tenant(s) on ${base}  (Ctrl-C stops them all)`];
+      for (const id of ids) lines.push(`  ${id.padEnd(12)} http://${id}.localhost:${server!.port}/   ${base}/t/${id}/`);
+      if (curlLines) lines.push('Try:', ...curlLines(server!.port).map((l) => `  ${l}`));
+      else if (ids[0]) lines.push(`Try: curl http://${ids[0]}.localhost:${server!.port}/_sovereign/health`);
+      return lines.join('\n');
+    },
+  );
+
+  const signal = await stopped;
+  view.event({ kind: 'dev stopping', fields: { signal } });
+  const force = () => server?.killAll();
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  await server.stop();
+  await demo?.close();
+  view.event({ kind: 'dev stopped', fields: {} });
+  await view.stop();
+}

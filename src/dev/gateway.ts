@@ -1,0 +1,429 @@
+/**
+ * The `dev` gateway: the local stand-in for each tenant's HTTP API. It listens on loopback only,
+ * routes `http://<tenant>.localhost:<port>/…` and `http://localhost:<port>/t/<tenant>/…` to the
+ * tenant's own process as the payload 2.0 event API Gateway would send, throttles each tenant with
+ * its tier's token bucket, and turns the function's result back into HTTP.
+ *
+ * Gateway-level endpoints (on `localhost`, not on a tenant host):
+ *
+ * | route | what |
+ * |---|---|
+ * | `GET /_sovereign/dev/stats` | JSON {@link GatewayStatsDocument}: every tenant's counters |
+ * | `GET /_sovereign/dev/logs?tenant=<id>&since=<iso or epoch ms>&limit=<n>` | JSON `{ tenant, lines }`: the tenant's runtime log lines (parsed JSON) at or after `since`, the newest `limit` (default 200) |
+ * | routes added with {@link registerGatewayRoute} or `GatewayOptions.routes` | e.g. `POST /_sovereign/billing/webhook` |
+ */
+import { createServer, Agent, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { fromLambdaResult, gatewayProblem, newRequestId, toApiGatewayEvent, type GatewayResponse } from './event.js';
+import { INVOKE_PATH } from './protocol.js';
+import { TenantStats, type TenantStatsSnapshot } from './stats.js';
+import type { TokenBucket } from './throttle.js';
+
+/** Lambda's synchronous payload limit; API Gateway refuses larger bodies too. */
+export const MAX_BODY_BYTES = 6 * 1024 * 1024;
+/** HTTP APIs stop waiting for an integration after 30 s. */
+export const INTEGRATION_TIMEOUT_MS = 30_000;
+
+/** What the gateway needs to know of a tenant at request time. */
+export interface GatewayTenant {
+  id: string;
+  /** `running` tenants are served; any other status answers 503. */
+  status: string;
+  /** Loopback port of the tenant's invocation endpoint when running. */
+  port: number | null;
+  pid: number | null;
+  restarts: number;
+  /** When a crashed process comes back (epoch ms), for `Retry-After`. */
+  restartAt: number | null;
+  bucket: TokenBucket;
+  /** The tenant's runtime log file (JSON lines). */
+  logFile: string;
+}
+
+/** A request handed to a gateway route. */
+export interface GatewayRouteRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  /** Lower-case header names; repeated headers joined with `,`. */
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** A gateway route's answer; a string or object body is sent as JSON unless `content-type` says otherwise. */
+export interface GatewayRouteResponse {
+  statusCode: number;
+  headers?: Record<string, string>;
+  body?: string | Buffer | object;
+}
+
+export type GatewayRouteHandler = (request: GatewayRouteRequest) => Promise<GatewayRouteResponse> | GatewayRouteResponse;
+
+export interface GatewayRoute {
+  method: string;
+  path: string;
+  handler: GatewayRouteHandler;
+}
+
+const globalRoutes: GatewayRoute[] = [];
+
+/**
+ * Adds a route served by every `dev` gateway on `localhost` (not on tenant hosts), e.g. the
+ * orchestrator's `POST /_sovereign/billing/webhook`. Paths must start with `/_sovereign/` so they
+ * never shadow `/t/<tenant>/…`. Returns a function that removes it again.
+ */
+export function registerGatewayRoute(method: string, path: string, handler: GatewayRouteHandler): () => void {
+  if (!path.startsWith('/_sovereign/')) throw new Error(`gateway routes live under /_sovereign/ (got ${path})`);
+  const route = { method: method.toUpperCase(), path, handler };
+  globalRoutes.push(route);
+  return () => {
+    const index = globalRoutes.indexOf(route);
+    if (index >= 0) globalRoutes.splice(index, 1);
+  };
+}
+
+/** `GET /_sovereign/dev/stats`. */
+export interface GatewayStatsDocument {
+  pid: number;
+  port: number;
+  startedAt: string;
+  tenants: TenantStatsSnapshot[];
+}
+
+export interface GatewayOptions {
+  /** 0 picks a free port. */
+  port: number;
+  /** Looks a tenant up by id at request time; undefined for a tenant that does not exist. */
+  tenant(id: string): GatewayTenant | undefined;
+  /** Every known tenant, for the stats document. */
+  tenants(): GatewayTenant[];
+  /** Extra routes for this gateway only. */
+  routes?: GatewayRoute[];
+  /** Whether to apply the tier's token bucket (default true). */
+  throttle?: boolean;
+}
+
+function isLocalName(host: string): boolean {
+  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host === '::1';
+}
+
+/** Splits a request into tenant and tenant path: by `<tenant>.localhost` host, else by `/t/<tenant>/`. */
+export function routeRequest(hostHeader: string | undefined, url: string): { tenant?: string; path: string; query: string } {
+  const q = url.indexOf('?');
+  const rawPath = q >= 0 ? url.slice(0, q) : url;
+  const query = q >= 0 ? url.slice(q + 1) : '';
+  const host = (hostHeader ?? '').toLowerCase().replace(/:\d+$/, '');
+  const sub = /^([a-z][a-z0-9-]*)\.localhost\.?$/.exec(host);
+  if (sub) return { tenant: sub[1]!, path: rawPath || '/', query };
+  const prefixed = /^\/t\/([^/?]+)(\/.*)?$/.exec(rawPath);
+  if (prefixed) return { tenant: prefixed[1]!, path: prefixed[2] ?? '/', query };
+  return { path: rawPath || '/', query };
+}
+
+function writeResponse(res: ServerResponse, response: GatewayResponse): void {
+  const headers: Record<string, string | string[]> = { ...response.headers, 'content-length': String(response.body.length) };
+  delete headers['transfer-encoding'];
+  delete headers.connection;
+  res.writeHead(response.statusCode, headers);
+  res.end(response.body);
+}
+
+function collectHeaders(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase();
+    headers[name] = headers[name] === undefined ? req.rawHeaders[i + 1]! : `${headers[name]},${req.rawHeaders[i + 1]!}`;
+  }
+  return headers;
+}
+
+/** Reads the last `maxBytes` of a file as lines (the first, possibly cut, line dropped). */
+export function tailLines(file: string, maxBytes = 1024 * 1024): string[] {
+  let fd: number | undefined;
+  try {
+    const size = statSync(file).size;
+    const start = Math.max(0, size - maxBytes);
+    const buffer = Buffer.alloc(size - start);
+    fd = openSync(file, 'r');
+    let read = 0;
+    while (read < buffer.length) {
+      const n = readSync(fd, buffer, read, buffer.length - read, start + read);
+      if (n === 0) break;
+      read += n;
+    }
+    const lines = buffer.subarray(0, read).toString('utf8').split('\n');
+    if (start > 0) lines.shift();
+    return lines.filter((l) => l.trim() !== '');
+  } catch {
+    return [];
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Parses `since`: ISO date, epoch milliseconds, or a duration like `5m`/`30s`/`1h` before now. */
+export function parseSince(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const duration = /^(\d+)(ms|s|m|h)$/.exec(value);
+  if (duration) return now - Number(duration[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[duration[2] as 'ms' | 's' | 'm' | 'h'];
+  if (/^\d+$/.test(value)) return Number(value);
+  const parsed = Date.parse(value);
+  return Number.isNaN(parsed) ? undefined : parsed;
+}
+
+export class Gateway {
+  readonly stats = new Map<string, TenantStats>();
+  readonly startedAt = new Date();
+  private servers: Server[] = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 });
+  port = 0;
+
+  constructor(private readonly options: GatewayOptions) {}
+
+  statsFor(tenant: string): TenantStats {
+    let stats = this.stats.get(tenant);
+    if (!stats) {
+      stats = new TenantStats(tenant);
+      this.stats.set(tenant, stats);
+    }
+    return stats;
+  }
+
+  /** Listens on 127.0.0.1 (and on ::1 at the same port when the machine has it). */
+  async listen(): Promise<number> {
+    const primary = this.makeServer();
+    this.port = await new Promise<number>((resolve, reject) => {
+      primary.once('error', reject);
+      primary.listen(this.options.port, '127.0.0.1', () => {
+        primary.off('error', reject);
+        resolve((primary.address() as AddressInfo).port);
+      });
+    });
+    this.servers.push(primary);
+    const secondary = this.makeServer();
+    await new Promise<void>((resolve) => {
+      secondary.once('error', () => resolve());
+      secondary.listen(this.port, '::1', () => {
+        this.servers.push(secondary);
+        resolve();
+      });
+    });
+    return this.port;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    this.servers = [];
+    this.agent.destroy();
+  }
+
+  statsDocument(): GatewayStatsDocument {
+    return {
+      pid: process.pid,
+      port: this.port,
+      startedAt: this.startedAt.toISOString(),
+      tenants: this.options.tenants().map((t) => this.statsFor(t.id).snapshot({ status: t.status, pid: t.pid, restarts: t.restarts })),
+    };
+  }
+
+  private makeServer(): Server {
+    const server = createServer((req, res) => this.handle(req, res));
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+    server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    return server;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const arrived = performance.now();
+    const requestId = newRequestId();
+    const route = routeRequest(req.headers.host, req.url ?? '/');
+    const host = (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
+
+    if (route.tenant === undefined) {
+      this.handleLocal(req, res, route.path, route.query, requestId, isLocalName(host) || host === '');
+      return;
+    }
+    const tenant = this.options.tenant(route.tenant);
+    if (!tenant) {
+      req.resume();
+      writeResponse(res, gatewayProblem(404, 'unknown-tenant', 'Not Found', `there is no tenant "${route.tenant}" on this dev server`, route.path, requestId));
+      return;
+    }
+    const stats = this.statsFor(tenant.id);
+    const finish = (response: GatewayResponse) => {
+      writeResponse(res, response);
+      stats.record(response.statusCode, performance.now() - arrived);
+    };
+    if (this.options.throttle !== false) {
+      const decision = tenant.bucket.take(arrived);
+      if (!decision.allowed) {
+        req.resume();
+        finish(
+          gatewayProblem(429, 'throttled', 'Too Many Requests', `tenant "${tenant.id}" is over its tier's request rate (${tenant.bucket.rate}/s, burst ${tenant.bucket.burst})`, route.path, requestId, {
+            'retry-after': String(decision.retryAfterSeconds),
+          }),
+        );
+        return;
+      }
+    }
+    if (tenant.status !== 'running' || tenant.port === null) {
+      req.resume();
+      const retry = tenant.restartAt ? Math.max(1, Math.ceil((tenant.restartAt - Date.now()) / 1000)) : 1;
+      finish(gatewayProblem(503, 'tenant-unavailable', 'Service Unavailable', `tenant "${tenant.id}" is ${tenant.status}`, route.path, requestId, { 'retry-after': String(retry) }));
+      return;
+    }
+
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('error', () => res.destroy());
+    req.on('end', () => {
+      if (tooLarge) {
+        finish(gatewayProblem(413, 'payload-too-large', 'Content Too Large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`, route.path, requestId));
+        return;
+      }
+      const socket = req.socket;
+      const event = toApiGatewayEvent({
+        method: req.method ?? 'GET',
+        path: route.path,
+        query: route.query,
+        rawHeaders: req.rawHeaders,
+        body: Buffer.concat(chunks),
+        sourceIp: (socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
+        protocol: `HTTP/${req.httpVersion}`,
+        host: req.headers.host ?? 'localhost',
+        port: this.port,
+        requestId,
+      });
+      this.invoke(tenant.port!, event, requestId).then(
+        (response) => finish(response),
+        (error: Error & { code?: string }) => {
+          if (error.code === 'ETIMEDOUT') {
+            finish(gatewayProblem(504, 'integration-timeout', 'Gateway Timeout', `tenant "${tenant.id}" did not answer within ${INTEGRATION_TIMEOUT_MS / 1000} s`, route.path, requestId));
+          } else {
+            finish(gatewayProblem(502, 'bad-gateway', 'Bad Gateway', `tenant "${tenant.id}"'s process did not answer (${error.code ?? 'error'})`, route.path, requestId, { 'retry-after': '1' }));
+          }
+        },
+      );
+    });
+  }
+
+  /** One invocation over the tenant's loopback endpoint. */
+  private invoke(port: number, event: unknown, requestId: string): Promise<GatewayResponse> {
+    const payload = Buffer.from(JSON.stringify(event));
+    return new Promise((resolve, reject) => {
+      const call = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: INVOKE_PATH,
+          agent: this.agent,
+          headers: { 'content-type': 'application/json', 'content-length': payload.length, 'x-amz-request-id': requestId },
+          timeout: INTEGRATION_TIMEOUT_MS,
+        },
+        (answer) => {
+          const chunks: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+          answer.on('error', reject);
+          answer.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            if (answer.headers['x-amz-function-error'] || answer.statusCode !== 200) {
+              resolve(gatewayProblem(500, 'function-error', 'Internal Server Error', 'the function failed; see its log', event && typeof event === 'object' ? String((event as { rawPath?: string }).rawPath) : '/', requestId));
+              return;
+            }
+            try {
+              resolve(fromLambdaResult(JSON.parse(text) as unknown, requestId));
+            } catch {
+              resolve(gatewayProblem(502, 'malformed-response', 'Bad Gateway', 'the function returned a result API Gateway cannot use', String((event as { rawPath?: string }).rawPath), requestId));
+            }
+          });
+        },
+      );
+      call.on('timeout', () => {
+        call.destroy(Object.assign(new Error('integration timeout'), { code: 'ETIMEDOUT' }));
+      });
+      call.on('error', reject);
+      call.end(payload);
+    });
+  }
+
+  private handleLocal(req: IncomingMessage, res: ServerResponse, path: string, query: string, requestId: string, local: boolean): void {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const params = new URLSearchParams(query);
+    const json = (status: number, value: unknown) => writeResponse(res, { statusCode: status, headers: { 'content-type': 'application/json' }, body: Buffer.from(`${JSON.stringify(value)}\n`) });
+    if (!local) {
+      req.resume();
+      writeResponse(res, gatewayProblem(404, 'unknown-host', 'Not Found', `send requests to <tenant>.localhost:${this.port} or localhost:${this.port}/t/<tenant>/`, path, requestId));
+      return;
+    }
+    if (method === 'GET' && path === '/_sovereign/dev/stats') {
+      req.resume();
+      json(200, this.statsDocument());
+      return;
+    }
+    if (method === 'GET' && path === '/_sovereign/dev/logs') {
+      req.resume();
+      const id = params.get('tenant') ?? '';
+      const tenant = this.options.tenant(id);
+      if (!tenant) {
+        writeResponse(res, gatewayProblem(404, 'unknown-tenant', 'Not Found', `there is no tenant "${id}" on this dev server`, path, requestId));
+        return;
+      }
+      const since = parseSince(params.get('since'));
+      const limit = Math.max(1, Math.min(10_000, Number(params.get('limit') ?? 200) || 200));
+      const lines: unknown[] = [];
+      for (const line of tailLines(tenant.logFile)) {
+        let parsed: Record<string, unknown>;
+        try {
+          parsed = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          parsed = { level: 'info', tenant: tenant.id, message: line };
+        }
+        const emf = (parsed._aws as { Timestamp?: unknown } | undefined)?.Timestamp;
+        const time = typeof parsed.time === 'string' ? Date.parse(parsed.time) : typeof emf === 'number' ? emf : NaN;
+        if (since !== undefined && !(time >= since)) continue;
+        lines.push(parsed);
+      }
+      json(200, { tenant: tenant.id, lines: lines.slice(-limit) });
+      return;
+    }
+    const route = [...(this.options.routes ?? []), ...globalRoutes].find((r) => r.method === method && r.path === path);
+    if (!route) {
+      req.resume();
+      writeResponse(res, gatewayProblem(404, 'not-found', 'Not Found', `nothing at ${method} ${path}; tenants are at <tenant>.localhost:${this.port}/ or localhost:${this.port}/t/<tenant>/`, path, requestId));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      Promise.resolve()
+        .then(() => route.handler({ method, path, query: params, headers: collectHeaders(req), body: Buffer.concat(chunks) }))
+        .then((answer) => {
+          const headers = { ...(answer.headers ?? {}) };
+          let body: Buffer;
+          if (Buffer.isBuffer(answer.body)) body = answer.body;
+          else if (typeof answer.body === 'string') body = Buffer.from(answer.body);
+          else if (answer.body === undefined) body = Buffer.alloc(0);
+          else {
+            body = Buffer.from(JSON.stringify(answer.body));
+            headers['content-type'] ??= 'application/json';
+          }
+          writeResponse(res, { statusCode: answer.statusCode, headers, body });
+        })
+        .catch(() => writeResponse(res, gatewayProblem(500, 'route-failed', 'Internal Server Error', `${method} ${path} failed`, path, requestId)));
+    });
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * One tenant's process under `sovereign dev`: its fault domain on this machine. It starts the
+ * tenant's own dynalite (on disk in the tenant's data folder, table created from
+ * `TENANT_TABLE_KEY_SCHEMA`), loads the tenant's built artifact, and serves invocations on a
+ * loopback port the way the Lambda Runtime Interface Emulator does:
+ *
+ *   POST /2015-03-31/functions/function/invocations   body: the event → 200 with the handler's result
+ *
+ * A handler that throws answers 200 with `{ errorMessage, errorType }` and
+ * `X-Amz-Function-Error: Unhandled`, as Lambda does. The process exits when its parent goes away
+ * (the IPC channel closes), on SIGTERM (SIGINT is left to the supervisor), or on a `{ type: 'shutdown' }` message.
+ *
+ * Started by the supervisor with `SOVEREIGN_DEV_ENTRY` (the artifact's `index.mjs`) and
+ * `SOVEREIGN_DEV_DATA` (the tenant's data folder) besides the runtime's own variables.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { TENANT_TABLE_KEY_SCHEMA } from '../runtime/table.js';
+import { INVOKE_PATH, type HostMessage } from './protocol.js';
+
+
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+
+interface Closable {
+  close(callback?: (error?: Error) => void): unknown;
+}
+
+function listen(server: Server | (Closable & { listen: Server['listen']; address: Server['address'] })): Promise<number> {
+  return new Promise((resolve, reject) => {
+    (server as Server).once('error', reject);
+    (server as Server).listen(0, '127.0.0.1', () => resolve(((server as Server).address() as AddressInfo).port));
+  });
+}
+
+function send(message: HostMessage): void {
+  if (process.send) process.send(message);
+}
+
+async function startDynamo(dataDir: string): Promise<{ server: Closable; port: number }> {
+  // dynalite has no types; declared loosely here.
+  const { default: dynalite } = (await import('dynalite' as string)) as { default: (options: Record<string, unknown>) => Server };
+  const path = join(dataDir, 'dynamodb');
+  mkdirSync(path, { recursive: true });
+  const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const port = await listen(server);
+  return { server, port };
+}
+
+async function ensureTable(endpoint: string, table: string): Promise<void> {
+  const { DynamoDBClient, CreateTableCommand, DescribeTableCommand } = await import('@aws-sdk/client-dynamodb');
+  const client = new DynamoDBClient({ endpoint, region: process.env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  try {
+    await client.send(new DescribeTableCommand({ TableName: table }));
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
+    await client.send(
+      new CreateTableCommand({
+        TableName: table,
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: TENANT_TABLE_KEY_SCHEMA.KeySchema.map((k) => ({ ...k })),
+        AttributeDefinitions: TENANT_TABLE_KEY_SCHEMA.AttributeDefinitions.map((a) => ({ ...a })),
+      }),
+    );
+  } finally {
+    client.destroy();
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function reply(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+/** The Lambda context object handed to the handler. */
+function lambdaContext(requestId: string, deadline: number): Record<string, unknown> {
+  const name = process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'function';
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION ?? 'us-east-1'}:000000000000:function:${name}`,
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? '1024',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: `local/${process.pid}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+async function main(): Promise<void> {
+  const entry = process.env.SOVEREIGN_DEV_ENTRY;
+  const dataDir = process.env.SOVEREIGN_DEV_DATA;
+  const table = process.env.SOVEREIGN_TABLE;
+  const timeoutMs = Number(process.env.SOVEREIGN_DEV_TIMEOUT_MS ?? 29_000);
+  if (!entry || !dataDir || !table) throw new Error('SOVEREIGN_DEV_ENTRY, SOVEREIGN_DEV_DATA and SOVEREIGN_TABLE must be set');
+
+  const dynamo = await startDynamo(dataDir);
+  const endpoint = `http://127.0.0.1:${dynamo.port}`;
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+  await ensureTable(endpoint, table);
+
+  const module = (await import(pathToFileURL(entry).href)) as { handler?: Handler };
+  const handler = module.handler;
+  if (typeof handler !== 'function') throw new Error(`${entry} exports no handler function`);
+
+  const server = createServer((req, res) => {
+    if (req.method !== 'POST' || req.url !== INVOKE_PATH) {
+      reply(res, 404, JSON.stringify({ errorType: 'ResourceNotFoundException', errorMessage: `no route ${req.method} ${req.url}` }));
+      return;
+    }
+    void (async () => {
+      const body = await readBody(req);
+      const requestId = (req.headers['x-amz-request-id'] as string | undefined) ?? randomUUID();
+      let event: unknown;
+      try {
+        event = JSON.parse(body.toString('utf8'));
+      } catch {
+        reply(res, 400, JSON.stringify({ errorType: 'InvalidRequestContentException', errorMessage: 'the event is not JSON' }));
+        return;
+      }
+      try {
+        const result = await handler(event, lambdaContext(requestId, Date.now() + timeoutMs));
+        reply(res, 200, result === undefined ? 'null' : JSON.stringify(result));
+      } catch (error) {
+        const e = error instanceof Error ? error : new Error(String(error));
+        // The message only: a stack may quote code near a secret; the runtime logs its own errors.
+        reply(res, 200, JSON.stringify({ errorType: e.name, errorMessage: e.message }), { 'x-amz-function-error': 'Unhandled' });
+      }
+    })().catch(() => {
+      if (!res.headersSent) reply(res, 500, JSON.stringify({ errorType: 'ServiceException', errorMessage: 'invocation failed' }));
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.headersTimeout = 65_000;
+  const port = await listen(server);
+
+  let stopping = false;
+  const stop = (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    const done = () => process.exit(code);
+    setTimeout(done, 2000).unref();
+    server.closeAllConnections();
+    server.close(() => dynamo.server.close(done));
+  };
+  process.on('SIGTERM', () => stop(0));
+  // Ctrl-C reaches the whole process group; the supervisor decides when a tenant stops.
+  process.on('SIGINT', () => undefined);
+  process.on('disconnect', () => stop(0));
+  process.on('message', (message: { type?: string }) => {
+    if (message?.type === 'shutdown') stop(0);
+  });
+  send({ type: 'ready', port, dynamoPort: dynamo.port });
+}
+
+main().catch((error: unknown) => {
+  send({ type: 'fatal', message: error instanceof Error ? error.message : String(error) });
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', tenant: process.env.SOVEREIGN_TENANT ?? null, message: `tenant process failed to start: ${error instanceof Error ? error.message : String(error)}` })}\n`);
+  setTimeout(() => process.exit(1), 50);
+});

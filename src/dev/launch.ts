@@ -1,0 +1,148 @@
+/**
+ * What one tenant's process is started with: its built artifact and an environment holding only
+ * that tenant's runtime configuration, vault paths, data folder and dummy local AWS credentials.
+ * Pure where it can be (`tenantRuntimeConfig`, `tenantEnvironment`); `prepareLaunch` builds.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Project } from '../project.js';
+import type { TenantRecord } from '../state/registry.js';
+import type { TenantRuntimeConfig } from '../runtime/config.js';
+import { TIERS, type Tier } from '../templates/tiers.js';
+import { tenantFunctionName, tenantTableName } from '../templates/names.js';
+import { tenantKeyPath } from '../tenants/tenants.js';
+import type { TenantLaunch } from './supervisor.js';
+
+/** Where the rotation webhook's signing secret lives, inside the tenant's own SSM namespace. */
+export function webhookSecretReference(stage: string, tenant: string): string {
+  return `ssm:/${stage}/tenants/${tenant}/_sovereign/webhook_secret`;
+}
+
+/** The tenant's data folder, log file and generation marker under `.sovereign/data/<tenant>/`. */
+export function tenantDataPaths(project: Project, tenant: string): { dir: string; log: string; generation: string; vault: string; key: string } {
+  const dir = join(project.paths.data, tenant);
+  return {
+    dir,
+    log: join(dir, 'runtime.log'),
+    generation: join(dir, 'generation.json'),
+    vault: join(project.paths.vault, `${tenant}.vault`),
+    key: tenantKeyPath(project, tenant),
+  };
+}
+
+/**
+ * `SOVEREIGN_TENANT_CONFIG` for a tenant: its enabled extensions, its secret references, the
+ * project's per-extension defaults (`tenantConfig` in the config file) under the tenant's own
+ * settings, and the webhook secret reference.
+ */
+export function tenantRuntimeConfig(project: Project, record: TenantRecord): TenantRuntimeConfig {
+  const extensions = [...record.extensions].sort();
+  const config: Record<string, unknown> = {};
+  for (const extension of extensions) {
+    const defaults = project.config.tenantConfig?.[extension] ?? {};
+    const own = record.config?.[extension] ?? {};
+    if (Object.keys(defaults).length > 0 || Object.keys(own).length > 0) config[extension] = { ...defaults, ...own };
+  }
+  const secrets: Record<string, string> = {};
+  for (const key of Object.keys(record.secrets ?? {}).sort()) {
+    const [extension] = key.split('.');
+    if (extension && extensions.includes(extension)) secrets[key] = record.secrets[key]!.reference;
+  }
+  return { extensions, secrets, config, webhookSecret: webhookSecretReference(record.stage, record.id) };
+}
+
+/** Tuning variables of the runtime a developer may set on `sovereign dev` itself; passed through. */
+const PASS_THROUGH = ['SOVEREIGN_LOG_LEVEL', 'SOVEREIGN_SECRET_TTL_MS', 'SOVEREIGN_SECRET_CACHE_MAX', 'SOVEREIGN_SECRET_MAX_STALE_MS', 'SOVEREIGN_GENERATION_INTERVAL_MS'];
+
+/**
+ * The complete environment of the tenant's process. Nothing else is inherited: no other tenant's
+ * key, no real AWS credentials (the local DynamoDB takes any), only `PATH` and locale from the parent.
+ */
+export function tenantEnvironment(
+  project: Project,
+  record: TenantRecord,
+  artifact: { sha256: string; entry: string },
+  parentEnv: Record<string, string | undefined> = process.env,
+): Record<string, string> {
+  const paths = tenantDataPaths(project, record.id);
+  const tier = (record.tier in TIERS ? record.tier : 'standard') as Tier;
+  const env: Record<string, string> = {
+    SOVEREIGN_TENANT: record.id,
+    SOVEREIGN_STAGE: record.stage,
+    SOVEREIGN_TIER: tier,
+    SOVEREIGN_TABLE: tenantTableName(record.stage, record.id),
+    SOVEREIGN_ARTIFACT: artifact.sha256,
+    SOVEREIGN_TENANT_CONFIG: JSON.stringify(tenantRuntimeConfig(project, record)),
+    SOVEREIGN_SECRETS_BACKEND: 'vault',
+    SOVEREIGN_VAULT_PATH: paths.vault,
+    SOVEREIGN_VAULT_KEY_FILE: paths.key,
+    SOVEREIGN_GENERATION_SOURCE: `file:${paths.generation}`,
+    SOVEREIGN_DEV_ENTRY: artifact.entry,
+    SOVEREIGN_DEV_DATA: paths.dir,
+    AWS_REGION: project.config.region ?? 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    AWS_LAMBDA_FUNCTION_NAME: tenantFunctionName(record.stage, record.id),
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(TIERS[tier].memorySize),
+  };
+  for (const name of ['PATH', 'LANG', 'LC_ALL', 'TZ', 'SYSTEMROOT']) {
+    const value = parentEnv[name];
+    if (value !== undefined) env[name] = value;
+  }
+  for (const name of PASS_THROUGH) {
+    const value = parentEnv[name];
+    if (value !== undefined && value !== '') env[name] = value;
+  }
+  return env;
+}
+
+/**
+ * Makes sure the tenant's vault holds a webhook signing secret (a Standard Webhooks `whsec_`
+ * secret), so `secrets rotate` can notify the running tenant. Never prints or returns the value.
+ */
+export async function ensureWebhookSecret(project: Project, record: TenantRecord): Promise<void> {
+  const { openVault, readVaultKey } = await import('../runtime/secrets/vault.js');
+  const paths = tenantDataPaths(project, record.id);
+  const vault = openVault(paths.vault, readVaultKey(paths.key), record.id);
+  const reference = webhookSecretReference(record.stage, record.id);
+  if (vault.has(reference)) return;
+  vault.putVersion(reference, `whsec_${randomBytes(32).toString('base64')}`, { by: 'sovereign dev' });
+}
+
+/** A tenant's artifact: built from the current extension sources, content-addressed. */
+export interface BuiltArtifact {
+  sha256: string;
+  entry: string;
+}
+
+/** Builds and packs the tenant's bundle (runtime + only its enabled extensions). */
+export async function buildArtifact(project: Project, record: TenantRecord): Promise<BuiltArtifact> {
+  const { buildTenantBundle, packArtifact } = await import('../artifact/index.js');
+  const bundle = await buildTenantBundle({ projectDir: project.root, extensionsDir: project.paths.extensions, extensions: record.extensions });
+  const packed = packArtifact(bundle, project.paths.artifacts);
+  return { sha256: packed.sha256, entry: packed.entry };
+}
+
+/** Everything to start the tenant's process with. */
+export async function prepareLaunch(project: Project, record: TenantRecord, parentEnv: Record<string, string | undefined> = process.env): Promise<TenantLaunch> {
+  await ensureWebhookSecret(project, record);
+  const artifact = await buildArtifact(project, record);
+  const paths = tenantDataPaths(project, record.id);
+  return {
+    tenant: record.id,
+    tier: record.tier,
+    entry: artifact.entry,
+    artifact: artifact.sha256,
+    dataDir: paths.dir,
+    logFile: paths.log,
+    env: tenantEnvironment(project, record, artifact, parentEnv),
+  };
+}
+
+/** The parts of a record that change what the tenant's process runs; a change means a restart. */
+export function launchFingerprint(project: Project, record: TenantRecord): string {
+  return JSON.stringify({ tier: record.tier, stage: record.stage, config: tenantRuntimeConfig(project, record) });
+}

@@ -1,0 +1,9 @@
+/** What the supervisor and a tenant's host process say to each other. */
+
+/** Messages a host sends its supervisor over IPC. */
+export type HostMessage =
+  | { type: 'ready'; port: number; dynamoPort: number }
+  | { type: 'fatal'; message: string };
+
+/** The Lambda Runtime Interface Emulator's invocation path, served by every tenant process. */
+export const INVOKE_PATH = '/2015-03-31/functions/function/invocations';

@@ -1,0 +1,428 @@
+/**
+ * `sovereign dev`: one process per tenant behind one loopback gateway, kept in step with the
+ * project while it runs (tenants created or destroyed, extensions edited).
+ *
+ * While it runs, `.sovereign/dev.json` tells other commands where it is ({@link DevStateFile});
+ * it is written atomically on every change and removed on shutdown.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { conflict, notFound } from '../errors.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+import type { Project } from '../project.js';
+import { listTenants, readTenant, type TenantRecord } from '../state/registry.js';
+import { Gateway, type GatewayRoute, type GatewayTenant } from './gateway.js';
+import { INVOKE_PATH } from './protocol.js';
+import { launchFingerprint, prepareLaunch, tenantDataPaths } from './launch.js';
+import { secretCacheFromHealth } from './stats.js';
+import { TenantProcess, type SupervisorEvent } from './supervisor.js';
+import { bucketForTier, type TokenBucket } from './throttle.js';
+
+/** `.sovereign/dev.json` while `sovereign dev` runs. */
+export interface DevStateFile {
+  /** The dev server's own pid. */
+  pid: number;
+  /** The gateway's port: `http://localhost:<port>/t/<tenant>/…`. */
+  port: number;
+  startedAt: string;
+  /** Each tenant's process: pid and invocation port while running. */
+  tenants: Record<string, { pid: number | null; port: number | null; status: string; artifact: string | null; dynamoPort: number | null }>;
+}
+
+/** An event line of the dev server (`tenant acme started pid=…`). */
+export interface DevEvent {
+  kind: string;
+  fields: Record<string, unknown>;
+}
+
+export interface DevServerOptions {
+  project: Project;
+  /** Gateway port; 0 picks a free one. */
+  port: number;
+  /** Only these tenants (default: every active or suspended tenant, and new ones as they appear). */
+  tenants?: string[];
+  /** Extra gateway routes (e.g. the billing webhook). */
+  routes?: GatewayRoute[];
+  /** Apply tier throttling (default true). */
+  throttle?: boolean;
+  /** Watch `.sovereign/tenants/` and the extensions folder (default true). */
+  watch?: boolean;
+  onEvent?: (event: DevEvent) => void;
+  /** Environment the tenant processes' tuning variables are read from (default `process.env`). */
+  env?: Record<string, string | undefined>;
+}
+
+/** Statuses of a registered tenant whose process `dev` runs. */
+const RUNNABLE = new Set(['active', 'suspended']);
+const POLL_MS = 400;
+const HEALTH_POLL_MS = 5000;
+
+interface Entry {
+  record: TenantRecord;
+  fingerprint: string;
+  process: TenantProcess | undefined;
+  /** Status before a process exists (building, failed). */
+  status: string;
+  bucket: TokenBucket;
+  /** A rebuild is under way; changes queue behind it. */
+  busy: Promise<void>;
+  extensions: string[];
+}
+
+function readDevState(file: string): DevStateFile | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as DevStateFile;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Signature of a folder tree: every file's path, size and mtime. */
+function treeSignature(dir: string): string {
+  const parts: string[] = [];
+  const walk = (d: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(d).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (name === 'node_modules' || name.startsWith('.')) continue;
+      const path = join(d, name);
+      try {
+        const s = statSync(path);
+        if (s.isDirectory()) walk(path);
+        else parts.push(`${relative(dir, path)}:${s.size}:${s.mtimeMs}`);
+      } catch {
+        // removed while walking
+      }
+    }
+  };
+  walk(dir);
+  return parts.join('|');
+}
+
+export class DevServer {
+  readonly gateway: Gateway;
+  private readonly entries = new Map<string, Entry>();
+  private timers: NodeJS.Timeout[] = [];
+  private stopping = false;
+  private tenantSignature = '';
+  private extensionSignatures = new Map<string, string>();
+  private stateWrite: NodeJS.Timeout | undefined;
+  private readonly startedAt = new Date();
+
+  constructor(private readonly options: DevServerOptions) {
+    this.gateway = new Gateway({
+      port: options.port,
+      throttle: options.throttle,
+      routes: options.routes,
+      tenant: (id) => this.gatewayTenant(id),
+      tenants: () => [...this.entries.keys()].sort().map((id) => this.gatewayTenant(id)!),
+    });
+  }
+
+  get project(): Project {
+    return this.options.project;
+  }
+
+  get port(): number {
+    return this.gateway.port;
+  }
+
+  private emit(kind: string, fields: Record<string, unknown> = {}): void {
+    this.options.onEvent?.({ kind, fields });
+  }
+
+  private gatewayTenant(id: string): GatewayTenant | undefined {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    const p = entry.process;
+    const status = p ? p.status : entry.status;
+    return {
+      id,
+      status,
+      port: p?.port ?? null,
+      pid: p?.pid ?? null,
+      restarts: p?.restarts ?? 0,
+      restartAt: p?.restartAt ?? null,
+      bucket: entry.bucket,
+      logFile: tenantDataPaths(this.project, id).log,
+    };
+  }
+
+  /** Tenant ids served now, sorted. */
+  tenantIds(): string[] {
+    return [...this.entries.keys()].sort();
+  }
+
+  /** The processes, for the view and tests. */
+  process(id: string): TenantProcess | undefined {
+    return this.entries.get(id)?.process;
+  }
+
+  /** The status the gateway sees for each tenant. */
+  statuses(): Array<ReturnType<DevServer['gatewayTenant']> & object> {
+    return this.tenantIds().map((id) => this.gatewayTenant(id)!);
+  }
+
+  private wanted(record: TenantRecord): boolean {
+    if (!RUNNABLE.has(record.status)) return false;
+    return this.options.tenants === undefined || this.options.tenants.includes(record.id);
+  }
+
+  /** Starts the gateway and every tenant; resolves once each tenant is running or has failed. */
+  async start(): Promise<void> {
+    const file = this.project.paths.devState;
+    const previous = readDevState(file);
+    if (previous && previous.pid !== process.pid && isAlive(previous.pid)) {
+      throw conflict(`sovereign dev is already running for this project (pid ${previous.pid}, port ${previous.port})`, `stop it first, or use its gateway at http://localhost:${previous.port}/`);
+    }
+    const records = listTenants(this.project.paths.tenants);
+    for (const id of this.options.tenants ?? []) {
+      if (!records.some((r) => r.id === id)) throw notFound(`tenant "${id}" does not exist`, 'list tenants with `sovereign tenant list`');
+    }
+    await this.gateway.listen();
+    this.writeState();
+    this.tenantSignature = this.readTenantSignature();
+    await Promise.all(records.filter((r) => this.wanted(r)).map((r) => this.addTenant(r)));
+    if (this.options.watch !== false) {
+      for (const name of this.extensionNames()) this.extensionSignatures.set(name, treeSignature(join(this.project.paths.extensions, name)));
+      this.timers.push(setInterval(() => this.pollTenants(), POLL_MS));
+      this.timers.push(setInterval(() => this.pollExtensions(), POLL_MS * 2));
+    }
+    this.timers.push(setInterval(() => void this.pollHealth(), HEALTH_POLL_MS));
+    for (const t of this.timers) t.unref();
+  }
+
+  private onSupervisorEvent(event: SupervisorEvent): void {
+    if (event.kind === 'started') this.emit('tenant started', { tenant: event.tenant, pid: event.pid, artifact: event.artifact.slice(0, 12) });
+    else if (event.kind === 'crashed') {
+      this.emit('tenant crashed', { tenant: event.tenant, code: event.code ?? undefined, signal: event.signal ?? undefined, restarting_in: `${event.restartInMs}ms`, reason: event.reason });
+    } else if (event.kind === 'stopped' && !this.stopping) this.emit('tenant stopped', { tenant: event.tenant });
+    this.scheduleStateWrite();
+  }
+
+  private async addTenant(record: TenantRecord): Promise<void> {
+    const entry: Entry = {
+      record,
+      fingerprint: launchFingerprint(this.project, record),
+      process: undefined,
+      status: 'building',
+      bucket: bucketForTier(record.tier),
+      busy: Promise.resolve(),
+      extensions: [...record.extensions],
+    };
+    this.entries.set(record.id, entry);
+    entry.busy = this.launch(entry);
+    await entry.busy;
+  }
+
+  /** Builds the tenant's artifact and (re)starts its process with it. */
+  private async launch(entry: Entry): Promise<void> {
+    const id = entry.record.id;
+    const previousArtifact = entry.process?.launch.artifact;
+    entry.status = 'building';
+    let launch;
+    try {
+      launch = await prepareLaunch(this.project, entry.record, this.options.env);
+    } catch (error) {
+      entry.status = 'failed';
+      this.emit('tenant failed', { tenant: id, reason: (error as Error).message.split('\n')[0] });
+      this.scheduleStateWrite();
+      return;
+    }
+    if (this.stopping || this.entries.get(id) !== entry) return;
+    try {
+      if (!entry.process) {
+        entry.process = new TenantProcess(launch, (e) => this.onSupervisorEvent(e));
+        await entry.process.start();
+      } else if (launch.artifact !== previousArtifact || JSON.stringify(launch.env) !== JSON.stringify(entry.process.launch.env)) {
+        this.emit('tenant restarting', { tenant: id, artifact: launch.artifact.slice(0, 12) });
+        await entry.process.replace(launch);
+      }
+      entry.status = 'running';
+    } catch {
+      // The supervisor reported the crash and retries with backoff.
+    }
+    this.scheduleStateWrite();
+  }
+
+  private async removeTenant(id: string, reason: string): Promise<void> {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    this.entries.delete(id);
+    this.gateway.stats.delete(id);
+    await entry.busy.catch(() => undefined);
+    await entry.process?.stop();
+    this.emit('tenant removed', { tenant: id, reason });
+    this.scheduleStateWrite();
+  }
+
+  private readTenantSignature(): string {
+    const dir = this.project.paths.tenants;
+    if (!existsSync(dir)) return '';
+    try {
+      return readdirSync(dir)
+        .filter((n) => n.endsWith('.json') && !n.startsWith('.'))
+        .sort()
+        .map((n) => {
+          const s = statSync(join(dir, n));
+          return `${n}:${s.size}:${s.mtimeMs}`;
+        })
+        .join('|');
+    } catch {
+      return this.tenantSignature;
+    }
+  }
+
+  /** Reacts to `tenant create`/`destroy` and to changes of a tenant's record. */
+  private pollTenants(): void {
+    if (this.stopping) return;
+    const signature = this.readTenantSignature();
+    if (signature === this.tenantSignature) return;
+    this.tenantSignature = signature;
+    let records: TenantRecord[];
+    try {
+      records = listTenants(this.project.paths.tenants);
+    } catch {
+      return; // a record half-written by another command; the next poll sees it whole
+    }
+    const seen = new Set<string>();
+    for (const record of records) {
+      if (!this.wanted(record)) continue;
+      seen.add(record.id);
+      const entry = this.entries.get(record.id);
+      if (!entry) {
+        this.emit('tenant added', { tenant: record.id });
+        void this.addTenant(record);
+        continue;
+      }
+      const fingerprint = launchFingerprint(this.project, record);
+      if (record.tier !== entry.record.tier) entry.bucket = bucketForTier(record.tier);
+      entry.record = record;
+      entry.extensions = [...record.extensions];
+      if (fingerprint !== entry.fingerprint) {
+        entry.fingerprint = fingerprint;
+        entry.busy = entry.busy.then(() => this.launch(entry));
+      }
+    }
+    for (const id of [...this.entries.keys()]) {
+      if (!seen.has(id)) void this.removeTenant(id, readTenant(this.project.paths.tenants, id) ? 'not running status' : 'destroyed');
+    }
+  }
+
+  private extensionNames(): string[] {
+    try {
+      return readdirSync(this.project.paths.extensions).filter((n) => !n.startsWith('.') && statSync(join(this.project.paths.extensions, n)).isDirectory());
+    } catch {
+      return [];
+    }
+  }
+
+  /** Rebuilds and restarts only the tenants that run an edited extension. */
+  private pollExtensions(): void {
+    if (this.stopping) return;
+    const changed: string[] = [];
+    const names = new Set(this.extensionNames());
+    for (const name of names) {
+      const signature = treeSignature(join(this.project.paths.extensions, name));
+      if (this.extensionSignatures.get(name) !== signature) {
+        if (this.extensionSignatures.has(name)) changed.push(name);
+        this.extensionSignatures.set(name, signature);
+      }
+    }
+    if (changed.length === 0) return;
+    for (const name of changed) {
+      const tenants = [...this.entries.values()].filter((e) => e.extensions.includes(name));
+      this.emit('extension changed', { extension: name, tenants: tenants.map((e) => e.record.id).join(',') || '-' });
+      for (const entry of tenants) entry.busy = entry.busy.then(() => this.launch(entry));
+    }
+  }
+
+  /** Reads each running tenant's health for the secret cache figures, outside the gateway's counters. */
+  private async pollHealth(): Promise<void> {
+    if (this.stopping) return;
+    await Promise.all(
+      [...this.entries.values()].map(async (entry) => {
+        const port = entry.process?.port;
+        if (!port || entry.process?.status !== 'running') return;
+        try {
+          const event = { version: '2.0', routeKey: '$default', rawPath: '/_sovereign/health', rawQueryString: '', headers: { 'user-agent': 'sovereign-dev' }, requestContext: { http: { method: 'GET', path: '/_sovereign/health', sourceIp: '127.0.0.1', userAgent: 'sovereign-dev' }, requestId: `dev-health-${Date.now()}` }, isBase64Encoded: false };
+          const answer = await fetch(`http://127.0.0.1:${port}${INVOKE_PATH}`, { method: 'POST', body: JSON.stringify(event), signal: AbortSignal.timeout(2000) });
+          const result = (await answer.json()) as { body?: string };
+          const cache = secretCacheFromHealth(typeof result.body === 'string' ? JSON.parse(result.body) : undefined);
+          if (cache) this.gateway.statsFor(entry.record.id).secretCache = cache;
+        } catch {
+          // a tenant busy or restarting; next round
+        }
+      }),
+    );
+  }
+
+  /** `.sovereign/dev.json` as it is now. */
+  state(): DevStateFile {
+    const tenants: DevStateFile['tenants'] = {};
+    for (const id of this.tenantIds()) {
+      const entry = this.entries.get(id)!;
+      const t = this.gatewayTenant(id)!;
+      tenants[id] = { pid: t.pid, port: t.port, status: t.status, artifact: entry.process?.launch.artifact ?? null, dynamoPort: entry.process?.dynamoPort ?? null };
+    }
+    return { pid: process.pid, port: this.port, startedAt: this.startedAt.toISOString(), tenants };
+  }
+
+  private scheduleStateWrite(): void {
+    if (this.stopping || this.stateWrite) return;
+    this.stateWrite = setTimeout(() => {
+      this.stateWrite = undefined;
+      if (!this.stopping) this.writeState();
+    }, 50);
+  }
+
+  private writeState(): void {
+    try {
+      writeFileAtomic(this.project.paths.devState, `${JSON.stringify(this.state(), null, 2)}\n`);
+    } catch {
+      // the state folder vanished; the next change writes again
+    }
+  }
+
+  /** Stops every tenant process, closes the gateway and removes `dev.json`. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    if (this.stateWrite) clearTimeout(this.stateWrite);
+    await Promise.all([...this.entries.values()].map(async (entry) => entry.process?.stop()));
+    await this.gateway.close();
+    const current = readDevState(this.project.paths.devState);
+    if (!current || current.pid === process.pid) rmSync(this.project.paths.devState, { force: true });
+  }
+
+  /** Last resort when the dev process itself is exiting: kill every child at once. */
+  killAll(): void {
+    for (const entry of this.entries.values()) entry.process?.killNow();
+  }
+}
+
+/** Starts a dev server; the caller stops it. */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const server = new DevServer(options);
+  try {
+    await server.start();
+  } catch (error) {
+    await server.stop().catch(() => undefined);
+    throw error;
+  }
+  return server;
+}
