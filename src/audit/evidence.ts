@@ -1,0 +1,354 @@
+/**
+ * Gathers the evidence of one tenant for its audit bundle: registry record and history, rendered
+ * stack and policy, isolation proof, secret references with rotation metadata (never values),
+ * extensions with code hashes and the OpenAPI document. Every section either holds what was
+ * gathered or says why it is not available; nothing is made up.
+ *
+ * I/O is injected (`EvidenceSources`), so the gathering is tested without a project on disk.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { relative, sep } from 'node:path';
+import type { ProjectConfig } from '../config.js';
+import type { ValidManifest } from '../extensions/manifest-schema.js';
+import { buildOpenApiDocument } from '../runtime/openapi.js';
+import type { TenantRuntimeConfig } from '../runtime/config.js';
+import { parseReference, referenceTarget } from '../runtime/secrets/reference.js';
+import type { SecretBackend, SecretVersionInfo } from '../secrets/backend.js';
+import type { TenantRecord } from '../state/registry.js';
+import { renderTenantPolicy, tenantStackName, renderTenantStack, tenantTags, TIERS, type PolicyExtension } from '../templates/index.js';
+import { buildIsolationProof, type IsolationProof } from './isolation-proof.js';
+
+/** References whose current version is older than this are flagged. */
+export const ROTATION_MAX_AGE_DAYS = 90;
+const DAY_MS = 86_400_000;
+
+export interface LoadedExtension {
+  name: string;
+  dir: string;
+  status: 'ok' | 'invalid' | 'failed';
+  manifest: ValidManifest | undefined;
+  problems: string[];
+  codeSha256: string;
+  /** Source files of the extension (absolute). */
+  files: string[];
+}
+
+export interface EvidenceSources {
+  projectName: string;
+  config: ProjectConfig;
+  target: 'local' | 'aws';
+  tenant: TenantRecord;
+  /** Every tenant of the registry (for the isolation matrix). */
+  tenants: TenantRecord[];
+  toolVersion: string;
+  now: Date;
+  loadExtensions(names: string[]): Promise<LoadedExtension[]>;
+  /** The backend holding the tenant's secret versions, or undefined when it cannot be read here. */
+  secretBackend(): SecretBackend | undefined;
+  /** Why {@link secretBackend} gives nothing (e.g. the aws target needs credentials). */
+  secretBackendUnavailable?: string;
+}
+
+export type SectionStatus = 'included' | 'not available';
+
+export interface Section {
+  id: string;
+  title: string;
+  status: SectionStatus;
+  files: string[];
+  reason?: string;
+}
+
+export interface SecretEvidence {
+  key: string;
+  extension: string;
+  reference: string;
+  target: string | null;
+  setAt: string | null;
+  setBy: string | null;
+  /** `stored`: versions read from the backend; `missing`: nothing stored; `unavailable`: not readable here. */
+  storage: 'stored' | 'missing' | 'unavailable';
+  storageDetail?: string;
+  currentVersionId: string | null;
+  lastRotatedAt: string | null;
+  ageDays: number | null;
+  /** Older than {@link ROTATION_MAX_AGE_DAYS} days. */
+  stale: boolean;
+  versions: SecretVersionInfo[];
+}
+
+export interface ExtensionEvidence {
+  name: string;
+  status: 'ok' | 'invalid' | 'failed';
+  problems: string[];
+  version: string | null;
+  description: string | null;
+  codeSha256: string;
+  files: Array<{ path: string; sha256: string; size: number }>;
+  routes: Array<{ method: string; path: string; handler: string; summary?: string }>;
+  secrets: Array<{ key: string; description: string; required: boolean }>;
+  permissions: Array<{ actions: string[]; resources: string[] }>;
+}
+
+/** The JSON documents of a bundle (besides the audit events and the report). */
+export interface Evidence {
+  sections: Section[];
+  /** Bundle path → JSON value. */
+  documents: Map<string, unknown>;
+  tenant: TenantRecord;
+  extensions: ExtensionEvidence[];
+  secrets: SecretEvidence[];
+  policy: ReturnType<typeof renderTenantPolicy> | undefined;
+  isolation: IsolationProof | undefined;
+  resources: Array<{ logicalId: string; type: string; name: string }>;
+  stackName: string;
+  parameters: Record<string, unknown> | undefined;
+}
+
+function errorText(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+}
+
+/** The runtime configuration the tenant's stack carries (references only). */
+export function runtimeConfigOf(config: ProjectConfig, record: TenantRecord): TenantRuntimeConfig {
+  const extensions = [...record.extensions].sort();
+  const settings: Record<string, unknown> = {};
+  for (const extension of extensions) {
+    const defaults = config.tenantConfig?.[extension] ?? {};
+    const own = record.config?.[extension] ?? {};
+    if (Object.keys(defaults).length > 0 || Object.keys(own).length > 0) settings[extension] = { ...defaults, ...own };
+  }
+  const secrets: Record<string, string> = {};
+  for (const key of Object.keys(record.secrets ?? {}).sort()) {
+    const [extension] = key.split('.');
+    if (extension && extensions.includes(extension)) secrets[key] = record.secrets[key]!.reference;
+  }
+  return { extensions, secrets, config: settings, webhookSecret: webhookReference(record.stage, record.id) };
+}
+
+export function webhookReference(stage: string, tenant: string): string {
+  return `ssm:/${stage}/tenants/${tenant}/_sovereign/webhook_secret`;
+}
+
+function fileDigests(dir: string, files: string[]): ExtensionEvidence['files'] {
+  return files.map((file) => {
+    const data = readFileSync(file);
+    return { path: relative(dir, file).split(sep).join('/'), sha256: createHash('sha256').update(data).digest('hex'), size: statSync(file).size };
+  });
+}
+
+function extensionEvidence(loaded: LoadedExtension): ExtensionEvidence {
+  const m = loaded.manifest;
+  return {
+    name: loaded.name,
+    status: loaded.status,
+    problems: loaded.problems,
+    version: m?.version ?? null,
+    description: m?.description ?? null,
+    codeSha256: loaded.codeSha256,
+    files: fileDigests(loaded.dir, loaded.files),
+    routes: (m?.routes ?? []).map((r) => ({ method: r.method, path: r.path, handler: r.handler, ...(r.summary ? { summary: r.summary } : {}) })),
+    secrets: (m?.secrets ?? []).map((s) => ({ key: s.key, description: s.description, required: s.required !== false })),
+    permissions: (m?.permissions ?? []).map((p) => ({ actions: [...p.actions], resources: [...p.resources] })),
+  };
+}
+
+async function secretEvidence(sources: EvidenceSources, record: TenantRecord): Promise<{ secrets: SecretEvidence[]; reason?: string }> {
+  const backend = sources.secretBackend();
+  const entries: Array<{ key: string; reference: string; setAt: string | null; setBy: string | null }> = Object.keys(record.secrets ?? {})
+    .sort()
+    .map((key) => ({ key, reference: record.secrets[key]!.reference, setAt: record.secrets[key]!.setAt ?? null, setBy: record.secrets[key]!.setBy ?? null }));
+  entries.push({ key: '_sovereign.webhook_secret', reference: webhookReference(record.stage, record.id), setAt: null, setBy: null });
+  const out: SecretEvidence[] = [];
+  for (const entry of entries) {
+    const [extension = ''] = entry.key.split('.');
+    const parsed = parseReference(entry.reference);
+    const evidence: SecretEvidence = {
+      key: entry.key,
+      extension,
+      reference: entry.reference,
+      target: parsed.ok ? referenceTarget(parsed.reference) : null,
+      setAt: entry.setAt,
+      setBy: entry.setBy,
+      storage: 'unavailable',
+      currentVersionId: null,
+      lastRotatedAt: null,
+      ageDays: null,
+      stale: false,
+      versions: [],
+    };
+    if (!parsed.ok) {
+      evidence.storageDetail = `not a valid reference: ${parsed.problem.message}`;
+    } else if (!backend) {
+      evidence.storageDetail = sources.secretBackendUnavailable ?? 'the secret store cannot be read from here';
+    } else {
+      try {
+        const versions = await backend.history(parsed.reference);
+        evidence.versions = versions.map((v) => ({ versionId: v.versionId, createdAt: v.createdAt, createdBy: v.createdBy, labels: [...v.labels] }));
+        const current = versions.find((v) => v.labels.includes('AWSCURRENT')) ?? versions[0];
+        evidence.storage = versions.length > 0 ? 'stored' : 'missing';
+        evidence.currentVersionId = current?.versionId ?? null;
+        evidence.lastRotatedAt = current?.createdAt ?? null;
+      } catch (error) {
+        const reason = (error as { reason?: string }).reason;
+        evidence.storage = reason === 'not-found' ? 'missing' : 'unavailable';
+        evidence.storageDetail = reason === 'not-found' ? 'nothing is stored at this reference' : errorText(error);
+      }
+    }
+    const basis = evidence.lastRotatedAt ?? evidence.setAt;
+    if (basis) {
+      const age = Math.floor((sources.now.getTime() - Date.parse(basis)) / DAY_MS);
+      evidence.ageDays = Number.isFinite(age) ? Math.max(0, age) : null;
+      evidence.stale = evidence.ageDays !== null && evidence.ageDays > ROTATION_MAX_AGE_DAYS;
+    }
+    out.push(evidence);
+  }
+  return { secrets: out, ...(backend ? {} : { reason: sources.secretBackendUnavailable ?? 'the secret store cannot be read from here' }) };
+}
+
+/** Collects every evidence document of the tenant. */
+export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence> {
+  const record = sources.tenant;
+  const documents = new Map<string, unknown>();
+  const sections: Section[] = [];
+  const stage = record.stage;
+
+  documents.set('tenant/record.json', record);
+  documents.set('tenant/deploys.json', { tenant: record.id, deploys: record.deploys ?? [], transitions: record.transitions ?? [] });
+  sections.push({ id: 'tenant', title: 'Tenant record and deploy history', status: 'included', files: ['tenant/deploys.json', 'tenant/record.json'] });
+
+  let loaded: LoadedExtension[] | undefined;
+  let extensionsProblem: string | undefined;
+  try {
+    loaded = await sources.loadExtensions(record.extensions);
+  } catch (error) {
+    extensionsProblem = errorText(error);
+  }
+  const extensions = (loaded ?? []).map(extensionEvidence);
+  if (loaded) {
+    const files: string[] = [];
+    for (const e of extensions) {
+      documents.set(`extensions/${e.name}.json`, e);
+      files.push(`extensions/${e.name}.json`);
+    }
+    documents.set('extensions/index.json', { tenant: record.id, enabled: record.extensions, extensions: extensions.map((e) => ({ name: e.name, version: e.version, status: e.status, codeSha256: e.codeSha256 })) });
+    files.push('extensions/index.json');
+    sections.push({ id: 'extensions', title: 'Extension manifests and code hashes', status: 'included', files: files.sort() });
+  } else {
+    sections.push({ id: 'extensions', title: 'Extension manifests and code hashes', status: 'not available', files: [], reason: `the extensions could not be loaded: ${extensionsProblem}` });
+  }
+  const broken = (loaded ?? []).filter((e) => e.status !== 'ok' || !e.manifest);
+  const policyExtensions: PolicyExtension[] | undefined = loaded && broken.length === 0 ? loaded.map((e) => ({ name: e.name, permissions: e.manifest!.permissions })) : undefined;
+  const extensionsBlocker = !loaded
+    ? `the extensions could not be loaded: ${extensionsProblem}`
+    : broken.length > 0
+      ? `extension(s) ${broken.map((e) => e.name).join(', ')} do not load or validate, so their permissions are unknown`
+      : undefined;
+
+  // Stack template and parameters.
+  const deploys = record.deploys ?? [];
+  const lastDeploy = [...deploys].reverse().find((d) => d.outcome === 'success');
+  const artifact = lastDeploy && /^[0-9a-f]{64}$/.test(lastDeploy.artifact) ? lastDeploy.artifact : undefined;
+  const runtimeConfig = runtimeConfigOf(sources.config, record);
+  const stackName = tenantStackName(stage, record.id);
+  let resources: Evidence['resources'] = [];
+  let parameters: Record<string, unknown> | undefined;
+  if (policyExtensions) {
+    try {
+      const template = renderTenantStack({
+        project: sources.projectName,
+        tenant: record.id,
+        stage,
+        tier: record.tier,
+        artifactSha256: artifact ?? '0'.repeat(64),
+        extensions: policyExtensions,
+        runtimeConfig,
+      });
+      parameters = {
+        stackName,
+        project: sources.projectName,
+        tenant: record.id,
+        stage,
+        tier: record.tier,
+        tierLimits: TIERS[record.tier],
+        target: sources.target,
+        artifactSha256: artifact ?? null,
+        artifactNote: artifact ? 'the artifact of the last successful deploy' : 'the tenant has no successful deploy: the template names an all-zero artifact',
+        extensions: runtimeConfig.extensions,
+        secretReferences: runtimeConfig.secrets,
+        webhookSecret: runtimeConfig.webhookSecret,
+        tags: tenantTags({ project: sources.projectName, tenant: record.id, stage }),
+      };
+      resources = Object.entries((template as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> }).Resources).map(([logicalId, resource]) => {
+        const p = resource.Properties ?? {};
+        const name = p.TableName ?? p.FunctionName ?? p.RoleName ?? p.LogGroupName ?? p.Name ?? p.StageName ?? '';
+        return { logicalId, type: resource.Type, name: typeof name === 'string' ? name : JSON.stringify(name) };
+      });
+      documents.set('stack/template.json', template);
+      documents.set('stack/parameters.json', parameters);
+      sections.push({ id: 'stack', title: 'Rendered stack template and parameters', status: 'included', files: ['stack/parameters.json', 'stack/template.json'] });
+    } catch (error) {
+      sections.push({ id: 'stack', title: 'Rendered stack template and parameters', status: 'not available', files: [], reason: `the template does not render: ${errorText(error)}` });
+    }
+  } else {
+    sections.push({ id: 'stack', title: 'Rendered stack template and parameters', status: 'not available', files: [], reason: extensionsBlocker! });
+  }
+
+  // IAM policy and isolation proof.
+  let policy: Evidence['policy'];
+  let isolation: IsolationProof | undefined;
+  if (policyExtensions) {
+    try {
+      policy = renderTenantPolicy({ tenant: record.id, stage, extensions: policyExtensions });
+      documents.set('iam/runtime-policy.json', { role: `${stackName}-runtime`, policyName: 'sovereign-runtime', document: policy });
+      const others = sources.tenants.filter((t) => t.id !== record.id && t.stage === stage && t.status !== 'deleted');
+      isolation = buildIsolationProof({
+        tenant: record.id,
+        stage,
+        extensions: policyExtensions,
+        ownReferences: [...Object.values(runtimeConfig.secrets), runtimeConfig.webhookSecret],
+        others: others.map((t) => ({ id: t.id, references: [...Object.values(t.secrets ?? {}).map((s) => s.reference), webhookReference(t.stage, t.id)] })),
+        ...(sources.config.region ? { region: sources.config.region } : {}),
+      });
+      documents.set('iam/isolation-proof.json', isolation);
+      sections.push({ id: 'iam', title: 'IAM policy and isolation proof', status: 'included', files: ['iam/isolation-proof.json', 'iam/runtime-policy.json'] });
+    } catch (error) {
+      sections.push({ id: 'iam', title: 'IAM policy and isolation proof', status: 'not available', files: [], reason: `the policy does not render: ${errorText(error)}` });
+    }
+  } else {
+    sections.push({ id: 'iam', title: 'IAM policy and isolation proof', status: 'not available', files: [], reason: extensionsBlocker! });
+  }
+
+  // Secret references.
+  const { secrets, reason: secretsReason } = await secretEvidence(sources, record);
+  documents.set('secrets/references.json', {
+    tenant: record.id,
+    rotationMaxAgeDays: ROTATION_MAX_AGE_DAYS,
+    note: 'references and version metadata only; no secret value is part of this bundle',
+    ...(secretsReason ? { rotationMetadata: `not available: ${secretsReason}` } : {}),
+    references: secrets,
+  });
+  sections.push({
+    id: 'secrets',
+    title: 'Secret references and rotation',
+    status: 'included',
+    files: ['secrets/references.json'],
+    ...(secretsReason ? { reason: `references included; rotation metadata not available: ${secretsReason}` } : {}),
+  });
+
+  // OpenAPI.
+  if (loaded && broken.length === 0) {
+    try {
+      const openapi = buildOpenApiDocument(loaded.map((e) => e.manifest!), { tenant: record.id, stage, version: artifact ?? sources.toolVersion });
+      documents.set('openapi.json', openapi);
+      sections.push({ id: 'openapi', title: 'OpenAPI document', status: 'included', files: ['openapi.json'] });
+    } catch (error) {
+      sections.push({ id: 'openapi', title: 'OpenAPI document', status: 'not available', files: [], reason: `the document does not build: ${errorText(error)}` });
+    }
+  } else {
+    sections.push({ id: 'openapi', title: 'OpenAPI document', status: 'not available', files: [], reason: extensionsBlocker! });
+  }
+
+  return { sections, documents, tenant: record, extensions, secrets, policy, isolation, resources, stackName, parameters };
+}

@@ -1,0 +1,58 @@
+/**
+ * `manifest.json`: the signed table of contents of an audit bundle. It lists every other file with
+ * its SHA-256 and size; the Ed25519 signature covers the canonical JSON (keys sorted, no spaces)
+ * of the manifest without its `signature` member. The file itself is written in one exact form
+ * (sorted keys, two-space indent, final newline) so that not even its whitespace can change.
+ */
+import { canonicalJson } from '../state/canonical-json.js';
+import type { ChainPoint } from './chain.js';
+import type { Section } from './evidence.js';
+
+export const MANIFEST_FILE = 'manifest.json';
+export const BUNDLE_FORMAT = 'sovereign-audit-bundle';
+export const BUNDLE_FORMAT_VERSION = 1;
+
+export interface ManifestFile {
+  path: string;
+  sha256: string;
+  size: number;
+}
+
+export interface BundleManifest {
+  format: typeof BUNDLE_FORMAT;
+  formatVersion: number;
+  tool: { name: 'sovereign'; version: string };
+  generatedAt: string;
+  project: string;
+  tenant: string;
+  stage: string;
+  target: 'local' | 'aws';
+  since: string | null;
+  signer: { algorithm: 'Ed25519'; publicKey: string; fingerprint: string };
+  files: ManifestFile[];
+  sections: Section[];
+  auditChain: {
+    format: string;
+    events: string;
+    chain: string;
+    tenantEvents: number;
+    segmentEvents: number;
+    gapRuns: number;
+    anchor: ChainPoint;
+    head: ChainPoint;
+  };
+  signature: { algorithm: 'Ed25519'; over: string; value: string };
+}
+
+export type UnsignedManifest = Omit<BundleManifest, 'signature'>;
+
+/** The bytes the signature is over. */
+export function signedBytes(manifest: UnsignedManifest | BundleManifest): Buffer {
+  const { signature: _signature, ...body } = manifest as BundleManifest;
+  return Buffer.from(canonicalJson(body), 'utf8');
+}
+
+/** The one accepted text of a manifest. */
+export function serializeManifest(manifest: BundleManifest | Record<string, unknown>): string {
+  return `${JSON.stringify(JSON.parse(canonicalJson(manifest)), null, 2)}\n`;
+}

@@ -1,0 +1,38 @@
+/**
+ * The real I/O behind an export: extensions loaded from the project's folder (with their code
+ * hashes) and the target's secret store for version metadata.
+ */
+import { join } from 'node:path';
+import { extensionSourceFiles, loadExtension } from '../extensions/discover.js';
+import type { Project } from '../project.js';
+import type { SecretBackend } from '../secrets/backend.js';
+import { LocalSecretBackend } from '../secrets/local-backend.js';
+import { tenantKeyPath } from '../tenants/tenants.js';
+import type { LoadedExtension } from './evidence.js';
+
+/** Loads the named extensions in name order; a missing or broken one is reported, not thrown. */
+export async function loadProjectExtensions(project: Project, names: string[]): Promise<LoadedExtension[]> {
+  const out: LoadedExtension[] = [];
+  for (const name of [...new Set(names)].sort()) {
+    const dir = join(project.paths.extensions, name);
+    const found = await loadExtension(dir);
+    let files: string[] = [];
+    try {
+      files = extensionSourceFiles(dir);
+    } catch {
+      files = [];
+    }
+    out.push({ name, dir, status: found.status, manifest: found.manifest, problems: found.problems, codeSha256: found.codeSha256, files });
+  }
+  return out;
+}
+
+/** Where the secret versions of a tenant can be read without credentials. */
+export function secretSources(project: Project, target: 'local' | 'aws'): { backend(tenant: string): SecretBackend | undefined; unavailable?: string } {
+  if (target === 'aws') {
+    return { backend: () => undefined, unavailable: 'on the aws target rotation dates come from SSM and Secrets Manager, which this export does not query' };
+  }
+  return {
+    backend: (tenant) => new LocalSecretBackend({ tenant, vaultPath: join(project.paths.vault, `${tenant}.vault`), keyPath: tenantKeyPath(project, tenant) }),
+  };
+}
