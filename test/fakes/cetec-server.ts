@@ -65,6 +65,8 @@ export interface FakeCetecOptions {
   orders?: number;
   /** Largest `limit` honoured; larger values are clamped (default 500). */
   maxLimit?: number;
+  /** Every n-th invoice (index % n === n - 1) ships to region `ZZ`, which AvaTax refuses. */
+  badAddressEvery?: number;
 }
 
 export interface FakeCetec extends LoopbackServer {
@@ -137,9 +139,10 @@ export function orderAt(index: number, customers: number): CetecOrder {
   };
 }
 
-export function invoiceAt(index: number, customers: number): CetecInvoice {
+export function invoiceAt(index: number, customers: number, badAddressEvery = 0): CetecInvoice {
   const customer = customerAt(index % customers);
   const lines = linesFor(index * 7 + 3);
+  const shipTo = badAddressEvery > 0 && index % badAddressEvery === badAddressEvery - 1 ? { ...customer.ship_to, state: 'ZZ' } : customer.ship_to;
   return {
     id: 1_000_000 + index,
     invoice_number: `INV-${String(index + 1).padStart(7, '0')}`,
@@ -147,7 +150,7 @@ export function invoiceAt(index: number, customers: number): CetecInvoice {
     customer_id: customer.id,
     customer_name: customer.name,
     invoice_date: dateFor(index),
-    ship_to: customer.ship_to,
+    ship_to: shipTo,
     lines,
     total: round2(lines.reduce((sum, line) => sum + line.qty * line.unit_price, 0)),
   };
@@ -205,7 +208,7 @@ export async function startFakeCetec(options: FakeCetecOptions): Promise<FakeCet
       const page: unknown[] = [];
       for (let i = offset; i < Math.min(total, offset + size); i += 1) {
         page.push(
-          kind === 'customer' ? customerAt(i) : kind === 'order' ? orderAt(i, counts.customers) : invoiceAt(i, counts.customers),
+          kind === 'customer' ? customerAt(i) : kind === 'order' ? orderAt(i, counts.customers) : invoiceAt(i, counts.customers, options.badAddressEvery),
         );
       }
       pagesServed += 1;
@@ -215,7 +218,7 @@ export async function startFakeCetec(options: FakeCetecOptions): Promise<FakeCet
     if (one) {
       const index = Number(one[1]) - 1_000_000;
       if (index < 0 || index >= counts.invoices) return reply(404, { error: `Invoice ${one[1]} not found` });
-      return reply(200, invoiceAt(index, counts.customers));
+      return reply(200, invoiceAt(index, counts.customers, options.badAddressEvery));
     }
     return reply(404, { error: `No route ${url.pathname}` });
   };

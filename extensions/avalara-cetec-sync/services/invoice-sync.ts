@@ -89,6 +89,14 @@ export async function mapWithConcurrency<T, R>(items: T[], limit: number, work: 
   return results;
 }
 
+/** Writes items with a few batch writes in flight (each `putMany` sends its batches one by one). */
+async function writeItems(db: ExtensionTable, items: InvoiceTaxItem[]): Promise<void> {
+  const lanes = Math.min(4, Math.ceil(items.length / 25));
+  const groups: InvoiceTaxItem[][] = Array.from({ length: lanes }, () => []);
+  items.forEach((item, i) => groups[Math.floor(i / 25) % lanes]!.push(item));
+  await Promise.all(groups.map((group) => db.putMany(group)));
+}
+
 async function taxInvoice(invoice: CetecInvoice, deps: InvoiceSyncDeps): Promise<InvoiceTaxItem> {
   const base = {
     ...taxItemKey(invoice.id),
@@ -144,7 +152,7 @@ export async function runInvoiceSync(deps: InvoiceSyncDeps, request: SyncRequest
   const flush = async () => {
     if (chunk.length === 0) return;
     const items = await mapWithConcurrency(chunk, deps.config.concurrency, (invoice) => taxInvoice(invoice, deps));
-    await deps.db.putMany(items);
+    await writeItems(deps.db, items);
     const rejected = items.filter((item) => item.status === 'rejected').length;
     state.offset += chunk.length;
     state.processed += chunk.length;

@@ -3,7 +3,51 @@
  * 5xx honouring `Retry-After`, and AvaTax's error envelope turned into `AvaTaxError`.
  * Credentials are passed in by the caller; this module never reads secrets or logs them.
  */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { CreateTransactionModel, PingResult, TransactionResult } from '../models/transaction.js';
+
+/** What one HTTP exchange returns; injectable so tests can stub the network. */
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+export type HttpTransport = (
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  timeoutMs: number,
+) => Promise<HttpAnswer>;
+
+// Connections are reused across requests (and across invocations of a warm Lambda).
+const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
+const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
+
+/** node:http(s) with keep-alive: markedly cheaper per call than fetch when syncing thousands of documents. */
+export const nodeTransport: HttpTransport = (method, url, headers, body, timeoutMs) =>
+  new Promise((resolve, reject) => {
+    const secure = url.startsWith('https:');
+    const send = secure ? httpsRequest : httpRequest;
+    const req = send(
+      url,
+      {
+        method,
+        agent: secure ? httpsAgent : httpAgent,
+        headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
 
 export interface AvaTaxClientOptions {
   baseUrl: string;
@@ -18,8 +62,10 @@ export interface AvaTaxClientOptions {
   maxDelayMs?: number;
   /** Per-request timeout in ms (default 30 s). */
   timeoutMs?: number;
-  fetch?: typeof fetch;
+  transport?: HttpTransport;
   sleep?: (ms: number) => Promise<void>;
+  /** Source of jitter in [0, 1) (default Math.random). */
+  random?: () => number;
 }
 
 /** One entry of AvaTax's `error.details`. */
@@ -62,27 +108,32 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-async function readError(response: Response): Promise<AvaTaxError> {
-  const retryAfter = retryAfterMs(response.headers.get('retry-after'));
+function header(answer: HttpAnswer, name: string): string | null {
+  const value = answer.headers[name];
+  return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
+}
+
+function readError(answer: HttpAnswer): AvaTaxError {
+  const retryAfter = retryAfterMs(header(answer, 'retry-after'));
   const retryAfterSeconds = retryAfter === undefined ? undefined : Math.ceil(retryAfter / 1000);
   let body: unknown;
   try {
-    body = await response.json();
+    body = JSON.parse(answer.text);
   } catch {
     body = undefined;
   }
   const error = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
   if (error && typeof error === 'object') {
-    return new AvaTaxError(typeof error.message === 'string' ? error.message : `AvaTax answered ${response.status}`, {
-      status: response.status,
-      code: typeof error.code === 'string' ? error.code : `Http${response.status}`,
+    return new AvaTaxError(typeof error.message === 'string' ? error.message : `AvaTax answered ${answer.status}`, {
+      status: answer.status,
+      code: typeof error.code === 'string' ? error.code : `Http${answer.status}`,
       details: Array.isArray(error.details) ? (error.details as AvaTaxErrorDetail[]) : [],
       ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
     });
   }
-  return new AvaTaxError(`AvaTax answered ${response.status} ${response.statusText}`.trim(), {
-    status: response.status,
-    code: `Http${response.status}`,
+  return new AvaTaxError(`AvaTax answered ${answer.status}`, {
+    status: answer.status,
+    code: `Http${answer.status}`,
     ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
   });
 }
@@ -93,8 +144,9 @@ export interface AvaTaxClient {
 }
 
 export function createAvaTaxClient(options: AvaTaxClientOptions): AvaTaxClient {
-  const doFetch = options.fetch ?? fetch;
+  const transport = options.transport ?? nodeTransport;
   const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
   const maxRetries = options.maxRetries ?? 6;
   const maxDelayMs = options.maxDelayMs ?? 30_000;
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -104,19 +156,20 @@ export function createAvaTaxClient(options: AvaTaxClientOptions): AvaTaxClient {
 
   async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     for (let attempt = 0; ; attempt += 1) {
-      let response: Response;
+      let answer: HttpAnswer;
       try {
-        response = await doFetch(`${base}${path}`, {
+        answer = await transport(
           method,
-          headers: {
+          `${base}${path}`,
+          {
             authorization,
             accept: 'application/json',
             'x-avalara-client': clientHeader,
             ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
+          body === undefined ? undefined : JSON.stringify(body),
+          timeoutMs,
+        );
       } catch (cause) {
         if (attempt >= maxRetries) {
           throw new AvaTaxError(`AvaTax could not be reached at ${base}`, { status: 0, code: 'NetworkError', cause });
@@ -124,11 +177,19 @@ export function createAvaTaxClient(options: AvaTaxClientOptions): AvaTaxClient {
         await sleep(Math.min(maxDelayMs, 100 * 2 ** attempt));
         continue;
       }
-      if (response.ok) return (await response.json()) as T;
-      const retryable = response.status === 429 || response.status >= 500;
-      if (!retryable || attempt >= maxRetries) throw await readError(response);
-      const wait = retryAfterMs(response.headers.get('retry-after')) ?? 100 * 2 ** attempt;
-      await response.body?.cancel();
+      if (answer.status >= 200 && answer.status < 300) {
+        try {
+          return JSON.parse(answer.text) as T;
+        } catch (cause) {
+          throw new AvaTaxError(`AvaTax answered ${answer.status} with a body that is not JSON`, { status: 502, code: 'InvalidResponse', cause });
+        }
+      }
+      const retryable = answer.status === 429 || answer.status >= 500;
+      if (!retryable || attempt >= maxRetries) throw readError(answer);
+      // Retry-After is a floor; the jitter keeps concurrent callers from retrying in lock-step.
+      const backoff = Math.min(100 * 2 ** attempt, 5_000);
+      const hinted = retryAfterMs(header(answer, 'retry-after'));
+      const wait = hinted === undefined ? backoff * (0.5 + random() / 2) : hinted + Math.floor(random() * Math.min(backoff, 1_000));
       await sleep(Math.min(maxDelayMs, wait));
     }
   }
