@@ -1,0 +1,105 @@
+import { Option, type Command } from 'commander';
+import { badInput, ExitCode, UserError } from '../../errors.js';
+import type { CommandModule } from '../types.js';
+
+export const examples = [
+  'sovereign tenant deploy acme',
+  'sovereign tenant deploy --all --concurrency 20',
+  'sovereign tenant deploy --wave acme --wave globex,initech --wave rest --max-failures 2',
+  'sovereign tenant deploy --all --shard 2/4 --json > report.json',
+];
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function configure(command: Command): void {
+  command
+    .argument('[id...]', 'tenants to deploy')
+    .option('--all', 'deploy every tenant')
+    .addOption(new Option('--concurrency <n>', 'tenants deployed at once').default('10'))
+    .addOption(new Option('--wave <ids>', 'a wave of comma-separated tenant ids, or "rest" (repeatable, in order)').argParser(collect))
+    .addOption(new Option('--shard <i/n>', 'deploy only shard i of n (stable split for parallel CI jobs)'))
+    .addOption(new Option('--max-failures <n>', 'stop starting tenants once more than n have failed'));
+}
+
+function positiveInteger(flag: string, value: unknown, min: number): number {
+  const text = String(value);
+  if (!/^\d+$/.test(text) || Number(text) < min) throw badInput(`${flag} ${text} is not a whole number ≥ ${min}`);
+  return Number(text);
+}
+
+export async function run(ctx: Parameters<CommandModule['run']>[0], ids: string[], options: Record<string, unknown>): Promise<void> {
+  const concurrency = positiveInteger('--concurrency', options.concurrency ?? '10', 1);
+  const maxFailures = options.maxFailures === undefined ? undefined : positiveInteger('--max-failures', options.maxFailures, 0);
+  if (ctx.globals.target !== 'local') {
+    throw badInput('`tenant deploy --target aws` is not available in this version', 'deploy with --target local');
+  }
+  const project = ctx.project();
+  const state = ctx.state();
+  const { planFleetDeploy } = await import('../../fleet/plan.js');
+  const known = (await state.listTenants()).map((t) => t.id);
+  const plan = planFleetDeploy({
+    known,
+    ids,
+    all: options.all === true,
+    waves: (options.wave as string[] | undefined) ?? [],
+    ...(options.shard === undefined ? {} : { shard: String(options.shard) }),
+  });
+
+  const [{ runFleet }, { createLocalDeployer }, { openLiveView }, { summarizeFleet }] = await Promise.all([
+    import('../../fleet/run.js'),
+    import('../../fleet/local.js'),
+    import('../../output/live.js'),
+    import('../../fleet/report.js'),
+  ]);
+  const shardText = plan.shard ? ` (shard ${plan.shard.index}/${plan.shard.count})` : '';
+  ctx.out.info(`Deploying ${plan.total} tenant(s) to local, stage ${ctx.globals.stage}${shardText}, ${plan.waves.length} wave(s), concurrency ${concurrency}`);
+  const view = await openLiveView(ctx.out, 'tenant deploy', 'deploy');
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  let report;
+  try {
+    report = await runFleet({
+      plan,
+      concurrency,
+      ...(maxFailures === undefined ? {} : { maxFailures }),
+      signal: abort.signal,
+      deployOne: createLocalDeployer(state, project),
+      onEvent: (event) => {
+        switch (event.type) {
+          case 'start':
+            view.update({ key: event.tenant, status: event.attempt > 1 ? `retry ${event.attempt}` : 'building', tone: 'busy' });
+            break;
+          case 'retry':
+            view.update({ key: event.tenant, status: 'throttled', detail: `retry in ${event.delayMs} ms: ${event.error}`, tone: 'busy' });
+            break;
+          case 'ok':
+            view.update({ key: event.tenant, status: 'ok', detail: `${(event.durationMs / 1000).toFixed(1)}s`, tone: 'ok' });
+            break;
+          case 'failed':
+            view.update({ key: event.tenant, status: 'failed', detail: event.error, tone: 'fail' });
+            break;
+          case 'skipped':
+            view.update({ key: event.tenant, status: 'skipped', detail: event.reason, tone: 'idle' });
+            break;
+          case 'wave-start':
+            if (plan.waves.length > 1) view.log(`wave ${event.wave}: ${event.tenants} tenant(s)`);
+            break;
+          default:
+            break;
+        }
+      },
+    });
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    await view.stop();
+  }
+  const summary = summarizeFleet(report, { target: 'local', stage: ctx.globals.stage, plan });
+  ctx.out.result(summary.json, () => summary.text);
+  if (report.failed > 0 || report.skipped > 0) {
+    throw new UserError(`${report.failed} tenant(s) failed and ${report.skipped} were skipped of ${report.total}`, {
+      hint: report.failed > 0 ? `see \`sovereign tenant show <id>\` for each failed tenant's last deploy` : undefined,
+      exitCode: ExitCode.failed,
+    });
+  }
+}
