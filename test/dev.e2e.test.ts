@@ -1,0 +1,373 @@
+/**
+ * `sovereign dev` end to end with the real CLI: two tenants in their own processes behind the
+ * gateway, by host and by path; a rotation observed without a restart; a SIGKILLed tenant restarted
+ * while the other keeps serving; throttling; tenants and extensions changing while it runs; and
+ * no process left behind.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliPath, makeProject, runCli } from './helpers/cli.js';
+import { loadProject } from '../src/project.js';
+import { LocalState } from '../src/state/store.js';
+import { openVault, readVaultKey } from '../src/runtime/secrets/vault.js';
+import { webhookHeaders } from '../src/runtime/webhook.js';
+
+const PROBE_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+export default defineExtension({
+  name: 'probe',
+  version: '1.0.0',
+  description: 'Reports which process serves the tenant, a fingerprint of its secret and a counter in its table',
+  routes: [
+    { method: 'GET', path: '/whoami', handler: 'whoami' },
+    { method: 'GET', path: '/token', handler: 'token' },
+    { method: 'POST', path: '/echo', handler: 'echo' },
+    { method: 'POST', path: '/count', handler: 'count' },
+  ],
+  secrets: [{ key: 'token', description: 'a test token' }],
+  permissions: [],
+});
+`;
+const WHOAMI = (version: number) => `import { defineHandler } from 'sovereign/runtime';
+export const handler = defineHandler(async (_request, ctx) => ({ tenant: ctx.tenant.id, tier: ctx.tenant.tier, pid: process.pid, version: ${version} }));
+`;
+const TOKEN = `import { createHash } from 'node:crypto';
+import { defineHandler } from 'sovereign/runtime';
+export const handler = defineHandler(async (_request, ctx) => ({ fingerprint: createHash('sha256').update(await ctx.secrets.get('token')).digest('hex').slice(0, 16) }));
+`;
+const ECHO = `import { defineHandler } from 'sovereign/runtime';
+export const handler = defineHandler(async (request) => ({ method: request.method, path: request.path, query: request.query, headers: request.headers, body: request.body }));
+`;
+const COUNT = `import { defineHandler } from 'sovereign/runtime';
+export const handler = defineHandler(async (_request, ctx) => {
+  const item = await ctx.db.get('counter', 'hits');
+  const hits = Number(item?.hits ?? 0) + 1;
+  await ctx.db.put({ pk: 'counter', sk: 'hits', hits });
+  return { hits };
+});
+`;
+const MARKER_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+export default defineExtension({ name: 'marker', version: '1.0.0', description: 'enabled for globex only', routes: [{ method: 'GET', path: '/mark', handler: 'mark' }] });
+`;
+const MARK = (label: string) => `import { defineHandler } from 'sovereign/runtime';
+export const handler = defineHandler(async () => ({ mark: '${label}' }));
+`;
+
+const fingerprint = (value: string) => createHash('sha256').update(value).digest('hex').slice(0, 16);
+
+function write(file: string, text: string): void {
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeFileSync(file, text);
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface DevJson {
+  pid: number;
+  port: number;
+  tenants: Record<string, { pid: number | null; port: number | null; status: string }>;
+}
+
+let dir: string;
+let dev: ResultPromise<{ cwd: string; reject: false; env: Record<string, string> }> | undefined;
+let stderr = '';
+let port = 0;
+const pids = new Set<number>();
+const env = { NO_COLOR: '1', SOVEREIGN_ACTOR: 'test@host', SOVEREIGN_LOCK_WAIT_MS: '5000', CI: '1' };
+
+const devState = (): DevJson => JSON.parse(readFileSync(join(dir, '.sovereign', 'dev.json'), 'utf8')) as DevJson;
+const url = (path: string) => `http://127.0.0.1:${port}${path}`;
+/** A request with `Host: <tenant>.localhost:<port>` (fetch does not let a caller set Host). */
+function viaHost(tenant: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const call = httpRequest(
+      { host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: { ...init.headers, host: `${tenant}.localhost:${port}` } },
+      (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+        answer.on('end', () => {
+          const headers = new Headers();
+          for (const [name, value] of Object.entries(answer.headers)) if (typeof value === 'string') headers.set(name, value);
+          resolve(new Response(Buffer.concat(chunks), { status: answer.statusCode ?? 0, headers }));
+        });
+      },
+    );
+    call.on('error', reject);
+    call.end(init.body);
+  });
+}
+const json = async (response: Response) => (await response.json()) as Record<string, unknown>;
+
+async function startDev(): Promise<number> {
+  stderr = '';
+  dev = execa('node', [cliPath, 'dev', '--port', '0', '--json'], { cwd: dir, reject: false, env, stdin: 'ignore' });
+  dev.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  let stdout = '';
+  dev.stdout!.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  const ready = await waitFor('the dev server to be ready', () => {
+    if (dev!.exitCode !== null && dev!.exitCode !== undefined) throw new Error(`dev exited: ${stderr}`);
+    try {
+      return JSON.parse(stdout) as { port: number; pid: number };
+    } catch {
+      return undefined;
+    }
+  }, 90_000);
+  pids.add(ready.pid);
+  for (const t of Object.values(devState().tenants)) if (t.pid) pids.add(t.pid);
+  return ready.port;
+}
+
+async function setSecret(tenant: string, reference: string, value: string): Promise<void> {
+  const project = await loadProject(dir);
+  const vault = openVault(join(project.paths.vault, `${tenant}.vault`), readVaultKey(join(project.paths.keys, `${tenant}.key`)), tenant);
+  vault.putVersion(reference, value, { by: 'test@host' });
+}
+
+beforeAll(async () => {
+  dir = await makeProject();
+  const configFile = join(dir, 'sovereign.config.json');
+  const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  writeFileSync(configFile, JSON.stringify({ ...config, defaults: { tier: 'standard', extensions: ['probe'] } }, null, 2));
+  write(join(dir, 'extensions', 'probe', 'extension.ts'), PROBE_MANIFEST);
+  write(join(dir, 'extensions', 'probe', 'handlers', 'whoami.ts'), WHOAMI(1));
+  write(join(dir, 'extensions', 'probe', 'handlers', 'token.ts'), TOKEN);
+  write(join(dir, 'extensions', 'probe', 'handlers', 'echo.ts'), ECHO);
+  write(join(dir, 'extensions', 'probe', 'handlers', 'count.ts'), COUNT);
+  write(join(dir, 'extensions', 'marker', 'extension.ts'), MARKER_MANIFEST);
+  write(join(dir, 'extensions', 'marker', 'handlers', 'mark.ts'), MARK('one'));
+
+  for (const [id, tier] of [['acme', 'basic'], ['globex', 'standard']] as const) {
+    const created = await runCli(['tenant', 'create', id, '--tier', tier, '--no-deploy'], { cwd: dir });
+    expect(created.exitCode, created.stderr).toBe(0);
+  }
+  // Secret references and the globex-only extension, through the state store like the CLI's own commands.
+  const state = new LocalState(await loadProject(dir));
+  for (const id of ['acme', 'globex']) {
+    await state.mutate({ command: 'test setup', action: 'tenant.configure', tenant: id }, async (tx) => {
+      const record = (await state.getTenant(id))!;
+      const extensions = id === 'globex' ? [...record.extensions, 'marker'].sort() : record.extensions;
+      tx.putTenant({ ...record, extensions, secrets: { 'probe.token': { reference: `ssm:/dev/tenants/${id}/probe/token`, setAt: new Date().toISOString(), setBy: 'test@host' } } });
+    });
+    await setSecret(id, `ssm:/dev/tenants/${id}/probe/token`, `${id}-first-token`);
+  }
+  port = await startDev();
+}, 180_000);
+
+afterAll(async () => {
+  if (dev && dev.exitCode === null) {
+    dev.kill('SIGKILL');
+    await dev;
+  }
+  for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+});
+
+describe('sovereign dev', () => {
+  it('serves each tenant from its own process, by host and by path', async () => {
+    const state = devState();
+    expect(state.port).toBe(port);
+    const acme = await json(await viaHost('acme', '/probe/whoami'));
+    const globex = await json(await fetch(url('/t/globex/probe/whoami')));
+    expect(acme).toMatchObject({ tenant: 'acme', tier: 'basic' });
+    expect(globex).toMatchObject({ tenant: 'globex', tier: 'standard' });
+    expect(acme.pid).toBe(state.tenants.acme!.pid);
+    expect(globex.pid).toBe(state.tenants.globex!.pid);
+    expect(acme.pid).not.toBe(globex.pid);
+    expect(acme.pid).not.toBe(state.pid);
+    // The path form reaches the same process as the host form.
+    expect((await json(await fetch(url('/t/acme/probe/whoami')))).pid).toBe(acme.pid);
+    // Only globex runs the marker extension.
+    expect((await fetch(url('/t/globex/marker/mark'))).status).toBe(200);
+    expect((await fetch(url('/t/acme/marker/mark'))).status).toBe(404);
+  });
+
+  it('passes method, path, query, headers, cookies and body through as the API Gateway event does', async () => {
+    const response = await viaHost('globex', '/probe/echo?color=blue&size=2', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'X-Custom-Header': 'Yes', cookie: 'a=1; b=2' },
+      body: JSON.stringify({ hello: 'world' }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('apigw-requestid')).toBeTruthy();
+    const echo = await json(response);
+    expect(echo).toMatchObject({ method: 'POST', path: '/probe/echo', query: { color: 'blue', size: '2' }, body: { hello: 'world' } });
+    const headers = echo.headers as Record<string, string>;
+    expect(headers['x-custom-header']).toBe('Yes');
+    expect(headers.cookie).toBe('a=1; b=2');
+    expect(headers['x-forwarded-for']).toBe('127.0.0.1');
+  });
+
+  it('answers 404 problem+json for a tenant that does not exist', async () => {
+    for (const response of [await fetch(url('/t/nobody/probe/whoami')), await viaHost('nobody', '/probe/whoami')]) {
+      expect(response.status).toBe(404);
+      expect(response.headers.get('content-type')).toBe('application/problem+json');
+      expect(await json(response)).toMatchObject({ status: 404, type: expect.stringContaining('unknown-tenant') });
+    }
+  });
+
+  it('keeps data in the tenant\'s own DynamoDB table', async () => {
+    const first = await json(await fetch(url('/t/acme/probe/count'), { method: 'POST' }));
+    const second = await json(await fetch(url('/t/acme/probe/count'), { method: 'POST' }));
+    expect(second.hits).toBe(Number(first.hits) + 1);
+    // globex has its own table: its counter starts at 1.
+    expect(await json(await fetch(url('/t/globex/probe/count'), { method: 'POST' }))).toEqual({ hits: 1 });
+  });
+
+  it('sees a rotated secret after the signed rotation webhook, without a restart', async () => {
+    const pidBefore = devState().tenants.globex!.pid;
+    const reference = 'ssm:/dev/tenants/globex/probe/token';
+    expect(await json(await fetch(url('/t/globex/probe/token')))).toEqual({ fingerprint: fingerprint('globex-first-token') });
+
+    await setSecret('globex', reference, 'globex-second-token');
+    // Cached until told: the TTL is minutes.
+    expect(await json(await fetch(url('/t/globex/probe/token')))).toEqual({ fingerprint: fingerprint('globex-first-token') });
+
+    const project = await loadProject(dir);
+    const vault = openVault(join(project.paths.vault, 'globex.vault'), readVaultKey(join(project.paths.keys, 'globex.key')), 'globex');
+    const secret = vault.readSecret('ssm:/dev/tenants/globex/_sovereign/webhook_secret');
+    const body = JSON.stringify({ tenant: 'globex', references: [reference] });
+    const unsigned = await fetch(url('/t/globex/_sovereign/webhooks/rotation'), { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    expect(unsigned.status).toBe(400);
+    const notice = await fetch(`http://localhost:${port}/t/globex/_sovereign/webhooks/rotation`, { method: 'POST', body, headers: webhookHeaders(secret, `msg_${randomUUID()}`, body) });
+    expect(notice.status, await notice.clone().text()).toBe(200);
+
+    expect(await json(await fetch(url('/t/globex/probe/token')))).toEqual({ fingerprint: fingerprint('globex-second-token') });
+    expect(devState().tenants.globex!.pid).toBe(pidBefore);
+    // acme's secret and cache were never touched.
+    expect(await json(await fetch(url('/t/acme/probe/token')))).toEqual({ fingerprint: fingerprint('acme-first-token') });
+  });
+
+  it('answers 429 with Retry-After once a tenant is over its tier\'s rate, and only that tenant', async () => {
+    // acme is basic: 100 requests/s with a burst of 200.
+    const statuses = await Promise.all(Array.from({ length: 400 }, () => fetch(url('/t/acme/probe/whoami')).then(async (r) => ({ status: r.status, retry: r.headers.get('retry-after'), type: r.headers.get('content-type'), body: await r.text() }))));
+    const throttled = statuses.filter((s) => s.status === 429);
+    expect(throttled.length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s.status === 200).length).toBeGreaterThan(0);
+    expect(statuses.every((s) => s.status === 200 || s.status === 429)).toBe(true);
+    expect(Number(throttled[0]!.retry)).toBeGreaterThanOrEqual(1);
+    expect(throttled[0]!.type).toBe('application/problem+json');
+    expect(JSON.parse(throttled[0]!.body)).toMatchObject({ status: 429, type: expect.stringContaining('throttled') });
+    expect((await fetch(url('/t/globex/probe/whoami'))).status).toBe(200);
+    const stats = await json(await fetch(url('/_sovereign/dev/stats')));
+    const acme = (stats.tenants as Array<Record<string, unknown>>).find((t) => t.tenant === 'acme')!;
+    expect(acme.throttled).toBe(throttled.length);
+  });
+
+  it('restarts a tenant killed with SIGKILL while the other keeps serving; 503 meanwhile', async () => {
+    // Let acme's bucket refill after the throttling test.
+    await waitFor('acme to accept requests again', async () => ((await fetch(url('/t/acme/probe/whoami'))).status === 200 ? true : undefined));
+    const before = devState().tenants.acme!.pid!;
+    const hitsBefore = Number((await json(await fetch(url('/t/acme/probe/count'), { method: 'POST' }))).hits);
+    process.kill(before, 'SIGKILL');
+    const seen = new Set<number>();
+    const back = await waitFor('acme to serve from a new process', async () => {
+      const response = await fetch(url('/t/acme/probe/whoami'));
+      seen.add(response.status);
+      if (response.status === 503) {
+        expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        expect((await fetch(url('/t/globex/probe/whoami'))).status).toBe(200);
+      }
+      if (response.status !== 200) return undefined;
+      const body = await json(response);
+      return body.pid !== before ? body : undefined;
+    });
+    pids.add(back.pid as number);
+    expect(seen.has(503)).toBe(true);
+    expect([...seen].every((s) => s === 200 || s === 503 || s === 502)).toBe(true);
+    expect(stderr).toMatch(/tenant acme crashed signal=SIGKILL restarting in \d+ms/);
+    // Its table is on disk: the counter survived the crash.
+    expect((await json(await fetch(url('/t/acme/probe/count'), { method: 'POST' }))).hits).toBe(hitsBefore + 1);
+  });
+
+  it('starts and stops a tenant\'s process on tenant create and destroy', async () => {
+    const created = await runCli(['tenant', 'create', 'initech', '--no-deploy'], { cwd: dir, env });
+    expect(created.exitCode, created.stderr).toBe(0);
+    const who = await waitFor('initech to serve', async () => {
+      const response = await fetch(url('/t/initech/probe/whoami'));
+      return response.status === 200 ? json(response) : undefined;
+    }, 60_000);
+    expect(who.tenant).toBe('initech');
+    const pid = who.pid as number;
+    pids.add(pid);
+    const destroyed = await runCli(['tenant', 'destroy', 'initech', '--yes'], { cwd: dir, env });
+    expect(destroyed.exitCode, destroyed.stderr).toBe(0);
+    await waitFor('initech to be gone', async () => ((await fetch(url('/t/initech/probe/whoami'))).status === 404 ? true : undefined));
+    await waitFor('initech\'s process to exit', () => (alive(pid) ? undefined : true), 10_000);
+  });
+
+  it('rebuilds and restarts only the tenants that run an edited extension', async () => {
+    const before = devState().tenants;
+    write(join(dir, 'extensions', 'marker', 'handlers', 'mark.ts'), MARK('two'));
+    const mark = await waitFor('globex to serve the edited marker', async () => {
+      const response = await fetch(url('/t/globex/marker/mark'));
+      if (response.status !== 200) return undefined;
+      const body = await json(response);
+      return body.mark === 'two' ? body : undefined;
+    }, 60_000);
+    expect(mark).toEqual({ mark: 'two' });
+    const after = devState().tenants;
+    expect(after.globex!.pid).not.toBe(before.globex!.pid);
+    expect(after.acme!.pid).toBe(before.acme!.pid);
+    pids.add(after.globex!.pid!);
+  });
+
+  it('serves runtime logs and stats for each tenant', async () => {
+    const logs = await json(await fetch(url('/_sovereign/dev/logs?tenant=globex')));
+    expect(Array.isArray(logs.lines)).toBe(true);
+    expect((logs.lines as Array<Record<string, unknown>>).some((l) => l.message === 'rotation notice')).toBe(true);
+    expect(JSON.stringify(logs)).not.toContain('globex-second-token');
+    expect(existsSync(join(dir, '.sovereign', 'data', 'globex', 'runtime.log'))).toBe(true);
+    const stats = await json(await fetch(url('/_sovereign/dev/stats')));
+    const globex = (stats.tenants as Array<Record<string, unknown>>).find((t) => t.tenant === 'globex')!;
+    expect(globex.status).toBe('running');
+    expect(Number(globex.requests)).toBeGreaterThan(0);
+  });
+
+  it('stops every process on SIGTERM and leaves none behind', async () => {
+    for (const t of Object.values(devState().tenants)) if (t.pid) pids.add(t.pid);
+    dev!.kill('SIGTERM');
+    const result = await dev!;
+    expect(result.exitCode, stderr).toBe(0);
+    expect(stderr).toContain('dev stopped');
+    await waitFor('every recorded process to be gone', () => ([...pids].every((pid) => !alive(pid)) ? true : undefined), 10_000);
+    expect(existsSync(join(dir, '.sovereign', 'dev.json'))).toBe(false);
+  });
+
+  it('takes its tenant processes down with it when it is killed outright', async () => {
+    port = await startDev();
+    const children = Object.values(devState().tenants).map((t) => t.pid!);
+    expect(children.length).toBe(2);
+    expect(children.every(alive)).toBe(true);
+    dev!.kill('SIGKILL');
+    await dev!;
+    await waitFor('the orphaned tenant processes to exit', () => (children.every((pid) => !alive(pid)) ? true : undefined), 10_000);
+  }, 120_000);
+});
