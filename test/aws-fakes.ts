@@ -295,3 +295,116 @@ export function instantSleep(): { sleep: (ms: number) => Promise<void>; waits: n
   const waits: number[] = [];
   return { waits, sleep: async (ms: number) => void waits.push(ms) };
 }
+
+type Item = Record<string, unknown>;
+
+/**
+ * A simulated DynamoDB behind the document client: Get, Put, Delete, Update, Query (paginated)
+ * and TransactWrite, with the condition expressions the aws state writes evaluated for real.
+ */
+export class FakeDocumentTables {
+  readonly tables = new Map<string, Map<string, Item>>();
+  /** Items per Query page (default 2, to exercise pagination). */
+  pageSize = 2;
+
+  table(name: string): Map<string, Item> {
+    let table = this.tables.get(name);
+    if (!table) {
+      table = new Map();
+      this.tables.set(name, table);
+    }
+    return table;
+  }
+
+  static key(pk: unknown, sk: unknown): string {
+    return `${String(pk)}\u0000${String(sk)}`;
+  }
+
+  private conditionHolds(existing: Item | undefined, expression: string | undefined, values: Record<string, unknown> = {}, names: Record<string, string> = {}): boolean {
+    if (!expression) return true;
+    return expression.split(/\s+OR\s+/).some((part) => {
+      const clause = part.trim();
+      let m = /^attribute_not_exists\((\w+)\)$/.exec(clause);
+      if (m) return existing === undefined || existing[m[1]!] === undefined;
+      m = /^([#\w]+)\s*(=|<)\s*(:\w+)$/.exec(clause);
+      if (m) {
+        const attr = m[1]!.startsWith('#') ? names[m[1]!]! : m[1]!;
+        const actual = existing?.[attr];
+        const expected = values[m[3]!];
+        if (actual === undefined) return false;
+        return m[2] === '=' ? actual === expected : (actual as number) < (expected as number);
+      }
+      throw new Error(`fake DynamoDB does not understand the condition "${clause}"`);
+    });
+  }
+
+  private conditionFailed(): Error {
+    return awsError('ConditionalCheckFailedException', 'The conditional request failed');
+  }
+
+  get(input: { TableName: string; Key: Item }) {
+    const item = this.table(input.TableName).get(FakeDocumentTables.key(input.Key.pk, input.Key.sk));
+    return item ? { Item: structuredClone(item) } : {};
+  }
+
+  put(input: { TableName: string; Item: Item; ConditionExpression?: string; ExpressionAttributeValues?: Record<string, unknown>; ExpressionAttributeNames?: Record<string, string> }, dryRun = false) {
+    const table = this.table(input.TableName);
+    const key = FakeDocumentTables.key(input.Item.pk, input.Item.sk);
+    if (!this.conditionHolds(table.get(key), input.ConditionExpression, input.ExpressionAttributeValues, input.ExpressionAttributeNames)) throw this.conditionFailed();
+    if (!dryRun) table.set(key, structuredClone(input.Item));
+    return {};
+  }
+
+  delete(input: { TableName: string; Key: Item; ConditionExpression?: string; ExpressionAttributeValues?: Record<string, unknown>; ExpressionAttributeNames?: Record<string, string> }, dryRun = false) {
+    const table = this.table(input.TableName);
+    const key = FakeDocumentTables.key(input.Key.pk, input.Key.sk);
+    if (!this.conditionHolds(table.get(key), input.ConditionExpression, input.ExpressionAttributeValues, input.ExpressionAttributeNames)) throw this.conditionFailed();
+    if (!dryRun) table.delete(key);
+    return {};
+  }
+
+  update(input: { TableName: string; Key: Item; UpdateExpression: string; ConditionExpression?: string; ExpressionAttributeValues?: Record<string, unknown>; ExpressionAttributeNames?: Record<string, string> }) {
+    const table = this.table(input.TableName);
+    const key = FakeDocumentTables.key(input.Key.pk, input.Key.sk);
+    const existing = table.get(key);
+    if (!this.conditionHolds(existing, input.ConditionExpression, input.ExpressionAttributeValues, input.ExpressionAttributeNames)) throw this.conditionFailed();
+    const m = /^SET (\w+) = (:\w+)$/.exec(input.UpdateExpression);
+    if (!m) throw new Error(`fake DynamoDB does not understand "${input.UpdateExpression}"`);
+    table.set(key, { ...(existing ?? input.Key), [m[1]!]: input.ExpressionAttributeValues![m[2]!] });
+    return {};
+  }
+
+  query(input: { TableName: string; ExpressionAttributeValues: Record<string, unknown>; ScanIndexForward?: boolean; Limit?: number; ExclusiveStartKey?: Item }) {
+    const pk = input.ExpressionAttributeValues[':pk'];
+    let items = [...this.table(input.TableName).values()].filter((item) => item.pk === pk).sort((a, b) => String(a.sk).localeCompare(String(b.sk)));
+    if (input.ScanIndexForward === false) items.reverse();
+    if (input.ExclusiveStartKey) {
+      const at = items.findIndex((item) => item.sk === input.ExclusiveStartKey!.sk);
+      items = items.slice(at + 1);
+    }
+    const size = Math.min(input.Limit ?? Infinity, this.pageSize);
+    const page = items.slice(0, size);
+    const more = items.length > size;
+    return { Items: structuredClone(page), Count: page.length, ...(more ? { LastEvaluatedKey: { pk, sk: page[page.length - 1]!.sk } } : {}) };
+  }
+
+  transactWrite(input: { TransactItems: Array<{ Put?: Parameters<FakeDocumentTables['put']>[0]; Delete?: Parameters<FakeDocumentTables['delete']>[0] }> }) {
+    const reasons = input.TransactItems.map((op) => {
+      try {
+        if (op.Put) this.put(op.Put, true);
+        if (op.Delete) this.delete(op.Delete, true);
+        return { Code: 'None' };
+      } catch {
+        return { Code: 'ConditionalCheckFailed' };
+      }
+    });
+    if (reasons.some((r) => r.Code !== 'None')) {
+      throw Object.assign(awsError('TransactionCanceledException', `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`), { CancellationReasons: reasons });
+    }
+    for (const op of input.TransactItems) {
+      if (op.Put) this.put(op.Put);
+      if (op.Delete) this.delete(op.Delete);
+    }
+    return {};
+  }
+}

@@ -1,0 +1,422 @@
+/**
+ * State on aws: the tenant registry and the audit events live in the control-plane tables that
+ * `sovereign bootstrap` creates; the actor is the STS caller ARN.
+ *
+ * Items (both tables have a string `pk` hash key and a string `sk` range key):
+ * - tenant: `pk = <project>#tenant`, `sk = <id>`, `version` (optimistic concurrency), `record`;
+ * - lock:   `pk = <project>#lock`, `sk = project`, `owner`, `command`, `expiresAt` (epoch s);
+ * - event:  `pk = <project>#audit`, `sk = <seq, 12 digits>`, `seq`, `tenant`, `hash`, `event` (JSON).
+ *
+ * A mutation takes the lock, runs, then writes its tenant items (each conditional on the version
+ * it read) and its audit event (conditional on its `seq` being free) in one transaction, so two
+ * writers never fork the chain and a record never changes without its event.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ExitCode, UserError, conflict } from '../../errors.js';
+import type { Project } from '../../project.js';
+import { GENESIS_HASH, hashEvent, scrubArgs, type AuditEvent, type NewAuditEvent } from '../../state/audit-log.js';
+import type { TenantRecord } from '../../state/registry.js';
+import { Transaction, type MutateOptions, type MutationInfo, type StateStore } from '../../state/store.js';
+import { auditTableName, tenantRegistryTableName } from '../../templates/names.js';
+import { awsFailure, realSleep, withBackoff, type Sleep } from './errors.js';
+import { openAwsSession, type AwsSession } from './session.js';
+
+export interface AwsStateOptions {
+  session: AwsSession;
+  /** How long a lock lives without a heartbeat (default 5 min); renewed every third of that. */
+  lockTtlMs?: number;
+  /** How long to wait for another command's lock (default `SOVEREIGN_LOCK_WAIT_MS` or 30 s). */
+  lockWaitMs?: number;
+  /** Notes for the user (e.g. local file changes that do not apply on aws). */
+  log?: (message: string) => void;
+  sleep?: Sleep;
+  now?: () => number;
+}
+
+/** `000000000042`: sorts as the number does. */
+export function seqKey(seq: number): string {
+  return String(seq).padStart(12, '0');
+}
+
+const MAX_COMMIT_ATTEMPTS = 6;
+
+interface VersionedRecord {
+  record: TenantRecord;
+  version: number;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (error as { name?: string })?.name === 'ConditionalCheckFailedException';
+}
+
+/** Which items of a cancelled transaction failed their condition. */
+function cancelledIndexes(error: unknown): number[] | undefined {
+  const e = error as { name?: string; CancellationReasons?: Array<{ Code?: string }> };
+  if (e?.name !== 'TransactionCanceledException') return undefined;
+  return (e.CancellationReasons ?? []).flatMap((reason, i) => (reason.Code === 'ConditionalCheckFailed' ? [i] : []));
+}
+
+export class AwsState implements StateStore {
+  readonly project: Project;
+  private readonly session: AwsSession;
+  private readonly documents: DynamoDBDocumentClient;
+  private readonly tenants: string;
+  private readonly audit: string;
+  private readonly options: AwsStateOptions;
+  private resolvedActor: string | undefined;
+  /** Versions read during the running mutation, for its conditional writes. */
+  private versions = new Map<string, number>();
+
+  constructor(project: Project, options: AwsStateOptions) {
+    this.project = project;
+    this.options = options;
+    this.session = options.session;
+    this.documents = options.session.clients.documents;
+    this.tenants = tenantRegistryTableName(options.session.stage);
+    this.audit = auditTableName(options.session.stage);
+  }
+
+  /** The STS caller ARN; known once a mutation has started (or after `resolveActor`). */
+  get actor(): string {
+    if (this.resolvedActor === undefined) throw new Error('the aws actor is known only once a mutation has started (call resolveActor first)');
+    return this.resolvedActor;
+  }
+
+  async resolveActor(): Promise<string> {
+    this.resolvedActor ??= (await this.session.identity()).arn;
+    return this.resolvedActor;
+  }
+
+  private get pk() {
+    const name = this.project.config.project;
+    return { tenant: `${name}#tenant`, lock: `${name}#lock`, audit: `${name}#audit` };
+  }
+
+  private async call<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await withBackoff(fn, { sleep: this.options.sleep ?? realSleep });
+    } catch (error) {
+      if ((error as { name?: string })?.name === 'ResourceNotFoundException') {
+        throw new UserError(`the control-plane tables of stage "${this.session.stage}" do not exist in this account and region`, {
+          exitCode: ExitCode.notFound,
+          hint: 'run `sovereign bootstrap` once per stage, account and region',
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  private async readTenant(id: string): Promise<VersionedRecord | undefined> {
+    const answer = await this.call(`reading tenant ${id}`, () =>
+      this.documents.send(new GetCommand({ TableName: this.tenants, Key: { pk: this.pk.tenant, sk: id }, ConsistentRead: true })),
+    ).catch((error: unknown) => {
+      throw awsFailure(error, `reading tenant "${id}" from ${this.tenants}`);
+    });
+    if (!answer.Item) return undefined;
+    return { record: answer.Item.record as TenantRecord, version: Number(answer.Item.version) };
+  }
+
+  async getTenant(id: string): Promise<TenantRecord | undefined> {
+    const found = await this.readTenant(id);
+    if (found) this.versions.set(id, found.version);
+    else this.versions.set(id, 0);
+    return found?.record;
+  }
+
+  async listTenants(): Promise<TenantRecord[]> {
+    const records: TenantRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.call('listing tenants', () =>
+        this.documents.send(
+          new QueryCommand({
+            TableName: this.tenants,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': this.pk.tenant },
+            ConsistentRead: true,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        ),
+      ).catch((error: unknown) => {
+        throw awsFailure(error, `listing tenants in ${this.tenants}`);
+      });
+      for (const item of page.Items ?? []) {
+        records.push(item.record as TenantRecord);
+        this.versions.set(item.sk as string, Number(item.version));
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return records.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** The last audit event, or undefined for an empty chain. */
+  async lastEvent(): Promise<AuditEvent | undefined> {
+    const page = await this.call('reading the audit chain', () =>
+      this.documents.send(
+        new QueryCommand({
+          TableName: this.audit,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': this.pk.audit },
+          ScanIndexForward: false,
+          Limit: 1,
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    const item = page.Items?.[0];
+    return item ? (JSON.parse(item.event as string) as AuditEvent) : undefined;
+  }
+
+  /** Every audit event in order (paginated), optionally of one tenant. */
+  async *events(filter: { tenant?: string } = {}): AsyncGenerator<AuditEvent> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.call('reading the audit chain', () =>
+        this.documents.send(
+          new QueryCommand({
+            TableName: this.audit,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': this.pk.audit },
+            ConsistentRead: true,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        const event = JSON.parse(item.event as string) as AuditEvent;
+        if (filter.tenant === undefined || event.tenant === filter.tenant) yield event;
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+
+  private buildEvent(previous: AuditEvent | undefined, input: NewAuditEvent): AuditEvent {
+    const body: Omit<AuditEvent, 'hash'> = {
+      seq: (previous?.seq ?? 0) + 1,
+      time: input.time ?? new Date((this.options.now ?? Date.now)()).toISOString(),
+      actor: input.actor,
+      command: input.command,
+      tenant: input.tenant,
+      action: input.action,
+      args: scrubArgs(input.args),
+      outcome: input.outcome,
+      ...(input.error === undefined ? {} : { error: input.error }),
+      prevHash: previous?.hash ?? GENESIS_HASH,
+    };
+    return { ...body, hash: hashEvent(body) };
+  }
+
+  private eventItem(event: AuditEvent) {
+    return {
+      TableName: this.audit,
+      Item: { pk: this.pk.audit, sk: seqKey(event.seq), seq: event.seq, tenant: event.tenant ?? '-', hash: event.hash, event: JSON.stringify(event) },
+      ConditionExpression: 'attribute_not_exists(sk)',
+    };
+  }
+
+  /** The project lock as an item: taken when absent or expired; renewed while held. */
+  private async acquireLock(command: string): Promise<{ release(): Promise<void> }> {
+    const now = this.options.now ?? Date.now;
+    const sleep = this.options.sleep ?? realSleep;
+    const ttl = this.options.lockTtlMs ?? 5 * 60 * 1000;
+    const waitMs = this.options.lockWaitMs ?? Number(process.env.SOVEREIGN_LOCK_WAIT_MS ?? 30_000);
+    const owner = `${this.resolvedActor ?? 'unknown'} ${hostname()} ${process.pid} ${randomUUID()}`;
+    const key = { pk: this.pk.lock, sk: 'project' };
+    const deadline = now() + waitMs;
+    let delay = 100;
+    for (;;) {
+      const expiresAt = Math.floor((now() + ttl) / 1000);
+      try {
+        await this.call('taking the project lock', () =>
+          this.documents.send(
+            new PutCommand({
+              TableName: this.tenants,
+              Item: { ...key, owner, command, since: new Date(now()).toISOString(), expiresAt },
+              ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+              ExpressionAttributeValues: { ':now': Math.floor(now() / 1000) },
+            }),
+          ),
+        );
+        break;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw awsFailure(error, 'taking the project lock');
+        if (now() >= deadline) {
+          const holder = await this.call('reading the project lock', () => this.documents.send(new GetCommand({ TableName: this.tenants, Key: key, ConsistentRead: true })));
+          const item = holder.Item ?? {};
+          throw conflict(
+            `the project is locked by \`${String(item.command ?? '?')}\` (${String(item.owner ?? '?').split(' ').slice(0, 2).join(' on ')}, since ${String(item.since ?? '?')})`,
+            'wait for it to finish and try again; a lock whose holder died expires by itself within minutes',
+          );
+        }
+        await sleep(delay);
+        delay = Math.min(delay * 2, 2000);
+      }
+    }
+    let released = false;
+    const heartbeat = setInterval(() => {
+      void this.documents
+        .send(
+          new UpdateCommand({
+            TableName: this.tenants,
+            Key: key,
+            UpdateExpression: 'SET expiresAt = :expires',
+            ConditionExpression: '#owner = :owner',
+            ExpressionAttributeNames: { '#owner': 'owner' },
+            ExpressionAttributeValues: { ':expires': Math.floor((now() + ttl) / 1000), ':owner': owner },
+          }),
+        )
+        .catch(() => undefined);
+    }, Math.max(1000, Math.floor(ttl / 3)));
+    heartbeat.unref();
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        clearInterval(heartbeat);
+        await this.documents
+          .send(
+            new DeleteCommand({
+              TableName: this.tenants,
+              Key: key,
+              ConditionExpression: '#owner = :owner',
+              ExpressionAttributeNames: { '#owner': 'owner' },
+              ExpressionAttributeValues: { ':owner': owner },
+            }),
+          )
+          .catch((error: unknown) => {
+            if (!isConditionFailure(error)) throw awsFailure(error, 'releasing the project lock');
+          });
+      },
+    };
+  }
+
+  async mutate<T>(info: MutationInfo, run: (tx: Transaction) => Promise<T> | T, options: MutateOptions = {}): Promise<T> {
+    void options;
+    await this.session.announce();
+    await this.resolveActor();
+    const lock = await this.acquireLock(info.command);
+    try {
+      this.versions = new Map();
+      const tx = new Transaction();
+      let result: T;
+      try {
+        result = await run(tx);
+      } catch (error) {
+        if (!(error instanceof UserError && error.exitCode === ExitCode.badInput)) await this.recordFailure(info, tx, error);
+        throw error;
+      }
+      if (tx.changes.length > 0) {
+        this.options.log?.(`the aws target keeps no local state; ${tx.changes.length} local file change(s) of \`${info.command}\` were not applied`);
+      }
+      try {
+        await this.commit(info, tx);
+      } catch (error) {
+        if (error instanceof UserError && error.exitCode === ExitCode.conflict) await this.recordFailure(info, tx, error);
+        throw error;
+      }
+      return result;
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private newEvent(info: MutationInfo, tx: Transaction, error?: unknown): NewAuditEvent {
+    return {
+      actor: this.actor,
+      command: info.command,
+      tenant: info.tenant,
+      action: info.action,
+      args: { ...info.args, ...tx.eventArgs },
+      outcome: error ? 'failure' : 'success',
+      ...(error ? { error: error instanceof Error ? error.message : String(error) } : {}),
+    };
+  }
+
+  /** Writes the tenant items and the event in one transaction; a taken seq is retried on the new head. */
+  private async commit(info: MutationInfo, tx: Transaction): Promise<AuditEvent> {
+    const tenantItems = [...tx.tenants].map(([id, record]) => {
+      const known = this.versions.get(id);
+      const condition = known === undefined || known === 0 ? 'attribute_not_exists(pk)' : 'version = :expected';
+      const values = known === undefined || known === 0 ? undefined : { ':expected': known };
+      if (record === null) {
+        return {
+          Delete: {
+            TableName: this.tenants,
+            Key: { pk: this.pk.tenant, sk: id },
+            ...(values ? { ConditionExpression: condition, ExpressionAttributeValues: values } : {}),
+          },
+        };
+      }
+      return {
+        Put: {
+          TableName: this.tenants,
+          Item: { pk: this.pk.tenant, sk: id, version: (known ?? 0) + 1, record },
+          ConditionExpression: condition,
+          ...(values ? { ExpressionAttributeValues: values } : {}),
+        },
+      };
+    });
+    for (let attempt = 1; ; attempt += 1) {
+      const event = this.buildEvent(await this.lastEvent(), this.newEvent(info, tx));
+      try {
+        await this.call('recording the change', () => this.documents.send(new TransactWriteCommand({ TransactItems: [...tenantItems, { Put: this.eventItem(event) }] })));
+        return event;
+      } catch (error) {
+        const failed = cancelledIndexes(error);
+        if (failed === undefined) throw awsFailure(error, 'recording the change');
+        const tenantFailures = failed.filter((i) => i < tenantItems.length).map((i) => [...tx.tenants.keys()][i]!);
+        if (tenantFailures.length > 0) {
+          throw conflict(
+            `tenant ${tenantFailures.map((id) => `"${id}"`).join(', ')} was changed by another command while this one ran; nothing was written`,
+            'run the command again: it starts from the current record',
+          );
+        }
+        if (attempt >= MAX_COMMIT_ATTEMPTS) throw conflict('the audit chain kept moving under this command; nothing was written', 'run the command again');
+      }
+    }
+  }
+
+  private async recordFailure(info: MutationInfo, tx: Transaction, error: unknown): Promise<void> {
+    for (let attempt = 1; attempt <= MAX_COMMIT_ATTEMPTS; attempt += 1) {
+      const event = this.buildEvent(await this.lastEvent(), this.newEvent(info, tx, error));
+      try {
+        await this.call('recording the failure', () => this.documents.send(new PutCommand(this.eventItem(event))));
+        return;
+      } catch (failure) {
+        if (!isConditionFailure(failure)) return; // the original error matters more
+      }
+    }
+  }
+}
+
+/**
+ * The aws StateStore for `ctx.state()` when the target is aws. Clients come from the global
+ * options; the account, region and stage are printed before the first mutation.
+ */
+export function createAwsState(
+  project: Project,
+  globals: { stage: string; region?: string | undefined; profile?: string | undefined; endpointUrl?: string | undefined },
+  extra: { out?: { info(message: string): void; debug?(message: string): void }; session?: AwsSession } = {},
+): AwsState {
+  const session = extra.session ?? openAwsSession({ project: project.config.project, stage: globals.stage, globals, ...(extra.out ? { out: extra.out } : {}) });
+  const debug = extra.out?.debug;
+  return new AwsState(project, { session, ...(debug ? { log: (message: string) => debug.call(extra.out, message) } : {}) });
+}
+
+/** Verifies the chain stored on aws with the same rules as the local log. */
+export async function verifyAwsChain(state: AwsState): Promise<{ ok: boolean; events: number; lastSeq: number; problem?: { seq: number; message: string } }> {
+  let prevHash = GENESIS_HASH;
+  let expected = 1;
+  for await (const event of state.events()) {
+    const { hash, ...body } = event;
+    if (event.seq !== expected) return { ok: false, events: expected - 1, lastSeq: expected - 1, problem: { seq: event.seq, message: `expected seq ${expected} but found ${event.seq}` } };
+    if (event.prevHash !== prevHash) return { ok: false, events: expected - 1, lastSeq: expected - 1, problem: { seq: event.seq, message: `prevHash does not match the hash of seq ${expected - 1}` } };
+    if (hashEvent(body) !== hash) return { ok: false, events: expected - 1, lastSeq: expected - 1, problem: { seq: event.seq, message: 'hash does not match the event (it was edited)' } };
+    prevHash = hash;
+    expected += 1;
+  }
+  return { ok: true, events: expected - 1, lastSeq: expected - 1 };
+}
