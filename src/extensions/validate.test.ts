@@ -38,6 +38,7 @@ describe('validateExtensions', () => {
   write(join(dir, 'bad', 'handlers', 'broken.ts'), 'export const handler = (;\n');
   write(join(dir, 'bad', 'services', 'client.ts'), 'export const f = (ctx: any) => ctx.secrets.get("password");\n');
   write(join(dir, 'bad', 'test', 'bad.test.ts'), 'ctx.secrets.get("only_in_tests");\n');
+  write(join(dir, 'bad', 'services', 'doc.ts'), "// e.g. ctx.secrets.get('in_a_comment')\n/* ctx.secrets.get('in_a_block') */\nexport {};\n");
 
   it('passes a correct extension and warns about nothing', async () => {
     const report = await validateExtensions(dir, { only: ['good'] });

@@ -70,7 +70,8 @@ function sourceFilesFor(dir: string): string[] {
 export function secretReads(dir: string): Map<string, string[]> {
   const reads = new Map<string, string[]>();
   for (const file of sourceFilesFor(dir)) {
-    const text = readFileSync(file, 'utf8');
+    // Comments may show examples (`ctx.secrets.get('<key>')`); they read nothing.
+    const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
     for (const match of text.matchAll(SECRET_READ)) {
       const key = match[2] as string;
       const rel = relative(dir, file).split(sep).join('/');
