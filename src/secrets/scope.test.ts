@@ -69,7 +69,7 @@ describe('checkTenantScope with the default layout', () => {
       ok: false,
       problem: {
         message: 'ssm:/dev/tenants/acme-eu/avalara/account_id is outside tenant "acme"\'s scope: avalara secrets of acme are SSM parameter names starting with "/dev/tenants/acme/"',
-        hint: 'use a reference such as ssm:/dev/tenants/acme/key',
+        hint: 'use a reference such as ssm:/dev/tenants/acme/avalara/key',
       },
     });
     expect(() => assertTenantScope('ssm:/dev/tenants/globex/x', base)).toThrow(UserError);

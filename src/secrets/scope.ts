@@ -147,9 +147,9 @@ export function describeRule(rule: ScopeRule): string {
 }
 
 /** An example reference inside a rule, for hints. */
-export function exampleReference(rule: ScopeRule, key = 'key'): string {
-  if (rule.service === 'ssm') return `ssm:${rule.value}${key}`;
-  return rule.match === 'prefix' ? `secretsmanager:${rule.value.slice(0, -1)}:${key}` : `secretsmanager:${rule.value}:${key}`;
+export function exampleReference(rule: ScopeRule, extension: string, key = 'key'): string {
+  if (rule.service === 'ssm') return `ssm:${rule.value}${extension}/${key}`;
+  return rule.match === 'prefix' ? `secretsmanager:${rule.value}${extension}:${key}` : `secretsmanager:${rule.value}:${key}`;
 }
 
 export interface TenantScopeOptions {
@@ -204,7 +204,7 @@ export function checkTenantScope(reference: string | SecretReference, options: T
       problem: {
         code: 'outside-scope',
         message: `${text} is outside tenant "${tenant}"'s scope: ${extension} secrets of ${tenant} are ${describeRule(own)}`,
-        hint: `use a reference such as ${exampleReference(own)}`,
+        hint: `use a reference such as ${exampleReference(own, extension)}`,
       },
     };
   }

@@ -1,0 +1,118 @@
+/**
+ * Telling a tenant's runtime that secrets changed: the generation marker (read by every warm
+ * environment about once a second) and, when `sovereign dev` runs the tenant, a signed rotation
+ * webhook that invalidates the cached references at once.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { nextGeneration, parseGenerationMarker, serializeGenerationMarker, type GenerationMarker } from '../runtime/generation.js';
+import { webhookHeaders } from '../runtime/webhook.js';
+
+/** How often the runtime reads the marker by default (`SOVEREIGN_GENERATION_INTERVAL_MS`). */
+export const DEFAULT_PICKUP_MS = 1000;
+
+/** The marker after recording `references` as changed, from the current file (absent: a fresh marker). */
+export function bumpGenerationFile(path: string, references: string[], now = new Date()): { marker: GenerationMarker; text: string } {
+  let current: GenerationMarker | undefined;
+  if (existsSync(path)) current = parseGenerationMarker(JSON.parse(readFileSync(path, 'utf8')));
+  const marker = nextGeneration(current, { references, now });
+  return { marker, text: serializeGenerationMarker(marker) };
+}
+
+/** `.sovereign/dev.json` as far as this module needs it. */
+interface DevState {
+  pid: number;
+  port: number;
+  tenants?: Record<string, { status?: string; port?: number | null }>;
+}
+
+/** The dev gateway's port when `sovereign dev` runs (its pid alive) and serves `tenant`. */
+export function runningDevPort(devStatePath: string, tenant: string): number | undefined {
+  if (!existsSync(devStatePath)) return undefined;
+  let state: DevState;
+  try {
+    state = JSON.parse(readFileSync(devStatePath, 'utf8')) as DevState;
+  } catch {
+    return undefined;
+  }
+  if (typeof state.port !== 'number' || typeof state.pid !== 'number') return undefined;
+  try {
+    process.kill(state.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
+  }
+  if (state.tenants && !(tenant in state.tenants)) return undefined;
+  return state.port;
+}
+
+export interface NotifyOptions {
+  tenant: string;
+  references: string[];
+  generation: number;
+  /** The webhook signing secret (never logged). */
+  secret: string;
+  /** `http://127.0.0.1:<port>/t/<tenant>` (the dev gateway's route to the tenant). */
+  baseUrl: string;
+  timeoutMs?: number;
+  now?: () => number;
+}
+
+/** What happened to the webhook; `secrets rotate` reports it. */
+export interface NotifyResult {
+  delivered: boolean;
+  /** The runtime answered 2xx. */
+  acknowledged: boolean;
+  status?: number;
+  /** How many cached entries the runtime dropped. */
+  invalidated?: number;
+  /** From sending to the runtime's answer. */
+  propagationMs?: number;
+  /** Why it was not acknowledged (no values). */
+  reason?: string;
+}
+
+/** POSTs the signed rotation notice to the tenant's runtime. Never throws. */
+export async function sendRotationWebhook(options: NotifyOptions): Promise<NotifyResult> {
+  const now = options.now ?? Date.now;
+  const body = JSON.stringify({ tenant: options.tenant, references: options.references, generation: options.generation });
+  const id = `msg_${randomUUID().replace(/-/g, '')}`;
+  const headers = webhookHeaders(options.secret, id, body, now());
+  const url = new URL(`${options.baseUrl.replace(/\/$/, '')}/_sovereign/webhooks/rotation`);
+  const started = now();
+  return new Promise<NotifyResult>((resolve) => {
+    const req = request(url, { method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) }, timeout: options.timeoutMs ?? 3000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (text.length < 4096) text += chunk;
+      });
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        const propagationMs = now() - started;
+        if (status >= 200 && status < 300) {
+          let invalidated: number | undefined;
+          try {
+            const parsed = JSON.parse(text) as { invalidated?: unknown };
+            if (typeof parsed.invalidated === 'number') invalidated = parsed.invalidated;
+          } catch {
+            // An answer without a body still acknowledges.
+          }
+          resolve({ delivered: true, acknowledged: true, status, propagationMs, ...(invalidated !== undefined ? { invalidated } : {}) });
+        } else {
+          let reason = `HTTP ${status}`;
+          try {
+            const parsed = JSON.parse(text) as { type?: unknown; title?: unknown };
+            if (typeof parsed.type === 'string') reason += ` ${parsed.type.split('/').pop()}`;
+          } catch {
+            // Not problem+json.
+          }
+          resolve({ delivered: true, acknowledged: false, status, propagationMs, reason });
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', (error: NodeJS.ErrnoException) => resolve({ delivered: false, acknowledged: false, reason: error.code ?? error.message }));
+    req.end(body);
+  });
+}
