@@ -12,6 +12,7 @@ export const GROUPS: Record<string, string> = {
   tenant: 'Create, deploy, inspect and destroy tenants',
   audit: 'The hash-chained audit log and signed evidence bundles',
   template: 'The CloudFormation templates tenants are deployed with',
+  verify: 'Prove properties of the deployed fleet',
 };
 
 /**
@@ -23,11 +24,14 @@ export const COMMANDS: CommandEntry[] = [
   { path: ['tenant', 'create'], summary: 'Provision a tenant', load: () => import('./tenant/create.js') },
   { path: ['tenant', 'list'], summary: 'List tenants', load: () => import('./tenant/list.js') },
   { path: ['tenant', 'deploy'], summary: 'Build and deploy tenants: one, several or the whole fleet in waves', load: () => import('./tenant/deploy.js') },
+  { path: ['tenant', 'diff'], summary: 'Show what a deploy would change (--exit-code: 6 on changes)', load: () => import('./tenant/diff.js') },
   { path: ['tenant', 'show'], summary: 'Show one tenant\'s record', load: () => import('./tenant/show.js') },
   { path: ['tenant', 'destroy'], summary: 'Destroy a tenant and its state', load: () => import('./tenant/destroy.js') },
   { path: ['template', 'render'], summary: 'Print a tenant\'s rendered CloudFormation template', load: () => import('./template/render.js') },
   { path: ['audit', 'log'], summary: 'Read or verify the audit log', load: () => import('./audit/log.js') },
   { path: ['audit', 'export'], summary: 'Write a tenant\'s signed evidence bundle for auditors', load: () => import('./audit/export.js') },
   { path: ['audit', 'verify'], summary: 'Check an evidence bundle: hashes, signature and event chain', load: () => import('./audit/verify.js') },
+  { path: ['bootstrap'], summary: 'Create or update the aws control plane of a stage', load: () => import('./bootstrap.js') },
+  { path: ['verify', 'isolation'], summary: 'Prove no tenant policy reaches another tenant\'s resources', load: () => import('./verify/isolation.js') },
   { path: ['dev'], summary: 'Run every tenant as its own process behind a local gateway', load: () => import('./dev.js') },
 ];

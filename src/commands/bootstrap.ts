@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import type { CommandModule } from './types.js';
+
+export const examples = ['sovereign bootstrap --target aws', 'sovereign bootstrap --stage prod --region eu-west-1 --yes', 'sovereign bootstrap --endpoint-url http://localhost:4566'];
+
+export function configure(command: Command): void {
+  command.description('Create or update the aws control plane of a stage: artifact bucket, registry and audit tables, secrets key');
+}
+
+export async function run(ctx: Parameters<CommandModule['run']>[0]): Promise<void> {
+  const [{ awsSessionFor, deferredView }, { bootstrapControlPlane }] = await Promise.all([
+    import('../targets/aws/command-context.js'),
+    import('../targets/aws/bootstrap.js'),
+  ]);
+  const session = awsSessionFor(ctx);
+  const view = deferredView(ctx.out, `bootstrap ${ctx.globals.stage}`, 'stack');
+  let result;
+  try {
+    result = await bootstrapControlPlane({ session, approve: (q) => ctx.confirm(q), view, log: (line) => view.log(line) });
+  } finally {
+    await view.stop();
+  }
+  const { summary, ...rest } = result;
+  ctx.out.result({ ...rest, changes: summary?.changes ?? [] }, () => {
+    const lines = [result.outcome === 'unchanged' ? `Control plane ${result.stackName} is up to date.` : `Control plane ${result.stackName} ${result.outcome}${result.recovered ? ' (a failed earlier create was removed first)' : ''}.`];
+    for (const [key, value] of Object.entries(result.outputs)) lines.push(`  ${key}: ${value}`);
+    return lines.join('\n');
+  });
+}
