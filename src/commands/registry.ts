@@ -10,6 +10,7 @@ export interface CommandEntry {
 /** Groups of verbs and what they are about. */
 export const GROUPS: Record<string, string> = {
   tenant: 'Create, deploy, inspect and destroy tenants',
+  ext: 'Scaffold, check, list and enable extensions',
   audit: 'The hash-chained audit log and signed evidence bundles',
   template: 'The CloudFormation templates tenants are deployed with',
   verify: 'Prove properties of the deployed fleet',
@@ -27,6 +28,11 @@ export const COMMANDS: CommandEntry[] = [
   { path: ['tenant', 'diff'], summary: 'Show what a deploy would change (--exit-code: 6 on changes)', load: () => import('./tenant/diff.js') },
   { path: ['tenant', 'show'], summary: 'Show one tenant\'s record', load: () => import('./tenant/show.js') },
   { path: ['tenant', 'destroy'], summary: 'Destroy a tenant and its state', load: () => import('./tenant/destroy.js') },
+  { path: ['ext', 'new'], summary: 'Scaffold a new extension that passes its test at once', load: () => import('./ext/new.js') },
+  { path: ['ext', 'list'], summary: 'List extensions: version, routes, secrets and the tenants that enable them', load: () => import('./ext/list.js') },
+  { path: ['ext', 'validate'], summary: 'Check manifests, handlers, route collisions, permissions and secret use', load: () => import('./ext/validate.js') },
+  { path: ['ext', 'enable'], summary: 'Enable an extension for a tenant', load: () => import('./ext/enable.js') },
+  { path: ['ext', 'disable'], summary: 'Disable an extension for a tenant', load: () => import('./ext/disable.js') },
   { path: ['template', 'render'], summary: 'Print a tenant\'s rendered CloudFormation template', load: () => import('./template/render.js') },
   { path: ['audit', 'log'], summary: 'Read or verify the audit log', load: () => import('./audit/log.js') },
   { path: ['audit', 'export'], summary: 'Write a tenant\'s signed evidence bundle for auditors', load: () => import('./audit/export.js') },
