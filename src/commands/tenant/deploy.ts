@@ -30,9 +30,6 @@ function positiveInteger(flag: string, value: unknown, min: number): number {
 export async function run(ctx: Parameters<CommandModule['run']>[0], ids: string[], options: Record<string, unknown>): Promise<void> {
   const concurrency = positiveInteger('--concurrency', options.concurrency ?? '10', 1);
   const maxFailures = options.maxFailures === undefined ? undefined : positiveInteger('--max-failures', options.maxFailures, 0);
-  if (ctx.globals.target !== 'local') {
-    throw badInput('`tenant deploy --target aws` is not available in this version', 'deploy with --target local');
-  }
   const project = ctx.project();
   const state = ctx.state();
   const { planFleetDeploy } = await import('../../fleet/plan.js');
@@ -45,15 +42,24 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], ids: string[
     ...(options.shard === undefined ? {} : { shard: String(options.shard) }),
   });
 
-  const [{ runFleet }, { createLocalDeployer }, { openLiveView }, { summarizeFleet }] = await Promise.all([
+  const [{ runFleet }, { openLiveView }, { summarizeFleet }] = await Promise.all([
     import('../../fleet/run.js'),
-    import('../../fleet/local.js'),
     import('../../output/live.js'),
     import('../../fleet/report.js'),
   ]);
+  const target = ctx.globals.target;
   const shardText = plan.shard ? ` (shard ${plan.shard.index}/${plan.shard.count})` : '';
-  ctx.out.info(`Deploying ${plan.total} tenant(s) to local, stage ${ctx.globals.stage}${shardText}, ${plan.waves.length} wave(s), concurrency ${concurrency}`);
+  ctx.out.info(`Deploying ${plan.total} tenant(s) to ${target}, stage ${ctx.globals.stage}${shardText}, ${plan.waves.length} wave(s), concurrency ${concurrency}`);
   const view = await openLiveView(ctx.out, 'tenant deploy', 'deploy');
+  let deployOne: (id: string) => Promise<{ artifact: string }>;
+  if (target === 'aws') {
+    const [{ createAwsDeployer }, { openAwsSession }] = await Promise.all([import('../../fleet/aws.js'), import('../../targets/aws/session.js')]);
+    const session = openAwsSession({ project: project.config.project, stage: ctx.globals.stage, globals: ctx.globals, out: ctx.out });
+    deployOne = createAwsDeployer({ state, project, session, approve: (question) => ctx.confirm(question), log: (line) => view.log(line) });
+  } else {
+    const { createLocalDeployer } = await import('../../fleet/local.js');
+    deployOne = createLocalDeployer(state, project);
+  }
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
@@ -64,11 +70,11 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], ids: string[
       concurrency,
       ...(maxFailures === undefined ? {} : { maxFailures }),
       signal: abort.signal,
-      deployOne: createLocalDeployer(state, project),
+      deployOne,
       onEvent: (event) => {
         switch (event.type) {
           case 'start':
-            view.update({ key: event.tenant, status: event.attempt > 1 ? `retry ${event.attempt}` : 'building', tone: 'busy' });
+            view.update({ key: event.tenant, status: event.attempt > 1 ? `retry ${event.attempt}` : 'deploying', tone: 'busy' });
             break;
           case 'retry':
             view.update({ key: event.tenant, status: 'throttled', detail: `retry in ${event.delayMs} ms: ${event.error}`, tone: 'busy' });
@@ -94,7 +100,7 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], ids: string[
     process.removeListener('SIGINT', onSignal);
     await view.stop();
   }
-  const summary = summarizeFleet(report, { target: 'local', stage: ctx.globals.stage, plan });
+  const summary = summarizeFleet(report, { target, stage: ctx.globals.stage, plan });
   ctx.out.result(summary.json, () => summary.text);
   if (report.failed > 0 || report.skipped > 0) {
     throw new UserError(`${report.failed} tenant(s) failed and ${report.skipped} were skipped of ${report.total}`, {
