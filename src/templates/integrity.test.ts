@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import type { CfnTemplate } from './cfn.js';
+import { renderControlPlaneStack } from './control-plane.js';
+import { renderTenantStack } from './tenant-stack.js';
+
+/** Every logical id a template refers to through Ref, Fn::GetAtt, Fn::Sub or DependsOn. */
+function referencedIds(value: unknown, out: Set<string> = new Set()): Set<string> {
+  if (Array.isArray(value)) value.forEach((item) => referencedIds(item, out));
+  else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (key === 'Ref' && typeof item === 'string') out.add(item);
+      else if (key === 'Fn::GetAtt' && Array.isArray(item)) out.add(String(item[0]));
+      else if (key === 'Fn::Sub' && typeof item === 'string') {
+        for (const match of item.matchAll(/\$\{([^!}][^}]*)\}/g)) out.add(match[1]!.split('.')[0]!);
+      } else if (key === 'DependsOn') [item].flat().forEach((id) => out.add(String(id)));
+      else referencedIds(item, out);
+    }
+  }
+  return out;
+}
+
+function danglingReferences(template: CfnTemplate): string[] {
+  const ids = new Set(Object.keys(template.Resources));
+  return [...referencedIds({ r: template.Resources, o: template.Outputs })].filter((id) => !id.startsWith('AWS::') && !ids.has(id));
+}
+
+describe('template integrity', () => {
+  it('refers only to resources the tenant stack defines', () => {
+    const template = renderTenantStack({
+      project: 'shop',
+      tenant: 'acme',
+      stage: 'prod',
+      tier: 'basic',
+      artifactSha256: 'b'.repeat(64),
+      extensions: [{ name: 'avalara', permissions: [{ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::x-{account}/{tenant}/${aws:username}'] }] }],
+      runtimeConfig: { extensions: ['avalara'], secrets: {}, config: {}, webhookSecret: 'ssm:/prod/tenants/acme/_sovereign/webhook_secret' },
+    });
+    expect(danglingReferences(template)).toEqual([]);
+    expect(referencedIds(template.Resources).has('HttpApiIntegration')).toBe(true);
+  });
+
+  it('refers only to resources the control plane defines', () => {
+    expect(danglingReferences(renderControlPlaneStack({ project: 'shop', stage: 'prod' }))).toEqual([]);
+  });
+
+  it('detects a dangling reference', () => {
+    const template = renderControlPlaneStack({ project: 'shop', stage: 'prod' });
+    template.Outputs.Broken = { Description: 'x', Value: { Ref: 'Missing' } };
+    expect(danglingReferences(template)).toEqual(['Missing']);
+  });
+});
