@@ -9,15 +9,16 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { relative, sep } from 'node:path';
-import type { ProjectConfig } from '../config.js';
 import type { ValidManifest } from '../extensions/manifest-schema.js';
 import { buildOpenApiDocument } from '../runtime/openapi.js';
-import type { TenantRuntimeConfig } from '../runtime/config.js';
 import { parseReference, referenceTarget } from '../runtime/secrets/reference.js';
 import type { SecretBackend, SecretVersionInfo } from '../secrets/backend.js';
 import type { TenantRecord } from '../state/registry.js';
+import type { IsolationInputs, IsolationMatrix } from '../targets/aws/isolation.js';
 import { renderTenantPolicy, tenantStackName, renderTenantStack, tenantTags, TIERS, type PolicyExtension } from '../templates/index.js';
-import { buildIsolationProof, type IsolationProof } from './isolation-proof.js';
+import { tenantSecretScope } from '../templates/secret-scope.js';
+import { tenantRuntimeConfig } from '../dev/launch.js';
+import type { Project } from '../project.js';
 
 /** References whose current version is older than this are flagged. */
 export const ROTATION_MAX_AGE_DAYS = 90;
@@ -35,8 +36,7 @@ export interface LoadedExtension {
 }
 
 export interface EvidenceSources {
-  projectName: string;
-  config: ProjectConfig;
+  project: Project;
   target: 'local' | 'aws';
   tenant: TenantRecord;
   /** Every tenant of the registry (for the isolation matrix). */
@@ -48,6 +48,19 @@ export interface EvidenceSources {
   secretBackend(): SecretBackend | undefined;
   /** Why {@link secretBackend} gives nothing (e.g. the aws target needs credentials). */
   secretBackendUnavailable?: string;
+  /** The isolation matrix evaluator (`sovereign verify isolation`'s offline one). */
+  isolationMatrix(inputs: IsolationInputs, options: { only: string }): Promise<IsolationMatrix>;
+}
+
+/** The isolation proof as a bundle carries it. */
+export interface IsolationProof {
+  tenant: string;
+  method: string;
+  evaluatedWith: { account: string; region: string; stage: string };
+  /** Tenants whose extensions could not be loaded: their extension resources were not probed. */
+  incomplete: string[];
+  ok: boolean;
+  matrix: IsolationMatrix;
 }
 
 export type SectionStatus = 'included' | 'not available';
@@ -110,27 +123,6 @@ function errorText(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
 }
 
-/** The runtime configuration the tenant's stack carries (references only). */
-export function runtimeConfigOf(config: ProjectConfig, record: TenantRecord): TenantRuntimeConfig {
-  const extensions = [...record.extensions].sort();
-  const settings: Record<string, unknown> = {};
-  for (const extension of extensions) {
-    const defaults = config.tenantConfig?.[extension] ?? {};
-    const own = record.config?.[extension] ?? {};
-    if (Object.keys(defaults).length > 0 || Object.keys(own).length > 0) settings[extension] = { ...defaults, ...own };
-  }
-  const secrets: Record<string, string> = {};
-  for (const key of Object.keys(record.secrets ?? {}).sort()) {
-    const [extension] = key.split('.');
-    if (extension && extensions.includes(extension)) secrets[key] = record.secrets[key]!.reference;
-  }
-  return { extensions, secrets, config: settings, webhookSecret: webhookReference(record.stage, record.id) };
-}
-
-export function webhookReference(stage: string, tenant: string): string {
-  return `ssm:/${stage}/tenants/${tenant}/_sovereign/webhook_secret`;
-}
-
 function fileDigests(dir: string, files: string[]): ExtensionEvidence['files'] {
   return files.map((file) => {
     const data = readFileSync(file);
@@ -159,7 +151,7 @@ async function secretEvidence(sources: EvidenceSources, record: TenantRecord): P
   const entries: Array<{ key: string; reference: string; setAt: string | null; setBy: string | null }> = Object.keys(record.secrets ?? {})
     .sort()
     .map((key) => ({ key, reference: record.secrets[key]!.reference, setAt: record.secrets[key]!.setAt ?? null, setBy: record.secrets[key]!.setBy ?? null }));
-  entries.push({ key: '_sovereign.webhook_secret', reference: webhookReference(record.stage, record.id), setAt: null, setBy: null });
+  entries.push({ key: '_sovereign.webhook_secret', reference: tenantRuntimeConfig(sources.project, record).webhookSecret, setAt: null, setBy: null });
   const out: SecretEvidence[] = [];
   for (const entry of entries) {
     const [extension = ''] = entry.key.split('.');
@@ -218,13 +210,16 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
   documents.set('tenant/deploys.json', { tenant: record.id, deploys: record.deploys ?? [], transitions: record.transitions ?? [] });
   sections.push({ id: 'tenant', title: 'Tenant record and deploy history', status: 'included', files: ['tenant/deploys.json', 'tenant/record.json'] });
 
-  let loaded: LoadedExtension[] | undefined;
+  // Every tenant of the stage, for the isolation matrix: their extensions are loaded once.
+  const peers = sources.tenants.filter((t) => t.id !== record.id && t.stage === stage && t.status !== 'deleted');
+  let all: LoadedExtension[] | undefined;
   let extensionsProblem: string | undefined;
   try {
-    loaded = await sources.loadExtensions(record.extensions);
+    all = await sources.loadExtensions([...new Set([...record.extensions, ...peers.flatMap((t) => t.extensions)])]);
   } catch (error) {
     extensionsProblem = errorText(error);
   }
+  const loaded = all?.filter((e) => record.extensions.includes(e.name));
   const extensions = (loaded ?? []).map(extensionEvidence);
   if (loaded) {
     const files: string[] = [];
@@ -250,24 +245,29 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
   const deploys = record.deploys ?? [];
   const lastDeploy = [...deploys].reverse().find((d) => d.outcome === 'success');
   const artifact = lastDeploy && /^[0-9a-f]{64}$/.test(lastDeploy.artifact) ? lastDeploy.artifact : undefined;
-  const runtimeConfig = runtimeConfigOf(sources.config, record);
+  const runtimeConfig = tenantRuntimeConfig(sources.project, record);
+  const projectName = sources.project.config.project;
+  const scopeOf = (t: TenantRecord) =>
+    tenantSecretScope({ stage: t.stage, tenant: t.id, extensions: t.extensions, secretsConfig: sources.project.config.secrets, references: [tenantRuntimeConfig(sources.project, t).webhookSecret] });
+  const scope = scopeOf(record);
   const stackName = tenantStackName(stage, record.id);
   let resources: Evidence['resources'] = [];
   let parameters: Record<string, unknown> | undefined;
   if (policyExtensions) {
     try {
       const template = renderTenantStack({
-        project: sources.projectName,
+        project: projectName,
         tenant: record.id,
         stage,
         tier: record.tier,
         artifactSha256: artifact ?? '0'.repeat(64),
         extensions: policyExtensions,
         runtimeConfig,
+        scope,
       });
       parameters = {
         stackName,
-        project: sources.projectName,
+        project: projectName,
         tenant: record.id,
         stage,
         tier: record.tier,
@@ -278,7 +278,8 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
         extensions: runtimeConfig.extensions,
         secretReferences: runtimeConfig.secrets,
         webhookSecret: runtimeConfig.webhookSecret,
-        tags: tenantTags({ project: sources.projectName, tenant: record.id, stage }),
+        secretScope: scope,
+        tags: tenantTags({ project: projectName, tenant: record.id, stage }),
       };
       resources = Object.entries((template as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> }).Resources).map(([logicalId, resource]) => {
         const p = resource.Properties ?? {};
@@ -300,17 +301,32 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
   let isolation: IsolationProof | undefined;
   if (policyExtensions) {
     try {
-      policy = renderTenantPolicy({ tenant: record.id, stage, extensions: policyExtensions });
+      policy = renderTenantPolicy({ tenant: record.id, stage, extensions: policyExtensions, scope });
       documents.set('iam/runtime-policy.json', { role: `${stackName}-runtime`, policyName: 'sovereign-runtime', document: policy });
-      const others = sources.tenants.filter((t) => t.id !== record.id && t.stage === stage && t.status !== 'deleted');
-      isolation = buildIsolationProof({
+      const byName = new Map((all ?? []).map((e) => [e.name, e]));
+      const incomplete: string[] = [];
+      const subject = (t: TenantRecord) => {
+        const usable = t.extensions.filter((name) => byName.get(name)?.status === 'ok' && byName.get(name)?.manifest);
+        if (usable.length !== t.extensions.length) incomplete.push(t.id);
+        const config = tenantRuntimeConfig(sources.project, t);
+        return {
+          id: t.id,
+          extensions: usable.map((name) => ({ name, permissions: byName.get(name)!.manifest!.permissions })),
+          scope: scopeOf(t),
+          references: [...Object.values(config.secrets), config.webhookSecret],
+        };
+      };
+      const evaluatedWith = { account: '123456789012', region: sources.project.config.region ?? 'us-east-1', stage };
+      const matrix = await sources.isolationMatrix({ ...evaluatedWith, tenants: [subject(record), ...peers.map(subject)] }, { only: record.id });
+      const leaks = matrix.cells.filter((c) => c.decision === 'ALLOWED').length;
+      isolation = {
         tenant: record.id,
-        stage,
-        extensions: policyExtensions,
-        ownReferences: [...Object.values(runtimeConfig.secrets), runtimeConfig.webhookSecret],
-        others: others.map((t) => ({ id: t.id, references: [...Object.values(t.secrets ?? {}).map((s) => s.reference), webhookReference(t.stage, t.id)] })),
-        ...(sources.config.region ? { region: sources.config.region } : {}),
-      });
+        method: `${matrix.evaluator} evaluation of the rendered runtime policies (the evaluator of \`sovereign verify isolation\`): this tenant's policy against every other tenant's parameters, secrets, table, logs and extension resources and the stage key, and every other tenant's policy against this tenant's`,
+        evaluatedWith,
+        incomplete: incomplete.filter((id) => id !== record.id),
+        ok: leaks === 0 && matrix.ownDenied.every((d) => d.tenant !== record.id),
+        matrix,
+      };
       documents.set('iam/isolation-proof.json', isolation);
       sections.push({ id: 'iam', title: 'IAM policy and isolation proof', status: 'included', files: ['iam/isolation-proof.json', 'iam/runtime-policy.json'] });
     } catch (error) {

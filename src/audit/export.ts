@@ -20,7 +20,7 @@ import type { StateStore } from '../state/store.js';
 import { requireTenant } from '../tenants/tenants.js';
 import { writeTarGz, type ArchiveEntry } from './archive.js';
 import { CHAIN_FILE, EVENTS_FILE, writeTenantSegment, type SegmentSummary } from './chain.js';
-import { gatherEvidence, type LoadedExtension, type Section } from './evidence.js';
+import { gatherEvidence, type EvidenceSources, type LoadedExtension, type Section } from './evidence.js';
 import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, MANIFEST_FILE, serializeManifest, signedBytes, type BundleManifest, type ManifestFile, type UnsignedManifest } from './manifest.js';
 import { renderReport } from './report.js';
 import { loadOrCreateSigningKey, signBytes } from './signing.js';
@@ -41,6 +41,7 @@ export interface ExportOptions {
   loadExtensions(names: string[]): Promise<LoadedExtension[]>;
   secretBackend(tenant: string): SecretBackend | undefined;
   secretBackendUnavailable?: string;
+  isolationMatrix: EvidenceSources['isolationMatrix'];
   now?: () => Date;
   /** gzip level (default 6). */
   level?: number;
@@ -107,8 +108,7 @@ export async function exportAuditBundle(options: ExportOptions): Promise<ExportR
     try {
       const tenants = await state.listTenants();
       const evidence = await gatherEvidence({
-        projectName: project.config.project,
-        config: project.config,
+        project,
         target: options.target,
         tenant: record,
         tenants,
@@ -117,6 +117,7 @@ export async function exportAuditBundle(options: ExportOptions): Promise<ExportR
         loadExtensions: options.loadExtensions,
         secretBackend: () => options.secretBackend(record.id),
         ...(options.secretBackendUnavailable ? { secretBackendUnavailable: options.secretBackendUnavailable } : {}),
+        isolationMatrix: options.isolationMatrix,
       });
       for (const [path, value] of evidence.documents) writeJson(staging, path, value);
 

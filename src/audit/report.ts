@@ -5,7 +5,6 @@
 import type { AuditEvent } from '../state/audit-log.js';
 import type { SegmentSummary } from './chain.js';
 import type { Evidence, Section } from './evidence.js';
-import { RESOURCE_KINDS } from './isolation-proof.js';
 
 export interface ReportInputs {
   tenant: string;
@@ -114,26 +113,35 @@ function policy(inputs: ReportInputs): string {
   return section('iam-policy', 'IAM policy', `<p class="note">Role <code>${e(inputs.evidence.stackName)}-runtime</code>: the base runtime policy plus the enabled extensions' declared permissions, nothing more.</p>${table(['Sid', 'Effect', 'Actions', 'Resources', 'Condition'], rows, { id: 'policy-table' })}`);
 }
 
+const ISOLATION_KINDS = ['parameters', 'secrets', 'table', 'logs', 'extension', 'stage-key'] as const;
+
 function isolation(inputs: ReportInputs): string {
   const na = notAvailable(inputs.sections, 'iam');
   const proof = inputs.evidence.isolation;
   if (na || !proof) return section('isolation', 'Isolation matrix', na ?? '');
-  const targets = [proof.tenant, ...proof.otherTenants];
-  const rows = targets.map((target) => {
-    const label = target === proof.tenant ? `${code(target)} (own)` : code(target);
-    const cells = RESOURCE_KINDS.map((kind) => {
-      const cell = proof.cells.find((c) => c.target === target && c.kind === kind);
-      if (!cell) return '';
-      const text = cell.decision === 'allow' ? 'ALLOW' : 'DENY';
-      return `${badge(text, cell.ok ? 'ok' : 'bad')}${cell.ok ? '' : ` ${badge(`expected ${cell.expected.toUpperCase()}`, 'bad')}`}`;
-    });
-    return [label, ...cells];
-  });
+  const { matrix, tenant } = proof;
+  const others = matrix.tenants.filter((t) => t !== tenant);
+  const cellText = (subject: string, target: string, kind: string): string => {
+    const cell = matrix.cells.find((c) => c.subject === subject && c.target === target && c.kind === kind);
+    if (!cell) return '<span class="muted">—</span>';
+    return cell.decision === 'denied' ? `${badge('DENY', 'ok')} <span class="note">${e(cell.checked)} checked</span>` : `${badge('ALLOW', 'bad')} ${e(cell.allowed.length)} request(s)`;
+  };
+  const row = (subject: string, target: string) => [
+    `${code(subject)} → ${target === '*' ? 'stage key' : code(target)}`,
+    ...ISOLATION_KINDS.map((kind) => cellText(subject, target, kind)),
+  ];
+  const rows: string[][] = [];
+  for (const other of others) rows.push(row(tenant, other));
+  if (matrix.cells.some((c) => c.subject === tenant && c.target === '*')) rows.push(row(tenant, '*'));
+  for (const other of others) rows.push(row(other, tenant));
+  const ownDenied = matrix.ownDenied.filter((d) => d.tenant === tenant);
+  const leaks = matrix.cells.filter((c) => c.decision === 'ALLOWED');
   const verdict = proof.ok
-    ? `<p>${badge('ISOLATED', 'ok')} The runtime policy of <code>${e(proof.tenant)}</code> reaches none of the ${e(proof.otherTenants.length)} other tenant(s)' parameters, secrets, table or logs, and does reach its own.</p>`
-    : `<p>${badge('NOT ISOLATED', 'bad')} ${e(proof.failures)} cell(s) of the matrix are not as expected; see <code>iam/isolation-proof.json</code>.</p>`;
-  const note = `<p class="note">Method: ${e(proof.method)}; evaluated for account ${e(proof.evaluatedWith.account)}, region ${e(proof.evaluatedWith.region)}. Each cell lists its probes in <code>iam/isolation-proof.json</code>.</p>`;
-  return section('isolation', 'Isolation matrix', verdict + table(['Resources of', 'Parameters', 'Secrets', 'Table', 'Logs'], rows, { id: 'isolation-matrix' }) + note);
+    ? `<p>${badge('ISOLATED', 'ok')} The runtime policy of <code>${e(tenant)}</code> reaches none of the ${e(others.length)} other tenant(s)' parameters, secrets, table, logs or extension resources, no other tenant's policy reaches <code>${e(tenant)}</code>'s, and its own runtime reads are allowed (${e(matrix.checked)} requests evaluated).</p>`
+    : `<p>${badge('NOT ISOLATED', 'bad')} ${e(leaks.length)} cross-tenant cell(s) allow access and ${e(ownDenied.length)} of the tenant's own runtime reads are denied; see <code>iam/isolation-proof.json</code>.</p>`;
+  const incomplete = proof.incomplete.length > 0 ? `<p class="na">The extensions of ${e(proof.incomplete.join(', '))} could not be loaded: their extension resources were not probed.</p>` : '';
+  const note = `<p class="note">Method: ${e(proof.method)}. Evaluated for account ${e(proof.evaluatedWith.account)}, region ${e(proof.evaluatedWith.region)}, stage ${e(proof.evaluatedWith.stage)}. The full matrix, with the number of requests checked per cell and any allowed request, is in <code>iam/isolation-proof.json</code>.</p>`;
+  return section('isolation', 'Isolation matrix', verdict + incomplete + table(['Policy → resources of', 'Parameters', 'Secrets', 'Table', 'Logs', 'Extension resources', 'Stage key'], rows, { id: 'isolation-matrix', empty: 'There are no other tenants in this stage.' }) + note);
 }
 
 function secrets(inputs: ReportInputs): string {

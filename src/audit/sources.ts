@@ -8,7 +8,14 @@ import type { Project } from '../project.js';
 import type { SecretBackend } from '../secrets/backend.js';
 import { LocalSecretBackend } from '../secrets/local-backend.js';
 import { tenantKeyPath } from '../tenants/tenants.js';
+import type { IsolationInputs, IsolationMatrix } from '../targets/aws/isolation.js';
 import type { LoadedExtension } from './evidence.js';
+
+/** The offline isolation matrix of `sovereign verify isolation`, loaded only when an export runs. */
+export async function offlineIsolationMatrix(inputs: IsolationInputs, options: { only: string }): Promise<IsolationMatrix> {
+  const { isolationMatrix } = await import('../targets/aws/isolation.js');
+  return isolationMatrix(inputs, options);
+}
 
 /** Loads the named extensions in name order; a missing or broken one is reported, not thrown. */
 export async function loadProjectExtensions(project: Project, names: string[]): Promise<LoadedExtension[]> {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { exportAuditBundle } from '../../audit/export.js';
-import { loadProjectExtensions, secretSources } from '../../audit/sources.js';
+import { loadProjectExtensions, offlineIsolationMatrix, secretSources } from '../../audit/sources.js';
 import { badInput } from '../../errors.js';
 import { packageVersion } from '../../artifact/locate.js';
 import type { CommandModule } from '../types.js';
@@ -32,6 +32,7 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], _args: strin
     toolVersion: packageVersion(),
     loadExtensions: (names) => loadProjectExtensions(project, names),
     secretBackend: secrets.backend,
+    isolationMatrix: offlineIsolationMatrix,
     ...(secrets.unavailable ? { secretBackendUnavailable: secrets.unavailable } : {}),
     ...(options.out === undefined ? {} : { out: String(options.out) }),
     ...(options.since === undefined ? {} : { since: String(options.since) }),

@@ -1,0 +1,68 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { list } from 'tar';
+import { describe, expect, it } from 'vitest';
+import { ArchiveError, readTarGz, tarHeader, writeTarGz } from './archive.js';
+
+function fixture(): { dir: string; out: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'sovereign-archive-'));
+  writeFileSync(join(dir, 'a'), 'alpha\n');
+  writeFileSync(join(dir, 'b'), Buffer.alloc(1024, 7));
+  writeFileSync(join(dir, 'c'), '');
+  return { dir, out: join(dir, 'out.tar.gz') };
+}
+
+async function readAll(path: string): Promise<Array<{ name: string; data: string }>> {
+  const out: Array<{ name: string; data: string }> = [];
+  let chunks: Buffer[] = [];
+  let name = '';
+  await readTarGz(path, {
+    start: (n) => ((name = n), (chunks = [])),
+    data: (c) => void chunks.push(Buffer.from(c)),
+    end: () => void out.push({ name, data: Buffer.concat(chunks).toString('latin1') }),
+  });
+  return out;
+}
+
+describe('canonical tar.gz', () => {
+  it('round-trips and is readable by tar 7', async () => {
+    const { dir, out } = fixture();
+    await writeTarGz(out, [
+      { name: 'x/a.txt', file: join(dir, 'a'), size: 6 },
+      { name: 'b.bin', file: join(dir, 'b'), size: 1024 },
+      { name: 'empty', file: join(dir, 'c'), size: 0 },
+    ]);
+    const entries = await readAll(out);
+    expect(entries.map((e) => e.name)).toEqual(['x/a.txt', 'b.bin', 'empty']);
+    expect(entries[0]!.data).toBe('alpha\n');
+    const names: string[] = [];
+    await list({ file: out, onReadEntry: (entry) => void names.push(`${entry.path}:${entry.size}:${entry.mtime?.getTime()}`) });
+    expect(names).toEqual(['x/a.txt:6:0', 'b.bin:1024:0', 'empty:0:0']);
+  });
+
+  it('is byte-identical for the same input', async () => {
+    const { dir, out } = fixture();
+    const entries = [{ name: 'a', file: join(dir, 'a'), size: 6 }];
+    const first = await writeTarGz(out, entries);
+    const second = await writeTarGz(join(dir, 'again.tar.gz'), entries);
+    expect(second.sha256).toBe(first.sha256);
+    expect(readFileSync(out).subarray(0, 10).toString('hex')).toBe('1f8b0800000000000003');
+  });
+
+  it('refuses appended bytes, an altered gzip header and a non-canonical tar header', async () => {
+    const { dir, out } = fixture();
+    await writeTarGz(out, [{ name: 'a', file: join(dir, 'a'), size: 6 }]);
+    const good = readFileSync(out);
+    const appended = join(dir, 'appended.tar.gz');
+    writeFileSync(appended, Buffer.concat([good, Buffer.from([0])]));
+    await expect(readAll(appended)).rejects.toThrow(ArchiveError);
+    const header = join(dir, 'header.tar.gz');
+    const altered = Buffer.from(good);
+    altered[9] = 0xff;
+    writeFileSync(header, altered);
+    await expect(readAll(header)).rejects.toThrow(/gzip header/);
+    const h = tarHeader('a', 6);
+    expect(h.subarray(257, 263).toString('latin1')).toBe('ustar\0');
+  });
+});
