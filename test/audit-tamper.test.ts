@@ -1,0 +1,164 @@
+/**
+ * Tampering: 100 altered copies of a real bundle — a byte flipped in the compressed file, a byte
+ * flipped in one entry (re-packed in the canonical form, so only that byte differs), a file added,
+ * removed or renamed — and every one must fail `verify`. Seeded, so a failure reproduces.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { list } from 'tar';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeTarGz } from '../src/audit/archive.js';
+import { verifyBundle } from '../src/audit/verify.js';
+import { runCli } from './helpers/cli.js';
+import { makeAuditProject } from './audit-fixture.js';
+
+const SEED = 0x5eed_a0d1;
+
+/** mulberry32: a small deterministic PRNG. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let bundle: string;
+let work: string;
+let entries: Array<{ name: string; data: Buffer }>;
+
+/** Reads the bundle with tar 7 (any archive tool reads it). */
+async function readEntries(file: string): Promise<Array<{ name: string; data: Buffer }>> {
+  const out: Array<{ name: string; data: Buffer }> = [];
+  await list({
+    file,
+    onReadEntry: (entry) => {
+      const chunks: Buffer[] = [];
+      entry.on('data', (c: Buffer) => chunks.push(c));
+      entry.on('end', () => out.push({ name: entry.path, data: Buffer.concat(chunks) }));
+    },
+  });
+  return out;
+}
+
+async function repack(name: string, items: Array<{ name: string; data: Buffer }>): Promise<string> {
+  const dir = join(work, `${name}.d`);
+  mkdirSync(dir);
+  const files = items.map((item, i) => {
+    const file = join(dir, String(i));
+    writeFileSync(file, item.data);
+    return { name: item.name, file, size: item.data.length };
+  });
+  const out = join(work, `${name}.tar.gz`);
+  await writeTarGz(out, files);
+  return out;
+}
+
+beforeAll(async () => {
+  const project = await makeAuditProject();
+  const result = await runCli(['audit', 'export', '--tenant', 'acme', '--out', 'acme.tar.gz'], { cwd: project.dir });
+  expect(result.exitCode, result.stderr).toBe(0);
+  bundle = join(project.dir, 'acme.tar.gz');
+  work = mkdtempSync(join(tmpdir(), 'sovereign-tamper-'));
+  entries = await readEntries(bundle);
+});
+
+describe('tampered bundles', () => {
+  it('an unaltered bundle and an unaltered re-pack both verify (the re-pack is faithful)', async () => {
+    expect((await verifyBundle(bundle)).ok).toBe(true);
+    const same = await repack('same', entries);
+    expect(readFileSync(same).equals(readFileSync(bundle))).toBe(true);
+    expect((await verifyBundle(same)).ok).toBe(true);
+  });
+
+  it('100 random alterations all fail verify', async () => {
+    const random = prng(SEED);
+    const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!;
+    const original = readFileSync(bundle);
+    const failures: string[] = [];
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 100; i += 1) {
+      const roll = random();
+      let file: string;
+      let what: string;
+      if (roll < 0.4) {
+        const copy = Buffer.from(original);
+        const offset = Math.floor(random() * copy.length);
+        copy[offset] = copy[offset]! ^ (1 + Math.floor(random() * 255));
+        file = join(work, `flip-${i}.tar.gz`);
+        writeFileSync(file, copy);
+        what = `compressed byte ${offset} of ${copy.length}`;
+      } else if (roll < 0.7) {
+        const items = entries.map((e) => ({ name: e.name, data: Buffer.from(e.data) }));
+        const target = pick(items.filter((e) => e.data.length > 0));
+        const offset = Math.floor(random() * target.data.length);
+        target.data[offset] = target.data[offset]! ^ (1 + Math.floor(random() * 255));
+        file = await repack(`entry-${i}`, items);
+        what = `byte ${offset} of ${target.name}`;
+      } else if (roll < 0.8) {
+        const items = [...entries];
+        items.splice(1 + Math.floor(random() * items.length), 0, { name: pick(['notes.txt', 'audit/extra.jsonl', 'evidence/override.json', 'report.html.bak']), data: Buffer.from('{"ok":true}\n') });
+        file = await repack(`add-${i}`, items);
+        what = 'a file added';
+      } else if (roll < 0.9) {
+        const items = [...entries];
+        const [removed] = items.splice(Math.floor(random() * items.length), 1);
+        file = await repack(`remove-${i}`, items);
+        what = `${removed!.name} removed`;
+      } else {
+        const items = entries.map((e) => ({ ...e }));
+        const target = pick(items);
+        const from = target.name;
+        target.name = from.replace(/(\.[a-z]+)$/, '-renamed$1');
+        file = await repack(`rename-${i}`, items);
+        what = `${from} renamed`;
+      }
+      const result = await verifyBundle(file);
+      if (result.ok) failures.push(`#${i}: ${what} was not detected`);
+      else {
+        const check = result.failure!.split(':')[0]!.replace(/^hash .*/, 'hash');
+        seen.set(check, (seen.get(check) ?? 0) + 1);
+      }
+    }
+    expect(failures, `seed ${SEED.toString(16)}`).toEqual([]);
+    // The alterations reached several different checks, not one catch-all.
+    expect([...seen.keys()].sort()).toEqual(expect.arrayContaining(['archive', 'files', 'hash']));
+  });
+
+  it('names the first failing check and exits 1 through the CLI', async () => {
+    const items = entries.map((e) => ({ name: e.name, data: Buffer.from(e.data) }));
+    const events = items.find((e) => e.name === 'audit/events.jsonl')!;
+    events.data = Buffer.from(events.data.toString().replace('"tenant.create"', '"tenant.delete"'));
+    const file = await repack('cli', items);
+    const result = await runCli(['audit', 'verify', file]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('error: bundle verification failed: hash audit/events.jsonl: SHA-256');
+    expect(result.stdout).toMatch(/^ok +signature: Ed25519 signature valid/m);
+    expect(result.stdout).toMatch(/^FAIL +hash audit\/events\.jsonl/m);
+    const json = await runCli(['audit', 'verify', file, '--json']);
+    const report = JSON.parse(json.stdout.split('\n}\n')[0]! + '\n}') as { ok: boolean; failure: string };
+    expect(report).toMatchObject({ ok: false });
+    expect(report.failure).toMatch(/^hash audit\/events\.jsonl/);
+  });
+
+  it('a re-signed manifest with another key verifies only without a pinned key', async () => {
+    const { generateKeyPairSync, sign } = await import('node:crypto');
+    const { signedBytes, serializeManifest } = await import('../src/audit/manifest.js');
+    const pair = generateKeyPairSync('ed25519');
+    const items = entries.map((e) => ({ name: e.name, data: Buffer.from(e.data) }));
+    const manifest = JSON.parse(items[0]!.data.toString()) as Record<string, any>;
+    const original = manifest.signer.publicKey as string;
+    manifest.signer.publicKey = pair.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    manifest.signature.value = sign(null, signedBytes(manifest as never), pair.privateKey).toString('base64');
+    items[0]!.data = Buffer.from(serializeManifest(manifest));
+    const file = await repack('resigned', items);
+    expect((await verifyBundle(file)).ok).toBe(true);
+    const pinned = await verifyBundle(file, { pinnedKey: original });
+    expect(pinned.ok).toBe(false);
+    expect(pinned.failure).toMatch(/^signer: signed by/);
+  });
+});
