@@ -8,7 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import { execa, type Options, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, makeProject, runCli } from './helpers/cli.js';
 import { loadProject } from '../src/project.js';
@@ -94,7 +94,7 @@ interface DevJson {
 }
 
 let dir: string;
-let dev: ResultPromise<{ cwd: string; reject: false; env: Record<string, string> }> | undefined;
+let dev: ResultPromise<Options> | undefined;
 let stderr = '';
 let port = 0;
 const pids = new Set<number>();
@@ -125,16 +125,17 @@ const json = async (response: Response) => (await response.json()) as Record<str
 
 async function startDev(): Promise<number> {
   stderr = '';
-  dev = execa('node', [cliPath, 'dev', '--port', '0', '--json'], { cwd: dir, reject: false, env, stdin: 'ignore' });
-  dev.stderr!.on('data', (chunk: Buffer) => {
+  const child: ResultPromise<Options> = execa('node', [cliPath, 'dev', '--port', '0', '--json'], { cwd: dir, reject: false, env, stdin: 'ignore' } as Options);
+  dev = child;
+  child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
   let stdout = '';
-  dev.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout!.on('data', (chunk: Buffer) => {
     stdout += chunk.toString();
   });
   const ready = await waitFor('the dev server to be ready', () => {
-    if (dev!.exitCode !== null && dev!.exitCode !== undefined) throw new Error(`dev exited: ${stderr}`);
+    if (child.exitCode !== null && child.exitCode !== undefined) throw new Error(`dev exited: ${stderr}`);
     try {
       return JSON.parse(stdout) as { port: number; pid: number };
     } catch {

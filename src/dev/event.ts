@@ -67,9 +67,22 @@ export function formatRequestTime(epochMs: number): string {
   return `${two(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
 }
 
-/** An id shaped like API Gateway's (`JKJaXmPLvHcESHA=`). */
+/** A random prefix per process and a counter: unique ids without a random draw per request. */
+const ID_PREFIX = randomBytes(6);
+let idCounter = 0;
+
+/** An id shaped like API Gateway's (`JKJaXmPLvHcESHA=`): 10 bytes, base64. */
 export function newRequestId(): string {
-  return randomBytes(10).toString('base64');
+  idCounter = (idCounter + 1) >>> 0;
+  const bytes = Buffer.alloc(10);
+  ID_PREFIX.copy(bytes, 0);
+  bytes.writeUInt32BE(idCounter, 6);
+  return bytes.toString('base64');
+}
+
+/** The 24 hex digits after the time in an X-Ray trace id. */
+function traceSuffix(): string {
+  return `${ID_PREFIX.toString('hex')}${(idCounter >>> 0).toString(16).padStart(12, '0')}`;
 }
 
 /**
@@ -122,7 +135,7 @@ export function toApiGatewayEvent(request: GatewayRequest): ApiGatewayV2Event {
   headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${request.sourceIp}` : request.sourceIp;
   headers['x-forwarded-proto'] = 'http';
   headers['x-forwarded-port'] = String(request.port);
-  headers['x-amzn-trace-id'] = `Root=1-${Math.floor(now / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
+  headers['x-amzn-trace-id'] = `Root=1-${Math.floor(now / 1000).toString(16)}-${traceSuffix()}`;
 
   let queryStringParameters: Record<string, string> | undefined;
   if (request.query) {

@@ -177,7 +177,7 @@ export class Gateway {
   readonly startedAt = new Date();
   private servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 });
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000, noDelay: true });
   port = 0;
 
   constructor(private readonly options: GatewayOptions) {}
@@ -230,7 +230,7 @@ export class Gateway {
   }
 
   private makeServer(): Server {
-    const server = createServer((req, res) => this.handle(req, res));
+    const server = createServer({ noDelay: true }, (req, res) => this.handle(req, res));
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
     server.on('connection', (socket) => {

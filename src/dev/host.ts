@@ -119,7 +119,7 @@ async function main(): Promise<void> {
   const handler = module.handler;
   if (typeof handler !== 'function') throw new Error(`${entry} exports no handler function`);
 
-  const server = createServer((req, res) => {
+  const server = createServer({ noDelay: true }, (req, res) => {
     if (req.method !== 'POST' || req.url !== INVOKE_PATH) {
       reply(res, 404, JSON.stringify({ errorType: 'ResourceNotFoundException', errorMessage: `no route ${req.method} ${req.url}` }));
       return;

@@ -1,0 +1,236 @@
+/**
+ * `sovereign dev` benchmarks: the real CLI serving two tenants, each in its own process.
+ * 1. Per-tenant throughput through the gateway: a premium tenant held at its tier's 2,000 req/s
+ *    for BENCH_DEV_SECONDS (default 30) with zero errors; and the unthrottled maximum next to a
+ *    bare `node:http` server measured in the same run.
+ * 2. Noisy neighbour: tenant B's p99 at a steady 200 req/s, quiet and while tenant A is flooded.
+ *
+ * Load comes from autocannon in its own process (so the measuring process stays idle); B's
+ * latencies are timed here with a keep-alive client. Only loopback addresses are used.
+ *
+ * Run alone: `npx tsc -p tsconfig.build.json && node bench/dev.js` (BENCH_DEV_SECONDS=5 for a quick run).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(repo, 'bin', 'sovereign.js');
+const autocannonCli = join(repo, 'node_modules', 'autocannon', 'autocannon.js');
+const SUSTAIN_SECONDS = Number(process.env.BENCH_DEV_SECONDS ?? 30);
+const SHORT_SECONDS = Math.max(3, Math.min(10, SUSTAIN_SECONDS));
+const B_RATE = 200;
+
+const EXTENSION = `import { defineExtension } from 'sovereign/runtime';
+export default defineExtension({ name: 'hello', version: '1.0.0', description: 'bench', routes: [{ method: 'GET', path: '/', handler: 'hello' }] });
+`;
+const HANDLER = `import { defineHandler } from 'sovereign/runtime';
+export const handler = defineHandler(async (_request, ctx) => ({ hello: ctx.tenant.id }));
+`;
+
+function run(args, cwd) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('node', [cli, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', CI: '1' } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    child.on('exit', (code) => (code === 0 ? resolvePromise(out) : reject(new Error(`sovereign ${args.join(' ')} failed: ${err}`))));
+  });
+}
+
+async function makeProject() {
+  const parent = mkdtempSync(join(tmpdir(), 'sovereign-bench-dev-'));
+  const dir = join(parent, 'proj');
+  await run(['init', dir], parent);
+  const configFile = join(dir, 'sovereign.config.json');
+  const config = JSON.parse(readFileSync(configFile, 'utf8'));
+  writeFileSync(configFile, JSON.stringify({ ...config, defaults: { tier: 'premium', extensions: ['hello'] } }, null, 2));
+  mkdirSync(join(dir, 'extensions', 'hello', 'handlers'), { recursive: true });
+  writeFileSync(join(dir, 'extensions', 'hello', 'extension.ts'), EXTENSION);
+  writeFileSync(join(dir, 'extensions', 'hello', 'handlers', 'hello.ts'), HANDLER);
+  await run(['tenant', 'create', 'alpha', '--tier', 'premium', '--no-deploy'], dir);
+  await run(['tenant', 'create', 'beta', '--tier', 'premium', '--no-deploy'], dir);
+  return { dir, cleanup: () => rmSync(parent, { recursive: true, force: true }) };
+}
+
+/** Starts `sovereign dev --port 0 --json` and resolves with its port and a stop function. */
+function startDev(dir, extra = []) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('node', [cli, 'dev', '--port', '0', '--json', ...extra], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', CI: '1' } });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`dev did not start: ${err}`));
+    }, 120_000);
+    child.stderr.on('data', (c) => (err += c));
+    child.stdout.on('data', (c) => {
+      out += c;
+      try {
+        const ready = JSON.parse(out);
+        clearTimeout(timer);
+        resolvePromise({
+          port: ready.port,
+          stop: () =>
+            new Promise((done) => {
+              const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+              child.once('exit', () => {
+                clearTimeout(kill);
+                done();
+              });
+              child.kill('SIGTERM');
+            }),
+        });
+      } catch {
+        // not the whole document yet
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`dev exited with ${code}: ${err}`));
+    });
+  });
+}
+
+/** A bare node:http server in its own process answering the same JSON. */
+function startBare() {
+  const source = `const http = require('node:http');
+const s = http.createServer((req, res) => { const body = JSON.stringify({ hello: 'bare' }); res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }); res.end(body); });
+s.keepAliveTimeout = 65000; s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));`;
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('node', ['-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child.stdout.once('data', (c) => resolvePromise({ port: Number(String(c).trim()), stop: () => new Promise((done) => { child.once('exit', done); child.kill('SIGTERM'); }) }));
+    child.on('error', reject);
+  });
+}
+
+/** autocannon in its own process; resolves with its JSON result. */
+function autocannon(url, { connections = 10, seconds, rate, headers = {} }) {
+  const args = [autocannonCli, '-j', '-n', '-c', String(connections), '-d', String(seconds)];
+  if (rate) args.push('-R', String(rate));
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`);
+  args.push(url);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('node', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    child.on('exit', (code) => {
+      try {
+        resolvePromise(JSON.parse(out));
+      } catch {
+        reject(new Error(`autocannon failed (${code}): ${err.slice(-500)}`));
+      }
+    });
+  });
+}
+
+/** Steady `rate` req/s against `url` for `seconds`, timing each request here. */
+async function timedLoad(url, rate, seconds) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  const latencies = [];
+  let errors = 0;
+  const one = () =>
+    new Promise((done) => {
+      const start = process.hrtime.bigint();
+      const call = request(url, { agent }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode !== 200) errors += 1;
+          latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
+          done();
+        });
+      });
+      call.on('error', () => {
+        errors += 1;
+        done();
+      });
+      call.end();
+    });
+  const total = rate * seconds;
+  const startedAt = performance.now();
+  const pending = [];
+  for (let i = 0; i < total; i += 1) {
+    const due = startedAt + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(one());
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
+  return { count: latencies.length, errors, p50: q(0.5), p99: q(0.99) };
+}
+
+const fmt = (n, d = 0) => Number(n).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const errorsOf = (r) => r.errors + r.timeouts + (r.non2xx ?? 0);
+
+export async function runDevBench() {
+  const { dir, cleanup } = await makeProject();
+  const rows = [];
+  const notes = [];
+  try {
+    // 1a. Bare node:http vs the gateway without throttling, same load, same run.
+    const bare = await startBare();
+    const bareResult = await autocannon(`http://127.0.0.1:${bare.port}/`, { seconds: SHORT_SECONDS });
+    await bare.stop();
+    let dev = await startDev(dir, ['--no-throttle']);
+    const maxResult = await autocannon(`http://127.0.0.1:${dev.port}/t/alpha/hello/`, { seconds: SHORT_SECONDS });
+    await dev.stop();
+    const ratio = maxResult.requests.average / bareResult.requests.average;
+    rows.push(['bare `node:http` (own process), 10 connections', `${fmt(bareResult.requests.average)} req/s`, `p99 ${bareResult.latency.p99} ms, errors ${errorsOf(bareResult)}`]);
+    rows.push(['gateway → tenant process, unthrottled, 10 connections', `${fmt(maxResult.requests.average)} req/s`, `p99 ${maxResult.latency.p99} ms, errors ${errorsOf(maxResult)}; ${fmt(ratio * 100, 1)} % of bare`]);
+
+    // 1b. A premium tenant held at its tier's rate (2,000 req/s) with throttling on.
+    dev = await startDev(dir);
+    const sustained = await autocannon(`http://127.0.0.1:${dev.port}/t/alpha/hello/`, { seconds: SUSTAIN_SECONDS, rate: 2000, connections: 20 });
+    const sustainedRate = sustained.requests.total / SUSTAIN_SECONDS;
+    const sustainedOk = sustainedRate >= 1990 && errorsOf(sustained) === 0;
+    rows.push([`premium tenant at 2,000 req/s for ${SUSTAIN_SECONDS} s (throttling on)`, `${fmt(sustainedRate)} req/s`, `${fmt(sustained.requests.total)} requests, errors/non-2xx ${errorsOf(sustained)}, p99 ${sustained.latency.p99} ms — ${sustainedOk ? 'target met' : 'target missed'}`]);
+
+    // 2. Noisy neighbour: B at a steady 200 req/s, quiet, then while A is flooded.
+    const bUrl = `http://127.0.0.1:${dev.port}/t/beta/hello/`;
+    await timedLoad(bUrl, B_RATE, 1); // warm-up
+    const quiet = await timedLoad(bUrl, B_RATE, SHORT_SECONDS);
+    const flood = autocannon(`http://127.0.0.1:${dev.port}/t/alpha/hello/`, { seconds: SHORT_SECONDS + 2, connections: 50 });
+    await new Promise((r) => setTimeout(r, 1000));
+    const noisy = await timedLoad(bUrl, B_RATE, SHORT_SECONDS);
+    const floodResult = await flood;
+    await dev.stop();
+    const within = noisy.p99 <= 2 * quiet.p99;
+    rows.push([`tenant B at ${B_RATE} req/s, quiet`, `p99 ${fmt(quiet.p99, 2)} ms`, `p50 ${fmt(quiet.p50, 2)} ms, ${quiet.count} requests, errors ${quiet.errors}`]);
+    rows.push([`tenant B at ${B_RATE} req/s while A is flooded (50 connections)`, `p99 ${fmt(noisy.p99, 2)} ms`, `p50 ${fmt(noisy.p50, 2)} ms, errors ${noisy.errors}; ${fmt(noisy.p99 / quiet.p99, 2)}× quiet — ${within ? 'within 2×' : 'over 2×'}`]);
+    const floodThrottled = floodResult.non2xx ?? 0;
+    notes.push(`During the flood A sent ${fmt(floodResult.requests.total)} requests (${fmt(floodResult.requests.average)} req/s); ${fmt(floodThrottled)} were answered 429 by A's token bucket (premium: 2,000 req/s, burst 4,000).`);
+  } finally {
+    cleanup();
+  }
+  return [
+    '## dev: gateway and tenant processes',
+    '',
+    `Two premium tenants, each in its own process running its built artifact behind the \`sovereign dev\` gateway on loopback; load from autocannon in a separate process. Sustained run ${SUSTAIN_SECONDS} s (BENCH_DEV_SECONDS), other runs ${SHORT_SECONDS} s.`,
+    '',
+    '| measurement | result | detail |',
+    '|---|---|---|',
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+    '',
+    ...notes,
+    '',
+  ].join('\n');
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  runDevBench().then(
+    (markdown) => process.stdout.write(`${markdown}\n`),
+    (error) => {
+      process.stderr.write(`${error.stack ?? error}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
