@@ -294,7 +294,7 @@ describe('clients', () => {
       expect(`${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`).toBe('http://127.0.0.1:4566');
     }
     expect(await custom.cloudformation.config.region()).toBe('eu-west-1');
-    expect((await custom.cloudformation.config.retryStrategy()).mode).toBe('adaptive');
+    expect(((await custom.cloudformation.config.retryStrategy()) as { mode?: string }).mode).toBe('adaptive');
     expect(await custom.cloudformation.config.maxAttempts()).toBe(8);
   });
 
