@@ -171,14 +171,18 @@ export function scaffoldExtension(options: ScaffoldOptions): ScaffoldResult {
     rmSync(staging, { recursive: true, force: true });
   }
   const shown = relative(options.projectDir ?? dirname(extensionsDir), dir) || dir;
+  const steps: Array<[string, string]> = [
+    [`npx vitest run ${shown}`, 'run its test'],
+    [`sovereign ext validate ${name}`, 'check manifest, handlers, secrets and permissions'],
+    [`sovereign ext enable ${name} --tenant <id>`, 'turn it on for a tenant'],
+    ['sovereign tenant deploy <id>', 'ship it'],
+  ];
+  const width = Math.max(...steps.map(([command]) => command.length)) + 2;
   const nextSteps = [
     `Created ${shown}/ with ${Object.keys(files).sort().join(', ')}.`,
     '',
     'Next steps:',
-    `  npx vitest run ${shown}                     run its test`,
-    `  sovereign ext validate ${name}              check manifest, handlers, secrets and permissions`,
-    `  sovereign ext enable ${name} --tenant <id>  turn it on for a tenant`,
-    '  sovereign tenant deploy <id>                ship it',
+    ...steps.map(([command, why]) => `  ${command.padEnd(width)}${why}`),
   ].join('\n');
   return { name, dir, files: Object.keys(files).sort(), nextSteps };
 }

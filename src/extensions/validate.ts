@@ -83,7 +83,24 @@ export function secretReads(dir: string): Map<string, string[]> {
   return reads;
 }
 
-async function checkHandlers(ext: DiscoveredExtension, manifest: ValidManifest): Promise<string[]> {
+/**
+ * The routes and secrets of a manifest that failed validation, as far as they are readable, so
+ * one run reports handler and secret problems too instead of one layer at a time.
+ */
+function bestEffort(loaded: unknown): Pick<ValidManifest, 'routes' | 'secrets'> | undefined {
+  if (typeof loaded !== 'object' || loaded === null) return undefined;
+  const raw = loaded as { routes?: unknown; secrets?: unknown };
+  const routes = (Array.isArray(raw.routes) ? raw.routes : []).filter(
+    (r): r is ValidManifest['routes'][number] =>
+      typeof r === 'object' && r !== null && ['method', 'path', 'handler'].every((k) => typeof (r as Record<string, unknown>)[k] === 'string'),
+  );
+  const secrets = (Array.isArray(raw.secrets) ? raw.secrets : [])
+    .filter((s): s is { key: string; description?: string; required?: boolean } => typeof s === 'object' && s !== null && typeof (s as { key?: unknown }).key === 'string')
+    .map((s) => ({ key: s.key, description: s.description ?? '', required: s.required ?? true }));
+  return { routes, secrets };
+}
+
+async function checkHandlers(ext: DiscoveredExtension, manifest: Pick<ValidManifest, 'routes'>): Promise<string[]> {
   const problems: string[] = [];
   const cache = new Map<string, Promise<string[] | Error>>();
   for (const [i, route] of manifest.routes.entries()) {
@@ -134,7 +151,7 @@ export async function validateDiscovered(all: DiscoveredExtension[], only?: stri
     if (only && !only.includes(ext.name)) continue;
     const problems = [...ext.problems];
     const warnings: string[] = [];
-    const manifest = ext.manifest;
+    const manifest = ext.manifest ?? bestEffort(ext.loaded);
     if (manifest) {
       problems.push(...(collisions.get(ext.name) ?? []));
       problems.push(...(await checkHandlers(ext, manifest)));
