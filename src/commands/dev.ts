@@ -40,7 +40,11 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], _args: strin
   }
 
   let server: import('../dev/server.js').DevServer | undefined;
-  const view = await openDevView(ctx.out, () => server?.gateway.statsDocument());
+  // The live table opens once the result is on stdout, so the two never interleave on a terminal.
+  const live = ctx.out.interactive && !ctx.out.json;
+  const pending: import('../dev/server.js').DevEvent[] = [];
+  let view: import('../dev/view.js').DevView | undefined = live ? undefined : await openDevView(ctx.out, () => server?.gateway.statsDocument());
+  const show = (event: import('../dev/server.js').DevEvent) => (view ? view.event(event) : pending.push(event));
   const stopped = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -53,15 +57,15 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], _args: strin
       port,
       tenants: tenants?.length ? tenants : undefined,
       throttle: options.throttle !== false,
-      onEvent: (event) => view.event(event),
+      onEvent: show,
     });
   } catch (error) {
-    await view.stop();
+    await view?.stop();
     await demo?.close();
     throw error;
   }
   const ids = server.tenantIds();
-  view.event({ kind: 'dev ready', fields: { port: server.port, tenants: ids.join(',') || '-' } });
+  show({ kind: 'dev ready', fields: { port: server.port, tenants: ids.join(',') || '-' } });
   const base = `http://localhost:${server.port}`;
   ctx.out.result(
     { port: server.port, url: base, pid: process.pid, tenants: ids.map((id) => ({ id, url: `http://${id}.localhost:${server!.port}/`, pathUrl: `${base}/t/${id}/` })) },
@@ -74,6 +78,10 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], _args: strin
     },
   );
 
+  if (!view) {
+    view = await openDevView(ctx.out, () => server?.gateway.statsDocument());
+    for (const event of pending.splice(0)) view.event(event);
+  }
   const signal = await stopped;
   view.event({ kind: 'dev stopping', fields: { signal } });
   const force = () => server?.killAll();

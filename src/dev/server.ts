@@ -206,7 +206,11 @@ export class DevServer {
   }
 
   private onSupervisorEvent(event: SupervisorEvent): void {
-    if (event.kind === 'started') this.emit('tenant started', { tenant: event.tenant, pid: event.pid, artifact: event.artifact.slice(0, 12) });
+    if (event.kind === 'started') {
+      const record = this.entries.get(event.tenant)?.record;
+      const deployed = record?.deploys?.filter((d) => d.target === 'local' && d.outcome === 'success').at(-1)?.artifact;
+      this.emit('tenant started', { tenant: event.tenant, pid: event.pid, artifact: event.artifact.slice(0, 12), deployed: deployed === undefined ? 'never' : deployed === event.artifact ? 'same' : 'differs' });
+    }
     else if (event.kind === 'crashed') {
       this.emit('tenant crashed', { tenant: event.tenant, code: event.code ?? undefined, signal: event.signal ?? undefined, restarting_in: `${event.restartInMs}ms`, reason: event.reason });
     } else if (event.kind === 'stopped' && !this.stopping) this.emit('tenant stopped', { tenant: event.tenant });
