@@ -1,7 +1,13 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { makeProject, repoRoot, runCli, snapshotTree } from './helpers/cli.js';
+import { execa, type Options, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadProject } from '../src/project.js';
+import { openVault, readVaultKey } from '../src/runtime/secrets/vault.js';
+import { LocalState } from '../src/state/store.js';
+import { startFakeAvalara, type FakeAvalara } from './fakes/avalara-server.js';
+import { startFakeCetec, type FakeCetec } from './fakes/cetec-server.js';
+import { cliPath, makeProject, repoRoot, runCli, snapshotTree } from './helpers/cli.js';
 
 let project: string;
 
@@ -147,3 +153,149 @@ describe('sovereign ext', () => {
     expect((await runCli(['ext', 'validate', 'missing'], { cwd: dir })).exitCode).toBe(3);
   });
 });
+
+describe('the case study on sovereign dev: avalara, cetec and the sync as one tenant', () => {
+  const AVALARA_KEY = 'CANARY-e2e-avalara-key-61d2';
+  const CETEC_TOKEN = 'CANARY-e2e-cetec-token-8a04';
+  let dir: string;
+  let dev: ResultPromise<Options> | undefined;
+  let devErr = '';
+  const pids = new Set<number>();
+  let cetec: FakeCetec;
+  let avalara: FakeAvalara;
+
+  afterAll(async () => {
+    if (dev && dev.exitCode === null) {
+      dev.kill('SIGKILL');
+      await dev;
+    }
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await cetec?.close();
+    await avalara?.close();
+  });
+
+  it('enables the three extensions, reports secrets until they are set, and serves them end to end', async () => {
+    cetec = await startFakeCetec({ token: CETEC_TOKEN, invoices: 2_500, customers: 30 });
+    avalara = await startFakeAvalara({ accountId: '2000100200', licenseKey: AVALARA_KEY });
+    dir = await makeProject('case-study');
+    for (const name of ['avalara', 'cetec', 'avalara-cetec-sync']) {
+      cpSync(join(repoRoot, 'extensions', name), join(dir, 'extensions', name), { recursive: true });
+    }
+    const configFile = join(dir, 'sovereign.config.json');
+    const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        ...config,
+        tenantConfig: {
+          avalara: { baseUrl: avalara.url },
+          cetec: { baseUrl: cetec.url },
+          'avalara-cetec-sync': { cetecBaseUrl: cetec.url, avalaraBaseUrl: avalara.url, timeBudgetMs: 0 },
+        },
+      }),
+    );
+    expect((await runCli(['tenant', 'create', 'acme', '--no-deploy'], { cwd: dir })).exitCode).toBe(0);
+    const first = await runCli(['ext', 'enable', 'avalara', '--tenant', 'acme', '--json'], { cwd: dir });
+    expect((JSON.parse(first.stdout) as { missingSecrets: Array<{ key: string }> }).missingSecrets.map((m) => m.key)).toEqual(['account_id', 'license_key']);
+
+    // Secret values go into the tenant's vault and references into its record, as `secrets set` does.
+    const values: Record<string, string> = {
+      'avalara.account_id': '2000100200',
+      'avalara.license_key': AVALARA_KEY,
+      'cetec.api_token': CETEC_TOKEN,
+      'avalara-cetec-sync.cetec_api_token': CETEC_TOKEN,
+      'avalara-cetec-sync.avalara_account_id': '2000100200',
+      'avalara-cetec-sync.avalara_license_key': AVALARA_KEY,
+    };
+    const project = await loadProject(dir);
+    const vault = openVault(join(project.paths.vault, 'acme.vault'), readVaultKey(join(project.paths.keys, 'acme.key')), 'acme');
+    const state = new LocalState(project);
+    await state.mutate({ command: 'test setup', action: 'tenant.secrets', tenant: 'acme' }, async (tx) => {
+      const record = (await state.getTenant('acme'))!;
+      const secrets = { ...record.secrets };
+      for (const [key, value] of Object.entries(values)) {
+        const [extension, name] = key.split('.') as [string, string];
+        const reference = `ssm:/dev/tenants/acme/${extension}/${name}`;
+        vault.putVersion(reference, value, { by: 'test@host' });
+        secrets[key] = { reference, setAt: new Date().toISOString(), setBy: 'test@host' };
+      }
+      tx.putTenant({ ...record, secrets });
+    });
+    for (const name of ['cetec', 'avalara-cetec-sync']) {
+      const enabled = await runCli(['ext', 'enable', name, '--tenant', 'acme'], { cwd: dir });
+      expect(enabled.exitCode, enabled.stderr).toBe(0);
+      expect(enabled.stdout).not.toContain('secrets set');
+    }
+
+    dev = execa('node', [cliPath, 'dev', '--port', '0', '--json'], {
+      cwd: dir,
+      reject: false,
+      stdin: 'ignore',
+      env: { NO_COLOR: '1', SOVEREIGN_ACTOR: 'test@host', CI: '1' },
+    } as Options);
+    dev.stderr!.on('data', (chunk: Buffer) => {
+      devErr += chunk.toString();
+    });
+    let devOut = '';
+    dev.stdout!.on('data', (chunk: Buffer) => {
+      devOut += chunk.toString();
+    });
+    const ready = await waitFor(() => {
+      if (dev!.exitCode !== null && dev!.exitCode !== undefined) throw new Error(`dev exited: ${devErr}`);
+      try {
+        return JSON.parse(devOut) as { port: number; pid: number };
+      } catch {
+        return undefined;
+      }
+    });
+    pids.add(ready.pid);
+    const devState = JSON.parse(readFileSync(join(dir, '.sovereign', 'dev.json'), 'utf8')) as { tenants: Record<string, { pid: number | null }> };
+    for (const t of Object.values(devState.tenants)) if (t.pid) pids.add(t.pid);
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`http://127.0.0.1:${ready.port}/t/acme${path}`, {
+        method,
+        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      });
+      const text = await res.text();
+      return { status: res.status, text, body: JSON.parse(text) as Record<string, any> };
+    };
+
+    const ping = await call('GET', '/avalara/ping');
+    expect(ping.body).toMatchObject({ authenticated: true });
+    const quote = await call('POST', '/avalara/quotes', {
+      customerCode: 'C1',
+      date: '2025-05-01',
+      shipTo: { region: 'WA', country: 'US' },
+      lines: [{ amount: 200 }],
+    });
+    expect(quote.status).toBe(200);
+    expect(quote.body).toMatchObject({ totalTax: 13 });
+    const customers = await call('GET', '/cetec/customers?limit=5');
+    expect(customers.body.items).toHaveLength(5);
+    const sync = await call('POST', '/avalara-cetec-sync/sync/invoices', {});
+    expect(sync.status, sync.text).toBe(200);
+    expect(sync.body).toMatchObject({ status: 'complete', processed: 2_500, taxed: 2_500 });
+    const status = await call('GET', '/avalara-cetec-sync/sync/status');
+    expect(status.body).toMatchObject({ status: 'complete', offset: 2_500 });
+    for (const text of [ping.text, quote.text, customers.text, sync.text, status.text, devErr]) {
+      expect(text).not.toContain(AVALARA_KEY);
+      expect(text).not.toContain(CETEC_TOKEN);
+    }
+  }, 180_000);
+});
+
+async function waitFor<T>(probe: () => T | undefined, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out waiting for sovereign dev');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
