@@ -50,7 +50,7 @@ async function callBundle(entry: string, path: string, extensions: string[]): Pr
   return JSON.parse(result.stdout.slice(marker + 2)) as { statusCode: number; body: string };
 }
 
-describe('tenant artifact of the real runtime', () => {
+describe('tenant artifact of the real runtime', { timeout: 120_000 }, () => {
   it('serves only the enabled extensions', async () => {
     const bundle = await buildTenantBundle({ projectDir: repo, extensionsDir, extensions: ['avalara'] });
     const packed = packArtifact(bundle, join(work, 'artifacts'));

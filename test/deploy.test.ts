@@ -57,7 +57,7 @@ beforeAll(async () => {
   await create('globex', ['avalara', 'cetec']);
 }, 120_000);
 
-describe('tenant deploy (local)', () => {
+describe('tenant deploy (local)', { timeout: 120_000 }, () => {
   it('builds each tenant with only its extensions and records the deploy', async () => {
     const result = await runCli(['tenant', 'deploy', '--all', '--concurrency', '2', '--json'], { cwd: project });
     expect(result.exitCode, result.stderr).toBe(0);
@@ -134,7 +134,7 @@ describe('tenant deploy (local)', () => {
   });
 });
 
-describe('template render', () => {
+describe('template render', { timeout: 120_000 }, () => {
   it('prints the tenant template with its artifact and its extensions\' permissions only', async () => {
     const result = await runCli(['template', 'render', 'acme'], { cwd: project });
     expect(result.exitCode, result.stderr).toBe(0);
