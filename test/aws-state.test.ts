@@ -183,4 +183,11 @@ describe('aws state', () => {
     expect(error.exitCode).toBe(ExitCode.notFound);
     expect(error.hint).toMatch(/sovereign bootstrap/);
   });
+
+  it('AccessDenied from DynamoDB is exit 5 with a hint', async () => {
+    mockClient(clients.documents).on(QueryCommand).rejects(awsError('AccessDeniedException', 'not authorized to perform: dynamodb:Query', 400));
+    const error = (await store().listTenants().catch((e: unknown) => e)) as UserError;
+    expect(error.exitCode).toBe(ExitCode.denied);
+    expect(error.hint).toBeTruthy();
+  });
 });

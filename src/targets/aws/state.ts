@@ -94,6 +94,7 @@ export class AwsState implements StateStore {
     return { tenant: `${name}#tenant`, lock: `${name}#lock`, audit: `${name}#audit` };
   }
 
+  /** One DynamoDB call with backoff; missing tables, credentials and AccessDenied become user errors. */
   private async call<T>(doing: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await withBackoff(fn, { sleep: this.options.sleep ?? realSleep });
@@ -105,16 +106,17 @@ export class AwsState implements StateStore {
           cause: error,
         });
       }
-      throw error;
+      // Conditional failures are decided by the caller; anything else is explained here.
+      const name = (error as { name?: string })?.name;
+      if (name === 'ConditionalCheckFailedException' || name === 'TransactionCanceledException') throw error;
+      throw awsFailure(error, doing);
     }
   }
 
   private async readTenant(id: string): Promise<VersionedRecord | undefined> {
     const answer = await this.call(`reading tenant ${id}`, () =>
       this.documents.send(new GetCommand({ TableName: this.tenants, Key: { pk: this.pk.tenant, sk: id }, ConsistentRead: true })),
-    ).catch((error: unknown) => {
-      throw awsFailure(error, `reading tenant "${id}" from ${this.tenants}`);
-    });
+    );
     if (!answer.Item) return undefined;
     return { record: answer.Item.record as TenantRecord, version: Number(answer.Item.version) };
   }
@@ -140,9 +142,7 @@ export class AwsState implements StateStore {
             ...(start ? { ExclusiveStartKey: start } : {}),
           }),
         ),
-      ).catch((error: unknown) => {
-        throw awsFailure(error, `listing tenants in ${this.tenants}`);
-      });
+      );
       for (const item of page.Items ?? []) {
         records.push(item.record as TenantRecord);
         this.versions.set(item.sk as string, Number(item.version));
@@ -242,7 +242,7 @@ export class AwsState implements StateStore {
         );
         break;
       } catch (error) {
-        if (!isConditionFailure(error)) throw awsFailure(error, 'taking the project lock');
+        if (!isConditionFailure(error)) throw error;
         if (now() >= deadline) {
           const holder = await this.call('reading the project lock', () => this.documents.send(new GetCommand({ TableName: this.tenants, Key: key, ConsistentRead: true })));
           const item = holder.Item ?? {};
@@ -366,7 +366,7 @@ export class AwsState implements StateStore {
         return event;
       } catch (error) {
         const failed = cancelledIndexes(error);
-        if (failed === undefined) throw awsFailure(error, 'recording the change');
+        if (failed === undefined) throw error instanceof UserError ? error : awsFailure(error, 'recording the change');
         const tenantFailures = failed.filter((i) => i < tenantItems.length).map((i) => [...tx.tenants.keys()][i]!);
         if (tenantFailures.length > 0) {
           throw conflict(
