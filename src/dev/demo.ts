@@ -151,6 +151,7 @@ export function demoCurlLines(port: number): string[] {
     `curl http://acme.localhost:${port}/avalara/ping`,
     `curl -X POST http://localhost:${port}/t/acme/avalara/quotes -H 'content-type: application/json' \\\n     -d '{"customerCode":"C-1","shipTo":{"region":"CA"},"lines":[{"amount":100}]}'`,
     `curl 'http://globex.localhost:${port}/cetec/invoices?limit=2'`,
+    `curl -X POST http://acme.localhost:${port}/avalara-cetec-sync/sync/invoices -H 'content-type: application/json' -d '{}'`,
     `curl http://localhost:${port}/t/globex/_sovereign/openapi.json`,
   ];
 }
