@@ -58,8 +58,8 @@ export class FakeCloudFormation {
   private clock = Date.parse('2026-01-01T00:00:00Z');
   private seq = 0;
 
-  constructor(client: CloudFormationClient, private readonly options: FakeOptions = {}) {
-    this.mock = mockClient(client);
+  constructor(client: CloudFormationClient | typeof CloudFormationClient, private readonly options: FakeOptions = {}) {
+    this.mock = mockClient(client as CloudFormationClient);
     const guard = <I, O>(name: string, fn: (input: I) => O) => (input: I): O => {
       const left = this.throttle.get(name) ?? 0;
       if (left > 0) {
