@@ -342,7 +342,8 @@ export class DevServer {
     for (const name of names) {
       const signature = treeSignature(join(this.project.paths.extensions, name));
       if (this.extensionSignatures.get(name) !== signature) {
-        if (this.extensionSignatures.has(name)) changed.push(name);
+        // A folder that appears counts too: a tenant that failed for want of it starts now.
+        changed.push(name);
         this.extensionSignatures.set(name, signature);
       }
     }
