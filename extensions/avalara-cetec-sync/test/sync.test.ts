@@ -31,7 +31,7 @@ describe('avalara-cetec-sync', () => {
     const sample = items.find((i) => i.invoiceId === 1_000_000 + 12_345)!;
     expect(sample.totalTax).toBeCloseTo(expectedTax(12_345, 250), 2);
     expect(sample.invoiceNumber).toBe('INV-0012346');
-  }, 120_000);
+  }, 240_000);
 
   it('rides out a 429 storm on both APIs', async () => {
     // One request in three refused: retries high enough that no invoice can lose every try by chance.
