@@ -96,7 +96,7 @@ describe('checkTenantScope with the case-study pattern {extension}-{tenant}-secr
   });
 
   it('refuses a name two tenants share through hyphenated ids', () => {
-    const options = { config: caseStudy, tenant: 'cde', extension: 'a-b', allTenants: ['cde', 'b-cde'], allExtensions: ['a', 'a-b'] };
+    const options = { config: caseStudy, tenant: 'cde', extension: 'a-b', stage: 'dev', allTenants: ['cde', 'b-cde'], allExtensions: ['a', 'a-b'] };
     const result = checkTenantScope('secretsmanager:a-b-cde-secrets:key', options);
     expect(result).toMatchObject({ ok: false, problem: { code: 'other-tenant' } });
     if (!result.ok) expect(result.problem.message).toContain('tenant "b-cde"');

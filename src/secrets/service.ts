@@ -130,9 +130,9 @@ export interface SetSecretResult {
  */
 export async function setSecret(env: SecretsEnv, tenantId: string, mappingText: string, referenceText: string): Promise<SetSecretResult> {
   const { extension, key, mapping } = parseMappingKey(mappingText);
+  const reference = parseReferenceForInput(referenceText);
   return env.state.mutate({ command: 'secrets set', action: 'secret.set', tenant: tenantId, args: { mapping } }, async (tx) => {
     const record = await requireTenant(env.state, tenantId);
-    const reference = parseReferenceForInput(referenceText);
     await assertScope(env, record, reference, [extension]);
     const discovered = await loadExtension(join(env.project.paths.extensions, extension));
     if (discovered.status === 'failed' && !projectExtensions(env.project).includes(extension)) {

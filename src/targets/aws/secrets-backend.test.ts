@@ -255,7 +255,7 @@ describe('Secrets Manager', () => {
     ]);
     expect(await backend.describe(smRef)).toMatchObject({ currentVersionId: token, previousVersionId: first.versionId, pendingVersionId: undefined });
     expect(await probeReference(backend, smRef, SM_TARGET)).toEqual({ status: 'ok', detail: 'resolves' });
-    expect(await probeReference(backend, { ...smRef, jsonKey: 'other' }, SM_TARGET)).toMatchObject({ status: 'key-missing' });
+    expect(await probeReference(backend, { service: 'secretsmanager', name: 'dev/tenants/acme/avalara', jsonKey: 'other' }, SM_TARGET)).toMatchObject({ status: 'key-missing' });
   });
 
   it('resumes an interrupted rotation (AWSPENDING left behind) without writing the value twice', async () => {

@@ -57,8 +57,8 @@ describe('real SDK clients', () => {
       ? { status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } }
       : { status: 200, body: { Name: 'dev/tenants/acme/avalara', VersionIdsToStages: { v1: ['AWSCURRENT'] } } };
     const clients = createSecretClients({ endpoint, region: 'eu-west-1', credentials });
-    expect((await clients.secretsManager.config.retryStrategy()).mode).toBe('adaptive');
-    expect((await clients.ssm.config.retryStrategy()).mode).toBe('adaptive');
+    expect(((await clients.secretsManager.config.retryStrategy()) as { mode?: string }).mode).toBe('adaptive');
+    expect(((await clients.ssm.config.retryStrategy()) as { mode?: string }).mode).toBe('adaptive');
     const real = new AwsSecretBackend(clients);
     expect(await real.describe(smRef)).toMatchObject({ currentVersionId: 'v1' });
     expect(requests.map((request) => request.target)).toEqual(['secretsmanager.DescribeSecret', 'secretsmanager.DescribeSecret', 'secretsmanager.DescribeSecret']);
