@@ -64,6 +64,8 @@ export async function buildTenantBundle(options: BuildTenantBundleOptions): Prom
     charset: 'utf8',
     banner: { js: BUNDLE_BANNER },
     alias: { 'sovereign/runtime': runtime },
+    // ESM builds first: the AWS SDK's dist-es tree-shakes better than its CommonJS build.
+    mainFields: ['module', 'main'],
     external: awsSdk === 'external' ? ['@aws-sdk/*'] : [],
     nodePaths: [join(packageRoot(), 'node_modules')],
     metafile: true,

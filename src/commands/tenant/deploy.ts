@@ -33,7 +33,8 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], ids: string[
   const project = ctx.project();
   const state = ctx.state();
   const { planFleetDeploy } = await import('../../fleet/plan.js');
-  const known = (await state.listTenants()).map((t) => t.id);
+  const records = await state.listTenants();
+  const known = records.map((t) => t.id);
   const plan = planFleetDeploy({
     known,
     ids,
@@ -48,14 +49,23 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], ids: string[
     import('../../fleet/report.js'),
   ]);
   const target = ctx.globals.target;
+  if (target === 'aws') {
+    // Stack names come from the session's stage, templates from the record's: they must agree.
+    const planned = new Set(plan.waves.flatMap((w) => w.tenants));
+    const other = records.find((t) => planned.has(t.id) && t.stage !== ctx.globals.stage);
+    if (other) throw badInput(`tenant "${other.id}" belongs to stage ${other.stage}, not ${ctx.globals.stage}`, `pass --stage ${other.stage}`);
+  }
   const shardText = plan.shard ? ` (shard ${plan.shard.index}/${plan.shard.count})` : '';
   ctx.out.info(`Deploying ${plan.total} tenant(s) to ${target}, stage ${ctx.globals.stage}${shardText}, ${plan.waves.length} wave(s), concurrency ${concurrency}`);
   const view = await openLiveView(ctx.out, 'tenant deploy', 'deploy');
   let deployOne: (id: string) => Promise<{ artifact: string }>;
   if (target === 'aws') {
-    const [{ createAwsDeployer }, { openAwsSession }] = await Promise.all([import('../../fleet/aws.js'), import('../../targets/aws/session.js')]);
+    const [{ createAwsDeployer }, { openAwsSession }] = await Promise.all([import('../../targets/aws/fleet.js'), import('../../targets/aws/session.js')]);
     const session = openAwsSession({ project: project.config.project, stage: ctx.globals.stage, globals: ctx.globals, out: ctx.out });
-    deployOne = createAwsDeployer({ state, project, session, approve: (question) => ctx.confirm(question), log: (line) => view.log(line) });
+    deployOne = createAwsDeployer(state, project, session, {
+      approve: (question) => ctx.confirm(question),
+      log: (tenant, line) => view.log(`${tenant}: ${line}`),
+    });
   } else {
     const { createLocalDeployer } = await import('../../fleet/local.js');
     deployOne = createLocalDeployer(state, project);
