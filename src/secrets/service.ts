@@ -31,6 +31,11 @@ export interface SecretsEnv {
   backendFor(tenant: TenantRecord): Promise<SecretBackend>;
   /** Warnings (stderr). */
   warn?: (message: string) => void;
+  /**
+   * Publishes changed references to the tenant's generation marker where it is not a local file
+   * (aws: the tenant table's marker item); returns the new generation.
+   */
+  publishGeneration?: (tenant: TenantRecord, targets: string[]) => Promise<number>;
 }
 
 /** A local backend over the tenant's vault and key in `.sovereign/`. */
@@ -202,7 +207,7 @@ export async function putSecret(env: SecretsEnv, tenantId: string, referenceText
       result = { target, versionId: rotated.versionId, created: false, outcome: rotated.outcome, previousVersionId: rotated.previousVersionId ?? null };
     }
     Object.assign(tx.eventArgs, { versionId: result.versionId, previousVersionId: result.previousVersionId, outcome: result.outcome });
-    const generation = stageGeneration(env, tx, record, result.outcome === 'unchanged' ? [] : [target]);
+    const generation = await stageGeneration(env, tx, record, result.outcome === 'unchanged' ? [] : [target]);
     return { result, record, generation };
   });
   const runtime = result.outcome === 'unchanged' ? noNotice('the value was already current') : await notifyRuntime(env, record, [target], generation);
@@ -222,8 +227,18 @@ export function generationPath(project: Project, tenant: string): string {
  * Records the changed references in the tenant's generation marker, landing with the audit
  * event; returns the new generation (null when nothing changed or the target keeps it elsewhere).
  */
-function stageGeneration(env: SecretsEnv, tx: { write(path: string, data: string | Uint8Array, mode?: number): void }, record: TenantRecord, targets: string[]): number | null {
-  if (targets.length === 0 || env.target !== 'local') return null;
+async function stageGeneration(env: SecretsEnv, tx: { write(path: string, data: string | Uint8Array, mode?: number): void }, record: TenantRecord, targets: string[]): Promise<number | null> {
+  if (targets.length === 0) return null;
+  if (env.target !== 'local') {
+    if (!env.publishGeneration) return null;
+    try {
+      return await env.publishGeneration(record, targets);
+    } catch (error) {
+      // The change itself is complete; runtimes then see it when their cached copy expires.
+      env.warn?.(`the generation marker of ${record.id} was not updated (${error instanceof Error ? error.message : String(error)}); runtimes pick the change up when their cache expires`);
+      return null;
+    }
+  }
   const path = generationPath(env.project, record.id);
   const { marker, text } = bumpGenerationFile(path, targets);
   tx.write(path, text);
@@ -239,7 +254,9 @@ async function notifyRuntime(env: SecretsEnv, record: TenantRecord, targets: str
     return {
       generation,
       webhook: null,
-      summary: 'warm runtime environments fetch the new version when their cached copy expires (SOVEREIGN_SECRET_TTL_MS); no redeploy needed',
+      summary: generation !== null
+        ? `generation ${generation} published: warm runtime environments of ${record.id} refetch the secret within about ${DEFAULT_PICKUP_MS / 1000} s of their next request; no redeploy needed`
+        : 'warm runtime environments fetch the new version when their cached copy expires (SOVEREIGN_SECRET_TTL_MS); no redeploy needed',
     };
   }
   const pickup = `the runtime picks the change up through its generation marker within about ${DEFAULT_PICKUP_MS / 1000} s of its next request`;
@@ -315,7 +332,7 @@ export async function rotateTenantSecret(
     }
     result = { mapping, reference: formatReference(reference), target, versionId: rotated.versionId, previousVersionId: rotated.previousVersionId ?? null, outcome: rotated.outcome };
     Object.assign(tx.eventArgs, { reference: formatReference(reference), versionId: rotated.versionId, previousVersionId: rotated.previousVersionId ?? null, outcome: rotated.outcome });
-    const generation = stageGeneration(env, tx, record, rotated.outcome === 'unchanged' ? [] : [target]);
+    const generation = await stageGeneration(env, tx, record, rotated.outcome === 'unchanged' ? [] : [target]);
     return { result, record, generation };
   });
   const runtime = result.outcome === 'unchanged' || result.outcome === 'aborted'
@@ -343,7 +360,7 @@ export async function rollbackTenantSecret(env: SecretsEnv, tenantId: string, ma
     const backend = await env.backendFor(record);
     const rolled = await rollbackSecret(backend, reference, { by: env.state.actor });
     Object.assign(tx.eventArgs, { reference: formatReference(reference), versionId: rolled.versionId, rolledBackVersionId: rolled.rolledBackVersionId ?? null });
-    const generation = stageGeneration(env, tx, record, [rolled.target]);
+    const generation = await stageGeneration(env, tx, record, [rolled.target]);
     return {
       result: { mapping, reference: formatReference(reference), target: rolled.target, versionId: rolled.versionId, rolledBackVersionId: rolled.rolledBackVersionId ?? null },
       record,

@@ -15,6 +15,7 @@ export async function secretsEnv(ctx: CommandContext, options: { mutating: boole
   const state = ctx.state();
   const { globals } = ctx;
   let backendFor: (tenant: TenantRecord) => Promise<SecretBackend>;
+  let publishGeneration: SecretsEnv['publishGeneration'];
   if (globals.target === 'aws') {
     const [{ AwsSecretBackend, createSecretClients }, { secretsKeyAlias }] = await Promise.all([
       import('../../targets/aws/secrets-backend.js'),
@@ -35,6 +36,16 @@ export async function secretsEnv(ctx: CommandContext, options: { mutating: boole
       const identity = await getCallerIdentity(sts);
       ctx.out.info(describeTarget(identity, await clients.ssm.config.region(), globals.stage));
     }
+    publishGeneration = async (tenant, targets) => {
+      const [{ DynamoDBClient }, { DynamoDBDocumentClient }, { tenantTableName }, { publishGenerationItem }] = await Promise.all([
+        import('@aws-sdk/client-dynamodb'),
+        import('@aws-sdk/lib-dynamodb'),
+        import('../../templates/names.js'),
+        import('../../targets/aws/secrets-backend.js'),
+      ]);
+      const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ ...clientOptions, retryMode: 'adaptive' }));
+      return (await publishGenerationItem(doc, tenantTableName(tenant.stage, tenant.id), targets)).generation;
+    };
     const backends = new Map<string, SecretBackend>();
     backendFor = async (tenant) => {
       let backend = backends.get(tenant.id);
@@ -55,7 +66,10 @@ export async function secretsEnv(ctx: CommandContext, options: { mutating: boole
       return backend;
     };
   }
-  return { project, state, target: globals.target, backendFor, warn: (message) => ctx.out.warn(message) };
+  return {
+    project, state, target: globals.target, backendFor, warn: (message) => ctx.out.warn(message),
+    ...(publishGeneration ? { publishGeneration } : {}),
+  };
 }
 
 /** Value-source options shared by `put` and `rotate`. */

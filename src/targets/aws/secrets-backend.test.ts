@@ -6,12 +6,14 @@ import {
   DescribeParametersCommand, GetParameterCommand, GetParameterHistoryCommand, LabelParameterVersionCommand, PutParameterCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseReferenceOrThrow } from '../../runtime/secrets/reference.js';
 import { probeReference, SecretBackendError } from '../../secrets/backend.js';
 import { findHalfFinishedRotation, rollbackSecret, rotateSecret, rotationVersionId, abortRotation } from '../../secrets/rotate.js';
-import { AwsSecretBackend, SSM_PREVIOUS_LABEL } from './secrets-backend.js';
+import { AwsSecretBackend, publishGenerationItem, SSM_PREVIOUS_LABEL } from './secrets-backend.js';
 
 const CANARY = 'canary-aws-91b7';
 const ssmRef = parseReferenceOrThrow('ssm:/dev/tenants/acme/avalara/account_id');
@@ -323,5 +325,30 @@ describe('Secrets Manager', () => {
     sm.on(GetSecretValueCommand).rejects(awsError(name));
     const error = await caught(backend.readValue(smRef));
     expect([error.reason, error.exitCode]).toEqual([reason, exitCode]);
+  });
+});
+
+describe('the generation marker item', () => {
+  const doc = mockClient(DynamoDBDocumentClient);
+  beforeEach(() => doc.reset());
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' }));
+  const now = new Date('2026-01-01T00:00:00Z');
+
+  it('creates the marker on first use and bumps it conditionally after a race', async () => {
+    doc.on(GetCommand).resolvesOnce({}).resolvesOnce({ Item: { pk: '_sovereign', sk: 'generation', generation: 1, suspended: true, changes: [{ generation: 1, references: ['x'] }], updatedAt: now.toISOString() } });
+    doc.on(PutCommand).rejectsOnce(awsError('ConditionalCheckFailedException')).resolves({});
+    const marker = await publishGenerationItem(client, 'sovereign-dev-acme', [SM_TARGET], now);
+    expect(marker).toMatchObject({ generation: 2, suspended: true, changes: [{ generation: 1 }, { generation: 2, references: [SM_TARGET] }] });
+    expect(inputs(doc.commandCalls(PutCommand)).map((input) => [input.ConditionExpression, input.ExpressionAttributeValues])).toEqual([
+      ['attribute_not_exists(pk)', undefined],
+      ['#generation = :generation', { ':generation': 1 }],
+    ]);
+    expect(inputs(doc.commandCalls(GetCommand))[0]).toEqual({ TableName: 'sovereign-dev-acme', Key: { pk: '_sovereign', sk: 'generation' }, ConsistentRead: true });
+  });
+
+  it('maps AccessDenied to exit 5', async () => {
+    doc.on(GetCommand).rejects(awsError('AccessDeniedException'));
+    const error = await caught(publishGenerationItem(client, 't', ['x']));
+    expect(error.exitCode).toBe(5);
   });
 });

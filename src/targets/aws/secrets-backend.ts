@@ -18,7 +18,11 @@ import {
   DescribeParametersCommand, GetParameterCommand, GetParameterHistoryCommand, LabelParameterVersionCommand, PutParameterCommand,
   SSMClient, UnlabelParameterVersionCommand,
 } from '@aws-sdk/client-ssm';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
+import {
+  GENERATION_ITEM_KEY, generationMarkerFromItem, generationMarkerToItem, nextGeneration, type GenerationMarker,
+} from '../../runtime/generation.js';
 import { referenceTarget, type SecretReference, type SecretsManagerReference, type SsmReference } from '../../runtime/secrets/reference.js';
 import {
   SecretBackendError, STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS, type BackendCapabilities, type PutVersionOptions,
@@ -450,4 +454,35 @@ function ssmLabel(stage: string, target: string): string {
     throw new SecretBackendError('failed', `SSM parameters cannot carry the stage ${stage} (${target})`);
   }
   return stage;
+}
+
+/**
+ * Records changed references in the tenant's generation marker item (its table, key
+ * `_sovereign`/`generation`), so every warm runtime environment refetches them within about a
+ * second. Optimistic: the put is conditional on the generation read, retried on a race.
+ */
+export async function publishGenerationItem(doc: DynamoDBDocumentClient, tableName: string, references: string[], now = new Date()): Promise<GenerationMarker> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    let current: GenerationMarker | undefined;
+    try {
+      const got = await doc.send(new GetCommand({ TableName: tableName, Key: { ...GENERATION_ITEM_KEY }, ConsistentRead: true }));
+      current = got.Item ? generationMarkerFromItem(got.Item) : undefined;
+    } catch (error) {
+      mapAwsError(error, 'reading the generation marker of', `table ${tableName}`);
+    }
+    const next = nextGeneration(current, { references, now });
+    try {
+      await doc.send(new PutCommand({
+        TableName: tableName,
+        Item: generationMarkerToItem(next),
+        ...(current
+          ? { ConditionExpression: '#generation = :generation', ExpressionAttributeNames: { '#generation': 'generation' }, ExpressionAttributeValues: { ':generation': current.generation } }
+          : { ConditionExpression: 'attribute_not_exists(pk)' }),
+      }));
+      return next;
+    } catch (error) {
+      if ((error as AwsErrorShape).name !== 'ConditionalCheckFailedException') mapAwsError(error, 'writing the generation marker of', `table ${tableName}`);
+    }
+  }
+  throw new SecretBackendError('conflict', `the generation marker in table ${tableName} kept changing; try again`);
 }
