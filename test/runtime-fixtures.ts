@@ -34,7 +34,7 @@ export const orders = defineExtension({
 
 export const orderHandlers: Record<string, Record<string, unknown>> = {
   'get-order': {
-    handler: defineHandler(async (request, ctx) => {
+    handler: defineHandler<unknown, unknown>(async (request, ctx) => {
       const item = await ctx.db.get('order', request.params.id ?? '');
       return item ? { id: request.params.id, total: item.total } : { status: 404, body: { message: 'no such order' } };
     }),

@@ -42,6 +42,7 @@ export interface CacheStats {
 
 export class TtlCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
+  private lastTouched: string | undefined;
   private readonly inflight = new Map<string, Promise<V>>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
@@ -73,6 +74,15 @@ export class TtlCache<V> {
   /** Whether a value (fresh or stale) is held for `key`. */
   has(key: string): boolean {
     return this.entries.has(key);
+  }
+
+  /** The value for `key` when a fresh one is held (counts as a hit and refreshes its LRU position). */
+  getFresh(key: string): V | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined || this.now() >= entry.expiresAt) return undefined;
+    this.touch(key, entry);
+    this.stats.hits++;
+    return entry.value;
   }
 
   /**
@@ -116,6 +126,7 @@ export class TtlCache<V> {
   set(key: string, value: V): void {
     this.entries.delete(key);
     this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs });
+    this.lastTouched = key;
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
@@ -130,6 +141,7 @@ export class TtlCache<V> {
    */
   invalidate(keys?: Iterable<string>): number {
     let dropped = 0;
+    this.lastTouched = undefined;
     if (keys === undefined) {
       dropped = this.entries.size;
       this.entries.clear();
@@ -144,8 +156,11 @@ export class TtlCache<V> {
   }
 
   private touch(key: string, entry: Entry<V>): void {
+    // Already the most recent: skip the delete/insert (the common case for a hot key).
+    if (this.lastTouched === key) return;
     this.entries.delete(key);
     this.entries.set(key, entry);
+    this.lastTouched = key;
   }
 
   private load(key: string, load: () => Promise<V>): Promise<V> {

@@ -2,7 +2,7 @@
 import type { DocumentClientProvider } from './db.js';
 import { createExtensionTable } from './db.js';
 import { SecretNotConfiguredError, UndeclaredSecretError } from './errors.js';
-import type { ExtensionTable, Metrics, PaginateOptions, RouteContext, SecretAccessor } from './extension.js';
+import type { ExtensionTable, Logger, Metrics, PaginateOptions, RouteContext, SecretAccessor } from './extension.js';
 import { createLogger, type LineWriter, type LogLevel } from './log.js';
 import { createMetrics } from './metrics.js';
 import { paginate, type PaginateDeps } from './paginate.js';
@@ -77,6 +77,51 @@ export function createExtensionScope(options: ExtensionScopeOptions): ExtensionS
   };
 }
 
+/**
+ * The context of one request. The logger and the bound `paginate` are created on first use, so a
+ * request that does not log pays nothing for them; both stay safe to destructure.
+ */
+class RequestContext implements RouteContext {
+  readonly tenant: TenantIdentity;
+  readonly extension: string;
+  readonly config: Record<string, unknown>;
+  readonly secrets: SecretAccessor;
+  readonly db: ExtensionTable;
+  private logger: Logger | undefined;
+  private paginator: RouteContext['paginate'] | undefined;
+
+  // A true private field: handlers must not reach the shared redactor (it holds every handed-out value).
+  readonly #scope: ExtensionScope;
+
+  constructor(scope: ExtensionScope, readonly requestId: string, readonly metrics: Metrics) {
+    this.#scope = scope;
+    this.tenant = scope.tenant;
+    this.extension = scope.extension;
+    this.config = scope.config as Record<string, unknown>;
+    this.secrets = scope.secrets;
+    this.db = scope.db;
+  }
+
+  get log(): Logger {
+    return (this.logger ??= createLogger({
+      base: { tenant: this.#scope.tenant.id, stage: this.#scope.tenant.stage, extension: this.#scope.extension, requestId: this.requestId },
+      redactor: this.#scope.redactor,
+      write: this.#scope.write,
+      level: this.#scope.logLevel,
+    }));
+  }
+
+  get paginate(): RouteContext['paginate'] {
+    const deps = this.#scope.paginateDeps;
+    return (this.paginator ??= <T>(options: PaginateOptions<T>) => paginate(options, deps));
+  }
+
+  /** Plain-object view (console.log, JSON) without internals. */
+  toJSON(): Record<string, unknown> {
+    return { tenant: this.tenant, extension: this.extension, requestId: this.requestId, config: this.config };
+  }
+}
+
 /** The context for one request to `route` (e.g. `GET /orders/{id}`) of the scope's extension. */
 export function createRouteContext(scope: ExtensionScope, route: string, requestId: string): RouteContext {
   let metrics = scope.metrics.get(route);
@@ -84,23 +129,5 @@ export function createRouteContext(scope: ExtensionScope, route: string, request
     metrics = createMetrics({ tenant: scope.tenant.id, extension: scope.extension, route }, scope.write);
     scope.metrics.set(route, metrics);
   }
-  const deps = scope.paginateDeps;
-  return {
-    tenant: scope.tenant,
-    extension: scope.extension,
-    requestId,
-    config: scope.config as Record<string, unknown>,
-    log: createLogger({
-      base: { tenant: scope.tenant.id, stage: scope.tenant.stage, extension: scope.extension, requestId },
-      redactor: scope.redactor,
-      write: scope.write,
-      level: scope.logLevel,
-    }),
-    secrets: scope.secrets,
-    db: scope.db,
-    metrics,
-    paginate<T>(options: PaginateOptions<T>) {
-      return paginate(options, deps);
-    },
-  };
+  return new RequestContext(scope, requestId, metrics);
 }

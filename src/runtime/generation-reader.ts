@@ -70,6 +70,11 @@ export class GenerationWatcher {
     return this.current?.suspended ?? false;
   }
 
+  /** Whether `check()` would read (or join a read). */
+  due(): boolean {
+    return this.running !== undefined || this.now() - this.lastCheck >= this.options.intervalMs;
+  }
+
   /** Reads the marker if the interval has passed (concurrent callers share one read). */
   check(): Promise<void> {
     if (this.running) return this.running;

@@ -75,7 +75,11 @@ interface RouteEntry {
 const HEALTH = '/_sovereign/health';
 const OPENAPI = '/_sovereign/openapi.json';
 const ROTATION = '/_sovereign/webhooks/rotation';
-const RUNTIME_ROUTES: Record<string, string> = { [HEALTH]: 'GET', [OPENAPI]: 'GET', [ROTATION]: 'POST' };
+const RUNTIME_ROUTES: Record<string, string | undefined> = Object.assign(Object.create(null) as Record<string, string>, {
+  [HEALTH]: 'GET',
+  [OPENAPI]: 'GET',
+  [ROTATION]: 'POST',
+});
 
 export class TenantRuntime {
   readonly config: RuntimeConfig;
@@ -199,28 +203,35 @@ export class TenantRuntime {
     }
   }
 
-  async handle(request: IncomingRequest): Promise<HttpResultV2> {
-    await this.watcher.check();
-    const runtimeMethod = RUNTIME_ROUTES[request.path];
-    if (runtimeMethod !== undefined) {
+  /** Serves one request (never rejects for expected failures; the caller maps the rest to 500). */
+  handle(request: IncomingRequest): Promise<HttpResultV2> | HttpResultV2 {
+    if (this.watcher.due()) return this.watcher.check().then(() => this.route(request));
+    return this.route(request);
+  }
+
+  private route(request: IncomingRequest): Promise<HttpResultV2> | HttpResultV2 {
+    const path = request.path;
+    if (path.startsWith('/_sovereign/')) {
+      const runtimeMethod = RUNTIME_ROUTES[path];
+      if (runtimeMethod === undefined) return problem(404, 'not-found', request, `no runtime endpoint ${path}`);
       if (request.method !== runtimeMethod) {
-        return problem(405, 'method-not-allowed', request, `${request.path} accepts ${runtimeMethod}`, {}, { allow: runtimeMethod });
+        return problem(405, 'method-not-allowed', request, `${path} accepts ${runtimeMethod}`, {}, { allow: runtimeMethod });
       }
-      if (request.path === HEALTH) return this.health(request);
-      if (request.path === OPENAPI) return this.openApi(request);
+      if (path === HEALTH) return this.health(request);
+      if (path === OPENAPI) return this.openApi(request);
       return this.rotation(request);
     }
-    const first = request.path.split('/')[1] ?? '';
-    if (first === '_sovereign') return problem(404, 'not-found', request, `no runtime endpoint ${request.path}`);
     if (this.watcher.suspended) return problem(403, 'tenant-suspended', request, `tenant "${this.config.tenant}" is suspended`);
+    const slash = path.indexOf('/', 1);
+    const first = slash === -1 ? path.slice(1) : path.slice(1, slash);
     const state = this.extensions.get(first);
-    if (state?.status === 'failed') {
+    if (state !== undefined && state.status === 'failed') {
       return problem(503, 'extension-unavailable', request, `extension "${first}" failed to load`);
     }
-    const found = this.router.lookup(request.method, request.path);
-    if (found.kind === 'not-found') return problem(404, 'not-found', request, `no route ${request.method} ${request.path}`);
+    const found = this.router.lookup(request.method, path);
+    if (found.kind === 'not-found') return problem(404, 'not-found', request, `no route ${request.method} ${path}`);
     if (found.kind === 'method-not-allowed') {
-      return problem(405, 'method-not-allowed', request, `${request.path} accepts ${found.allow.join(', ')}`, {}, { allow: found.allow.join(', ') });
+      return problem(405, 'method-not-allowed', request, `${path} accepts ${found.allow.join(', ')}`, {}, { allow: found.allow.join(', ') });
     }
     return this.invoke(found.value, found.params, request);
   }
@@ -445,10 +456,19 @@ export function createLambdaHandler(extensions: BundledExtension[], options: Lam
   // Never an unhandled rejection at init: the first request reports it.
   runtime.catch(() => undefined);
 
+  let ready: TenantRuntime | undefined;
   const handler = (async (event: HttpEventV2, context?: LambdaContextLike) => {
     const request = normaliseEvent(event, context, randomUUID);
     if (failure) return problem(500, 'runtime-misconfigured', request, 'the tenant runtime is misconfigured; see the cold-start log line');
-    let instance: TenantRuntime | undefined;
+    let instance: TenantRuntime | undefined = ready;
+    if (instance !== undefined) {
+      try {
+        return await instance.handle(request);
+      } catch (error) {
+        instance.log('error', 'request failed', { error: describe(error) }, request.requestId);
+        return problem(500, 'internal-error', request, 'the runtime failed to handle the request');
+      }
+    }
     try {
       instance = await runtime;
     } catch (error) {
@@ -456,6 +476,7 @@ export function createLambdaHandler(extensions: BundledExtension[], options: Lam
       return problem(500, 'runtime-failed', request, 'the tenant runtime failed to start');
     }
     if (instance === undefined) return problem(500, 'runtime-misconfigured', request, 'the tenant runtime is misconfigured');
+    ready = instance;
     try {
       return await instance.handle(request);
     } catch (error) {

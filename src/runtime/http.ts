@@ -76,10 +76,12 @@ export function normaliseEvent(event: HttpEventV2, context: LambdaContextLike | 
     }
   }
   let path = event.rawPath || event.requestContext?.http?.path || '/';
-  try {
-    path = decodeURI(path);
-  } catch {
-    // keep the raw path; the router will not match it
+  if (path.includes('%')) {
+    try {
+      path = decodeURI(path);
+    } catch {
+      // keep the raw path; the router will not match it
+    }
   }
   return {
     method: (event.requestContext?.http?.method ?? 'GET').toUpperCase(),

@@ -67,7 +67,3 @@ export function createLogger(options: LoggerOptions): Logger {
   };
   return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }
-
-export function parseLogLevel(value: string | undefined): LogLevel | undefined {
-  return value !== undefined && value in LEVELS ? (value as LogLevel) : undefined;
-}

@@ -15,6 +15,8 @@ interface Compiled<T> {
 
 export class Router<T> {
   private readonly routes: Compiled<T>[] = [];
+  /** Routes by segment count, in match order. */
+  private readonly bySize = new Map<number, Compiled<T>[]>();
 
   /** Adds a route; `path` like `/cetec/orders/{id}`. Literal segments win over parameters. */
   add(method: string, path: string, value: T): void {
@@ -30,24 +32,41 @@ export class Router<T> {
     this.routes.push({ method: method.toUpperCase(), segments, value });
     // More literal segments first, so `/orders/latest` beats `/orders/{id}`.
     this.routes.sort((a, b) => literalScore(b) - literalScore(a));
+    this.bySize.clear();
+    for (const route of this.routes) {
+      const list = this.bySize.get(route.segments.length) ?? [];
+      list.push(route);
+      this.bySize.set(route.segments.length, list);
+    }
   }
 
+  /** Finds the route for an upper-case `method` and a path. */
   lookup(method: string, path: string): RouteLookup<T> {
     const parts = splitPath(path);
-    const allow = new Set<string>();
-    for (const route of this.routes) {
+    const candidates = this.bySize.get(parts.length);
+    if (candidates === undefined) return { kind: 'not-found' };
+    let allow: Set<string> | undefined;
+    for (const route of candidates) {
       const params = matchSegments(route.segments, parts);
       if (params === undefined) continue;
-      if (route.method === method.toUpperCase()) return { kind: 'match', value: route.value, params };
-      allow.add(route.method);
+      if (route.method === method) return { kind: 'match', value: route.value, params };
+      (allow ??= new Set()).add(route.method);
     }
-    if (allow.size === 0) return { kind: 'not-found' };
+    if (allow === undefined) return { kind: 'not-found' };
     return { kind: 'method-not-allowed', allow: [...allow].sort() };
   }
 }
 
 function splitPath(path: string): string[] {
-  return path.split('/').filter((segment) => segment !== '');
+  const parts: string[] = [];
+  let start = 0;
+  for (let i = 0; i <= path.length; i++) {
+    if (i === path.length || path.charCodeAt(i) === 47 /* / */) {
+      if (i > start) parts.push(path.slice(start, i));
+      start = i + 1;
+    }
+  }
+  return parts;
 }
 
 function literalScore(route: Compiled<unknown>): number {

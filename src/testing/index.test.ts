@@ -22,7 +22,7 @@ const notes = {
     await ctx.db.put({ pk: 'note', sk: request.body.id, text: request.body.text });
     return { status: 201, body: { id: request.body.id } };
   }),
-  read: defineHandler(async (request, ctx) => {
+  read: defineHandler<unknown, unknown>(async (request, ctx) => {
     const item = await ctx.db.get('note', request.params.id ?? '');
     if (!item) return { status: 404, body: { error: 'no such note' } };
     return { ...item, greeting: (ctx.config as { greeting: string }).greeting };

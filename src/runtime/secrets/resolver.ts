@@ -42,6 +42,7 @@ export class SecretResolver {
   private readonly backend: SecretBackend;
   private readonly redactor: Redactor;
   private readonly parsed = new Map<string, SecretReference>();
+  private readonly keys = new Map<string, string>();
 
   constructor(options: SecretResolverOptions) {
     this.backend = options.backend;
@@ -63,9 +64,33 @@ export class SecretResolver {
   }
 
   /** The value behind a reference, from the cache or the backend. */
-  async resolve(text: string): Promise<string> {
-    const reference = this.reference(text);
-    const entry = await this.cache.get(cacheKeyOf(reference), () => this.load(reference));
+  resolve(text: string): Promise<string> {
+    let reference: SecretReference;
+    try {
+      reference = this.reference(text);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const key = this.keys.get(text) ?? this.keyFor(text, reference);
+    const fresh = this.cache.getFresh(key);
+    if (fresh !== undefined) {
+      try {
+        return Promise.resolve(this.valueOf(fresh, reference));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.cache.get(key, () => this.load(reference)).then((entry) => this.valueOf(entry, reference));
+  }
+
+  private keyFor(text: string, reference: SecretReference): string {
+    const key = cacheKeyOf(reference);
+    if (this.keys.size > 10_000) this.keys.clear();
+    this.keys.set(text, key);
+    return key;
+  }
+
+  private valueOf(entry: CachedSecret, reference: SecretReference): string {
     if (reference.service === 'secretsmanager' && reference.jsonKey !== undefined) {
       const value = extractJsonKey(entry, reference);
       this.redactor.add(value);

@@ -1,0 +1,441 @@
+/**
+ * Tenant runtime benchmarks, peers measured in the same run:
+ * 1. warm per-request overhead (route + context + cached secret) vs a bare handler and vs
+ *    @middy/core + @aws-lambda-powertools/parameters doing the same work;
+ * 2. cold init of an esbuild bundle with three extensions, time to first response, bundle size;
+ * 3. 1,000 concurrent misses on one key: backend calls, ours vs Powertools;
+ * 4. rotation propagation through the webhook and through the generation marker (1 s interval).
+ * AWS is a loopback stub (SSM / Secrets Manager / DynamoDB JSON protocol) with 5 ms latency.
+ *
+ * Run alone: `npx tsc -p tsconfig.build.json && node bench/runtime.js`.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, renameSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const STUB_LATENCY_MS = 5;
+
+async function loadRuntime() {
+  try {
+    const runtime = await import(pathToFileURL(join(repo, 'dist', 'runtime', 'index.js')).href);
+    const memory = await import(pathToFileURL(join(repo, 'dist', 'runtime', 'secrets', 'memory.js')).href);
+    return { ...runtime, ...memory };
+  } catch (error) {
+    throw new Error(`bench/runtime.js needs the built package (npx tsc -p tsconfig.build.json): ${error.message}`);
+  }
+}
+
+/** A loopback AWS stub counting calls per operation; values can be changed while running. */
+async function startAwsStub() {
+  const calls = new Map();
+  const values = new Map();
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      const target = String(req.headers['x-amz-target'] ?? '');
+      const op = target.split('.').pop() ?? '';
+      calls.set(op, (calls.get(op) ?? 0) + 1);
+      const input = JSON.parse(body || '{}');
+      setTimeout(() => {
+        if (op === 'GetParameter') {
+          res.setHeader('content-type', 'application/x-amz-json-1.1');
+          res.end(JSON.stringify({ Parameter: { Name: input.Name, Type: 'SecureString', Value: values.get(input.Name) ?? 'bench-secret-value', Version: 1 } }));
+        } else if (op === 'GetSecretValue') {
+          res.setHeader('content-type', 'application/x-amz-json-1.1');
+          res.end(JSON.stringify({ Name: input.SecretId, SecretString: values.get(input.SecretId) ?? '{"token":"bench"}', VersionId: 'v1', VersionStages: ['AWSCURRENT'] }));
+        } else {
+          res.setHeader('content-type', 'application/x-amz-json-1.0');
+          res.end('{}');
+        }
+      }, STUB_LATENCY_MS);
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    calls,
+    values,
+    reset: () => calls.clear(),
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmt = (n, digits = 2) => n.toFixed(digits);
+
+function event(method, path, extra = {}) {
+  return {
+    version: '2.0', routeKey: '$default', rawPath: path, rawQueryString: '', headers: { host: 'bench', 'user-agent': 'bench', ...(extra.headers ?? {}) },
+    requestContext: { http: { method, path, sourceIp: '127.0.0.1', protocol: 'HTTP/1.1', userAgent: 'bench' }, requestId: 'bench-req', routeKey: '$default', stage: '$default', timeEpoch: 0 },
+    isBase64Encoded: false, ...(extra.body === undefined ? {} : { body: extra.body }),
+  };
+}
+
+function tenantEnv(stubUrl, overrides = {}) {
+  return {
+    SOVEREIGN_TENANT: 'acme', SOVEREIGN_STAGE: 'dev', SOVEREIGN_TABLE: 'sovereign-dev-acme', SOVEREIGN_ARTIFACT: 'bench',
+    SOVEREIGN_TENANT_CONFIG: JSON.stringify({
+      extensions: ['bench'],
+      secrets: { 'bench.api_key': 'ssm:/dev/tenants/acme/bench/api_key' },
+      config: {},
+      webhookSecret: 'ssm:/dev/tenants/acme/_sovereign/webhook_secret',
+    }),
+    ...overrides,
+  };
+}
+
+const benchExtension = {
+  name: 'bench',
+  load: async () => ({
+    manifest: { name: 'bench', version: '1.0.0', description: 'bench', routes: [{ method: 'GET', path: '/items/{id}', handler: 'item' }], secrets: [{ key: 'api_key', description: 'k' }] },
+    handlers: {
+      item: {
+        handler: async (request, ctx) => {
+          const key = await ctx.secrets.get('api_key');
+          return { id: request.params.id, keyLength: key.length };
+        },
+      },
+    },
+  }),
+};
+
+// ---------------------------------------------------------------------------------------------
+async function warmOverhead(rt, stub) {
+  process.env.AWS_ENDPOINT_URL = stub.url;
+  const { SSMClient } = await import('@aws-sdk/client-ssm');
+  const { SSMProvider } = await import('@aws-lambda-powertools/parameters/ssm');
+  const middy = (await import('@middy/core')).default;
+
+  // 1. bare: the same result from a module-level cached secret, no routing.
+  let bareSecret;
+  const bare = async (e) => {
+    bareSecret ??= 'bench-secret-value';
+    const id = e.rawPath.slice('/bench/items/'.length);
+    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, keyLength: bareSecret.length }) };
+  };
+
+  // 2. sovereign: full runtime (generation check per request at its 1 s interval, router, context, cached secret).
+  const sovereign = rt.createLambdaHandler([benchExtension], {
+    env: tenantEnv(stub.url, { SOVEREIGN_GENERATION_SOURCE: `file:${join(tmpdir(), 'sovereign-bench-none.json')}` }),
+    write: () => undefined,
+  });
+
+  // 3. middy + Powertools Parameters (SSMProvider, 300 s maxAge), a route match and a JSON response.
+  const provider = new SSMProvider({ awsSdkV3Client: new SSMClient({}) });
+  const route = /^\/bench\/items\/([^/]+)$/;
+  const middyHandler = middy().handler(async (e) => {
+    const match = route.exec(e.rawPath);
+    if (!match || e.requestContext.http.method !== 'GET') return { statusCode: 404, body: '' };
+    const key = await provider.get('/dev/tenants/acme/bench/api_key', { maxAge: 300, decrypt: true });
+    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: match[1], keyLength: key.length }) };
+  });
+
+  const peers = [['bare handler', bare], ['sovereign runtime', sovereign], ['middy + Powertools', middyHandler]];
+  const e = event('GET', '/bench/items/42');
+  for (const [, fn] of peers) {
+    const out = await fn(e, { awsRequestId: 'r' });
+    if (out.statusCode !== 200 || !out.body.includes('"keyLength":18')) throw new Error(`warm-up answered ${out.statusCode} ${out.body}`);
+  }
+  const ROUNDS = 21;
+  const CALLS = 5000;
+  const samples = new Map(peers.map(([name]) => [name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, fn] of peers) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < CALLS; i++) await fn(e, { awsRequestId: 'r' });
+      samples.get(name).push(Number(process.hrtime.bigint() - t0) / CALLS / 1000);
+    }
+  }
+  const bareUs = median(samples.get('bare handler'));
+  const rows = peers.map(([name]) => {
+    const us = median(samples.get(name));
+    return `| ${name} | ${fmt(us)} µs | ${fmt(us / bareUs)}× |`;
+  });
+  const ours = median(samples.get('sovereign runtime'));
+  const theirs = median(samples.get('middy + Powertools'));
+  delete process.env.AWS_ENDPOINT_URL;
+  return {
+    text: [
+      '### 1. Warm per-request overhead',
+      '',
+      `Route \`GET /bench/items/{id}\` reading one cached secret and answering JSON; ${ROUNDS} interleaved rounds of ${CALLS} sequential invocations, median µs per invocation.`,
+      '',
+      '| handler | median per request | vs bare |',
+      '|---|---|---|',
+      ...rows,
+      '',
+      `Targets: < 2× bare → **${ours / bareUs < 2 ? 'met' : 'missed'}** (${fmt(ours / bareUs)}×); faster than middy + Powertools → **${ours < theirs ? 'met' : 'missed'}** (${fmt(theirs / ours)}× faster).`,
+      '',
+    ].join('\n'),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+const EXTENSION_SOURCE = (name) => `
+import { z } from 'zod';
+import { defineExtension } from 'sovereign/runtime';
+export default defineExtension({
+  name: '${name}', version: '1.0.0', description: '${name} extension',
+  routes: [
+    { method: 'GET', path: '/ping', handler: 'ping' },
+    { method: 'POST', path: '/items', handler: 'items#create', request: { body: z.object({ id: z.string(), qty: z.number().int().positive(), tags: z.array(z.string()).max(10) }) } },
+    { method: 'GET', path: '/items/{id}', handler: 'items#read', response: z.object({ id: z.string(), qty: z.number() }) },
+  ],
+  secrets: [{ key: 'api_key', description: 'API key' }],
+  config: z.object({ region: z.enum(['eu', 'us']).default('eu') }),
+});
+`;
+const PING = `export const handler = async () => ({ pong: true });\n`;
+const ITEMS = `
+export const create = async (request, ctx) => { await ctx.db.put({ pk: 'item', sk: request.body.id, qty: request.body.qty }); return { status: 201, body: request.body }; };
+export const read = async (request, ctx) => (await ctx.db.get('item', request.params.id)) ?? { status: 404, body: {} };
+`;
+
+function runChild(args, env) {
+  return new Promise((resolveChild, reject) => {
+    const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (chunk) => (stdout += chunk));
+    proc.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => proc.kill(), 30_000);
+    proc.on('error', reject);
+    proc.on('close', () => {
+      clearTimeout(timer);
+      resolveChild({ stdout, stderr });
+    });
+  });
+}
+
+async function coldInit(stub) {
+  const esbuild = await import('esbuild');
+  const dir = mkdtempSync(join(tmpdir(), 'sovereign-bench-cold-'));
+  try {
+    const names = ['alpha', 'beta', 'gamma'];
+    for (const name of names) {
+      const base = join(dir, name);
+      spawnSync('mkdir', ['-p', join(base, 'handlers')]);
+      writeFileSync(join(base, 'extension.js'), EXTENSION_SOURCE(name));
+      writeFileSync(join(base, 'handlers', 'ping.js'), PING);
+      writeFileSync(join(base, 'handlers', 'items.js'), ITEMS);
+    }
+    const entry = [
+      "import { createLambdaHandler } from 'sovereign/runtime';",
+      'export const handler = createLambdaHandler([',
+      ...names.map((n) => `  { name: '${n}', load: () => Promise.all([import('./${n}/extension.js'), import('./${n}/handlers/ping.js'), import('./${n}/handlers/items.js')]).then((m) => ({ manifest: m[0].default, handlers: { ping: m[1], items: m[2] } })) },`),
+      ']);',
+    ].join('\n');
+    writeFileSync(join(dir, 'entry.js'), entry);
+    const outfile = join(dir, 'out', 'index.mjs');
+    await esbuild.build({
+      entryPoints: [join(dir, 'entry.js')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      minify: true,
+      outfile,
+      alias: { 'sovereign/runtime': join(repo, 'src', 'runtime', 'index.ts') },
+      nodePaths: [join(repo, 'node_modules')],
+      banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+      logLevel: 'silent',
+    });
+    const size = statSync(outfile).size;
+    const gz = gzipSync(readFileSync(outfile)).length;
+    const child = `
+const t0 = performance.now();
+const { handler } = await import(process.env.BENCH_ENTRY);
+const t1 = performance.now();
+const ev = ${JSON.stringify(event('GET', '/alpha/ping'))};
+const r = await handler(ev, {});
+const t2 = performance.now();
+process.stdout.write(JSON.stringify({ status: r.statusCode, importMs: t1 - t0, firstMs: t2 - t0 }), () => process.exit(0));`;
+    const markerFile = join(dir, 'generation.json');
+    const configs = [
+      ['generation marker from a file (local target)', { SOVEREIGN_GENERATION_SOURCE: `file:${markerFile}` }],
+      ['generation marker from DynamoDB (aws target, SDK loaded)', { SOVEREIGN_GENERATION_SOURCE: 'dynamodb' }],
+    ];
+    const rows = [];
+    const RUNS = 15;
+    for (const [label, extra] of configs) {
+      const imports = [];
+      const firsts = [];
+      for (let i = 0; i < RUNS; i++) {
+        const env = {
+          PATH: process.env.PATH, HOME: process.env.HOME, BENCH_ENTRY: pathToFileURL(outfile).href,
+          AWS_ENDPOINT_URL: stub.url, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          ...tenantEnv(stub.url, {
+            SOVEREIGN_TENANT_CONFIG: JSON.stringify({ extensions: names, secrets: Object.fromEntries(names.map((n) => [`${n}.api_key`, `ssm:/dev/tenants/acme/${n}/api_key`])), config: {}, webhookSecret: 'ssm:/dev/tenants/acme/_sovereign/webhook_secret' }),
+            SOVEREIGN_LOG_LEVEL: 'warn',
+          }),
+          ...extra,
+        };
+        // Asynchronous: the AWS stub lives in this process and must keep answering.
+        const out = await runChild(['--input-type=module', '-e', child], env);
+        const at = out.stdout.lastIndexOf('{"status"');
+        if (at < 0) throw new Error(`cold start child printed no result: ${out.stderr.slice(0, 500)}`);
+        const parsed = JSON.parse(out.stdout.slice(at));
+        if (parsed.status !== 200) throw new Error(`cold start answered ${parsed.status}: ${out.stderr}`);
+        imports.push(parsed.importMs);
+        firsts.push(parsed.firstMs);
+      }
+      rows.push(`| ${label} | ${fmt(median(imports), 1)} ms | ${fmt(median(firsts), 1)} ms | ${fmt(Math.max(...firsts), 1)} ms |`);
+    }
+    return [
+      '### 2. Cold init of a bundled artifact with three extensions',
+      '',
+      `esbuild bundle (ESM, minified, AWS SDK and zod bundled) of the runtime plus three extensions (3 routes, zod schemas, config schema each): **${fmt(size / 1024, 0)} KiB** (${fmt(gz / 1024, 0)} KiB gzipped). Fresh Node process per run (${RUNS} runs); first request \`GET /alpha/ping\` reads no secret. Time measured from the start of the bundle's import (process start-up excluded).`,
+      '',
+      '| configuration | import + init (median) | to first response (median) | to first response (max) |',
+      '|---|---|---|---|',
+      ...rows,
+      '',
+      'Target ≤ 50 ms to the first response excluding secret fetches.',
+      '',
+    ].join('\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+async function concurrentMisses(rt, stub) {
+  process.env.AWS_ENDPOINT_URL = stub.url;
+  const { SSMClient } = await import('@aws-sdk/client-ssm');
+  const { SSMProvider } = await import('@aws-lambda-powertools/parameters/ssm');
+  const { createAwsSecretBackend } = await import(pathToFileURL(join(repo, 'dist', 'runtime', 'secrets', 'aws.js')).href);
+  const { SecretResolver } = await import(pathToFileURL(join(repo, 'dist', 'runtime', 'secrets', 'resolver.js')).href);
+  const { Redactor } = await import(pathToFileURL(join(repo, 'dist', 'runtime', 'redact.js')).href);
+  const N = 1000;
+
+  const ssm = new SSMClient({ maxAttempts: 1 });
+  await ssm.send(new (await import('@aws-sdk/client-ssm')).GetParameterCommand({ Name: '/warm' })); // connection + SDK warm-up
+  stub.reset();
+  const resolver = new SecretResolver({ backend: createAwsSecretBackend({ ssm }), redactor: new Redactor() });
+  let t0 = performance.now();
+  const ours = await Promise.all(Array.from({ length: N }, () => resolver.resolve('ssm:/dev/tenants/acme/bench/hot')));
+  const oursMs = performance.now() - t0;
+  const oursCalls = stub.calls.get('GetParameter') ?? 0;
+
+  stub.reset();
+  const provider = new SSMProvider({ awsSdkV3Client: ssm });
+  t0 = performance.now();
+  const settled = await Promise.allSettled(Array.from({ length: N }, () => provider.get('/dev/tenants/acme/bench/hot', { maxAge: 300, decrypt: true })));
+  const theirsMs = performance.now() - t0;
+  const theirsCalls = stub.calls.get('GetParameter') ?? 0;
+  const theirsFailed = settled.filter((s) => s.status === 'rejected').length;
+  delete process.env.AWS_ENDPOINT_URL;
+  if (ours.some((v) => v !== 'bench-secret-value')) throw new Error('wrong value');
+  return [
+    '### 3. 1,000 concurrent misses on one key',
+    '',
+    `Cold cache, ${N} concurrent reads of one SSM parameter, one shared SDK client against the stub (${STUB_LATENCY_MS} ms per call).`,
+    '',
+    '| resolver | GetParameter calls | wall time |',
+    '|---|---|---|',
+    `| sovereign (single-flight) | **${oursCalls}** | ${fmt(oursMs, 1)} ms |`,
+    `| Powertools SSMProvider | ${theirsCalls}${theirsFailed ? ` (${theirsFailed} rejected)` : ''} | ${fmt(theirsMs, 1)} ms |`,
+    '',
+    `Target 1 backend call → **${oursCalls === 1 ? 'met' : 'missed'}**.`,
+    '',
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+async function rotation(rt, stub) {
+  process.env.AWS_ENDPOINT_URL = stub.url;
+  const dir = mkdtempSync(join(tmpdir(), 'sovereign-bench-rotation-'));
+  const markerFile = join(dir, 'generation.json');
+  const writeMarker = (marker) => {
+    const temp = `${markerFile}.tmp`;
+    writeFileSync(temp, rt.serializeGenerationMarker(marker));
+    renameSync(temp, markerFile);
+  };
+  let marker = rt.initialGenerationMarker();
+  writeMarker(marker);
+  const REF = '/dev/tenants/acme/bench/api_key';
+  const WEBHOOK = 'whsec_YmVuY2gtd2ViaG9vay1zZWNyZXQtMDEyMzQ1';
+  stub.values.set('/dev/tenants/acme/_sovereign/webhook_secret', WEBHOOK);
+  const env = tenantEnv(stub.url, { SOVEREIGN_GENERATION_SOURCE: `file:${markerFile}`, SOVEREIGN_GENERATION_INTERVAL_MS: '1000' });
+  const a = rt.createLambdaHandler([benchExtension], { env, write: () => undefined });
+  const b = rt.createLambdaHandler([benchExtension], { env, write: () => undefined });
+  const keyLength = async (h) => JSON.parse((await h(event('GET', '/bench/items/1'), {})).body).keyLength;
+  try {
+    const webhookTimes = [];
+    const markerTimes = [];
+    const RUNS = 10;
+    for (let run = 0; run < RUNS; run++) {
+      const value = `rotated-${run}-`.padEnd(20 + run, 'x');
+      stub.values.set(REF, 'before-rotation-value');
+      marker = rt.nextGeneration(marker, { references: [`ssm:${REF}`] });
+      writeMarker(marker);
+      await new Promise((r) => setTimeout(r, 1100));
+      if ((await keyLength(a)) !== 21 || (await keyLength(b)) !== 21) throw new Error('warm-up value not read');
+
+      // Rotation: new value stored; the webhook reaches environment a only; the marker is bumped.
+      stub.values.set(REF, value);
+      const t0 = performance.now();
+      const body = JSON.stringify({ tenant: 'acme', references: [`ssm:${REF}`], generation: marker.generation + 1 });
+      const id = `msg_${run}_${Date.now()}`;
+      const headers = rt.webhookHeaders(WEBHOOK, id, body);
+      const hook = await a(event('POST', '/_sovereign/webhooks/rotation', { headers, body }), {});
+      if (hook.statusCode !== 200) throw new Error(`webhook answered ${hook.statusCode} ${hook.body}`);
+      marker = rt.nextGeneration(marker, { references: [`ssm:${REF}`] });
+      writeMarker(marker);
+      if ((await keyLength(a)) !== value.length) throw new Error('webhook path did not refresh');
+      webhookTimes.push(performance.now() - t0);
+      // Environment b polls like live traffic (a request every 10 ms) until it serves the new value.
+      while ((await keyLength(b)) !== value.length) await new Promise((r) => setTimeout(r, 10));
+      markerTimes.push(performance.now() - t0);
+    }
+    return [
+      '### 4. Rotation propagation',
+      '',
+      `${RUNS} rotations of one SSM value. Webhook path: signed notice to environment A, then A's next request; marker path: environment B (no webhook) serving a request every 10 ms, generation marker file re-read at most once per 1 s. Times from the start of the rotation notice to the first response carrying the new value (includes one ${STUB_LATENCY_MS} ms backend fetch).`,
+      '',
+      '| path | median | max | target |',
+      '|---|---|---|---|',
+      `| webhook | ${fmt(median(webhookTimes), 1)} ms | ${fmt(Math.max(...webhookTimes), 1)} ms | ≤ 100 ms |`,
+      `| generation marker (1 s interval) | ${fmt(median(markerTimes), 0)} ms | ${fmt(Math.max(...markerTimes), 0)} ms | ≤ 1.1 s |`,
+      '',
+    ].join('\n');
+  } finally {
+    delete process.env.AWS_ENDPOINT_URL;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runRuntimeBench() {
+  const saved = { ...process.env };
+  Object.assign(process.env, { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+  const rt = await loadRuntime();
+  const stub = await startAwsStub();
+  try {
+    // BENCH_RUNTIME_SECTIONS=warm,cold,misses,rotation runs a subset.
+    const only = process.env.BENCH_RUNTIME_SECTIONS ? new Set(process.env.BENCH_RUNTIME_SECTIONS.split(',')) : undefined;
+    const parts = ['## runtime', ''];
+    if (!only || only.has('warm')) parts.push((await warmOverhead(rt, stub)).text);
+    if (!only || only.has('cold')) parts.push(await coldInit(stub));
+    if (!only || only.has('misses')) parts.push(await concurrentMisses(rt, stub));
+    if (!only || only.has('rotation')) parts.push(await rotation(rt, stub));
+    return parts.join('\n');
+  } finally {
+    await stub.close();
+    process.env = saved;
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.stdout.write(`${await runRuntimeBench()}\n`);
+}
