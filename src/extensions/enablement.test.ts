@@ -24,6 +24,11 @@ describe('missingSecrets', () => {
     ]);
   });
 
+  it('follows the project\'s SSM prefix', () => {
+    const [first] = missingSecrets(record({}), manifest, { ssmPrefix: '/{stage}/customers/{tenant}/' });
+    expect(first!.command).toBe('sovereign secrets set acme avalara.account_id ssm:/prod/customers/acme/avalara/account_id');
+  });
+
   it('leaves out keys already set and optional keys', () => {
     const set = record({ 'avalara.license_key': { reference: 'secretsmanager:prod/tenants/acme/avalara:license_key', setAt: 'x', setBy: 'x' } });
     expect(missingSecrets(set, manifest).map((m) => m.key)).toEqual(['account_id']);

@@ -8,6 +8,7 @@ import { badInput, notFound } from '../errors.js';
 import { assertExtensionName, assertTenantId } from '../names.js';
 import type { TenantRecord } from '../state/registry.js';
 import type { StateStore } from '../state/store.js';
+import { exampleReference, resolveSecretsConfig, scopeRule } from '../secrets/scope.js';
 import { listExtensionFolders, loadExtension } from './discover.js';
 import type { ValidManifest } from './manifest-schema.js';
 
@@ -28,19 +29,26 @@ export interface EnablementResult {
   missingSecrets: MissingSecret[];
 }
 
-/** The default reference of a secret key: the tenant's SSM namespace. */
-export function defaultReference(stage: string, tenant: string, extension: string, key: string): string {
-  return `ssm:/${stage}/tenants/${tenant}/${extension}/${key}`;
+/**
+ * The reference suggested for a secret key: in the tenant's SSM namespace as the project's
+ * `secrets` settings define it (default `/<stage>/tenants/<tenant>/`).
+ */
+export function defaultReference(stage: string, tenant: string, extension: string, key: string, secretsConfig?: unknown): string {
+  return exampleReference(scopeRule(resolveSecretsConfig(secretsConfig), 'ssm', { stage, tenant, extension }), extension, key);
 }
 
 /** Required secrets of `manifest` the tenant record has no reference for. Pure. */
-export function missingSecrets(record: TenantRecord, manifest: Pick<ValidManifest, 'name' | 'secrets'>): MissingSecret[] {
+export function missingSecrets(
+  record: TenantRecord,
+  manifest: Pick<ValidManifest, 'name' | 'secrets'>,
+  secretsConfig?: unknown,
+): MissingSecret[] {
   return manifest.secrets
     .filter((secret) => secret.required && record.secrets[`${manifest.name}.${secret.key}`] === undefined)
     .map((secret) => ({
       key: secret.key,
       description: secret.description,
-      command: `sovereign secrets set ${record.id} ${manifest.name}.${secret.key} ${defaultReference(record.stage, record.id, manifest.name, secret.key)}`,
+      command: `sovereign secrets set ${record.id} ${manifest.name}.${secret.key} ${defaultReference(record.stage, record.id, manifest.name, secret.key, secretsConfig)}`,
     }));
 }
 
@@ -65,14 +73,14 @@ async function tenantOrFail(state: StateStore, tenant: string): Promise<TenantRe
 /** Enables `name` for `tenant`; idempotent. */
 export async function enableExtension(
   state: StateStore,
-  options: { extensionsDir: string; name: string; tenant: string },
+  options: { extensionsDir: string; name: string; tenant: string; secretsConfig?: unknown },
 ): Promise<EnablementResult> {
-  const { name, tenant } = options;
+  const { name, tenant, secretsConfig } = options;
   assertTenantId(tenant);
   const manifest = await loadValid(options.extensionsDir, name);
   const current = await tenantOrFail(state, tenant);
   if (current.extensions.includes(name)) {
-    return { tenant, extension: name, enabled: true, changed: false, extensions: current.extensions, missingSecrets: missingSecrets(current, manifest) };
+    return { tenant, extension: name, enabled: true, changed: false, extensions: current.extensions, missingSecrets: missingSecrets(current, manifest, secretsConfig) };
   }
   return state.mutate(
     { command: 'ext enable', action: 'extension.enable', tenant, args: { extension: name, version: manifest.version } },
@@ -83,7 +91,7 @@ export async function enableExtension(
         ? { ...record, extensions: [...record.extensions, name].sort(), updatedAt: new Date().toISOString() }
         : record;
       if (changed) tx.putTenant(next);
-      const missing = missingSecrets(next, manifest);
+      const missing = missingSecrets(next, manifest, secretsConfig);
       tx.eventArgs.missingSecrets = missing.map((m) => m.key);
       return { tenant, extension: name, enabled: true, changed, extensions: next.extensions, missingSecrets: missing };
     },

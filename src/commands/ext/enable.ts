@@ -13,7 +13,7 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], [name]: stri
   if (!tenant) throw badInput('ext enable needs --tenant <id>', `e.g. sovereign ext enable ${name} --tenant acme`);
   const project = ctx.project();
   const { enableExtension } = await import('../../extensions/enablement.js');
-  const result = await enableExtension(ctx.state(), { extensionsDir: project.paths.extensions, name: name!, tenant });
+  const result = await enableExtension(ctx.state(), { extensionsDir: project.paths.extensions, name: name!, tenant, secretsConfig: project.config.secrets });
   ctx.out.result(result, () => {
     const lines = [result.changed ? `Enabled ${name} for ${tenant}.` : `${name} was already enabled for ${tenant}.`];
     if (result.missingSecrets.length > 0) {
