@@ -80,6 +80,12 @@ interface AwsErrorShape {
 export function mapAwsError(error: unknown, action: string, target: string): never {
   const shape = (error ?? {}) as AwsErrorShape;
   const name = shape.name ?? 'Error';
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if ((typeof code === 'string' && /^E[A-Z]+$/.test(code)) || name === 'TimeoutError') {
+    throw new SecretBackendError('failed', `${action} ${target} failed: the endpoint cannot be reached (${typeof code === 'string' ? code : name})`, {
+      hint: 'check the network, the region, and AWS_ENDPOINT_URL / --endpoint-url',
+    });
+  }
   const isAws = shape.$metadata !== undefined || DENIED.has(name) || NOT_FOUND.has(name);
   if (!isAws) throw error;
   const request = shape.$metadata?.requestId ? `, request ${shape.$metadata.requestId}` : '';

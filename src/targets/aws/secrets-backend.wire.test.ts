@@ -82,4 +82,14 @@ describe('real SDK clients', () => {
     expect(requests.map((request) => request.target)).toEqual(['AmazonSSM.GetParameter']);
     expect(JSON.parse(requests[0]!.body)).toEqual({ Name: ssmRef.name, WithDecryption: true });
   });
+
+  it('reports an unreachable endpoint as a failure the user can act on', async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const real = new AwsSecretBackend(createSecretClients({ endpoint, region: 'eu-west-1', credentials, maxAttempts: 1 }));
+    const error = await caught(real.readValue(smRef));
+    expect([error.reason, error.exitCode]).toEqual(['failed', 1]);
+    expect(error.message).toMatch(/the endpoint cannot be reached \(ECONNREFUSED\)/);
+  });
 });
