@@ -1,7 +1,35 @@
 /** The summary of a fleet deploy: a stable JSON report and a table for people. */
+import type { LiveView } from '../output/live.js';
 import { formatTable } from '../output/output.js';
 import type { FleetPlan } from './plan.js';
-import type { FleetReport } from './run.js';
+import type { FleetEvent, FleetReport } from './run.js';
+
+/** One fleet event on the live view: a row per tenant on a TTY, an event line otherwise. */
+export function showFleetEvent(view: LiveView, event: FleetEvent, waves: number): void {
+  switch (event.type) {
+    case 'start':
+      view.update({ key: event.tenant, status: event.attempt > 1 ? `retry ${event.attempt}` : 'deploying', tone: 'busy' });
+      break;
+    case 'retry':
+      view.update({ key: event.tenant, status: 'throttled', detail: `retry in ${event.delayMs} ms: ${event.error}`, tone: 'busy' });
+      break;
+    case 'ok':
+      view.update({ key: event.tenant, status: 'ok', detail: `${(event.durationMs / 1000).toFixed(1)}s`, tone: 'ok' });
+      break;
+    case 'failed':
+      view.update({ key: event.tenant, status: 'failed', detail: event.error, tone: 'fail' });
+      break;
+    case 'skipped':
+      view.update({ key: event.tenant, status: 'skipped', detail: event.reason, tone: 'idle' });
+      break;
+    case 'wave-start':
+      if (waves > 1) view.log(`wave ${event.wave}: ${event.tenants} tenant(s)`);
+      break;
+    case 'wave-end':
+      if (waves > 1) view.log(`wave ${event.wave} done: ${event.ok} ok, ${event.failed} failed`);
+      break;
+  }
+}
 
 export interface FleetReportJson {
   target: 'local' | 'aws';

@@ -43,7 +43,7 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], ids: string[
     ...(options.shard === undefined ? {} : { shard: String(options.shard) }),
   });
 
-  const [{ runFleet }, { openLiveView }, { summarizeFleet }] = await Promise.all([
+  const [{ runFleet }, { openLiveView }, { summarizeFleet, showFleetEvent }] = await Promise.all([
     import('../../fleet/run.js'),
     import('../../output/live.js'),
     import('../../fleet/report.js'),
@@ -81,30 +81,7 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], ids: string[
       ...(maxFailures === undefined ? {} : { maxFailures }),
       signal: abort.signal,
       deployOne,
-      onEvent: (event) => {
-        switch (event.type) {
-          case 'start':
-            view.update({ key: event.tenant, status: event.attempt > 1 ? `retry ${event.attempt}` : 'deploying', tone: 'busy' });
-            break;
-          case 'retry':
-            view.update({ key: event.tenant, status: 'throttled', detail: `retry in ${event.delayMs} ms: ${event.error}`, tone: 'busy' });
-            break;
-          case 'ok':
-            view.update({ key: event.tenant, status: 'ok', detail: `${(event.durationMs / 1000).toFixed(1)}s`, tone: 'ok' });
-            break;
-          case 'failed':
-            view.update({ key: event.tenant, status: 'failed', detail: event.error, tone: 'fail' });
-            break;
-          case 'skipped':
-            view.update({ key: event.tenant, status: 'skipped', detail: event.reason, tone: 'idle' });
-            break;
-          case 'wave-start':
-            if (plan.waves.length > 1) view.log(`wave ${event.wave}: ${event.tenants} tenant(s)`);
-            break;
-          default:
-            break;
-        }
-      },
+      onEvent: (event) => showFleetEvent(view, event, plan.waves.length),
     });
   } finally {
     process.removeListener('SIGINT', onSignal);
