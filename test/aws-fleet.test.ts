@@ -13,7 +13,10 @@ import { createAwsClients, type AwsClients } from '../src/targets/aws/clients.js
 import { createAwsDeployer, type AwsTenantBuild } from '../src/targets/aws/fleet.js';
 import { countRegionStacks, scaleWarnings } from '../src/targets/aws/scale.js';
 import { openAwsSession } from '../src/targets/aws/session.js';
-import { awsError, FakeCloudFormation } from './aws-fakes.js';
+import { awsError, FakeCloudFormation, FakeDocumentTables } from './aws-fakes.js';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { createTenant } from '../src/tenants/tenants.js';
+import { AwsState, verifyAwsChain } from '../src/targets/aws/state.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -163,5 +166,33 @@ describe('scale limits', () => {
     const counted = await countRegionStacks({ cfn: clients.cloudformation, sleep: async () => undefined }, 'sovereign-dev-');
     expect(counted).toEqual({ total: 6, matching: 5 });
     expect(cfn.mock.commandCalls(ListStacksCommand).length).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe('tenant create and deploy with the aws state', () => {
+  it('registers tenants in the control-plane table, deploys their stacks and records each deploy in the hash chain, the STS caller as actor', async () => {
+    const db = new FakeDocumentTables();
+    const docs = mockClient(clients.documents);
+    docs.on(GetCommand).callsFake(async (input) => db.get(input));
+    docs.on(PutCommand).callsFake(async (input) => db.put(input));
+    docs.on(DeleteCommand).callsFake(async (input) => db.delete(input));
+    docs.on(UpdateCommand).callsFake(async (input) => db.update(input));
+    docs.on(QueryCommand).callsFake(async (input) => db.query(input));
+    docs.on(TransactWriteCommand).callsFake(async (input) => db.transactWrite(input));
+    const session = openAwsSession({ project: 'demo', stage: 'dev', clients, sleep: async () => undefined });
+    const project = { root: '/nowhere', config: { project: 'demo' }, paths: { keys: '/nowhere/keys', vault: '/nowhere/vault' } } as unknown as Project;
+    const awsState = new AwsState(project, { session, sleep: async () => undefined });
+    for (const id of ['acme', 'globex']) await createTenant(awsState, 'dev', { id, tier: 'standard', extensions: [] });
+    const build = async (record: TenantRecord): Promise<AwsTenantBuild> => ({ template: template(record.id), artifact, tags: {} });
+    const deployOne = createAwsDeployer(awsState, project, session, { approve: async () => true, build });
+    const report = await runFleet({ plan: planFleetDeploy({ known: (await awsState.listTenants()).map((t) => t.id), all: true }), concurrency: 2, deployOne, sleep: async () => undefined });
+    expect(report.ok).toBe(2);
+    const acme = (await awsState.getTenant('acme'))!;
+    expect(acme.createdBy).toBe('arn:aws:sts::123456789012:assumed-role/ci/run');
+    expect(acme.deploys).toEqual([expect.objectContaining({ target: 'aws', outcome: 'success', stack: 'sovereign-dev-acme', by: 'arn:aws:sts::123456789012:assumed-role/ci/run' })]);
+    const events = [];
+    for await (const event of awsState.events()) events.push(`${event.action}:${event.tenant}:${event.outcome}`);
+    expect(events.sort()).toEqual(['tenant.create:acme:success', 'tenant.create:globex:success', 'tenant.deploy:acme:success', 'tenant.deploy:globex:success']);
+    expect(await verifyAwsChain(awsState)).toMatchObject({ ok: true, events: 4 });
   });
 });

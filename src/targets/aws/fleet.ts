@@ -73,16 +73,14 @@ export function createAwsDeployer(state: StateStore, project: Project, session: 
       return { template: tenantBuild.template, artifact: tenantBuild.artifact, tags: tenantTags(tenantBuild.inputs) };
     });
 
-  const save = (id: string, deploy: DeployRecord) =>
+  /** Records a deploy; the record is made inside the mutation, where the actor is known. */
+  const save = (id: string, make: (by: string) => DeployRecord) =>
     recordQueue(() =>
       state.mutate(
-        {
-          command,
-          action: 'tenant.deploy',
-          tenant: id,
-          args: { target: 'aws', artifact: deploy.artifact, extensions: deploy.extensions, outcome: deploy.outcome, ...(deploy.stack ? { stack: deploy.stack } : {}), ...(deploy.error ? { error: deploy.error } : {}) },
-        },
+        { command, action: 'tenant.deploy', tenant: id },
         async (tx) => {
+          const deploy = make(state.actor);
+          Object.assign(tx.eventArgs, { target: 'aws', artifact: deploy.artifact, extensions: deploy.extensions, outcome: deploy.outcome, ...(deploy.stack ? { stack: deploy.stack } : {}), ...(deploy.error ? { error: deploy.error } : {}) });
           const current = await requireTenant(state, id);
           tx.putTenant({ ...current, updatedAt: deploy.at, deploys: [...current.deploys, deploy] });
         },
@@ -93,7 +91,6 @@ export function createAwsDeployer(state: StateStore, project: Project, session: 
     const tenant = await requireTenant(state, id);
     if (tenant.status === 'offboarding' || tenant.status === 'deleted') throw conflict(`tenant "${id}" is ${tenant.status}; it cannot be deployed`);
     const extensions = [...tenant.extensions].sort();
-    const by = () => (state as { actor: string }).actor;
     let artifact = '';
     let stack: string | undefined;
     try {
@@ -113,7 +110,7 @@ export function createAwsDeployer(state: StateStore, project: Project, session: 
       });
       stack = result.stackName;
       if (result.outcome !== 'unchanged') {
-        await save(id, { at: new Date(session.now()).toISOString(), by: by(), target: 'aws', artifact, extensions, outcome: 'success', stack });
+        await save(id, (by) => ({ at: new Date(session.now()).toISOString(), by, target: 'aws', artifact, extensions, outcome: 'success', stack: stack! }));
       }
       const counts = result.summary?.counts ?? { add: 0, modify: 0, remove: 0 };
       return { artifact, stack, outcome: result.outcome, changes: { add: counts.add, modify: counts.modify, remove: counts.remove }, uploaded: result.artifact.uploaded };
@@ -121,7 +118,7 @@ export function createAwsDeployer(state: StateStore, project: Project, session: 
       const throttled = /\bRate exceeded\b/i.test(firstLine(error));
       // A throttled attempt is retried by the fleet runner; only a final failure is recorded.
       if (!throttled) {
-        await save(id, { at: new Date(session.now()).toISOString(), by: by(), target: 'aws', artifact, extensions, outcome: 'failure', ...(stack ? { stack } : {}), error: firstLine(error) }).catch(() => undefined);
+        await save(id, (by) => ({ at: new Date(session.now()).toISOString(), by, target: 'aws', artifact, extensions, outcome: 'failure', ...(stack ? { stack } : {}), error: firstLine(error) })).catch(() => undefined);
       }
       throw error instanceof UserError ? error : new UserError(firstLine(error), { cause: error });
     }
