@@ -381,10 +381,14 @@ export interface SecretListEntry {
   setBy: string;
   /** `ok`, or why the metadata could not be read (`missing`, `denied`, `error`). */
   status: 'ok' | 'missing' | 'denied' | 'error';
+  /** For a status other than `ok`: one line, no values. */
+  detail: string | null;
 }
 
-function statusOfError(error: unknown): 'missing' | 'denied' | 'error' {
-  if (error instanceof SecretBackendError) return error.reason === 'not-found' ? 'missing' : error.reason === 'denied' ? 'denied' : 'error';
+function statusOfError(error: unknown): { status: 'missing' | 'denied' | 'error'; detail: string } {
+  if (error instanceof SecretBackendError) {
+    return { status: error.reason === 'not-found' ? 'missing' : error.reason === 'denied' ? 'denied' : 'error', detail: error.message };
+  }
   throw error;
 }
 
@@ -404,9 +408,10 @@ export async function listTenantSecrets(env: SecretsEnv, tenantId: string): Prom
         lastRotatedAt: description?.lastChangedAt ?? null,
         lastRotatedBy: description?.lastChangedBy ?? null,
         status: description ? 'ok' : 'missing',
+        detail: description ? null : `${referenceTarget(parseReferenceForInput(entry.reference))} does not exist`,
       });
     } catch (error) {
-      secrets.push({ ...base, versionId: null, lastRotatedAt: null, lastRotatedBy: null, status: statusOfError(error) });
+      secrets.push({ ...base, versionId: null, lastRotatedAt: null, lastRotatedBy: null, ...statusOfError(error) });
     }
   }
   return { tenant: record.id, secrets };

@@ -13,6 +13,7 @@ export function configure(command: Command): void {
 export async function run(ctx: Parameters<CommandModule['run']>[0], [tenant]: string[]): Promise<void> {
   const env = await secretsEnv(ctx, { mutating: false });
   const result = await listTenantSecrets(env, tenant!);
+  if (!ctx.out.json) for (const s of result.secrets) if (s.detail) ctx.out.warn(`${s.mapping}: ${s.detail}`);
   ctx.out.result(result, () => {
     if (result.secrets.length === 0) return `Tenant ${result.tenant} has no secrets yet. Map one with \`sovereign secrets set ${result.tenant} <extension>.<key> <reference>\`.`;
     const rows = result.secrets.map((s) => ({
