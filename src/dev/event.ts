@@ -55,7 +55,8 @@ export interface GatewayResponse {
   statusCode: number;
   /** Header name → one value, or several (written as repeated header lines, e.g. `set-cookie`). */
   headers: Record<string, string | string[]>;
-  body: Buffer;
+  /** Text bodies stay strings: Node writes headers and a string body in one go. */
+  body: Buffer | string;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -202,11 +203,11 @@ export function toApiGatewayEvent(request: GatewayRequest): ApiGatewayV2Event {
 export function fromLambdaResult(result: unknown, requestId: string): GatewayResponse {
   const base = { 'apigw-requestid': requestId };
   if (result === null || result === undefined) {
-    return { statusCode: 200, headers: { ...base, 'content-type': 'application/json' }, body: Buffer.from(result === null ? 'null' : '') };
+    return { statusCode: 200, headers: { ...base, 'content-type': 'application/json' }, body: result === null ? 'null' : '' };
   }
   if (typeof result !== 'object' || Array.isArray(result) || !('statusCode' in result)) {
     const text = typeof result === 'string' ? result : JSON.stringify(result);
-    return { statusCode: 200, headers: { ...base, 'content-type': 'application/json' }, body: Buffer.from(text) };
+    return { statusCode: 200, headers: { ...base, 'content-type': 'application/json' }, body: text };
   }
   const r = result as {
     statusCode: unknown;
@@ -232,7 +233,7 @@ export function fromLambdaResult(result: unknown, requestId: string): GatewayRes
   }
   Object.assign(headers, base);
   const text = typeof r.body === 'string' ? r.body : r.body === undefined || r.body === null ? '' : JSON.stringify(r.body);
-  const body = r.isBase64Encoded === true ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
+  const body = r.isBase64Encoded === true ? Buffer.from(text, 'base64') : text;
   return { statusCode: status, headers, body };
 }
 
@@ -250,6 +251,6 @@ export function gatewayProblem(
   return {
     statusCode: status,
     headers: { 'content-type': 'application/problem+json', 'apigw-requestid': requestId, ...headers },
-    body: Buffer.from(JSON.stringify(document)),
+    body: JSON.stringify(document),
   };
 }

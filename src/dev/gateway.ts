@@ -122,7 +122,8 @@ export function routeRequest(hostHeader: string | undefined, url: string): { ten
 }
 
 function writeResponse(res: ServerResponse, response: GatewayResponse): void {
-  const headers: Record<string, string | string[]> = { ...response.headers, 'content-length': String(response.body.length) };
+  const length = typeof response.body === 'string' ? Buffer.byteLength(response.body) : response.body.length;
+  const headers: Record<string, string | string[]> = { ...response.headers, 'content-length': String(length) };
   delete headers['transfer-encoding'];
   delete headers.connection;
   res.writeHead(response.statusCode, headers);
@@ -322,7 +323,7 @@ export class Gateway {
 
   /** One invocation over the tenant's loopback endpoint. */
   private invoke(port: number, event: unknown, requestId: string): Promise<GatewayResponse> {
-    const payload = Buffer.from(JSON.stringify(event));
+    const payload = JSON.stringify(event);
     return new Promise((resolve, reject) => {
       const call = httpRequest(
         {
@@ -331,7 +332,7 @@ export class Gateway {
           method: 'POST',
           path: INVOKE_PATH,
           agent: this.agent,
-          headers: { 'content-type': 'application/json', 'content-length': payload.length, 'x-amz-request-id': requestId },
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-amz-request-id': requestId },
           timeout: INTEGRATION_TIMEOUT_MS,
         },
         (answer) => {
@@ -363,7 +364,7 @@ export class Gateway {
   private handleLocal(req: IncomingMessage, res: ServerResponse, path: string, query: string, requestId: string, local: boolean): void {
     const method = (req.method ?? 'GET').toUpperCase();
     const params = new URLSearchParams(query);
-    const json = (status: number, value: unknown) => writeResponse(res, { statusCode: status, headers: { 'content-type': 'application/json' }, body: Buffer.from(`${JSON.stringify(value)}\n`) });
+    const json = (status: number, value: unknown) => writeResponse(res, { statusCode: status, headers: { 'content-type': 'application/json' }, body: `${JSON.stringify(value)}\n` });
     if (!local) {
       req.resume();
       writeResponse(res, gatewayProblem(404, 'unknown-host', 'Not Found', `send requests to <tenant>.localhost:${this.port} or localhost:${this.port}/t/<tenant>/`, path, requestId));
