@@ -10,7 +10,11 @@ import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ExitCode, UserError } from '../src/errors.js';
 import { createAwsClients, type AwsClients } from '../src/targets/aws/clients.js';
-import { destroyTenantOnAws } from '../src/targets/aws/destroy.js';
+import { destroyTenantOnAws, offboardTenantOnAws } from '../src/targets/aws/destroy.js';
+import { Transaction, type MutationInfo, type StateStore } from '../src/state/store.js';
+import type { Project } from '../src/project.js';
+import type { TenantRecord } from '../src/state/registry.js';
+import { newTenantRecord } from '../src/tenants/tenants.js';
 import { openAwsSession } from '../src/targets/aws/session.js';
 import { awsError, FakeCloudFormation } from './aws-fakes.js';
 
@@ -96,5 +100,37 @@ describe('tenant destroy on aws', () => {
     const result = await destroyTenantOnAws({ session: session(), tenant: 'acme', exportData: mkdtempSync(join(tmpdir(), 'sovereign-export-')) });
     expect(result).toEqual({ stack: STACK, existed: false, tableProtectionRemoved: false });
     expect(order).toEqual([]);
+  });
+
+  it('offboardTenantOnAws deletes the stack, then the record, in one audited mutation; a refusal records nothing', async () => {
+    const tenants = new Map<string, TenantRecord>([['acme', newTenantRecord({ id: 'acme', tier: 'basic', stage: 'prod', extensions: [], by: 'x', now: '2026-01-01T00:00:00.000Z' })]]);
+    const events: Array<MutationInfo & { outcome: string; eventArgs: Record<string, unknown> }> = [];
+    const state: StateStore = {
+      actor: 'arn:aws:iam::123456789012:user/ops',
+      project: { config: { project: 'demo' } } as unknown as Project,
+      getTenant: async (id) => tenants.get(id),
+      listTenants: async () => [...tenants.values()],
+      async mutate(info, run) {
+        const tx = new Transaction();
+        try {
+          const result = await run(tx);
+          for (const [id, record] of tx.tenants) if (record === null) tenants.delete(id);
+          events.push({ ...info, outcome: 'success', eventArgs: { ...tx.eventArgs } });
+          return result;
+        } catch (error) {
+          if (!(error instanceof UserError && error.exitCode === ExitCode.badInput)) events.push({ ...info, outcome: 'failure', eventArgs: {} });
+          throw error;
+        }
+      },
+    };
+    cfn.seed(STACK, 'UPDATE_COMPLETE', RESOURCES);
+    dynamodb.on(DescribeTableCommand).resolves({ Table: { TableName: STACK, DeletionProtectionEnabled: true } });
+    await expect(offboardTenantOnAws(state, { session: session(), tenant: 'acme' })).rejects.toThrow(/deletion-protected/);
+    expect(events).toEqual([]);
+    expect(tenants.has('acme')).toBe(true);
+    const { result } = await offboardTenantOnAws(state, { session: session(), tenant: 'acme', forceDeleteTable: true });
+    expect(result.existed).toBe(true);
+    expect(tenants.has('acme')).toBe(false);
+    expect(events).toEqual([expect.objectContaining({ action: 'tenant.destroy', outcome: 'success', eventArgs: { stack: STACK, stackExisted: true, tableProtectionRemoved: true } })]);
   });
 });

@@ -11,6 +11,9 @@ import { createGzip } from 'node:zlib';
 import { DescribeTableCommand, ScanCommand, UpdateTableCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ExitCode, UserError, conflict } from '../../errors.js';
 import type { LiveView } from '../../output/live.js';
+import type { TenantRecord } from '../../state/registry.js';
+import type { StateStore } from '../../state/store.js';
+import { requireTenant } from '../../tenants/tenants.js';
 import { tenantStackName, tenantTableName } from '../../templates/names.js';
 import { awsFailure, withBackoff } from './errors.js';
 import type { AwsSession } from './session.js';
@@ -131,4 +134,26 @@ export async function destroyTenantOnAws(options: DestroyTenantOnAwsOptions): Pr
   }
   if (stack) await deleteStackAndWait(io, stack);
   return result;
+}
+
+/**
+ * `tenant destroy` on aws as one audited mutation: the stack goes (after the optional export),
+ * then the tenant's record; a failure is recorded in the audit chain, a refusal (exit 2) is not.
+ */
+export async function offboardTenantOnAws(state: StateStore, options: DestroyTenantOnAwsOptions): Promise<{ record: TenantRecord; result: DestroyOnAwsResult }> {
+  return state.mutate(
+    { command: 'tenant destroy', action: 'tenant.destroy', tenant: options.tenant, args: { target: 'aws', exportData: options.exportData !== undefined, forceDeleteTable: options.forceDeleteTable === true } },
+    async (tx) => {
+      const record = await requireTenant(state, options.tenant);
+      const result = await destroyTenantOnAws(options);
+      tx.deleteTenant(options.tenant);
+      Object.assign(tx.eventArgs, {
+        stack: result.stack,
+        stackExisted: result.existed,
+        tableProtectionRemoved: result.tableProtectionRemoved,
+        ...(result.exported ? { exportedItems: result.exported.items } : {}),
+      });
+      return { record, result };
+    },
+  );
 }

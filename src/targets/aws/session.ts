@@ -30,6 +30,9 @@ export interface AwsSessionOptions {
   now?: () => number;
 }
 
+/** Targets already printed per output: one command prints its target once, however many sessions it opens. */
+const announcedTo = new WeakMap<object, Set<string>>();
+
 export function openAwsSession(options: AwsSessionOptions): AwsSession {
   const clients = options.clients ?? createAwsClients(awsSettingsFrom(options.globals ?? {}));
   let identity: Promise<CallerIdentity> | undefined;
@@ -53,7 +56,14 @@ export function openAwsSession(options: AwsSessionOptions): AwsSession {
       const [who, where] = await Promise.all([session.identity(), session.region()]);
       if (!announced) {
         announced = true;
-        options.out?.info(describeTarget(who, where, options.stage));
+        const key = `${who.account}|${where}|${options.stage}`;
+        const out = options.out;
+        const seen = out ? (announcedTo.get(out) ?? new Set<string>()) : new Set<string>();
+        if (out && !seen.has(key)) {
+          seen.add(key);
+          announcedTo.set(out, seen);
+          out.info(describeTarget(who, where, options.stage));
+        }
       }
       return { identity: who, region: where };
     },
