@@ -53,8 +53,12 @@ export interface IncomingRequest {
 
 export function normaliseEvent(event: HttpEventV2, context: LambdaContextLike | undefined, fallbackId: () => string): IncomingRequest {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(event.headers ?? {})) {
-    if (value !== undefined) headers[name.toLowerCase()] = value;
+  const given = event.headers;
+  if (given) {
+    for (const name in given) {
+      const value = given[name];
+      if (value !== undefined) headers[name.toLowerCase()] = value;
+    }
   }
   if (event.cookies && event.cookies.length > 0 && headers.cookie === undefined) headers.cookie = event.cookies.join('; ');
   const query: Record<string, string> = {};
@@ -147,10 +151,12 @@ export function problem(
   };
 }
 
-export function json(status: number, value: unknown, requestId: string, headers: Record<string, string> = {}): HttpResultV2 {
+export function json(status: number, value: unknown, requestId: string, headers?: Record<string, string>): HttpResultV2 {
   return {
     statusCode: status,
-    headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...headers },
+    headers: headers === undefined
+      ? { 'content-type': 'application/json', 'x-request-id': requestId }
+      : { 'content-type': 'application/json', 'x-request-id': requestId, ...headers },
     body: JSON.stringify(value),
     isBase64Encoded: false,
   };
