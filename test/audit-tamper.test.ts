@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { list } from 'tar';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeTarGz } from '../src/audit/archive.js';
@@ -71,7 +72,8 @@ describe('tampered bundles', () => {
   it('an unaltered bundle and an unaltered re-pack both verify (the re-pack is faithful)', async () => {
     expect((await verifyBundle(bundle)).ok).toBe(true);
     const same = await repack('same', entries);
-    expect(readFileSync(same).equals(readFileSync(bundle))).toBe(true);
+    // The export compresses the events while reading them, so the deflate runs differ; the tar inside is identical.
+    expect(gunzipSync(readFileSync(same)).equals(gunzipSync(readFileSync(bundle)))).toBe(true);
     expect((await verifyBundle(same)).ok).toBe(true);
   });
 

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { list } from 'tar';
 import { describe, expect, it } from 'vitest';
-import { ArchiveError, readTarGz, tarHeader, writeTarGz } from './archive.js';
+import { crc32 } from 'node:zlib';
+import { ArchiveError, crc32Combine, DeflateSink, readTarGz, tarHeader, writeTarGz } from './archive.js';
 
 function fixture(): { dir: string; out: string } {
   const dir = mkdtempSync(join(tmpdir(), 'sovereign-archive-'));
@@ -39,6 +40,35 @@ describe('canonical tar.gz', () => {
     const names: string[] = [];
     await list({ file: out, onReadEntry: (entry) => void names.push(`${entry.path}:${entry.size}:${entry.mtime?.getTime()}`) });
     expect(names).toEqual(['x/a.txt:6:0', 'b.bin:1024:0', 'empty:0:0']);
+  });
+
+  it('combines CRC-32s like one pass over both parts', () => {
+    const a = Buffer.from('the quick brown fox ');
+    const b = Buffer.alloc(100_003, 0x61);
+    expect(crc32Combine(crc32(a), crc32(b), b.length)).toBe(crc32(Buffer.concat([a, b])));
+    expect(crc32Combine(crc32(a), crc32(Buffer.alloc(0)), 0)).toBe(crc32(a));
+  });
+
+  it('splices an entry compressed ahead of time, giving the same archive as compressing it in place', async () => {
+    const { dir, out } = fixture();
+    const big = Buffer.from(Array.from({ length: 40_000 }, (_, i) => `{"seq":${i},"hash":"${(i * 7919).toString(16).padStart(64, '0')}"}\n`).join(''));
+    writeFileSync(join(dir, 'big'), big);
+    const sink = new DeflateSink(join(dir, 'big.deflate'));
+    for (let at = 0; at < big.length; at += 65_536) {
+      sink.write(big.subarray(at, at + 65_536));
+      await sink.ready();
+    }
+    const deflated = await sink.close();
+    await writeTarGz(out, [
+      { name: 'a', file: join(dir, 'a'), size: 6 },
+      { name: 'big', deflated, size: big.length },
+      { name: 'c', file: join(dir, 'c'), size: 0 },
+    ]);
+    const entries = await readAll(out);
+    expect(entries.map((e) => e.name)).toEqual(['a', 'big', 'c']);
+    expect(Buffer.from(entries[1]!.data, 'latin1').equals(big)).toBe(true);
+    const { gunzipSync } = await import('node:zlib');
+    expect(gunzipSync(readFileSync(out)).length).toBe(512 + 512 + 512 + big.length + ((512 - (big.length % 512)) % 512) + 512 + 1024);
   });
 
   it('is byte-identical for the same input', async () => {

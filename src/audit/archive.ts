@@ -5,7 +5,7 @@
  * - Tar headers carry only the name and the size; mode 0644, uid/gid 0, mtime 0, empty user and
  *   group names. The reader rebuilds each header from (name, size) and requires the bytes to be
  *   identical, requires zero padding and exactly two zero blocks at the end, and nothing after.
- * - The gzip header is normalized to `1f 8b 08 00 00000000 00 03` (no name, no time, OS unix); the
+ * - The gzip header is always `1f 8b 08 00 00000000 00 03` (no name, no time, OS unix); the
  *   reader requires exactly that header and checks that the file's last eight bytes are the CRC-32
  *   and length of everything it decompressed, so appended or trailing bytes are refused.
  *
@@ -13,10 +13,11 @@
  * every header byte to the canonical form without depending on a library's header layout.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readSync } from 'node:fs';
+import { once } from 'node:events';
+import { closeSync, createReadStream, createWriteStream, fstatSync, fsyncSync, openSync, readSync } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip, crc32 } from 'node:zlib';
+import { constants as zlibConstants, createDeflateRaw, createGunzip, crc32 } from 'node:zlib';
 
 export const BLOCK = 512;
 /** The gzip header every bundle starts with. */
@@ -26,9 +27,17 @@ const MAX_SIZE = 8 ** 11 - 1;
 /** One file of the archive, read from disk when the archive is written. */
 export interface ArchiveEntry {
   name: string;
-  /** File to copy into the archive. */
-  file: string;
   size: number;
+  /** File to copy into the archive. */
+  file?: string;
+  /** The entry's bytes already compressed by {@link DeflateSink} (made while they were produced). */
+  deflated?: DeflatedData;
+}
+
+/** Bytes compressed ahead of time: a raw deflate stream ending in a sync flush, and their CRC-32. */
+export interface DeflatedData {
+  file: string;
+  crc32: number;
 }
 
 /** The archive is not in the canonical form, or is damaged. */
@@ -71,47 +80,153 @@ function padding(size: number): number {
   return (BLOCK - (size % BLOCK)) % BLOCK;
 }
 
-/** Sets the gzip header's XFL and OS bytes to fixed values (they depend on level and platform). */
-function normalizeGzipHeader(): Transform {
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      if (seen < 10) {
-        const copy = Buffer.from(chunk);
-        for (let i = 0; i < copy.length && seen + i < 10; i += 1) {
-          const at = seen + i;
-          if (at === 8) copy[i] = 0x00;
-          if (at === 9) copy[i] = 0x03;
-        }
-        seen += chunk.length;
-        done(null, copy);
-        return;
-      }
-      done(null, chunk);
-    },
-  });
+// CRC-32 of two concatenated parts from the CRCs of each (zlib's crc32_combine): the CRC of a
+// part compressed ahead of time joins those of the bytes around it without reading it again.
+function gf2Times(matrix: Uint32Array, vector: number): number {
+  let sum = 0;
+  for (let i = 0; vector !== 0; i += 1, vector >>>= 1) if (vector & 1) sum ^= matrix[i]!;
+  return sum >>> 0;
 }
 
-async function* tarStream(entries: ArchiveEntry[]): AsyncGenerator<Buffer> {
-  for (const entry of entries) {
-    yield tarHeader(entry.name, entry.size);
-    let copied = 0;
-    for await (const chunk of createReadStream(entry.file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-      copied += chunk.length;
-      yield chunk;
-    }
-    if (copied !== entry.size) throw new ArchiveError(`${entry.file} changed size while it was archived`);
-    const pad = padding(entry.size);
-    if (pad > 0) yield Buffer.alloc(pad, 0);
+function gf2Square(square: Uint32Array, matrix: Uint32Array): void {
+  for (let n = 0; n < 32; n += 1) square[n] = gf2Times(matrix, matrix[n]!);
+}
+
+export function crc32Combine(crc1: number, crc2: number, length2: number): number {
+  if (length2 <= 0) return crc1 >>> 0;
+  const even = new Uint32Array(32);
+  const odd = new Uint32Array(32);
+  odd[0] = 0xedb88320;
+  for (let n = 1, row = 1; n < 32; n += 1, row <<= 1) odd[n] = row >>> 0;
+  gf2Square(even, odd);
+  gf2Square(odd, even);
+  let crc = crc1 >>> 0;
+  let len = length2;
+  do {
+    gf2Square(even, odd);
+    if (len % 2 === 1) crc = gf2Times(even, crc);
+    len = Math.floor(len / 2);
+    if (len === 0) break;
+    gf2Square(odd, even);
+    if (len % 2 === 1) crc = gf2Times(odd, crc);
+    len = Math.floor(len / 2);
+  } while (len !== 0);
+  return (crc ^ crc2) >>> 0;
+}
+
+/** The final deflate block after a sync flush: an empty fixed-Huffman block marked last. */
+const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
+
+/**
+ * Compresses bytes into a raw deflate file as they are produced (on the thread pool, while the
+ * producer goes on), ending in a sync flush so the result can be spliced into a bundle.
+ */
+export class DeflateSink {
+  crc32 = 0;
+  size = 0;
+  private readonly deflate: ReturnType<typeof createDeflateRaw>;
+  private readonly done: Promise<void>;
+
+  constructor(readonly file: string, level = 1) {
+    this.deflate = createDeflateRaw({ level, finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    this.done = pipeline(this.deflate, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+    this.done.catch(() => undefined);
   }
-  yield Buffer.alloc(BLOCK * 2, 0);
+
+  write(part: Buffer): void {
+    this.crc32 = crc32(part, this.crc32);
+    this.size += part.length;
+    this.deflate.write(part);
+  }
+
+  /** Waits while the compressor is behind. */
+  async ready(): Promise<void> {
+    if (this.deflate.writableNeedDrain) await once(this.deflate, 'drain');
+  }
+
+  async close(): Promise<DeflatedData> {
+    this.deflate.end();
+    await this.done;
+    return { file: this.file, crc32: this.crc32 };
+  }
 }
 
-/** Writes the entries, in the given order, as a canonical .tar.gz at `out` (not atomically); returns its SHA-256 and size. */
+type Piece = { kind: 'plain'; parts: () => AsyncGenerator<Buffer> } | { kind: 'deflated'; data: DeflatedData; size: number };
+
+/** Splits the tar stream into runs compressed here and entries compressed ahead of time. */
+function tarPieces(entries: ArchiveEntry[]): Piece[] {
+  const pieces: Piece[] = [];
+  let run: Array<() => AsyncGenerator<Buffer>> = [];
+  const closeRun = () => {
+    const parts = run;
+    run = [];
+    if (parts.length > 0) pieces.push({ kind: 'plain', parts: async function* () { for (const part of parts) yield* part(); } });
+  };
+  for (const entry of entries) {
+    run.push(async function* () { yield tarHeader(entry.name, entry.size); });
+    if (entry.deflated) {
+      closeRun();
+      pieces.push({ kind: 'deflated', data: entry.deflated, size: entry.size });
+    } else {
+      const file = entry.file!;
+      run.push(async function* () {
+        let copied = 0;
+        for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+          copied += chunk.length;
+          yield chunk;
+        }
+        if (copied !== entry.size) throw new ArchiveError(`${file} changed size while it was archived`);
+      });
+    }
+    const pad = padding(entry.size);
+    if (pad > 0) run.push(async function* () { yield Buffer.alloc(pad, 0); });
+  }
+  run.push(async function* () { yield Buffer.alloc(BLOCK * 2, 0); });
+  closeRun();
+  return pieces;
+}
+
+async function* gzipStream(entries: ArchiveEntry[], level: number): AsyncGenerator<Buffer> {
+  let crc = 0;
+  let total = 0;
+  yield GZIP_HEADER;
+  for (const piece of tarPieces(entries)) {
+    if (piece.kind === 'deflated') {
+      for await (const chunk of createReadStream(piece.data.file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) yield chunk;
+      crc = crc32Combine(crc, piece.data.crc32, piece.size);
+      total += piece.size;
+      continue;
+    }
+    const deflate = createDeflateRaw({ level, finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    const feed = (async () => {
+      for await (const part of piece.parts()) {
+        crc = crc32(part, crc);
+        total += part.length;
+        if (!deflate.write(part)) await once(deflate, 'drain');
+      }
+      deflate.end();
+    })();
+    feed.catch((error: unknown) => deflate.destroy(error as Error));
+    for await (const chunk of deflate as AsyncIterable<Buffer>) yield chunk;
+    await feed;
+  }
+  yield FINAL_BLOCK;
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE(total % 2 ** 32, 4);
+  yield trailer;
+}
+
+/**
+ * Writes the entries, in the given order, as a canonical .tar.gz at `out` (not atomically; synced
+ * to disk) and returns its SHA-256 and size. The deflate stream is made of runs, each ending in a
+ * sync flush, so an entry compressed ahead of time ({@link DeflateSink}) is spliced in unchanged.
+ */
 export async function writeTarGz(out: string, entries: ArchiveEntry[], options: { level?: number } = {}): Promise<{ sha256: string; size: number }> {
   const seen = new Set<string>();
   for (const entry of entries) {
     if (seen.has(entry.name)) throw new ArchiveError(`archive entry "${entry.name}" appears twice`);
+    if ((entry.file === undefined) === (entry.deflated === undefined)) throw new ArchiveError(`archive entry "${entry.name}" needs a file or deflated data`);
     seen.add(entry.name);
   }
   const hash = createHash('sha256');
@@ -123,7 +238,13 @@ export async function writeTarGz(out: string, entries: ArchiveEntry[], options: 
       done(null, chunk);
     },
   });
-  await pipeline(tarStream(entries), createGzip({ level: options.level ?? 6 }), normalizeGzipHeader(), hashing, createWriteStream(out, { flags: 'wx', mode: 0o644 }));
+  const fd = openSync(out, 'wx', 0o644);
+  try {
+    await pipeline(gzipStream(entries, options.level ?? 1), hashing, createWriteStream('', { fd, autoClose: false }));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   return { sha256: hash.digest('hex'), size };
 }
 

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { appendEvent } from '../state/audit-log.js';
-import { checkTenantSegment, writeTenantSegment } from './chain.js';
+import { appendEvent, GENESIS_HASH, hashEvent } from '../state/audit-log.js';
+import { checkTenantSegment, FileSink, scanLogLine, writeTenantSegment, type LineView } from './chain.js';
 
 function makeLog(): { dir: string; log: string } {
   const dir = mkdtempSync(join(tmpdir(), 'sovereign-chain-'));
@@ -17,7 +17,13 @@ function makeLog(): { dir: string; log: string } {
 
 async function segment(dir: string, log: string, since?: string) {
   const name = `s${Math.random().toString(16).slice(2)}`;
-  const written = await writeTenantSegment({ logPath: log, tenant: 'acme', eventsFile: join(dir, `${name}.events`), chainFile: join(dir, `${name}.chain`), ...(since ? { since } : {}) });
+  const sink = new FileSink(join(dir, `${name}.events`));
+  let written;
+  try {
+    written = await writeTenantSegment({ logPath: log, tenant: 'acme', events: sink, chainFile: join(dir, `${name}.chain`), ...(since ? { since } : {}) });
+  } finally {
+    sink.close();
+  }
   return { written, events: join(dir, `${name}.events`), chain: join(dir, `${name}.chain`) };
 }
 
@@ -31,6 +37,36 @@ describe('tenant segment of the audit chain', () => {
     expect(readFileSync(events, 'utf8').trim().split('\n').map((l) => JSON.parse(l).seq)).toEqual([1, 5, 6, 8]);
     const check = await checkTenantSegment(events, chain, 'acme', written);
     expect(check).toMatchObject({ ok: true, tenantEvents: 4 });
+  });
+
+  it('copies events byte for byte, whatever characters they hold', async () => {
+    const { dir, log } = makeLog();
+    appendEvent(log, { actor: 'jürgen@höst', command: 'tenant update', tenant: 'acme', action: 'tenant.update', args: { note: 'naïve — 日本 \u2028 "quoted"' }, outcome: 'success' });
+    const { written, events, chain } = await segment(dir, log);
+    const last = readFileSync(events, 'utf8').trim().split('\n').at(-1)!;
+    expect(last).toBe(readFileSync(log, 'utf8').trim().split('\n').at(-1)!);
+    expect(written.recent.at(-1)!.actor).toBe('jürgen@höst');
+    expect((await checkTenantSegment(events, chain, 'acme', written)).ok).toBe(true);
+  });
+
+  it('handles lines across read chunks in a log of several megabytes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sovereign-chain-'));
+    const log = join(dir, 'events.jsonl');
+    let prevHash = GENESIS_HASH;
+    const lines: string[] = [];
+    for (let seq = 1; seq <= 12_000; seq += 1) {
+      const body = { seq, time: new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString(), actor: 't@h', command: 'c', tenant: seq % 3 === 0 ? 'globex' : 'acme', action: 'x', args: { pad: 'é'.repeat(seq % 97) }, outcome: 'success' as const, prevHash };
+      const event = { ...body, hash: hashEvent(body) };
+      lines.push(JSON.stringify(event));
+      prevHash = event.hash;
+    }
+    writeFileSync(log, `${lines.join('\n')}\n`);
+    const { written, events, chain } = await segment(dir, log);
+    expect(written.tenantEvents).toBe(8000);
+    expect(written.recent).toHaveLength(1000);
+    expect(written.recent.at(-1)!.seq).toBe(11_999);
+    expect(readFileSync(events, 'utf8')).toBe(`${lines.filter((l) => l.includes('"tenant":"acme"')).join('\n')}\n`);
+    expect((await checkTenantSegment(events, chain, 'acme', written)).ok).toBe(true);
   });
 
   it('starts at --since with an anchor before the segment', async () => {
@@ -59,10 +95,45 @@ describe('tenant segment of the audit chain', () => {
     expect((await checkTenantSegment(events, chain, 'acme', otherHead)).problem).toMatch(/head differs/);
   });
 
-  it('refuses to export from a broken chain', async () => {
+  it('refuses to export from a broken chain: a deleted or reordered event', async () => {
     const { dir, log } = makeLog();
-    // seq 6 is acme's: its hash no longer matches its content.
-    writeFileSync(log, readFileSync(log, 'utf8').replace('"i":5', '"i":55'));
-    await expect(segment(dir, log)).rejects.toThrow(/chain is broken at seq 6/);
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    writeFileSync(log, `${[...lines.slice(0, 5), ...lines.slice(6)].join('\n')}\n`);
+    await expect(segment(dir, log)).rejects.toThrow(/chain is broken at seq 7: expected seq 6/);
+    writeFileSync(log, `${[lines[0], lines[2], lines[1], ...lines.slice(3)].join('\n')}\n`);
+    await expect(segment(dir, log)).rejects.toThrow(/chain is broken at seq 3/);
+  });
+
+  it('finds the fields of a line where JSON.parse does, and defers to it for anything unusual', async () => {
+    const { dir, log } = makeLog();
+    const tricky = [
+      { actor: 'a"b@h', tenant: 'acme', action: 'x.y', args: { tenant: 'globex', note: ',"tenant":"evil"' } },
+      { actor: 'ü@h', tenant: null, action: 'audit.repair', args: {} },
+      { actor: 't@h', tenant: 'globex', action: 'a\\"b', args: { nested: { tenant: 'acme' } } },
+      { actor: 't@h', tenant: 'acme', action: 'a\\"b', args: {} },
+    ];
+    for (const t of tricky) appendEvent(log, { command: 'c', outcome: 'success', ...t });
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    let fast = 0;
+    for (const line of lines) {
+      const parsed = JSON.parse(line) as { seq: number; time: string; tenant: string | null; action: string; prevHash: string; hash: string };
+      const buf = Buffer.from(line);
+      const view = {} as LineView;
+      if (!scanLogLine(buf, 0, buf.length, view)) continue;
+      fast += 1;
+      expect(view.seq).toBe(parsed.seq);
+      expect(buf.toString('utf8', view.timeStart, view.timeEnd)).toBe(parsed.time);
+      expect(view.tenantStart < 0 ? null : buf.toString('utf8', view.tenantStart, view.tenantEnd)).toBe(parsed.tenant);
+      expect(buf.toString('utf8', view.actionStart, view.actionEnd)).toBe(parsed.action);
+      expect(buf.toString('latin1', view.prevHashStart, view.prevHashStart + 64)).toBe(parsed.prevHash);
+      expect(buf.toString('latin1', view.hashStart, view.hashStart + 64)).toBe(parsed.hash);
+    }
+    expect(fast).toBe(lines.length - 2);
+    const bad = Buffer.from('{"seq":1,"time":"t","args":{},"tenant":"acme"}');
+    expect(scanLogLine(bad, 0, bad.length, {} as LineView)).toBe(false);
+    const { written, events } = await segment(dir, log);
+    const exported = readFileSync(events, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number });
+    expect(exported.map((e) => e.seq)).toEqual(lines.map((l) => JSON.parse(l) as { seq: number; tenant: string }).filter((e) => e.tenant === 'acme').map((e) => e.seq));
+    expect(written.actions).toMatchObject({ 'x.y': 1, 'a\\"b': 1 });
   });
 });

@@ -17,10 +17,9 @@
  * a million events needs no more memory than one with ten.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fsyncSync, openSync, writeSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { closeSync, createReadStream, openSync, writeFileSync, writeSync } from 'node:fs';
 import { ExitCode, UserError } from '../errors.js';
-import { GENESIS_HASH, hashEvent, readEvents, type AuditEvent } from '../state/audit-log.js';
+import { GENESIS_HASH, hashEvent, readTail, type AuditEvent } from '../state/audit-log.js';
 
 export const EVENTS_FILE = 'audit/events.jsonl';
 export const CHAIN_FILE = 'audit/chain.jsonl';
@@ -58,40 +57,30 @@ export interface SegmentSummary {
   tornBytes?: number;
 }
 
-/** Appends lines to a file while hashing them; buffered, synchronous writes. */
-class HashingWriter {
-  readonly hash = createHash('sha256');
-  size = 0;
-  private buffer: string[] = [];
-  private buffered = 0;
+/** Where the tenant's event lines go (a file, or a compressor feeding the bundle). */
+export interface SegmentSink {
+  write(part: Buffer): void;
+  /** Resolves when the sink can take more. */
+  ready(): Promise<void>;
+}
+
+/** A plain file as a {@link SegmentSink}. */
+export class FileSink implements SegmentSink {
   private readonly fd: number;
 
-  constructor(path: string) {
-    this.fd = openSync(path, 'wx', 0o600);
+  constructor(readonly file: string) {
+    this.fd = openSync(file, 'wx', 0o600);
   }
 
-  line(text: string): void {
-    this.buffer.push(text, '\n');
-    this.buffered += text.length + 1;
-    if (this.buffered >= 1 << 20) this.flush();
-  }
-
-  private flush(): void {
-    if (this.buffer.length === 0) return;
-    const data = Buffer.from(this.buffer.join(''), 'utf8');
-    this.buffer = [];
-    this.buffered = 0;
-    this.hash.update(data);
-    this.size += data.length;
+  write(part: Buffer): void {
     let offset = 0;
-    while (offset < data.length) offset += writeSync(this.fd, data, offset, data.length - offset);
+    while (offset < part.length) offset += writeSync(this.fd, part, offset, part.length - offset);
   }
 
-  close(): { sha256: string; size: number } {
-    this.flush();
-    fsyncSync(this.fd);
+  async ready(): Promise<void> {}
+
+  close(): void {
     closeSync(this.fd);
-    return { sha256: this.hash.digest('hex'), size: this.size };
   }
 }
 
@@ -100,7 +89,8 @@ export interface WriteSegmentOptions {
   tenant: string;
   /** ISO date: the segment starts at the first event at or after it. */
   since?: string;
-  eventsFile: string;
+  /** Receives the bytes of `audit/events.jsonl`. */
+  events: SegmentSink;
   chainFile: string;
 }
 
@@ -108,95 +98,284 @@ export interface WrittenSegment extends SegmentSummary {
   files: { events: { sha256: string; size: number }; chain: { sha256: string; size: number } };
 }
 
+/** Where the fields the export needs sit in a line's bytes (a view, reused line after line). */
+export interface LineView {
+  seq: number;
+  timeStart: number;
+  timeEnd: number;
+  /** -1 for `"tenant":null`. */
+  tenantStart: number;
+  tenantEnd: number;
+  actionStart: number;
+  actionEnd: number;
+  prevHashStart: number;
+  hashStart: number;
+}
+
+const SUFFIX_LENGTH = 153; // ,"prevHash":"<64>","hash":"<64>"}
+const SEQ_KEY = Buffer.from('{"seq":');
+const TIME_KEY = Buffer.from(',"time":"');
+const TENANT_KEY = Buffer.from(',"tenant":');
+const ARGS_KEY = Buffer.from(',"args":');
+const ACTION_KEY = Buffer.from(',"action":"');
+const NULL_VALUE = Buffer.from('null,');
+const PREV_KEY = Buffer.from(',"prevHash":"');
+const HASH_KEY = Buffer.from('","hash":"');
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const NEWLINE = 0x0a;
+
+function startsWithAt(buf: Buffer, key: Buffer, at: number, end: number): boolean {
+  return at >= 0 && at + key.length <= end && buf.compare(key, 0, key.length, at, at + key.length) === 0;
+}
+
+/** End of a JSON string value starting at `from` (no escapes allowed), or -1. */
+function stringEnd(buf: Buffer, from: number, end: number): number {
+  for (let i = from; i < end; i += 1) {
+    const c = buf[i]!;
+    if (c === QUOTE) return i;
+    if (c === BACKSLASH) return -1;
+  }
+  return -1;
+}
+
 /**
- * Streams the log into the two files, checking the chain on the way (links of every event, the
- * hash of every exported event). A broken chain fails the export: a bundle never certifies it.
+ * Finds seq, time, tenant, action and the two hashes in the bytes of a log line as the local log
+ * writes it (`JSON.stringify` of an event: seq, time, actor, command, tenant, action, args, …,
+ * prevHash, hash), without decoding or parsing it. Inside a JSON string a quote is always
+ * escaped, so `,"tenant":` can only be a key, and it must come before `,"args":` to be the
+ * event's own. Returns false for anything unexpected: the caller then parses the line in full.
+ */
+export function scanLogLine(buf: Buffer, start: number, end: number, view: LineView): boolean {
+  const length = end - start;
+  if (length < SUFFIX_LENGTH + 40 || !startsWithAt(buf, SEQ_KEY, start, end) || buf[end - 1] !== 0x7d || buf[end - 2] !== QUOTE) return false;
+  let seq = 0;
+  let i = start + SEQ_KEY.length;
+  for (; i < end && buf[i]! >= 0x30 && buf[i]! <= 0x39; i += 1) seq = seq * 10 + (buf[i]! - 0x30);
+  if (i === start + SEQ_KEY.length || !Number.isSafeInteger(seq) || !startsWithAt(buf, TIME_KEY, i, end)) return false;
+  view.seq = seq;
+  view.timeStart = i + TIME_KEY.length;
+  view.timeEnd = stringEnd(buf, view.timeStart, end);
+  if (view.timeEnd < 0) return false;
+  const tenantAt = buf.indexOf(TENANT_KEY, view.timeEnd);
+  const argsAt = buf.indexOf(ARGS_KEY, view.timeEnd);
+  if (tenantAt < 0 || argsAt < 0 || tenantAt > argsAt || argsAt >= end) return false;
+  let after: number;
+  const value = tenantAt + TENANT_KEY.length;
+  if (startsWithAt(buf, NULL_VALUE, value, end)) {
+    view.tenantStart = -1;
+    view.tenantEnd = -1;
+    after = value + 4;
+  } else if (buf[value] === QUOTE) {
+    view.tenantStart = value + 1;
+    view.tenantEnd = stringEnd(buf, value + 1, end);
+    if (view.tenantEnd < 0) return false;
+    after = view.tenantEnd + 1;
+  } else return false;
+  if (!startsWithAt(buf, ACTION_KEY, after, end)) return false;
+  view.actionStart = after + ACTION_KEY.length;
+  view.actionEnd = stringEnd(buf, view.actionStart, end);
+  const suffix = end - SUFFIX_LENGTH;
+  if (view.actionEnd < 0 || !startsWithAt(buf, PREV_KEY, suffix, end) || !startsWithAt(buf, HASH_KEY, suffix + 77, end)) return false;
+  view.prevHashStart = suffix + 13;
+  view.hashStart = suffix + 87;
+  return true;
+}
+
+/**
+ * Streams the log into the two files, checking on the way that every event links to the one
+ * before it (seq and prevHash); a broken link fails the export. The events' own hashes are
+ * recomputed by `audit verify` (and `audit log --verify`), which read every byte of their content.
+ * Lines are handled as bytes: runs of the tenant's lines are copied to the events file as they
+ * are, so a million events cost little more than reading them.
  */
 export async function writeTenantSegment(options: WriteSegmentOptions): Promise<WrittenSegment> {
-  const events = new HashingWriter(options.eventsFile);
-  const chain = new HashingWriter(options.chainFile);
-  const since = options.since ?? null;
-  let previous: ChainPoint = { seq: 0, hash: GENESIS_HASH };
-  let anchor: ChainPoint | undefined = since === null ? { ...previous } : undefined;
-  let gap: GapRecord | undefined;
+  const tail = readTail(options.logPath);
+  const tenantBytes = Buffer.from(options.tenant, 'utf8');
+  const since = options.since === undefined ? null : Buffer.from(options.since, 'latin1');
+  const sink = options.events;
+  const eventsHash = createHash('sha256');
+  let eventsSize = 0;
+  const chainLines: string[] = [];
+
+  const lastHash = Buffer.from(GENESIS_HASH, 'latin1');
+  let lastSeq = 0;
+  let anchor: ChainPoint | undefined;
+  let gap: { from: number; to: number; count: number } | undefined;
   let tenantEvents = 0;
   let segmentEvents = 0;
   let gapRuns = 0;
   let firstTime: string | null = null;
-  let lastTime: string | null = null;
-  const actions: Record<string, number> = {};
-  const recent: AuditEvent[] = [];
-  let torn: number | undefined;
+  const actions = new Map<string, number>();
+  /** The newest tenant lines (copies, so no read buffer is kept alive), for the report. */
+  const ring = new Array<Buffer>(REPORT_EVENT_ROWS);
+  const view: LineView = { seq: 0, timeStart: 0, timeEnd: 0, tenantStart: 0, tenantEnd: 0, actionStart: 0, actionEnd: 0, prevHashStart: 0, hashStart: 0 };
+  let lineNumber = 0;
+
   const broken = (seq: number | string, why: string) =>
     new UserError(`the audit log's chain is broken at seq ${seq}: ${why}`, {
       hint: 'run `sovereign audit log --verify`; a bundle is only made from an intact chain',
       exitCode: ExitCode.failed,
     });
+  const emit = (buf: Buffer, start: number, end: number) => {
+    if (end <= start) return;
+    const part = buf.subarray(start, end);
+    eventsHash.update(part);
+    sink.write(part);
+    eventsSize += part.length;
+  };
   const closeGap = () => {
     if (!gap) return;
-    chain.line(JSON.stringify({ gap }));
+    chainLines.push(JSON.stringify({ gap: { ...gap, hash: lastHash.toString('latin1') } }));
     gapRuns += 1;
     gap = undefined;
   };
-  if (anchor) chain.line(JSON.stringify({ anchor }));
-  try {
-    for await (const { event, lineNumber, line } of readEvents(options.logPath, (bytes) => (torn = bytes))) {
-      if (!event || typeof event !== 'object') throw broken(`(line ${lineNumber})`, 'a line is not a JSON event');
-      if (event.seq !== previous.seq + 1) throw broken(event.seq, `expected seq ${previous.seq + 1}`);
-      if (event.prevHash !== previous.hash) throw broken(event.seq, 'prevHash does not match the previous event');
-      if (!anchor) {
-        if (event.time >= since!) {
-          anchor = { ...previous };
-          chain.line(JSON.stringify({ anchor }));
-        }
+  if (since === null) {
+    anchor = { seq: 0, hash: GENESIS_HASH };
+    chainLines.push(JSON.stringify({ anchor }));
+  }
+
+  // Pending run of tenant lines in the current buffer, copied out in one write.
+  let runBuf: Buffer | undefined;
+  let runStart = 0;
+  let runEnd = 0;
+  const flushRun = () => {
+    if (runBuf) emit(runBuf, runStart, runEnd);
+    runBuf = undefined;
+  };
+
+  /** Handles the line [start, end) of `buf`; `end` is its newline. */
+  const handle = (buf: Buffer, start: number, end: number) => {
+    lineNumber += 1;
+    let seq: number;
+    let isTenant: boolean;
+    let prevMatches: boolean;
+    let hashBuf: Buffer;
+    let hashAt: number;
+    let time: () => Buffer;
+    let action: () => string;
+    if (scanLogLine(buf, start, end, view)) {
+      seq = view.seq;
+      isTenant = view.tenantStart >= 0 && view.tenantEnd - view.tenantStart === tenantBytes.length && buf.compare(tenantBytes, 0, tenantBytes.length, view.tenantStart, view.tenantEnd) === 0;
+      prevMatches = buf.compare(lastHash, 0, 64, view.prevHashStart, view.prevHashStart + 64) === 0;
+      hashBuf = buf;
+      hashAt = view.hashStart;
+      const { timeStart, timeEnd, actionStart, actionEnd } = view;
+      time = () => buf.subarray(timeStart, timeEnd);
+      action = () => buf.toString('utf8', actionStart, actionEnd);
+    } else {
+      let event: AuditEvent;
+      try {
+        event = JSON.parse(buf.toString('utf8', start, end)) as AuditEvent;
+      } catch {
+        throw broken(`(line ${lineNumber})`, 'a line is not a JSON event');
       }
-      if (anchor) {
-        segmentEvents += 1;
-        if (event.tenant === options.tenant) {
-          const { hash, ...body } = event;
-          if (hashEvent(body) !== hash) throw broken(event.seq, 'the event does not match its hash');
-          closeGap();
-          events.line(line);
-          tenantEvents += 1;
-          firstTime ??= event.time;
-          lastTime = event.time;
-          actions[event.action] = (actions[event.action] ?? 0) + 1;
-          recent.push(event);
-          if (recent.length > REPORT_EVENT_ROWS) recent.shift();
-        } else if (gap) {
-          gap.to = event.seq;
-          gap.count += 1;
-          gap.hash = event.hash;
+      if (typeof event !== 'object' || event === null || typeof event.hash !== 'string' || event.hash.length !== 64 || typeof event.prevHash !== 'string') {
+        throw broken(`(line ${lineNumber})`, 'a line is not an audit event');
+      }
+      seq = event.seq;
+      isTenant = event.tenant === options.tenant;
+      prevMatches = event.prevHash === lastHash.toString('latin1');
+      hashBuf = Buffer.from(event.hash, 'latin1');
+      hashAt = 0;
+      time = () => Buffer.from(String(event.time), 'latin1');
+      action = () => String(event.action);
+    }
+    if (seq !== lastSeq + 1) throw broken(seq, `expected seq ${lastSeq + 1}`);
+    if (!prevMatches) throw broken(seq, 'prevHash does not match the previous event');
+    if (!anchor && Buffer.compare(time(), since!) >= 0) {
+      anchor = { seq: lastSeq, hash: lastHash.toString('latin1') };
+      chainLines.push(JSON.stringify({ anchor }));
+    }
+    if (anchor) {
+      segmentEvents += 1;
+      if (isTenant) {
+        closeGap();
+        ring[tenantEvents % REPORT_EVENT_ROWS] = Buffer.from(buf.subarray(start, end));
+        if (runBuf === buf && runEnd === start) {
+          runEnd = end + 1;
         } else {
-          gap = { from: event.seq, to: event.seq, count: 1, hash: event.hash };
+          flushRun();
+          runBuf = buf;
+          runStart = start;
+          runEnd = end + 1;
+        }
+        if (tenantEvents === 0) firstTime = time().toString('utf8');
+        tenantEvents += 1;
+        const name = action();
+        actions.set(name, (actions.get(name) ?? 0) + 1);
+      } else {
+        flushRun();
+        if (gap) {
+          gap.to = seq;
+          gap.count += 1;
+        } else {
+          gap = { from: seq, to: seq, count: 1 };
         }
       }
-      previous = { seq: event.seq, hash: event.hash };
+    }
+    hashBuf.copy(lastHash, 0, hashAt, hashAt + 64);
+    lastSeq = seq;
+  };
+
+  try {
+    let rest: Buffer | undefined;
+    if (tail.completeLength > 0) {
+      for await (const chunk of createReadStream(options.logPath, { end: tail.completeLength - 1, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+        let start = 0;
+        if (rest) {
+          const nl = chunk.indexOf(NEWLINE);
+          if (nl < 0) {
+            rest = Buffer.concat([rest, chunk]);
+            continue;
+          }
+          const line = Buffer.concat([rest, chunk.subarray(0, nl + 1)]);
+          rest = undefined;
+          handle(line, 0, line.length - 1);
+          flushRun();
+          start = nl + 1;
+        }
+        for (let nl = chunk.indexOf(NEWLINE, start); nl >= 0; nl = chunk.indexOf(NEWLINE, start)) {
+          handle(chunk, start, nl);
+          start = nl + 1;
+        }
+        flushRun();
+        if (start < chunk.length) rest = Buffer.from(chunk.subarray(start));
+        await sink.ready();
+      }
     }
     if (!anchor) {
-      anchor = { ...previous };
-      chain.line(JSON.stringify({ anchor }));
+      anchor = { seq: lastSeq, hash: lastHash.toString('latin1') };
+      chainLines.push(JSON.stringify({ anchor }));
     }
     closeGap();
-    chain.line(JSON.stringify({ head: previous }));
-  } catch (error) {
-    events.close();
-    chain.close();
-    throw error;
+    chainLines.push(JSON.stringify({ head: { seq: lastSeq, hash: lastHash.toString('latin1') } }));
+  } finally {
+    flushRun();
   }
+  const chainText = `${chainLines.join('\n')}\n`;
+  writeFileSync(options.chainFile, chainText, { mode: 0o600, flag: 'wx' });
+
+  // The newest tenant events, for the report.
+  const kept = Math.min(tenantEvents, REPORT_EVENT_ROWS);
+  const recent: AuditEvent[] = [];
+  for (let i = tenantEvents - kept; i < tenantEvents; i += 1) recent.push(JSON.parse(ring[i % REPORT_EVENT_ROWS]!.toString('utf8')) as AuditEvent);
   return {
     tenantEvents,
     segmentEvents,
     gapRuns,
     anchor,
-    head: previous,
-    since,
+    head: { seq: lastSeq, hash: lastHash.toString('latin1') },
+    since: options.since ?? null,
     firstTime,
-    lastTime,
-    actions,
+    lastTime: recent.at(-1)?.time ?? null,
+    actions: Object.fromEntries([...actions].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     recent,
-    ...(torn === undefined ? {} : { tornBytes: torn }),
-    files: { events: events.close(), chain: chain.close() },
+    ...(tail.torn.length === 0 ? {} : { tornBytes: tail.torn.length }),
+    files: {
+      events: { sha256: eventsHash.digest('hex'), size: eventsSize },
+      chain: { sha256: createHash('sha256').update(chainText).digest('hex'), size: Buffer.byteLength(chainText) },
+    },
   };
 }
 
@@ -210,10 +389,24 @@ export interface ChainCheck {
   problem?: string;
 }
 
+/** Lines of a file, decoded as UTF-8 one by one. */
+async function* fileLines(path: string): AsyncGenerator<string> {
+  let rest: Buffer | undefined;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    const data = rest ? Buffer.concat([rest, chunk]) : chunk;
+    let start = 0;
+    for (let nl = data.indexOf(NEWLINE, start); nl >= 0; nl = data.indexOf(NEWLINE, start)) {
+      yield data.toString('utf8', start, nl);
+      start = nl + 1;
+    }
+    rest = start < data.length ? Buffer.from(data.subarray(start)) : undefined;
+  }
+  if (rest) yield rest.toString('utf8');
+}
+
 async function* jsonLines(path: string): AsyncGenerator<{ value: unknown; lineNumber: number }> {
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
   let lineNumber = 0;
-  for await (const line of lines) {
+  for await (const line of fileLines(path)) {
     lineNumber += 1;
     let value: unknown;
     try {

@@ -18,8 +18,8 @@ import type { Project } from '../project.js';
 import type { SecretBackend } from '../secrets/backend.js';
 import type { StateStore } from '../state/store.js';
 import { requireTenant } from '../tenants/tenants.js';
-import { writeTarGz, type ArchiveEntry } from './archive.js';
-import { CHAIN_FILE, EVENTS_FILE, writeTenantSegment, type SegmentSummary } from './chain.js';
+import { DeflateSink, writeTarGz, type ArchiveEntry, type DeflatedData } from './archive.js';
+import { CHAIN_FILE, EVENTS_FILE, writeTenantSegment, type SegmentSummary, type WrittenSegment } from './chain.js';
 import { gatherEvidence, type EvidenceSources, type LoadedExtension, type Section } from './evidence.js';
 import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, MANIFEST_FILE, serializeManifest, signedBytes, type BundleManifest, type ManifestFile, type UnsignedManifest } from './manifest.js';
 import { renderReport } from './report.js';
@@ -43,7 +43,7 @@ export interface ExportOptions {
   secretBackendUnavailable?: string;
   isolationMatrix: EvidenceSources['isolationMatrix'];
   now?: () => Date;
-  /** gzip level (default 6). */
+  /** gzip level (default 1: the content is mostly hashes, higher levels cost time for little size). */
   level?: number;
 }
 
@@ -105,6 +105,7 @@ export async function exportAuditBundle(options: ExportOptions): Promise<ExportR
     }
     const key = loadOrCreateSigningKey(project.paths.keys);
     const staging = mkdtempSync(join(tmpdir(), 'sovereign-audit-'));
+    let deflated: DeflatedData | undefined;
     try {
       const tenants = await state.listTenants();
       const evidence = await gatherEvidence({
@@ -122,13 +123,20 @@ export async function exportAuditBundle(options: ExportOptions): Promise<ExportR
       for (const [path, value] of evidence.documents) writeJson(staging, path, value);
 
       mkdirSync(join(staging, 'audit'), { recursive: true });
-      const segment = await writeTenantSegment({
-        logPath: project.paths.auditLog,
-        tenant: record.id,
-        ...(since ? { since } : {}),
-        eventsFile: join(staging, EVENTS_FILE),
-        chainFile: join(staging, CHAIN_FILE),
-      });
+      // The events are compressed while they are read (on the thread pool) and spliced into the bundle.
+      const sink = new DeflateSink(join(staging, 'events.deflate'), options.level ?? 1);
+      let segment: WrittenSegment;
+      try {
+        segment = await writeTenantSegment({
+          logPath: project.paths.auditLog,
+          tenant: record.id,
+          ...(since ? { since } : {}),
+          events: sink,
+          chainFile: join(staging, CHAIN_FILE),
+        });
+      } finally {
+        deflated = await sink.close();
+      }
       const sections: Section[] = [
         ...evidence.sections,
         { id: 'audit', title: 'Audit events and hash chain', status: 'included', files: [CHAIN_FILE, EVENTS_FILE] },
@@ -185,11 +193,9 @@ export async function exportAuditBundle(options: ExportOptions): Promise<ExportR
       };
       writeFileSync(join(staging, MANIFEST_FILE), serializeManifest(manifest), { mode: 0o600 });
 
-      const entries: ArchiveEntry[] = [MANIFEST_FILE, ...files.map((f) => f.path)].map((name) => ({
-        name,
-        file: join(staging, name),
-        size: statSync(join(staging, name)).size,
-      }));
+      const entries: ArchiveEntry[] = [MANIFEST_FILE, ...files.map((f) => f.path)].map((name) =>
+        name === EVENTS_FILE ? { name, size: segment.files.events.size, deflated: deflated! } : { name, file: join(staging, name), size: statSync(join(staging, name)).size },
+      );
       mkdirSync(dirname(out), { recursive: true });
       const temp = tempPathFor(out);
       let written: { sha256: string; size: number };
