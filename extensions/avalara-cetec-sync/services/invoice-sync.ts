@@ -148,23 +148,35 @@ export async function runInvoiceSync(deps: InvoiceSyncDeps, request: SyncRequest
   deps.log.info(fresh ? 'invoice sync started' : 'invoice sync resumed', { runId: state.runId, offset: state.offset });
 
   let processedThisCall = 0;
+  let dispatched = 0;
   let chunk: CetecInvoice[] = [];
-  const flush = async () => {
-    if (chunk.length === 0) return;
-    const items = await mapWithConcurrency(chunk, deps.config.concurrency, (invoice) => taxInvoice(invoice, deps));
+  // The write of one chunk (and the checkpoint after it) overlaps the AvaTax calls of the next.
+  // Checkpoints stay in order: a chunk's checkpoint is written only after its items and after
+  // the previous chunk's checkpoint, so the stored offset never passes an unwritten invoice.
+  let writing: Promise<void> = Promise.resolve();
+  const commit = async (size: number, items: InvoiceTaxItem[]) => {
     await writeItems(deps.db, items);
     const rejected = items.filter((item) => item.status === 'rejected').length;
-    state.offset += chunk.length;
-    state.processed += chunk.length;
+    state.offset += size;
+    state.processed += size;
     state.rejected += rejected;
-    state.taxed += chunk.length - rejected;
+    state.taxed += size - rejected;
     state.updatedAt = stamp();
     state.leaseUntil = lease();
-    processedThisCall += chunk.length;
-    deps.metrics.count('InvoicesSynced', chunk.length);
+    processedThisCall += size;
+    deps.metrics.count('InvoicesSynced', size);
     if (rejected > 0) deps.metrics.count('InvoicesRejected', rejected);
-    chunk = [];
     await writeSyncState(deps.db, state);
+  };
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    const batch = chunk;
+    chunk = [];
+    dispatched += batch.length;
+    const items = await mapWithConcurrency(batch, deps.config.concurrency, (invoice) => taxInvoice(invoice, deps));
+    await writing;
+    writing = commit(batch.length, items);
+    writing.catch(() => undefined); // awaited by the next flush or at the end; this only marks it handled
   };
 
   let stoppedEarly = false;
@@ -178,7 +190,7 @@ export async function runInvoiceSync(deps: InvoiceSyncDeps, request: SyncRequest
       items: (body) => (Array.isArray(body) ? (body as CetecInvoice[]) : []),
     })) {
       chunk.push(invoice);
-      const limitReached = request.maxRecords !== undefined && processedThisCall + chunk.length >= request.maxRecords;
+      const limitReached = request.maxRecords !== undefined && dispatched + chunk.length >= request.maxRecords;
       if (chunk.length >= deps.config.chunkSize || limitReached) {
         await flush();
         if (limitReached || now() >= deadline) {
@@ -188,7 +200,10 @@ export async function runInvoiceSync(deps: InvoiceSyncDeps, request: SyncRequest
       }
     }
     await flush();
+    await writing;
   } catch (error) {
+    // Let an in-flight commit settle first, so it cannot overwrite the failed state.
+    await writing.catch(() => undefined);
     state.status = 'failed';
     state.leaseUntil = undefined;
     state.updatedAt = stamp();
