@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -73,8 +73,11 @@ function startDev(dir, extra = []) {
       try {
         const ready = JSON.parse(out);
         clearTimeout(timer);
+        const tenants = JSON.parse(readFileSync(join(dir, '.sovereign', 'dev.json'), 'utf8')).tenants;
         resolvePromise({
           port: ready.port,
+          pid: ready.pid,
+          tenantPids: Object.fromEntries(Object.entries(tenants).map(([id, t]) => [id, t.pid])),
           stop: () =>
             new Promise((done) => {
               const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
@@ -103,7 +106,7 @@ const s = http.createServer((req, res) => { const body = JSON.stringify({ hello:
 s.keepAliveTimeout = 65000; s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));`;
   return new Promise((resolvePromise, reject) => {
     const child = spawn('node', ['-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
-    child.stdout.once('data', (c) => resolvePromise({ port: Number(String(c).trim()), stop: () => new Promise((done) => { child.once('exit', done); child.kill('SIGTERM'); }) }));
+    child.stdout.once('data', (c) => resolvePromise({ port: Number(String(c).trim()), pid: child.pid, stop: () => new Promise((done) => { child.once('exit', done); child.kill('SIGTERM'); }) }));
     child.on('error', reject);
   });
 }
@@ -168,6 +171,25 @@ async function timedLoad(url, rate, seconds) {
   return { count: latencies.length, errors, p50: q(0.5), p99: q(0.99) };
 }
 
+/** CPU time (user + system) a process has used, in microseconds (Linux /proc; undefined elsewhere). */
+function cpuMicros(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU microseconds per request of each process while `load()` runs. */
+async function cpuPerRequest(pids, load) {
+  const before = pids.map(cpuMicros);
+  const result = await load();
+  const after = pids.map(cpuMicros);
+  const perRequest = pids.map((_, i) => (before[i] === undefined || after[i] === undefined ? undefined : (after[i] - before[i]) / result.requests.total));
+  return { result, perRequest };
+}
+
 const fmt = (n, d = 0) => Number(n).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const errorsOf = (r) => r.errors + r.timeouts + (r.non2xx ?? 0);
 
@@ -176,20 +198,33 @@ export async function runDevBench() {
   const rows = [];
   const notes = [];
   try {
-    // 1a. Bare node:http vs the gateway without throttling, same load, same run.
+    // 1a. Bare node:http vs the gateway without throttling, same load, same run; CPU per request
+    // of each process too (robust to other load on the machine, unlike req/s).
     const bare = await startBare();
-    const bareResult = await autocannon(`http://127.0.0.1:${bare.port}/`, { seconds: SHORT_SECONDS });
+    await autocannon(`http://127.0.0.1:${bare.port}/`, { seconds: 2, connections: 50 }); // warm-up (JIT)
+    const { result: bareResult, perRequest: [bareCpu] } = await cpuPerRequest([bare.pid], () => autocannon(`http://127.0.0.1:${bare.port}/`, { seconds: SHORT_SECONDS, connections: 50 }));
     await bare.stop();
     let dev = await startDev(dir, ['--no-throttle']);
-    const maxResult = await autocannon(`http://127.0.0.1:${dev.port}/t/alpha/hello/`, { seconds: SHORT_SECONDS });
+    await autocannon(`http://127.0.0.1:${dev.port}/t/alpha/hello/`, { seconds: 3, connections: 50 }); // warm-up (JIT)
+    const { result: maxResult, perRequest: [gatewayCpu, tenantCpu] } = await cpuPerRequest([dev.pid, dev.tenantPids.alpha], () =>
+      autocannon(`http://127.0.0.1:${dev.port}/t/alpha/hello/`, { seconds: SHORT_SECONDS, connections: 50 }),
+    );
     await dev.stop();
     const ratio = maxResult.requests.average / bareResult.requests.average;
-    rows.push(['bare `node:http` (own process), 10 connections', `${fmt(bareResult.requests.average)} req/s`, `p99 ${bareResult.latency.p99} ms, errors ${errorsOf(bareResult)}`]);
-    rows.push(['gateway → tenant process, unthrottled, 10 connections', `${fmt(maxResult.requests.average)} req/s`, `p99 ${maxResult.latency.p99} ms, errors ${errorsOf(maxResult)}; ${fmt(ratio * 100, 1)} % of bare`]);
+    const us = (v) => (v === undefined ? 'n/a' : `${fmt(v)} µs`);
+    rows.push(['bare `node:http` (own process), 50 connections', `${fmt(bareResult.requests.average)} req/s`, `p99 ${bareResult.latency.p99} ms, errors ${errorsOf(bareResult)}, CPU ${us(bareCpu)} per request`]);
+    rows.push([
+      'gateway → tenant process, unthrottled, 50 connections',
+      `${fmt(maxResult.requests.average)} req/s`,
+      `p99 ${maxResult.latency.p99} ms, errors ${errorsOf(maxResult)}; ${fmt(ratio * 100, 1)} % of bare; CPU per request: gateway ${us(gatewayCpu)}, tenant process ${us(tenantCpu)}`,
+    ]);
+    if (gatewayCpu !== undefined && tenantCpu !== undefined) {
+      notes.push(`CPU per request does not depend on what else the machine runs: gateway + tenant use ${us(gatewayCpu + tenantCpu)} per request, so one free core carries about ${fmt(1e6 / (gatewayCpu + tenantCpu))} req/s through the gateway (bare node:http: ${us(bareCpu)}).`);
+    }
 
     // 1b. A premium tenant held at its tier's rate (2,000 req/s) with throttling on.
     dev = await startDev(dir);
-    const sustained = await autocannon(`http://127.0.0.1:${dev.port}/t/alpha/hello/`, { seconds: SUSTAIN_SECONDS, rate: 2000, connections: 20 });
+    const sustained = await autocannon(`http://127.0.0.1:${dev.port}/t/alpha/hello/`, { seconds: SUSTAIN_SECONDS, rate: 2000, connections: 50 });
     const sustainedRate = sustained.requests.total / SUSTAIN_SECONDS;
     const sustainedOk = sustainedRate >= 1990 && errorsOf(sustained) === 0;
     rows.push([`premium tenant at 2,000 req/s for ${SUSTAIN_SECONDS} s (throttling on)`, `${fmt(sustainedRate)} req/s`, `${fmt(sustained.requests.total)} requests, errors/non-2xx ${errorsOf(sustained)}, p99 ${sustained.latency.p99} ms — ${sustainedOk ? 'target met' : 'target missed'}`]);
@@ -219,6 +254,7 @@ export async function runDevBench() {
     '| measurement | result | detail |',
     '|---|---|---|',
     ...rows.map((r) => `| ${r.join(' | ')} |`),
+    `Machine load (1-minute average) at the end: ${loadavg()[0].toFixed(1)} on ${cpus().length} cores.`,
     '',
     ...notes,
     '',
