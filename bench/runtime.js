@@ -234,7 +234,9 @@ function runChild(args, env) {
 
 async function coldInit(stub) {
   const esbuild = await import('esbuild');
-  const dir = mkdtempSync(join(tmpdir(), 'sovereign-bench-cold-'));
+  // Inside the repository so a bundle that leaves the AWS SDK external resolves it from node_modules
+  // (as Lambda's nodejs20.x runtime provides it).
+  const dir = mkdtempSync(join(repo, 'bench', '.tmp-runtime-cold-'));
   try {
     const names = ['alpha', 'beta', 'gamma'];
     for (const name of names) {
@@ -252,18 +254,34 @@ async function coldInit(stub) {
     ].join('\n');
     writeFileSync(join(dir, 'entry.js'), entry);
     const outfile = join(dir, 'out', 'index.mjs');
+    const externalOut = join(dir, 'out', 'external.mjs');
+    for (const [file, external] of [[outfile, []], [externalOut, ['@aws-sdk/*', '@smithy/*']]]) {
+      await esbuild.build({
+        entryPoints: [join(dir, 'entry.js')],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        minify: true,
+        outfile: file,
+        external,
+        alias: { 'sovereign/runtime': join(repo, 'src', 'runtime', 'index.ts') },
+        nodePaths: [join(repo, 'node_modules')],
+        banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+        logLevel: 'silent',
+      });
+    }
+    // Peer: the same extension modules (zod schemas, handlers) behind a hand-written handler, no runtime.
+    writeFileSync(join(dir, 'bare-entry.js'), [
+      ...names.map((n, i) => `import m${i} from './${n}/extension.js'; import * as p${i} from './${n}/handlers/ping.js'; import * as i${i} from './${n}/handlers/items.js';`),
+      `const manifests = [${names.map((_, i) => `m${i}`).join(', ')}]; const pings = [${names.map((_, i) => `p${i}`).join(', ')}]; void [${names.map((_, i) => `i${i}`).join(', ')}];`,
+      "export const handler = async (e) => { const i = manifests.findIndex((m) => e.rawPath === `/${m.name}/ping`); return { statusCode: i < 0 ? 404 : 200, body: JSON.stringify(i < 0 ? {} : await pings[i].handler()) }; };",
+    ].join('\n'));
+    const bareOut = join(dir, 'out', 'bare.mjs');
     await esbuild.build({
-      entryPoints: [join(dir, 'entry.js')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      minify: true,
-      outfile,
-      alias: { 'sovereign/runtime': join(repo, 'src', 'runtime', 'index.ts') },
-      nodePaths: [join(repo, 'node_modules')],
-      banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
-      logLevel: 'silent',
+      entryPoints: [join(dir, 'bare-entry.js')], bundle: true, platform: 'node', format: 'esm', target: 'node20', minify: true, outfile: bareOut,
+      alias: { 'sovereign/runtime': join(repo, 'src', 'runtime', 'index.ts') }, nodePaths: [join(repo, 'node_modules')],
+      banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" }, logLevel: 'silent',
     });
     const size = statSync(outfile).size;
     const gz = gzipSync(readFileSync(outfile)).length;
@@ -277,17 +295,20 @@ const t2 = performance.now();
 process.stdout.write(JSON.stringify({ status: r.statusCode, importMs: t1 - t0, firstMs: t2 - t0 }), () => process.exit(0));`;
     const markerFile = join(dir, 'generation.json');
     const configs = [
-      ['generation marker from a file (local target)', { SOVEREIGN_GENERATION_SOURCE: `file:${markerFile}` }],
-      ['generation marker from DynamoDB (aws target, SDK loaded)', { SOVEREIGN_GENERATION_SOURCE: 'dynamodb' }],
+      ['peer: the same extensions behind a hand-written handler, no runtime', {}, bareOut],
+      ['sovereign, SDK bundled, generation marker from a file (local target)', { SOVEREIGN_GENERATION_SOURCE: `file:${markerFile}` }, outfile],
+      ['sovereign, SDK bundled, generation marker from DynamoDB (aws target)', { SOVEREIGN_GENERATION_SOURCE: 'dynamodb' }, outfile],
+      ['sovereign, SDK external, generation marker from a file', { SOVEREIGN_GENERATION_SOURCE: `file:${markerFile}` }, externalOut],
+      ['sovereign, SDK external (Lambda-provided), generation marker from DynamoDB', { SOVEREIGN_GENERATION_SOURCE: 'dynamodb' }, externalOut],
     ];
     const rows = [];
     const RUNS = 15;
-    for (const [label, extra] of configs) {
+    for (const [label, extra, bundle] of configs) {
       const imports = [];
       const firsts = [];
       for (let i = 0; i < RUNS; i++) {
         const env = {
-          PATH: process.env.PATH, HOME: process.env.HOME, BENCH_ENTRY: pathToFileURL(outfile).href,
+          PATH: process.env.PATH, HOME: process.env.HOME, BENCH_ENTRY: pathToFileURL(bundle).href,
           AWS_ENDPOINT_URL: stub.url, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench',
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
           ...tenantEnv(stub.url, {
@@ -310,7 +331,7 @@ process.stdout.write(JSON.stringify({ status: r.statusCode, importMs: t1 - t0, f
     return [
       '### 2. Cold init of a bundled artifact with three extensions',
       '',
-      `esbuild bundle (ESM, minified, AWS SDK and zod bundled) of the runtime plus three extensions (3 routes, zod schemas, config schema each): **${fmt(size / 1024, 0)} KiB** (${fmt(gz / 1024, 0)} KiB gzipped). Fresh Node process per run (${RUNS} runs); first request \`GET /alpha/ping\` reads no secret. Time measured from the start of the bundle's import (process start-up excluded).`,
+      `esbuild bundle (ESM, minified, AWS SDK and zod bundled) of the runtime plus three extensions (3 routes, zod schemas, config schema each): **${fmt(size / 1024, 0)} KiB** (${fmt(gz / 1024, 0)} KiB gzipped); with \`@aws-sdk/*\`/\`@smithy/*\` left external (Lambda's nodejs20.x runtime provides them): ${fmt(statSync(externalOut).size / 1024, 0)} KiB; the peer bundle without the runtime: ${fmt(statSync(bareOut).size / 1024, 0)} KiB. The DynamoDB rows include loading the DynamoDB client and one GetItem of the generation marker against the loopback stub. Fresh Node process per run (${RUNS} runs); first request \`GET /alpha/ping\` reads no secret. Time measured from the start of the bundle's import (process start-up excluded).`,
       '',
       '| configuration | import + init (median) | to first response (median) | to first response (max) |',
       '|---|---|---|---|',
