@@ -65,7 +65,8 @@ export function createAwsDeployer(state: StateStore, project: Project, session: 
       const key = extensions.join(',');
       let built = builds.get(key);
       if (built === undefined) {
-        built = buildArtifactFor(project, extensions, { awsSdk: 'external' });
+        // The same build as `template render` and `tenant diff`, so a diff after a deploy is empty.
+        built = buildArtifactFor(project, extensions);
         builds.set(key, built);
         built.catch(() => builds.delete(key));
       }
