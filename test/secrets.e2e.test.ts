@@ -4,7 +4,8 @@
  * webhook. Canary values are planted everywhere and looked for in every output and file.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -40,9 +41,7 @@ async function secretsCli(args: string[], options: { cwd: string; input?: string
 beforeAll(async () => {
   const registry = (await import(pathToFileURL(join(repoRoot, 'dist', 'commands', 'registry.js')).href)) as { COMMANDS: Array<{ path: string[] }> };
   if (registry.COMMANDS.some((command) => command.path[0] === 'secrets')) return;
-  const dir = join(repoRoot, 'node_modules', '.cache', 'sovereign-test');
-  mkdirSync(dir, { recursive: true });
-  launcher = join(dir, 'secrets-launcher.mjs');
+  launcher = join(mkdtempSync(join(tmpdir(), 'sovereign-secrets-')), 'launcher.mjs');
   const dist = pathToFileURL(join(repoRoot, 'dist')).href;
   writeFileSync(launcher, `
 const registry = await import('${dist}/commands/registry.js');
