@@ -24,6 +24,13 @@ describe('validateExtensions', () => {
   const dir = join(root, 'extensions');
   write(join(dir, 'good', 'extension.ts'), manifest('good', "[{ method: 'GET', path: '/x', handler: 'get-x' }]"));
   write(
+    join(dir, 'strict', 'extension.ts'),
+    `import { defineExtension } from 'sovereign/runtime';
+import { z } from 'zod';
+export default defineExtension({ name: 'strict', version: '1.0.0', description: 'd', routes: [], config: z.object({ baseUrl: z.string() }) });
+`,
+  );
+  write(
     join(dir, 'good', 'handlers', 'get-x.ts'),
     "export const handler = async (_r: unknown, ctx: { secrets: { get(k: string): Promise<string> } }) => ctx.secrets.get('api_key');\n",
   );
@@ -58,6 +65,12 @@ describe('validateExtensions', () => {
     expect(bad!.warnings).toEqual([
       "secret \"api_key\" is declared but no handler or service reads it with ctx.secrets.get('api_key')",
     ]);
+  });
+
+  it('warns when the config schema has required settings without defaults', async () => {
+    const report = await validateExtensions(dir, { only: ['strict'] });
+    expect(report.ok).toBe(true);
+    expect(report.extensions[0]!.warnings).toEqual([expect.stringMatching(/^config has required settings without defaults/)]);
   });
 
   it('reports routes that collide on the full path across extensions', async () => {

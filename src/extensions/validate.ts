@@ -165,6 +165,10 @@ export async function validateDiscovered(all: DiscoveredExtension[], only?: stri
       for (const key of declared) {
         if (!reads.has(key)) warnings.push(`secret "${key}" is declared but no handler or service reads it with ctx.secrets.get('${key}')`);
       }
+      const config = ext.manifest?.config;
+      if (config && !config.safeParse({}).success) {
+        warnings.push('config has required settings without defaults: every tenant that enables it must set them (tenantConfig in sovereign.config.json)');
+      }
     }
     const version = (ext.loaded as { version?: unknown } | undefined)?.version;
     results.push({
