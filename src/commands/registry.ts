@@ -14,6 +14,7 @@ export const GROUPS: Record<string, string> = {
   audit: 'The hash-chained audit log and signed evidence bundles',
   template: 'The CloudFormation templates tenants are deployed with',
   verify: 'Prove properties of the deployed fleet',
+  secrets: 'Secret references, values, rotation and rollback (values never printed)',
 };
 
 /**
@@ -33,6 +34,13 @@ export const COMMANDS: CommandEntry[] = [
   { path: ['ext', 'validate'], summary: 'Check manifests, handlers, route collisions, permissions and secret use', load: () => import('./ext/validate.js') },
   { path: ['ext', 'enable'], summary: 'Enable an extension for a tenant', load: () => import('./ext/enable.js') },
   { path: ['ext', 'disable'], summary: 'Disable an extension for a tenant', load: () => import('./ext/disable.js') },
+  { path: ['secrets', 'set'], summary: 'Map an extension\'s secret key to a reference, validated on write', load: () => import('./secrets/set.js') },
+  { path: ['secrets', 'put'], summary: 'Store a value behind a reference (stdin, file or --generate; never argv)', load: () => import('./secrets/put.js') },
+  { path: ['secrets', 'list'], summary: 'List a tenant\'s references, versions and rotation metadata (never values)', load: () => import('./secrets/list.js') },
+  { path: ['secrets', 'check'], summary: 'Resolve every reference of a tenant: ok, missing, denied, key missing', load: () => import('./secrets/check.js') },
+  { path: ['secrets', 'history'], summary: 'Versions and staging labels of one secret key', load: () => import('./secrets/history.js') },
+  { path: ['secrets', 'rotate'], summary: 'Rotate a secret (AWSPENDING → AWSCURRENT) and notify the running tenant', load: () => import('./secrets/rotate.js') },
+  { path: ['secrets', 'rollback'], summary: 'Move AWSCURRENT back to the AWSPREVIOUS version', load: () => import('./secrets/rollback.js') },
   { path: ['template', 'render'], summary: 'Print a tenant\'s rendered CloudFormation template', load: () => import('./template/render.js') },
   { path: ['audit', 'log'], summary: 'Read or verify the audit log', load: () => import('./audit/log.js') },
   { path: ['audit', 'export'], summary: 'Write a tenant\'s signed evidence bundle for auditors', load: () => import('./audit/export.js') },
