@@ -25,7 +25,7 @@ export class Router<T> {
   /** Adds a route; `path` like `/cetec/orders/{id}`. Literal segments win over parameters. */
   add(method: string, path: string, value: T): void {
     const raw = path.split('/').filter((segment) => segment !== '');
-    const segments = raw.map((segment) => {
+    const segments: Compiled<T>['segments'] = raw.map((segment) => {
       const param = PARAM.exec(segment);
       return param ? { param: param[1] as string } : { literal: segment };
     });
