@@ -150,6 +150,10 @@ describe('sovereign ext', () => {
       ['cetec', 'ok'],
       ['leaky', 'invalid'],
     ]);
+    const asJson = await runCli(['ext', 'validate', '--json'], { cwd: dir });
+    expect(asJson.exitCode).toBe(2);
+    const doc = JSON.parse(asJson.stdout) as { error: { message: string; exitCode: number } };
+    expect(doc.error.message).toMatch(/^2 extensions failed validation: broken: does not load: .* \| leaky: permissions\[0\]/);
     expect((await runCli(['ext', 'validate', 'missing'], { cwd: dir })).exitCode).toBe(3);
   });
 });

@@ -16,6 +16,14 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], [name]: stri
     throw notFound(`extension "${name}" not found in ${project.paths.extensions}`, 'see the available ones with `sovereign ext list`');
   }
   const report = await validateExtensions(project.paths.extensions, name === undefined ? {} : { only: [name] });
+  const failed = report.extensions.filter((e) => !e.ok);
+  if (!report.ok && ctx.globals.json) {
+    // One JSON document on stdout: on failure it is the error, carrying every problem.
+    throw badInput(
+      `${failed.length} extension${failed.length === 1 ? '' : 's'} failed validation: ${failed.map((e) => `${e.name}: ${e.problems.join('; ')}`).join(' | ')}`,
+      'run `sovereign ext validate` without --json for the full report',
+    );
+  }
   ctx.out.result(report, () => {
     if (report.extensions.length === 0) return `No extensions in ${project.paths.extensions}.`;
     const lines: string[] = [];
@@ -27,7 +35,6 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], [name]: stri
     return lines.join('\n');
   });
   if (!report.ok) {
-    const failed = report.extensions.filter((e) => !e.ok);
     throw badInput(
       `${failed.length} extension${failed.length === 1 ? '' : 's'} failed validation: ${failed.map((e) => e.name).join(', ')}`,
       'fix the problems listed above and run `sovereign ext validate` again',
