@@ -25,14 +25,28 @@ export type HttpTransport = (
 const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
 const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
 
+// A client calls the same two URLs over and over: parse each once.
+const parsedUrls = new Map<string, { protocol: string; hostname: string; port: string; path: string }>();
+function requestTarget(url: string) {
+  let target = parsedUrls.get(url);
+  if (target === undefined) {
+    const u = new URL(url);
+    target = { protocol: u.protocol, hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port, path: `${u.pathname}${u.search}` };
+    if (parsedUrls.size >= 256) parsedUrls.clear();
+    parsedUrls.set(url, target);
+  }
+  return target;
+}
+
 /** node:http(s) with keep-alive: markedly cheaper per call than fetch when syncing thousands of documents. */
 export const nodeTransport: HttpTransport = (method, url, headers, body, timeoutMs) =>
   new Promise((resolve, reject) => {
-    const secure = url.startsWith('https:');
+    const target = requestTarget(url);
+    const secure = target.protocol === 'https:';
     const send = secure ? httpsRequest : httpRequest;
     const req = send(
-      url,
       {
+        ...target,
         method,
         agent: secure ? httpsAgent : httpAgent,
         headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
