@@ -343,3 +343,25 @@ describe('clients', () => {
     });
   });
 });
+
+describe('large templates', () => {
+  it('a template over 51,200 bytes goes through the artifact bucket (path-style URL on a custom endpoint)', async () => {
+    const custom = createAwsClients({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:4566' });
+    const fake = new FakeCloudFormation(custom.cloudformation);
+    const s3 = mockClient(custom.s3);
+    const stored = new Map<string, string>();
+    s3.on(PutObjectCommand).callsFake(async (input: { Key: string; Body: string }) => (stored.set(input.Key, input.Body), {}));
+    fake.templateByUrl = (url) => stored.get(url.replace('http://127.0.0.1:4566/bucket/', ''));
+    const session = openAwsSession({ project: 'demo', stage: 'dev', clients: custom, sleep: async () => undefined });
+    const { templateUploader } = await import('../src/targets/aws/deploy.js');
+    const big = template({ Padding: { Type: 'AWS::CloudFormation::WaitConditionHandle', Properties: {}, Metadata: { filler: 'x'.repeat(60_000) } } });
+    const result = await deployStack({ cfn: custom.cloudformation, sleep: async () => undefined, stackName: STACK, template: big, tags: {}, approve: async () => true, uploadTemplate: templateUploader(session, 'bucket') });
+    expect(result.outcome).toBe('created');
+    expect(result.summary!.changes.map((c) => c.logicalId)).toContain('Padding');
+    const put = s3.commandCalls(PutObjectCommand)[0]!.args[0].input;
+    expect(put.Key).toMatch(/^templates\/[0-9a-f]{64}\.json$/);
+    const url = fake.mock.commandCalls(CreateChangeSetCommand)[0]!.args[0].input.TemplateURL;
+    expect(url).toBe(`http://127.0.0.1:4566/bucket/${put.Key}`);
+    expect(fake.mock.commandCalls(CreateChangeSetCommand)[0]!.args[0].input.TemplateBody).toBeUndefined();
+  });
+});

@@ -53,6 +53,8 @@ export class FakeCloudFormation {
   readonly mock: AwsClientStub<CloudFormationClient>;
   /** Command name → how many more calls answer `Throttling`. */
   readonly throttle = new Map<string, number>();
+  /** Reads a template given by TemplateURL (what CloudFormation would fetch from S3). */
+  templateByUrl: ((url: string) => string | undefined) | undefined;
   /** Logical id → reason: that resource fails on the next execution. */
   readonly failures = new Map<string, string>();
   private clock = Date.parse('2026-01-01T00:00:00Z');
@@ -161,7 +163,9 @@ export class FakeCloudFormation {
     }
     if (!(input.Capabilities as string[] | undefined)?.includes('CAPABILITY_NAMED_IAM')) throw awsError('InsufficientCapabilitiesException', 'Requires capabilities : [CAPABILITY_NAMED_IAM]');
     stack.tags = input.Tags as FakeStack['tags'];
-    const template = JSON.parse(input.TemplateBody as string) as { Resources: Record<string, { Type: string }> };
+    const body = (input.TemplateBody as string | undefined) ?? this.templateByUrl?.(input.TemplateURL as string);
+    if (body === undefined) throw awsError('ValidationError', 'TemplateURL must be a supported URL');
+    const template = JSON.parse(body) as { Resources: Record<string, { Type: string }> };
     const changes: Change[] = [];
     const before = stack.resources as Record<string, { Type: string }>;
     for (const [id, resource] of Object.entries(template.Resources)) {

@@ -211,6 +211,13 @@ export function templateUploader(session: AwsSession, bucket: string): (body: st
     } catch (error) {
       throw awsFailure(error, `uploading ${key} to s3://${bucket}`);
     }
+    const custom = (session.clients.s3.config as { endpoint?: () => Promise<{ protocol: string; hostname: string; port?: number; path: string }> }).endpoint;
+    if (custom) {
+      // An AWS-compatible endpoint serves buckets path-style.
+      const endpoint = await custom();
+      const base = `${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}${endpoint.path.replace(/\/$/, '')}`;
+      return `${base}/${bucket}/${key}`;
+    }
     const region = await session.region();
     return `https://${bucket}.s3.${region}.amazonaws.com/${key}`;
   };

@@ -12,6 +12,7 @@ import { createChangeSet, deleteChangeSet, summarizeChanges, type ChangeSetSumma
 import type { AwsSession } from './session.js';
 import { describeStack, isInProgress, type StackIo } from './stack.js';
 import { conflict } from '../../errors.js';
+import { artifactBucket, MAX_TEMPLATE_BODY_BYTES, templateUploader } from './deploy.js';
 
 export type DiffStatus = 'would-create' | 'changes' | 'up-to-date';
 
@@ -47,7 +48,11 @@ export async function diffTenantOnAws(options: { session: AwsSession; tenant: st
     return { tenant, target: 'aws', status: 'would-create', changed: true, summary };
   }
   if (isInProgress(status)) throw conflict(`stack ${stackName} is busy (${status})`, 'wait for the running deploy or delete to finish, then diff again');
-  const created = await createChangeSet(io, { stackName, type: 'UPDATE', templateBody: JSON.stringify(options.template), tags: options.tags });
+  const body = JSON.stringify(options.template);
+  const source = Buffer.byteLength(body) <= MAX_TEMPLATE_BODY_BYTES
+    ? { templateBody: body }
+    : { templateUrl: await templateUploader(session, await artifactBucket(session))(body, templateSha256(options.template)) };
+  const created = await createChangeSet(io, { stackName, type: 'UPDATE', ...source, tags: options.tags });
   if (!created.summary) return { tenant, target: 'aws', status: 'up-to-date', changed: false };
   await deleteChangeSet(io, created.id, created.stackId);
   return { tenant, target: 'aws', status: 'changes', changed: true, summary: created.summary };
