@@ -4,12 +4,10 @@
  * webhook. Canary values are planted everywhere and looked for in every output and file.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openVault, readVaultKey, STAGE_PENDING } from '../src/runtime/secrets/vault.js';
@@ -19,14 +17,9 @@ import { cliPath, makeProject, repoRoot, snapshotTree, type CliResult } from './
 const CANARY = `canary-${randomBytes(6).toString('hex')}`;
 const outputs: string[] = [];
 
-/**
- * Runs the CLI. Until the command table lists the `secrets` commands, a small launcher adds them
- * the way the table will, so these tests exercise the same modules either way.
- */
-let launcher: string | undefined;
+/** Runs the real CLI (`bin/sovereign.js` over `dist/`) and keeps its output for the canary check. */
 async function secretsCli(args: string[], options: { cwd: string; input?: string }): Promise<CliResult> {
-  const entry = launcher ?? cliPath;
-  const result = await execa('node', [entry, ...args], {
+  const result = await execa('node', [cliPath, ...args], {
     cwd: options.cwd,
     env: { NO_COLOR: '1', SOVEREIGN_ACTOR: 'test@host', SOVEREIGN_LOCK_WAIT_MS: '20000' },
     reject: false,
@@ -37,24 +30,6 @@ async function secretsCli(args: string[], options: { cwd: string; input?: string
   outputs.push(out.stdout, out.stderr);
   return out;
 }
-
-beforeAll(async () => {
-  const registry = (await import(pathToFileURL(join(repoRoot, 'dist', 'commands', 'registry.js')).href)) as { COMMANDS: Array<{ path: string[] }> };
-  if (registry.COMMANDS.some((command) => command.path[0] === 'secrets')) return;
-  launcher = join(mkdtempSync(join(tmpdir(), 'sovereign-secrets-')), 'launcher.mjs');
-  const dist = pathToFileURL(join(repoRoot, 'dist')).href;
-  writeFileSync(launcher, `
-const registry = await import('${dist}/commands/registry.js');
-if (!registry.COMMANDS.some((c) => c.path[0] === 'secrets')) {
-  registry.GROUPS.secrets = 'Secret references, values, rotation and rollback';
-  for (const verb of ['set', 'put', 'list', 'check', 'history', 'rotate', 'rollback']) {
-    registry.COMMANDS.push({ path: ['secrets', verb], summary: verb, load: () => import('${dist}/commands/secrets/' + verb + '.js') });
-  }
-}
-const cli = await import('${dist}/cli.js');
-await cli.main(process.argv.slice(2));
-`);
-});
 
 afterAll(() => {
   // Every stdout and stderr of every command in this file.
@@ -108,6 +83,12 @@ describe('secrets on the local vault', { timeout: 120_000 }, () => {
     dir = await project(['acme', 'acme-eu', 'globex']);
   });
 
+  it('the command table offers every secrets verb', async () => {
+    const help = await secretsCli(['secrets', '--help'], { cwd: dir });
+    expect(help.exitCode).toBe(0);
+    for (const verb of ['set', 'put', 'list', 'check', 'history', 'rotate', 'rollback']) expect(help.stdout).toMatch(new RegExp(`^  ${verb} `, 'm'));
+  });
+
   it('puts, maps, lists, checks, rotates and rolls back without a value ever leaving the vault', { timeout: 120_000 }, async () => {
     const put = await secretsCli(['secrets', 'put', 'secretsmanager:dev/tenants/acme/avalara', '--tenant', 'acme', '--from-stdin', '--json'], {
       cwd: dir, input: `${JSON.stringify({ license_key: `${CANARY}-1`, account_id: 'acct-7' })}\n`,
@@ -157,9 +138,15 @@ describe('secrets on the local vault', { timeout: 120_000 }, () => {
     const again = await secretsCli(['secrets', 'rotate', 'acme', 'avalara.license_key', '--from-stdin', '--json'], { cwd: dir, input: `${CANARY}-1` });
     expect(JSON.parse(again.stdout).outcome).toBe('unchanged');
 
+    // `put` to a JSON key: a new secret holds { key: value }; an existing one keeps its other keys.
+    await ok(['secrets', 'put', 'secretsmanager:dev/tenants/acme/cetec:api_token', '--tenant', 'acme', '--from-stdin'], { cwd: dir, input: `${CANARY}-t1` });
+    await ok(['secrets', 'put', 'secretsmanager:dev/tenants/acme/cetec:base_url', '--tenant', 'acme', '--from-stdin'], { cwd: dir, input: 'https://erp.example' });
+    expect(JSON.parse(vault().readSecret('secretsmanager:dev/tenants/acme/cetec'))).toEqual({ api_token: `${CANARY}-t1`, base_url: 'https://erp.example' });
+
     const events = auditEvents(dir).filter((event) => event.action.startsWith('secret.'));
     expect(events.map((event) => [event.action, event.outcome])).toEqual([
       ['secret.put', 'success'], ['secret.set', 'success'], ['secret.rotate', 'success'], ['secret.rollback', 'success'], ['secret.rotate', 'success'],
+      ['secret.put', 'success'], ['secret.put', 'success'],
     ]);
     expect(events[2]?.args).toMatchObject({ reference: LK, versionId: rotated.versionId, previousVersionId: stored.versionId });
     filesWithout(dir, CANARY);

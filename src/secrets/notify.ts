@@ -81,7 +81,7 @@ export async function sendRotationWebhook(options: NotifyOptions): Promise<Notif
   const url = new URL(`${options.baseUrl.replace(/\/$/, '')}/_sovereign/webhooks/rotation`);
   const started = now();
   return new Promise<NotifyResult>((resolve) => {
-    const req = request(url, { method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) }, timeout: options.timeoutMs ?? 3000 }, (res) => {
+    const req = request(url, { method: 'POST', agent: false, headers: { ...headers, 'content-length': Buffer.byteLength(body) }, timeout: options.timeoutMs ?? 3000 }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
