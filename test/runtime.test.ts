@@ -139,12 +139,12 @@ describe('faults and runtime endpoints', () => {
   });
 
   it('health lists tenant, artifact, uptime and reference statuses without any value', async () => {
-    const { handler } = makeRuntime({
+    const { handler, backend } = makeRuntime({
       table,
       tenantConfig: tenantConfig({
         secrets: {
           'orders.api_key': 'ssm:/dev/tenants/acme/orders/api_key',
-          'orders.json_key': 'secretsmanager:dev/tenants/acme/orders:absent_key',
+          'orders.json_key': 'secretsmanager:dev/tenants/acme/gone:token',
         },
       }),
     });
@@ -155,12 +155,17 @@ describe('faults and runtime endpoints', () => {
     expect(typeof health.uptimeSeconds).toBe('number');
     expect(health.secrets).toEqual([
       { key: 'orders.api_key', reference: 'ssm:/dev/tenants/acme/orders/api_key', status: 'ok' },
-      { key: 'orders.json_key', reference: 'secretsmanager:dev/tenants/acme/orders:absent_key', status: 'missing' },
+      { key: 'orders.json_key', reference: 'secretsmanager:dev/tenants/acme/gone:token', status: 'missing' },
     ]);
     expect(health.webhookSecret).toEqual({ reference: 'ssm:/dev/tenants/acme/_sovereign/webhook_secret', status: 'ok' });
     expect(result.body).not.toContain(CANARY);
     expect(result.body).not.toContain(WEBHOOK_SECRET);
     expect(result.body).not.toContain(JSON_CANARY);
+    // A health poller does not turn the missing reference into a stream of backend calls.
+    const calls = backend.calls;
+    await handler(apiGatewayEvent('GET', '/_sovereign/health'), {});
+    await handler(apiGatewayEvent('GET', '/_sovereign/health'), {});
+    expect(backend.calls).toBe(calls);
   });
 
   it('serves an OpenAPI 3.1 document of the enabled, loaded extensions', async () => {

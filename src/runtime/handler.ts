@@ -95,6 +95,7 @@ export class TenantRuntime {
   private readonly documentClient: DocumentClientProvider;
   private readonly paginateDeps: PaginateDeps;
   private openapi: string | undefined;
+  private readonly failedStatus = new Map<string, { status: ReferenceStatus; at: number }>();
 
   constructor(config: RuntimeConfig, backend: SecretBackend, options: LambdaHandlerOptions) {
     this.config = config;
@@ -120,6 +121,7 @@ export class TenantRuntime {
       now: this.now,
       onChange: (changed, marker) => {
         const dropped = this.resolver.invalidate(changed);
+        this.failedStatus.clear();
         this.log('info', 'secrets generation changed', {
           generation: marker.generation,
           references: changed === 'all' ? 'all' : changed.length,
@@ -291,12 +293,12 @@ export class TenantRuntime {
         checks.push(
           reference === undefined
             ? Promise.resolve({ key, reference: null, status: 'unset' as const, required: declared.required ?? true })
-            : this.resolver.status(reference).then((status) => ({ key, reference, status })),
+            : this.referenceStatus(reference).then((status) => ({ key, reference, status })),
         );
       }
     }
     const webhook = this.config.tenantConfig.webhookSecret;
-    const [secrets, webhookStatus] = await Promise.all([Promise.all(checks), this.resolver.status(webhook)]);
+    const [secrets, webhookStatus] = await Promise.all([Promise.all(checks), this.referenceStatus(webhook)]);
     const extensions = [...this.extensions.values()].map((s) => ({
       name: s.name,
       status: s.status,
@@ -322,6 +324,23 @@ export class TenantRuntime {
       webhookSecret: { reference: webhook, status: webhookStatus },
     };
     return json(200, body, request.requestId, { 'cache-control': 'no-store' });
+  }
+
+  /**
+   * A reference's status for health. Failures are remembered for 10 s, so a health poller cannot
+   * turn a missing or denied reference into a stream of backend calls (values are cached anyway).
+   */
+  private async referenceStatus(reference: string): Promise<ReferenceStatus> {
+    const now = this.now();
+    const failed = this.failedStatus.get(reference);
+    if (failed !== undefined && now - failed.at < 10_000) return failed.status;
+    const status = await this.resolver.status(reference);
+    if (status === 'ok') this.failedStatus.delete(reference);
+    else {
+      if (this.failedStatus.size > 1000) this.failedStatus.clear();
+      this.failedStatus.set(reference, { status, at: now });
+    }
+    return status;
   }
 
   private async openApi(request: IncomingRequest): Promise<HttpResultV2> {
@@ -377,6 +396,7 @@ export class TenantRuntime {
     });
     if (invalid.length > 0) return problem(400, 'invalid-reference', request, `${invalid.length} reference(s) are not valid secret references`);
     const invalidated = this.resolver.invalidate(n.references as string[]);
+    this.failedStatus.clear();
     const receivedAt = new Date(this.now()).toISOString();
     this.log('info', 'rotation notice', { webhookId: id, references: n.references, invalidated, generation: n.generation ?? null }, request.requestId);
     return json(200, { invalidated, receivedAt }, request.requestId);
