@@ -11,7 +11,7 @@ import { Transaction, type MutationInfo, type StateStore } from '../src/state/st
 import { newTenantRecord } from '../src/tenants/tenants.js';
 import { createAwsClients, type AwsClients } from '../src/targets/aws/clients.js';
 import { createAwsDeployer, type AwsTenantBuild } from '../src/targets/aws/fleet.js';
-import { countRegionStacks, scaleWarnings } from '../src/targets/aws/scale.js';
+import { countRegionStacks, scaleWarnings, scaleWarningsOnAws } from '../src/targets/aws/scale.js';
 import { openAwsSession } from '../src/targets/aws/session.js';
 import { awsError, FakeCloudFormation, FakeDocumentTables } from './aws-fakes.js';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -166,6 +166,14 @@ describe('scale limits', () => {
     const counted = await countRegionStacks({ cfn: clients.cloudformation, sleep: async () => undefined }, 'sovereign-dev-');
     expect(counted).toEqual({ total: 6, matching: 5 });
     expect(cfn.mock.commandCalls(ListStacksCommand).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('on aws the other stacks of the region count too', async () => {
+    for (let i = 0; i < 7; i += 1) cfn.seed(`someone-else-${i}`, 'CREATE_COMPLETE');
+    const quotas = { stacks: 10 };
+    // 2 tenants + the control plane (seeded in beforeEach) + 7 other stacks = 10 of 10
+    const warnings = await scaleWarningsOnAws({ cfn: clients.cloudformation, sleep: async () => undefined }, 'dev', 2, ['basic', 'basic'], { quotas });
+    expect(warnings.map((w) => [w.limit, w.used, w.crossed])).toEqual([['cloudformation-stacks', 10, false]]);
   });
 });
 

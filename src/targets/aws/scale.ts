@@ -80,7 +80,8 @@ const ACTIVE: StackStatus[] = [
 ] as StackStatus[];
 
 /** Counts the region's stacks that count against the quota (every page of ListStacks). */
-export async function countRegionStacks(io: StackIo, prefix?: string): Promise<{ total: number; matching: number }> {
+export async function countRegionStacks(io: StackIo, match?: string | ((name: string) => boolean)): Promise<{ total: number; matching: number }> {
+  const matches = typeof match === 'string' ? (name: string) => name.startsWith(match) : match;
   let total = 0;
   let matching = 0;
   let token: string | undefined;
@@ -89,9 +90,27 @@ export async function countRegionStacks(io: StackIo, prefix?: string): Promise<{
     for (const summary of page.StackSummaries ?? []) {
       if (summary.StackStatus === 'DELETE_COMPLETE') continue;
       total += 1;
-      if (prefix !== undefined && summary.StackName?.startsWith(prefix)) matching += 1;
+      if (matches !== undefined && summary.StackName !== undefined && matches(summary.StackName)) matching += 1;
     }
     token = page.NextToken;
   } while (token);
   return { total, matching };
+}
+
+/**
+ * The warnings on aws, counting the stacks already in the region (other projects' and stages'
+ * too: the quota is per region) on top of this project's tenants.
+ */
+export async function scaleWarningsOnAws(
+  io: StackIo,
+  stage: string,
+  tenantCount: number,
+  tiers: Tier[],
+  options: { quotas?: Partial<RegionalQuotas> } = {},
+): Promise<ScaleWarning[]> {
+  const controlPlane = `sovereign-${stage}-control-plane`;
+  const { total, matching } = await countRegionStacks(io, (name) => name.startsWith(`sovereign-${stage}-`) && name !== controlPlane);
+  // This stage's tenant stacks are counted by tenantCount; every other stack (control plane included) adds to it.
+  const otherStacks = total - matching;
+  return scaleWarnings(tenantCount, tiers, { otherStacks, ...(options.quotas ? { quotas: options.quotas } : {}) });
 }
