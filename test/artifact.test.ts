@@ -3,7 +3,7 @@
  * enabled extensions are served, and the artifact's SHA-256 is the same in every time zone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -72,9 +72,16 @@ describe('tenant artifact of the real runtime', { timeout: 120_000 }, () => {
   });
 
   it('has the same SHA-256 across builds, processes and time zones', async () => {
+    // A frozen copy of the runtime and extensions, so edits elsewhere in the tree cannot change
+    // the inputs between the builds compared here.
+    const snap = join(work, 'snap');
+    for (const dir of ['src/runtime', 'src/fs', 'extensions/avalara', 'extensions/cetec']) cpSync(join(repo, dir), join(snap, dir), { recursive: true });
+    const snapRuntime = join(snap, 'src', 'runtime', 'index.ts');
+    const snapExtensions = join(snap, 'extensions');
     const names = ['avalara', 'cetec'];
-    const inProcess = zipArtifact(await buildTenantBundle({ projectDir: repo, extensionsDir, extensions: names })).sha256;
-    expect(zipArtifact(await buildTenantBundle({ projectDir: repo, extensionsDir, extensions: [...names].reverse() })).sha256).toBe(inProcess);
+    const build1 = await buildTenantBundle({ projectDir: repo, extensionsDir: snapExtensions, extensions: names, runtime: snapRuntime });
+    const inProcess = zipArtifact(build1).sha256;
+    expect(zipArtifact(await buildTenantBundle({ projectDir: repo, extensionsDir: snapExtensions, extensions: [...names].reverse(), runtime: snapRuntime })).sha256).toBe(inProcess);
 
     // A driver laid out like the installed package (dist/artifact next to package.json).
     const pkg = join(work, 'pkg');
@@ -85,8 +92,8 @@ describe('tenant artifact of the real runtime', { timeout: 120_000 }, () => {
     writeFileSync(
       join(work, 'driver.ts'),
       `import { buildTenantBundle, zipArtifact } from ${JSON.stringify(join(repo, 'src', 'artifact', 'index.ts'))};
-       const bundle = await buildTenantBundle({ projectDir: ${JSON.stringify(repo)}, extensionsDir: ${JSON.stringify(extensionsDir)},
-         extensions: ${JSON.stringify(names)}, runtime: ${JSON.stringify(join(repo, 'src', 'runtime', 'index.ts'))} });
+       const bundle = await buildTenantBundle({ projectDir: ${JSON.stringify(repo)}, extensionsDir: ${JSON.stringify(snapExtensions)},
+         extensions: ${JSON.stringify(names)}, runtime: ${JSON.stringify(snapRuntime)} });
        process.stdout.write(zipArtifact(bundle).sha256);`,
     );
     await build({ entryPoints: [join(work, 'driver.ts')], outfile: driver, bundle: true, format: 'esm', platform: 'node', packages: 'external', logLevel: 'silent' });
@@ -97,6 +104,12 @@ describe('tenant artifact of the real runtime', { timeout: 120_000 }, () => {
       hashes.push(stdout.trim());
     }
     expect(hashes).toEqual([inProcess, inProcess, inProcess]);
+
+    // And the hash does follow the code: one changed byte in a handler gives another artifact.
+    const handler = join(snapExtensions, 'cetec', 'handlers', readdirSync(join(snapExtensions, 'cetec', 'handlers'))[0]!);
+    writeFileSync(handler, `${readFileSync(handler, 'utf8')}\nexport const __changed = 1;\n`);
+    const changed = zipArtifact(await buildTenantBundle({ projectDir: repo, extensionsDir: snapExtensions, extensions: names, runtime: snapRuntime })).sha256;
+    expect(changed).not.toBe(inProcess);
   });
 
   it('zips index.mjs and manifest.json with the bundled extensions and versions', async () => {
