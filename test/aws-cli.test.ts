@@ -4,9 +4,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CloudFormationClient, ExecuteChangeSetCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { newTenantRecord } from '../src/tenants/tenants.js';
 import { mockClient } from 'aws-sdk-client-mock';
 import { run } from '../src/cli.js';
-import { awsError, FakeCloudFormation } from './aws-fakes.js';
+import { awsError, FakeCloudFormation, FakeDocumentTables } from './aws-fakes.js';
 
 let stdout: string;
 let stderr: string;
@@ -65,5 +68,50 @@ describe('sovereign bootstrap (in process, mocked AWS)', () => {
     stdout = '';
     expect(await run(['bootstrap', '-C', project])).toBe(0);
     expect(stdout).toMatch(/Control plane sovereign-dev-control-plane created \(a failed earlier create was removed first\)/);
+  });
+});
+
+describe('sovereign tenant deploy / diff --target aws (in process, mocked AWS)', () => {
+  it('builds the artifact, uploads it once, deploys the stack through a change set, then diff finds nothing to change', async () => {
+    const s3 = mockClient(S3Client);
+    const stored = new Set<string>();
+    s3.on(HeadObjectCommand).callsFake(async (input: { Key: string }) => {
+      if (!stored.has(input.Key)) throw awsError('NotFound', 'Not Found', 404);
+      return {};
+    });
+    s3.on(PutObjectCommand).callsFake(async (input: { Key: string }) => (stored.add(input.Key), {}));
+    // The registry may be local or in the control-plane table: the tenant exists in both.
+    const db = new FakeDocumentTables();
+    db.table('sovereign_dev_tenants').set(FakeDocumentTables.key('demo#tenant', 'acme'), { pk: 'demo#tenant', sk: 'acme', version: 1, record: newTenantRecord({ id: 'acme', tier: 'basic', stage: 'dev', extensions: [], by: 'x', now: '2026-01-01T00:00:00.000Z' }) });
+    const docs = mockClient(DynamoDBDocumentClient);
+    docs.on(GetCommand).callsFake(async (input) => db.get(input));
+    docs.on(PutCommand).callsFake(async (input) => db.put(input));
+    docs.on(DeleteCommand).callsFake(async (input) => db.delete(input));
+    docs.on(UpdateCommand).callsFake(async (input) => db.update(input));
+    docs.on(QueryCommand).callsFake(async (input) => db.query(input));
+    docs.on(TransactWriteCommand).callsFake(async (input) => db.transactWrite(input));
+    try {
+      expect(await run(['tenant', 'create', 'acme', '--no-deploy', '--target', 'local', '-C', project])).toBe(0);
+      expect(await run(['bootstrap', '-C', project])).toBe(0);
+      stdout = '';
+      stderr = '';
+      // A new tenant stack adds an IAM role: without --yes and without a terminal that stops (exit 2) and changes nothing
+      expect(await run(['tenant', 'deploy', 'acme', '-C', project])).not.toBe(0);
+      expect(stderr, stderr).toMatch(/--yes/);
+      expect(cfn.find('sovereign-dev-acme')?.status ?? 'absent').not.toBe('CREATE_COMPLETE');
+      stdout = '';
+      expect(await run(['tenant', 'deploy', 'acme', '--yes', '--json', '-C', project])).toBe(0);
+      expect(JSON.parse(stdout)).toMatchObject({ target: 'aws' });
+      const stack = cfn.find('sovereign-dev-acme')!;
+      expect(stack.status).toBe('CREATE_COMPLETE');
+      expect(stack.tags).toContainEqual({ Key: 'sovereign:tenant', Value: 'acme' });
+      expect([...stored].some((key) => /^artifacts\/[0-9a-f]{64}\.zip$/.test(key))).toBe(true);
+      stdout = '';
+      expect(await run(['tenant', 'diff', 'acme', '--exit-code', '--json', '-C', project])).toBe(0);
+      expect(JSON.parse(stdout)).toMatchObject({ tenant: 'acme', target: 'aws', status: 'up-to-date', changed: false });
+    } finally {
+      s3.restore();
+      docs.restore();
+    }
   });
 });

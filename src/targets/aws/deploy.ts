@@ -107,6 +107,12 @@ export async function deployStack(options: DeployStackOptions): Promise<DeploySt
     let approved = false;
     try {
       approved = await options.approve(`the deploy of ${options.stackName} changes IAM (the tenant may gain permissions); go on?`);
+    } catch (error) {
+      // Fleet reports keep one line per tenant: the way out (--yes) must be in the message itself.
+      if (error instanceof UserError && error.hint && !error.message.includes(error.hint)) {
+        throw new UserError(`${error.message} — ${error.hint}`, { exitCode: error.exitCode, hint: error.hint, cause: error });
+      }
+      throw error;
     } finally {
       if (!approved) await discard(options, created.id, created.stackId, type);
     }
