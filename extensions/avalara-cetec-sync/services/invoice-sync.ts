@@ -75,14 +75,21 @@ export function avalaraCodeFor(invoice: CetecInvoice): string {
   return `cetec-inv-${invoice.id}`;
 }
 
-/** Runs `work` over `items` with at most `limit` in flight, keeping the input order. */
+/** Runs `work` over `items` with at most `limit` in flight, keeping the input order; stops starting work after a failure. */
 export async function mapWithConcurrency<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < items.length) {
+    // After one failure no new work starts: the whole batch is retried on resume anyway.
+    while (next < items.length && !failed) {
       const index = next++;
-      results[index] = await work(items[index] as T);
+      try {
+        results[index] = await work(items[index] as T);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
@@ -96,6 +103,9 @@ async function writeItems(db: ExtensionTable, items: InvoiceTaxItem[]): Promise<
   items.forEach((item, i) => groups[Math.floor(i / 25) % lanes]!.push(item));
   await Promise.all(groups.map((group) => db.putMany(group)));
 }
+
+/** AvaTax codes that mean the setup is wrong (every invoice would fail the same way): they stop the run. */
+const SETUP_ERRORS = new Set(['EntityNotFoundError', 'CompanyNotFoundError', 'AuthenticationException', 'AuthorizationException', 'PermissionRequired']);
 
 async function taxInvoice(invoice: CetecInvoice, deps: InvoiceSyncDeps): Promise<InvoiceTaxItem> {
   const base = {
@@ -114,7 +124,11 @@ async function taxInvoice(invoice: CetecInvoice, deps: InvoiceSyncDeps): Promise
     // A document AvaTax refuses (bad address, …) is recorded and the run goes on; credentials,
     // rate limits that outlast the retries and outages stop the run so it can resume later.
     const refused =
-      error instanceof AvaTaxError && error.status >= 400 && error.status < 500 && ![401, 403, 429].includes(error.status);
+      error instanceof AvaTaxError &&
+      error.status >= 400 &&
+      error.status < 500 &&
+      ![401, 403, 429].includes(error.status) &&
+      !SETUP_ERRORS.has(error.code);
     if (!refused) throw error;
     return {
       ...base,

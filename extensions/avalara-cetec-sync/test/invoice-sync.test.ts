@@ -81,4 +81,17 @@ describe('mapWithConcurrency', () => {
     expect(out).toEqual([50, 10, 40, 20, 30, 0]);
     expect(peak).toBe(2);
   });
+
+  it('starts no new work after a failure', async () => {
+    const started: number[] = [];
+    const run = mapWithConcurrency([1, 2, 3, 4, 5, 6], 2, async (n) => {
+      started.push(n);
+      if (n === 2) throw new Error('boom');
+      await new Promise((r) => setTimeout(r, 5));
+      return n;
+    });
+    await expect(run).rejects.toThrow('boom');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(started).toEqual([1, 2]);
+  });
 });

@@ -98,6 +98,16 @@ describe('avalara-cetec-sync', () => {
     expect(rejected[0]).toMatchObject({ region: 'ZZ', error: { code: 'InvalidAddress' } });
   });
 
+  it('stops at once when AvaTax does not know the configured company, instead of rejecting every invoice', async () => {
+    world = await startSyncWorld({ invoices: 1_000 }, { companyCode: 'NOPE' });
+    const { t, avalara } = world;
+    const res = await t.invoke('POST', '/avalara-cetec-sync/sync/invoices');
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ avalaraCode: 'EntityNotFoundError', sync: { status: 'failed', offset: 0, rejected: 0 } });
+    expect(avalara.stats.badRequests).toBeLessThanOrEqual(8); // the requests already in flight
+    expect(await taxItems(t)).toHaveLength(0);
+  });
+
   it('stops after maxRecords with 202 and continues on the next call', async () => {
     world = await startSyncWorld({ invoices: 2_500 });
     const { t } = world;
