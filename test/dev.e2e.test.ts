@@ -26,6 +26,7 @@ export default defineExtension({
     { method: 'GET', path: '/token', handler: 'token' },
     { method: 'POST', path: '/echo', handler: 'echo' },
     { method: 'POST', path: '/count', handler: 'count' },
+    { method: 'GET', path: '/peek', handler: 'peek' },
   ],
   secrets: [{ key: 'token', description: 'a test token' }],
   permissions: [],
@@ -47,6 +48,17 @@ export const handler = defineHandler(async (_request, ctx) => {
   const hits = Number(item?.hits ?? 0) + 1;
   await ctx.db.put({ pk: 'counter', sk: 'hits', hits });
   return { hits };
+});
+`;
+const PEEK = `import { readFileSync } from 'node:fs';
+import { defineHandler } from 'sovereign/runtime';
+export const handler = defineHandler(async (request) => {
+  try {
+    readFileSync(String(request.query.path));
+    return { readable: true };
+  } catch (error) {
+    return { readable: false, code: error.code };
+  }
 });
 `;
 const MARKER_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
@@ -163,6 +175,7 @@ beforeAll(async () => {
   write(join(dir, 'extensions', 'probe', 'handlers', 'token.ts'), TOKEN);
   write(join(dir, 'extensions', 'probe', 'handlers', 'echo.ts'), ECHO);
   write(join(dir, 'extensions', 'probe', 'handlers', 'count.ts'), COUNT);
+  write(join(dir, 'extensions', 'probe', 'handlers', 'peek.ts'), PEEK);
   write(join(dir, 'extensions', 'marker', 'extension.ts'), MARKER_MANIFEST);
   write(join(dir, 'extensions', 'marker', 'handlers', 'mark.ts'), MARK('one'));
 
@@ -208,6 +221,16 @@ describe('sovereign dev', () => {
     // Only globex runs the marker extension.
     expect((await fetch(url('/t/globex/marker/mark'))).status).toBe(200);
     expect((await fetch(url('/t/acme/marker/mark'))).status).toBe(404);
+  });
+
+  it('confines each tenant\'s process to its own key, vault and data', async () => {
+    const keys = join(dir, '.sovereign', 'keys');
+    const peek = async (tenant: string, path: string) => json(await fetch(url(`/t/${tenant}/probe/peek?path=${encodeURIComponent(path)}`)));
+    expect(await peek('acme', join(keys, 'acme.key'))).toEqual({ readable: true });
+    expect(await peek('acme', join(keys, 'globex.key'))).toEqual({ readable: false, code: 'ERR_ACCESS_DENIED' });
+    expect(await peek('acme', join(dir, '.sovereign', 'vault', 'globex.vault'))).toEqual({ readable: false, code: 'ERR_ACCESS_DENIED' });
+    expect(await peek('globex', join(dir, '.sovereign', 'data', 'acme', 'runtime.log'))).toEqual({ readable: false, code: 'ERR_ACCESS_DENIED' });
+    expect(await peek('globex', join(dir, '.sovereign', 'data', 'globex', 'runtime.log'))).toEqual({ readable: true });
   });
 
   it('passes method, path, query, headers, cookies and body through as the API Gateway event does', async () => {

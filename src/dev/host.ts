@@ -171,7 +171,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  send({ type: 'fatal', message: error instanceof Error ? error.message : String(error) });
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', tenant: process.env.SOVEREIGN_TENANT ?? null, message: `tenant process failed to start: ${error instanceof Error ? error.message : String(error)}` })}\n`);
+  const e = error as Error & { code?: string; permission?: string; resource?: string };
+  let message = e instanceof Error ? e.message : String(error);
+  // A path outside the tenant's confinement: name it (paths, never contents).
+  if (e?.code === 'ERR_ACCESS_DENIED') message += ` (${e.permission ?? 'access'} ${e.resource ?? ''})`;
+  send({ type: 'fatal', message });
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', tenant: process.env.SOVEREIGN_TENANT ?? null, message: `tenant process failed to start: ${message}` })}\n`);
   setTimeout(() => process.exit(1), 50);
 });

@@ -4,7 +4,9 @@
  * Pure where it can be (`tenantRuntimeConfig`, `tenantEnvironment`); `prepareLaunch` builds.
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { packageRoot } from '../artifact/locate.js';
 import type { Project } from '../project.js';
 import type { TenantRecord } from '../state/registry.js';
 import type { TenantRuntimeConfig } from '../runtime/config.js';
@@ -126,6 +128,31 @@ export async function buildArtifact(project: Project, record: TenantRecord): Pro
   return { sha256: packed.sha256, entry: packed.entry };
 }
 
+/**
+ * Node's permission model confines the tenant's process to its own files: it may read only this
+ * package's code, its artifact, its vault and key, and its data folder, and write only its data
+ * folder — another tenant's key or vault is `ERR_ACCESS_DENIED` even though the same OS user owns
+ * it. `dynalite` keeps its table on disk through a native addon, hence `--allow-addons`.
+ */
+export function permissionArgs(paths: { artifactDir: string; dataDir: string; vault: string; key: string }, root = packageRoot()): string[] {
+  // node-gyp-build probes /etc/alpine-release to pick dynalite's leveldb binary (musl or glibc).
+  const read = [join(root, 'dist'), join(root, 'package.json'), paths.artifactDir, paths.dataDir, paths.vault, paths.key, '/etc/alpine-release'];
+  // Dependencies may be hoisted into any node_modules above the package.
+  for (let dir = root; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'node_modules'))) read.push(join(dir, 'node_modules'));
+    if (dirname(dir) === dir) break;
+  }
+  return [
+    '--experimental-permission',
+    '--allow-addons',
+    ...read.map((path) => `--allow-fs-read=${path}`),
+    `--allow-fs-write=${paths.dataDir}`,
+    // Both warnings restate this choice at every start.
+    '--disable-warning=ExperimentalWarning',
+    '--disable-warning=SecurityWarning',
+  ];
+}
+
 /** Everything to start the tenant's process with. */
 export async function prepareLaunch(project: Project, record: TenantRecord, parentEnv: Record<string, string | undefined> = process.env): Promise<TenantLaunch> {
   await ensureWebhookSecret(project, record);
@@ -139,6 +166,7 @@ export async function prepareLaunch(project: Project, record: TenantRecord, pare
     dataDir: paths.dir,
     logFile: paths.log,
     env: tenantEnvironment(project, record, artifact, parentEnv),
+    execArgv: parentEnv.SOVEREIGN_DEV_UNCONFINED === '1' ? [] : permissionArgs({ artifactDir: dirname(artifact.entry), dataDir: paths.dir, vault: paths.vault, key: paths.key }),
   };
 }
 

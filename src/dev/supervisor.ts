@@ -24,6 +24,8 @@ export interface TenantLaunch {
   logFile: string;
   /** The complete environment of the process (nothing else is inherited). */
   env: Record<string, string>;
+  /** Node options of the process (the file-system permissions that confine it). */
+  execArgv?: string[];
 }
 
 /** What a supervisor reports; the dev server turns these into event lines and the live view. */
@@ -109,7 +111,7 @@ export class TenantProcess {
     try {
       child = fork(this.hostScript, [], {
         env: this.launch.env,
-        execArgv: [],
+        execArgv: this.launch.execArgv ?? [],
         stdio: ['ignore', logFd, logFd, 'ipc'],
         serialization: 'json',
       });
