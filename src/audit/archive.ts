@@ -114,6 +114,9 @@ export function crc32Combine(crc1: number, crc2: number, length2: number): numbe
   return (crc ^ crc2) >>> 0;
 }
 
+/** Bytes a {@link DeflateSink} may hold before its producer waits. */
+const SINK_BACKLOG = 8 << 20;
+
 /** The final deflate block after a sync flush: an empty fixed-Huffman block marked last. */
 const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
 
@@ -139,9 +142,9 @@ export class DeflateSink {
     this.deflate.write(part);
   }
 
-  /** Waits while the compressor is behind. */
+  /** Waits while the compressor is more than a few blocks behind (it works meanwhile). */
   async ready(): Promise<void> {
-    if (this.deflate.writableNeedDrain) await once(this.deflate, 'drain');
+    if (this.deflate.writableLength > SINK_BACKLOG && this.deflate.writableNeedDrain) await once(this.deflate, 'drain');
   }
 
   async close(): Promise<DeflatedData> {

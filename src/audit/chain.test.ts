@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { appendEvent, GENESIS_HASH, hashEvent } from '../state/audit-log.js';
+import { appendEvent, GENESIS_HASH, hashEvent, type AuditEvent } from '../state/audit-log.js';
 import { checkTenantSegment, FileSink, scanLogLine, writeTenantSegment, type LineView } from './chain.js';
 
 function makeLog(): { dir: string; log: string } {
@@ -67,6 +67,20 @@ describe('tenant segment of the audit chain', () => {
     expect(written.recent.at(-1)!.seq).toBe(11_999);
     expect(readFileSync(events, 'utf8')).toBe(`${lines.filter((l) => l.includes('"tenant":"acme"')).join('\n')}\n`);
     expect((await checkTenantSegment(events, chain, 'acme', written)).ok).toBe(true);
+  });
+
+  it('takes the events from a store that streams them (the aws target) with the same result', async () => {
+    const { dir, log } = makeLog();
+    const fromFile = await segment(dir, log);
+    const events = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditEvent);
+    async function* stream() {
+      yield* events;
+    }
+    const sink = new FileSink(join(dir, 'streamed.events'));
+    const streamed = await writeTenantSegment({ logPath: join(dir, 'absent'), tenant: 'acme', events: sink, chainFile: join(dir, 'streamed.chain'), source: stream() });
+    sink.close();
+    expect(streamed.files).toEqual(fromFile.written.files);
+    expect(readFileSync(join(dir, 'streamed.events'), 'utf8')).toBe(readFileSync(fromFile.events, 'utf8'));
   });
 
   it('starts at --since with an anchor before the segment', async () => {

@@ -17,7 +17,7 @@
  * a million events needs no more memory than one with ten.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import { ExitCode, UserError } from '../errors.js';
 import { GENESIS_HASH, hashEvent, readTail, type AuditEvent } from '../state/audit-log.js';
 
@@ -57,6 +57,49 @@ export interface SegmentSummary {
   tornBytes?: number;
 }
 
+/** Writes ASCII lines to a new file in blocks while hashing them. */
+class LineWriter {
+  private readonly hash = createHash('sha256');
+  private readonly fd: number;
+  private pending: string[] = [];
+  private pendingLength = 0;
+  private size = 0;
+  private closed = false;
+
+  constructor(path: string) {
+    this.fd = openSync(path, 'wx', 0o600);
+  }
+
+  push(line: string): void {
+    this.pending.push(line, '\n');
+    this.pendingLength += line.length + 1;
+    if (this.pendingLength >= 64 * 1024) this.flush();
+  }
+
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    const data = Buffer.from(this.pending.join(''), 'utf8');
+    this.pending = [];
+    this.pendingLength = 0;
+    this.hash.update(data);
+    this.size += data.length;
+    let offset = 0;
+    while (offset < data.length) offset += writeSync(this.fd, data, offset, data.length - offset);
+  }
+
+  close(): { sha256: string; size: number } {
+    if (!this.closed) {
+      this.closed = true;
+      try {
+        this.flush();
+      } finally {
+        closeSync(this.fd);
+      }
+    }
+    return { sha256: this.hash.copy().digest('hex'), size: this.size };
+  }
+}
+
 /** Where the tenant's event lines go (a file, or a compressor feeding the bundle). */
 export interface SegmentSink {
   write(part: Buffer): void;
@@ -92,6 +135,11 @@ export interface WriteSegmentOptions {
   /** Receives the bytes of `audit/events.jsonl`. */
   events: SegmentSink;
   chainFile: string;
+  /**
+   * The log's events in seq order when they are not in a local file (the aws target's table);
+   * each is written as its JSON line.
+   */
+  source?: AsyncIterable<AuditEvent>;
 }
 
 export interface WrittenSegment extends SegmentSummary {
@@ -124,6 +172,7 @@ const HASH_KEY = Buffer.from('","hash":"');
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const NEWLINE = 0x0a;
+const OUTPUT_BLOCK = 1 << 20;
 
 function startsWithAt(buf: Buffer, key: Buffer, at: number, end: number): boolean {
   return at >= 0 && at + key.length <= end && buf.compare(key, 0, key.length, at, at + key.length) === 0;
@@ -190,13 +239,13 @@ export function scanLogLine(buf: Buffer, start: number, end: number, view: LineV
  * are, so a million events cost little more than reading them.
  */
 export async function writeTenantSegment(options: WriteSegmentOptions): Promise<WrittenSegment> {
-  const tail = readTail(options.logPath);
+  const tail = options.source ? { completeLength: 0, torn: Buffer.alloc(0) } : readTail(options.logPath);
   const tenantBytes = Buffer.from(options.tenant, 'utf8');
   const since = options.since === undefined ? null : Buffer.from(options.since, 'latin1');
   const sink = options.events;
   const eventsHash = createHash('sha256');
   let eventsSize = 0;
-  const chainLines: string[] = [];
+  const chainLines = new LineWriter(options.chainFile);
 
   const lastHash = Buffer.from(GENESIS_HASH, 'latin1');
   let lastSeq = 0;
@@ -207,8 +256,15 @@ export async function writeTenantSegment(options: WriteSegmentOptions): Promise<
   let gapRuns = 0;
   let firstTime: string | null = null;
   const actions = new Map<string, number>();
-  /** The newest tenant lines (copies, so no read buffer is kept alive), for the report. */
-  const ring = new Array<Buffer>(REPORT_EVENT_ROWS);
+  /**
+   * Where the newest tenant lines start in the events output, for the report; the output blocks
+   * holding them are kept (they are the last few), so no line is copied for it.
+   */
+  const ring = new Float64Array(REPORT_EVENT_ROWS);
+  const keptBlocks: Array<{ start: number; data: Buffer }> = [];
+  let blockStart = 0;
+  let lastAction: Buffer | undefined;
+  let lastActionName = '';
   const view: LineView = { seq: 0, timeStart: 0, timeEnd: 0, tenantStart: 0, tenantEnd: 0, actionStart: 0, actionEnd: 0, prevHashStart: 0, hashStart: 0 };
   let lineNumber = 0;
 
@@ -217,12 +273,32 @@ export async function writeTenantSegment(options: WriteSegmentOptions): Promise<
       hint: 'run `sovereign audit log --verify`; a bundle is only made from an intact chain',
       exitCode: ExitCode.failed,
     });
+  // Runs of tenant lines are gathered into 1 MB blocks: the sink sees few large writes and keeps
+  // no reference to the read buffers.
+  let block = Buffer.allocUnsafe(OUTPUT_BLOCK);
+  let blockLength = 0;
+  const flushBlock = () => {
+    if (blockLength === 0) return;
+    const data = block.subarray(0, blockLength);
+    sink.write(data);
+    keptBlocks.push({ start: blockStart, data });
+    const oldest = tenantEvents >= REPORT_EVENT_ROWS ? ring[tenantEvents % REPORT_EVENT_ROWS]! : 0;
+    while (keptBlocks.length > 0 && keptBlocks[0]!.start + keptBlocks[0]!.data.length <= oldest) keptBlocks.shift();
+    blockStart += blockLength;
+    block = Buffer.allocUnsafe(OUTPUT_BLOCK);
+    blockLength = 0;
+  };
   const emit = (buf: Buffer, start: number, end: number) => {
     if (end <= start) return;
-    const part = buf.subarray(start, end);
-    eventsHash.update(part);
-    sink.write(part);
-    eventsSize += part.length;
+    eventsHash.update(buf.subarray(start, end));
+    eventsSize += end - start;
+    for (let at = start; at < end; ) {
+      const n = Math.min(end - at, OUTPUT_BLOCK - blockLength);
+      buf.copy(block, blockLength, at, at + n);
+      blockLength += n;
+      at += n;
+      if (blockLength === OUTPUT_BLOCK) flushBlock();
+    }
   };
   const closeGap = () => {
     if (!gap) return;
@@ -244,66 +320,61 @@ export async function writeTenantSegment(options: WriteSegmentOptions): Promise<
     runBuf = undefined;
   };
 
-  /** Handles the line [start, end) of `buf`; `end` is its newline. */
+  /** Counts an action, making its name only when it differs from the previous one. */
+  const countAction = (buf: Buffer, from: number, to: number) => {
+    if (!lastAction || lastAction.length !== to - from || buf.compare(lastAction, 0, lastAction.length, from, to) !== 0) {
+      lastAction = Buffer.from(buf.subarray(from, to));
+      lastActionName = lastAction.toString('utf8');
+    }
+    actions.set(lastActionName, (actions.get(lastActionName) ?? 0) + 1);
+  };
+
+  /** Handles the line [start, end) of `buf`; `end` is its newline. No allocation on the fast path. */
   const handle = (buf: Buffer, start: number, end: number) => {
     lineNumber += 1;
-    let seq: number;
-    let isTenant: boolean;
-    let prevMatches: boolean;
-    let hashBuf: Buffer;
-    let hashAt: number;
-    let time: () => Buffer;
-    let action: () => string;
-    if (scanLogLine(buf, start, end, view)) {
-      seq = view.seq;
-      isTenant = view.tenantStart >= 0 && view.tenantEnd - view.tenantStart === tenantBytes.length && buf.compare(tenantBytes, 0, tenantBytes.length, view.tenantStart, view.tenantEnd) === 0;
-      prevMatches = buf.compare(lastHash, 0, 64, view.prevHashStart, view.prevHashStart + 64) === 0;
-      hashBuf = buf;
-      hashAt = view.hashStart;
-      const { timeStart, timeEnd, actionStart, actionEnd } = view;
-      time = () => buf.subarray(timeStart, timeEnd);
-      action = () => buf.toString('utf8', actionStart, actionEnd);
-    } else {
-      let event: AuditEvent;
+    let parsed: AuditEvent | undefined;
+    if (!scanLogLine(buf, start, end, view)) {
       try {
-        event = JSON.parse(buf.toString('utf8', start, end)) as AuditEvent;
+        parsed = JSON.parse(buf.toString('utf8', start, end)) as AuditEvent;
       } catch {
         throw broken(`(line ${lineNumber})`, 'a line is not a JSON event');
       }
-      if (typeof event !== 'object' || event === null || typeof event.hash !== 'string' || event.hash.length !== 64 || typeof event.prevHash !== 'string') {
+      if (typeof parsed !== 'object' || parsed === null || typeof parsed.hash !== 'string' || parsed.hash.length !== 64 || typeof parsed.prevHash !== 'string') {
         throw broken(`(line ${lineNumber})`, 'a line is not an audit event');
       }
-      seq = event.seq;
-      isTenant = event.tenant === options.tenant;
-      prevMatches = event.prevHash === lastHash.toString('latin1');
-      hashBuf = Buffer.from(event.hash, 'latin1');
-      hashAt = 0;
-      time = () => Buffer.from(String(event.time), 'latin1');
-      action = () => String(event.action);
     }
+    const seq = parsed ? parsed.seq : view.seq;
     if (seq !== lastSeq + 1) throw broken(seq, `expected seq ${lastSeq + 1}`);
+    const prevMatches = parsed ? parsed.prevHash === lastHash.toString('latin1') : buf.compare(lastHash, 0, 64, view.prevHashStart, view.prevHashStart + 64) === 0;
     if (!prevMatches) throw broken(seq, 'prevHash does not match the previous event');
-    if (!anchor && Buffer.compare(time(), since!) >= 0) {
-      anchor = { seq: lastSeq, hash: lastHash.toString('latin1') };
-      chainLines.push(JSON.stringify({ anchor }));
+    if (!anchor) {
+      const time = parsed ? Buffer.from(String(parsed.time), 'utf8') : buf.subarray(view.timeStart, view.timeEnd);
+      if (Buffer.compare(time, since!) >= 0) {
+        anchor = { seq: lastSeq, hash: lastHash.toString('latin1') };
+        chainLines.push(JSON.stringify({ anchor }));
+      }
     }
     if (anchor) {
       segmentEvents += 1;
+      const isTenant = parsed
+        ? parsed.tenant === options.tenant
+        : view.tenantStart >= 0 && view.tenantEnd - view.tenantStart === tenantBytes.length && buf.compare(tenantBytes, 0, tenantBytes.length, view.tenantStart, view.tenantEnd) === 0;
       if (isTenant) {
         closeGap();
-        ring[tenantEvents % REPORT_EVENT_ROWS] = Buffer.from(buf.subarray(start, end));
         if (runBuf === buf && runEnd === start) {
+          ring[tenantEvents % REPORT_EVENT_ROWS] = eventsSize + (runEnd - runStart);
           runEnd = end + 1;
         } else {
           flushRun();
+          ring[tenantEvents % REPORT_EVENT_ROWS] = eventsSize;
           runBuf = buf;
           runStart = start;
           runEnd = end + 1;
         }
-        if (tenantEvents === 0) firstTime = time().toString('utf8');
+        if (tenantEvents === 0) firstTime = parsed ? String(parsed.time) : buf.toString('utf8', view.timeStart, view.timeEnd);
         tenantEvents += 1;
-        const name = action();
-        actions.set(name, (actions.get(name) ?? 0) + 1);
+        if (parsed) countAction(Buffer.from(String(parsed.action), 'utf8'), 0, Buffer.byteLength(String(parsed.action), 'utf8'));
+        else countAction(buf, view.actionStart, view.actionEnd);
       } else {
         flushRun();
         if (gap) {
@@ -314,13 +385,21 @@ export async function writeTenantSegment(options: WriteSegmentOptions): Promise<
         }
       }
     }
-    hashBuf.copy(lastHash, 0, hashAt, hashAt + 64);
+    if (parsed) lastHash.write(parsed.hash, 0, 64, 'latin1');
+    else buf.copy(lastHash, 0, view.hashStart, view.hashStart + 64);
     lastSeq = seq;
   };
 
   try {
     let rest: Buffer | undefined;
-    if (tail.completeLength > 0) {
+    if (options.source) {
+      for await (const event of options.source) {
+        const line = Buffer.from(`${JSON.stringify(event)}\n`, 'utf8');
+        handle(line, 0, line.length - 1);
+        flushRun();
+        await sink.ready();
+      }
+    } else if (tail.completeLength > 0) {
       for await (const chunk of createReadStream(options.logPath, { end: tail.completeLength - 1, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
         let start = 0;
         if (rest) {
@@ -352,14 +431,20 @@ export async function writeTenantSegment(options: WriteSegmentOptions): Promise<
     chainLines.push(JSON.stringify({ head: { seq: lastSeq, hash: lastHash.toString('latin1') } }));
   } finally {
     flushRun();
+    flushBlock();
+    chainLines.close();
   }
-  const chainText = `${chainLines.join('\n')}\n`;
-  writeFileSync(options.chainFile, chainText, { mode: 0o600, flag: 'wx' });
+  const chainFile = chainLines.close();
 
-  // The newest tenant events, for the report.
+  // The newest tenant events, for the report: the end of the events output.
   const kept = Math.min(tenantEvents, REPORT_EVENT_ROWS);
   const recent: AuditEvent[] = [];
-  for (let i = tenantEvents - kept; i < tenantEvents; i += 1) recent.push(JSON.parse(ring[i % REPORT_EVENT_ROWS]!.toString('utf8')) as AuditEvent);
+  if (kept > 0) {
+    const from = ring[(tenantEvents - kept) % REPORT_EVENT_ROWS]!;
+    const tailBytes = Buffer.concat(keptBlocks.map((b) => b.data));
+    const text = tailBytes.toString('utf8', from - (keptBlocks[0]?.start ?? 0));
+    for (const line of text.split('\n')) if (line) recent.push(JSON.parse(line) as AuditEvent);
+  }
   return {
     tenantEvents,
     segmentEvents,
@@ -374,7 +459,7 @@ export async function writeTenantSegment(options: WriteSegmentOptions): Promise<
     ...(tail.torn.length === 0 ? {} : { tornBytes: tail.torn.length }),
     files: {
       events: { sha256: eventsHash.digest('hex'), size: eventsSize },
-      chain: { sha256: createHash('sha256').update(chainText).digest('hex'), size: Buffer.byteLength(chainText) },
+      chain: chainFile,
     },
   };
 }

@@ -15,6 +15,7 @@ import { parseReference, referenceTarget } from '../runtime/secrets/reference.js
 import type { SecretBackend, SecretVersionInfo } from '../secrets/backend.js';
 import type { TenantRecord } from '../state/registry.js';
 import type { IsolationInputs, IsolationMatrix } from '../targets/aws/isolation.js';
+import { OFFLINE_ACCOUNT, OFFLINE_REGION } from '../targets/aws/isolation-inputs.js';
 import { renderTenantPolicy, tenantStackName, renderTenantStack, tenantTags, TIERS, type PolicyExtension } from '../templates/index.js';
 import { tenantSecretScope } from '../templates/secret-scope.js';
 import { tenantRuntimeConfig } from '../dev/launch.js';
@@ -316,7 +317,7 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
           references: [...Object.values(config.secrets), config.webhookSecret],
         };
       };
-      const evaluatedWith = { account: '123456789012', region: sources.project.config.region ?? 'us-east-1', stage };
+      const evaluatedWith = { account: OFFLINE_ACCOUNT, region: sources.project.config.region ?? OFFLINE_REGION, stage };
       const matrix = await sources.isolationMatrix({ ...evaluatedWith, tenants: [subject(record), ...peers.map(subject)] }, { only: record.id });
       const leaks = matrix.cells.filter((c) => c.decision === 'ALLOWED').length;
       isolation = {

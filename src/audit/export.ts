@@ -16,6 +16,7 @@ import { tempPathFor, fsyncDirectory } from '../fs/atomic.js';
 import { assertTenantId } from '../names.js';
 import type { Project } from '../project.js';
 import type { SecretBackend } from '../secrets/backend.js';
+import type { AuditEvent } from '../state/audit-log.js';
 import type { StateStore } from '../state/store.js';
 import { requireTenant } from '../tenants/tenants.js';
 import { DeflateSink, writeTarGz, type ArchiveEntry, type DeflatedData } from './archive.js';
@@ -87,6 +88,12 @@ function digest(file: string): { sha256: string; size: number } {
   return { sha256: createHash('sha256').update(data).digest('hex'), size: data.length };
 }
 
+/** A store whose log is not a local file (the aws target's) streams its events itself. */
+function eventSource(state: StateStore): AsyncIterable<AuditEvent> | undefined {
+  const events = (state as { events?: () => AsyncIterable<AuditEvent> }).events;
+  return typeof events === 'function' ? events.call(state) : undefined;
+}
+
 /** Exports the tenant's bundle and records the export in the audit log. */
 export async function exportAuditBundle(options: ExportOptions): Promise<ExportResult> {
   assertTenantId(options.tenant);
@@ -125,6 +132,7 @@ export async function exportAuditBundle(options: ExportOptions): Promise<ExportR
       mkdirSync(join(staging, 'audit'), { recursive: true });
       // The events are compressed while they are read (on the thread pool) and spliced into the bundle.
       const sink = new DeflateSink(join(staging, 'events.deflate'), options.level ?? 1);
+      const source = eventSource(state);
       let segment: WrittenSegment;
       try {
         segment = await writeTenantSegment({
@@ -133,6 +141,7 @@ export async function exportAuditBundle(options: ExportOptions): Promise<ExportR
           ...(since ? { since } : {}),
           events: sink,
           chainFile: join(staging, CHAIN_FILE),
+          ...(source ? { source } : {}),
         });
       } finally {
         deflated = await sink.close();
