@@ -122,7 +122,7 @@ describe('output conventions', () => {
     for (const entry of COMMANDS) {
       const help = await runCli([...entry.path, '--help']);
       expect(help.exitCode, entry.path.join(' ')).toBe(0);
-      expect(help.stdout, entry.path.join(' ')).toMatch(/Examples:\n\s+\$ sovereign /);
+      expect(help.stdout, entry.path.join(' ')).toMatch(/Examples:\n\s+\$ .*sovereign /);
       expect(help.stdout, entry.path.join(' ')).toContain('--json');
     }
   }, 120_000);
