@@ -12,7 +12,6 @@ import { execa, type Options, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, makeProject, runCli } from './helpers/cli.js';
 import { loadProject } from '../src/project.js';
-import { LocalState } from '../src/state/store.js';
 import { openVault, readVaultKey } from '../src/runtime/secrets/vault.js';
 import { webhookHeaders } from '../src/runtime/webhook.js';
 
@@ -183,15 +182,15 @@ beforeAll(async () => {
     const created = await runCli(['tenant', 'create', id, '--tier', tier, '--no-deploy'], { cwd: dir });
     expect(created.exitCode, created.stderr).toBe(0);
   }
-  // Secret references and the globex-only extension, through the state store like the CLI's own commands.
-  const state = new LocalState(await loadProject(dir));
+  // globex alone runs the marker extension; each tenant's token goes in through the secrets commands.
+  const enabled = await runCli(['ext', 'enable', 'marker', '--tenant', 'globex'], { cwd: dir, env });
+  expect(enabled.exitCode, enabled.stderr).toBe(0);
   for (const id of ['acme', 'globex']) {
-    await state.mutate({ command: 'test setup', action: 'tenant.configure', tenant: id }, async (tx) => {
-      const record = (await state.getTenant(id))!;
-      const extensions = id === 'globex' ? [...record.extensions, 'marker'].sort() : record.extensions;
-      tx.putTenant({ ...record, extensions, secrets: { 'probe.token': { reference: `ssm:/dev/tenants/${id}/probe/token`, setAt: new Date().toISOString(), setBy: 'test@host' } } });
-    });
-    await setSecret(id, `ssm:/dev/tenants/${id}/probe/token`, `${id}-first-token`);
+    const reference = `ssm:/dev/tenants/${id}/probe/token`;
+    const put = await runCli(['secrets', 'put', reference, '--tenant', id, '--from-stdin'], { cwd: dir, env, input: `${id}-first-token` });
+    expect(put.exitCode, put.stderr).toBe(0);
+    const set = await runCli(['secrets', 'set', id, 'probe.token', reference], { cwd: dir, env });
+    expect(set.exitCode, set.stderr).toBe(0);
   }
   port = await startDev();
 }, 180_000);
@@ -287,6 +286,18 @@ describe('sovereign dev', () => {
     expect(devState().tenants.globex!.pid).toBe(pidBefore);
     // acme's secret and cache were never touched.
     expect(await json(await fetch(url('/t/acme/probe/token')))).toEqual({ fingerprint: fingerprint('acme-first-token') });
+  });
+
+  it('lets `secrets rotate` reach the running tenant through the gateway, without a restart', async () => {
+    const pidBefore = devState().tenants.acme!.pid;
+    expect(await json(await fetch(url('/t/acme/probe/token')))).toEqual({ fingerprint: fingerprint('acme-first-token') });
+    const rotated = await runCli(['secrets', 'rotate', 'acme', 'probe.token', '--from-stdin', '--json'], { cwd: dir, env, input: 'acme-second-token' });
+    expect(rotated.exitCode, rotated.stderr).toBe(0);
+    expect(rotated.stdout).not.toContain('acme-second-token');
+    const result = JSON.parse(rotated.stdout) as { runtime: { webhook: { acknowledged: boolean } | null } };
+    expect(result.runtime.webhook?.acknowledged).toBe(true);
+    expect(await json(await fetch(url('/t/acme/probe/token')))).toEqual({ fingerprint: fingerprint('acme-second-token') });
+    expect(devState().tenants.acme!.pid).toBe(pidBefore);
   });
 
   it('answers 429 with Retry-After once a tenant is over its tier\'s rate, and only that tenant', async () => {
