@@ -137,3 +137,54 @@ describe('local vault backend', () => {
     expect(secret.statusCode).toBe(503);
   });
 });
+
+describe('stale-if-error through the runtime', () => {
+  it('serves the cached value while the backend fails, up to the maximum staleness, then a clean 503', async () => {
+    const { createMemorySecretBackend } = await import('../src/runtime/secrets/memory.js');
+    const memory = createMemorySecretBackend({
+      'secretsmanager:dev/tenants/acme/orders': JSON.stringify({ token: JSON_CANARY }),
+      'ssm:/dev/tenants/acme/_sovereign/webhook_secret': 'whsec_dGVzdA==',
+    });
+    let failing = false;
+    let calls = 0;
+    const backend = {
+      name: 'flaky',
+      fetch: async (reference: Parameters<typeof memory.fetch>[0]) => {
+        calls++;
+        if (failing) throw Object.assign(new Error('ThrottlingException: rate exceeded'), { name: 'ThrottlingException' });
+        return memory.fetch(reference);
+      },
+    };
+    let now = 5_000_000;
+    const lines: string[] = [];
+    const handler = createLambdaHandler(bundled(), {
+      env: {
+        SOVEREIGN_TENANT: 'acme', SOVEREIGN_STAGE: 'dev', SOVEREIGN_TABLE: table.name,
+        SOVEREIGN_TENANT_CONFIG: JSON.stringify(tenantConfig()),
+        SOVEREIGN_GENERATION_SOURCE: `file:${join(dir, 'absent.json')}`,
+        SOVEREIGN_SECRET_TTL_MS: '1000', SOVEREIGN_SECRET_MAX_STALE_MS: '2000',
+      },
+      secretBackend: backend,
+      aws: { documentClient: table.client },
+      now: () => now,
+      write: (line) => lines.push(line),
+    });
+    expect(await tokenLength(handler)).toBe(JSON_CANARY.length);
+    failing = true;
+    now += 1500; // past the TTL, within the staleness bound
+    expect(await tokenLength(handler)).toBe(JSON_CANARY.length);
+    now += 400;
+    expect(await tokenLength(handler)).toBe(JSON_CANARY.length);
+    now += 1200; // 2.1 s past the TTL: beyond the 2 s bound
+    const result = await handler(apiGatewayEvent('GET', '/orders/secret', { requestId: 'req-stale' }), {});
+    expect(result.statusCode).toBe(503);
+    expect(result.headers['content-type']).toBe('application/problem+json');
+    expect(JSON.parse(result.body)).toMatchObject({ status: 503, requestId: 'req-stale' });
+    expect(result.body).not.toContain(JSON_CANARY);
+    expect(lines.join('\n')).toContain('secret backend failed; serving the cached value');
+    expect(lines.join('\n')).not.toContain(JSON_CANARY);
+    failing = false;
+    expect(await tokenLength(handler)).toBe(JSON_CANARY.length);
+    expect(calls).toBeGreaterThanOrEqual(4);
+  });
+});
