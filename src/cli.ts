@@ -174,11 +174,12 @@ export async function buildProgram(argv: string[], onRun: (m: CommandModule, c: 
   return program;
 }
 
-function printError(out: Pick<Output, 'json' | 'paint' | 'stdout' | 'stderr'>, message: string, hint: string | undefined, exitCode: number, stack?: string): void {
+function printError(out: Pick<Output, 'json' | 'paint' | 'stdout' | 'stderr' | 'hasResult'>, message: string, hint: string | undefined, exitCode: number, stack?: string): void {
   out.stderr.write(`${out.paint('red', 'error:')} ${message}\n`);
   if (hint) out.stderr.write(`${out.paint('gray', 'hint:')} ${hint}\n`);
   if (stack) out.stderr.write(`${stack}\n`);
-  if (out.json) out.stdout.write(`${JSON.stringify({ error: { message, hint: hint ?? null, exitCode } }, null, 2)}\n`);
+  // A command that already printed its JSON result (a fleet report with failures) keeps stdout to that one document.
+  if (out.json && !out.hasResult) out.stdout.write(`${JSON.stringify({ error: { message, hint: hint ?? null, exitCode } }, null, 2)}\n`);
 }
 
 function fromCommanderError(error: CommanderError): { message: string; hint: string | undefined; exitCode: number } {
@@ -227,6 +228,12 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `sovereign template render acme | head`: a reader that leaves early is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const code = await run(argv);
   await new Promise<void>((done) => process.stdout.write('', () => done()));
   await new Promise<void>((done) => process.stderr.write('', () => done()));

@@ -28,7 +28,10 @@ export function renderLiveTable(out: Output, title: string): LiveView {
   const rows = new Map<string, LiveRow>();
   const lines: string[] = [];
   const frame = () => h(Table, { title, rows: [...rows.values()], lines });
-  const instance = render(frame(), { stdout: out.stderr as NodeJS.WriteStream, patchConsole: false });
+  const stream = out.stderr as NodeJS.WriteStream;
+  // A pseudo-terminal that reports no width would make ink wrap every character.
+  if (!stream.columns) Object.defineProperty(stream, 'columns', { value: 100, configurable: true });
+  const instance = render(frame(), { stdout: stream, patchConsole: false });
   return {
     update(row) {
       rows.set(row.key, row);
