@@ -360,10 +360,17 @@ describe('the rotation webhook', { timeout: 120_000 }, () => {
 describe('an ambiguous configured pattern', { timeout: 120_000 }, () => {
   it('is refused with an explanation', async () => {
     const dir = await makeProject();
-    for (const extension of ['ab', 'ab-cd']) mkdirSync(join(dir, 'extensions', extension), { recursive: true });
     const file = join(dir, 'sovereign.config.json');
     writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), secrets: { secretsManagerName: '{extension}-{tenant}-secrets' } }, null, 2));
+    // The tenants exist before the extensions whose names make the pattern ambiguous, so
+    // `secrets` itself must notice (whatever `tenant create` checks).
     for (const tenant of ['efg', 'cd-efg']) expect((await secretsCli(['tenant', 'create', tenant, '--no-deploy'], { cwd: dir })).exitCode).toBe(0);
+    for (const extension of ['ab', 'ab-cd']) mkdirSync(join(dir, 'extensions', extension), { recursive: true });
+    const before = stateSnapshot(dir);
+    const put = await secretsCli(['secrets', 'put', 'secretsmanager:ab-cd-efg-secrets', '--tenant', 'efg', '--from-stdin'], { cwd: dir, input: CANARY });
+    expect(put.exitCode).toBe(2);
+    expect(put.stderr).toMatch(/tenant "cd-efg"/);
+    expect(stateSnapshot(dir)).toEqual(before);
     const set = await secretsCli(['secrets', 'set', 'efg', 'ab-cd.key', 'secretsmanager:ab-cd-efg-secrets:key'], { cwd: dir });
     expect(set.exitCode).toBe(2);
     expect(set.stderr).toMatch(/also lies in tenant "cd-efg"'s scope/);

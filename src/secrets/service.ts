@@ -19,7 +19,7 @@ import { probeReference, SecretBackendError, type ProbeStatus, type SecretBacken
 import { LocalSecretBackend } from './local-backend.js';
 import { bumpGenerationFile, DEFAULT_PICKUP_MS, runningDevPort, sendRotationWebhook, type NotifyResult } from './notify.js';
 import { abortRotation, resumeRotation, rollbackSecret, rotateSecret, type RotationResult } from './rotate.js';
-import { checkTenantScope, patternAmbiguity, resolveSecretsConfig, scopeRule } from './scope.js';
+import { checkTenantScope, patternAmbiguity, resolveSecretsConfig, scopeRule, type ScopeProblem } from './scope.js';
 import { assertValueFits } from './value-input.js';
 
 /** What the service needs from the command context. */
@@ -71,15 +71,18 @@ function projectExtensions(project: Project): string[] {
 async function assertScope(env: SecretsEnv, record: TenantRecord, reference: SecretReference, extensions: string[]): Promise<void> {
   const allTenants = (await env.state.listTenants()).map((tenant) => tenant.id);
   const allExtensions = projectExtensions(env.project);
-  let first: { message: string; hint?: string } | undefined;
+  // When no extension's scope takes the reference, report the most telling reason: a name that
+  // also lies in another tenant's scope says more than "outside" for the extensions it missed.
+  const weight: Record<ScopeProblem['code'], number> = { syntax: 3, reserved: 2, 'other-tenant': 2, 'ambiguous-pattern': 2, 'outside-scope': 1 };
+  let worst: ScopeProblem | undefined;
   for (const extension of extensions) {
     const result = checkTenantScope(reference, {
       tenant: record.id, extension, stage: record.stage, config: env.project.config.secrets, allTenants, allExtensions,
     });
     if (result.ok) return;
-    first ??= result.problem;
+    if (worst === undefined || weight[result.problem.code] > weight[worst.code]) worst = result.problem;
   }
-  throw badInput(first?.message ?? `tenant "${record.id}" has no extension to scope the reference to`, first?.hint);
+  throw badInput(worst?.message ?? `tenant "${record.id}" has no extension to scope the reference to`, worst?.hint);
 }
 
 /** Maps a failed probe to the exit code of SPEC.md. */
