@@ -222,6 +222,20 @@ describe('sovereign dev', () => {
     expect((await fetch(url('/t/acme/marker/mark'))).status).toBe(404);
   });
 
+  it('refuses a tenant that does not exist, a second dev server and a port that is not one', async () => {
+    const missing = await runCli(['dev', '--port', '0', '--tenant', 'initrode'], { cwd: dir, env });
+    expect(missing.exitCode).toBe(3);
+    expect(missing.stderr).toContain('tenant "initrode" does not exist');
+    const second = await runCli(['dev', '--port', '0'], { cwd: dir, env });
+    expect(second.exitCode).toBe(4);
+    expect(second.stderr).toContain('already running');
+    const badPort = await runCli(['dev', '--port', 'http'], { cwd: dir, env });
+    expect(badPort.exitCode).toBe(2);
+    expect(badPort.stderr).toContain('--port http');
+    // The running dev server is untouched.
+    expect((await fetch(url('/t/acme/probe/whoami'))).status).toBe(200);
+  });
+
   it('confines each tenant\'s process to its own key, vault and data', async () => {
     const keys = join(dir, '.sovereign', 'keys');
     const peek = async (tenant: string, path: string) => json(await fetch(url(`/t/${tenant}/probe/peek?path=${encodeURIComponent(path)}`)));

@@ -183,14 +183,13 @@ export class DevServer {
 
   /** Starts the gateway and every tenant; resolves once each tenant is running or has failed. */
   async start(): Promise<void> {
-    const file = this.project.paths.devState;
-    const previous = readDevState(file);
-    if (previous && previous.pid !== process.pid && isAlive(previous.pid)) {
-      throw conflict(`sovereign dev is already running for this project (pid ${previous.pid}, port ${previous.port})`, `stop it first, or use its gateway at http://localhost:${previous.port}/`);
-    }
     const records = listTenants(this.project.paths.tenants);
     for (const id of this.options.tenants ?? []) {
       if (!records.some((r) => r.id === id)) throw notFound(`tenant "${id}" does not exist`, 'list tenants with `sovereign tenant list`');
+    }
+    const previous = readDevState(this.project.paths.devState);
+    if (previous && previous.pid !== process.pid && isAlive(previous.pid)) {
+      throw conflict(`sovereign dev is already running for this project (pid ${previous.pid}, port ${previous.port})`, `stop it first, or use its gateway at http://localhost:${previous.port}/`);
     }
     await this.gateway.listen();
     this.writeState();
