@@ -67,6 +67,7 @@ interface Entry {
   /** A rebuild is under way; changes queue behind it. */
   busy: Promise<void>;
   extensions: string[];
+  logFile: string;
 }
 
 function readDevState(file: string): DevStateFile | undefined {
@@ -157,7 +158,7 @@ export class DevServer {
       restarts: p?.restarts ?? 0,
       restartAt: p?.restartAt ?? null,
       bucket: entry.bucket,
-      logFile: tenantDataPaths(this.project, id).log,
+      logFile: entry.logFile,
     };
   }
 
@@ -225,6 +226,7 @@ export class DevServer {
       bucket: bucketForTier(record.tier),
       busy: Promise.resolve(),
       extensions: [...record.extensions],
+      logFile: tenantDataPaths(this.project, record.id).log,
     };
     this.entries.set(record.id, entry);
     entry.busy = this.launch(entry);
