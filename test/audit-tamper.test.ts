@@ -3,6 +3,7 @@
  * flipped in one entry (re-packed in the canonical form, so only that byte differs), a file added,
  * removed or renamed — and every one must fail `verify`. Seeded, so a failure reproduces.
  */
+import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,8 @@ function prng(seed: number): () => number {
 let bundle: string;
 let work: string;
 let entries: Array<{ name: string; data: Buffer }>;
+/** The project's signing key: re-packs are sealed like the export seals, so only the intended change differs. */
+let signingKey: KeyObject;
 
 /** Reads the bundle with tar 7 (any archive tool reads it). */
 async function readEntries(file: string): Promise<Array<{ name: string; data: Buffer }>> {
@@ -55,7 +58,7 @@ async function repack(name: string, items: Array<{ name: string; data: Buffer }>
     return { name: item.name, file, size: item.data.length };
   });
   const out = join(work, `${name}.tar.gz`);
-  await writeTarGz(out, files);
+  await writeTarGz(out, files, { sign: (message) => sign(null, message, signingKey) });
   return out;
 }
 
@@ -64,6 +67,7 @@ beforeAll(async () => {
   const result = await runCli(['audit', 'export', '--tenant', 'acme', '--out', 'acme.tar.gz'], { cwd: project.dir });
   expect(result.exitCode, result.stderr).toBe(0);
   bundle = join(project.dir, 'acme.tar.gz');
+  signingKey = createPrivateKey(readFileSync(join(project.dir, '.sovereign', 'keys', '_signing.key')));
   work = mkdtempSync(join(tmpdir(), 'sovereign-tamper-'));
   entries = await readEntries(bundle);
 });
@@ -142,13 +146,16 @@ describe('tampered bundles', () => {
     expect(result.stdout).toMatch(/^ok +signature: Ed25519 signature valid/m);
     expect(result.stdout).toMatch(/^FAIL +hash audit\/events\.jsonl/m);
     const json = await runCli(['audit', 'verify', file, '--json']);
-    const report = JSON.parse(json.stdout.split('\n}\n')[0]! + '\n}') as { ok: boolean; failure: string };
+    expect(json.exitCode, json.stderr).toBe(1);
+    expect(json.stdout.startsWith('{'), `stdout: ${json.stdout.slice(0, 200)} stderr: ${json.stderr}`).toBe(true);
+    // The report is the first JSON document on stdout.
+    const report = JSON.parse(json.stdout.slice(0, json.stdout.indexOf('\n}') + 2)) as { ok: boolean; failure: string };
     expect(report).toMatchObject({ ok: false });
     expect(report.failure).toMatch(/^hash audit\/events\.jsonl/);
   });
 
   it('a re-signed manifest with another key verifies only without a pinned key', async () => {
-    const { generateKeyPairSync, sign } = await import('node:crypto');
+    const { generateKeyPairSync } = await import('node:crypto');
     const { signedBytes, serializeManifest } = await import('../src/audit/manifest.js');
     const pair = generateKeyPairSync('ed25519');
     const items = entries.map((e) => ({ name: e.name, data: Buffer.from(e.data) }));
@@ -156,8 +163,15 @@ describe('tampered bundles', () => {
     const original = manifest.signer.publicKey as string;
     manifest.signer.publicKey = pair.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
     manifest.signature.value = sign(null, signedBytes(manifest as never), pair.privateKey).toString('base64');
+    // Sealed by the project key instead: refused even without a pinned key.
     items[0]!.data = Buffer.from(serializeManifest(manifest));
+    const mixed = await repack('mixed', items);
+    expect((await verifyBundle(mixed)).failure).toMatch(/^seal: /);
+    items[0]!.data = Buffer.from(serializeManifest(manifest));
+    const previous = signingKey;
+    signingKey = pair.privateKey;
     const file = await repack('resigned', items);
+    signingKey = previous;
     expect((await verifyBundle(file)).ok).toBe(true);
     const pinned = await verifyBundle(file, { pinnedKey: original });
     expect(pinned.ok).toBe(false);

@@ -1,3 +1,4 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,9 @@ import { list } from 'tar';
 import { describe, expect, it } from 'vitest';
 import { crc32 } from 'node:zlib';
 import { ArchiveError, crc32Combine, DeflateSink, readTarGz, tarHeader, writeTarGz } from './archive.js';
+
+const { privateKey } = generateKeyPairSync('ed25519');
+const seal = { sign: (message: Buffer) => sign(null, message, privateKey) };
 
 function fixture(): { dir: string; out: string } {
   const dir = mkdtempSync(join(tmpdir(), 'sovereign-archive-'));
@@ -33,7 +37,7 @@ describe('canonical tar.gz', () => {
       { name: 'x/a.txt', file: join(dir, 'a'), size: 6 },
       { name: 'b.bin', file: join(dir, 'b'), size: 1024 },
       { name: 'empty', file: join(dir, 'c'), size: 0 },
-    ]);
+    ], seal);
     const entries = await readAll(out);
     expect(entries.map((e) => e.name)).toEqual(['x/a.txt', 'b.bin', 'empty']);
     expect(entries[0]!.data).toBe('alpha\n');
@@ -63,7 +67,7 @@ describe('canonical tar.gz', () => {
       { name: 'a', file: join(dir, 'a'), size: 6 },
       { name: 'big', deflated, size: big.length },
       { name: 'c', file: join(dir, 'c'), size: 0 },
-    ]);
+    ], seal);
     const entries = await readAll(out);
     expect(entries.map((e) => e.name)).toEqual(['a', 'big', 'c']);
     expect(Buffer.from(entries[1]!.data, 'latin1').equals(big)).toBe(true);
@@ -71,18 +75,45 @@ describe('canonical tar.gz', () => {
     expect(gunzipSync(readFileSync(out)).length).toBe(512 + 512 + 512 + big.length + ((512 - (big.length % 512)) % 512) + 512 + 1024);
   });
 
+  it('every single-bit change anywhere in the file is caught by the reader or the seal', async () => {
+    const { dir, out } = fixture();
+    await writeTarGz(out, [{ name: 'x/a.txt', file: join(dir, 'a'), size: 6 }, { name: 'b.bin', file: join(dir, 'b'), size: 1024 }], seal);
+    const good = readFileSync(out);
+    const { verify } = await import('node:crypto');
+    const publicKey = (await import('node:crypto')).createPublicKey(privateKey);
+    const accepted = async (file: string) => {
+      try {
+        const read = await readTarGz(file, { start: () => undefined, data: () => undefined, end: () => undefined });
+        return verify(null, read.seal.message, publicKey, read.seal.signature);
+      } catch (error) {
+        if (error instanceof ArchiveError) return false;
+        throw error;
+      }
+    };
+    expect(await accepted(out)).toBe(true);
+    const altered = join(dir, 'altered.tar.gz');
+    const missed: string[] = [];
+    for (let offset = 0; offset < good.length; offset += 1) {
+      const copy = Buffer.from(good);
+      copy[offset] = copy[offset]! ^ (1 << (offset % 8));
+      writeFileSync(altered, copy);
+      if (await accepted(altered)) missed.push(`byte ${offset} bit ${offset % 8}`);
+    }
+    expect(missed).toEqual([]);
+  });
+
   it('is byte-identical for the same input', async () => {
     const { dir, out } = fixture();
     const entries = [{ name: 'a', file: join(dir, 'a'), size: 6 }];
-    const first = await writeTarGz(out, entries);
-    const second = await writeTarGz(join(dir, 'again.tar.gz'), entries);
+    const first = await writeTarGz(out, entries, seal);
+    const second = await writeTarGz(join(dir, 'again.tar.gz'), entries, seal);
     expect(second.sha256).toBe(first.sha256);
-    expect(readFileSync(out).subarray(0, 10).toString('hex')).toBe('1f8b0800000000000003');
+    expect(readFileSync(out).subarray(0, 10).toString('hex')).toBe('1f8b0804000000000003');
   });
 
   it('refuses appended bytes, an altered gzip header and a non-canonical tar header', async () => {
     const { dir, out } = fixture();
-    await writeTarGz(out, [{ name: 'a', file: join(dir, 'a'), size: 6 }]);
+    await writeTarGz(out, [{ name: 'a', file: join(dir, 'a'), size: 6 }], seal);
     const good = readFileSync(out);
     const appended = join(dir, 'appended.tar.gz');
     writeFileSync(appended, Buffer.concat([good, Buffer.from([0])]));

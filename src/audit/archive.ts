@@ -14,14 +14,35 @@
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { closeSync, createReadStream, createWriteStream, fstatSync, fsyncSync, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, createDeflateRaw, createGunzip, crc32 } from 'node:zlib';
 
 export const BLOCK = 512;
-/** The gzip header every bundle starts with. */
-export const GZIP_HEADER = Buffer.from('1f8b0800000000000003', 'hex');
+/**
+ * The gzip header every bundle starts with: no name, no time, OS unix, and one extra field
+ * (`SV`, 96 bytes) holding the SHA-256 of every byte after the header and the signer's Ed25519
+ * signature over it. Deflate has many encodings of the same data (another match distance over
+ * equal bytes, an unused code length), so checking the decompressed content alone cannot catch
+ * every changed byte of the file; this seal does. gzip and tar skip extra fields.
+ */
+export const GZIP_HEADER = Buffer.from('1f8b0804000000000003', 'hex');
+const SEAL_ID = Buffer.from('SV');
+const SEAL_LENGTH = 96;
+/** XLEN, subfield id, subfield length. */
+const EXTRA_PREFIX = Buffer.concat([Buffer.from([SEAL_LENGTH + 4, 0]), SEAL_ID, Buffer.from([SEAL_LENGTH, 0])]);
+const SEAL_OFFSET = GZIP_HEADER.length + EXTRA_PREFIX.length;
+export const HEADER_LENGTH = SEAL_OFFSET + SEAL_LENGTH;
+const SEAL_CONTEXT = Buffer.from('sovereign-audit-bundle-seal-v1\0');
+
+/** The bytes the seal signature is over. */
+export function sealMessage(bodySha256: Buffer): Buffer {
+  return Buffer.concat([SEAL_CONTEXT, bodySha256]);
+}
+
+/** Signs a seal message (Ed25519, 64 bytes). */
+export type SealSigner = (message: Buffer) => Buffer;
 const MAX_SIZE = 8 ** 11 - 1;
 
 /** One file of the archive, read from disk when the archive is written. */
@@ -192,7 +213,7 @@ function tarPieces(entries: ArchiveEntry[]): Piece[] {
 async function* gzipStream(entries: ArchiveEntry[], level: number): AsyncGenerator<Buffer> {
   let crc = 0;
   let total = 0;
-  yield GZIP_HEADER;
+  yield Buffer.concat([GZIP_HEADER, EXTRA_PREFIX, Buffer.alloc(SEAL_LENGTH, 0)]);
   for (const piece of tarPieces(entries)) {
     if (piece.kind === 'deflated') {
       for await (const chunk of createReadStream(piece.data.file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) yield chunk;
@@ -225,30 +246,37 @@ async function* gzipStream(entries: ArchiveEntry[], level: number): AsyncGenerat
  * to disk) and returns its SHA-256 and size. The deflate stream is made of runs, each ending in a
  * sync flush, so an entry compressed ahead of time ({@link DeflateSink}) is spliced in unchanged.
  */
-export async function writeTarGz(out: string, entries: ArchiveEntry[], options: { level?: number } = {}): Promise<{ sha256: string; size: number }> {
+export async function writeTarGz(out: string, entries: ArchiveEntry[], options: { level?: number; sign: SealSigner }): Promise<{ sha256: string; size: number }> {
   const seen = new Set<string>();
   for (const entry of entries) {
     if (seen.has(entry.name)) throw new ArchiveError(`archive entry "${entry.name}" appears twice`);
     if ((entry.file === undefined) === (entry.deflated === undefined)) throw new ArchiveError(`archive entry "${entry.name}" needs a file or deflated data`);
     seen.add(entry.name);
   }
-  const hash = createHash('sha256');
+  const body = createHash('sha256');
   let size = 0;
   const hashing = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
+      const before = size;
       size += chunk.length;
+      if (size > HEADER_LENGTH) body.update(before >= HEADER_LENGTH ? chunk : chunk.subarray(HEADER_LENGTH - before));
       done(null, chunk);
     },
   });
   const fd = openSync(out, 'wx', 0o644);
   try {
     await pipeline(gzipStream(entries, options.level ?? 1), hashing, createWriteStream('', { fd, autoClose: false }));
+    const digest = body.digest();
+    const signature = options.sign(sealMessage(digest));
+    if (signature.length !== SEAL_LENGTH - 32) throw new ArchiveError('the seal signature must be 64 bytes (Ed25519)');
+    writeSync(fd, Buffer.concat([digest, signature]), 0, SEAL_LENGTH, SEAL_OFFSET);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  return { sha256: hash.digest('hex'), size };
+  const whole = createHash('sha256');
+  for await (const chunk of createReadStream(out, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) whole.update(chunk);
+  return { sha256: whole.digest('hex'), size };
 }
 
 /** What the reader does with each entry. */
@@ -278,21 +306,38 @@ function readSize(header: Buffer, name: string): number {
  * Reads a bundle file, checking the gzip framing and every tar byte against the canonical form,
  * and hands each entry's bytes to `handler` as they stream by.
  */
-export async function readTarGz(path: string, handler: EntryHandler): Promise<{ entries: number; tarBytes: number }> {
+export interface ReadResult {
+  entries: number;
+  tarBytes: number;
+  /** The seal of the header, to be checked against the signer once the manifest names it. */
+  seal: { message: Buffer; signature: Buffer };
+}
+
+export async function readTarGz(path: string, handler: EntryHandler): Promise<ReadResult> {
   const fd = openSync(path, 'r');
-  const head = Buffer.alloc(10);
+  const head = Buffer.alloc(HEADER_LENGTH);
   const trailer = Buffer.alloc(8);
   let fileSize: number;
   try {
     fileSize = fstatSync(fd).size;
-    if (fileSize < 18) throw new ArchiveError('the file is too short to be a bundle');
-    readSync(fd, head, 0, 10, 0);
+    if (fileSize < HEADER_LENGTH + 8) throw new ArchiveError('the file is too short to be a bundle');
+    readSync(fd, head, 0, HEADER_LENGTH, 0);
     readSync(fd, trailer, 0, 8, fileSize - 8);
   } finally {
     closeSync(fd);
   }
   if (head[0] !== 0x1f || head[1] !== 0x8b) throw new ArchiveError('the file is not gzip-compressed');
-  if (!head.equals(GZIP_HEADER)) throw new ArchiveError(`the gzip header was altered (expected ${GZIP_HEADER.toString('hex')}, found ${head.toString('hex')})`);
+  const fixed = Buffer.concat([GZIP_HEADER, EXTRA_PREFIX]);
+  if (!head.subarray(0, SEAL_OFFSET).equals(fixed)) throw new ArchiveError(`the gzip header was altered (expected ${fixed.toString('hex')}, found ${head.subarray(0, SEAL_OFFSET).toString('hex')})`);
+  const declared = head.subarray(SEAL_OFFSET, SEAL_OFFSET + 32);
+  const signature = Buffer.from(head.subarray(SEAL_OFFSET + 32, HEADER_LENGTH));
+  const body = createHash('sha256');
+  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+  raw.on('data', (chunk) => {
+    const buffer = chunk as Buffer;
+    if (raw.bytesRead - buffer.length >= HEADER_LENGTH) body.update(buffer);
+    else if (raw.bytesRead > HEADER_LENGTH) body.update(buffer.subarray(HEADER_LENGTH - (raw.bytesRead - buffer.length)));
+  });
 
   let crc = 0;
   let total = 0;
@@ -304,7 +349,7 @@ export async function readTarGz(path: string, handler: EntryHandler): Promise<{ 
   let index = 0;
   let current = '';
 
-  const source = createReadStream(path).pipe(createGunzip()) as Readable;
+  const source = raw.pipe(createGunzip()) as Readable;
   try {
     for await (const raw of source as AsyncIterable<Buffer>) {
       crc = crc32(raw, crc);
@@ -382,5 +427,6 @@ export async function readTarGz(path: string, handler: EntryHandler): Promise<{ 
   expected.writeUInt32LE(crc >>> 0, 0);
   expected.writeUInt32LE(total % 2 ** 32, 4);
   if (!expected.equals(trailer)) throw new ArchiveError('the file does not end with the gzip trailer of its data (bytes were appended or altered)');
-  return { entries: index, tarBytes: total };
+  if (!body.digest().equals(declared)) throw new ArchiveError('the compressed bytes do not match the SHA-256 sealed in the gzip header (the file was altered)');
+  return { entries: index, tarBytes: total, seal: { message: sealMessage(Buffer.from(declared)), signature } };
 }

@@ -24,7 +24,7 @@ import { CHAIN_FILE, EVENTS_FILE, writeTenantSegment, type SegmentSummary, type 
 import { gatherEvidence, type EvidenceSources, type LoadedExtension, type Section } from './evidence.js';
 import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, MANIFEST_FILE, serializeManifest, signedBytes, type BundleManifest, type ManifestFile, type UnsignedManifest } from './manifest.js';
 import { renderReport } from './report.js';
-import { loadOrCreateSigningKey, signBytes } from './signing.js';
+import { loadOrCreateSigningKey, sealSign, signBytes } from './signing.js';
 
 export const REPORT_FILE = 'report.html';
 
@@ -209,7 +209,7 @@ export async function exportAuditBundle(options: ExportOptions): Promise<ExportR
       const temp = tempPathFor(out);
       let written: { sha256: string; size: number };
       try {
-        written = await writeTarGz(temp, entries, options.level === undefined ? {} : { level: options.level });
+        written = await writeTarGz(temp, entries, { sign: (message) => sealSign(key, message), ...(options.level === undefined ? {} : { level: options.level }) });
         if (existsSync(out)) throw conflict(`${out} already exists`, 'choose another --out, or move the old bundle away');
         renameSync(temp, out);
       } catch (error) {

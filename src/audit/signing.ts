@@ -86,6 +86,11 @@ export function loadOrCreateSigningKey(keysDir: string): SigningKey {
   return describe(pair.privateKey, paths.privateKey, true);
 }
 
+/** The raw 64-byte signature of the archive seal. */
+export function sealSign(key: Pick<SigningKey, 'privateKey'>, message: Buffer): Buffer {
+  return sign(null, message, key.privateKey);
+}
+
 export function signBytes(key: SigningKey, data: Buffer): string {
   return sign(null, data, key.privateKey).toString('base64');
 }

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArchiveError, readTarGz } from './archive.js';
+import { ArchiveError, readTarGz, type ReadResult } from './archive.js';
 import { checkTenantSegment } from './chain.js';
 import { BUNDLE_FORMAT, MANIFEST_FILE, serializeManifest, signedBytes, type BundleManifest } from './manifest.js';
 import { fingerprintOf, parsePublicKeyBase64, verifyBytes } from './signing.js';
@@ -67,6 +67,7 @@ export async function verifyBundle(path: string, options: VerifyOptions = {}): P
   try {
     const entries: ExtractedEntry[] = [];
     let current: { entry: ExtractedEntry; fd: number; hash: ReturnType<typeof createHash>; written: number } | undefined;
+    let seal: ReadResult['seal'];
     try {
       const read = await readTarGz(path, {
         start(name, size, index) {
@@ -86,7 +87,8 @@ export async function verifyBundle(path: string, options: VerifyOptions = {}): P
           current = undefined;
         },
       });
-      pass('archive', `canonical gzip and tar, ${read.entries} entries, nothing appended`);
+      seal = read.seal;
+      pass('archive', `canonical gzip and tar, ${read.entries} entries, nothing appended, compressed bytes match their sealed SHA-256`);
     } catch (error) {
       if (current) closeSync(current.fd);
       if (error instanceof ArchiveError) return fail('archive', error.message);
@@ -127,6 +129,10 @@ export async function verifyBundle(path: string, options: VerifyOptions = {}): P
     }
     result.signer = { fingerprint, pinned: options.pinnedKey !== undefined };
     pass('signature', `Ed25519 signature valid, signer ${fingerprint}`);
+    if (!verifyBytes(parsePublicKeyBase64(manifest.signer.publicKey), seal.message, seal.signature.toString('base64'))) {
+      return fail('seal', 'the seal of the compressed file is not signed by the manifest\'s signer (the file was re-packed)');
+    }
+    pass('seal', 'the compressed file is sealed by the same signer');
     if (options.pinnedKey !== undefined) {
       if (options.pinnedKey !== manifest.signer.publicKey) {
         return fail('signer', `signed by ${fingerprint.slice(0, 16)}…, not by the pinned key ${fingerprintOf(parsePublicKeyBase64(options.pinnedKey)).slice(0, 16)}…`);
