@@ -104,6 +104,8 @@ async function createContext(program: Command): Promise<CommandContext> {
   const out = new Output({ json: globals.json, color: globals.color, verbose: globals.verbose, interactive });
   let state: StateStore | undefined;
   const { LocalState: LocalStateClass } = await import('./state/store.js');
+  // On aws the registry and audit log live in the control-plane tables (the SDK loads only then).
+  const awsState = globals.target === 'aws' ? await import('./targets/aws/state.js') : undefined;
   const ctx: CommandContext = {
     globals,
     out,
@@ -113,7 +115,7 @@ async function createContext(program: Command): Promise<CommandContext> {
       return p;
     },
     state() {
-      state ??= new LocalStateClass(ctx.project());
+      state ??= awsState ? awsState.createAwsState(ctx.project(), globals, { out }) : new LocalStateClass(ctx.project());
       return state;
     },
     async confirm(question) {

@@ -44,7 +44,7 @@ describe('crash safety', () => {
     const random = prng(seed);
     let killed = 0;
     for (let i = 0; i < 50; i += 1) {
-      const child = execa('node', [cliPath, 'tenant', 'create', `tenant${i}`], {
+      const child = execa('node', [cliPath, 'tenant', 'create', `tenant${i}`, '--no-deploy'], {
         cwd: dir,
         reject: false,
         env: { NO_COLOR: '1', SOVEREIGN_ACTOR: 'test@host' },
@@ -74,7 +74,7 @@ describe('crash safety', () => {
     }
 
     // The next mutating command recovers: afterwards the registry and the log agree exactly.
-    const after = await runCli(['tenant', 'create', 'survivor'], { cwd: dir });
+    const after = await runCli(['tenant', 'create', 'survivor', '--no-deploy'], { cwd: dir });
     expect(after.exitCode, after.stderr).toBe(0);
     const finalVerify = await runCli(['audit', 'log', '--verify'], { cwd: dir });
     expect(finalVerify.exitCode, `seed ${seed}: ${finalVerify.stderr}`).toBe(0);
@@ -92,7 +92,7 @@ describe('crash safety', () => {
 
   it('lets exactly one of ten concurrent creates of the same tenant succeed; the others exit 4', async () => {
     const dir = await makeProject();
-    const results = await Promise.all(Array.from({ length: 10 }, () => runCli(['tenant', 'create', 'contested'], { cwd: dir, env: { SOVEREIGN_LOCK_WAIT_MS: '20000' } })));
+    const results = await Promise.all(Array.from({ length: 10 }, () => runCli(['tenant', 'create', 'contested', '--no-deploy'], { cwd: dir, env: { SOVEREIGN_LOCK_WAIT_MS: '20000' } })));
     const codes = results.map((r) => r.exitCode).sort();
     expect(codes).toEqual([0, 4, 4, 4, 4, 4, 4, 4, 4, 4]);
     for (const r of results.filter((x) => x.exitCode === 4)) expect(r.stderr).toMatch(/tenant "contested" already exists|locked by/);
@@ -107,12 +107,12 @@ describe('crash safety', () => {
     mkdirSync(join(dir, '.sovereign'), { recursive: true });
     // a live holder: this test's own process
     writeFileSync(join(dir, '.sovereign', 'lock'), JSON.stringify({ pid: process.pid, host: hostname(), command: 'tenant deploy', startedAt: new Date().toISOString() }));
-    const blocked = await runCli(['tenant', 'create', 'waiting'], { cwd: dir, env: { SOVEREIGN_LOCK_WAIT_MS: '300' } });
+    const blocked = await runCli(['tenant', 'create', 'waiting', '--no-deploy'], { cwd: dir, env: { SOVEREIGN_LOCK_WAIT_MS: '300' } });
     expect(blocked.exitCode).toBe(4);
     expect(blocked.stderr).toContain(`locked by \`tenant deploy\` (pid ${process.pid}`);
     // a dead holder's lock is recovered
     writeFileSync(join(dir, '.sovereign', 'lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), command: 'tenant create', startedAt: new Date().toISOString() }));
-    const recovered = await runCli(['tenant', 'create', 'waiting'], { cwd: dir });
+    const recovered = await runCli(['tenant', 'create', 'waiting', '--no-deploy'], { cwd: dir });
     expect(recovered.exitCode, recovered.stderr).toBe(0);
     expect(existsSync(join(dir, '.sovereign', 'lock'))).toBe(false);
   });

@@ -7,14 +7,14 @@ let project: string;
 
 beforeAll(async () => {
   project = await makeProject();
-  const created = await runCli(['tenant', 'create', 'acme'], { cwd: project });
+  const created = await runCli(['tenant', 'create', 'acme', '--no-deploy'], { cwd: project });
   expect(created.exitCode, created.stderr).toBe(0);
 });
 
 describe('tenant lifecycle on the local target', () => {
   it('creates, lists, shows and destroys a tenant, keeping its history in the audit log', async () => {
     const dir = await makeProject();
-    const create = await runCli(['tenant', 'create', 'globex', '--tier', 'premium', '--json'], { cwd: dir });
+    const create = await runCli(['tenant', 'create', 'globex', '--tier', 'premium', '--json', '--no-deploy'], { cwd: dir });
     expect(create.exitCode, create.stderr).toBe(0);
     const created = JSON.parse(create.stdout) as { tenant: { id: string; tier: string; createdBy: string } };
     expect(created.tenant).toMatchObject({ id: 'globex', tier: 'premium', createdBy: 'test@host' });
@@ -44,10 +44,24 @@ describe('tenant lifecycle on the local target', () => {
     expect(verify.exitCode, verify.stderr).toBe(0);
   });
 
+  it('deploys a new tenant unless --no-deploy: its artifact is built and the deploy recorded', async () => {
+    const dir = await makeProject();
+    const create = await runCli(['tenant', 'create', 'hooli', '--json'], { cwd: dir });
+    expect(create.exitCode, create.stderr).toBe(0);
+    const result = JSON.parse(create.stdout) as { deployed: boolean; artifact: string };
+    expect(result.deployed).toBe(true);
+    expect(existsSync(join(dir, '.sovereign', 'artifacts', `${result.artifact}.zip`))).toBe(true);
+    const show = JSON.parse((await runCli(['tenant', 'show', 'hooli', '--json'], { cwd: dir })).stdout) as { tenant: { deploys: Array<{ artifact: string; outcome: string }> } };
+    expect(show.tenant.deploys).toEqual([expect.objectContaining({ artifact: result.artifact, outcome: 'success' })]);
+
+    const later = JSON.parse((await runCli(['tenant', 'create', 'pied-piper', '--no-deploy', '--json'], { cwd: dir })).stdout) as { deployed: boolean };
+    expect(later.deployed).toBe(false);
+  });
+
   it('records a failed mutation in the audit log with its error', async () => {
     const dir = await makeProject();
-    await runCli(['tenant', 'create', 'initech'], { cwd: dir });
-    const again = await runCli(['tenant', 'create', 'initech'], { cwd: dir });
+    await runCli(['tenant', 'create', 'initech', '--no-deploy'], { cwd: dir });
+    const again = await runCli(['tenant', 'create', 'initech', '--no-deploy'], { cwd: dir });
     expect(again.exitCode).toBe(4);
     const log = await runCli(['audit', 'log', '--json'], { cwd: dir });
     const events = (JSON.parse(log.stdout) as { events: Array<{ outcome: string; error?: string }> }).events;
@@ -105,9 +119,9 @@ describe('output conventions', () => {
   });
 
   it('takes global options from the environment, and flags win over it', async () => {
-    const env = await runCli(['tenant', 'create', 'stagey', '--json'], { cwd: await makeProject(), env: { SOVEREIGN_STAGE: 'qa' } });
+    const env = await runCli(['tenant', 'create', 'stagey', '--json', '--no-deploy'], { cwd: await makeProject(), env: { SOVEREIGN_STAGE: 'qa' } });
     expect((JSON.parse(env.stdout) as { tenant: { stage: string } }).tenant.stage).toBe('qa');
-    const flag = await runCli(['tenant', 'create', 'stagey', '--json', '--stage', 'prod'], { cwd: await makeProject(), env: { SOVEREIGN_STAGE: 'qa' } });
+    const flag = await runCli(['tenant', 'create', 'stagey', '--json', '--stage', 'prod', '--no-deploy'], { cwd: await makeProject(), env: { SOVEREIGN_STAGE: 'qa' } });
     expect((JSON.parse(flag.stdout) as { tenant: { stage: string } }).tenant.stage).toBe('prod');
   });
 
@@ -131,18 +145,18 @@ describe('output conventions', () => {
 /** Bad input: each exits with its code and message, and writes nothing. */
 const badInputs: Array<{ name: string; args: string[]; config?: string; code: number; message: RegExp }> = [
   { name: 'id too short', args: ['tenant', 'create', 'ab'], code: 2, message: /too short \(2 characters, at least 3\)/ },
-  { name: 'id too long', args: ['tenant', 'create', 'a'.repeat(29)], code: 2, message: /too long \(29 characters, at most 28\)/ },
-  { name: 'upper case id', args: ['tenant', 'create', 'Acme'], code: 2, message: /upper-case letters/ },
-  { name: 'id starting with a digit', args: ['tenant', 'create', '1acme'], code: 2, message: /must start with a letter/ },
-  { name: 'underscore in id', args: ['tenant', 'create', 'acme_eu'], code: 2, message: /has "_" at position 5/ },
-  { name: 'dot in id', args: ['tenant', 'create', 'acme.eu'], code: 2, message: /has "\." at position 5/ },
-  { name: 'space in id', args: ['tenant', 'create', 'ac me'], code: 2, message: /has " " at position 3/ },
-  { name: 'non-ASCII id', args: ['tenant', 'create', 'acmé'], code: 2, message: /has "é" at position 4/ },
-  { name: 'trailing hyphen', args: ['tenant', 'create', 'acme-'], code: 2, message: /must not end with "-"/ },
-  { name: 'doubled hyphen', args: ['tenant', 'create', 'ac--me'], code: 2, message: /must not contain "--"/ },
-  { name: 'reserved id admin', args: ['tenant', 'create', 'admin'], code: 2, message: /"admin" is reserved/ },
-  { name: 'reserved id control-plane', args: ['tenant', 'create', 'control-plane'], code: 2, message: /"control-plane" is reserved/ },
-  { name: 'reserved id aws', args: ['tenant', 'create', 'aws'], code: 2, message: /"aws" is reserved/ },
+  { name: 'id too long', args: ['tenant', 'create', 'a'.repeat(29), '--no-deploy'], code: 2, message: /too long \(29 characters, at most 28\)/ },
+  { name: 'upper case id', args: ['tenant', 'create', 'Acme', '--no-deploy'], code: 2, message: /upper-case letters/ },
+  { name: 'id starting with a digit', args: ['tenant', 'create', '1acme', '--no-deploy'], code: 2, message: /must start with a letter/ },
+  { name: 'underscore in id', args: ['tenant', 'create', 'acme_eu', '--no-deploy'], code: 2, message: /has "_" at position 5/ },
+  { name: 'dot in id', args: ['tenant', 'create', 'acme.eu', '--no-deploy'], code: 2, message: /has "\." at position 5/ },
+  { name: 'space in id', args: ['tenant', 'create', 'ac me', '--no-deploy'], code: 2, message: /has " " at position 3/ },
+  { name: 'non-ASCII id', args: ['tenant', 'create', 'acmé', '--no-deploy'], code: 2, message: /has "é" at position 4/ },
+  { name: 'trailing hyphen', args: ['tenant', 'create', 'acme-', '--no-deploy'], code: 2, message: /must not end with "-"/ },
+  { name: 'doubled hyphen', args: ['tenant', 'create', 'ac--me', '--no-deploy'], code: 2, message: /must not contain "--"/ },
+  { name: 'reserved id admin', args: ['tenant', 'create', 'admin', '--no-deploy'], code: 2, message: /"admin" is reserved/ },
+  { name: 'reserved id control-plane', args: ['tenant', 'create', 'control-plane', '--no-deploy'], code: 2, message: /"control-plane" is reserved/ },
+  { name: 'reserved id aws', args: ['tenant', 'create', 'aws', '--no-deploy'], code: 2, message: /"aws" is reserved/ },
   { name: 'missing id', args: ['tenant', 'create'], code: 2, message: /missing required argument 'id'/ },
   { name: 'extra argument', args: ['tenant', 'create', 'acme2', 'extra'], code: 2, message: /too many arguments/ },
   { name: 'unknown tier', args: ['tenant', 'create', 'acme2', '--tier', 'gold'], code: 2, message: /argument 'gold' is invalid.*basic, standard, premium/ },
@@ -172,7 +186,7 @@ const badInputs: Array<{ name: string; args: string[]; config?: string; code: nu
 describe('bad input', () => {
   it.each(badInputs)('$name → exit $code, nothing written', async ({ args, config, code, message }) => {
     const dir = await makeProject();
-    await runCli(['tenant', 'create', 'acme'], { cwd: dir });
+    await runCli(['tenant', 'create', 'acme', '--no-deploy'], { cwd: dir });
     if (config !== undefined) writeFileSync(join(dir, 'sovereign.config.json'), config);
     const before = snapshotTree(dir);
     const result = await runCli(args, { cwd: dir });

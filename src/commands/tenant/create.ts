@@ -1,9 +1,15 @@
 import { Option, type Command } from 'commander';
 import { createTenant } from '../../tenants/tenants.js';
 import { tierSchema } from '../../config.js';
+import { ExitCode, UserError } from '../../errors.js';
 import type { CommandModule } from '../types.js';
 
-export const examples = ['sovereign tenant create acme', 'sovereign tenant create globex --tier premium', 'sovereign tenant create initech --no-deploy --json'];
+export const examples = [
+  'sovereign tenant create acme',
+  'sovereign tenant create globex --tier premium',
+  'sovereign tenant create initech --no-deploy --json',
+  'sovereign tenant create acme --target aws --stage prod --yes',
+];
 
 export function configure(command: Command): void {
   command
@@ -12,17 +18,60 @@ export function configure(command: Command): void {
     .option('--no-deploy', 'only register the tenant; deploy later with `sovereign tenant deploy`');
 }
 
-export async function run(ctx: Parameters<CommandModule['run']>[0], [id]: string[], options: Record<string, unknown>): Promise<void> {
+type Ctx = Parameters<CommandModule['run']>[0];
+
+/** Warns before this tenant pushes the fleet past a regional AWS quota. */
+async function warnAboutScale(ctx: Ctx, tier: string): Promise<void> {
+  const tenants = await ctx.state().listTenants();
+  const tiers = [...tenants.map((t) => t.tier), tier] as Array<'basic' | 'standard' | 'premium'>;
+  // Locally the quotas matter only for a fleet heading to aws; the smallest (600 HTTP APIs) warns from 480.
+  if (ctx.globals.target === 'local' && tiers.length < 400) return;
+  const { scaleWarnings, scaleWarningsOnAws } = await import('../../targets/aws/scale.js');
+  let warnings;
+  if (ctx.globals.target === 'aws') {
+    const { awsSessionFor } = await import('../../targets/aws/command-context.js');
+    warnings = await scaleWarningsOnAws({ cfn: awsSessionFor(ctx).clients.cloudformation }, ctx.globals.stage, tiers.length, tiers);
+  } else {
+    warnings = scaleWarnings(tiers.length, tiers);
+  }
+  for (const w of warnings) ctx.out.warn(w.message);
+}
+
+async function deployNew(ctx: Ctx, id: string): Promise<{ artifact: string }> {
   const project = ctx.project();
-  const tier = (options.tier as string | undefined) ?? project.config.defaults.tier;
-  const record = await createTenant(ctx.state(), ctx.globals.stage, {
-    id: id!,
-    tier: tierSchema.parse(tier),
-    extensions: project.config.defaults.extensions,
-  });
-  ctx.out.result({ tenant: record }, () => {
+  const state = ctx.state();
+  if (ctx.globals.target === 'aws') {
+    const [{ createAwsDeployer }, { openAwsSession }] = await Promise.all([import('../../targets/aws/fleet.js'), import('../../targets/aws/session.js')]);
+    const session = openAwsSession({ project: project.config.project, stage: ctx.globals.stage, globals: ctx.globals, out: ctx.out });
+    const deploy = createAwsDeployer(state, project, session, { approve: (q) => ctx.confirm(q), log: (_tenant, line) => ctx.out.info(line) });
+    return deploy(id);
+  }
+  const { createLocalDeployer } = await import('../../fleet/local.js');
+  return createLocalDeployer(state, project, { command: 'tenant create' })(id);
+}
+
+export async function run(ctx: Ctx, [id]: string[], options: Record<string, unknown>): Promise<void> {
+  const project = ctx.project();
+  const tier = tierSchema.parse((options.tier as string | undefined) ?? project.config.defaults.tier);
+  await warnAboutScale(ctx, tier);
+  const record = await createTenant(ctx.state(), ctx.globals.stage, { id: id!, tier, extensions: project.config.defaults.extensions });
+  let artifact: string | undefined;
+  if (options.deploy !== false) {
+    ctx.out.info(`Deploying ${record.id} to ${ctx.globals.target}…`);
+    try {
+      artifact = (await deployNew(ctx, record.id)).artifact;
+    } catch (error) {
+      throw new UserError(`tenant "${record.id}" was created, but its first deploy failed: ${error instanceof Error ? error.message : String(error)}`, {
+        hint: `fix the cause, then run \`sovereign tenant deploy ${record.id}\``,
+        exitCode: ExitCode.failed,
+        cause: error,
+      });
+    }
+  }
+  ctx.out.result({ tenant: record, deployed: artifact !== undefined, artifact: artifact ?? null }, () => {
     const lines = [`Created tenant ${record.id} (tier ${record.tier}, stage ${record.stage}).`];
-    lines.push(record.extensions.length ? `Extensions: ${record.extensions.join(', ')}` : 'No extensions enabled yet: `sovereign ext enable <name> --tenant ' + record.id + '`');
+    lines.push(record.extensions.length ? `Extensions: ${record.extensions.join(', ')}` : `No extensions enabled yet: \`sovereign ext enable <name> --tenant ${record.id}\``);
+    lines.push(artifact ? `Deployed artifact ${artifact.slice(0, 12)} to ${ctx.globals.target}.` : `Not deployed: \`sovereign tenant deploy ${record.id}\``);
     return lines.join('\n');
   });
 }
