@@ -186,7 +186,7 @@ export async function exportAuditBundle(options: ExportOptions): Promise<ExportR
         files,
         sections,
         auditChain: {
-          format: 'tenant events with gap runs (see report)',
+          format: 'sovereign-chain-segment-v1: events holds the tenant\'s log lines as written; chain holds the anchor, one gap per run of other events (last hash) and the head',
           events: EVENTS_FILE,
           chain: CHAIN_FILE,
           tenantEvents: segment.tenantEvents,
