@@ -196,6 +196,8 @@ export class DevServer {
     this.writeState();
     this.tenantSignature = this.readTenantSignature();
     await Promise.all(records.filter((r) => this.wanted(r)).map((r) => this.addTenant(r)));
+    // Current before anyone is told the server is ready.
+    this.writeState();
     if (this.options.watch !== false) {
       for (const name of this.extensionNames()) this.extensionSignatures.set(name, treeSignature(join(this.project.paths.extensions, name)));
       this.timers.push(setInterval(() => this.pollTenants(), POLL_MS));
