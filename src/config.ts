@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { badInput } from './errors.js';
+import { secretsConfigSchema } from './secrets/scope.js';
 
 export { CONFIG_FILE } from './project.js';
 
@@ -34,7 +35,7 @@ export const configSchema = z
       })
       .strict()
       .default({ tier: 'basic', extensions: [] }),
-    secrets: z.record(z.string(), z.unknown()).optional().describe('Secret reference scopes'),
+    secrets: secretsConfigSchema.optional().describe('Where each tenant\'s secret references must lie'),
     tenantConfig: z
       .record(z.string(), z.record(z.string(), z.unknown()))
       .optional()

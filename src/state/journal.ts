@@ -62,6 +62,21 @@ export function abandonChanges(journalPath: string, entry: JournalEntry): void {
 }
 
 /**
+ * Whether the process that is writing a temporary file (its pid is in the name, see
+ * `tempPathFor`) is still running: a vault written outside the project lock is left alone.
+ */
+function writerAlive(name: string): boolean {
+  const pid = Number(/-(\d+)-[0-9a-f]{8}$/.exec(name)?.[1]);
+  if (!pid || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
  * Finishes or undoes a mutation interrupted by a crash, then removes temporary files no journal
  * names. Call with the project lock held. Returns what it did, for a warning.
  */
@@ -90,7 +105,7 @@ export function recoverJournal(journalPath: string, auditLogPath: string, stateD
   }
   for (const dir of stateDirs) {
     if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir)) if (name.startsWith('.tmp-')) rmSync(join(dir, name), { force: true });
+    for (const name of readdirSync(dir)) if (name.startsWith('.tmp-') && !writerAlive(name)) rmSync(join(dir, name), { force: true });
   }
   return outcome;
 }

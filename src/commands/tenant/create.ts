@@ -54,7 +54,19 @@ export async function run(ctx: Ctx, [id]: string[], options: Record<string, unkn
   const project = ctx.project();
   const tier = tierSchema.parse((options.tier as string | undefined) ?? project.config.defaults.tier);
   await warnAboutScale(ctx, tier);
-  const record = await createTenant(ctx.state(), ctx.globals.stage, { id: id!, tier, extensions: project.config.defaults.extensions });
+  const state = ctx.state();
+  const record = await createTenant(state, ctx.globals.stage, {
+    id: id!,
+    tier,
+    extensions: project.config.defaults.extensions,
+    // A configured secret-name pattern must keep every tenant's scope apart, this one's included.
+    extend: async (_tx, created) => {
+      if (!project.config.secrets) return;
+      const { assertSecretsPatternUnambiguous } = await import('../../secrets/service.js');
+      const ids = (await state.listTenants()).map((t) => t.id);
+      assertSecretsPatternUnambiguous(project, [...ids, created.id], undefined, ctx.globals.stage);
+    },
+  });
   let artifact: string | undefined;
   if (options.deploy !== false) {
     ctx.out.info(`Deploying ${record.id} to ${ctx.globals.target}…`);
