@@ -12,6 +12,11 @@ describe('routeRequest', () => {
     expect(routeRequest('127.0.0.1:4000', '/t/globex')).toEqual({ tenant: 'globex', path: '/', query: '' });
   });
 
+  it('routes no tenant for a Host that is not local (DNS rebinding)', () => {
+    expect(routeRequest('evil.example:4000', '/t/acme/avalara/ping')).toEqual({ path: '/t/acme/avalara/ping', query: '' });
+    expect(routeRequest('[::1]:4000', '/t/acme/')).toEqual({ tenant: 'acme', path: '/', query: '' });
+  });
+
   it('leaves gateway paths without a tenant', () => {
     expect(routeRequest('localhost:4000', '/_sovereign/dev/stats')).toEqual({ path: '/_sovereign/dev/stats', query: '' });
   });

@@ -116,8 +116,9 @@ export function routeRequest(hostHeader: string | undefined, url: string): { ten
   const host = (hostHeader ?? '').toLowerCase().replace(/:\d+$/, '');
   const sub = /^([a-z][a-z0-9-]*)\.localhost\.?$/.exec(host);
   if (sub) return { tenant: sub[1]!, path: rawPath || '/', query };
+  // Only for a local Host: a page whose name was rebound to 127.0.0.1 must not reach tenants.
   const prefixed = /^\/t\/([^/?]+)(\/.*)?$/.exec(rawPath);
-  if (prefixed) return { tenant: prefixed[1]!, path: prefixed[2] ?? '/', query };
+  if (prefixed && (host === '' || isLocalName(host))) return { tenant: prefixed[1]!, path: prefixed[2] ?? '/', query };
   return { path: rawPath || '/', query };
 }
 
