@@ -1,0 +1,22 @@
+/**
+ * The billing webhook as a `sovereign dev` gateway route:
+ * `new DevServer({ …, routes: [billingGatewayRoute(project)] })`.
+ */
+import type { GatewayRoute } from '../dev/gateway.js';
+import type { Project } from '../project.js';
+import { LocalState } from '../state/store.js';
+import { handleBillingWebhook, type BillingWebhookDeps } from './webhook.js';
+
+export const BILLING_WEBHOOK_PATH = '/_sovereign/billing/webhook';
+
+export function billingGatewayRoute(project: Project, deps: Partial<BillingWebhookDeps> = {}): GatewayRoute {
+  const state = new LocalState(project);
+  return {
+    method: 'POST',
+    path: BILLING_WEBHOOK_PATH,
+    handler: async (request) => {
+      const answer = await handleBillingWebhook({ headers: request.headers, rawBody: request.body }, { state, project, target: 'local', ...deps });
+      return { statusCode: answer.status, headers: { 'content-type': 'application/json' }, body: answer.body };
+    },
+  };
+}

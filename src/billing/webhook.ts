@@ -1,0 +1,197 @@
+/**
+ * `POST /_sovereign/billing/webhook`: Stripe-compatible billing events driving the tenant
+ * lifecycle. Served by `sovereign dev` locally (see `billingGatewayRoute`); a plain function of
+ * the raw request so any server (a control-plane Lambda on aws) can host it.
+ *
+ * Answers: 200 for every authentic event, including duplicates, late ones and customers without a
+ * tenant (so the sender stops retrying); 400 for a bad signature or body; 503 without a secret;
+ * 500 when applying the event failed (the sender retries, and the event id stays unprocessed).
+ */
+import { ExitCode, UserError } from '../errors.js';
+import { resumeTenant, suspendTenant, type LifecycleEnv } from '../lifecycle/apply.js';
+import type { Project } from '../project.js';
+import type { TenantRecord } from '../state/registry.js';
+import type { StateStore, Transaction } from '../state/store.js';
+import { parseBillingConfig, type BillingConfig } from './config.js';
+import { billingEventSchema, decideBillingEvent, dueOffboardings, eventCustomer, orderingKey, type BillingDecision, type BillingEvent } from './events.js';
+import { findProcessed, ledgerPath, readLedger, recordEvent, serializeLedger } from './ledger.js';
+import { BillingSignatureError, secretsFromEnv, verifySignature } from './signature.js';
+
+export interface BillingWebhookRequest {
+  /** Header names in any case. */
+  headers: Record<string, string | string[] | undefined>;
+  /** The body exactly as received (the signature covers these bytes). */
+  rawBody: Buffer | string;
+}
+
+export interface BillingWebhookResponse {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export interface BillingWebhookDeps {
+  state: StateStore;
+  project: Project;
+  target?: 'local' | 'aws';
+  /** Accepted signing secrets; default `SOVEREIGN_BILLING_WEBHOOK_SECRET`. Never logged. */
+  secrets?: string[];
+  /** Milliseconds since the epoch. */
+  now?: () => number;
+  toleranceSeconds?: number;
+  /** Redeploys a tenant with its new tier's limits; default the local deployer. */
+  redeploy?: (tenant: string) => Promise<unknown>;
+  /** Offboards a tenant whose grace period is over; default `offboardTenant`. */
+  offboard?: (tenant: string) => Promise<unknown>;
+  publishSuspension?: LifecycleEnv['publishSuspension'];
+  /** Progress lines (no secrets, no payloads). */
+  log?: (line: string) => void;
+}
+
+const COMMAND = 'billing webhook';
+
+function header(headers: BillingWebhookRequest['headers'], name: string): string | undefined {
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === name) return Array.isArray(value) ? value.join(',') : value;
+  }
+  return undefined;
+}
+
+function findTenantByCustomer(records: TenantRecord[], customer: string): TenantRecord | undefined {
+  return records.find((r) => r.billing?.customerId === customer && r.status !== 'deleted');
+}
+
+/** Stages the ledger with this event (inside the mutation, re-read under the lock). */
+function stageLedger(deps: BillingWebhookDeps, tx: Transaction, event: BillingEvent, tenant: string | null, outcome: string, watermark?: { key: string; created: number }): void {
+  const ledger = readLedger(deps.project);
+  if (findProcessed(ledger, event.id)) throw new UserError(`billing event ${event.id} was processed meanwhile`, { exitCode: ExitCode.conflict });
+  const at = new Date(deps.now?.() ?? Date.now()).toISOString();
+  tx.write(ledgerPath(deps.project), serializeLedger(recordEvent(ledger, { id: event.id, type: event.type, created: event.created, tenant, outcome, at }, watermark)));
+  tx.eventArgs.event = event.id;
+  tx.eventArgs.eventType = event.type;
+  tx.eventArgs.outcome = outcome;
+}
+
+function withBilling(record: TenantRecord, billing: object): TenantRecord {
+  return { ...record, billing: billing as TenantRecord['billing'], updatedAt: new Date().toISOString() };
+}
+
+async function applyDecision(deps: BillingWebhookDeps, config: BillingConfig, event: BillingEvent, record: TenantRecord, decision: BillingDecision, key: string): Promise<Record<string, unknown>> {
+  const env: LifecycleEnv = { state: deps.state, project: deps.project, target: deps.target ?? 'local', ...(deps.publishSuspension ? { publishSuspension: deps.publishSuspension } : {}), ...(deps.log ? { warn: deps.log } : {}) };
+  const watermark = decision.kind === 'ignore' ? undefined : { key, created: event.created };
+  const args = { event: event.id, eventType: event.type, reason: decision.reason };
+  const outcome = decision.kind;
+  if (decision.kind === 'suspend' || decision.kind === 'resume') {
+    const move = decision.kind === 'suspend' ? suspendTenant : resumeTenant;
+    const result = await move(env, record.id, {
+      command: COMMAND,
+      reason: `billing: ${decision.reason}`,
+      args,
+      extend: (tx, next) => {
+        stageLedger(deps, tx, event, record.id, outcome, watermark);
+        return withBilling(next, decision.billing);
+      },
+    });
+    return { tenant: record.id, action: decision.kind, status: result.to, reason: decision.reason };
+  }
+  if (decision.kind === 'ignore') {
+    await deps.state.mutate({ command: COMMAND, action: 'billing.ignored', tenant: record.id, args }, (tx) => stageLedger(deps, tx, event, record.id, outcome));
+    return { tenant: record.id, action: 'ignored', reason: decision.reason };
+  }
+  const action = decision.kind === 'change-tier' ? 'tenant.tier' : decision.kind === 'schedule-offboard' ? 'tenant.offboard-scheduled' : 'billing.recorded';
+  const updated = await deps.state.mutate({ command: COMMAND, action, tenant: record.id, args: decision.kind === 'change-tier' ? { ...args, from: record.tier, to: decision.tier } : args }, async (tx) => {
+    const current = (await deps.state.getTenant(record.id)) ?? record;
+    const next = withBilling(decision.kind === 'change-tier' ? { ...current, tier: decision.tier } : current, decision.billing);
+    stageLedger(deps, tx, event, record.id, outcome, watermark);
+    tx.putTenant(next);
+    return next;
+  });
+  const answer: Record<string, unknown> = { tenant: record.id, action: decision.kind, status: updated.status, reason: decision.reason };
+  if (decision.kind === 'change-tier') {
+    answer.tier = decision.tier;
+    try {
+      await (deps.redeploy ?? (await defaultRedeploy(deps)))(record.id);
+      answer.redeployed = true;
+    } catch (error) {
+      // The tier is recorded; the next deploy applies its limits.
+      answer.redeployed = false;
+      answer.redeployError = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    }
+  }
+  if (decision.kind === 'schedule-offboard') answer.offboardAfter = decision.offboardAfter;
+  void config;
+  return answer;
+}
+
+async function defaultRedeploy(deps: BillingWebhookDeps): Promise<(tenant: string) => Promise<unknown>> {
+  const { createLocalDeployer } = await import('../fleet/local.js');
+  return createLocalDeployer(deps.state, deps.project, { command: COMMAND });
+}
+
+/** Offboards every tenant whose grace period is over; failures are reported, not thrown. */
+export async function runDueOffboardings(deps: BillingWebhookDeps): Promise<Array<{ tenant: string; ok: boolean; error?: string }>> {
+  const due = dueOffboardings(await deps.state.listTenants(), new Date(deps.now?.() ?? Date.now()));
+  const results: Array<{ tenant: string; ok: boolean; error?: string }> = [];
+  for (const tenant of due) {
+    try {
+      if (deps.offboard) await deps.offboard(tenant);
+      else {
+        const { offboardTenant } = await import('../lifecycle/offboard.js');
+        await offboardTenant({ state: deps.state, project: deps.project, target: deps.target ?? 'local' }, { tenant, command: COMMAND, reason: 'billing: subscription ended and its grace period is over' });
+      }
+      results.push({ tenant, ok: true });
+      deps.log?.(`offboarded ${tenant}: subscription ended and its grace period is over`);
+    } catch (error) {
+      results.push({ tenant, ok: false, error: error instanceof Error ? error.message.split('\n')[0] : String(error) });
+    }
+  }
+  return results;
+}
+
+/** Handles one delivery. Never throws; never echoes the secret or the signature. */
+export async function handleBillingWebhook(request: BillingWebhookRequest, deps: BillingWebhookDeps): Promise<BillingWebhookResponse> {
+  const secrets = deps.secrets ?? secretsFromEnv();
+  try {
+    verifySignature(header(request.headers, 'stripe-signature'), request.rawBody, secrets, { now: deps.now?.() ?? Date.now(), ...(deps.toleranceSeconds === undefined ? {} : { toleranceSeconds: deps.toleranceSeconds }) });
+  } catch (error) {
+    if (error instanceof BillingSignatureError) {
+      if (error.reason === 'no-secret') return { status: 503, body: { error: 'not-configured', message: 'set SOVEREIGN_BILLING_WEBHOOK_SECRET to accept billing webhooks' } };
+      return { status: 400, body: { error: `signature-${error.reason}`, message: error.message } };
+    }
+    return { status: 400, body: { error: 'signature-invalid', message: 'the signature could not be checked' } };
+  }
+  let event: BillingEvent;
+  try {
+    const parsed = billingEventSchema.safeParse(JSON.parse(Buffer.isBuffer(request.rawBody) ? request.rawBody.toString('utf8') : request.rawBody));
+    if (!parsed.success) return { status: 400, body: { error: 'invalid-event', message: 'the body is not a billing event (id, type, created, data.object)' } };
+    event = parsed.data;
+  } catch {
+    return { status: 400, body: { error: 'invalid-json', message: 'the body is not JSON' } };
+  }
+  try {
+    const config = parseBillingConfig(deps.project.config.billing);
+    const seen = findProcessed(readLedger(deps.project), event.id);
+    if (seen) return { status: 200, body: { received: true, event: event.id, duplicate: true, outcome: seen.outcome } };
+    const customer = eventCustomer(event);
+    const records = await deps.state.listTenants();
+    const record = customer ? findTenantByCustomer(records, customer) : undefined;
+    let result: Record<string, unknown>;
+    if (!record) {
+      const reason = customer ? `no tenant has billing customer ${customer}` : 'the event names no customer';
+      await deps.state.mutate({ command: COMMAND, action: 'billing.ignored', tenant: null, args: { event: event.id, eventType: event.type, reason } }, (tx) => stageLedger(deps, tx, event, null, 'ignore'));
+      result = { action: 'ignored', reason };
+    } else {
+      const key = orderingKey(event, customer!);
+      const watermark = readLedger(deps.project).watermarks[key]?.created;
+      const decision = decideBillingEvent({ event, record, watermark, config });
+      result = await applyDecision(deps, config, event, record, decision, key);
+    }
+    const offboarded = await runDueOffboardings(deps);
+    deps.log?.(`billing ${event.type} ${event.id}: ${String(result.action)}${result.tenant ? ` ${String(result.tenant)}` : ''}`);
+    return { status: 200, body: { received: true, event: event.id, type: event.type, ...result, ...(offboarded.length > 0 ? { offboarded } : {}) } };
+  } catch (error) {
+    if (error instanceof UserError && error.exitCode === ExitCode.conflict && /processed meanwhile/.test(error.message)) {
+      return { status: 200, body: { received: true, event: event.id, duplicate: true } };
+    }
+    return { status: 500, body: { error: 'processing-failed', event: event.id, message: error instanceof Error ? error.message.split('\n')[0] : 'failed' } };
+  }
+}

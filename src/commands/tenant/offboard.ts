@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { runDueOffboardings } from '../../billing/webhook.js';
+import { badInput, ExitCode, UserError } from '../../errors.js';
+import { lifecycleEnv } from '../../lifecycle/env.js';
+import { offboardTenant } from '../../lifecycle/offboard.js';
+import { requireTenant } from '../../tenants/tenants.js';
+import type { CommandModule } from '../types.js';
+
+export const examples = [
+  'sovereign tenant offboard acme --yes',
+  'sovereign tenant offboard acme --out retention/acme --reason "contract ended" --json --yes',
+  'sovereign tenant offboard --due --yes',
+];
+
+export function configure(command: Command): void {
+  command
+    .argument('[id]', 'tenant id')
+    .option('--out <dir>', 'retention folder for the data export, audit bundle and deletion certificate (default .sovereign/retention/<id>-<time>/)')
+    .option('--reason <text>', 'why, recorded in the certificate and the audit log')
+    .option('--due', 'offboard every tenant whose billing grace period is over');
+}
+
+export async function run(ctx: Parameters<CommandModule['run']>[0], [id]: string[], options: Record<string, unknown>): Promise<void> {
+  const env = lifecycleEnv(ctx);
+  if (options.due) {
+    if (id) throw badInput('pass a tenant id or --due, not both');
+    if (!(await ctx.confirm('offboarding exports, then deletes every tenant whose grace period is over'))) throw new UserError('offboarding cancelled; nothing was changed');
+    const results = await runDueOffboardings({ state: env.state, project: env.project, target: env.target, log: (line) => ctx.out.info(line) });
+    ctx.out.result({ offboarded: results }, () => (results.length === 0 ? 'No tenant is due for offboarding.' : results.map((r) => `${r.tenant}: ${r.ok ? 'offboarded' : `failed — ${r.error ?? ''}`}`).join('\n')));
+    if (results.some((r) => !r.ok)) throw new UserError(`${results.filter((r) => !r.ok).length} offboarding(s) failed`, { exitCode: ExitCode.failed });
+    return;
+  }
+  if (!id) throw badInput('a tenant id is required', 'e.g. sovereign tenant offboard acme --yes, or --due');
+  await requireTenant(env.state, id);
+  if (!(await ctx.confirm(`offboarding "${id}" exports its data and audit bundle, then deletes its state, keys, vault and data`))) {
+    throw new UserError('offboarding cancelled; nothing was changed', { exitCode: ExitCode.failed });
+  }
+  const result = await offboardTenant(env, {
+    tenant: id,
+    ...(typeof options.out === 'string' ? { outDir: options.out } : {}),
+    ...(typeof options.reason === 'string' ? { reason: options.reason } : {}),
+    onStep: (step, detail) => ctx.out.event('offboard', { tenant: id, step, detail }),
+  });
+  ctx.out.result(result, () =>
+    [
+      `Offboarded tenant ${result.tenant}; kept in ${result.dir}:`,
+      `  data export        ${result.dataExport.path} (${result.dataExport.items} item(s), sha256 ${result.dataExport.sha256})`,
+      `  audit bundle       ${result.auditBundle.path} (sha256 ${result.auditBundle.sha256})`,
+      `  certificate        ${result.certificate.path}`,
+      `Check it with: sovereign tenant certificate-verify ${result.certificate.path}`,
+    ].join('\n'),
+  );
+}

@@ -1,0 +1,26 @@
+import type { Command } from 'commander';
+import { formatTopTable } from '../telemetry/format.js';
+import { telemetryFor } from '../telemetry/source.js';
+import { topSnapshot } from '../telemetry/top.js';
+import type { CommandModule } from './types.js';
+
+export const examples = ['sovereign top', 'sovereign top --json', 'sovereign top | grep suspended'];
+
+export function configure(command: Command): void {
+  command.option('--interval <seconds>', 'refresh interval of the live dashboard', '1');
+}
+
+export async function run(ctx: Parameters<CommandModule['run']>[0], _args: string[], options: Record<string, unknown>): Promise<void> {
+  const state = ctx.state();
+  const source = telemetryFor(ctx.project(), ctx.globals.target);
+  const next = () => topSnapshot(state, source);
+  if (ctx.out.interactive && !ctx.globals.json) {
+    const seconds = Number(options.interval ?? 1);
+    const { runTopDashboard } = await import('../telemetry/top-ink.js');
+    await runTopDashboard(ctx.out, next, Number.isFinite(seconds) && seconds >= 0.2 ? seconds * 1000 : 1000);
+    return;
+  }
+  const snapshot = await next();
+  if (snapshot.message && !ctx.globals.json) ctx.out.warn(snapshot.message);
+  ctx.out.result(snapshot, () => formatTopTable(snapshot.tenants));
+}

@@ -1,0 +1,117 @@
+/**
+ * Applying lifecycle transitions: one audited mutation per transition, the record's
+ * `transitions` and the runtime's generation marker changed in the same commit.
+ *
+ * Suspension touches no data: it flips `suspended` in the tenant's generation marker, which every
+ * warm runtime reads about once a second and then answers extension routes with 403.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Project } from '../project.js';
+import { nextGeneration, parseGenerationMarker, serializeGenerationMarker, type GenerationMarker } from '../runtime/generation.js';
+import type { TenantRecord, TenantStatus } from '../state/registry.js';
+import type { StateStore, Transaction } from '../state/store.js';
+import { requireTenant } from '../tenants/tenants.js';
+import { planTransition } from './machine.js';
+
+export interface LifecycleEnv {
+  state: StateStore;
+  project: Project;
+  target: 'local' | 'aws';
+  /**
+   * Where the marker is not a local file (aws: the tenant table's `_sovereign`/`generation`
+   * item): publishes the new suspension state. Without it, aws transitions warn that runtimes keep
+   * serving until the marker is written.
+   */
+  publishSuspension?: (record: TenantRecord, suspended: boolean) => Promise<void>;
+  warn?: (message: string) => void;
+  now?: () => Date;
+}
+
+/** The local generation marker of a tenant (the file its runtime process reads). */
+export function generationMarkerPath(project: Project, tenant: string): string {
+  return join(project.paths.data, tenant, 'generation.json');
+}
+
+export function readGenerationMarker(project: Project, tenant: string): GenerationMarker | undefined {
+  const path = generationMarkerPath(project, tenant);
+  if (!existsSync(path)) return undefined;
+  return parseGenerationMarker(JSON.parse(readFileSync(path, 'utf8')));
+}
+
+/** Stages the marker with `suspended` set; the write lands with the transition's audit event. */
+export function stageSuspension(project: Project, tx: Transaction, tenant: string, suspended: boolean, now: Date): GenerationMarker {
+  const marker = nextGeneration(readGenerationMarker(project, tenant), { suspended, now });
+  tx.write(generationMarkerPath(project, tenant), serializeGenerationMarker(marker));
+  return marker;
+}
+
+export interface TransitionRequest {
+  tenant: string;
+  to: TenantStatus;
+  /** Audit event fields. */
+  command: string;
+  action: string;
+  reason?: string;
+  args?: Record<string, unknown>;
+  /** Further changes in the same commit (billing bookkeeping, schedule). */
+  extend?: (tx: Transaction, record: TenantRecord) => TenantRecord | void | Promise<TenantRecord | void>;
+}
+
+export interface TransitionResult {
+  record: TenantRecord;
+  from: TenantStatus;
+  to: TenantStatus;
+  /** The marker's generation after a suspension change (local target). */
+  generation: number | null;
+}
+
+/** Whether the runtime must refuse extension routes in this status. */
+export function refusesTraffic(status: TenantStatus): boolean {
+  return status === 'suspended' || status === 'offboarding';
+}
+
+/** Moves a tenant to `to` as one audited mutation; illegal moves fail with exit 4 naming the current state. */
+export async function transitionTenant(env: LifecycleEnv, request: TransitionRequest): Promise<TransitionResult> {
+  const { state, project } = env;
+  const now = env.now?.() ?? new Date();
+  const info = {
+    command: request.command,
+    action: request.action,
+    tenant: request.tenant,
+    args: { to: request.to, ...(request.reason ? { reason: request.reason } : {}), ...request.args },
+  };
+  let publish: { record: TenantRecord; suspended: boolean } | undefined;
+  const result = await state.mutate(info, async (tx) => {
+    const current = await requireTenant(state, request.tenant);
+    let record = planTransition(current, request.to, { by: state.actor, now: now.toISOString(), ...(request.reason ? { reason: request.reason } : {}) });
+    record = (await request.extend?.(tx, record)) ?? record;
+    tx.eventArgs.from = current.status;
+    let generation: number | null = null;
+    const before = refusesTraffic(current.status);
+    const after = refusesTraffic(record.status);
+    if (before !== after && record.status !== 'deleted') {
+      if (env.target === 'local') {
+        generation = stageSuspension(project, tx, record.id, after, now).generation;
+        tx.eventArgs.generation = generation;
+      } else publish = { record, suspended: after };
+    }
+    tx.putTenant(record);
+    return { record, from: current.status, to: record.status, generation };
+  });
+  if (publish) {
+    if (env.publishSuspension) await env.publishSuspension(publish.record, publish.suspended);
+    else env.warn?.(`the generation marker of ${publish.record.id} on aws was not updated; its runtime keeps its previous suspension state until it is`);
+  }
+  return result;
+}
+
+/** `tenant suspend`: extension routes answer 403 within about a second; no data is touched. */
+export function suspendTenant(env: LifecycleEnv, tenant: string, options: { reason?: string; command?: string; args?: Record<string, unknown>; extend?: TransitionRequest['extend'] } = {}): Promise<TransitionResult> {
+  return transitionTenant(env, { tenant, to: 'suspended', command: options.command ?? 'tenant suspend', action: 'tenant.suspend', ...options });
+}
+
+/** `tenant resume`: back to active; the runtime serves extension routes again within about a second. */
+export function resumeTenant(env: LifecycleEnv, tenant: string, options: { reason?: string; command?: string; args?: Record<string, unknown>; extend?: TransitionRequest['extend'] } = {}): Promise<TransitionResult> {
+  return transitionTenant(env, { tenant, to: 'active', command: options.command ?? 'tenant resume', action: 'tenant.resume', ...options });
+}

@@ -1,0 +1,98 @@
+/**
+ * Exports a local tenant's table to JSONL.gz: its own dynalite is opened on the tenant's data
+ * folder (`.sovereign/data/<tenant>/dynamodb`, as `sovereign dev` keeps it), read with a Scan and
+ * closed again. Lines are `{ "Item": <DynamoDB JSON> }`, the same form as the aws export.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { UserError } from '../errors.js';
+import type { Project } from '../project.js';
+import type { TenantRecord } from '../state/registry.js';
+import { tenantTableName } from '../templates/names.js';
+
+export interface DataExport {
+  path: string;
+  sha256: string;
+  bytes: number;
+  items: number;
+  table: string;
+}
+
+export function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+async function openDynalite(dir: string): Promise<{ server: Server; endpoint: string }> {
+  const { default: dynalite } = await import('dynalite');
+  const server = dynalite({ path: dir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+  return { server, endpoint: `http://127.0.0.1:${port}` };
+}
+
+/** Writes `<dir>/<table>.jsonl.gz`; an absent data folder or table gives an empty export. */
+export async function exportLocalTable(project: Project, record: TenantRecord, dir: string): Promise<DataExport> {
+  mkdirSync(dir, { recursive: true });
+  const table = tenantTableName(record.stage, record.id);
+  const path = join(dir, `${table}.jsonl.gz`);
+  if (existsSync(path)) throw new UserError(`${path} already exists`, { hint: 'choose another --out folder', exitCode: 4 });
+  const temp = `${path}.tmp-${process.pid}`;
+  const dataDir = join(project.paths.data, record.id, 'dynamodb');
+  let items = 0;
+  let bytes = 0;
+  let opened: { server: Server; endpoint: string } | undefined;
+  let client: { send(command: unknown): Promise<unknown>; destroy(): void } | undefined;
+  try {
+    let lines: AsyncGenerator<string> | string[] = [];
+    if (existsSync(dataDir)) {
+      try {
+        opened = await openDynalite(dataDir);
+      } catch (error) {
+        throw new UserError(`the data of tenant "${record.id}" is in use by another process`, {
+          hint: 'stop `sovereign dev` (or the process serving this tenant) and run the command again',
+          exitCode: 4,
+          cause: error,
+        });
+      }
+      const { DynamoDBClient, ScanCommand } = await import('@aws-sdk/client-dynamodb');
+      const dynamo = new DynamoDBClient({ endpoint: opened.endpoint, region: project.config.region ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+      client = dynamo as unknown as typeof client;
+      lines = (async function* scan(): AsyncGenerator<string> {
+        let start: Record<string, unknown> | undefined;
+        do {
+          let page;
+          try {
+            page = await dynamo.send(new ScanCommand({ TableName: table, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start as never } : {}) }));
+          } catch (error) {
+            if ((error as { name?: string }).name === 'ResourceNotFoundException') return;
+            throw error;
+          }
+          for (const item of page.Items ?? []) {
+            items += 1;
+            const line = `${JSON.stringify({ Item: item })}\n`;
+            bytes += Buffer.byteLength(line);
+            yield line;
+          }
+          start = page.LastEvaluatedKey;
+        } while (start);
+      })();
+    }
+    await pipeline(Readable.from(lines), createGzip(), createWriteStream(temp, { mode: 0o600 }));
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  } finally {
+    client?.destroy();
+    if (opened) await new Promise<void>((resolve) => opened!.server.close(() => resolve()));
+  }
+  return { path, sha256: sha256File(path), bytes, items, table };
+}

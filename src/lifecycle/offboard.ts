@@ -1,0 +1,161 @@
+/**
+ * Offboarding with retention, in this order, each step its own audited mutation:
+ *
+ * 1. `offboarding` (the runtime refuses extension routes; `sovereign dev` stops the tenant's process);
+ * 2. the tenant's data exported to JSONL.gz (its table, read from its own dynalite) and a final
+ *    signed audit bundle, both into the retention folder;
+ * 3. the tenant destroyed (`destroyTenant`: record, key, vault, data);
+ * 4. a signed deletion certificate naming what was deleted, when, by whom and the SHA-256 of what
+ *    was kept, recorded as the `offboarding → deleted` transition in the audit log.
+ *
+ * An interrupted offboarding is resumed by running it again: a tenant already `offboarding`
+ * continues at step 2.
+ */
+import { statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { packageVersion } from '../artifact/locate.js';
+import { exportAuditBundle, fileTimestamp } from '../audit/export.js';
+import { loadOrCreateSigningKey } from '../audit/signing.js';
+import { conflict, UserError } from '../errors.js';
+import { runningDevPort } from '../secrets/notify.js';
+import { destroyTenant, requireTenant } from '../tenants/tenants.js';
+import { transitionTenant, type LifecycleEnv } from './apply.js';
+import { serializeCertificate, sha256, signCertificate, type DeletionCertificate } from './certificate.js';
+import { exportLocalTable, type DataExport } from './local-export.js';
+
+export interface OffboardOptions {
+  tenant: string;
+  /** Retention folder; default `.sovereign/retention/<tenant>-<timestamp>/`. */
+  outDir?: string;
+  reason?: string;
+  command?: string;
+  /** How long to wait for `sovereign dev` to stop the tenant's process (default 15 s). */
+  devReleaseMs?: number;
+  onStep?: (step: string, detail?: string) => void;
+}
+
+export interface OffboardResult {
+  tenant: string;
+  dir: string;
+  dataExport: DataExport;
+  auditBundle: { path: string; sha256: string; bytes: number };
+  certificate: { path: string; sha256: string };
+  deletedAt: string;
+  deletedBy: string;
+}
+
+/** What is gone after a local offboarding. */
+function deletedItems(id: string): string[] {
+  return [
+    `tenant record .sovereign/tenants/${id}.json`,
+    `vault key .sovereign/keys/${id}.key`,
+    `secrets vault .sovereign/vault/${id}.vault`,
+    `data folder .sovereign/data/${id}/ (table, runtime log, generation marker)`,
+  ];
+}
+
+async function waitForDevRelease(env: LifecycleEnv, tenant: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (runningDevPort(env.project.paths.devState, tenant) !== undefined) {
+    if (Date.now() > deadline) {
+      throw conflict(`sovereign dev still runs tenant "${tenant}" after ${Math.round(timeoutMs / 1000)} s`, 'stop `sovereign dev` and run the offboarding again; it continues where it stopped');
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function offboardTenant(env: LifecycleEnv, options: OffboardOptions): Promise<OffboardResult> {
+  if (env.target !== 'local') {
+    throw new UserError('offboarding with retention is available on the local target only in this version', {
+      hint: 'on aws, use `sovereign tenant destroy <id> --export-data <dir>` and `sovereign audit export --tenant <id>` first',
+    });
+  }
+  const { state, project } = env;
+  const step = options.onStep ?? (() => undefined);
+  const command = options.command ?? 'tenant offboard';
+  let record = await requireTenant(state, options.tenant);
+  if (record.status !== 'offboarding') {
+    const moved = await transitionTenant(env, {
+      tenant: record.id,
+      to: 'offboarding',
+      command,
+      action: 'tenant.offboard',
+      ...(options.reason ? { reason: options.reason } : {}),
+    });
+    record = moved.record;
+    step('offboarding', `${moved.from} → offboarding`);
+  } else step('offboarding', 'continuing an offboarding already under way');
+
+  await waitForDevRelease(env, record.id, options.devReleaseMs ?? 15_000);
+  const now = env.now?.() ?? new Date();
+  const dir = resolve(project.root, options.outDir ?? join(project.paths.state, 'retention', `${record.id}-${fileTimestamp(now)}`));
+
+  const dataExport = await exportLocalTable(project, record, dir);
+  step('data exported', `${dataExport.items} item(s) → ${dataExport.path}`);
+
+  const { loadProjectExtensions, offlineIsolationMatrix, secretSources } = await import('../audit/sources.js');
+  const secrets = secretSources(project, env.target);
+  const bundle = await exportAuditBundle({
+    state,
+    project,
+    tenant: record.id,
+    target: env.target,
+    cwd: dir,
+    out: join(dir, `${record.id}-audit-${fileTimestamp(now)}.tar.gz`),
+    toolVersion: packageVersion(),
+    loadExtensions: (names) => loadProjectExtensions(project, names),
+    secretBackend: secrets.backend,
+    isolationMatrix: offlineIsolationMatrix,
+    ...(secrets.unavailable ? { secretBackendUnavailable: secrets.unavailable } : {}),
+  });
+  step('audit bundle', bundle.path);
+
+  const final = await requireTenant(state, record.id);
+  await destroyTenant(state, record.id);
+  step('destroyed', record.id);
+
+  const certificatePath = join(dir, `${record.id}-deletion-certificate.json`);
+  const deletedAt = (env.now?.() ?? new Date()).toISOString();
+  const certificate = await state.mutate(
+    { command, action: 'tenant.delete', tenant: record.id, args: { from: 'offboarding', to: 'deleted', dataExportSha256: dataExport.sha256, auditBundleSha256: bundle.sha256 } },
+    async (tx) => {
+      const key = loadOrCreateSigningKey(project.paths.keys);
+      const signed: DeletionCertificate = signCertificate(
+        {
+          format: 'sovereign-deletion-certificate',
+          version: 1,
+          project: project.config.project,
+          stage: final.stage,
+          target: env.target,
+          tenant: final.id,
+          tier: final.tier,
+          deletedAt,
+          deletedBy: state.actor,
+          reason: options.reason ?? null,
+          deleted: deletedItems(final.id),
+          retained: {
+            dataExport: { file: basename(dataExport.path), sha256: dataExport.sha256, bytes: statSync(dataExport.path).size, items: dataExport.items, table: dataExport.table },
+            auditBundle: { file: basename(bundle.path), sha256: bundle.sha256, bytes: bundle.size },
+          },
+          transitions: [...final.transitions, { from: 'offboarding', to: 'deleted', at: deletedAt, by: state.actor, ...(options.reason ? { reason: options.reason } : {}) }],
+        },
+        key,
+      );
+      const text = serializeCertificate(signed);
+      tx.write(certificatePath, text, 0o644);
+      tx.eventArgs.certificateSha256 = sha256(text);
+      tx.eventArgs.signer = key.fingerprint;
+      return { text };
+    },
+  );
+  step('certificate', certificatePath);
+  return {
+    tenant: record.id,
+    dir,
+    dataExport,
+    auditBundle: { path: bundle.path, sha256: bundle.sha256, bytes: bundle.size },
+    certificate: { path: certificatePath, sha256: sha256(certificate.text) },
+    deletedAt,
+    deletedBy: state.actor,
+  };
+}

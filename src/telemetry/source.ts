@@ -1,0 +1,153 @@
+/**
+ * Where tenant telemetry comes from. Both targets answer the same interface:
+ *
+ * - local: the running `sovereign dev` (its gateway counters at `GET /_sovereign/dev/stats`, each
+ *   tenant's `/_sovereign/health` through the gateway) and the runtime's JSON log lines in
+ *   `.sovereign/data/<tenant>/runtime.log`;
+ * - aws: CloudWatch `GetMetricData` over the runtime's EMF metrics and CloudWatch Logs
+ *   `FilterLogEvents` on the tenant's log group — not built into this version (see {@link awsTelemetry}).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TenantStatsSnapshot } from '../dev/stats.js';
+import { UserError } from '../errors.js';
+import type { Project } from '../project.js';
+
+/** One tenant's runtime figures. */
+export type RuntimeFigures = TenantStatsSnapshot;
+
+export interface FleetFigures {
+  /** Where the figures come from (`sovereign dev on port 4000`). */
+  source: string;
+  /** The figures cover the time since this moment (the dev server's start). */
+  since: string;
+  tenants: RuntimeFigures[];
+}
+
+/** One runtime log line, parsed. */
+export type LogLine = Record<string, unknown>;
+
+export interface LogQuery {
+  /** Epoch milliseconds: only lines at or after. */
+  since?: number;
+  /** The newest lines only. */
+  limit?: number;
+}
+
+export interface TelemetrySource {
+  /** Every served tenant's figures, or undefined when nothing is running. */
+  figures(): Promise<FleetFigures | undefined>;
+  /** The tenant's health document, or undefined when it is not served. */
+  health(tenant: string): Promise<Record<string, unknown> | undefined>;
+  /** The tenant's log lines, oldest first. */
+  logs(tenant: string, query: LogQuery): Promise<LogLine[]>;
+  /** Why `figures()` is undefined, for the user. */
+  readonly unavailableHint: string;
+}
+
+interface DevJson {
+  pid: number;
+  port: number;
+  startedAt?: string;
+}
+
+/** The dev server's state file when its process is alive. */
+export function runningDev(project: Project): DevJson | undefined {
+  const file = project.paths.devState;
+  if (!existsSync(file)) return undefined;
+  let state: DevJson;
+  try {
+    state = JSON.parse(readFileSync(file, 'utf8')) as DevJson;
+  } catch {
+    return undefined;
+  }
+  if (typeof state.pid !== 'number' || typeof state.port !== 'number') return undefined;
+  try {
+    process.kill(state.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  return state;
+}
+
+/** A line's time in epoch ms: `time` (ISO) or the EMF `_aws.Timestamp`. */
+export function lineTime(line: LogLine): number | undefined {
+  if (typeof line.time === 'string') {
+    const t = Date.parse(line.time);
+    if (!Number.isNaN(t)) return t;
+  }
+  const emf = (line._aws as { Timestamp?: unknown } | undefined)?.Timestamp;
+  return typeof emf === 'number' ? emf : undefined;
+}
+
+export interface LocalTelemetryOptions {
+  timeoutMs?: number;
+}
+
+export function localTelemetry(project: Project, options: LocalTelemetryOptions = {}): TelemetrySource {
+  const timeout = options.timeoutMs ?? 3000;
+  const base = () => {
+    const dev = runningDev(project);
+    return dev ? { dev, url: `http://127.0.0.1:${dev.port}` } : undefined;
+  };
+  return {
+    unavailableHint: 'start `sovereign dev` in this project: runtime figures come from its gateway',
+    async figures() {
+      const b = base();
+      if (!b) return undefined;
+      try {
+        const answer = await fetch(`${b.url}/_sovereign/dev/stats`, { signal: AbortSignal.timeout(timeout) });
+        if (!answer.ok) return undefined;
+        const doc = (await answer.json()) as { port: number; startedAt: string; tenants: RuntimeFigures[] };
+        return { source: `sovereign dev on port ${doc.port}`, since: doc.startedAt, tenants: doc.tenants };
+      } catch {
+        return undefined;
+      }
+    },
+    async health(tenant) {
+      const b = base();
+      if (!b) return undefined;
+      try {
+        const answer = await fetch(`${b.url}/t/${tenant}/_sovereign/health`, { signal: AbortSignal.timeout(timeout) });
+        if (answer.status === 404 || answer.status === 503) return undefined;
+        return (await answer.json()) as Record<string, unknown>;
+      } catch {
+        return undefined;
+      }
+    },
+    async logs(tenant, query) {
+      const { tailLines } = await import('../dev/gateway.js');
+      const lines: LogLine[] = [];
+      for (const text of tailLines(join(project.paths.data, tenant, 'runtime.log'), 8 * 1024 * 1024)) {
+        let line: LogLine;
+        try {
+          line = JSON.parse(text) as LogLine;
+        } catch {
+          line = { level: 'info', tenant, message: text };
+        }
+        if (query.since !== undefined && !((lineTime(line) ?? 0) >= query.since)) continue;
+        lines.push(line);
+      }
+      return query.limit === undefined ? lines : lines.slice(-query.limit);
+    },
+  };
+}
+
+/**
+ * The aws side: CloudWatch clients are not part of this build. What it needs: `GetMetricData` on
+ * the runtime's EMF namespace (requests, errors, latency p50/p99, secret cache hits/misses) with the
+ * `Tenant` dimension, `FilterLogEvents` on `tenantLogGroupName(stage, tenant)`, and `health` via
+ * the tenant's HTTP API URL from its stack outputs.
+ */
+export function awsTelemetry(): TelemetrySource {
+  const fail = (): never => {
+    throw new UserError('tenant telemetry on the aws target needs CloudWatch, which this build does not include', {
+      hint: 'use the CloudWatch console or `aws logs tail /aws/lambda/<function>`; locally, `sovereign dev` serves telemetry',
+    });
+  };
+  return { unavailableHint: 'CloudWatch telemetry is not available in this build', figures: async () => fail(), health: async () => fail(), logs: async () => fail() };
+}
+
+export function telemetryFor(project: Project, target: 'local' | 'aws'): TelemetrySource {
+  return target === 'aws' ? awsTelemetry() : localTelemetry(project);
+}
