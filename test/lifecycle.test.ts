@@ -1,0 +1,121 @@
+/**
+ * The lifecycle state machine: every (from, to) pair against an independent table of the legal
+ * moves, and transitions applied on a real local state (registry, audit log, generation marker).
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../src/errors.js';
+import { readGenerationMarker, resumeTenant, suspendTenant, transitionTenant, type LifecycleEnv } from '../src/lifecycle/apply.js';
+import { isLegalTransition, planTransition, TENANT_STATUSES } from '../src/lifecycle/machine.js';
+import { loadProject } from '../src/project.js';
+import type { TenantRecord, TenantStatus } from '../src/state/registry.js';
+import { LocalState } from '../src/state/store.js';
+import { createTenant, newTenantRecord } from '../src/tenants/tenants.js';
+
+/** Written out by hand: what the product promises, not what the code happens to do. */
+const LEGAL = new Set([
+  'provisioning→active',
+  'provisioning→failed',
+  'active→suspended',
+  'active→offboarding',
+  'active→failed',
+  'suspended→active',
+  'suspended→offboarding',
+  'suspended→failed',
+  'offboarding→deleted',
+  'offboarding→failed',
+  'failed→active',
+  'failed→offboarding',
+]);
+
+function recordIn(status: TenantStatus): TenantRecord {
+  return { ...newTenantRecord({ id: 'acme', tier: 'basic', stage: 'dev', extensions: [], by: 'test', now: '2026-01-01T00:00:00.000Z' }), status };
+}
+
+async function makeLocalProject(): Promise<LifecycleEnv> {
+  const dir = join(mkdtempSync(join(tmpdir(), 'sovereign-lifecycle-')), 'proj');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'sovereign.config.json'), JSON.stringify({ project: 'proj' }));
+  const project = await loadProject(dir);
+  return { project, state: new LocalState(project), target: 'local' };
+}
+
+function auditEvents(env: LifecycleEnv): Array<{ action: string; outcome: string; tenant: string | null; args: Record<string, unknown> }> {
+  const file = env.project.paths.auditLog;
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { action: string; outcome: string; tenant: string | null; args: Record<string, unknown> });
+}
+
+describe('lifecycle transitions', () => {
+  const pairs = TENANT_STATUSES.flatMap((from) => TENANT_STATUSES.map((to) => [from, to] as const));
+
+  it('covers all 36 pairs', () => {
+    expect(pairs).toHaveLength(36);
+  });
+
+  it.each(pairs)('%s → %s', (from, to) => {
+    const legal = LEGAL.has(`${from}→${to}`);
+    expect(isLegalTransition(from, to)).toBe(legal);
+    const record = recordIn(from);
+    if (legal) {
+      const next = planTransition(record, to, { by: 'ops@host', now: '2026-02-01T00:00:00.000Z', reason: 'test' });
+      expect(next.status).toBe(to);
+      expect(next.transitions.at(-1)).toEqual({ from, to, at: '2026-02-01T00:00:00.000Z', by: 'ops@host', reason: 'test' });
+      expect(next.transitions).toHaveLength(record.transitions.length + 1);
+      expect(record.status).toBe(from);
+    } else {
+      let error: unknown;
+      try {
+        planTransition(record, to, { by: 'ops@host', now: '2026-02-01T00:00:00.000Z' });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as UserError).exitCode).toBe(4);
+      expect((error as UserError).message).toContain(`is ${from}`);
+    }
+  });
+});
+
+describe('suspend and resume on the local state', () => {
+  it('records each transition once, flips the marker and leaves the data alone', async () => {
+    const env = await makeLocalProject();
+    await createTenant(env.state, 'dev', { id: 'acme', tier: 'basic', extensions: [] });
+    const dataFile = join(env.project.paths.data, 'acme', 'dynamodb', 'data.ldb');
+    mkdirSync(join(dataFile, '..'), { recursive: true });
+    writeFileSync(dataFile, 'tenant data');
+    const before = auditEvents(env).length;
+
+    const suspended = await suspendTenant(env, 'acme', { reason: 'unpaid' });
+    expect(suspended).toMatchObject({ from: 'active', to: 'suspended' });
+    expect(readGenerationMarker(env.project, 'acme')).toMatchObject({ suspended: true, generation: 1 });
+    const record = await env.state.getTenant('acme');
+    expect(record?.status).toBe('suspended');
+    expect(record?.transitions.at(-1)).toMatchObject({ from: 'active', to: 'suspended', reason: 'unpaid' });
+    const events = auditEvents(env).slice(before);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ action: 'tenant.suspend', outcome: 'success', tenant: 'acme', args: { from: 'active', to: 'suspended', generation: 1 } });
+
+    await expect(suspendTenant(env, 'acme')).rejects.toMatchObject({ exitCode: 4, message: expect.stringContaining('is suspended') });
+    expect(readGenerationMarker(env.project, 'acme')?.generation).toBe(1);
+
+    const resumed = await resumeTenant(env, 'acme');
+    expect(resumed).toMatchObject({ from: 'suspended', to: 'active', generation: 2 });
+    expect(readGenerationMarker(env.project, 'acme')).toMatchObject({ suspended: false, generation: 2 });
+    expect(readFileSync(dataFile, 'utf8')).toBe('tenant data');
+    const successes = auditEvents(env).slice(before).filter((e) => e.outcome === 'success').map((e) => e.action);
+    expect(successes).toEqual(['tenant.suspend', 'tenant.resume']);
+    expect((await env.state.getTenant('acme'))?.transitions.map((t) => t.to)).toEqual(['active', 'suspended', 'active']);
+  });
+
+  it('an active tenant cannot be resumed; a failed one can; a missing one is exit 3', async () => {
+    const env = await makeLocalProject();
+    await createTenant(env.state, 'dev', { id: 'acme', tier: 'basic', extensions: [] });
+    await expect(resumeTenant(env, 'acme')).rejects.toMatchObject({ exitCode: 4, message: 'tenant "acme" is active; it cannot be activated' });
+    await transitionTenant(env, { tenant: 'acme', to: 'failed', command: 'test', action: 'tenant.fail' });
+    await expect(resumeTenant(env, 'acme')).resolves.toMatchObject({ from: 'failed', to: 'active' });
+    await expect(suspendTenant(env, 'nobody')).rejects.toMatchObject({ exitCode: 3 });
+  });
+});
