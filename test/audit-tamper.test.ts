@@ -148,8 +148,8 @@ describe('tampered bundles', () => {
     const json = await runCli(['audit', 'verify', file, '--json']);
     expect(json.exitCode, json.stderr).toBe(1);
     expect(json.stdout.startsWith('{'), `stdout: ${json.stdout.slice(0, 200)} stderr: ${json.stderr}`).toBe(true);
-    // The report is the first JSON document on stdout.
-    const report = JSON.parse(json.stdout.slice(0, json.stdout.indexOf('\n}') + 2)) as { ok: boolean; failure: string };
+    // stdout holds exactly one JSON document: the report.
+    const report = JSON.parse(json.stdout) as { ok: boolean; failure: string };
     expect(report).toMatchObject({ ok: false });
     expect(report.failure).toMatch(/^hash audit\/events\.jsonl/);
   });

@@ -46,7 +46,7 @@ export interface EvidenceSources {
   now: Date;
   loadExtensions(names: string[]): Promise<LoadedExtension[]>;
   /** The backend holding the tenant's secret versions, or undefined when it cannot be read here. */
-  secretBackend(): SecretBackend | undefined;
+  secretBackend(): Promise<SecretBackend | undefined> | SecretBackend | undefined;
   /** Why {@link secretBackend} gives nothing (e.g. the aws target needs credentials). */
   secretBackendUnavailable?: string;
   /** The isolation matrix evaluator (`sovereign verify isolation`'s offline one). */
@@ -148,7 +148,7 @@ function extensionEvidence(loaded: LoadedExtension): ExtensionEvidence {
 }
 
 async function secretEvidence(sources: EvidenceSources, record: TenantRecord): Promise<{ secrets: SecretEvidence[]; reason?: string }> {
-  const backend = sources.secretBackend();
+  const backend = await sources.secretBackend();
   const entries: Array<{ key: string; reference: string; setAt: string | null; setBy: string | null }> = Object.keys(record.secrets ?? {})
     .sort()
     .map((key) => ({ key, reference: record.secrets[key]!.reference, setAt: record.secrets[key]!.setAt ?? null, setBy: record.secrets[key]!.setBy ?? null }));

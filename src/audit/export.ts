@@ -17,6 +17,7 @@ import { assertTenantId } from '../names.js';
 import type { Project } from '../project.js';
 import type { SecretBackend } from '../secrets/backend.js';
 import type { AuditEvent } from '../state/audit-log.js';
+import type { TenantRecord } from '../state/registry.js';
 import type { StateStore } from '../state/store.js';
 import { requireTenant } from '../tenants/tenants.js';
 import { DeflateSink, writeTarGz, type ArchiveEntry, type DeflatedData } from './archive.js';
@@ -40,7 +41,7 @@ export interface ExportOptions {
   since?: string;
   toolVersion: string;
   loadExtensions(names: string[]): Promise<LoadedExtension[]>;
-  secretBackend(tenant: string): SecretBackend | undefined;
+  secretBackend(tenant: TenantRecord): Promise<SecretBackend | undefined> | SecretBackend | undefined;
   secretBackendUnavailable?: string;
   isolationMatrix: EvidenceSources['isolationMatrix'];
   now?: () => Date;
@@ -123,7 +124,7 @@ export async function exportAuditBundle(options: ExportOptions): Promise<ExportR
         toolVersion: options.toolVersion,
         now: generated,
         loadExtensions: options.loadExtensions,
-        secretBackend: () => options.secretBackend(record.id),
+        secretBackend: () => options.secretBackend(record),
         ...(options.secretBackendUnavailable ? { secretBackendUnavailable: options.secretBackendUnavailable } : {}),
         isolationMatrix: options.isolationMatrix,
       });

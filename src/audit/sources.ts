@@ -1,6 +1,6 @@
 /**
  * The real I/O behind an export: extensions loaded from the project's folder (with their code
- * hashes) and the target's secret store for version metadata.
+ * hashes) and the offline isolation evaluator.
  */
 import { join } from 'node:path';
 import { extensionSourceFiles, loadExtension } from '../extensions/discover.js';
@@ -34,12 +34,19 @@ export async function loadProjectExtensions(project: Project, names: string[]): 
   return out;
 }
 
-/** Where the secret versions of a tenant can be read without credentials. */
-export function secretSources(project: Project, target: 'local' | 'aws'): { backend(tenant: string): SecretBackend | undefined; unavailable?: string } {
+/**
+ * The secret store of a tenant on the local target (its vault, metadata only). On aws the
+ * `secrets` commands' environment gives the SSM / Secrets Manager backend; without it, rotation
+ * metadata is reported as not available.
+ */
+export function secretSources(project: Project, target: 'local' | 'aws'): { backend(tenant: string | { id: string }): SecretBackend | undefined; unavailable?: string } {
   if (target === 'aws') {
-    return { backend: () => undefined, unavailable: 'on the aws target rotation dates come from SSM and Secrets Manager, which this export does not query' };
+    return { backend: () => undefined, unavailable: 'on the aws target rotation dates come from SSM and Secrets Manager, which were not queried' };
   }
   return {
-    backend: (tenant) => new LocalSecretBackend({ tenant, vaultPath: join(project.paths.vault, `${tenant}.vault`), keyPath: tenantKeyPath(project, tenant) }),
+    backend: (tenant) => {
+      const id = typeof tenant === 'string' ? tenant : tenant.id;
+      return new LocalSecretBackend({ tenant: id, vaultPath: join(project.paths.vault, `${id}.vault`), keyPath: tenantKeyPath(project, id) });
+    },
   };
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { exportAuditBundle } from '../../audit/export.js';
-import { loadProjectExtensions, offlineIsolationMatrix, secretSources } from '../../audit/sources.js';
+import { loadProjectExtensions, offlineIsolationMatrix } from '../../audit/sources.js';
+import { secretsEnv } from '../secrets/context.js';
 import { badInput } from '../../errors.js';
 import { packageVersion } from '../../artifact/locate.js';
 import type { CommandModule } from '../types.js';
@@ -22,7 +23,8 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], _args: strin
   const tenant = options.tenant as string;
   if (typeof tenant !== 'string' || tenant.length === 0) throw badInput('--tenant is required', 'e.g. sovereign audit export --tenant acme');
   const project = ctx.project();
-  const secrets = secretSources(project, ctx.globals.target);
+  // The target's secret store (the vault, or SSM and Secrets Manager): version metadata only.
+  const secrets = await secretsEnv(ctx, { mutating: false });
   const result = await exportAuditBundle({
     state: ctx.state(),
     project,
@@ -31,9 +33,8 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], _args: strin
     cwd: ctx.globals.cwd,
     toolVersion: packageVersion(),
     loadExtensions: (names) => loadProjectExtensions(project, names),
-    secretBackend: secrets.backend,
+    secretBackend: (record) => secrets.backendFor(record),
     isolationMatrix: offlineIsolationMatrix,
-    ...(secrets.unavailable ? { secretBackendUnavailable: secrets.unavailable } : {}),
     ...(options.out === undefined ? {} : { out: String(options.out) }),
     ...(options.since === undefined ? {} : { since: String(options.since) }),
   });
