@@ -13,7 +13,7 @@
  * Started by the supervisor with `SOVEREIGN_DEV_ENTRY` (the artifact's `index.mjs`) and
  * `SOVEREIGN_DEV_DATA` (the tenant's data folder) besides the runtime's own variables.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -50,24 +50,57 @@ async function startDynamo(dataDir: string): Promise<{ server: Closable; port: n
   return { server, port };
 }
 
-async function ensureTable(endpoint: string, table: string): Promise<void> {
-  const { DynamoDBClient, CreateTableCommand, DescribeTableCommand } = await import('@aws-sdk/client-dynamodb');
-  const client = new DynamoDBClient({ endpoint, region: process.env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  try {
-    await client.send(new DescribeTableCommand({ TableName: table }));
-  } catch (error) {
-    if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
-    await client.send(
-      new CreateTableCommand({
-        TableName: table,
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: TENANT_TABLE_KEY_SCHEMA.KeySchema.map((k) => ({ ...k })),
-        AttributeDefinitions: TENANT_TABLE_KEY_SCHEMA.AttributeDefinitions.map((a) => ({ ...a })),
-      }),
+/** One DynamoDB JSON-protocol call to the tenant's own dynalite (no SDK: it is not worth its start-up time here). */
+function dynamoCall(port: number, target: string, body: unknown): Promise<{ status: number; type: string }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const call = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/',
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'content-length': Buffer.byteLength(payload),
+          'x-amz-target': `DynamoDB_20120810.${target}`,
+          'x-amz-date': '20200101T000000Z',
+          // dynalite wants a signature's shape, not a valid one.
+          authorization: 'AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=0',
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => {
+          let type = '';
+          try {
+            type = String((JSON.parse(text) as { __type?: unknown }).__type ?? '');
+          } catch {
+            // not JSON
+          }
+          resolve({ status: res.statusCode ?? 0, type });
+        });
+      },
     );
-  } finally {
-    client.destroy();
-  }
+    call.on('error', reject);
+    call.end(payload);
+  });
+}
+
+/** Creates the tenant table from `TENANT_TABLE_KEY_SCHEMA` (the aws template's definition) if it is missing. */
+async function ensureTable(port: number, table: string): Promise<void> {
+  const described = await dynamoCall(port, 'DescribeTable', { TableName: table });
+  if (described.status === 200) return;
+  if (!described.type.endsWith('ResourceNotFoundException')) throw new Error(`DescribeTable ${table} failed: ${described.type || described.status}`);
+  const created = await dynamoCall(port, 'CreateTable', {
+    TableName: table,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: TENANT_TABLE_KEY_SCHEMA.KeySchema,
+    AttributeDefinitions: TENANT_TABLE_KEY_SCHEMA.AttributeDefinitions,
+  });
+  if (created.status !== 200 && !created.type.endsWith('ResourceInUseException')) throw new Error(`CreateTable ${table} failed: ${created.type || created.status}`);
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -111,9 +144,8 @@ async function main(): Promise<void> {
   if (!entry || !dataDir || !table) throw new Error('SOVEREIGN_DEV_ENTRY, SOVEREIGN_DEV_DATA and SOVEREIGN_TABLE must be set');
 
   const dynamo = await startDynamo(dataDir);
-  const endpoint = `http://127.0.0.1:${dynamo.port}`;
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
-  await ensureTable(endpoint, table);
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = `http://127.0.0.1:${dynamo.port}`;
+  await ensureTable(dynamo.port, table);
 
   const module = (await import(pathToFileURL(entry).href)) as { handler?: Handler };
   const handler = module.handler;

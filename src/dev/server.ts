@@ -211,7 +211,7 @@ export class DevServer {
     if (event.kind === 'started') {
       const record = this.entries.get(event.tenant)?.record;
       const deployed = record?.deploys?.filter((d) => d.target === 'local' && d.outcome === 'success').at(-1)?.artifact;
-      this.emit('tenant started', { tenant: event.tenant, pid: event.pid, artifact: event.artifact.slice(0, 12), deployed: deployed === undefined ? 'never' : deployed === event.artifact ? 'same' : 'differs' });
+      this.emit('tenant started', { tenant: event.tenant, pid: event.pid, artifact: event.artifact.slice(0, 12), deployed: deployed === undefined ? 'never' : deployed === event.artifact ? 'same' : 'differs', took: `${event.tookMs}ms` });
     }
     else if (event.kind === 'crashed') {
       this.emit('tenant crashed', { tenant: event.tenant, code: event.code ?? undefined, signal: event.signal ?? undefined, restarting_in: `${event.restartInMs}ms`, reason: event.reason });

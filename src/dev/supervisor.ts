@@ -30,7 +30,7 @@ export interface TenantLaunch {
 
 /** What a supervisor reports; the dev server turns these into event lines and the live view. */
 export type SupervisorEvent =
-  | { kind: 'started'; tenant: string; pid: number; port: number; artifact: string }
+  | { kind: 'started'; tenant: string; pid: number; port: number; artifact: string; tookMs: number }
   | { kind: 'crashed'; tenant: string; code: number | null; signal: string | null; restartInMs: number; reason?: string }
   | { kind: 'stopped'; tenant: string };
 
@@ -141,7 +141,7 @@ export class TenantProcess {
           this.status = 'running';
           this.port = message.port;
           this.dynamoPort = message.dynamoPort;
-          this.onEvent({ kind: 'started', tenant: this.tenant, pid: child.pid!, port: message.port, artifact: this.launch.artifact });
+          this.onEvent({ kind: 'started', tenant: this.tenant, pid: child.pid!, port: message.port, artifact: this.launch.artifact, tookMs: Date.now() - this.startedAt });
           settle();
         } else if (message.type === 'fatal') {
           fatal = message.message;
