@@ -29,42 +29,45 @@ function editRecord(dir: string, id: string, edit: (record: Record<string, any>)
   writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
 }
 
+async function cli(dir: string, args: string[], input?: string): Promise<void> {
+  const result = await runCli(args, { cwd: dir, ...(input === undefined ? {} : { input }) });
+  if (result.exitCode !== 0) throw new Error(`sovereign ${args.join(' ')}: ${result.stderr}`);
+}
+
+/** Every value stored in a tenant's vault, all versions. */
+function storedValues(dir: string, id: string): string[] {
+  const vault = openVault(join(dir, '.sovereign', 'vault', `${id}.vault`), readVaultKey(join(dir, '.sovereign', 'keys', `${id}.key`)), id);
+  return vault.listNames().flatMap((target) => vault.history(target).map((v) => vault.getVersion(target, { versionId: v.versionId }).value));
+}
+
 export async function makeAuditProject(): Promise<AuditProject> {
   const dir = await makeProject('auditproj');
   for (const name of ['avalara', 'cetec']) cpSync(join(repoRoot, 'extensions', name), join(dir, 'extensions', name), { recursive: true });
-  for (const id of ['acme', 'globex']) {
-    const created = await runCli(['tenant', 'create', id, '--no-deploy'], { cwd: dir });
-    if (created.exitCode !== 0) throw new Error(`tenant create ${id}: ${created.stderr}`);
-  }
-  const secretValues = Object.values(CANARIES);
-  const vaultOf = (id: string) => openVault(join(dir, '.sovereign', 'vault', `${id}.vault`), readVaultKey(join(dir, '.sovereign', 'keys', `${id}.key`)), id);
+  for (const id of ['acme', 'globex']) await cli(dir, ['tenant', 'create', id, '--no-deploy']);
+  await cli(dir, ['ext', 'enable', 'avalara', '--tenant', 'acme']);
+  await cli(dir, ['ext', 'enable', 'cetec', '--tenant', 'acme']);
+  await cli(dir, ['ext', 'enable', 'avalara', '--tenant', 'globex']);
 
-  const acme = vaultOf('acme');
-  const old = new Date(Date.now() - 200 * 86_400_000);
-  acme.putVersion('ssm:/dev/tenants/acme/avalara/account_id', CANARIES.acmeOld, { by: 'test@host', now: old });
+  // A key last rotated 120 days ago (and a version before it): written with past dates, which no command can do.
+  const acme = openVault(join(dir, '.sovereign', 'vault', 'acme.vault'), readVaultKey(join(dir, '.sovereign', 'keys', 'acme.key')), 'acme');
+  acme.putVersion('ssm:/dev/tenants/acme/avalara/account_id', CANARIES.acmeOld, { by: 'test@host', now: new Date(Date.now() - 200 * 86_400_000) });
   acme.putVersion('ssm:/dev/tenants/acme/avalara/account_id', CANARIES.acmeAccount, { by: 'test@host', now: new Date(Date.now() - 120 * 86_400_000) });
-  acme.putVersion('secretsmanager:dev/tenants/acme/avalara', JSON.stringify({ license_key: CANARIES.acmeLicense }), { by: 'test@host' });
-  secretValues.push(acme.readSecret(`ssm:/dev/tenants/acme/_sovereign/webhook_secret`));
-  const globex = vaultOf('globex');
-  globex.putVersion('ssm:/dev/tenants/globex/avalara/account_id', CANARIES.globexAccount, { by: 'test@host' });
-  secretValues.push(globex.readSecret(`ssm:/dev/tenants/globex/_sovereign/webhook_secret`));
+  await cli(dir, ['secrets', 'set', 'acme', 'avalara.account_id', 'ssm:/dev/tenants/acme/avalara/account_id']);
+  // The rest through the real commands: values on stdin, generated values, a rotation.
+  await cli(dir, ['secrets', 'put', 'secretsmanager:dev/tenants/acme/avalara', '--tenant', 'acme', '--from-stdin'], JSON.stringify({ license_key: CANARIES.acmeLicense }));
+  await cli(dir, ['secrets', 'set', 'acme', 'avalara.license_key', 'secretsmanager:dev/tenants/acme/avalara:license_key']);
+  await cli(dir, ['secrets', 'put', 'ssm:/dev/tenants/globex/avalara/account_id', '--tenant', 'globex', '--from-stdin'], CANARIES.globexAccount);
+  await cli(dir, ['secrets', 'set', 'globex', 'avalara.account_id', 'ssm:/dev/tenants/globex/avalara/account_id']);
+  await cli(dir, ['secrets', 'rotate', 'globex', 'avalara.account_id', '--generate', '40']);
 
   const at = new Date(Date.now() - 30 * 86_400_000).toISOString();
   editRecord(dir, 'acme', (r) => {
-    r.extensions = ['avalara', 'cetec'];
-    r.secrets = {
-      'avalara.account_id': { reference: 'ssm:/dev/tenants/acme/avalara/account_id', setAt: at, setBy: 'test@host' },
-      'avalara.license_key': { reference: 'secretsmanager:dev/tenants/acme/avalara:license_key', setAt: at, setBy: 'test@host' },
-    };
     r.deploys = [
       { at, by: 'test@host', target: 'local', artifact: 'a'.repeat(64), extensions: ['avalara'], outcome: 'success' },
       { at: new Date(Date.now() - 86_400_000).toISOString(), by: 'test@host', target: 'local', artifact: 'b'.repeat(64), extensions: ['avalara', 'cetec'], outcome: 'failure', error: 'build failed <script>alert(1)</script>' },
     ];
   });
-  editRecord(dir, 'globex', (r) => {
-    r.extensions = ['avalara'];
-    r.secrets = { 'avalara.account_id': { reference: 'ssm:/dev/tenants/globex/avalara/account_id', setAt: at, setBy: 'test@host' } };
-  });
+  const secretValues = [...new Set([...Object.values(CANARIES), ...storedValues(dir, 'acme'), ...storedValues(dir, 'globex')])];
   return { dir, secretValues };
 }
 
