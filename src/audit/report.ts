@@ -95,7 +95,7 @@ function summary(inputs: ReportInputs): string {
     ['Signer (SHA-256 of the Ed25519 public key)', code(inputs.signerFingerprint)],
   ];
   const dl = `<dl>${rows.map(([k, v]) => `<dt>${e(k)}</dt><dd>${v}</dd>`).join('')}</dl>`;
-  const verify = `<p class="note">To check this bundle: <code>sovereign audit verify &lt;bundle&gt; --key &lt;public key&gt;</code>. It checks the signature of <code>manifest.json</code>, the SHA-256 of every file, that no file is missing or added, and the hash chain of the audit events.</p>`;
+  const verify = `<p class="note">To check this bundle: <code>sovereign audit verify &lt;bundle&gt; --key &lt;public key&gt;</code>. It checks the seal over every byte of the compressed file, the signature of <code>manifest.json</code>, the SHA-256 of every file, that no file is missing or added, and the hash chain of the audit events.</p>`;
   return section('summary', 'Tenant summary', dl + verify);
 }
 
