@@ -54,6 +54,7 @@ async function makeProject() {
   writeFileSync(join(dir, 'extensions', 'hello', 'handlers', 'hello.ts'), HANDLER);
   await run(['tenant', 'create', 'alpha', '--tier', 'premium', '--no-deploy'], dir);
   await run(['tenant', 'create', 'beta', '--tier', 'premium', '--no-deploy'], dir);
+  await run(['tenant', 'create', 'gamma', '--tier', 'standard', '--no-deploy'], dir);
   return { dir, cleanup: () => rmSync(parent, { recursive: true, force: true }) };
 }
 
@@ -222,34 +223,45 @@ export async function runDevBench() {
       notes.push(`CPU per request does not depend on what else the machine runs: gateway + tenant use ${us(gatewayCpu + tenantCpu)} per request, so one free core carries about ${fmt(1e6 / (gatewayCpu + tenantCpu))} req/s through the gateway (bare node:http: ${us(bareCpu)}).`);
     }
 
-    // 1b. A premium tenant held at its tier's rate (2,000 req/s) with throttling on.
+    // 1b. A premium tenant (2,000 req/s, burst 4,000) offered 2,050 req/s for the whole run with
+    // throttling on: 50/s beyond the rate come out of the burst, so nothing may be refused.
     dev = await startDev(dir);
-    const sustained = await autocannon(`http://127.0.0.1:${dev.port}/t/alpha/hello/`, { seconds: SUSTAIN_SECONDS, rate: 2000, connections: 200 });
+    const offered = 2050;
+    const sustained = await autocannon(`http://127.0.0.1:${dev.port}/t/alpha/hello/`, { seconds: SUSTAIN_SECONDS, rate: offered, connections: 200 });
     const sustainedRate = sustained.requests.total / SUSTAIN_SECONDS;
-    const sustainedOk = sustainedRate >= 1990 && errorsOf(sustained) === 0;
-    rows.push([`premium tenant at 2,000 req/s for ${SUSTAIN_SECONDS} s (throttling on)`, `${fmt(sustainedRate)} req/s`, `${fmt(sustained.requests.total)} requests, errors/non-2xx ${errorsOf(sustained)}, p99 ${sustained.latency.p99} ms — ${sustainedOk ? 'target met' : 'target missed'}`]);
+    const sustainedOk = sustainedRate >= 2000 && errorsOf(sustained) === 0;
+    rows.push([
+      `premium tenant offered ${fmt(offered)} req/s for ${SUSTAIN_SECONDS} s (throttling on)`,
+      `${fmt(sustainedRate)} req/s`,
+      `${fmt(sustained.requests.total)} requests, errors/non-2xx ${errorsOf(sustained)}, p50 ${sustained.latency.p50} ms, p99 ${sustained.latency.p99} ms — ${sustainedOk ? 'target (≥ 2,000 req/s, 0 errors) met' : 'target (≥ 2,000 req/s, 0 errors) missed'}`,
+    ]);
 
-    // 2. Noisy neighbour: B at a steady 200 req/s, quiet, then while A is flooded.
+    // 2. Noisy neighbour: B at a steady 200 req/s, quiet, then while A is flooded — A premium
+    // (2,000 req/s admitted) and A standard (500 req/s admitted).
     const bUrl = `http://127.0.0.1:${dev.port}/t/beta/hello/`;
     await timedLoad(bUrl, B_RATE, 1); // warm-up
     const quiet = await timedLoad(bUrl, B_RATE, SHORT_SECONDS);
-    const flood = autocannon(`http://127.0.0.1:${dev.port}/t/alpha/hello/`, { seconds: SHORT_SECONDS + 2, connections: 50 });
-    await new Promise((r) => setTimeout(r, 1000));
-    const noisy = await timedLoad(bUrl, B_RATE, SHORT_SECONDS);
-    const floodResult = await flood;
-    await dev.stop();
-    const within = noisy.p99 <= 2 * quiet.p99;
     rows.push([`tenant B at ${B_RATE} req/s, quiet`, `p99 ${fmt(quiet.p99, 2)} ms`, `p50 ${fmt(quiet.p50, 2)} ms, ${quiet.count} requests, errors ${quiet.errors}`]);
-    rows.push([`tenant B at ${B_RATE} req/s while A is flooded (50 connections)`, `p99 ${fmt(noisy.p99, 2)} ms`, `p50 ${fmt(noisy.p50, 2)} ms, errors ${noisy.errors}; ${fmt(noisy.p99 / quiet.p99, 2)}× quiet — ${within ? 'within 2×' : 'over 2×'}`]);
-    const floodThrottled = floodResult.non2xx ?? 0;
-    notes.push(`During the flood A sent ${fmt(floodResult.requests.total)} requests (${fmt(floodResult.requests.average)} req/s); ${fmt(floodThrottled)} were answered 429 by A's token bucket (premium: 2,000 req/s, burst 4,000).`);
+    for (const [noisy, tier] of [['alpha', 'premium'], ['gamma', 'standard']]) {
+      const flood = autocannon(`http://127.0.0.1:${dev.port}/t/${noisy}/hello/`, { seconds: SHORT_SECONDS + 2, connections: 50 });
+      await new Promise((r) => setTimeout(r, 1000));
+      const loaded = await timedLoad(bUrl, B_RATE, SHORT_SECONDS);
+      const floodResult = await flood;
+      const within = loaded.p99 <= 2 * quiet.p99;
+      rows.push([
+        `tenant B at ${B_RATE} req/s while ${tier} A is flooded (50 connections)`,
+        `p99 ${fmt(loaded.p99, 2)} ms`,
+        `p50 ${fmt(loaded.p50, 2)} ms, errors ${loaded.errors}; ${fmt(loaded.p99 / quiet.p99, 2)}× quiet — ${within ? 'within 2×' : 'over 2×'}; A: ${fmt(floodResult.requests.average)} req/s offered, ${fmt(floodResult.non2xx ?? 0)} answered 429`,
+      ]);
+    }
+    await dev.stop();
   } finally {
     cleanup();
   }
   return [
     '## dev: gateway and tenant processes',
     '',
-    `Two premium tenants, each in its own process running its built artifact behind the \`sovereign dev\` gateway on loopback; load from autocannon in a separate process. Sustained run ${SUSTAIN_SECONDS} s (BENCH_DEV_SECONDS), other runs ${SHORT_SECONDS} s.`,
+    `Tenants alpha and beta (premium) and gamma (standard), each in its own process running its built artifact behind the \`sovereign dev\` gateway on loopback; load from autocannon in a separate process. Sustained run ${SUSTAIN_SECONDS} s (BENCH_DEV_SECONDS), other runs ${SHORT_SECONDS} s.`,
     '',
     '| measurement | result | detail |',
     '|---|---|---|',
