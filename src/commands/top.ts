@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { badInput } from '../errors.js';
 import { formatTopTable } from '../telemetry/format.js';
 import { telemetryFor } from '../telemetry/source.js';
 import { topSnapshot } from '../telemetry/top.js';
@@ -7,17 +8,18 @@ import type { CommandModule } from './types.js';
 export const examples = ['sovereign top', 'sovereign top --json', 'sovereign top | grep suspended'];
 
 export function configure(command: Command): void {
-  command.option('--interval <seconds>', 'refresh interval of the live dashboard', '1');
+  command.option('--interval <seconds>', 'refresh interval of the live dashboard (at least 0.2)', '1');
 }
 
 export async function run(ctx: Parameters<CommandModule['run']>[0], _args: string[], options: Record<string, unknown>): Promise<void> {
   const state = ctx.state();
   const source = telemetryFor(ctx.project(), ctx.globals.target);
   const next = () => topSnapshot(state, source);
+  const seconds = Number(options.interval ?? 1);
+  if (!Number.isFinite(seconds) || seconds < 0.2) throw badInput(`--interval ${String(options.interval)} is not a number of seconds ≥ 0.2`);
   if (ctx.out.interactive && !ctx.globals.json) {
-    const seconds = Number(options.interval ?? 1);
     const { runTopDashboard } = await import('../telemetry/top-ink.js');
-    await runTopDashboard(ctx.out, next, Number.isFinite(seconds) && seconds >= 0.2 ? seconds * 1000 : 1000);
+    await runTopDashboard(ctx.out, next, seconds * 1000);
     return;
   }
   const snapshot = await next();

@@ -77,7 +77,8 @@ export interface TopRow {
   tenant: string;
   state: string;
   tier: string;
-  runtime: string;
+  /** The process status under dev (`running`, `crashed`, …); null when not served. */
+  runtime: string | null;
   pid: number | null;
   ratePerSecond: number | null;
   requests: number | null;
@@ -97,7 +98,7 @@ export function topRows(records: TenantRecord[], fleet: FleetFigures | undefined
       tenant: record.id,
       state: record.status,
       tier: record.tier,
-      runtime: f?.status ?? '-',
+      runtime: f?.status ?? null,
       pid: f?.pid ?? null,
       ratePerSecond: f?.ratePerSecond ?? null,
       requests: f?.requests ?? null,
@@ -132,7 +133,7 @@ export function topCells(row: TopRow): Record<string, string> {
     tenant: row.tenant,
     state: row.state,
     tier: row.tier,
-    runtime: row.runtime,
+    runtime: row.runtime ?? '-',
     pid: n(row.pid),
     ratePerSecond: row.ratePerSecond === null ? '-' : row.ratePerSecond.toFixed(1),
     requests: n(row.requests),
@@ -162,7 +163,9 @@ export function formatLogLine(line: LogLine): string {
   const extension = typeof line.extension === 'string' ? line.extension : '-';
   const requestId = typeof line.requestId === 'string' ? line.requestId : '-';
   const message = String(line.message ?? line.msg ?? (line._aws ? 'metrics' : ''));
-  const rest = Object.entries(line)
+  // A logger's structured fields sit under `fields`; shown inline like the line's own keys.
+  const nested = line.fields && typeof line.fields === 'object' && !Array.isArray(line.fields) ? (line.fields as Record<string, unknown>) : {};
+  const rest = [...Object.entries(line).filter(([key]) => key !== 'fields'), ...Object.entries(nested)]
     .filter(([key]) => !KNOWN.has(key) && key !== '_aws')
     .map(([key, value]) => `${key}=${typeof value === 'string' && !/\s/.test(value) ? value : JSON.stringify(value)}`)
     .join(' ');

@@ -23,6 +23,6 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], [id]: string
   ctx.out.result({ tenant: record.id, billing }, () =>
     Object.keys(billing).length === 0
       ? `Tenant ${record.id} has no billing customer; set one with \`sovereign tenant billing ${record.id} --customer <cus_…>\`.`
-      : [`tenant    ${record.id}`, ...Object.entries(billing).map(([k, v]) => `${k.padEnd(9)} ${String(v)}`)].join('\n'),
+      : [`${'tenant'.padEnd(20)} ${record.id}`, ...Object.entries(billing).map(([k, v]) => `${k.padEnd(20)} ${String(v)}`)].join('\n'),
   );
 }

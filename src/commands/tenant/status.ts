@@ -15,6 +15,6 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], [id]: string
   const source = telemetryFor(ctx.project(), ctx.globals.target);
   const [fleet, health] = await Promise.all([source.figures(), source.health(record.id)]);
   const report = statusReport(record, fleet, health, source.unavailableHint);
-  if (report.message) ctx.out.warn(report.message);
+  if (report.message && ctx.globals.json) ctx.out.warn(report.message);
   ctx.out.result(report, () => formatStatus(report));
 }

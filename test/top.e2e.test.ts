@@ -1,0 +1,178 @@
+/**
+ * Telemetry and suspension against a real `sovereign dev` (real CLI, loopback only): suspension
+ * seen as 403 through the running gateway and lifted again, `top` rendered without a TTY (plain
+ * table and --json snapshot), `tenant status` from dev's counters and `tenant logs` filtered.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa, type Options, type ResultPromise } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliPath, makeProject, runCli } from './helpers/cli.js';
+
+const MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+export default defineExtension({
+  name: 'probe',
+  version: '1.0.0',
+  description: 'Answers who serves the tenant and logs each call',
+  routes: [{ method: 'GET', path: '/whoami', handler: 'whoami' }],
+});
+`;
+const WHOAMI = `import { defineHandler } from 'sovereign/runtime';
+export const handler = defineHandler(async (_request, ctx) => {
+  ctx.log.info('whoami served', { caller: 'top-test' });
+  return { tenant: ctx.tenant.id, pid: process.pid };
+});
+`;
+
+function write(file: string, text: string): void {
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeFileSync(file, text);
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const env = { NO_COLOR: '1', SOVEREIGN_ACTOR: 'test@host', SOVEREIGN_LOCK_WAIT_MS: '5000', CI: '1' };
+let dir: string;
+let dev: ResultPromise<Options> | undefined;
+let port = 0;
+let devStderr = '';
+const url = (path: string) => `http://127.0.0.1:${port}${path}`;
+const cli = (args: string[]) => runCli(args, { cwd: dir, env });
+
+beforeAll(async () => {
+  dir = await makeProject();
+  const configFile = join(dir, 'sovereign.config.json');
+  const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  writeFileSync(configFile, JSON.stringify({ ...config, defaults: { tier: 'premium', extensions: ['probe'] } }, null, 2));
+  write(join(dir, 'extensions', 'probe', 'extension.ts'), MANIFEST);
+  write(join(dir, 'extensions', 'probe', 'handlers', 'whoami.ts'), WHOAMI);
+  for (const id of ['acme', 'globex']) {
+    const created = await cli(['tenant', 'create', id, '--no-deploy']);
+    expect(created.exitCode, created.stderr).toBe(0);
+  }
+  const child: ResultPromise<Options> = execa('node', [cliPath, 'dev', '--port', '0', '--json'], { cwd: dir, reject: false, env, stdin: 'ignore' } as Options);
+  dev = child;
+  let stdout = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    devStderr += chunk.toString();
+  });
+  const ready = await waitFor('the dev server to be ready', () => {
+    if (child.exitCode !== null && child.exitCode !== undefined) throw new Error(`dev exited: ${devStderr}`);
+    try {
+      return JSON.parse(stdout) as { port: number };
+    } catch {
+      return undefined;
+    }
+  }, 90_000);
+  port = ready.port;
+  for (const id of ['acme', 'globex']) await waitFor(`${id} to serve`, async () => ((await fetch(url(`/t/${id}/probe/whoami`))).status === 200 ? true : undefined), 60_000);
+}, 180_000);
+
+afterAll(async () => {
+  if (dev && dev.exitCode === null) {
+    dev.kill('SIGINT');
+    await Promise.race([dev, new Promise((r) => setTimeout(r, 15_000))]);
+    if (dev.exitCode === null) dev.kill('SIGKILL');
+  }
+}, 30_000);
+
+describe('suspension through the running dev gateway', () => {
+  it('a suspended tenant answers 403 on extension routes, keeps its health endpoint, and serves again after resume', async () => {
+    const suspended = await cli(['tenant', 'suspend', 'acme', '--reason', 'e2e', '--json']);
+    expect(suspended.exitCode, suspended.stderr).toBe(0);
+    expect(JSON.parse(suspended.stdout)).toMatchObject({ tenant: 'acme', from: 'active', status: 'suspended' });
+    const refused = await waitFor('acme to refuse extension routes', async () => {
+      const answer = await fetch(url('/t/acme/probe/whoami'));
+      return answer.status === 403 ? answer : undefined;
+    }, 10_000);
+    expect(refused.headers.get('content-type')).toMatch(/problem\+json/);
+    expect((await fetch(url('/t/globex/probe/whoami'))).status).toBe(200);
+    const health = (await (await fetch(url('/t/acme/_sovereign/health'))).json()) as { suspended: boolean; status: string };
+    expect(health).toMatchObject({ suspended: true, status: 'suspended' });
+
+    const again = await cli(['tenant', 'suspend', 'acme']);
+    expect(again.exitCode, again.stderr).toBe(4);
+    expect(again.stderr).toContain('is suspended');
+
+    const resumed = await cli(['tenant', 'resume', 'acme']);
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    await waitFor('acme to serve again', async () => ((await fetch(url('/t/acme/probe/whoami'))).status === 200 ? true : undefined), 10_000);
+  }, 60_000);
+});
+
+describe('telemetry from dev', () => {
+  it('top without a TTY prints a plain table, and --json a snapshot, with dev\'s counters', async () => {
+    for (let i = 0; i < 12; i += 1) expect((await fetch(url('/t/globex/probe/whoami'))).status).toBe(200);
+    const top = await cli(['top']);
+    expect(top.exitCode, top.stderr).toBe(0);
+    expect(top.stdout).not.toMatch(/\u001b\[/);
+    const [header, ...rows] = top.stdout.trim().split('\n');
+    expect(header).toMatch(/^TENANT\s+STATE\s+TIER\s+RUNTIME\s+PID\s+REQ\/S\s+REQUESTS\s+ERRORS\s+429\s+P50\s+P99\s+SECRET CACHE$/);
+    expect(rows.map((r) => r.split(/\s+/)[0])).toEqual(['acme', 'globex']);
+    const globex = rows[1]!.split(/\s+/);
+    expect(globex.slice(1, 4)).toEqual(['active', 'premium', 'running']);
+    expect(Number(globex[6])).toBeGreaterThanOrEqual(13);
+
+    const json = await cli(['top', '--json']);
+    expect(json.exitCode, json.stderr).toBe(0);
+    const snapshot = JSON.parse(json.stdout) as { source: string; tenants: Array<{ tenant: string; state: string; runtime: string; requests: number; errors: number; p50: number | null }> };
+    expect(snapshot.source).toBe(`sovereign dev on port ${port}`);
+    const row = snapshot.tenants.find((t) => t.tenant === 'globex')!;
+    expect(row).toMatchObject({ state: 'active', runtime: 'running', errors: 0 });
+    expect(row.requests).toBeGreaterThanOrEqual(13);
+    expect(row.p50).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('tenant status reports health, requests, errors and latency from dev', async () => {
+    const status = await cli(['tenant', 'status', 'globex', '--json']);
+    expect(status.exitCode, status.stderr).toBe(0);
+    const report = JSON.parse(status.stdout) as { state: string; runtime: { health: { status: string }; requests: number; errors: number; latencyMs: { p50: number; p99: number }; process: { status: string } } };
+    expect(report.state).toBe('active');
+    expect(report.runtime.process.status).toBe('running');
+    expect(report.runtime.health.status).toBe('ok');
+    expect(report.runtime.requests).toBeGreaterThanOrEqual(13);
+    expect(report.runtime.errors).toBe(0);
+    expect(report.runtime.latencyMs.p99).toBeGreaterThanOrEqual(report.runtime.latencyMs.p50);
+    const human = await cli(['tenant', 'status', 'globex']);
+    expect(human.stdout).toMatch(/^requests\s+\d+/m);
+    expect(human.stdout).toMatch(/^latency\s+p50 [\d.]+ms\s+p99 [\d.]+ms/m);
+  });
+
+  it('tenant logs shows the JSON lines readably, filtered by extension and request id', async () => {
+    const answer = await fetch(url('/t/globex/probe/whoami'));
+    const requestId = answer.headers.get('x-request-id') ?? answer.headers.get('apigw-requestid');
+    const all = await waitFor('the log line to be written', async () => {
+      const result = await cli(['tenant', 'logs', 'globex', '--json', '--extension', 'probe']);
+      const doc = JSON.parse(result.stdout) as { lines: Array<{ message: string; extension: string; requestId: string }> };
+      return doc.lines.length >= 13 ? doc : undefined;
+    }, 10_000);
+    expect(all.lines.every((l) => l.extension === 'probe' && l.message === 'whoami served')).toBe(true);
+    const one = all.lines.at(-1)!.requestId;
+    if (requestId) expect(one).toBe(requestId);
+    const filtered = await cli(['tenant', 'logs', 'globex', '--request-id', one]);
+    expect(filtered.exitCode, filtered.stderr).toBe(0);
+    const lines = filtered.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} INFO  probe ${one.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} whoami served  .*caller=top-test`));
+    const none = await cli(['tenant', 'logs', 'globex', '--extension', 'other', '--json']);
+    expect(JSON.parse(none.stdout)).toEqual({ tenant: 'globex', lines: [] });
+    const bad = await cli(['tenant', 'logs', 'globex', '--since', 'yesterday']);
+    expect(bad.exitCode).toBe(2);
+  });
+});
