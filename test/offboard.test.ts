@@ -13,6 +13,7 @@ import dynalite from 'dynalite';
 import { describe, expect, it } from 'vitest';
 import type { LifecycleEnv } from '../src/lifecycle/apply.js';
 import { verifyCertificateBytes } from '../src/lifecycle/certificate.js';
+import { exportLocalTable } from '../src/lifecycle/local-export.js';
 import { offboardTenant } from '../src/lifecycle/offboard.js';
 import { verifyCertificateFile } from '../src/lifecycle/verify-certificate.js';
 import { loadProject } from '../src/project.js';
@@ -122,5 +123,23 @@ describe('offboarding with retention', () => {
     const pinned = verifyCertificateFile(result.certificate.path, { pinnedKey: other });
     expect(pinned.ok).toBe(false);
     expect(pinned.problems).toContain('signed by another key than the pinned one');
+  });
+
+  it('waits for a process holding the tenant\'s store, and refuses with exit 4 when it does not let go', async () => {
+    const env = await makeEnv();
+    await createTenant(env.state, 'dev', { id: 'hooli', tier: 'basic', extensions: [] });
+    await seedTable(env, 'hooli', 3);
+    // A running tenant process holds its LevelDB store; here the test holds it.
+    const holder = dynalite({ path: join(env.project.paths.data, 'hooli', 'dynamodb'), createTableMs: 0 });
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', () => resolve()));
+    const probe = new DynamoDBClient({ endpoint: `http://127.0.0.1:${(holder.address() as AddressInfo).port}`, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const { ListTablesCommand } = await import('@aws-sdk/client-dynamodb');
+    expect((await probe.send(new ListTablesCommand({}))).TableNames).toEqual([tenantTableName('dev', 'hooli')]);
+    const record = (await env.state.getTenant('hooli'))!;
+    await expect(exportLocalTable(env.project, record, join(env.project.root, 'refused'), { lockWaitMs: 300 })).rejects.toMatchObject({ exitCode: 4, message: expect.stringContaining('in use by another process') });
+    probe.destroy();
+    await new Promise<void>((resolve) => holder.close(() => resolve()));
+    const exported = await exportLocalTable(env.project, record, join(env.project.root, 'after'));
+    expect(exported.items).toBe(3);
   });
 });

@@ -4,6 +4,7 @@
  * closed again. Lines are `{ "Item": <DynamoDB JSON> }`, the same form as the aws export.
  */
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +29,34 @@ export function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
+/**
+ * Waits until no other process holds the tenant's LevelDB store (its dev process closing down).
+ * dynalite itself crashes its host on a locked store, so the lock is probed with the same `level`
+ * module dynalite uses before dynalite opens it.
+ */
+async function waitForUnlockedStore(dir: string, timeoutMs: number): Promise<void> {
+  const requireFromDynalite = createRequire(createRequire(import.meta.url).resolve('dynalite'));
+  const { Level } = requireFromDynalite('level') as { Level: new (path: string) => { open(): Promise<void>; close(): Promise<void> } };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const db = new Level(dir);
+    try {
+      await db.open();
+      await db.close();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        throw new UserError('the data of the tenant is in use by another process', {
+          hint: 'stop `sovereign dev` (or the process serving this tenant) and run the command again; it continues where it stopped',
+          exitCode: 4,
+          cause: error,
+        });
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 async function openDynalite(dir: string): Promise<{ server: Server; endpoint: string }> {
   const { default: dynalite } = await import('dynalite');
   const server = dynalite({ path: dir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -39,7 +68,7 @@ async function openDynalite(dir: string): Promise<{ server: Server; endpoint: st
 }
 
 /** Writes `<dir>/<table>.jsonl.gz`; an absent data folder or table gives an empty export. */
-export async function exportLocalTable(project: Project, record: TenantRecord, dir: string): Promise<DataExport> {
+export async function exportLocalTable(project: Project, record: TenantRecord, dir: string, options: { lockWaitMs?: number } = {}): Promise<DataExport> {
   mkdirSync(dir, { recursive: true });
   const table = tenantTableName(record.stage, record.id);
   const path = join(dir, `${table}.jsonl.gz`);
@@ -53,15 +82,8 @@ export async function exportLocalTable(project: Project, record: TenantRecord, d
   try {
     let lines: AsyncGenerator<string> | string[] = [];
     if (existsSync(dataDir)) {
-      try {
-        opened = await openDynalite(dataDir);
-      } catch (error) {
-        throw new UserError(`the data of tenant "${record.id}" is in use by another process`, {
-          hint: 'stop `sovereign dev` (or the process serving this tenant) and run the command again',
-          exitCode: 4,
-          cause: error,
-        });
-      }
+      await waitForUnlockedStore(dataDir, options.lockWaitMs ?? 10_000);
+      opened = await openDynalite(dataDir);
       const { DynamoDBClient, ScanCommand } = await import('@aws-sdk/client-dynamodb');
       const dynamo = new DynamoDBClient({ endpoint: opened.endpoint, region: project.config.region ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
       client = dynamo as unknown as typeof client;
