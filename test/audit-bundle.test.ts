@@ -126,6 +126,14 @@ describe('sovereign audit export', () => {
     }
   });
 
+  it('writes into a folder given as --out with the default name', async () => {
+    const result = await runCli(['audit', 'export', '--tenant', 'globex', '--out', 'evidence/', '--json'], { cwd: project.dir });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const path = (JSON.parse(result.stdout) as { bundle: { path: string } }).bundle.path;
+    expect(path).toMatch(new RegExp(`^${join(project.dir, 'evidence')}/globex-audit-\\d{8}T\\d{6}Z\\.tar\\.gz$`));
+    expect(existsSync(path)).toBe(true);
+  });
+
   it('filters events with --since', async () => {
     const all = JSON.parse((await runCli(['audit', 'log', '--tenant', 'acme', '--json'], { cwd: project.dir })).stdout) as { events: Array<{ time: string }> };
     const cut = all.events[1]!.time;
@@ -148,6 +156,9 @@ describe('sovereign audit export', () => {
     expect(exists.exitCode).toBe(4);
     const missing = await runCli(['audit', 'verify', 'nope.tar.gz'], { cwd: project.dir });
     expect(missing.exitCode).toBe(3);
+    const folder = await runCli(['audit', 'verify', 'evidence'], { cwd: project.dir });
+    expect(folder.exitCode).toBe(1);
+    expect(folder.stderr).toContain('cannot be read (EISDIR)');
     expect(existsSync(join(project.dir, 'x.tar.gz'))).toBe(false);
   });
 });

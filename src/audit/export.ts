@@ -106,7 +106,10 @@ export async function exportAuditBundle(options: ExportOptions): Promise<ExportR
     const record = await requireTenant(state, options.tenant);
     const generated = now();
     const generatedAt = generated.toISOString();
-    const out = resolve(options.cwd, options.out ?? `${record.id}-audit-${fileTimestamp(generated)}.tar.gz`);
+    const defaultName = `${record.id}-audit-${fileTimestamp(generated)}.tar.gz`;
+    // `--out <dir>/` (or an existing folder) keeps the default name inside it.
+    let out = resolve(options.cwd, options.out ?? defaultName);
+    if (options.out !== undefined && (/[\\/]$/.test(options.out) || (existsSync(out) && statSync(out).isDirectory()))) out = join(out, defaultName);
     if (existsSync(out)) throw conflict(`${out} already exists`, 'choose another --out, or move the old bundle away');
     if (!basename(out).endsWith('.tar.gz') && !basename(out).endsWith('.tgz')) {
       throw badInput(`--out "${options.out}" must end in .tar.gz`, `e.g. --out ${record.id}-audit.tar.gz`);

@@ -92,7 +92,9 @@ export async function verifyBundle(path: string, options: VerifyOptions = {}): P
     } catch (error) {
       if (current) closeSync(current.fd);
       if (error instanceof ArchiveError) return fail('archive', error.message);
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fail('archive', `${path} does not exist`);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return fail('archive', `${path} does not exist`);
+      if (code === 'EISDIR' || code === 'EACCES' || code === 'EPERM') return fail('archive', `${path} cannot be read (${code})`);
       throw error;
     }
 
