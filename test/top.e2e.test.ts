@@ -5,6 +5,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { execa, type Options, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, makeProject, runCli } from './helpers/cli.js';
@@ -14,13 +15,24 @@ export default defineExtension({
   name: 'probe',
   version: '1.0.0',
   description: 'Answers who serves the tenant and logs each call',
-  routes: [{ method: 'GET', path: '/whoami', handler: 'whoami' }],
+  routes: [
+    { method: 'GET', path: '/whoami', handler: 'whoami' },
+    { method: 'POST', path: '/note', handler: 'note' },
+  ],
 });
 `;
 const WHOAMI = `import { defineHandler } from 'sovereign/runtime';
 export const handler = defineHandler(async (_request, ctx) => {
   ctx.log.info('whoami served', { caller: 'top-test' });
   return { tenant: ctx.tenant.id, pid: process.pid };
+});
+`;
+
+const NOTE = `import { defineHandler } from 'sovereign/runtime';
+export const handler = defineHandler(async (request, ctx) => {
+  const id = String(request.query.id);
+  await ctx.db.put({ pk: 'note', sk: id, text: 'kept for retention' });
+  return { id };
 });
 `;
 
@@ -59,6 +71,7 @@ beforeAll(async () => {
   writeFileSync(configFile, JSON.stringify({ ...config, defaults: { tier: 'premium', extensions: ['probe'] } }, null, 2));
   write(join(dir, 'extensions', 'probe', 'extension.ts'), MANIFEST);
   write(join(dir, 'extensions', 'probe', 'handlers', 'whoami.ts'), WHOAMI);
+  write(join(dir, 'extensions', 'probe', 'handlers', 'note.ts'), NOTE);
   for (const id of ['acme', 'globex']) {
     const created = await cli(['tenant', 'create', id, '--no-deploy']);
     expect(created.exitCode, created.stderr).toBe(0);
@@ -176,3 +189,38 @@ describe('telemetry from dev', () => {
     expect(bad.exitCode).toBe(2);
   });
 });
+
+describe('offboarding a tenant that dev is running', () => {
+  it('dev lets go of the tenant, the data and audit bundle are kept, and the certificate verifies through the CLI', async () => {
+    for (let i = 0; i < 3; i += 1) expect((await fetch(url(`/t/acme/probe/note?id=n${i}`), { method: 'POST' })).status).toBe(200);
+    const refused = await cli(['tenant', 'offboard', 'acme']);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain('--yes');
+
+    const out = join(dir, 'retention', 'acme');
+    const offboarded = await runCli(['tenant', 'offboard', 'acme', '--yes', '--out', out, '--reason', 'e2e', '--json'], { cwd: dir, env, timeout: 90_000 });
+    expect(offboarded.exitCode, offboarded.stderr).toBe(0);
+    const result = JSON.parse(offboarded.stdout) as { certificate: { path: string }; dataExport: { path: string; items: number } };
+    // The three notes the running tenant wrote, read after dev released the tenant's store.
+    const exported = gunzipSync(readFileSync(result.dataExport.path)).toString('utf8').trim().split('\n').map((l) => (JSON.parse(l) as { Item: { sk: { S: string }; text: { S: string } } }).Item);
+    expect(exported.filter((item) => item.text?.S === 'kept for retention').map((item) => item.sk.S).sort()).toEqual(['n0', 'n1', 'n2']);
+    expect(result.dataExport.items).toBe(exported.length);
+    await waitFor('acme to be gone from the gateway', async () => ((await fetch(url('/t/acme/probe/whoami'))).status === 404 ? true : undefined), 10_000);
+    expect((await fetch(url('/t/globex/probe/whoami'))).status).toBe(200);
+
+    const verified = await cli(['tenant', 'certificate-verify', result.certificate.path, '--key', join(dir, '.sovereign', 'keys', '_signing.pub'), '--json']);
+    expect(verified.exitCode, verified.stderr).toBe(0);
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, tenant: 'acme', deletedBy: 'test@host' });
+
+    const bytes = readFileSync(result.certificate.path);
+    bytes[Math.floor(bytes.length / 2)] ^= 0x01;
+    writeFileSync(result.certificate.path, bytes);
+    const tampered = await cli(['tenant', 'certificate-verify', result.certificate.path]);
+    expect(tampered.exitCode).toBe(1);
+    expect(tampered.stderr).toMatch(/^error: the deletion certificate does not verify/m);
+
+    const shown = await cli(['tenant', 'show', 'acme']);
+    expect(shown.exitCode).toBe(3);
+  }, 120_000);
+});
+
