@@ -4,11 +4,7 @@
  * policy. The matrix is built by a pure core around an evaluator: the offline one of
  * `policy-eval.ts` (local target, tests) or IAM's SimulateCustomPolicy (aws).
  */
-import {
-  SimulateCustomPolicyCommand,
-  type ContextEntry,
-  type IAMClient,
-} from '@aws-sdk/client-iam';
+import type { ContextEntry, IAMClient } from '@aws-sdk/client-iam';
 import type { PolicyDocument, PolicyExtension, TenantSecretScope } from '../../templates/policy.js';
 import { defaultSecretScope, renderTenantPolicy, partitionOf, RUNTIME_TABLE_ACTIONS } from '../../templates/policy.js';
 import { secretsKeyAlias, tenantLogGroupName, tenantTableName } from '../../templates/names.js';
@@ -235,6 +231,8 @@ function contextEntries(context: RequestContext | undefined): ContextEntry[] {
 
 /** The same matrix, decided by IAM's SimulateCustomPolicy (batched by resource, paginated). */
 export async function isolationMatrixOnAws(iam: IAMClient, inputs: IsolationInputs, options: { only?: string; sleep?: Sleep } = {}): Promise<IsolationMatrix> {
+  // The IAM client library loads only here: the offline matrix (audit bundles, local) needs none of it.
+  const { SimulateCustomPolicyCommand } = await import('@aws-sdk/client-iam');
   const subjects = isolationSubjects(inputs);
   const requests = isolationRequests(subjects, { only: options.only, stageKey: stageKeyProbe(inputs) });
   const decisions = new Map<string, Decision[]>();
