@@ -232,6 +232,9 @@ describe('billing webhook deliveries', () => {
     const answer = await deliver(h, event('customer.subscription.deleted', 0, { id: 'sub_1' }));
     expect(answer.body).toMatchObject({ action: 'schedule-offboard', offboardAfter: new Date(NOW + 3_600_000).toISOString() });
     expect(h.offboarded).toEqual([]);
+    // A late (older) subscription update does not cancel it; the schedule stands.
+    expect((await deliver(h, event('customer.subscription.updated', -10, { id: 'sub_1', status: 'active' }))).body).toMatchObject({ action: 'ignored' });
+    expect((await h.state.getTenant('acme'))?.billing).toMatchObject({ offboardAfter: new Date(NOW + 3_600_000).toISOString() });
     h.clock.now = NOW + 3_600_000 + 1000;
     const later = await deliver(h, event('invoice.paid', 3700));
     expect(later.body).toMatchObject({ offboarded: [{ tenant: 'acme', ok: true }] });
@@ -253,5 +256,16 @@ describe('billing webhook deliveries', () => {
     await createTenant(h.state, 'dev', { id: 'globex', tier: 'basic', extensions: [] });
     await expect(setBillingCustomer(h.state, 'globex', 'cus_acme')).rejects.toMatchObject({ exitCode: 4 });
     await expect(setBillingCustomer(h.state, 'globex', 'bad id!')).rejects.toMatchObject({ exitCode: 2 });
+  });
+
+  it('a subscription live again (newer than its deletion) cancels the scheduled offboarding', async () => {
+    const h = await start({ offboardGracePeriod: '1h' });
+    await deliver(h, event('customer.subscription.deleted', 0, { id: 'sub_1' }));
+    const revived = await deliver(h, event('customer.subscription.updated', 10, { id: 'sub_1', status: 'active' }));
+    expect(revived.body).toMatchObject({ action: 'record', reason: expect.stringContaining('offboarding cancelled') });
+    expect((await h.state.getTenant('acme'))?.billing).not.toHaveProperty('offboardAfter');
+    h.clock.now = NOW + 7_200_000;
+    await deliver(h, event('invoice.paid', 7000));
+    expect(h.offboarded).toEqual([]);
   });
 });

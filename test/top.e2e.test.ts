@@ -213,7 +213,8 @@ describe('offboarding a tenant that dev is running', () => {
     expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, tenant: 'acme', deletedBy: 'test@host' });
 
     const bytes = readFileSync(result.certificate.path);
-    bytes[Math.floor(bytes.length / 2)] ^= 0x01;
+    const middle = Math.floor(bytes.length / 2);
+    bytes[middle] = bytes[middle]! ^ 0x01;
     writeFileSync(result.certificate.path, bytes);
     const tampered = await cli(['tenant', 'certificate-verify', result.certificate.path]);
     expect(tampered.exitCode).toBe(1);

@@ -115,12 +115,17 @@ export function decideBillingEvent({ event, record, watermark, config }: DecideI
       const object = event.data.object;
       const keys = subscriptionPlanKeys(object);
       const next: TenantBilling = { ...billing, ...(typeof object.id === 'string' ? { subscriptionId: object.id } : {}) };
+      // A subscription that is live again (a newer event than its deletion) cancels the offboarding.
+      const live = object.status === undefined || object.status === 'active' || object.status === 'trialing' || object.status === 'past_due';
+      const cancelled = live && next.offboardAfter !== undefined;
+      if (cancelled) delete next.offboardAfter;
+      const note = cancelled ? '; scheduled offboarding cancelled' : '';
       const mapped = keys.find((key) => key in config.plans);
-      if (!mapped) return { kind: 'record', billing: next, reason: keys.length === 0 ? 'no plan on the subscription' : `plan ${keys[0]} is not in billing.plans` };
+      if (!mapped) return { kind: 'record', billing: next, reason: (keys.length === 0 ? 'no plan on the subscription' : `plan ${keys[0]} is not in billing.plans`) + note };
       next.plan = mapped;
       const tier = config.plans[mapped]!;
-      if (tier === record.tier) return { kind: 'record', billing: next, reason: `plan ${mapped} keeps tier ${tier}` };
-      return { kind: 'change-tier', tier, billing: next, reason: `plan ${mapped} → tier ${tier} (was ${record.tier})` };
+      if (tier === record.tier) return { kind: 'record', billing: next, reason: `plan ${mapped} keeps tier ${tier}${note}` };
+      return { kind: 'change-tier', tier, billing: next, reason: `plan ${mapped} → tier ${tier} (was ${record.tier})${note}` };
     }
     case 'customer.subscription.deleted': {
       const offboardAfter = new Date(event.created * 1000 + config.offboardGraceMs).toISOString();

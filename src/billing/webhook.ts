@@ -12,7 +12,7 @@ import { resumeTenant, suspendTenant, type LifecycleEnv } from '../lifecycle/app
 import type { Project } from '../project.js';
 import type { TenantRecord } from '../state/registry.js';
 import type { StateStore, Transaction } from '../state/store.js';
-import { parseBillingConfig, type BillingConfig } from './config.js';
+import { parseBillingConfig } from './config.js';
 import { billingEventSchema, decideBillingEvent, dueOffboardings, eventCustomer, orderingKey, type BillingDecision, type BillingEvent } from './events.js';
 import { findProcessed, ledgerPath, readLedger, recordEvent, serializeLedger } from './ledger.js';
 import { BillingSignatureError, secretsFromEnv, verifySignature } from './signature.js';
@@ -75,7 +75,7 @@ function withBilling(record: TenantRecord, billing: object): TenantRecord {
   return { ...record, billing: billing as TenantRecord['billing'], updatedAt: new Date().toISOString() };
 }
 
-async function applyDecision(deps: BillingWebhookDeps, config: BillingConfig, event: BillingEvent, record: TenantRecord, decision: BillingDecision, key: string): Promise<Record<string, unknown>> {
+async function applyDecision(deps: BillingWebhookDeps, event: BillingEvent, record: TenantRecord, decision: BillingDecision, key: string): Promise<Record<string, unknown>> {
   const env: LifecycleEnv = { state: deps.state, project: deps.project, target: deps.target ?? 'local', ...(deps.publishSuspension ? { publishSuspension: deps.publishSuspension } : {}), ...(deps.log ? { warn: deps.log } : {}) };
   const watermark = decision.kind === 'ignore' ? undefined : { key, created: event.created };
   const args = { event: event.id, eventType: event.type, reason: decision.reason };
@@ -118,7 +118,6 @@ async function applyDecision(deps: BillingWebhookDeps, config: BillingConfig, ev
     }
   }
   if (decision.kind === 'schedule-offboard') answer.offboardAfter = decision.offboardAfter;
-  void config;
   return answer;
 }
 
@@ -183,7 +182,7 @@ export async function handleBillingWebhook(request: BillingWebhookRequest, deps:
       const key = orderingKey(event, customer!);
       const watermark = readLedger(deps.project).watermarks[key]?.created;
       const decision = decideBillingEvent({ event, record, watermark, config });
-      result = await applyDecision(deps, config, event, record, decision, key);
+      result = await applyDecision(deps, event, record, decision, key);
     }
     const offboarded = await runDueOffboardings(deps);
     deps.log?.(`billing ${event.type} ${event.id}: ${String(result.action)}${result.tenant ? ` ${String(result.tenant)}` : ''}`);
