@@ -203,7 +203,7 @@ afterAll(async () => {
   for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
 });
 
-describe('sovereign dev', () => {
+describe('sovereign dev', { timeout: 120_000 }, () => {
   it('serves each tenant from its own process, by host and by path', async () => {
     const state = devState();
     expect(state.port).toBe(port);
