@@ -3,7 +3,7 @@
  * seen as 403 through the running gateway and lifted again, `top` rendered without a TTY (plain
  * table and --json snapshot), `tenant status` from dev's counters and `tenant logs` filtered.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { execa, type Options, type ResultPromise } from 'execa';
@@ -150,6 +150,37 @@ describe('telemetry from dev', () => {
     expect(row).toMatchObject({ state: 'active', runtime: 'running', errors: 0 });
     expect(row.requests).toBeGreaterThanOrEqual(13);
     expect(row.p50).toBeGreaterThan(0);
+  }, 60_000);
+
+  it.runIf(existsSync('/usr/bin/script'))('top on a terminal draws the live ink dashboard and quits on q', async () => {
+    // `script` gives the CLI a pseudo-terminal; q arrives after the first frames are drawn.
+    const session = execa('/usr/bin/script', ['-qfc', `stty cols 160 rows 40; node ${cliPath} top --interval 0.3`, '/dev/null'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SOVEREIGN_ACTOR: 'test@host', NO_COLOR: '1', TERM: 'xterm' },
+      extendEnv: false,
+      reject: false,
+      timeout: 30_000,
+      stdin: 'pipe',
+    });
+    let screen = '';
+    session.stdout!.on('data', (chunk: Buffer) => {
+      screen += chunk.toString();
+    });
+    // `script` relays the terminal's output as it reads keystrokes: spaces (ignored by top) keep it flowing.
+    const keys = setInterval(() => session.stdin!.write(' '), 200);
+    await waitFor('the dashboard to show globex', () => (/globex\s+active\s+premium\s+running/.test(screen.replace(/\u001b\[[0-9;?]*[a-zA-Z]/g, '')) ? true : undefined), 20_000).catch((error: Error) => {
+      clearInterval(keys);
+      session.kill('SIGKILL');
+      throw new Error(`${error.message}; screen: ${JSON.stringify(screen.slice(-1500))}`);
+    });
+    clearInterval(keys);
+    session.stdin!.write('q');
+    const done = await session;
+    if (done.timedOut) throw new Error(`no exit on q; screen: ${screen.slice(-2000)}`);
+    expect(done.timedOut).toBe(false);
+    const text = screen.replace(/\u001b\[[0-9;?]*[a-zA-Z]/g, '');
+    expect(text).toContain(`sovereign top  sovereign dev on port ${port}`);
+    expect(text).toMatch(/TENANT\s+STATE\s+TIER\s+RUNTIME/);
   }, 60_000);
 
   it('tenant status reports health, requests, errors and latency from dev', async () => {
