@@ -4,7 +4,7 @@
  * Pure where it can be (`tenantRuntimeConfig`, `tenantEnvironment`); `prepareLaunch` builds.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { packageRoot } from '../artifact/locate.js';
 import type { Project } from '../project.js';
@@ -135,21 +135,30 @@ export async function buildArtifact(project: Project, record: TenantRecord): Pro
  * it. `dynalite` keeps its table on disk through a native addon, hence `--allow-addons`.
  */
 export function permissionArgs(paths: { artifactDir: string; dataDir: string; vault: string; key: string }, root = packageRoot()): string[] {
+  const flags = process.allowedNodeEnvironmentFlags;
+  // Newer Node spells it --permission; a Node without these flags runs the tenant unconfined.
+  const permission = flags.has('--permission') ? '--permission' : flags.has('--experimental-permission') ? '--experimental-permission' : undefined;
+  if (!permission || !flags.has('--allow-addons') || !flags.has('--allow-fs-read')) return [];
   // node-gyp-build probes /etc/alpine-release to pick dynalite's leveldb binary (musl or glibc).
   const read = [join(root, 'dist'), join(root, 'package.json'), paths.artifactDir, paths.dataDir, paths.vault, paths.key, '/etc/alpine-release'];
-  // Dependencies may be hoisted into any node_modules above the package.
+  // Dependencies may be hoisted into any node_modules above the package; Node checks the real
+  // path of what it loads, so a linked node_modules is granted where it really is too.
   for (let dir = root; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'node_modules'))) read.push(join(dir, 'node_modules'));
+    const modules = join(dir, 'node_modules');
+    if (existsSync(modules)) {
+      read.push(modules);
+      const real = realpathSync(modules);
+      if (real !== modules) read.push(real);
+    }
     if (dirname(dir) === dir) break;
   }
   return [
-    '--experimental-permission',
+    permission,
     '--allow-addons',
     ...read.map((path) => `--allow-fs-read=${path}`),
     `--allow-fs-write=${paths.dataDir}`,
     // Both warnings restate this choice at every start.
-    '--disable-warning=ExperimentalWarning',
-    '--disable-warning=SecurityWarning',
+    ...(flags.has('--disable-warning') ? ['--disable-warning=ExperimentalWarning', '--disable-warning=SecurityWarning'] : []),
   ];
 }
 

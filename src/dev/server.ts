@@ -209,9 +209,11 @@ export class DevServer {
 
   private onSupervisorEvent(event: SupervisorEvent): void {
     if (event.kind === 'started') {
-      const record = this.entries.get(event.tenant)?.record;
+      const entry = this.entries.get(event.tenant);
+      const record = entry?.record;
+      const confined = (entry?.process?.launch.execArgv?.length ?? 0) > 0;
       const deployed = record?.deploys?.filter((d) => d.target === 'local' && d.outcome === 'success').at(-1)?.artifact;
-      this.emit('tenant started', { tenant: event.tenant, pid: event.pid, artifact: event.artifact.slice(0, 12), deployed: deployed === undefined ? 'never' : deployed === event.artifact ? 'same' : 'differs', took: `${event.tookMs}ms` });
+      this.emit('tenant started', { tenant: event.tenant, pid: event.pid, artifact: event.artifact.slice(0, 12), deployed: deployed === undefined ? 'never' : deployed === event.artifact ? 'same' : 'differs', confined: confined ? 'yes' : 'no', took: `${event.tookMs}ms` });
     }
     else if (event.kind === 'crashed') {
       this.emit('tenant crashed', { tenant: event.tenant, code: event.code ?? undefined, signal: event.signal ?? undefined, restarting_in: `${event.restartInMs}ms`, reason: event.reason });
