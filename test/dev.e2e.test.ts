@@ -392,6 +392,13 @@ describe('sovereign dev', { timeout: 120_000 }, () => {
     pids.add(after.globex!.pid!);
   });
 
+  it('serves the billing webhook on the gateway, and gateway paths only on a local host', async () => {
+    const unsigned = await fetch(url('/_sovereign/billing/webhook'), { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    expect(unsigned.status).not.toBe(404);
+    expect(unsigned.status).toBeGreaterThanOrEqual(400);
+    expect((await viaHost('acme', '/_sovereign/dev/stats')).status).toBe(404);
+  });
+
   it('serves runtime logs and stats for each tenant', async () => {
     const logs = await json(await fetch(url('/_sovereign/dev/logs?tenant=globex')));
     expect(Array.isArray(logs.lines)).toBe(true);

@@ -30,7 +30,11 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], _args: strin
   const tenants = options.tenant as string[] | undefined;
   for (const id of tenants ?? []) assertTenantId(id);
 
-  const [{ startDevServer }, { openDevView }] = await Promise.all([import('../dev/server.js'), import('../dev/view.js')]);
+  const [{ startDevServer }, { openDevView }, { billingGatewayRoute }] = await Promise.all([
+    import('../dev/server.js'),
+    import('../dev/view.js'),
+    import('../billing/gateway-route.js'),
+  ]);
   let demo: import('../dev/demo.js').DemoSetup | undefined;
   let curlLines: ((port: number) => string[]) | undefined;
   if (options.demo === true) {
@@ -57,6 +61,8 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], _args: strin
       port,
       tenants: tenants?.length ? tenants : undefined,
       throttle: options.throttle !== false,
+      // Stripe-compatible billing events drive suspension and offboarding, as on the control plane.
+      routes: [billingGatewayRoute(project)],
       onEvent: show,
     });
   } catch (error) {
