@@ -80,6 +80,7 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], _args: strin
       for (const id of ids) lines.push(`  ${id.padEnd(12)} http://${id}.localhost:${server!.port}/   ${base}/t/${id}/`);
       if (curlLines) lines.push('Try:', ...curlLines(server!.port).map((l) => `  ${l}`));
       else if (ids[0]) lines.push(`Try: curl http://${ids[0]}.localhost:${server!.port}/_sovereign/health`);
+      else lines.push('No tenant yet: `sovereign tenant create <id>` in another terminal starts one here (or try `sovereign dev --demo`).');
       return lines.join('\n');
     },
   );
