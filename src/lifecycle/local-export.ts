@@ -72,7 +72,6 @@ export async function exportLocalTable(project: Project, record: TenantRecord, d
   mkdirSync(dir, { recursive: true });
   const table = tenantTableName(record.stage, record.id);
   const path = join(dir, `${table}.jsonl.gz`);
-  if (existsSync(path)) throw new UserError(`${path} already exists`, { hint: 'choose another --out folder', exitCode: 4 });
   const temp = `${path}.tmp-${process.pid}`;
   const dataDir = join(project.paths.data, record.id, 'dynamodb');
   let items = 0;

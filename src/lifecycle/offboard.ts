@@ -16,15 +16,27 @@ import { basename, join, resolve } from 'node:path';
 import { packageVersion } from '../artifact/locate.js';
 import { exportAuditBundle, fileTimestamp } from '../audit/export.js';
 import { loadOrCreateSigningKey } from '../audit/signing.js';
-import { conflict, UserError } from '../errors.js';
+import { conflict } from '../errors.js';
 import { runningDevPort } from '../secrets/notify.js';
 import { destroyTenant, requireTenant } from '../tenants/tenants.js';
+import type { TenantRecord } from '../state/registry.js';
 import { transitionTenant, type LifecycleEnv } from './apply.js';
 import { serializeCertificate, sha256, signCertificate, type DeletionCertificate } from './certificate.js';
 import { exportLocalTable, type DataExport } from './local-export.js';
 
+/** What differs between targets: who must let go of the tenant, how its data is exported and destroyed. */
+export interface OffboardTarget {
+  /** Waits until nothing serves the tenant's data any more. */
+  release(record: TenantRecord): Promise<void>;
+  exportData(record: TenantRecord, dir: string): Promise<DataExport>;
+  /** Destroys the tenant (its own audited mutation); returns what no longer exists. */
+  destroy(record: TenantRecord): Promise<string[]>;
+}
+
 export interface OffboardOptions {
   tenant: string;
+  /** Default: the local target (dev lets go, dynalite export, `destroyTenant`). */
+  target?: OffboardTarget;
   /** Retention folder; default `.sovereign/retention/<tenant>-<timestamp>/`. */
   outDir?: string;
   reason?: string;
@@ -64,13 +76,21 @@ async function waitForDevRelease(env: LifecycleEnv, tenant: string, timeoutMs: n
   }
 }
 
+/** The local target: `sovereign dev` lets go of the tenant, its dynalite store is read, `destroyTenant` removes it. */
+export function localOffboardTarget(env: LifecycleEnv, options: { devReleaseMs?: number } = {}): OffboardTarget {
+  return {
+    release: (record) => waitForDevRelease(env, record.id, options.devReleaseMs ?? 15_000),
+    exportData: (record, dir) => exportLocalTable(env.project, record, dir),
+    destroy: async (record) => {
+      await destroyTenant(env.state, record.id);
+      return deletedItems(record.id);
+    },
+  };
+}
+
 export async function offboardTenant(env: LifecycleEnv, options: OffboardOptions): Promise<OffboardResult> {
-  if (env.target !== 'local') {
-    throw new UserError('offboarding with retention is available on the local target only in this version', {
-      hint: 'on aws, use `sovereign tenant destroy <id> --export-data <dir>` and `sovereign audit export --tenant <id>` first',
-    });
-  }
   const { state, project } = env;
+  const target = options.target ?? localOffboardTarget(env, options.devReleaseMs === undefined ? {} : { devReleaseMs: options.devReleaseMs });
   const step = options.onStep ?? (() => undefined);
   const command = options.command ?? 'tenant offboard';
   let record = await requireTenant(state, options.tenant);
@@ -86,11 +106,11 @@ export async function offboardTenant(env: LifecycleEnv, options: OffboardOptions
     step('offboarding', `${moved.from} → offboarding`);
   } else step('offboarding', 'continuing an offboarding already under way');
 
-  await waitForDevRelease(env, record.id, options.devReleaseMs ?? 15_000);
+  await target.release(record);
   const now = env.now?.() ?? new Date();
   const dir = resolve(project.root, options.outDir ?? join(project.paths.state, 'retention', `${record.id}-${fileTimestamp(now)}`));
 
-  const dataExport = await exportLocalTable(project, record, dir);
+  const dataExport = await target.exportData(record, dir);
   step('data exported', `${dataExport.items} item(s) → ${dataExport.path}`);
 
   const { loadProjectExtensions, offlineIsolationMatrix, secretSources } = await import('../audit/sources.js');
@@ -111,7 +131,7 @@ export async function offboardTenant(env: LifecycleEnv, options: OffboardOptions
   step('audit bundle', bundle.path);
 
   const final = await requireTenant(state, record.id);
-  await destroyTenant(state, record.id);
+  const deleted = await target.destroy(final);
   step('destroyed', record.id);
 
   const certificatePath = join(dir, `${record.id}-deletion-certificate.json`);
@@ -132,7 +152,7 @@ export async function offboardTenant(env: LifecycleEnv, options: OffboardOptions
           deletedAt,
           deletedBy: state.actor,
           reason: options.reason ?? null,
-          deleted: deletedItems(final.id),
+          deleted,
           retained: {
             dataExport: { file: basename(dataExport.path), sha256: dataExport.sha256, bytes: statSync(dataExport.path).size, items: dataExport.items, table: dataExport.table },
             auditBundle: { file: basename(bundle.path), sha256: bundle.sha256, bytes: bundle.size },

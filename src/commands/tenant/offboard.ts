@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { runDueOffboardings } from '../../billing/webhook.js';
 import { badInput, ExitCode, UserError } from '../../errors.js';
 import { lifecycleEnv } from '../../lifecycle/env.js';
-import { offboardTenant } from '../../lifecycle/offboard.js';
+import { offboardTenant, type OffboardTarget } from '../../lifecycle/offboard.js';
 import { requireTenant } from '../../tenants/tenants.js';
 import type { CommandModule } from '../types.js';
 
@@ -10,6 +10,7 @@ export const examples = [
   'sovereign tenant offboard acme --yes',
   'sovereign tenant offboard acme --out retention/acme --reason "contract ended" --json --yes',
   'sovereign tenant offboard --due --yes',
+  'sovereign tenant offboard acme --target aws --force-delete-table --yes',
 ];
 
 export function configure(command: Command): void {
@@ -17,7 +18,8 @@ export function configure(command: Command): void {
     .argument('[id]', 'tenant id')
     .option('--out <dir>', 'retention folder for the data export, audit bundle and deletion certificate (default .sovereign/retention/<id>-<time>/)')
     .option('--reason <text>', 'why, recorded in the certificate and the audit log')
-    .option('--due', 'offboard every tenant whose billing grace period is over');
+    .option('--due', 'offboard every tenant whose billing grace period is over')
+    .option('--force-delete-table', 'aws: lift the table\'s deletion protection (stages other than dev have it)');
 }
 
 export async function run(ctx: Parameters<CommandModule['run']>[0], [id]: string[], options: Record<string, unknown>): Promise<void> {
@@ -35,8 +37,14 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], [id]: string
   if (!(await ctx.confirm(`offboarding "${id}" exports its data and audit bundle, then deletes its state, keys, vault and data`))) {
     throw new UserError('offboarding cancelled; nothing was changed', { exitCode: ExitCode.failed });
   }
+  let target: OffboardTarget | undefined;
+  if (env.target === 'aws') {
+    const [{ awsSessionFor }, { awsOffboardTarget }] = await Promise.all([import('../../targets/aws/command-context.js'), import('../../lifecycle/aws-offboard.js')]);
+    target = awsOffboardTarget({ state: env.state, session: awsSessionFor(ctx), forceDeleteTable: options.forceDeleteTable === true });
+  }
   const result = await offboardTenant(env, {
     tenant: id,
+    ...(target ? { target } : {}),
     ...(typeof options.out === 'string' ? { outDir: options.out } : {}),
     ...(typeof options.reason === 'string' ? { reason: options.reason } : {}),
     onStep: (step, detail) => ctx.out.event('offboard', { tenant: id, step, detail }),
