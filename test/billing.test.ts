@@ -12,7 +12,7 @@ import { parseBillingConfig } from '../src/billing/config.js';
 import { setBillingCustomer } from '../src/billing/customer.js';
 import { BillingSignatureError, computeSignature, signatureHeader, verifySignature } from '../src/billing/signature.js';
 import { handleBillingWebhook, type BillingWebhookDeps } from '../src/billing/webhook.js';
-import { readGenerationMarker, suspendTenant } from '../src/lifecycle/apply.js';
+import { readGenerationMarker, resumeTenant, suspendTenant } from '../src/lifecycle/apply.js';
 import { loadProject, type Project } from '../src/project.js';
 import { LocalState } from '../src/state/store.js';
 import { createTenant } from '../src/tenants/tenants.js';
@@ -206,11 +206,22 @@ describe('billing webhook deliveries', () => {
     expect(await status(h)).toBe('active');
   });
 
-  it('a payment does not resume a tenant an operator suspended', async () => {
-    const h = await start({});
-    await suspendTenant({ state: h.state, project: h.project, target: 'local' }, 'acme', { reason: 'abuse' });
-    expect((await deliver(h, event('invoice.paid', 1))).body).toMatchObject({ action: 'record' });
+  it('a payment does not resume a tenant an operator suspended, even after an earlier suspension for non-payment', async () => {
+    const h = await start({ suspendAfterFailures: 1 });
+    const env = { state: h.state, project: h.project, target: 'local' as const };
+    expect((await deliver(h, event('invoice.payment_failed', 1))).body).toMatchObject({ action: 'suspend' });
+    // The operator lifts the billing suspension by hand, then suspends for another reason.
+    await resumeTenant(env, 'acme', { reason: 'payment promised' });
+    expect((await h.state.getTenant('acme'))?.billing).not.toHaveProperty('suspendedForPayment');
+    await suspendTenant(env, 'acme', { reason: 'abuse' });
+    expect((await deliver(h, event('invoice.payment_succeeded', 2))).body).toMatchObject({ action: 'record', reason: expect.stringContaining('stays suspended') });
     expect(await status(h)).toBe('suspended');
+  });
+
+  it('refuses bodies over 1 MiB before checking the signature', async () => {
+    const h = await start({});
+    const big = { text: JSON.stringify({ id: 'evt_big', type: 'invoice.paid', created: NOW / 1000, data: { object: { customer: 'cus_acme', pad: 'x'.repeat(1024 * 1024) } } }) };
+    expect(await deliver(h, big)).toMatchObject({ status: 413, body: { error: 'payload-too-large' } });
   });
 
   it('a plan change moves the tier and redeploys; an older plan change arriving late is ignored', async () => {

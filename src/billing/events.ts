@@ -24,7 +24,7 @@ export const billingEventSchema = z.object({
 });
 export type BillingEvent = z.infer<typeof billingEventSchema>;
 
-export const HANDLED_EVENTS = ['invoice.payment_failed', 'invoice.paid', 'customer.subscription.updated', 'customer.subscription.deleted'] as const;
+export const HANDLED_EVENTS = ['invoice.payment_failed', 'invoice.paid', 'invoice.payment_succeeded', 'customer.subscription.updated', 'customer.subscription.deleted'] as const;
 
 /** The billing part of a tenant record, with the orchestrator's bookkeeping. */
 export interface TenantBilling {
@@ -104,7 +104,8 @@ export function decideBillingEvent({ event, record, watermark, config }: DecideI
       }
       return { kind: 'record', billing: next, reason: `failed payment ${failures} of ${config.suspendAfterFailures}` };
     }
-    case 'invoice.paid': {
+    case 'invoice.paid':
+    case 'invoice.payment_succeeded': {
       const next: TenantBilling = { ...billing, failedPayments: 0 };
       delete next.suspendedForPayment;
       if (record.status === 'suspended' && billing.suspendedForPayment) return { kind: 'resume', billing: next, reason: 'invoice paid' };

@@ -48,6 +48,8 @@ export interface BillingWebhookDeps {
 }
 
 const COMMAND = 'billing webhook';
+/** Billing events are a few kilobytes; anything this large is not one (checked before the HMAC). */
+export const MAX_WEBHOOK_BYTES = 1024 * 1024;
 
 function header(headers: BillingWebhookRequest['headers'], name: string): string | undefined {
   for (const [key, value] of Object.entries(headers)) {
@@ -149,6 +151,8 @@ export async function runDueOffboardings(deps: BillingWebhookDeps): Promise<Arra
 /** Handles one delivery. Never throws; never echoes the secret or the signature. */
 export async function handleBillingWebhook(request: BillingWebhookRequest, deps: BillingWebhookDeps): Promise<BillingWebhookResponse> {
   const secrets = deps.secrets ?? secretsFromEnv();
+  const size = Buffer.isBuffer(request.rawBody) ? request.rawBody.length : Buffer.byteLength(request.rawBody);
+  if (size > MAX_WEBHOOK_BYTES) return { status: 413, body: { error: 'payload-too-large', message: `billing webhooks are limited to ${MAX_WEBHOOK_BYTES} bytes` } };
   try {
     verifySignature(header(request.headers, 'stripe-signature'), request.rawBody, secrets, { now: deps.now?.() ?? Date.now(), ...(deps.toleranceSeconds === undefined ? {} : { toleranceSeconds: deps.toleranceSeconds }) });
   } catch (error) {

@@ -85,6 +85,11 @@ export async function transitionTenant(env: LifecycleEnv, request: TransitionReq
   const result = await state.mutate(info, async (tx) => {
     const current = await requireTenant(state, request.tenant);
     let record = planTransition(current, request.to, { by: state.actor, now: now.toISOString(), ...(request.reason ? { reason: request.reason } : {}) });
+    // Back in service, a suspension for non-payment is over, whoever lifted it.
+    if (record.status === 'active' && (record.billing as { suspendedForPayment?: boolean } | undefined)?.suspendedForPayment) {
+      const { suspendedForPayment: _done, ...billing } = record.billing as Record<string, unknown>;
+      record = { ...record, billing: billing as TenantRecord['billing'] };
+    }
     record = (await request.extend?.(tx, record)) ?? record;
     tx.eventArgs.from = current.status;
     let generation: number | null = null;
