@@ -97,7 +97,7 @@ afterEach(async () => {
   harness = undefined;
 });
 
-async function start(billing: Record<string, unknown>): Promise<Harness> {
+async function start(billing: Record<string, unknown>, options: { realDeploy?: boolean } = {}): Promise<Harness> {
   const dir = join(mkdtempSync(join(tmpdir(), 'sovereign-billing-')), 'proj');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'sovereign.config.json'), JSON.stringify({ project: 'proj', billing }));
@@ -113,9 +113,13 @@ async function start(billing: Record<string, unknown>): Promise<Harness> {
     project,
     secrets: [SECRET],
     now: () => clock.now,
-    redeploy: async (id) => {
-      redeployed.push(`${id}:${(await state.getTenant(id))?.tier}`);
-    },
+    ...(options.realDeploy
+      ? {}
+      : {
+          redeploy: async (id: string) => {
+            redeployed.push(`${id}:${(await state.getTenant(id))?.tier}`);
+          },
+        }),
     offboard: async (id) => {
       offboarded.push(id);
     },
@@ -279,4 +283,15 @@ describe('billing webhook deliveries', () => {
     await deliver(h, event('invoice.paid', 7000));
     expect(h.offboarded).toEqual([]);
   });
+
+  it('a plan change redeploys through the local deployer: the deploy is recorded with the new tier in force', async () => {
+    const h = await start({ plans: { price_enterprise: 'premium' } }, { realDeploy: true });
+    const answer = await deliver(h, event('customer.subscription.updated', 5, { id: 'sub_9', items: { data: [{ price: { id: 'price_enterprise', lookup_key: 'enterprise' } }] } }));
+    expect(answer.body).toMatchObject({ action: 'change-tier', tier: 'premium', redeployed: true });
+    const record = await h.state.getTenant('acme');
+    expect(record?.tier).toBe('premium');
+    expect(record?.deploys.at(-1)).toMatchObject({ target: 'local', outcome: 'success', by: expect.any(String) });
+    const actions = auditText(h).trim().split('\n').map((l) => (JSON.parse(l) as { action: string; command: string }));
+    expect(actions.slice(-2).map((a) => `${a.command}:${a.action}`)).toEqual(['billing webhook:tenant.tier', 'billing webhook:tenant.deploy']);
+  }, 60_000);
 });
