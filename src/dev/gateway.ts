@@ -22,6 +22,8 @@ import type { TokenBucket } from './throttle.js';
 
 /** Lambda's synchronous payload limit; API Gateway refuses larger bodies too. */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
+/** How long a connection that was answered 429 is not read from. */
+export const THROTTLED_PAUSE_MS = 100;
 /** HTTP APIs stop waiting for an integration after 30 s. */
 export const INTEGRATION_TIMEOUT_MS = 30_000;
 
@@ -267,6 +269,7 @@ export class Gateway {
       const decision = tenant.bucket.take(arrived);
       if (!decision.allowed) {
         req.resume();
+        this.holdBack(req.socket, res);
         finish(
           gatewayProblem(429, 'throttled', 'Too Many Requests', `tenant "${tenant.id}" is over its tier's request rate (${tenant.bucket.rate}/s, burst ${tenant.bucket.burst})`, route.path, requestId, {
             'retry-after': String(decision.retryAfterSeconds),
@@ -319,6 +322,21 @@ export class Gateway {
           }
         },
       );
+    });
+  }
+
+  /**
+   * After a 429, the connection is not read again for {@link THROTTLED_PAUSE_MS}: the refusal
+   * stands, and a client hammering past its tier's rate cannot keep this one shared process busy
+   * answering it while other tenants wait (in production, API Gateway's own capacity is not shared).
+   */
+  private holdBack(socket: Socket, res: ServerResponse): void {
+    res.once('finish', () => {
+      if (socket.destroyed || socket.isPaused()) return;
+      socket.pause();
+      setTimeout(() => {
+        if (!socket.destroyed) socket.resume();
+      }, THROTTLED_PAUSE_MS).unref();
     });
   }
 
