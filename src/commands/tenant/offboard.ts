@@ -23,31 +23,38 @@ export function configure(command: Command): void {
 }
 
 export async function run(ctx: Parameters<CommandModule['run']>[0], [id]: string[], options: Record<string, unknown>): Promise<void> {
+  if (options.due && id) throw badInput('pass a tenant id or --due, not both');
+  if (!options.due && !id) throw badInput('a tenant id is required', 'e.g. sovereign tenant offboard acme --yes, or --due');
   const env = lifecycleEnv(ctx);
-  if (options.due) {
-    if (id) throw badInput('pass a tenant id or --due, not both');
-    if (!(await ctx.confirm('offboarding exports, then deletes every tenant whose grace period is over'))) throw new UserError('offboarding cancelled; nothing was changed');
-    const results = await runDueOffboardings({ state: env.state, project: env.project, target: env.target, log: (line) => ctx.out.info(line) });
-    ctx.out.result({ offboarded: results }, () => (results.length === 0 ? 'No tenant is due for offboarding.' : results.map((r) => `${r.tenant}: ${r.ok ? 'offboarded' : `failed — ${r.error ?? ''}`}`).join('\n')));
-    if (results.some((r) => !r.ok)) throw new UserError(`${results.filter((r) => !r.ok).length} offboarding(s) failed`, { exitCode: ExitCode.failed });
-    return;
-  }
-  if (!id) throw badInput('a tenant id is required', 'e.g. sovereign tenant offboard acme --yes, or --due');
-  await requireTenant(env.state, id);
-  if (!(await ctx.confirm(`offboarding "${id}" exports its data and audit bundle, then deletes its state, keys, vault and data`))) {
-    throw new UserError('offboarding cancelled; nothing was changed', { exitCode: ExitCode.failed });
-  }
   let target: OffboardTarget | undefined;
   if (env.target === 'aws') {
     const [{ awsSessionFor }, { awsOffboardTarget }] = await Promise.all([import('../../targets/aws/command-context.js'), import('../../lifecycle/aws-offboard.js')]);
     target = awsOffboardTarget({ state: env.state, session: awsSessionFor(ctx), forceDeleteTable: options.forceDeleteTable === true });
   }
+  const onStep = (tenant: string) => (step: string, detail?: string) => ctx.out.event('offboard', { tenant, step, detail });
+  if (options.due) {
+    if (!(await ctx.confirm('offboarding exports, then deletes every tenant whose grace period is over'))) throw new UserError('offboarding cancelled; nothing was changed');
+    const results = await runDueOffboardings({
+      state: env.state,
+      project: env.project,
+      target: env.target,
+      log: (line) => ctx.out.info(line),
+      offboard: (tenant) => offboardTenant(env, { tenant, reason: 'billing: subscription ended and its grace period is over', ...(target ? { target } : {}), onStep: onStep(tenant) }),
+    });
+    ctx.out.result({ offboarded: results }, () => (results.length === 0 ? 'No tenant is due for offboarding.' : results.map((r) => `${r.tenant}: ${r.ok ? 'offboarded' : `failed — ${r.error ?? ''}`}`).join('\n')));
+    if (results.some((r) => !r.ok)) throw new UserError(`${results.filter((r) => !r.ok).length} offboarding(s) failed`, { exitCode: ExitCode.failed });
+    return;
+  }
+  await requireTenant(env.state, id!);
+  if (!(await ctx.confirm(`offboarding "${id}" exports its data and audit bundle, then deletes its state, keys, vault and data`))) {
+    throw new UserError('offboarding cancelled; nothing was changed', { exitCode: ExitCode.failed });
+  }
   const result = await offboardTenant(env, {
-    tenant: id,
+    tenant: id!,
     ...(target ? { target } : {}),
     ...(typeof options.out === 'string' ? { outDir: options.out } : {}),
     ...(typeof options.reason === 'string' ? { reason: options.reason } : {}),
-    onStep: (step, detail) => ctx.out.event('offboard', { tenant: id, step, detail }),
+    onStep: onStep(id!),
   });
   ctx.out.result(result, () =>
     [
