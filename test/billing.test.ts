@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseBillingConfig } from '../src/billing/config.js';
 import { setBillingCustomer } from '../src/billing/customer.js';
-import { BillingSignatureError, computeSignature, signatureHeader, verifySignature } from '../src/billing/signature.js';
+import { BillingSignatureError, computeSignature, secretsFromEnv, signatureHeader, verifySignature } from '../src/billing/signature.js';
 import { handleBillingWebhook, type BillingWebhookDeps } from '../src/billing/webhook.js';
 import { readGenerationMarker, resumeTenant, suspendTenant } from '../src/lifecycle/apply.js';
 import { loadProject, type Project } from '../src/project.js';
@@ -67,6 +67,20 @@ describe('Stripe-Signature verification', () => {
     expect(failure(() => verifySignature(`t=${t}`, body, [SECRET], { now: NOW }))).toBe('malformed');
     expect(failure(() => verifySignature(`t=${t},v1=zz`, body, [SECRET], { now: NOW }))).toBe('malformed');
     expect(failure(() => verifySignature(signatureHeader([SECRET], t, body), body, [], { now: NOW }))).toBe('no-secret');
+  });
+});
+
+describe('signing secrets from the environment', () => {
+  it('reads one or several secrets (rotation) and answers 503 without any, naming the variable but no value', async () => {
+    expect(secretsFromEnv({ SOVEREIGN_BILLING_WEBHOOK_SECRET: `${SECRET}, ${OLD_SECRET}` })).toEqual([SECRET, OLD_SECRET]);
+    expect(secretsFromEnv({})).toEqual([]);
+    const dir = join(mkdtempSync(join(tmpdir(), 'sovereign-billing-')), 'proj');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'sovereign.config.json'), JSON.stringify({ project: 'proj' }));
+    const project = await loadProject(dir);
+    const answer = await handleBillingWebhook({ headers: { 'Stripe-Signature': signatureHeader([SECRET], NOW / 1000, body) }, rawBody: body }, { state: new LocalState(project), project, secrets: [], now: () => NOW });
+    expect(answer).toMatchObject({ status: 503, body: { error: 'not-configured', message: expect.stringContaining('SOVEREIGN_BILLING_WEBHOOK_SECRET') } });
+    expect(existsSync(project.paths.auditLog)).toBe(false);
   });
 });
 
