@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { execa, type Options, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signatureHeader } from '../src/billing/signature.js';
 import { cliPath, makeProject, runCli } from './helpers/cli.js';
 
 const MANIFEST = `import { defineExtension } from 'sovereign/runtime';
@@ -56,6 +57,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T 
   }
 }
 
+const BILLING_SECRET = 'whsec_e2e_top_7d1f0c';
 const env = { NO_COLOR: '1', SOVEREIGN_ACTOR: 'test@host', SOVEREIGN_LOCK_WAIT_MS: '5000', CI: '1' };
 let dir: string;
 let dev: ResultPromise<Options> | undefined;
@@ -68,7 +70,7 @@ beforeAll(async () => {
   dir = await makeProject();
   const configFile = join(dir, 'sovereign.config.json');
   const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-  writeFileSync(configFile, JSON.stringify({ ...config, defaults: { tier: 'premium', extensions: ['probe'] } }, null, 2));
+  writeFileSync(configFile, JSON.stringify({ ...config, defaults: { tier: 'premium', extensions: ['probe'] }, billing: { suspendAfterFailures: 1 } }, null, 2));
   write(join(dir, 'extensions', 'probe', 'extension.ts'), MANIFEST);
   write(join(dir, 'extensions', 'probe', 'handlers', 'whoami.ts'), WHOAMI);
   write(join(dir, 'extensions', 'probe', 'handlers', 'note.ts'), NOTE);
@@ -76,7 +78,7 @@ beforeAll(async () => {
     const created = await cli(['tenant', 'create', id, '--no-deploy']);
     expect(created.exitCode, created.stderr).toBe(0);
   }
-  const child: ResultPromise<Options> = execa('node', [cliPath, 'dev', '--port', '0', '--json'], { cwd: dir, reject: false, env, stdin: 'ignore' } as Options);
+  const child: ResultPromise<Options> = execa('node', [cliPath, 'dev', '--port', '0', '--json'], { cwd: dir, reject: false, env: { ...env, SOVEREIGN_BILLING_WEBHOOK_SECRET: BILLING_SECRET }, stdin: 'ignore' } as Options);
   dev = child;
   let stdout = '';
   child.stdout!.on('data', (chunk: Buffer) => {
@@ -219,6 +221,28 @@ describe('telemetry from dev', () => {
     const bad = await cli(['tenant', 'logs', 'globex', '--since', 'yesterday']);
     expect(bad.exitCode).toBe(2);
   });
+});
+
+describe('billing webhook served by sovereign dev', () => {
+  it('a signed payment failure suspends the tenant (403 through the gateway) and a payment resumes it; the secret never shows', async () => {
+    const mapped = await cli(['tenant', 'billing', 'globex', '--customer', 'cus_globex']);
+    expect(mapped.exitCode, mapped.stderr).toBe(0);
+    let n = 0;
+    const deliver = async (type: string, secret = BILLING_SECRET) => {
+      n += 1;
+      const text = JSON.stringify({ id: `evt_e2e_${n}`, type, created: Math.floor(Date.now() / 1000) + n, data: { object: { id: 'in_1', customer: 'cus_globex' } } });
+      const answer = await fetch(url('/_sovereign/billing/webhook'), { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signatureHeader([secret], Math.floor(Date.now() / 1000), text) }, body: text });
+      return { status: answer.status, body: (await answer.json()) as Record<string, unknown> };
+    };
+    expect(await deliver('invoice.payment_failed', 'whsec_not_it')).toMatchObject({ status: 400 });
+    expect(await deliver('invoice.payment_failed')).toMatchObject({ status: 200, body: { action: 'suspend', tenant: 'globex' } });
+    await waitFor('globex to refuse extension routes', async () => ((await fetch(url('/t/globex/probe/whoami'))).status === 403 ? true : undefined), 10_000);
+    expect(await deliver('invoice.paid')).toMatchObject({ status: 200, body: { action: 'resume' } });
+    await waitFor('globex to serve again', async () => ((await fetch(url('/t/globex/probe/whoami'))).status === 200 ? true : undefined), 10_000);
+    const log = await cli(['audit', 'log', '--tenant', 'globex', '--json']);
+    expect(log.stdout).toContain('tenant.suspend');
+    expect(log.stdout + devStderr).not.toContain(BILLING_SECRET);
+  }, 60_000);
 });
 
 describe('offboarding a tenant that dev is running', () => {
