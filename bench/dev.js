@@ -1,6 +1,6 @@
 /**
- * `sovereign dev` benchmarks: the real CLI serving two tenants, each in its own process.
- * 1. Per-tenant throughput through the gateway: a premium tenant held at its tier's 2,000 req/s
+ * `sovereign dev` benchmarks: the real CLI serving three tenants, each in its own process.
+ * 1. Per-tenant throughput through the gateway: a premium tenant offered 2,050 req/s (its rate plus burst)
  *    for BENCH_DEV_SECONDS (default 30) with zero errors; and the unthrottled maximum next to a
  *    bare `node:http` server measured in the same run.
  * 2. Noisy neighbour: tenant B's p99 at a steady 200 req/s, quiet and while tenant A (premium,
