@@ -327,7 +327,10 @@ export class DevServer {
       }
     }
     for (const id of [...this.entries.keys()]) {
-      if (!seen.has(id)) void this.removeTenant(id, readTenant(this.project.paths.tenants, id) ? 'not running status' : 'destroyed');
+      if (!seen.has(id)) {
+        const record = readTenant(this.project.paths.tenants, id);
+        void this.removeTenant(id, record ? `status ${record.status}` : 'destroyed');
+      }
     }
   }
 
