@@ -308,4 +308,20 @@ describe('billing webhook deliveries', () => {
     const actions = auditText(h).trim().split('\n').map((l) => (JSON.parse(l) as { action: string; command: string }));
     expect(actions.slice(-2).map((a) => `${a.command}:${a.action}`)).toEqual(['billing webhook:tenant.tier', 'billing webhook:tenant.deploy']);
   }, 60_000);
+
+  it('concurrent deliveries for one customer all count (no lost update)', async () => {
+    const h = await start({ suspendAfterFailures: 6 });
+    // Started in the same tick, straight into the handler, so every read happens before any write.
+    const deps: BillingWebhookDeps = { state: h.state, project: h.project, secrets: [SECRET], now: () => h.clock.now };
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => {
+        const e = event('invoice.payment_failed', 100 + i, { id: `in_${i}` });
+        return handleBillingWebhook({ headers: { 'stripe-signature': signatureHeader([SECRET], NOW / 1000, e.text) }, rawBody: e.text }, deps);
+      }),
+    );
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(answers.filter((a) => a.body.action === 'suspend')).toHaveLength(1);
+    expect((await h.state.getTenant('acme'))?.billing?.failedPayments).toBe(6);
+    expect(await status(h)).toBe('suspended');
+  });
 });

@@ -148,6 +148,24 @@ export async function runDueOffboardings(deps: BillingWebhookDeps): Promise<Arra
   return results;
 }
 
+/**
+ * Deliveries of one project are applied one at a time: each decision is taken on the record and
+ * ledger as the previous delivery left them (the lock alone would serialize the writes, not the
+ * reads the decision is based on).
+ */
+const queues = new Map<string, Promise<unknown>>();
+
+function serialized<T>(key: string, task: () => Promise<T>): Promise<T> {
+  const previous = queues.get(key) ?? Promise.resolve();
+  const run = previous.then(task, task);
+  const tail = run.catch(() => undefined);
+  queues.set(key, tail);
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return run;
+}
+
 /** Handles one delivery. Never throws; never echoes the secret or the signature. */
 export async function handleBillingWebhook(request: BillingWebhookRequest, deps: BillingWebhookDeps): Promise<BillingWebhookResponse> {
   const secrets = deps.secrets ?? secretsFromEnv();
@@ -170,6 +188,10 @@ export async function handleBillingWebhook(request: BillingWebhookRequest, deps:
   } catch {
     return { status: 400, body: { error: 'invalid-json', message: 'the body is not JSON' } };
   }
+  return serialized(deps.project.root, () => applyEvent(deps, event));
+}
+
+async function applyEvent(deps: BillingWebhookDeps, event: BillingEvent): Promise<BillingWebhookResponse> {
   try {
     const config = parseBillingConfig(deps.project.config.billing);
     const seen = findProcessed(readLedger(deps.project), event.id);
