@@ -39,7 +39,7 @@ export interface TenantRecord {
   deploys: DeployRecord[];
   /** Lifecycle history: every status change. */
   transitions: Array<{ from: TenantStatus | null; to: TenantStatus; at: string; by: string; reason?: string }>;
-  billing?: { customerId?: string; failedPayments?: number; plan?: string };
+  billing?: { customerId?: string; failedPayments?: number; plan?: string; suspendedForPayment?: boolean; subscriptionId?: string; offboardAfter?: string };
 }
 
 export function tenantFile(tenantsDir: string, id: string): string {

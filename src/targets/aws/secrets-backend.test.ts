@@ -346,6 +346,14 @@ describe('the generation marker item', () => {
     expect(inputs(doc.commandCalls(GetCommand))[0]).toEqual({ TableName: 'sovereign-dev-acme', Key: { pk: '_sovereign', sk: 'generation' }, ConsistentRead: true });
   });
 
+  it('sets and clears the suspension for the lifecycle commands', async () => {
+    doc.on(GetCommand).resolves({ Item: { pk: '_sovereign', sk: 'generation', generation: 4, suspended: false, changes: [], updatedAt: now.toISOString() } });
+    doc.on(PutCommand).resolves({});
+    const suspended = await publishGenerationItem(client, 'sovereign-dev-acme', [], now, { suspended: true });
+    expect(suspended).toMatchObject({ generation: 5, suspended: true });
+    expect(inputs(doc.commandCalls(PutCommand))[0]?.Item).toMatchObject({ pk: '_sovereign', sk: 'generation', generation: 5, suspended: true });
+  });
+
   it('maps AccessDenied to exit 5', async () => {
     doc.on(GetCommand).rejects(awsError('AccessDeniedException'));
     const error = await caught(publishGenerationItem(client, 't', ['x']));

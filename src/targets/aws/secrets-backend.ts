@@ -467,7 +467,13 @@ function ssmLabel(stage: string, target: string): string {
  * `_sovereign`/`generation`), so every warm runtime environment refetches them within about a
  * second. Optimistic: the put is conditional on the generation read, retried on a race.
  */
-export async function publishGenerationItem(doc: DynamoDBDocumentClient, tableName: string, references: string[], now = new Date()): Promise<GenerationMarker> {
+export async function publishGenerationItem(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  references: string[],
+  now = new Date(),
+  options: { suspended?: boolean } = {},
+): Promise<GenerationMarker> {
   for (let attempt = 0; attempt < 5; attempt++) {
     let current: GenerationMarker | undefined;
     try {
@@ -476,7 +482,7 @@ export async function publishGenerationItem(doc: DynamoDBDocumentClient, tableNa
     } catch (error) {
       mapAwsError(error, 'reading the generation marker of', `table ${tableName}`);
     }
-    const next = nextGeneration(current, { references, now });
+    const next = nextGeneration(current, { references, now, ...options });
     try {
       await doc.send(new PutCommand({
         TableName: tableName,
