@@ -19,7 +19,7 @@ function setDefaultExtensions(extensions: string[]) {
 
 async function create(id: string, extensions: string[]) {
   setDefaultExtensions(extensions);
-  const result = await runCli(['tenant', 'create', id], { cwd: project });
+  const result = await runCli(['tenant', 'create', id, '--no-deploy'], { cwd: project });
   expect(result.exitCode, result.stderr).toBe(0);
 }
 
