@@ -166,6 +166,15 @@ describe('faults and runtime endpoints', () => {
     await handler(apiGatewayEvent('GET', '/_sovereign/health'), {});
     await handler(apiGatewayEvent('GET', '/_sovereign/health'), {});
     expect(backend.calls).toBe(calls);
+    // …nor into secret-cache traffic: only route lookups count.
+    expect(body(await handler(apiGatewayEvent('GET', '/_sovereign/health'), {})).secretCache).toMatchObject({ hits: 0, misses: 0, hitRate: null });
+  });
+
+  it('reports the secret cache hit rate of route traffic in health', async () => {
+    const { handler } = makeRuntime({ table });
+    for (let i = 0; i < 4; i += 1) expect((await handler(apiGatewayEvent('GET', '/orders/secret'), {})).statusCode).toBe(200);
+    const cache = body(await handler(apiGatewayEvent('GET', '/_sovereign/health'), {})).secretCache;
+    expect(cache).toMatchObject({ hits: 3, misses: 1, hitRate: 0.75 });
   });
 
   it('serves an OpenAPI 3.1 document of the enabled, loaded extensions', async () => {

@@ -283,7 +283,17 @@ export class TenantRuntime {
     }
   }
 
+  /** Cache lookups made by health's own reference checks (not tenant traffic). */
+  private healthLookups = { hits: 0, misses: 0 };
+
   private async health(request: IncomingRequest): Promise<HttpResultV2> {
+    // Cache traffic of health's own checks is subtracted, so a health poller does not count.
+    const stats = this.resolver.cache.stats;
+    const hits = stats.hits - this.healthLookups.hits;
+    const misses = stats.misses - this.healthLookups.misses;
+    const { staleServed, evictions } = stats;
+    const lookups = hits + misses;
+    const secretCache = { hits, misses, staleServed, evictions, hitRate: lookups === 0 ? null : Math.round((hits / lookups) * 1000) / 1000 };
     const references = this.config.tenantConfig.secrets;
     const checks: Array<Promise<{ key: string; reference: string | null; status: ReferenceStatus | 'unset'; required?: boolean }>> = [];
     for (const state of this.extensions.values()) {
@@ -299,6 +309,8 @@ export class TenantRuntime {
     }
     const webhook = this.config.tenantConfig.webhookSecret;
     const [secrets, webhookStatus] = await Promise.all([Promise.all(checks), this.referenceStatus(webhook)]);
+    // `stats` is live: whatever it gained since the subtraction above came from these checks.
+    this.healthLookups = { hits: stats.hits - hits, misses: stats.misses - misses };
     const extensions = [...this.extensions.values()].map((s) => ({
       name: s.name,
       status: s.status,
@@ -322,6 +334,7 @@ export class TenantRuntime {
       extensions,
       secrets: secrets.map(({ key, reference, status }) => ({ key, reference, status })),
       webhookSecret: { reference: webhook, status: webhookStatus },
+      secretCache,
     };
     return json(200, body, request.requestId, { 'cache-control': 'no-store' });
   }
