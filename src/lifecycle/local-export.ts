@@ -5,17 +5,15 @@
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { UserError } from '../errors.js';
 import type { Project } from '../project.js';
 import type { TenantRecord } from '../state/registry.js';
 import { tenantTableName } from '../templates/names.js';
+import { scanPages, writeTableExport, type ScanPage } from '../tenants/table-export.js';
 
 export interface DataExport {
   path: string;
@@ -72,48 +70,31 @@ export async function exportLocalTable(project: Project, record: TenantRecord, d
   mkdirSync(dir, { recursive: true });
   const table = tenantTableName(record.stage, record.id);
   const path = join(dir, `${table}.jsonl.gz`);
-  const temp = `${path}.tmp-${process.pid}`;
   const dataDir = join(project.paths.data, record.id, 'dynamodb');
-  let items = 0;
-  let bytes = 0;
   let opened: { server: Server; endpoint: string } | undefined;
   let client: { send(command: unknown): Promise<unknown>; destroy(): void } | undefined;
+  let written: { items: number; bytes: number };
   try {
-    let lines: AsyncGenerator<string> | string[] = [];
+    let pages: AsyncIterable<Array<Record<string, unknown>>> = (async function* none() {})();
     if (existsSync(dataDir)) {
       await waitForUnlockedStore(dataDir, options.lockWaitMs ?? 10_000);
       opened = await openDynalite(dataDir);
       const { DynamoDBClient, ScanCommand } = await import('@aws-sdk/client-dynamodb');
       const dynamo = new DynamoDBClient({ endpoint: opened.endpoint, region: project.config.region ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
       client = dynamo as unknown as typeof client;
-      lines = (async function* scan(): AsyncGenerator<string> {
-        let start: Record<string, unknown> | undefined;
-        do {
-          let page;
-          try {
-            page = await dynamo.send(new ScanCommand({ TableName: table, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start as never } : {}) }));
-          } catch (error) {
-            if ((error as { name?: string }).name === 'ResourceNotFoundException') return;
-            throw error;
-          }
-          for (const item of page.Items ?? []) {
-            items += 1;
-            const line = `${JSON.stringify({ Item: item })}\n`;
-            bytes += Buffer.byteLength(line);
-            yield line;
-          }
-          start = page.LastEvaluatedKey;
-        } while (start);
-      })();
+      pages = scanPages(async (start) => {
+        try {
+          return (await dynamo.send(new ScanCommand({ TableName: table, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start as never } : {}) }))) as ScanPage;
+        } catch (error) {
+          if ((error as { name?: string }).name === 'ResourceNotFoundException') return undefined;
+          throw error;
+        }
+      });
     }
-    await pipeline(Readable.from(lines), createGzip(), createWriteStream(temp, { mode: 0o600 }));
-    renameSync(temp, path);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
+    written = await writeTableExport(path, pages);
   } finally {
     client?.destroy();
     if (opened) await new Promise<void>((resolve) => opened!.server.close(() => resolve()));
   }
-  return { path, sha256: sha256File(path), bytes, items, table };
+  return { path, sha256: sha256File(path), bytes: written.bytes, items: written.items, table };
 }

@@ -148,7 +148,8 @@ export function repairTornTail(path: string, actor: string, command: string): Au
   return repair;
 }
 
-function buildEvent(previous: AuditEvent | undefined, input: NewAuditEvent): AuditEvent {
+/** The next event of a chain after `previous` (the local log and the aws audit table share it). */
+export function buildEvent(previous: AuditEvent | undefined, input: NewAuditEvent): AuditEvent {
   const body: Omit<AuditEvent, 'hash'> = {
     seq: (previous?.seq ?? 0) + 1,
     time: input.time ?? new Date().toISOString(),
@@ -198,6 +199,15 @@ export interface VerifyResult {
   repairs: Array<{ seq: number; tornBytes: number }>;
 }
 
+/** What is wrong with `event` as link `expectedSeq` after `prevHash`, or undefined when it fits. */
+export function chainLinkProblem(event: AuditEvent, expectedSeq: number, prevHash: string): string | undefined {
+  const { hash, ...body } = event;
+  if (event.seq !== expectedSeq) return `expected seq ${expectedSeq} but found ${event.seq} (an event was deleted, inserted or reordered)`;
+  if (event.prevHash !== prevHash) return `prevHash does not match the hash of seq ${expectedSeq - 1}`;
+  if (hashEvent(body) !== hash) return 'hash does not match the event (it was edited)';
+  return undefined;
+}
+
 /**
  * Verifies the chain: every line parses, seq increases by one, prevHash links to the previous
  * hash, and each hash matches its content. Detects edited, deleted, inserted or reordered events.
@@ -218,12 +228,9 @@ export async function verifyLog(path: string, filter?: (event: AuditEvent) => vo
       repairs,
     });
     if (!event || typeof event !== 'object') return fail(null, `line ${lineNumber} is not a JSON event: ${line.slice(0, 40)}`);
-    const { hash, ...body } = event;
-    if (event.seq !== expectedSeq) {
-      return fail(event.seq ?? null, `expected seq ${expectedSeq} but found ${event.seq} (an event was deleted, inserted or reordered)`);
-    }
-    if (event.prevHash !== prevHash) return fail(event.seq, `prevHash does not match the hash of seq ${expectedSeq - 1}`);
-    if (hashEvent(body) !== hash) return fail(event.seq, 'hash does not match the event (it was edited)');
+    const broken = chainLinkProblem(event, expectedSeq, prevHash);
+    if (broken) return fail(event.seq ?? null, broken);
+    const { hash } = event;
     if (event.action === 'audit.repair') repairs.push({ seq: event.seq, tornBytes: Number(event.args.tornBytes) });
     filter?.(event);
     prevHash = hash;

@@ -3,11 +3,8 @@
  * DynamoDB-JSON lines, gzipped), lift the table's deletion protection only when asked to, then
  * delete the stack and follow it until it is gone.
  */
-import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
-import { createGzip } from 'node:zlib';
 import { DescribeTableCommand, ScanCommand, UpdateTableCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { ExitCode, UserError, conflict } from '../../errors.js';
 import type { LiveView } from '../../output/live.js';
@@ -17,6 +14,7 @@ import { requireTenant } from '../../tenants/tenants.js';
 import { tenantStackName, tenantTableName } from '../../templates/names.js';
 import { awsFailure, withBackoff } from './errors.js';
 import type { AwsSession } from './session.js';
+import { scanPages, writeTableExport, type ScanPage } from '../../tenants/table-export.js';
 import { deleteStackAndWait, describeStack, isInProgress, type StackIo } from './stack.js';
 
 export interface DestroyTenantOnAwsOptions {
@@ -60,38 +58,18 @@ export async function exportTable(session: AwsSession, table: string, dir: strin
   mkdirSync(dir, { recursive: true });
   const stamp = new Date(session.now()).toISOString().replace(/[:.]/g, '-');
   const path = join(dir, `${table}-${stamp}.jsonl.gz`);
-  const temp = `${path}.tmp-${process.pid}`;
-  let items = 0;
-  let bytes = 0;
   const dynamodb = session.clients.dynamodb;
-  async function* lines(): AsyncGenerator<string> {
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      let page;
-      try {
-        page = await withBackoff(
-          () => dynamodb.send(new ScanCommand({ TableName: table, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) })),
-          { sleep: session.sleep },
-        );
-      } catch (error) {
-        throw awsFailure(error, `exporting table ${table}`);
-      }
-      for (const item of page.Items ?? []) {
-        items += 1;
-        const line = `${JSON.stringify({ Item: item })}\n`;
-        bytes += Buffer.byteLength(line);
-        yield line;
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
-  }
-  try {
-    await pipeline(Readable.from(lines()), createGzip(), createWriteStream(temp, { mode: 0o600 }));
-    renameSync(temp, path);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
+  const pages = scanPages(async (start) => {
+    try {
+      return (await withBackoff(
+        () => dynamodb.send(new ScanCommand({ TableName: table, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start as Record<string, AttributeValue> } : {}) })),
+        { sleep: session.sleep },
+      )) as ScanPage;
+    } catch (error) {
+      throw awsFailure(error, `exporting table ${table}`);
+    }
+  });
+  const { items, bytes } = await writeTableExport(path, pages);
   return { path, items, bytes };
 }
 

@@ -16,7 +16,7 @@ import { hostname } from 'node:os';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ExitCode, UserError, conflict } from '../../errors.js';
 import type { Project } from '../../project.js';
-import { GENESIS_HASH, hashEvent, scrubArgs, type AuditEvent, type NewAuditEvent } from '../../state/audit-log.js';
+import { buildEvent, chainLinkProblem, GENESIS_HASH, type AuditEvent, type NewAuditEvent } from '../../state/audit-log.js';
 import type { TenantRecord } from '../../state/registry.js';
 import { Transaction, type MutateOptions, type MutationInfo, type StateStore } from '../../state/store.js';
 import { auditTableName, tenantRegistryTableName } from '../../templates/names.js';
@@ -194,19 +194,7 @@ export class AwsState implements StateStore {
   }
 
   private buildEvent(previous: AuditEvent | undefined, input: NewAuditEvent): AuditEvent {
-    const body: Omit<AuditEvent, 'hash'> = {
-      seq: (previous?.seq ?? 0) + 1,
-      time: input.time ?? new Date((this.options.now ?? Date.now)()).toISOString(),
-      actor: input.actor,
-      command: input.command,
-      tenant: input.tenant,
-      action: input.action,
-      args: scrubArgs(input.args),
-      outcome: input.outcome,
-      ...(input.error === undefined ? {} : { error: input.error }),
-      prevHash: previous?.hash ?? GENESIS_HASH,
-    };
-    return { ...body, hash: hashEvent(body) };
+    return buildEvent(previous, { ...input, time: input.time ?? new Date((this.options.now ?? Date.now)()).toISOString() });
   }
 
   private eventItem(event: AuditEvent) {
@@ -425,11 +413,9 @@ export async function verifyAwsChain(state: AwsState): Promise<{ ok: boolean; ev
   let prevHash = GENESIS_HASH;
   let expected = 1;
   for await (const event of state.events()) {
-    const { hash, ...body } = event;
-    if (event.seq !== expected) return { ok: false, events: expected - 1, lastSeq: expected - 1, problem: { seq: event.seq, message: `expected seq ${expected} but found ${event.seq}` } };
-    if (event.prevHash !== prevHash) return { ok: false, events: expected - 1, lastSeq: expected - 1, problem: { seq: event.seq, message: `prevHash does not match the hash of seq ${expected - 1}` } };
-    if (hashEvent(body) !== hash) return { ok: false, events: expected - 1, lastSeq: expected - 1, problem: { seq: event.seq, message: 'hash does not match the event (it was edited)' } };
-    prevHash = hash;
+    const problem = chainLinkProblem(event, expected, prevHash);
+    if (problem) return { ok: false, events: expected - 1, lastSeq: expected - 1, problem: { seq: event.seq, message: problem } };
+    prevHash = event.hash;
     expected += 1;
   }
   return { ok: true, events: expected - 1, lastSeq: expected - 1 };
