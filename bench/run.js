@@ -12,6 +12,7 @@ const sections = [
   ['sync', './sync.js', 'runSyncBench'],
   ['artifact', './artifact.js', 'runArtifactBench'],
   ['fleet', './fleet.js', 'runFleetBench'],
+  ['fleet-aws', './fleet-aws.js', 'runFleetAwsBench'],
   ['audit', './audit.js', 'runAuditBench'],
 ];
 
