@@ -93,12 +93,10 @@ async function createContext(program: Command): Promise<CommandContext> {
   } catch (error) {
     projectError = error;
   }
-  const tryLoad = (): Project | undefined => project;
   const globals = resolveGlobals(program, () => {
-    const p = tryLoad();
     // a broken config file is an error for any command that reads it
-    if (!p && projectError instanceof UserError && projectError.exitCode === ExitCode.badInput) throw projectError;
-    return p;
+    if (!project && projectError instanceof UserError && projectError.exitCode === ExitCode.badInput) throw projectError;
+    return project;
   });
   const interactive = Boolean(process.stderr.isTTY && process.stdin.isTTY) && !process.env.CI;
   const out = new Output({ json: globals.json, color: globals.color, verbose: globals.verbose, interactive });
@@ -110,9 +108,8 @@ async function createContext(program: Command): Promise<CommandContext> {
     globals,
     out,
     project() {
-      const p = tryLoad();
-      if (!p) throw projectError;
-      return p;
+      if (!project) throw projectError;
+      return project;
     },
     state() {
       state ??= awsState ? awsState.createAwsState(ctx.project(), globals, { out }) : new LocalStateClass(ctx.project());
@@ -134,7 +131,7 @@ async function createContext(program: Command): Promise<CommandContext> {
   return ctx;
 }
 
-function wire(program: Command, entry: CommandEntry, parent: Command, selected: boolean, onRun: (m: CommandModule, c: Command) => void): Promise<void> | void {
+function wire(entry: CommandEntry, parent: Command, selected: boolean, onRun: (m: CommandModule, c: Command) => void): Promise<void> | void {
   const name = entry.path[entry.path.length - 1]!;
   const command = parent.command(name).description(entry.summary);
   if (!selected) {
@@ -171,7 +168,7 @@ export async function buildProgram(argv: string[], onRun: (m: CommandModule, c: 
   for (const entry of COMMANDS) {
     const parent = entry.path.length === 2 ? groups.get(entry.path[0])! : program;
     const selected = entry.path.every((p, i) => path[i] === p);
-    await wire(program, entry, parent, selected, onRun);
+    await wire(entry, parent, selected, onRun);
   }
   return program;
 }
