@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildTenantBundle } from './bundle.js';
+import { buildTenantBundle, type TenantBundle } from './bundle.js';
 import { renderEntrySource } from './entry-source.js';
 import { packArtifact, readArtifactManifest, zipArtifact } from './pack.js';
 import { readZip } from './zip.js';
@@ -60,9 +60,14 @@ afterAll(() => rmSync(project, { recursive: true, force: true }));
 const build = (extensions: string[]) =>
   buildTenantBundle({ projectDir: project, extensionsDir: join(project, 'extensions'), extensions, runtime });
 
-async function invoke(code: Uint8Array, name: string): Promise<Record<string, unknown>> {
-  const file = join(project, `${name}.mjs`);
-  writeFileSync(file, code);
+/** Writes every file of the bundle (entry and chunks) into its own folder and runs it. */
+async function invoke(bundle: TenantBundle, name: string): Promise<Record<string, unknown>> {
+  const dir = join(project, 'run', name);
+  for (const f of bundle.files) {
+    mkdirSync(dirname(join(dir, f.name)), { recursive: true });
+    writeFileSync(join(dir, f.name), f.data);
+  }
+  const file = join(dir, 'index.mjs');
   const module = (await import(pathToFileURL(file).href)) as { handler: (e: unknown) => Promise<{ body: string }> };
   return JSON.parse((await module.handler({})).body) as Record<string, unknown>;
 }
@@ -83,21 +88,23 @@ describe('renderEntrySource', () => {
 describe('buildTenantBundle', () => {
   it('bundles only the enabled extensions and serves them', async () => {
     const bundle = await build(['alpha']);
-    const text = Buffer.from(bundle.code).toString('utf8');
-    expect(text.startsWith("import { createRequire } from 'module'; const require = createRequire(import.meta.url);")).toBe(true);
+    const entry = Buffer.from(bundle.code).toString('utf8');
+    const text = bundle.files.map((f) => Buffer.from(f.data).toString('utf8')).join('\n');
+    expect(bundle.files.map((f) => f.name).filter((n) => n !== 'index.mjs').every((n) => /^chunks\/[\w-]+\.mjs$/.test(n))).toBe(true);
+    expect(entry.startsWith("import { createRequire } from 'module'; const require = createRequire(import.meta.url);")).toBe(true);
     expect(text).toContain('marker-alpha-hello');
     expect(text).not.toContain('marker-beta');
     expect(text).not.toContain('tests are not bundled');
     expect(bundle.inputs.some((i) => i.includes(join('extensions', 'beta')))).toBe(false);
     expect(bundle.manifest.extensions.map((e) => [e.name, e.version])).toEqual([['alpha', '1.2.3']]);
-    expect(await invoke(bundle.code, 'only-alpha')).toEqual({
+    expect(await invoke(bundle, 'only-alpha')).toEqual({
       alpha: { version: '1.2.3', handlers: { hello: 'marker-alpha-hello', 'other-one': 'marker-alpha-other-one' } },
     });
   });
 
   it('keeps a failing extension from taking the others down', async () => {
     const bundle = await build(['beta', 'broken']);
-    const result = await invoke(bundle.code, 'beta-broken');
+    const result = await invoke(bundle, 'beta-broken');
     expect(result.beta).toEqual({ version: '1.2.3', handlers: { ping: 'marker-beta-ping' } });
     expect(result.broken).toEqual({ error: 'boom at load' });
   });
@@ -128,7 +135,9 @@ describe('packArtifact', () => {
     expect(packed.sha256).toBe(first.sha256);
     expect(packed.path).toBe(join(artifacts, `${first.sha256}.zip`));
     expect(readFileSync(packed.path).length).toBe(packed.size);
-    expect(readZip(readFileSync(packed.path)).map((e) => e.name)).toEqual(['index.mjs', 'manifest.json']);
+    const names = readZip(readFileSync(packed.path)).map((e) => e.name);
+    expect(names.filter((n) => !n.startsWith('chunks/'))).toEqual(['index.mjs', 'manifest.json']);
+    for (const name of names) expect(existsSync(join(packed.dir, name)), name).toBe(true);
     expect(existsSync(packed.entry)).toBe(true);
     expect(readArtifactManifest(packed.path).extensions.map((e) => e.name)).toEqual(['alpha', 'beta']);
     // Packing again is a no-op that returns the same artifact.

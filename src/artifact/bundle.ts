@@ -2,7 +2,7 @@
  * Builds a tenant bundle: one ESM file holding the runtime plus only the tenant's enabled
  * extensions. The `dev` server runs it in a child process; the aws target zips and deploys it.
  */
-import { join } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { renderEntrySource } from './entry-source.js';
 import { packageRoot, packageVersion, runtimeEntry } from './locate.js';
 import { loadExtensionSources, type ExtensionSource } from './manifests.js';
@@ -31,12 +31,20 @@ export interface ArtifactManifest {
 }
 
 export interface TenantBundle {
-  /** `index.mjs`. */
+  /** `index.mjs`, the entry. */
   code: Uint8Array;
+  /**
+   * Every output file by its path inside the artifact: `index.mjs` plus `chunks/*.mjs`, which
+   * hold each extension and the AWS SDK and are parsed only when first imported (cold start).
+   */
+  files: Array<{ name: string; data: Uint8Array }>;
   manifest: ArtifactManifest;
   /** Input files esbuild read (absolute paths), for checks. */
   inputs: string[];
 }
+
+/** Where esbuild places outputs in memory (nothing is written there). */
+const OUT_DIR = resolve('/sovereign-artifact');
 
 export const BUNDLE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
@@ -55,7 +63,12 @@ export async function buildTenantBundle(options: BuildTenantBundleOptions): Prom
     absWorkingDir: options.projectDir,
     bundle: true,
     write: false,
-    outfile: 'index.mjs',
+    // Code splitting: what an extension or the SDK needs loads on first use, not at cold start.
+    splitting: true,
+    outdir: OUT_DIR,
+    entryNames: 'index',
+    chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
     format: 'esm',
     platform: 'node',
     target: 'node20',
@@ -71,7 +84,10 @@ export async function buildTenantBundle(options: BuildTenantBundleOptions): Prom
     metafile: true,
     logLevel: 'silent',
   });
-  const output = result.outputFiles.find((file) => file.path.endsWith('index.mjs'));
+  const files = result.outputFiles
+    .map((file) => ({ name: relative(OUT_DIR, file.path).split(sep).join('/'), data: file.contents }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const output = files.find((file) => file.name === 'index.mjs');
   if (output === undefined) throw new Error('esbuild produced no index.mjs');
   const manifest: ArtifactManifest = {
     format: 1,
@@ -80,5 +96,5 @@ export async function buildTenantBundle(options: BuildTenantBundleOptions): Prom
     extensions: sources.map((s) => ({ name: s.name, version: s.manifest.version, codeSha256: s.codeSha256 })),
   };
   const inputs = Object.keys(result.metafile.inputs).map((input) => join(options.projectDir, input));
-  return { code: output.contents, manifest, inputs };
+  return { code: output.data, files, manifest, inputs };
 }

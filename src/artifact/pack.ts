@@ -1,5 +1,5 @@
 /**
- * Packs a tenant bundle into a deterministic zip (`index.mjs` + `manifest.json`): same bundle,
+ * Packs a tenant bundle into a deterministic zip (`index.mjs`, its `chunks/` and `manifest.json`): same bundle,
  * same bytes, same SHA-256. Stored content-addressed under `.sovereign/artifacts/`, next to the
  * unpacked bundle the `dev` server runs.
  */
@@ -34,11 +34,8 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** The zip bytes and their SHA-256. Pure. */
-export function zipArtifact(bundle: Pick<TenantBundle, 'code' | 'manifest'>): { bytes: Buffer; sha256: string } {
-  const bytes = writeZip([
-    { name: 'index.mjs', data: bundle.code },
-    { name: 'manifest.json', data: Buffer.from(canonicalJson(bundle.manifest)) },
-  ]);
+export function zipArtifact(bundle: Pick<TenantBundle, 'files' | 'manifest'>): { bytes: Buffer; sha256: string } {
+  const bytes = writeZip([...bundle.files, { name: 'manifest.json', data: Buffer.from(canonicalJson(bundle.manifest)) }]);
   return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
@@ -52,7 +49,7 @@ export function artifactPaths(artifactsDir: string, sha256: string): Omit<Packed
  * Writes the zip and the unpacked bundle under `artifactsDir` (usually `.sovereign/artifacts`).
  * Content-addressed: an artifact already present is left as it is.
  */
-export function packArtifact(bundle: Pick<TenantBundle, 'code' | 'manifest'>, artifactsDir: string): PackedArtifact {
+export function packArtifact(bundle: Pick<TenantBundle, 'files' | 'manifest'>, artifactsDir: string): PackedArtifact {
   const { bytes, sha256 } = zipArtifact(bundle);
   const paths = artifactPaths(artifactsDir, sha256);
   mkdirSync(artifactsDir, { recursive: true });
