@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, UserError, badInput } from './errors.js';
+import { stageProblem } from './names.js';
 import { Output } from './output/output.js';
 import type { Project } from './project.js';
 import type { StateStore } from './state/store.js';
@@ -76,9 +77,8 @@ function resolveGlobals(program: Command, loadConfig: () => Project | undefined)
     cwd: resolve(String(raw.cwd ?? process.cwd())),
   };
   if (!['local', 'aws'].includes(globals.target)) throw badInput(`target "${globals.target}" is not local or aws`, 'use --target local or --target aws');
-  if (!/^[a-z][a-z0-9]{0,11}$/.test(globals.stage)) {
-    throw badInput(`stage "${globals.stage}" is not valid`, 'a stage is 1–12 characters of a-z and 0-9, starting with a letter');
-  }
+  const stageInvalid = stageProblem(globals.stage);
+  if (stageInvalid) throw badInput(stageInvalid, 'a stage is 1–12 characters of a-z and 0-9, starting with a letter but not with aws or ssm');
   return globals;
 }
 

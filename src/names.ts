@@ -44,6 +44,8 @@ export function assertExtensionName(name: string): void {
 
 export function stageProblem(stage: string): string | undefined {
   if (!/^[a-z][a-z0-9]{0,11}$/.test(stage)) return `stage "${stage}" is not valid`;
+  // Every default SSM name starts with `/<stage>/`, and AWS reserves names starting with aws or ssm.
+  if (/^(aws|ssm)/.test(stage)) return `stage "${stage}" starts with "${stage.slice(0, 3)}", which AWS reserves for its own parameter names`;
   return undefined;
 }
 

@@ -21,6 +21,7 @@ describe('tenant lifecycle on the local target', () => {
 
     const key = join(dir, '.sovereign', 'keys', 'globex.key');
     expect(statSync(key).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, '.sovereign', 'keys')).mode & 0o777).toBe(0o700);
     expect(readFileSync(key).length).toBe(32);
 
     const list = await runCli(['tenant', 'list', '--json'], { cwd: dir });
@@ -163,6 +164,7 @@ const badInputs: Array<{ name: string; args: string[]; config?: string; code: nu
   { name: 'unknown option', args: ['tenant', 'create', 'acme2', '--frobnicate'], code: 2, message: /unknown option '--frobnicate'/ },
   { name: 'unknown target', args: ['tenant', 'create', 'acme2', '--target', 'gcp'], code: 2, message: /argument 'gcp' is invalid/ },
   { name: 'bad stage', args: ['tenant', 'create', 'acme2', '--stage', 'Prod'], code: 2, message: /stage "Prod" is not valid/ },
+  { name: 'stage reserved by AWS', args: ['tenant', 'create', 'acme2', '--stage', 'awsprod'], code: 2, message: /stage "awsprod" starts with "aws", which AWS reserves/ },
   { name: 'stage too long', args: ['tenant', 'create', 'acme2', '--stage', 'abcdefghijklm'], code: 2, message: /stage "abcdefghijklm" is not valid/ },
   { name: 'unknown command', args: ['tenant', 'frobnicate'], code: 2, message: /unknown command 'frobnicate'/ },
   { name: 'unknown top-level command', args: ['tenat', 'list'], code: 2, message: /unknown command 'tenat'/ },

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openVault } from '../runtime/secrets/vault.js';
@@ -74,6 +74,9 @@ export async function createTenant(state: StateStore, stage: string, options: Cr
       const record = newTenantRecord({ id: options.id, tier: options.tier, stage, extensions: options.extensions, by: state.actor, now: new Date().toISOString() });
       tx.putTenant(record);
       const key = randomBytes(32);
+      // Keys are readable by their owner only, and so is the folder that lists them.
+      mkdirSync(state.project.paths.keys, { recursive: true, mode: 0o700 });
+      chmodSync(state.project.paths.keys, 0o700);
       tx.write(tenantKeyPath(state.project, options.id), key, 0o600);
       tx.write(tenantVaultPath(state.project, options.id), seededVault(key, options.id, stage, state.actor), 0o600);
       await options.extend?.(tx, record);
