@@ -1,7 +1,7 @@
 import { userInfo, hostname } from 'node:os';
 import { ExitCode, UserError } from '../errors.js';
 import type { Project } from '../project.js';
-import { appendEvent, readTail, repairTornTail, type AuditEvent } from './audit-log.js';
+import { appendEvent, readTail, repairTornTail, type AuditEvent, type NewAuditEvent } from './audit-log.js';
 import { applyChanges, recoverJournal, stageChanges, type FileChange } from './journal.js';
 import { acquireLock } from './lock.js';
 import { listTenants, readTenant, serializeTenant, tenantFile, type TenantRecord } from './registry.js';
@@ -119,14 +119,19 @@ export class LocalState implements StateStore {
   }
 
   private record(info: MutationInfo, tx: Transaction, error?: unknown): AuditEvent {
-    return appendEvent(this.project.paths.auditLog, {
-      actor: this.actor,
-      command: info.command,
-      tenant: info.tenant,
-      action: info.action,
-      args: { ...info.args, ...tx.eventArgs },
-      outcome: error ? 'failure' : 'success',
-      ...(error ? { error: error instanceof Error ? error.message : String(error) } : {}),
-    });
+    return appendEvent(this.project.paths.auditLog, mutationEvent(this.actor, info, tx, error));
   }
+}
+
+/** The audit event of a mutation, success or failure (every target records the same). */
+export function mutationEvent(actor: string, info: MutationInfo, tx: Transaction, error?: unknown): NewAuditEvent {
+  return {
+    actor,
+    command: info.command,
+    tenant: info.tenant,
+    action: info.action,
+    args: { ...info.args, ...tx.eventArgs },
+    outcome: error ? 'failure' : 'success',
+    ...(error ? { error: error instanceof Error ? error.message : String(error) } : {}),
+  };
 }

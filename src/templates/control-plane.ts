@@ -2,6 +2,7 @@
  * The control plane `sovereign bootstrap` creates once per stage and region: the artifact bucket,
  * the tenant registry and audit-event tables, and the stage's KMS key for secrets.
  */
+import { TENANT_TABLE_KEY_SCHEMA } from '../runtime/table.js';
 import { getAtt, ref, sub, tagList, type CfnTemplate } from './cfn.js';
 import {
   artifactBucketNameSub,
@@ -18,17 +19,8 @@ export interface ControlPlaneInputs {
   stage: string;
 }
 
-/** Key schema of both control-plane tables: `pk` (S) hash, `sk` (S) range. */
-export const CONTROL_PLANE_KEY_SCHEMA = {
-  KeySchema: [
-    { AttributeName: 'pk', KeyType: 'HASH' },
-    { AttributeName: 'sk', KeyType: 'RANGE' },
-  ],
-  AttributeDefinitions: [
-    { AttributeName: 'pk', AttributeType: 'S' },
-    { AttributeName: 'sk', AttributeType: 'S' },
-  ],
-} as const;
+/** Key schema of both control-plane tables: the tenant tables' `pk` (S) hash, `sk` (S) range. */
+export const CONTROL_PLANE_KEY_SCHEMA = TENANT_TABLE_KEY_SCHEMA;
 
 /** Names of the outputs (also exported as `<stack>-<output>`). */
 export const CONTROL_PLANE_OUTPUTS = ['ArtifactBucketName', 'TenantTableName', 'AuditTableName', 'SecretsKeyArn', 'SecretsKeyAlias'] as const;

@@ -18,7 +18,7 @@ import { ExitCode, UserError, conflict } from '../../errors.js';
 import type { Project } from '../../project.js';
 import { buildEvent, chainLinkProblem, GENESIS_HASH, type AuditEvent, type NewAuditEvent } from '../../state/audit-log.js';
 import type { TenantRecord } from '../../state/registry.js';
-import { Transaction, type MutateOptions, type MutationInfo, type StateStore } from '../../state/store.js';
+import { mutationEvent, Transaction, type MutateOptions, type MutationInfo, type StateStore } from '../../state/store.js';
 import { auditTableName, tenantRegistryTableName } from '../../templates/names.js';
 import { awsFailure, realSleep, withBackoff, type Sleep } from './errors.js';
 import { openAwsSession, type AwsSession } from './session.js';
@@ -312,15 +312,7 @@ export class AwsState implements StateStore {
   }
 
   private newEvent(info: MutationInfo, tx: Transaction, error?: unknown): NewAuditEvent {
-    return {
-      actor: this.actor,
-      command: info.command,
-      tenant: info.tenant,
-      action: info.action,
-      args: { ...info.args, ...tx.eventArgs },
-      outcome: error ? 'failure' : 'success',
-      ...(error ? { error: error instanceof Error ? error.message : String(error) } : {}),
-    };
+    return mutationEvent(this.actor, info, tx, error);
   }
 
   /** Writes the tenant items and the event in one transaction; a taken seq is retried on the new head. */
