@@ -11,6 +11,7 @@ import { signatureHeader } from '../src/billing/signature.js';
 import { startDevServer, type DevServer } from '../src/dev/server.js';
 import { loadProject } from '../src/project.js';
 import { makeProject, runCli } from './helpers/cli.js';
+import { waitFor } from './helpers/wait.js';
 
 const SECRET = 'whsec_dev_gateway_test_1b2c3d';
 const MANIFEST = `import { defineExtension } from 'sovereign/runtime';
@@ -20,15 +21,6 @@ const WHOAMI = `import { defineHandler } from 'sovereign/runtime';
 export const handler = defineHandler(async (_request, ctx) => ({ tenant: ctx.tenant.id }));
 `;
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 let server: DevServer | undefined;
 let dir: string;

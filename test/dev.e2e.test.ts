@@ -5,7 +5,7 @@
  * no process left behind.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { execa, type Options, type ResultPromise } from 'execa';
@@ -14,6 +14,7 @@ import { cliPath, makeProject, runCli } from './helpers/cli.js';
 import { loadProject } from '../src/project.js';
 import { openVault, readVaultKey } from '../src/runtime/secrets/vault.js';
 import { webhookHeaders } from '../src/runtime/webhook.js';
+import { waitFor, write } from './helpers/wait.js';
 
 const PROBE_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
 export default defineExtension({
@@ -69,25 +70,6 @@ export const handler = defineHandler(async () => ({ mark: '${label}' }));
 
 const fingerprint = (value: string) => createHash('sha256').update(value).digest('hex').slice(0, 16);
 
-function write(file: string, text: string): void {
-  mkdirSync(join(file, '..'), { recursive: true });
-  writeFileSync(file, text);
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function alive(pid: number): boolean {
   try {

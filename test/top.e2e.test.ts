@@ -3,13 +3,14 @@
  * seen as 403 through the running gateway and lifted again, `top` rendered without a TTY (plain
  * table and --json snapshot), `tenant status` from dev's counters and `tenant logs` filtered.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { execa, type Options, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signatureHeader } from '../src/billing/signature.js';
 import { cliPath, makeProject, runCli } from './helpers/cli.js';
+import { waitFor, write } from './helpers/wait.js';
 
 const MANIFEST = `import { defineExtension } from 'sovereign/runtime';
 export default defineExtension({
@@ -37,25 +38,6 @@ export const handler = defineHandler(async (request, ctx) => {
 });
 `;
 
-function write(file: string, text: string): void {
-  mkdirSync(join(file, '..'), { recursive: true });
-  writeFileSync(file, text);
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const BILLING_SECRET = 'whsec_e2e_top_7d1f0c';
 const env = { NO_COLOR: '1', SOVEREIGN_ACTOR: 'test@host', SOVEREIGN_LOCK_WAIT_MS: '5000', CI: '1' };

@@ -32,8 +32,15 @@ function parts(method: string, path: string, options: TestEventOptions) {
   return { rawQueryString, headers, body, queryStringParameters, requestId: options.requestId ?? randomUUID() };
 }
 
-/** An API Gateway HTTP API (payload format 2.0, `$default` route) event. */
-export function apiGatewayEvent(method: string, path: string, options: TestEventOptions = {}): HttpEventV2 {
+/** Where an event comes from: an HTTP API or a Function URL; they differ only in these. */
+interface EventSource {
+  accountId: string;
+  apiId: string;
+  domainName: string;
+  extraHeaders: Record<string, string>;
+}
+
+function payloadV2(source: EventSource, method: string, path: string, options: TestEventOptions): HttpEventV2 {
   const p = parts(method, path, options);
   const now = new Date();
   return {
@@ -42,13 +49,13 @@ export function apiGatewayEvent(method: string, path: string, options: TestEvent
     rawPath: path,
     rawQueryString: p.rawQueryString,
     ...(options.cookies ? { cookies: options.cookies } : {}),
-    headers: p.headers,
+    headers: { ...p.headers, ...source.extraHeaders },
     ...(p.queryStringParameters ? { queryStringParameters: p.queryStringParameters } : {}),
     requestContext: {
-      accountId: '123456789012',
-      apiId: 'abc123defg',
-      domainName: 'abc123defg.execute-api.eu-west-1.amazonaws.com',
-      domainPrefix: 'abc123defg',
+      accountId: source.accountId,
+      apiId: source.apiId,
+      domainName: source.domainName,
+      domainPrefix: source.apiId,
       http: {
         method: method.toUpperCase(),
         path,
@@ -67,37 +74,27 @@ export function apiGatewayEvent(method: string, path: string, options: TestEvent
   };
 }
 
+/** An API Gateway HTTP API (payload format 2.0, `$default` route) event. */
+export function apiGatewayEvent(method: string, path: string, options: TestEventOptions = {}): HttpEventV2 {
+  return payloadV2(
+    { accountId: '123456789012', apiId: 'abc123defg', domainName: 'abc123defg.execute-api.eu-west-1.amazonaws.com', extraHeaders: {} },
+    method,
+    path,
+    options,
+  );
+}
+
 /** A Lambda Function URL event (payload 2.0 with `routeKey: '$default'` and no API id). */
 export function functionUrlEvent(method: string, path: string, options: TestEventOptions = {}): HttpEventV2 {
-  const p = parts(method, path, options);
-  const now = new Date();
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: p.rawQueryString,
-    ...(options.cookies ? { cookies: options.cookies } : {}),
-    headers: { ...p.headers, 'x-amzn-trace-id': 'Root=1-5f84c7a9-0123456789abcdef01234567', 'x-forwarded-proto': 'https' },
-    ...(p.queryStringParameters ? { queryStringParameters: p.queryStringParameters } : {}),
-    requestContext: {
+  return payloadV2(
+    {
       accountId: 'anonymous',
       apiId: 'f2l3d4urlid',
       domainName: 'f2l3d4urlid.lambda-url.eu-west-1.on.aws',
-      domainPrefix: 'f2l3d4urlid',
-      http: {
-        method: method.toUpperCase(),
-        path,
-        protocol: 'HTTP/1.1',
-        sourceIp: options.sourceIp ?? '203.0.113.7',
-        userAgent: p.headers['user-agent'] ?? '',
-      },
-      requestId: p.requestId,
-      routeKey: '$default',
-      stage: '$default',
-      time: now.toUTCString(),
-      timeEpoch: now.getTime(),
+      extraHeaders: { 'x-amzn-trace-id': 'Root=1-5f84c7a9-0123456789abcdef01234567', 'x-forwarded-proto': 'https' },
     },
-    ...(p.body === undefined ? {} : { body: p.body }),
-    isBase64Encoded: options.base64 ?? false,
-  };
+    method,
+    path,
+    options,
+  );
 }

@@ -130,26 +130,31 @@ export class AwsState implements StateStore {
 
   async listTenants(): Promise<TenantRecord[]> {
     const records: TenantRecord[] = [];
+    for await (const item of this.queryPartition(this.tenants, this.pk.tenant, 'listing tenants')) {
+      records.push(item.record as TenantRecord);
+      this.versions.set(item.sk as string, Number(item.version));
+    }
+    return records.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Every item of one partition, page by page, with consistent reads. */
+  private async *queryPartition(table: string, pk: string, what: string): AsyncGenerator<Record<string, unknown>> {
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await this.call('listing tenants', () =>
+      const page = await this.call(what, () =>
         this.documents.send(
           new QueryCommand({
-            TableName: this.tenants,
+            TableName: table,
             KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': this.pk.tenant },
+            ExpressionAttributeValues: { ':pk': pk },
             ConsistentRead: true,
             ...(start ? { ExclusiveStartKey: start } : {}),
           }),
         ),
       );
-      for (const item of page.Items ?? []) {
-        records.push(item.record as TenantRecord);
-        this.versions.set(item.sk as string, Number(item.version));
-      }
+      yield* page.Items ?? [];
       start = page.LastEvaluatedKey;
     } while (start);
-    return records.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /** The last audit event, or undefined for an empty chain. */
@@ -172,25 +177,10 @@ export class AwsState implements StateStore {
 
   /** Every audit event in order (paginated), optionally of one tenant. */
   async *events(filter: { tenant?: string } = {}): AsyncGenerator<AuditEvent> {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.call('reading the audit chain', () =>
-        this.documents.send(
-          new QueryCommand({
-            TableName: this.audit,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': this.pk.audit },
-            ConsistentRead: true,
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) {
-        const event = JSON.parse(item.event as string) as AuditEvent;
-        if (filter.tenant === undefined || event.tenant === filter.tenant) yield event;
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const item of this.queryPartition(this.audit, this.pk.audit, 'reading the audit chain')) {
+      const event = JSON.parse(item.event as string) as AuditEvent;
+      if (filter.tenant === undefined || event.tenant === filter.tenant) yield event;
+    }
   }
 
   private buildEvent(previous: AuditEvent | undefined, input: NewAuditEvent): AuditEvent {
