@@ -1,11 +1,14 @@
 /**
- * `.sovereign/billing/ledger.json`: the event ids already processed (for idempotency) and the
- * ordering watermark of each object stream. Written only through a mutation (`tx.write`), so it
- * changes together with the tenant and its audit event.
+ * The billing ledger: the event ids already processed (for idempotency) and the ordering
+ * watermark of each object stream. {@link BillingLedgerStore} is what the webhook needs of it;
+ * locally it is `.sovereign/billing/ledger.json` ({@link localBillingLedger}), on aws items in the
+ * control-plane registry table (`targets/aws/billing-ledger.ts`). Either way it is written only
+ * inside a mutation, so it changes together with the tenant and its audit event.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Project } from '../project.js';
+import { GuardedWriteConflict, type GuardedItem, type Transaction } from '../state/store.js';
 
 /** How many processed ids are remembered (Stripe retries for up to three days). */
 export const MAX_PROCESSED = 10_000;
@@ -50,4 +53,64 @@ export function recordEvent(ledger: BillingLedger, entry: ProcessedEvent, waterm
 
 export function serializeLedger(ledger: BillingLedger): string {
   return `${JSON.stringify(ledger, null, 2)}\n`;
+}
+
+/** A stream's watermark moving forward with an applied event. */
+export interface WatermarkAdvance {
+  key: string;
+  created: number;
+}
+
+/** Guarded-item partitions of the ledger (aws items; also named in local conflicts). */
+export const PROCESSED_PARTITION = 'billing-event';
+export const WATERMARK_PARTITION = 'billing-watermark';
+
+/** What the billing webhook reads and writes of its ledger, on either target. */
+export interface BillingLedgerStore {
+  findProcessed(id: string): Promise<ProcessedEvent | undefined>;
+  /** `created` of the newest event applied in a stream. */
+  watermark(key: string): Promise<number | undefined>;
+  /**
+   * Stages `entry` (and the watermark) inside a running mutation, to land with its commit. Throws,
+   * or makes the commit throw, a {@link GuardedWriteConflict} naming {@link PROCESSED_PARTITION}
+   * when the event was processed meanwhile, or {@link WATERMARK_PARTITION} when a newer event of
+   * the stream was applied meanwhile.
+   */
+  stage(tx: Transaction, entry: ProcessedEvent, watermark?: WatermarkAdvance): Promise<void>;
+}
+
+/** Which ledger claim a conflict is about, if it is one of the ledger's. */
+export function ledgerConflict(error: unknown): 'duplicate' | 'watermark' | undefined {
+  if (!(error instanceof GuardedWriteConflict)) return undefined;
+  if (error.items.some((item) => item.partition === PROCESSED_PARTITION)) return 'duplicate';
+  if (error.items.some((item) => item.partition === WATERMARK_PARTITION)) return 'watermark';
+  return undefined;
+}
+
+/** The item a processed event claims (also what the local ledger reports in a conflict). */
+export function processedItem(entry: ProcessedEvent, purgeAt?: number): GuardedItem {
+  return {
+    partition: PROCESSED_PARTITION,
+    key: entry.id,
+    attributes: { type: entry.type, created: entry.created, tenant: entry.tenant, outcome: entry.outcome, at: entry.at },
+    when: { kind: 'absent' },
+    ...(purgeAt === undefined ? {} : { purgeAt }),
+  };
+}
+
+export function watermarkItem(advance: WatermarkAdvance, event: string): GuardedItem {
+  return { partition: WATERMARK_PARTITION, key: advance.key, attributes: { created: advance.created, event }, when: { kind: 'not-older', field: 'created' } };
+}
+
+/** The ledger in `.sovereign/billing/ledger.json`, re-read under the project lock when staging. */
+export function localBillingLedger(project: Project): BillingLedgerStore {
+  return {
+    findProcessed: async (id) => findProcessed(readLedger(project), id),
+    watermark: async (key) => readLedger(project).watermarks[key]?.created,
+    stage: async (tx, entry, watermark) => {
+      const ledger = readLedger(project);
+      if (findProcessed(ledger, entry.id)) throw new GuardedWriteConflict([processedItem(entry)], `billing event ${entry.id} was processed meanwhile`);
+      tx.write(ledgerPath(project), serializeLedger(recordEvent(ledger, entry, watermark)));
+    },
+  };
 }

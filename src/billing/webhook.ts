@@ -6,15 +6,20 @@
  * Answers: 200 for every authentic event, including duplicates, late ones and customers without a
  * tenant (so the sender stops retrying); 400 for a bad signature or body; 503 without a secret;
  * 500 when applying the event failed (the sender retries, and the event id stays unprocessed).
+ *
+ * Several processes may serve deliveries at once (Lambda environments on aws). Each decision is
+ * checked, inside the mutation that applies it, against the tenant record as it is then; the
+ * ledger's claims (event id, stream watermark) land in the same commit. A delivery that lost a
+ * race is decided again from the new state, or answered as the duplicate it is.
  */
-import { ExitCode, UserError } from '../errors.js';
+import { conflict, ExitCode, UserError } from '../errors.js';
 import { resumeTenant, suspendTenant, type LifecycleEnv } from '../lifecycle/apply.js';
 import type { Project } from '../project.js';
 import type { TenantRecord } from '../state/registry.js';
 import type { StateStore, Transaction } from '../state/store.js';
-import { parseBillingConfig } from './config.js';
-import { billingEventSchema, decideBillingEvent, dueOffboardings, eventCustomer, orderingKey, type BillingDecision, type BillingEvent } from './events.js';
-import { findProcessed, ledgerPath, readLedger, recordEvent, serializeLedger } from './ledger.js';
+import { parseBillingConfig, type BillingConfig } from './config.js';
+import { billingEventSchema, decideBillingEvent, dueOffboardings, eventCustomer, orderingKey, tenantBilling, type BillingDecision, type BillingEvent } from './events.js';
+import { ledgerConflict, localBillingLedger, type BillingLedgerStore, type WatermarkAdvance } from './ledger.js';
 import { BillingSignatureError, secretsFromEnv, verifySignature } from './signature.js';
 
 export interface BillingWebhookRequest {
@@ -38,10 +43,21 @@ export interface BillingWebhookDeps {
   /** Milliseconds since the epoch. */
   now?: () => number;
   toleranceSeconds?: number;
-  /** Redeploys a tenant with its new tier's limits; default the local deployer. */
+  /** The validated `billing` config; default `project.config.billing`. */
+  config?: BillingConfig;
+  /** Processed events and watermarks; default `.sovereign/billing/ledger.json`. */
+  ledger?: BillingLedgerStore;
+  /**
+   * Redeploys a tenant with its new tier's limits; default the local deployer. A host that cannot
+   * deploy answers `{ redeployed: false, reason }` and the tier waits for the next deploy.
+   */
   redeploy?: (tenant: string) => Promise<unknown>;
   /** Offboards a tenant whose grace period is over; default `offboardTenant`. */
   offboard?: (tenant: string) => Promise<unknown>;
+  /** `report`: due offboardings are listed in the answer, not performed (a host that cannot offboard). */
+  dueOffboardings?: 'run' | 'report';
+  /** What the 503 answer without a signing secret tells the operator (no value). */
+  notConfiguredMessage?: string;
   publishSuspension?: LifecycleEnv['publishSuspension'];
   /** Progress lines (no secrets, no payloads). */
   log?: (line: string) => void;
@@ -62,22 +78,33 @@ function findTenantByCustomer(records: TenantRecord[], customer: string): Tenant
   return records.find((r) => r.billing?.customerId === customer && r.status !== 'deleted');
 }
 
-/** Stages the ledger with this event (inside the mutation, re-read under the lock). */
-function stageLedger(deps: BillingWebhookDeps, tx: Transaction, event: BillingEvent, tenant: string | null, outcome: string, watermark?: { key: string; created: number }): void {
-  const ledger = readLedger(deps.project);
-  if (findProcessed(ledger, event.id)) throw new UserError(`billing event ${event.id} was processed meanwhile`, { exitCode: ExitCode.conflict });
+/** Stages the ledger with this event (inside the mutation, so it lands with its commit). */
+async function stageLedger(deps: BillingWebhookDeps, ledger: BillingLedgerStore, tx: Transaction, event: BillingEvent, tenant: string | null, outcome: string, watermark?: WatermarkAdvance): Promise<void> {
   const at = new Date(deps.now?.() ?? Date.now()).toISOString();
-  tx.write(ledgerPath(deps.project), serializeLedger(recordEvent(ledger, { id: event.id, type: event.type, created: event.created, tenant, outcome, at }, watermark)));
+  await ledger.stage(tx, { id: event.id, type: event.type, created: event.created, tenant, outcome, at }, watermark);
   tx.eventArgs.event = event.id;
   tx.eventArgs.eventType = event.type;
   tx.eventArgs.outcome = outcome;
+}
+
+/** The parts of a record a decision is taken on. */
+function decisionBasis(record: TenantRecord): string {
+  return JSON.stringify([record.status, record.tier, tenantBilling(record)]);
+}
+
+/** Refuses (exit 4, retried from the top) to apply a decision taken on a record that has changed since. */
+function assertUndecidedChange(decided: TenantRecord, current: TenantRecord | undefined, event: BillingEvent): TenantRecord {
+  if (current === undefined || decisionBasis(current) !== decisionBasis(decided)) {
+    throw conflict(`tenant ${decided.id} changed while billing event ${event.id} was being decided`, 'the delivery is decided again on the current record');
+  }
+  return current;
 }
 
 function withBilling(record: TenantRecord, billing: object): TenantRecord {
   return { ...record, billing: billing as TenantRecord['billing'], updatedAt: new Date().toISOString() };
 }
 
-async function applyDecision(deps: BillingWebhookDeps, event: BillingEvent, record: TenantRecord, decision: BillingDecision, key: string): Promise<Record<string, unknown>> {
+async function applyDecision(deps: BillingWebhookDeps, ledger: BillingLedgerStore, event: BillingEvent, record: TenantRecord, decision: BillingDecision, key: string): Promise<Record<string, unknown>> {
   const env: LifecycleEnv = { state: deps.state, project: deps.project, target: deps.target ?? 'local', ...(deps.publishSuspension ? { publishSuspension: deps.publishSuspension } : {}), ...(deps.log ? { warn: deps.log } : {}) };
   const watermark = decision.kind === 'ignore' ? undefined : { key, created: event.created };
   const args = { event: event.id, eventType: event.type, reason: decision.reason };
@@ -88,22 +115,23 @@ async function applyDecision(deps: BillingWebhookDeps, event: BillingEvent, reco
       command: COMMAND,
       reason: `billing: ${decision.reason}`,
       args,
-      extend: (tx, next) => {
-        stageLedger(deps, tx, event, record.id, outcome, watermark);
+      extend: async (tx, next) => {
+        assertUndecidedChange(record, await deps.state.getTenant(record.id), event);
+        await stageLedger(deps, ledger, tx, event, record.id, outcome, watermark);
         return withBilling(next, decision.billing);
       },
     });
     return { tenant: record.id, action: decision.kind, status: result.to, reason: decision.reason };
   }
   if (decision.kind === 'ignore') {
-    await deps.state.mutate({ command: COMMAND, action: 'billing.ignored', tenant: record.id, args }, (tx) => stageLedger(deps, tx, event, record.id, outcome));
+    await deps.state.mutate({ command: COMMAND, action: 'billing.ignored', tenant: record.id, args }, (tx) => stageLedger(deps, ledger, tx, event, record.id, outcome));
     return { tenant: record.id, action: 'ignored', reason: decision.reason };
   }
   const action = decision.kind === 'change-tier' ? 'tenant.tier' : decision.kind === 'schedule-offboard' ? 'tenant.offboard-scheduled' : 'billing.recorded';
   const updated = await deps.state.mutate({ command: COMMAND, action, tenant: record.id, args: decision.kind === 'change-tier' ? { ...args, from: record.tier, to: decision.tier } : args }, async (tx) => {
-    const current = (await deps.state.getTenant(record.id)) ?? record;
+    const current = assertUndecidedChange(record, await deps.state.getTenant(record.id), event);
     const next = withBilling(decision.kind === 'change-tier' ? { ...current, tier: decision.tier } : current, decision.billing);
-    stageLedger(deps, tx, event, record.id, outcome, watermark);
+    await stageLedger(deps, ledger, tx, event, record.id, outcome, watermark);
     tx.putTenant(next);
     return next;
   });
@@ -111,8 +139,12 @@ async function applyDecision(deps: BillingWebhookDeps, event: BillingEvent, reco
   if (decision.kind === 'change-tier') {
     answer.tier = decision.tier;
     try {
-      await (deps.redeploy ?? (await defaultRedeploy(deps)))(record.id);
-      answer.redeployed = true;
+      const result = await (deps.redeploy ?? (await defaultRedeploy(deps)))(record.id);
+      const declined = result as { redeployed?: unknown; reason?: unknown } | undefined;
+      if (declined?.redeployed === false) {
+        answer.redeployed = false;
+        answer.redeployReason = String(declined.reason);
+      } else answer.redeployed = true;
     } catch (error) {
       // The tier is recorded; the next deploy applies its limits.
       answer.redeployed = false;
@@ -148,6 +180,18 @@ export async function runDueOffboardings(deps: BillingWebhookDeps): Promise<Arra
   return results;
 }
 
+/** What the answer says about offboardings whose grace period is over. */
+async function dueOffboardingFields(deps: BillingWebhookDeps): Promise<Record<string, unknown>> {
+  if (deps.dueOffboardings === 'report') {
+    const due = dueOffboardings(await deps.state.listTenants(), new Date(deps.now?.() ?? Date.now()));
+    if (due.length === 0) return {};
+    deps.log?.(`offboarding due for ${due.join(', ')}: run \`sovereign tenant offboard <id>\``);
+    return { offboardDue: due, offboardHint: 'their grace period is over: run `sovereign tenant offboard <id>` for each' };
+  }
+  const offboarded = await runDueOffboardings(deps);
+  return offboarded.length > 0 ? { offboarded } : {};
+}
+
 /**
  * Deliveries of one project are applied one at a time: each decision is taken on the record and
  * ledger as the previous delivery left them (the lock alone would serialize the writes, not the
@@ -175,7 +219,7 @@ export async function handleBillingWebhook(request: BillingWebhookRequest, deps:
     verifySignature(header(request.headers, 'stripe-signature'), request.rawBody, secrets, { now: deps.now?.() ?? Date.now(), ...(deps.toleranceSeconds === undefined ? {} : { toleranceSeconds: deps.toleranceSeconds }) });
   } catch (error) {
     if (error instanceof BillingSignatureError) {
-      if (error.reason === 'no-secret') return { status: 503, body: { error: 'not-configured', message: 'set SOVEREIGN_BILLING_WEBHOOK_SECRET to accept billing webhooks' } };
+      if (error.reason === 'no-secret') return { status: 503, body: { error: 'not-configured', message: deps.notConfiguredMessage ?? 'set SOVEREIGN_BILLING_WEBHOOK_SECRET to accept billing webhooks' } };
       return { status: 400, body: { error: `signature-${error.reason}`, message: error.message } };
     }
     return { status: 400, body: { error: 'signature-invalid', message: 'the signature could not be checked' } };
@@ -191,32 +235,45 @@ export async function handleBillingWebhook(request: BillingWebhookRequest, deps:
   return serialized(deps.project.root, () => applyEvent(deps, event));
 }
 
+/** Attempts per delivery when its decision lost a race (record, watermark or lock moved). */
+const MAX_DECISION_ATTEMPTS = 3;
+
 async function applyEvent(deps: BillingWebhookDeps, event: BillingEvent): Promise<BillingWebhookResponse> {
-  try {
-    const config = parseBillingConfig(deps.project.config.billing);
-    const seen = findProcessed(readLedger(deps.project), event.id);
-    if (seen) return { status: 200, body: { received: true, event: event.id, duplicate: true, outcome: seen.outcome } };
-    const customer = eventCustomer(event);
-    const records = await deps.state.listTenants();
-    const record = customer ? findTenantByCustomer(records, customer) : undefined;
-    let result: Record<string, unknown>;
-    if (!record) {
-      const reason = customer ? `no tenant has billing customer ${customer}` : 'the event names no customer';
-      await deps.state.mutate({ command: COMMAND, action: 'billing.ignored', tenant: null, args: { event: event.id, eventType: event.type, reason } }, (tx) => stageLedger(deps, tx, event, null, 'ignore'));
-      result = { action: 'ignored', reason };
-    } else {
-      const key = orderingKey(event, customer!);
-      const watermark = readLedger(deps.project).watermarks[key]?.created;
-      const decision = decideBillingEvent({ event, record, watermark, config });
-      result = await applyDecision(deps, event, record, decision, key);
+  const ledger = deps.ledger ?? localBillingLedger(deps.project);
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await decideAndApply(deps, ledger, event);
+    } catch (error) {
+      const claim = ledgerConflict(error);
+      if (claim === 'duplicate') return { status: 200, body: { received: true, event: event.id, duplicate: true } };
+      if (error instanceof UserError && error.exitCode === ExitCode.conflict && attempt < MAX_DECISION_ATTEMPTS) {
+        deps.log?.(`billing ${event.type} ${event.id}: ${error.message}; deciding again`);
+        continue;
+      }
+      return { status: 500, body: { error: 'processing-failed', event: event.id, message: error instanceof Error ? error.message.split('\n')[0] : 'failed' } };
     }
-    const offboarded = await runDueOffboardings(deps);
-    deps.log?.(`billing ${event.type} ${event.id}: ${String(result.action)}${result.tenant ? ` ${String(result.tenant)}` : ''}`);
-    return { status: 200, body: { received: true, event: event.id, type: event.type, ...result, ...(offboarded.length > 0 ? { offboarded } : {}) } };
-  } catch (error) {
-    if (error instanceof UserError && error.exitCode === ExitCode.conflict && /processed meanwhile/.test(error.message)) {
-      return { status: 200, body: { received: true, event: event.id, duplicate: true } };
-    }
-    return { status: 500, body: { error: 'processing-failed', event: event.id, message: error instanceof Error ? error.message.split('\n')[0] : 'failed' } };
   }
+}
+
+async function decideAndApply(deps: BillingWebhookDeps, ledger: BillingLedgerStore, event: BillingEvent): Promise<BillingWebhookResponse> {
+  const config = deps.config ?? parseBillingConfig(deps.project.config.billing);
+  const seen = await ledger.findProcessed(event.id);
+  if (seen) return { status: 200, body: { received: true, event: event.id, duplicate: true, outcome: seen.outcome } };
+  const customer = eventCustomer(event);
+  const records = await deps.state.listTenants();
+  const record = customer ? findTenantByCustomer(records, customer) : undefined;
+  let result: Record<string, unknown>;
+  if (!record) {
+    const reason = customer ? `no tenant has billing customer ${customer}` : 'the event names no customer';
+    await deps.state.mutate({ command: COMMAND, action: 'billing.ignored', tenant: null, args: { event: event.id, eventType: event.type, reason } }, (tx) => stageLedger(deps, ledger, tx, event, null, 'ignore'));
+    result = { action: 'ignored', reason };
+  } else {
+    const key = orderingKey(event, customer!);
+    const watermark = await ledger.watermark(key);
+    const decision = decideBillingEvent({ event, record, watermark, config });
+    result = await applyDecision(deps, ledger, event, record, decision, key);
+  }
+  const due = await dueOffboardingFields(deps);
+  deps.log?.(`billing ${event.type} ${event.id}: ${String(result.action)}${result.tenant ? ` ${String(result.tenant)}` : ''}`);
+  return { status: 200, body: { received: true, event: event.id, type: event.type, ...result, ...due } };
 }

@@ -1,5 +1,5 @@
 import { userInfo, hostname } from 'node:os';
-import { ExitCode, UserError } from '../errors.js';
+import { ExitCode, UserError, type UserErrorOptions } from '../errors.js';
 import type { Project } from '../project.js';
 import { appendEvent, readTail, repairTornTail, type AuditEvent, type NewAuditEvent } from './audit-log.js';
 import { applyChanges, recoverJournal, stageChanges, type FileChange } from './journal.js';
@@ -26,6 +26,35 @@ export interface MutationInfo {
   args?: Record<string, unknown>;
 }
 
+/**
+ * A control-plane item a commit writes only if its condition holds, in the same step as the
+ * tenant records and the audit event (the aws target puts it in the commit's transaction). It is
+ * how a mutation claims something exactly once across processes that do not share a lock: an
+ * event id, a watermark that may only move forward.
+ */
+export interface GuardedItem {
+  /** Items of one kind share a partition (aws: `pk = <project>#<partition>`). */
+  partition: string;
+  key: string;
+  attributes: Record<string, unknown>;
+  /** `absent`: only when no item has this key; `not-older`: only when the stored `field` is absent or not greater. */
+  when: { kind: 'absent' } | { kind: 'not-older'; field: string };
+  /** Epoch seconds after which the store may drop the item (aws: the table's TTL attribute). */
+  purgeAt?: number;
+}
+
+/** A commit refused because a guarded item's condition did not hold; nothing was written (exit 4). */
+export class GuardedWriteConflict extends UserError {
+  constructor(
+    readonly items: GuardedItem[],
+    message: string,
+    options: UserErrorOptions = {},
+  ) {
+    super(message, { ...options, exitCode: ExitCode.conflict });
+    this.name = 'GuardedWriteConflict';
+  }
+}
+
 /** The changes a mutation makes, collected while it runs and committed with its audit event. */
 export class Transaction {
   /** Local files to write or remove (keys, vaults, data). */
@@ -34,6 +63,8 @@ export class Transaction {
   readonly tenants = new Map<string, TenantRecord | null>();
   /** Extra arguments for the audit event (references, version ids — never values). */
   readonly eventArgs: Record<string, unknown> = {};
+  /** Conditional control-plane items (targets that store them: aws). */
+  readonly guarded: GuardedItem[] = [];
 
   putTenant(record: TenantRecord): void {
     this.tenants.set(record.id, record);
@@ -49,6 +80,10 @@ export class Transaction {
 
   remove(path: string): void {
     this.changes.push({ kind: 'remove', path });
+  }
+
+  putGuarded(item: GuardedItem): void {
+    this.guarded.push(item);
   }
 }
 
@@ -105,6 +140,8 @@ export class LocalState implements StateStore {
         if (!(error instanceof UserError && error.exitCode === ExitCode.badInput)) this.record(info, tx, error);
         throw error;
       }
+      // Local state is guarded by the project lock and keeps its ledgers in files (`tx.write`).
+      if (tx.guarded.length > 0) throw new Error(`local state does not store guarded items (${tx.guarded.map((g) => g.partition).join(', ')})`);
       const seq = (readTail(paths.auditLog).last?.seq ?? 0) + 1;
       const tenantChanges: FileChange[] = [...tx.tenants].map(([id, record]) =>
         record ? { kind: 'write', path: tenantFile(paths.tenants, id), data: serializeTenant(record) } : { kind: 'remove', path: tenantFile(paths.tenants, id) },

@@ -5,11 +5,15 @@
  * Items (both tables have a string `pk` hash key and a string `sk` range key):
  * - tenant: `pk = <project>#tenant`, `sk = <id>`, `version` (optimistic concurrency), `record`;
  * - lock:   `pk = <project>#lock`, `sk = project`, `owner`, `command`, `expiresAt` (epoch s);
- * - event:  `pk = <project>#audit`, `sk = <seq, 12 digits>`, `seq`, `tenant`, `hash`, `event` (JSON).
+ * - event:  `pk = <project>#audit`, `sk = <seq, 12 digits>`, `seq`, `tenant`, `hash`, `event` (JSON);
+ * - guarded: `pk = <project>#<partition>`, `sk = <key>`, the item's attributes, `purgeAt` (epoch s,
+ *   the registry table's TTL attribute) when the item expires.
  *
  * A mutation takes the lock, runs, then writes its tenant items (each conditional on the version
- * it read) and its audit event (conditional on its `seq` being free) in one transaction, so two
- * writers never fork the chain and a record never changes without its event.
+ * it read), its guarded items (each under its own condition) and its audit event (conditional on
+ * its `seq` being free) in one transaction, so two writers never fork the chain, a record never
+ * changes without its event, and a guarded claim (a billing event id) lands with the change it
+ * guards or not at all — even from a process whose lock expired.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -18,7 +22,7 @@ import { ExitCode, UserError, conflict } from '../../errors.js';
 import type { Project } from '../../project.js';
 import { buildEvent, chainLinkProblem, GENESIS_HASH, type AuditEvent, type NewAuditEvent } from '../../state/audit-log.js';
 import type { TenantRecord } from '../../state/registry.js';
-import { mutationEvent, Transaction, type MutateOptions, type MutationInfo, type StateStore } from '../../state/store.js';
+import { GuardedWriteConflict, mutationEvent, Transaction, type GuardedItem, type MutateOptions, type MutationInfo, type StateStore } from '../../state/store.js';
 import { auditTableName, tenantRegistryTableName } from '../../templates/names.js';
 import { awsFailure, realSleep, withBackoff, type Sleep } from './errors.js';
 import { openAwsSession, type AwsSession } from './session.js';
@@ -155,6 +159,28 @@ export class AwsState implements StateStore {
       yield* page.Items ?? [];
       start = page.LastEvaluatedKey;
     } while (start);
+  }
+
+  /** A guarded item written by an earlier commit (consistent read), without its keys. */
+  async getGuarded(partition: string, key: string): Promise<Record<string, unknown> | undefined> {
+    const answer = await this.call(`reading ${partition} ${key}`, () =>
+      this.documents.send(new GetCommand({ TableName: this.tenants, Key: { pk: `${this.project.config.project}#${partition}`, sk: key }, ConsistentRead: true })),
+    );
+    if (!answer.Item) return undefined;
+    const { pk: _pk, sk: _sk, ...attributes } = answer.Item;
+    return attributes;
+  }
+
+  private guardedPut(item: GuardedItem) {
+    const Item = { ...item.attributes, pk: `${this.project.config.project}#${item.partition}`, sk: item.key, ...(item.purgeAt === undefined ? {} : { purgeAt: item.purgeAt }) };
+    if (item.when.kind === 'absent') return { TableName: this.tenants, Item, ConditionExpression: 'attribute_not_exists(pk)' };
+    return {
+      TableName: this.tenants,
+      Item,
+      ConditionExpression: 'attribute_not_exists(pk) OR #field <= :value',
+      ExpressionAttributeNames: { '#field': item.when.field },
+      ExpressionAttributeValues: { ':value': item.attributes[item.when.field] },
+    };
   }
 
   /** The last audit event, or undefined for an empty chain. */
@@ -329,14 +355,24 @@ export class AwsState implements StateStore {
         },
       };
     });
+    const guardedItems = tx.guarded.map((item) => ({ Put: this.guardedPut(item) }));
     for (let attempt = 1; ; attempt += 1) {
       const event = this.buildEvent(await this.lastEvent(), this.newEvent(info, tx));
       try {
-        await this.call('recording the change', () => this.documents.send(new TransactWriteCommand({ TransactItems: [...tenantItems, { Put: this.eventItem(event) }] })));
+        await this.call('recording the change', () =>
+          this.documents.send(new TransactWriteCommand({ TransactItems: [...tenantItems, ...guardedItems, { Put: this.eventItem(event) }] })),
+        );
         return event;
       } catch (error) {
         const failed = cancelledIndexes(error);
         if (failed === undefined) throw error instanceof UserError ? error : awsFailure(error, 'recording the change');
+        // A guarded claim taken by someone else is the more specific answer than a moved record.
+        const guardedFailures = failed.filter((i) => i >= tenantItems.length && i < tenantItems.length + guardedItems.length).map((i) => tx.guarded[i - tenantItems.length]!);
+        if (guardedFailures.length > 0) {
+          throw new GuardedWriteConflict(guardedFailures, `${guardedFailures.map((g) => `${g.partition} ${g.key}`).join(', ')} was written by another command while this one ran; nothing was written`, {
+            hint: 'run the command again: it starts from the current state',
+          });
+        }
         const tenantFailures = failed.filter((i) => i < tenantItems.length).map((i) => [...tx.tenants.keys()][i]!);
         if (tenantFailures.length > 0) {
           throw conflict(
