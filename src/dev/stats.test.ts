@@ -36,3 +36,57 @@ describe('secretCacheFromHealth', () => {
     expect(secretCacheFromHealth({ status: 'ok' })).toBeNull();
   });
 });
+
+describe('per-minute windows', () => {
+  const MIN = 60_000;
+  const T0 = 1_000 * MIN; // a whole minute
+  const process = { status: 'running', pid: 1, restarts: 0 };
+
+  it('covers the last N minutes, the current one included, and keeps the totals since start', () => {
+    const stats = new TenantStats('acme', T0);
+    for (let i = 0; i < 100; i += 1) stats.record(200, 100, T0 + 1000); // minute 0: slow
+    for (let i = 0; i < 100; i += 1) stats.record(200, 1, T0 + 5 * MIN + i); // minute 5: fast
+    stats.record(503, 1, T0 + 5 * MIN + 500);
+    stats.record(429, 1, T0 + 5 * MIN + 600);
+
+    const at = T0 + 5 * MIN + 30_000;
+    const last5 = stats.snapshot(process, at, 5);
+    expect(last5.requests).toBe(202);
+    expect(last5.window).toMatchObject({ minutes: 5, since: new Date(T0 + MIN).toISOString(), requests: 102, errors: 1, throttled: 1 });
+    expect(last5.window!.latencyMs.p99!).toBeLessThan(1.1);
+
+    const last6 = stats.snapshot(process, at, 6).window!;
+    expect(last6).toMatchObject({ minutes: 6, since: new Date(T0).toISOString(), requests: 202 });
+    // Half of the six minutes' requests took 100 ms: p50 is fast, p99 is slow.
+    expect(last6.latencyMs.p50!).toBeLessThan(1.1);
+    expect(last6.latencyMs.p99!).toBeGreaterThanOrEqual(100);
+    expect(last6.latencyMs.p99!).toBeLessThan(110);
+  });
+
+  it('drops minutes as they age out of the ring, and reuses their slots for new minutes', () => {
+    const stats = new TenantStats('acme', T0);
+    stats.record(500, 5, T0);
+    expect(stats.snapshot(process, T0 + 14 * MIN, 15).window).toMatchObject({ requests: 1, errors: 1 });
+    expect(stats.snapshot(process, T0 + 15 * MIN, 15).window).toMatchObject({ requests: 0, errors: 0, latencyMs: { p50: null, p99: null } });
+    // 60 minutes later the same slot holds a new minute: the old counts are gone, not added.
+    stats.record(200, 1, T0 + 60 * MIN);
+    expect(stats.snapshot(process, T0 + 60 * MIN, 60).window).toMatchObject({ requests: 1, errors: 0 });
+    expect(stats.snapshot(process, T0 + 60 * MIN, 60).requests).toBe(2);
+    // Asking for more minutes than the ring holds gets the ring.
+    expect(stats.snapshot(process, T0 + 60 * MIN, 500).window!.minutes).toBe(60);
+  });
+
+  it('counts the secret cache lookups health reported during the window, across a runtime restart', () => {
+    const stats = new TenantStats('acme', T0);
+    expect(stats.snapshot(process, T0, 15).window!.secretCache).toBeNull();
+    stats.reportSecretCache({ hits: 10, misses: 2, hitRate: 0.833 }, T0);
+    stats.reportSecretCache({ hits: 40, misses: 2, hitRate: 0.952 }, T0 + 20 * MIN);
+    // Restarted runtime: its counters start again from zero.
+    stats.reportSecretCache({ hits: 3, misses: 1, hitRate: 0.75 }, T0 + 21 * MIN);
+    expect(stats.snapshot(process, T0 + 21 * MIN, 15).window!.secretCache).toEqual({ hits: 33, misses: 1, hitRate: 0.971 });
+    expect(stats.snapshot(process, T0 + 21 * MIN, 60).window!.secretCache).toEqual({ hits: 43, misses: 3, hitRate: 0.935 });
+    // The setter the dev server uses records the same way, and the totals stay the runtime's own.
+    stats.secretCache = { hits: 5, misses: 1, hitRate: 0.833 };
+    expect(stats.secretCache).toEqual({ hits: 5, misses: 1, hitRate: 0.833 });
+  });
+});
