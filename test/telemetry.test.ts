@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProject } from '../src/project.js';
 import { newTenantRecord } from '../src/tenants/tenants.js';
-import { formatLogLine, formatTopTable, statusReport, topRows } from '../src/telemetry/format.js';
+import { formatLogLine, formatStatus, formatTopTable, statusReport, topRows } from '../src/telemetry/format.js';
 import { followLogs, parseSinceOption } from '../src/telemetry/logs.js';
 import { localTelemetry, type FleetFigures, type LogLine } from '../src/telemetry/source.js';
 
@@ -70,6 +70,15 @@ describe('status and top rows', () => {
     expect(statusReport(acme, fleet, { status: 'ok' }, 'hint').runtime).toMatchObject({ requests: 200, errors: 3, errorRate: 0.015, latencyMs: { p50: 1.2, p99: 9.5 }, secretCache: { hitRate: 0.9 }, health: { status: 'ok' } });
     expect(statusReport(globex, fleet, undefined, 'hint')).toMatchObject({ runtime: null, message: expect.stringContaining('does not serve globex') });
     expect(statusReport(acme, undefined, undefined, 'start dev')).toMatchObject({ runtime: null, message: 'no runtime figures: start dev' });
+  });
+
+  it('status shows the last minutes beside the totals since dev started', () => {
+    const window = { minutes: 15, since: '2026-01-01T00:50:00.000Z', requests: 40, errors: 2, throttled: 0, latencyMs: { p50: 1.1, p99: 7 }, secretCache: { hits: 3, misses: 1, hitRate: 0.75 } };
+    const report = statusReport(acme, { ...fleet, tenants: [{ ...fleet.tenants[0]!, window }] }, { status: 'ok' }, 'hint');
+    expect(report.runtime!.window).toEqual({ ...window, errorRate: 0.05 });
+    const text = formatStatus(report, Date.parse('2026-01-01T01:00:00Z'));
+    expect(text).toContain('requests      200');
+    expect(text).toMatch(/^last 15 min\s+requests 40\s+errors 2 \(5%\)\s+throttled 0\s+p50 1\.1ms\s+p99 7\.0ms\s+secret cache 75% hits$/m);
   });
 
   it('top lists every registered tenant, served or not', () => {

@@ -13,7 +13,7 @@ export function configure(command: Command): void {
 
 export async function run(ctx: Parameters<CommandModule['run']>[0], _args: string[], options: Record<string, unknown>): Promise<void> {
   const state = ctx.state();
-  const source = telemetryFor(ctx.project(), ctx.globals.target);
+  const source = telemetryFor(ctx);
   const next = () => topSnapshot(state, source);
   const seconds = Number(options.interval ?? 1);
   if (!Number.isFinite(seconds) || seconds < 0.2) throw badInput(`--interval ${String(options.interval)} is not a number of seconds ≥ 0.2`);

@@ -96,7 +96,8 @@ function firstLine(error: unknown): string {
   return message.split('\n')[0] ?? message;
 }
 
-function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`, or less when the signal aborts first. */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const timer = setTimeout(done, ms);
@@ -127,7 +128,7 @@ export async function runFleet<R>(options: RunFleetOptions<R>): Promise<FleetRep
   };
   const now = options.now ?? (() => performance.now());
   const random = options.random ?? Math.random;
-  const sleep = options.sleep ?? defaultSleep;
+  const sleep = options.sleep ?? abortableSleep;
   const emit = options.onEvent ?? (() => {});
   const controller = new AbortController();
   const signal = options.signal ?? controller.signal;

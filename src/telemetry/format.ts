@@ -1,4 +1,5 @@
 /** Pure renderings of telemetry: the status report, the rows of `top`, readable log lines. */
+import { secretCacheFromHealth, type WindowFigures } from '../dev/stats.js';
 import type { TenantRecord } from '../state/registry.js';
 import type { FleetFigures, LogLine, RuntimeFigures } from './source.js';
 import { lineTime } from './source.js';
@@ -20,15 +21,19 @@ export interface TenantStatusReport {
     ratePerSecond: number;
     latencyMs: { p50: number | null; p99: number | null; recentP99: number | null };
     secretCache: { hits: number; misses: number; hitRate: number | null } | null;
+    /** The last minutes, with their error rate; null where the source keeps no per-minute figures. */
+    window: (WindowFigures & { errorRate: number | null }) | null;
   };
   message?: string;
 }
+
+const errorRate = (errors: number, requests: number): number | null => (requests === 0 ? null : Math.round((errors / requests) * 10000) / 10000);
 
 export function statusReport(record: TenantRecord, fleet: FleetFigures | undefined, health: Record<string, unknown> | undefined, hint: string): TenantStatusReport {
   const base = { tenant: record.id, state: record.status, tier: record.tier };
   const figures = fleet?.tenants.find((t) => t.tenant === record.id);
   if (!fleet) return { ...base, runtime: null, message: `no runtime figures: ${hint}` };
-  if (!figures) return { ...base, runtime: null, message: `${fleet.source} does not serve ${record.id} (dev runs active and suspended tenants)` };
+  if (!figures) return { ...base, runtime: null, message: `${fleet.source} does not serve ${record.id} (it serves ${fleet.serves ?? 'active and suspended tenants'})` };
   return {
     ...base,
     runtime: {
@@ -39,10 +44,12 @@ export function statusReport(record: TenantRecord, fleet: FleetFigures | undefin
       requests: figures.requests,
       errors: figures.errors,
       throttled: figures.throttled,
-      errorRate: figures.requests === 0 ? null : Math.round((figures.errors / figures.requests) * 10000) / 10000,
+      errorRate: errorRate(figures.errors, figures.requests),
       ratePerSecond: figures.ratePerSecond,
       latencyMs: figures.latencyMs,
-      secretCache: figures.secretCache,
+      // Where the source has no cache figures (CloudWatch), the health document's are the runtime's own.
+      secretCache: figures.secretCache ?? secretCacheFromHealth(health),
+      window: figures.window ? { ...figures.window, errorRate: errorRate(figures.window.errors, figures.window.requests) } : null,
     },
   };
 }
@@ -70,6 +77,11 @@ export function formatStatus(report: TenantStatusReport, now = Date.now()): stri
   lines.push(`latency       p50 ${ms(r.latencyMs.p50)}   p99 ${ms(r.latencyMs.p99)}   p99 of the last 10–20 s ${ms(r.latencyMs.recentP99)}`);
   lines.push(`secret cache  ${r.secretCache ? `${pct(r.secretCache.hitRate)} hits (${r.secretCache.hits} hits, ${r.secretCache.misses} misses)` : '-'}`);
   lines.push(`window        since ${r.since} (${ago(r.since, now)} ago)`);
+  // A source whose figures are the window itself (CloudWatch) has nothing more to show.
+  const w = r.window;
+  if (w && w.since !== r.since) {
+    lines.push(`last ${w.minutes} min   requests ${w.requests}   errors ${w.errors} (${pct(w.errorRate)})   throttled ${w.throttled}   p50 ${ms(w.latencyMs.p50)}   p99 ${ms(w.latencyMs.p99)}   secret cache ${w.secretCache ? `${pct(w.secretCache.hitRate)} hits` : '-'}`);
+  }
   return lines.join('\n');
 }
 

@@ -1,5 +1,6 @@
 /** Reading and following a tenant's runtime log lines, filtered. */
 import { badInput } from '../errors.js';
+import { abortableSleep } from '../fleet/run.js';
 import { lineTime, type LogLine, type TelemetrySource } from './source.js';
 import { matchesLogFilter, type LogFilter } from './format.js';
 
@@ -23,11 +24,18 @@ export interface FollowOptions extends LogFilter {
 /** Prints what is there, then new lines as they are written, until the signal aborts. */
 export async function followLogs(source: TelemetrySource, tenant: string, options: FollowOptions): Promise<void> {
   const filter: LogFilter = { ...(options.extension ? { extension: options.extension } : {}), ...(options.requestId ? { requestId: options.requestId } : {}) };
+  if (source.follow) {
+    const query = { ...filter, ...(options.since === undefined ? {} : { since: options.since }), ...(options.limit ? { limit: options.limit } : {}), ...(options.intervalMs === undefined ? {} : { intervalMs: options.intervalMs }) };
+    await source.follow(tenant, query, (line) => {
+      if (matchesLogFilter(line, filter)) options.onLine(line);
+    }, options.signal);
+    return;
+  }
   let since = options.since;
   let seenAtEdge = new Set<string>();
   let first = true;
   while (!options.signal.aborted) {
-    const lines = await source.logs(tenant, { ...(since === undefined ? {} : { since }), ...(first && options.limit ? { limit: options.limit } : {}) });
+    const lines = await source.logs(tenant, { ...filter, ...(since === undefined ? {} : { since }), ...(first && options.limit ? { limit: options.limit } : {}) });
     first = false;
     let edge = since ?? 0;
     const nextSeen = new Set<string>();
@@ -48,12 +56,6 @@ export async function followLogs(source: TelemetrySource, tenant: string, option
       seenAtEdge = since === edge ? new Set([...seenAtEdge, ...nextSeen]) : nextSeen;
       since = edge;
     }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, options.intervalMs ?? 500);
-      options.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
-    });
+    await abortableSleep(options.intervalMs ?? 500, options.signal);
   }
 }

@@ -4,14 +4,16 @@
  * - local: the running `sovereign dev` (its gateway counters at `GET /_sovereign/dev/stats`, each
  *   tenant's `/_sovereign/health` through the gateway) and the runtime's JSON log lines in
  *   `.sovereign/data/<tenant>/runtime.log`;
- * - aws: CloudWatch `GetMetricData` over the runtime's EMF metrics and CloudWatch Logs
- *   `FilterLogEvents` on the tenant's log group — not built into this version (see {@link awsTelemetry}).
+ * - aws: CloudWatch `GetMetricData` over the tenant functions' metrics, each tenant's health through
+ *   its HTTP API, CloudWatch Logs `FilterLogEvents` on its log group (`targets/aws/telemetry.ts`,
+ *   loaded with the CloudWatch clients only when the aws target is used).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CommandContext } from '../commands/types.js';
 import type { TenantStatsSnapshot } from '../dev/stats.js';
-import { UserError } from '../errors.js';
 import type { Project } from '../project.js';
+import { matchesLogFilter } from './format.js';
 
 /** One tenant's runtime figures. */
 export type RuntimeFigures = TenantStatsSnapshot;
@@ -19,8 +21,10 @@ export type RuntimeFigures = TenantStatsSnapshot;
 export interface FleetFigures {
   /** Where the figures come from (`sovereign dev on port 4000`). */
   source: string;
-  /** The figures cover the time since this moment (the dev server's start). */
+  /** The figures cover the time since this moment (the dev server's start, or the window's). */
   since: string;
+  /** Which tenants the source has figures for, for the message about one it has none for. */
+  serves?: string;
   tenants: RuntimeFigures[];
 }
 
@@ -32,6 +36,14 @@ export interface LogQuery {
   since?: number;
   /** The newest lines only. */
   limit?: number;
+  /** Only lines of this extension / request (a source may filter where the lines are stored). */
+  extension?: string;
+  requestId?: string;
+}
+
+export interface FollowQuery extends LogQuery {
+  /** Delay between polls. */
+  intervalMs?: number;
 }
 
 export interface TelemetrySource {
@@ -41,6 +53,8 @@ export interface TelemetrySource {
   health(tenant: string): Promise<Record<string, unknown> | undefined>;
   /** The tenant's log lines, oldest first. */
   logs(tenant: string, query: LogQuery): Promise<LogLine[]>;
+  /** Follows the tenant's log itself (every line once) instead of the generic polling of `logs`. */
+  follow?(tenant: string, query: FollowQuery, onLine: (line: LogLine) => void, signal: AbortSignal): Promise<void>;
   /** Why `figures()` is undefined, for the user. */
   readonly unavailableHint: string;
 }
@@ -126,6 +140,7 @@ export function localTelemetry(project: Project, options: LocalTelemetryOptions 
           line = { level: 'info', tenant, message: text };
         }
         if (query.since !== undefined && !((lineTime(line) ?? 0) >= query.since)) continue;
+        if (!matchesLogFilter(line, query)) continue;
         lines.push(line);
       }
       return query.limit === undefined ? lines : lines.slice(-query.limit);
@@ -134,20 +149,26 @@ export function localTelemetry(project: Project, options: LocalTelemetryOptions 
 }
 
 /**
- * The aws side: CloudWatch clients are not part of this build. What it needs: `GetMetricData` on
- * the runtime's EMF namespace (requests, errors, latency p50/p99, secret cache hits/misses) with the
- * `Tenant` dimension, `FilterLogEvents` on `tenantLogGroupName(stage, tenant)`, and `health` via
- * the tenant's HTTP API URL from its stack outputs.
+ * The aws side, loaded on first use so other targets never load the CloudWatch clients. Figures
+ * cover every deployed tenant of the stage in the state.
  */
-export function awsTelemetry(): TelemetrySource {
-  const fail = (): never => {
-    throw new UserError('tenant telemetry on the aws target needs CloudWatch, which this build does not include', {
-      hint: 'use the CloudWatch console or `aws logs tail /aws/lambda/<function>`; locally, `sovereign dev` serves telemetry',
-    });
+export function awsTelemetry(ctx: Pick<CommandContext, 'state' | 'globals' | 'project' | 'out'>): TelemetrySource {
+  let loaded: Promise<TelemetrySource> | undefined;
+  const load = () =>
+    (loaded ??= (async () => {
+      const [{ awsTelemetry: create, createTelemetryClients }, { awsSessionFor }] = await Promise.all([import('../targets/aws/telemetry.js'), import('../targets/aws/command-context.js')]);
+      const session = awsSessionFor(ctx as CommandContext);
+      return create({ session, state: ctx.state(), clients: createTelemetryClients(session.settings) });
+    })());
+  return {
+    unavailableHint: `no tenant of stage ${ctx.globals.stage} has been deployed to aws yet`,
+    figures: async () => (await load()).figures(),
+    health: async (tenant) => (await load()).health(tenant),
+    logs: async (tenant, query) => (await load()).logs(tenant, query),
+    follow: async (tenant, query, onLine, signal) => (await load()).follow!(tenant, query, onLine, signal),
   };
-  return { unavailableHint: 'CloudWatch telemetry is not available in this build', figures: async () => fail(), health: async () => fail(), logs: async () => fail() };
 }
 
-export function telemetryFor(project: Project, target: 'local' | 'aws'): TelemetrySource {
-  return target === 'aws' ? awsTelemetry() : localTelemetry(project);
+export function telemetryFor(ctx: Pick<CommandContext, 'state' | 'globals' | 'project' | 'out'>): TelemetrySource {
+  return ctx.globals.target === 'aws' ? awsTelemetry(ctx) : localTelemetry(ctx.project());
 }

@@ -17,7 +17,7 @@ export function configure(command: Command): void {
   command
     .argument('<id>', 'tenant id')
     .option('-f, --follow', 'keep printing new lines until interrupted')
-    .option('--since <dur>', 'only lines newer than this (30s, 10m, 2h, 1d) or since an ISO date')
+    .option('--since <dur>', 'only lines newer than this (30s, 10m, 2h, 1d) or since an ISO date; on aws the last hour by default')
     .option('--extension <name>', 'only lines of this extension')
     .option('--request-id <id>', 'only lines of this request')
     .option('--limit <n>', 'at most this many of the newest lines (default 200)', '200');
@@ -33,7 +33,7 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], [id]: string
     ...(typeof options.requestId === 'string' ? { requestId: options.requestId } : {}),
   };
   const record = await requireTenant(ctx.state(), id!);
-  const source = telemetryFor(ctx.project(), ctx.globals.target);
+  const source = telemetryFor(ctx);
   if (options.follow) {
     const abort = new AbortController();
     const stop = () => abort.abort();
@@ -47,7 +47,7 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], [id]: string
     }
     return;
   }
-  const lines = (await source.logs(record.id, since === undefined ? {} : { since })).filter((line) => matchesLogFilter(line, filter)).slice(-Number(limitText));
+  const lines = (await source.logs(record.id, { ...filter, ...(since === undefined ? {} : { since }), limit: Number(limitText) })).filter((line) => matchesLogFilter(line, filter)).slice(-Number(limitText));
   if (lines.length === 0 && !ctx.globals.json) ctx.out.info(`no log lines for ${record.id}${since !== undefined || filter.extension || filter.requestId ? ' matching the filters' : ''}`);
   ctx.out.result({ tenant: record.id, lines }, () => lines.map(formatLogLine).join('\n'));
 }

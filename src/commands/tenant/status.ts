@@ -12,7 +12,7 @@ export function configure(command: Command): void {
 
 export async function run(ctx: Parameters<CommandModule['run']>[0], [id]: string[]): Promise<void> {
   const record = await requireTenant(ctx.state(), id!);
-  const source = telemetryFor(ctx.project(), ctx.globals.target);
+  const source = telemetryFor(ctx);
   const [fleet, health] = await Promise.all([source.figures(), source.health(record.id)]);
   const report = statusReport(record, fleet, health, source.unavailableHint);
   if (report.message && ctx.globals.json) ctx.out.warn(report.message);

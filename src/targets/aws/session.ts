@@ -3,12 +3,14 @@
  * the stage, and the line printed before the first mutation.
  */
 import type { Output } from '../../output/output.js';
-import { createAwsClients, awsSettingsFrom, resolvedRegion, type AwsClients } from './clients.js';
+import { createAwsClients, awsSettingsFrom, resolvedRegion, type AwsClients, type AwsSettings } from './clients.js';
 import { realSleep, type Sleep } from './errors.js';
 import { describeTarget, getCallerIdentity, type CallerIdentity } from './identity.js';
 
 export interface AwsSession {
   readonly clients: AwsClients;
+  /** The settings the clients were made from, for clients created later (CloudWatch). */
+  readonly settings: AwsSettings;
   readonly stage: string;
   readonly project: string;
   readonly sleep: Sleep;
@@ -34,12 +36,14 @@ export interface AwsSessionOptions {
 const announcedTo = new WeakMap<object, Set<string>>();
 
 export function openAwsSession(options: AwsSessionOptions): AwsSession {
-  const clients = options.clients ?? createAwsClients(awsSettingsFrom(options.globals ?? {}));
+  const settings = awsSettingsFrom(options.globals ?? {});
+  const clients = options.clients ?? createAwsClients(settings);
   let identity: Promise<CallerIdentity> | undefined;
   let region: Promise<string> | undefined;
   let announced = false;
   const session: AwsSession = {
     clients,
+    settings,
     stage: options.stage,
     project: options.project,
     sleep: options.sleep ?? realSleep,

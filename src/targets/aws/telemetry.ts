@@ -1,0 +1,354 @@
+/**
+ * Tenant telemetry on aws: figures from CloudWatch `GetMetricData`, health from the tenant's HTTP
+ * API, log lines from CloudWatch Logs `FilterLogEvents` on the tenant's log group.
+ *
+ * Which metrics: the runtime's own EMF output (namespace `Sovereign`) carries only what extensions
+ * emit through `ctx.metrics`, with the dimension set `[Tenant, Extension, Route]`; it emits no
+ * per-request count, latency, error or secret-cache metric, and CloudWatch does not aggregate a
+ * dimension set over its other dimensions. So the figures are Lambda's own metrics of the tenant's
+ * function (`AWS/Lambda`, dimension `FunctionName`, one function per tenant): Invocations, Errors
+ * (invocations that failed or timed out: the runtime answers a failing route with a 500 and
+ * counts as a success here), Throttles, and Duration p50/p99. Secret cache figures come from the
+ * health document, which `tenant status` reads anyway.
+ */
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient, FilterLogEventsCommand, type FilteredLogEvent } from '@aws-sdk/client-cloudwatch-logs';
+import { ExitCode, UserError } from '../../errors.js';
+import type { StateStore } from '../../state/store.js';
+import type { TenantRecord } from '../../state/registry.js';
+import { tenantFunctionName, tenantLogGroupName, tenantStackName } from '../../templates/names.js';
+import type { FleetFigures, LogLine, LogQuery, RuntimeFigures, TelemetrySource } from '../../telemetry/source.js';
+import { clientConfig, type AwsSettings } from './clients.js';
+import { abortableSleep } from '../../fleet/run.js';
+import { explainAwsError, isAccessDenied, isCredentialsError, isStackMissing } from './errors.js';
+import type { AwsSession } from './session.js';
+import { stackOutputs } from './stack.js';
+
+export interface TelemetryClients {
+  cloudwatch: CloudWatchClient;
+  logs: CloudWatchLogsClient;
+}
+
+/** CloudWatch clients with the same endpoint, region, profile and retries as every other client. */
+export function createTelemetryClients(settings: AwsSettings & { credentials?: { accessKeyId: string; secretAccessKey: string } }): TelemetryClients {
+  const config = { ...clientConfig(settings), ...(settings.credentials ? { credentials: settings.credentials } : {}) };
+  return { cloudwatch: new CloudWatchClient(config), logs: new CloudWatchLogsClient(config) };
+}
+
+/** Minutes the figures cover, the current one included. */
+export const FIGURES_MINUTES = 15;
+/** GetMetricData takes at most 500 queries per call. */
+export const MAX_QUERIES_PER_CALL = 500;
+/** Without `--since`, logs come from the last hour: a log group can hold months. */
+export const DEFAULT_LOG_LOOKBACK_MS = 3_600_000;
+/** Follow asks again for this much before the newest line seen: CloudWatch Logs ingests late. */
+export const FOLLOW_LAG_MS = 10_000;
+
+export interface AwsTelemetryOptions {
+  session: Pick<AwsSession, 'clients' | 'stage' | 'now'>;
+  state: Pick<StateStore, 'listTenants'>;
+  clients: TelemetryClients;
+  minutes?: number;
+  /** Timeout of the health request (default 3 s). */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+  /** Waits between follow rounds; returns early when the signal aborts. */
+  wait?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** The six queries of one tenant, by the suffix of their id. */
+const QUERIES: ReadonlyArray<{ key: string; metric: string; stat: string; perMinute: boolean }> = [
+  { key: 'requests', metric: 'Invocations', stat: 'Sum', perMinute: true },
+  { key: 'errors', metric: 'Errors', stat: 'Sum', perMinute: false },
+  { key: 'throttled', metric: 'Throttles', stat: 'Sum', perMinute: false },
+  { key: 'p50', metric: 'Duration', stat: 'p50', perMinute: false },
+  { key: 'p99', metric: 'Duration', stat: 'p99', perMinute: false },
+  { key: 'recentP99', metric: 'Duration', stat: 'p99', perMinute: true },
+];
+
+export interface MetricWindow {
+  start: Date;
+  end: Date;
+  minutes: number;
+}
+
+/** The window ends at the next whole minute, so it holds the current minute and whole periods. */
+export function metricWindow(now: number, minutes: number): MetricWindow {
+  const end = (Math.floor(now / 60_000) + 1) * 60_000;
+  return { start: new Date(end - minutes * 60_000), end: new Date(end), minutes };
+}
+
+/** The GetMetricData queries of some tenants: ids `q<tenant index>_<key>`, indexes from `first`. */
+export function figureQueries(stage: string, tenants: string[], minutes: number, first = 0): MetricDataQuery[] {
+  return tenants.flatMap((tenant, index) =>
+    QUERIES.map((q) => ({
+      Id: `q${first + index}_${q.key}`,
+      MetricStat: {
+        Metric: { Namespace: 'AWS/Lambda', MetricName: q.metric, Dimensions: [{ Name: 'FunctionName', Value: tenantFunctionName(stage, tenant) }] },
+        Period: q.perMinute ? 60 : minutes * 60,
+        Stat: q.stat,
+      },
+      ReturnData: true,
+    })),
+  );
+}
+
+interface Series {
+  timestamps: number[];
+  values: number[];
+}
+
+const round = (v: number, places: number): number => Math.round(v * 10 ** places) / 10 ** places;
+
+/** One tenant's figures out of its series (data points of every page, any order). */
+export function figuresFrom(tenant: string, series: (key: string) => Series, window: MetricWindow): RuntimeFigures {
+  const sum = (key: string) => series(key).values.reduce((a, b) => a + b, 0);
+  // One period covers the window; should CloudWatch split it, the larger value is the honest one.
+  const max = (key: string) => (series(key).values.length === 0 ? null : round(Math.max(...series(key).values), 2));
+  const at = (key: string, minuteStart: number): number | undefined => {
+    const s = series(key);
+    const i = s.timestamps.indexOf(minuteStart);
+    return i < 0 ? undefined : s.values[i];
+  };
+  const currentMinute = window.end.getTime() - 60_000;
+  const newest = (key: string): number | null => {
+    const s = series(key);
+    if (s.values.length === 0) return null;
+    const i = s.timestamps.indexOf(Math.max(...s.timestamps));
+    return round(s.values[i]!, 2);
+  };
+  const requests = sum('requests');
+  const errors = sum('errors');
+  const throttled = sum('throttled');
+  const latencyMs = { p50: max('p50'), p99: max('p99') };
+  return {
+    tenant,
+    status: requests > 0 ? 'serving' : 'idle',
+    pid: null,
+    restarts: 0,
+    requests,
+    errors,
+    throttled,
+    statusClasses: {},
+    // The last whole minute: the current one is still filling.
+    ratePerSecond: round((at('requests', currentMinute - 60_000) ?? 0) / 60, 1),
+    latencyMs: { ...latencyMs, recentP99: newest('recentP99') },
+    secretCache: null,
+    window: { minutes: window.minutes, since: window.start.toISOString(), requests, errors, throttled, latencyMs, secretCache: null },
+  };
+}
+
+/** Never AWS's message: it can quote ARNs, names and values. The error's code only. */
+function failure(error: unknown, doing: string, action: string): UserError {
+  if (error instanceof UserError) return error;
+  if (isCredentialsError(error)) return explainAwsError(error, doing) as UserError;
+  const code = (error as { name?: string } | undefined)?.name ?? 'Error';
+  if (isAccessDenied(error)) {
+    return new UserError(`AWS denied ${doing} (${code})`, {
+      exitCode: ExitCode.denied,
+      hint: `the identity you act as needs ${action}; see docs/aws.md for the permissions sovereign needs`,
+      cause: error,
+    });
+  }
+  return new UserError(`${doing} failed (${code})`, { exitCode: ExitCode.failed, hint: 'run the command again; --verbose shows the cause', cause: error });
+}
+
+/** Tenants that have a stack: a successful aws deploy, not deleted. */
+function deployedTenants(records: TenantRecord[]): string[] {
+  return records.filter((r) => r.status !== 'deleted' && r.deploys.some((d) => d.target === 'aws' && d.outcome === 'success')).map((r) => r.id);
+}
+
+/** JSON-safe filter pattern values only; anything else is filtered here instead of server-side. */
+const PATTERN_VALUE = /^[A-Za-z0-9._:\-]{1,200}$/;
+
+/** `{ ($.extension = "avalara") && ($.requestId = "r1") }`, or undefined for no filter. */
+export function logFilterPattern(query: Pick<LogQuery, 'extension' | 'requestId'>): string | undefined {
+  const terms: string[] = [];
+  if (query.extension !== undefined && PATTERN_VALUE.test(query.extension)) terms.push(`($.extension = "${query.extension}")`);
+  if (query.requestId !== undefined && PATTERN_VALUE.test(query.requestId)) terms.push(`($.requestId = "${query.requestId}")`);
+  return terms.length === 0 ? undefined : `{ ${terms.join(' && ')} }`;
+}
+
+const REPORT_FIELDS: Record<string, string> = {
+  'Duration': 'durationMs',
+  'Billed Duration': 'billedMs',
+  'Memory Size': 'memoryMb',
+  'Max Memory Used': 'maxMemoryMb',
+  'Init Duration': 'initMs',
+};
+
+/**
+ * One log event as a runtime log line. The runtime writes JSON lines; Lambda adds `START`/`END`
+ * (dropped: REPORT says the same), `REPORT` (kept, as a line with its figures), `INIT_START` and
+ * the like (kept as plain messages). A line without its own time takes the event's.
+ */
+export function parseLogEvent(tenant: string, event: Pick<FilteredLogEvent, 'message' | 'timestamp'>): LogLine | undefined {
+  const text = (event.message ?? '').replace(/\n$/, '');
+  const time = new Date(event.timestamp ?? 0).toISOString();
+  const platform = /^(START|END|REPORT|INIT_START|INIT_REPORT|EXTENSION|TELEMETRY)\b/.exec(text);
+  if (platform) {
+    if (platform[1] === 'START' || platform[1] === 'END') return undefined;
+    if (platform[1] === 'REPORT') {
+      const requestId = /RequestId: (\S+)/.exec(text)?.[1] ?? null;
+      const fields: Record<string, number> = {};
+      for (const [, name, value] of text.matchAll(/\t([A-Za-z ]+): ([\d.]+) (?:ms|MB)/g)) {
+        const key = REPORT_FIELDS[name!];
+        if (key) fields[key] = Number(value);
+      }
+      return { time, level: 'info', tenant, extension: null, requestId, message: 'lambda report', fields };
+    }
+    return { time, level: 'info', tenant, extension: null, requestId: null, message: text.replace(/\t/g, ' ') };
+  }
+  // console.* adds `<time>\t<request id>\t<LEVEL>\t` before the text.
+  const body = /^\d{4}-\d{2}-\d{2}T[^\t]*\t[^\t]*\t[A-Z]+\t([\s\S]*)$/.exec(text)?.[1] ?? text;
+  try {
+    const parsed = JSON.parse(body) as unknown;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      const line = parsed as LogLine;
+      return line.time === undefined && line._aws === undefined ? { time, ...line } : line;
+    }
+  } catch {
+    // not JSON: a plain message
+  }
+  return { time, level: 'info', tenant, message: body };
+}
+
+export function awsTelemetry(options: AwsTelemetryOptions): TelemetrySource {
+  const { session, clients } = options;
+  const stage = session.stage;
+  const minutes = options.minutes ?? FIGURES_MINUTES;
+  const doFetch = options.fetch ?? fetch;
+  const timeout = options.timeoutMs ?? 3000;
+
+  /** Every event of the tenant's log group from `startTime` on, page after page. */
+  async function* events(tenant: string, startTime: number, pattern: string | undefined): AsyncGenerator<FilteredLogEvent[]> {
+    const logGroupName = tenantLogGroupName(stage, tenant);
+    let nextToken: string | undefined;
+    do {
+      let page;
+      try {
+        page = await clients.logs.send(new FilterLogEventsCommand({ logGroupName, startTime, ...(pattern ? { filterPattern: pattern } : {}), ...(nextToken ? { nextToken } : {}) }));
+      } catch (error) {
+        if ((error as { name?: string }).name === 'ResourceNotFoundException') {
+          throw new UserError(`tenant "${tenant}" has no log group on aws (${logGroupName}): it is not deployed, or has not logged yet`, {
+            exitCode: ExitCode.notFound,
+            hint: `deploy it with \`sovereign tenant deploy ${tenant}\`; its log group appears with its stack`,
+            cause: error,
+          });
+        }
+        throw failure(error, `reading the log group of ${tenant}`, 'logs:FilterLogEvents on its log group');
+      }
+      yield page.events ?? [];
+      nextToken = page.nextToken;
+    } while (nextToken);
+  }
+
+  const toLines = (tenant: string, page: FilteredLogEvent[]): LogLine[] => page.flatMap<LogLine>((e) => parseLogEvent(tenant, e) ?? []);
+
+  return {
+    unavailableHint: `no tenant of stage ${stage} has been deployed to aws yet`,
+
+    async figures(): Promise<FleetFigures | undefined> {
+      const tenants = deployedTenants(await options.state.listTenants());
+      if (tenants.length === 0) return undefined;
+      const window = metricWindow(session.now(), minutes);
+      const found = new Map<string, Series>();
+      const perCall = Math.floor(MAX_QUERIES_PER_CALL / QUERIES.length);
+      for (let offset = 0; offset < tenants.length; offset += perCall) {
+        const batch = tenants.slice(offset, offset + perCall);
+        const queries = figureQueries(stage, batch, minutes, offset);
+        let nextToken: string | undefined;
+        do {
+          let page;
+          try {
+            page = await clients.cloudwatch.send(new GetMetricDataCommand({ MetricDataQueries: queries, StartTime: window.start, EndTime: window.end, ...(nextToken ? { NextToken: nextToken } : {}) }));
+          } catch (error) {
+            throw failure(error, 'reading tenant metrics from CloudWatch', 'cloudwatch:GetMetricData');
+          }
+          for (const result of page.MetricDataResults ?? []) addSeries(found, result);
+          nextToken = page.NextToken;
+        } while (nextToken);
+      }
+      const empty: Series = { timestamps: [], values: [] };
+      return {
+        source: `CloudWatch AWS/Lambda metrics, last ${minutes} min`,
+        since: window.start.toISOString(),
+        serves: 'tenants deployed to aws',
+        tenants: tenants.map((tenant, index) => figuresFrom(tenant, (key) => found.get(`q${index}_${key}`) ?? empty, window)),
+      };
+    },
+
+    async health(tenant) {
+      const stackName = tenantStackName(stage, tenant);
+      let url: string | undefined;
+      try {
+        const answer = await session.clients.cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
+        url = stackOutputs(answer.Stacks?.[0]).ApiUrl;
+      } catch (error) {
+        if (isStackMissing(error)) return undefined;
+        throw failure(error, `reading the stack of ${tenant}`, 'cloudformation:DescribeStacks on its stack');
+      }
+      if (!url) return undefined;
+      try {
+        const answer = await doFetch(`${url.replace(/\/+$/, '')}/_sovereign/health`, { signal: AbortSignal.timeout(timeout) });
+        const body = (await answer.json()) as unknown;
+        return body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+
+    async logs(tenant, query) {
+      const startTime = query.since ?? session.now() - DEFAULT_LOG_LOOKBACK_MS;
+      const keep = query.limit;
+      let lines: LogLine[] = [];
+      for await (const page of events(tenant, startTime, logFilterPattern(query))) {
+        lines.push(...toLines(tenant, page));
+        // Only the newest `limit` lines are kept, however many pages the range holds.
+        if (keep !== undefined && lines.length > 2 * keep) lines = lines.slice(-keep);
+      }
+      return keep === undefined ? lines : lines.slice(-keep);
+    },
+
+    async follow(tenant, query, onLine, signal) {
+      const wait = options.wait ?? abortableSleep;
+      const pattern = logFilterPattern(query);
+      // The first round prints the newest `limit` lines; then every event once, by event id.
+      let edge = query.since ?? session.now() - DEFAULT_LOG_LOOKBACK_MS;
+      const seen = new Map<string, number>();
+      let first = true;
+      while (!signal.aborted) {
+        const fresh: FilteredLogEvent[] = [];
+        for await (const page of events(tenant, first ? edge : Math.max(0, edge - FOLLOW_LAG_MS), pattern)) {
+          for (const event of page) {
+            const id = event.eventId ?? `${event.timestamp}|${event.logStreamName}|${event.message}`;
+            if (seen.has(id)) continue;
+            seen.set(id, event.timestamp ?? 0);
+            fresh.push(event);
+          }
+        }
+        fresh.sort((a, b) => (a.timestamp ?? 0) - (b.timestamp ?? 0));
+        const lines = toLines(tenant, fresh);
+        for (const line of first && query.limit !== undefined ? lines.slice(-query.limit) : lines) onLine(line);
+        first = false;
+        for (const event of fresh) edge = Math.max(edge, event.timestamp ?? 0);
+        // Ids older than the next round's start cannot come back.
+        for (const [id, at] of seen) if (at < edge - FOLLOW_LAG_MS) seen.delete(id);
+        await wait(query.intervalMs ?? 1000, signal);
+      }
+    },
+  };
+}
+
+function addSeries(found: Map<string, Series>, result: MetricDataResult): void {
+  if (!result.Id) return;
+  const series = found.get(result.Id) ?? { timestamps: [], values: [] };
+  const timestamps = result.Timestamps ?? [];
+  const values = result.Values ?? [];
+  for (let i = 0; i < Math.min(timestamps.length, values.length); i += 1) {
+    series.timestamps.push(new Date(timestamps[i]!).getTime());
+    series.values.push(values[i]!);
+  }
+  found.set(result.Id, series);
+}
