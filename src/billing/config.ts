@@ -5,13 +5,15 @@
  * "billing": {
  *   "suspendAfterFailures": 3,
  *   "offboardGracePeriod": "30d",
- *   "plans": { "price_basic": "basic", "price_pro": "standard", "price_enterprise": "premium" }
+ *   "plans": { "price_basic": "basic", "price_pro": "standard", "price_enterprise": "premium" },
+ *   "webhookSecret": "ssm:/prod/_sovereign/billing/webhook_secret"
  * }
  * ```
  */
 import { z } from 'zod';
 import { badInput } from '../errors.js';
 import type { Tier } from '../config.js';
+import { parseReference } from '../runtime/secrets/reference.js';
 
 const tier = z.enum(['basic', 'standard', 'premium']);
 
@@ -24,6 +26,11 @@ export const billingConfigSchema = z
       .default('30d')
       .describe('How long after the subscription ends the tenant is offboarded'),
     plans: z.record(z.string().min(1), tier).default({}).describe('Billing price, plan or lookup key → tier'),
+    webhookSecret: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('aws: reference (ssm:… or secretsmanager:…) of the signing secret the control-plane function reads; default ssm:/<stage>/_sovereign/billing/webhook_secret'),
   })
   .strict();
 
@@ -32,6 +39,8 @@ export interface BillingConfig {
   offboardGraceMs: number;
   offboardGracePeriod: string;
   plans: Record<string, Tier>;
+  /** Reference to the signing secret on aws (never the value). */
+  webhookSecret?: string;
 }
 
 export function durationMs(text: string): number {
@@ -47,6 +56,11 @@ export function parseBillingConfig(raw: unknown): BillingConfig {
     const issue = parsed.error.issues[0]!;
     const path = ['billing', ...issue.path.map(String)].join('.');
     throw badInput(`sovereign.config.json: ${path}: ${issue.message}`, 'billing takes suspendAfterFailures (number), offboardGracePeriod (e.g. "30d") and plans ({ "<price id>": "basic|standard|premium" })');
+  }
+  if (parsed.data.webhookSecret !== undefined) {
+    const reference = parseReference(parsed.data.webhookSecret);
+    // The message never repeats the text: a value may have been pasted where the reference belongs.
+    if (!reference.ok) throw badInput(`sovereign.config.json: billing.webhookSecret is not a secret reference: ${reference.problem.message}`, 'e.g. "ssm:/prod/_sovereign/billing/webhook_secret"; store the value with your secret store, never in the config');
   }
   return { ...parsed.data, offboardGraceMs: durationMs(parsed.data.offboardGracePeriod) };
 }

@@ -1,15 +1,24 @@
 /**
  * The control plane `sovereign bootstrap` creates once per stage and region: the artifact bucket,
- * the tenant registry and audit-event tables, and the stage's KMS key for secrets.
+ * the tenant registry and audit-event tables, the stage's KMS key for secrets and, for projects
+ * with a `billing` section, the billing webhook function behind a public Function URL.
  */
+import { badInput } from '../errors.js';
+import type { Tier } from '../config.js';
+import { parseReference } from '../runtime/secrets/reference.js';
 import { TENANT_TABLE_KEY_SCHEMA } from '../runtime/table.js';
-import { getAtt, ref, sub, tagList, type CfnTemplate } from './cfn.js';
+import { getAtt, ref, sub, tagList, withPseudoParameters, type CfnResource, type CfnTemplate } from './cfn.js';
 import {
   artifactBucketNameSub,
+  artifactKey,
   auditTableName,
+  billingWebhookFunctionName,
+  billingWebhookLogGroupName,
+  billingWebhookRoleName,
   controlPlaneStackName,
   secretsKeyAlias,
   tenantRegistryTableName,
+  tenantTableNamePattern,
 } from './names.js';
 
 export const CONTROL_PLANE_TEMPLATE_VERSION = 1;
@@ -17,15 +26,40 @@ export const CONTROL_PLANE_TEMPLATE_VERSION = 1;
 export interface ControlPlaneInputs {
   project: string;
   stage: string;
+  /** The billing webhook function; absent, the stack has none. */
+  billing?: ControlPlaneBillingInputs;
 }
+
+export interface ControlPlaneBillingInputs {
+  /** SHA-256 of the function's zip (`artifacts/<sha256>.zip` in the artifact bucket). */
+  artifactSha256: string;
+  /** The validated `billing` config, handed to the function as JSON (it validates it again at cold start). */
+  config: { suspendAfterFailures: number; offboardGracePeriod: string; plans: Record<string, Tier> };
+  /** Reference (`ssm:…` or `secretsmanager:…`) to the signing secret; never the value. */
+  webhookSecret: string;
+}
+
+/** The billing function's environment contract (read by `src/billing/lambda.ts`). */
+export const BILLING_FUNCTION_ENV = {
+  project: 'SOVEREIGN_PROJECT',
+  stage: 'SOVEREIGN_STAGE',
+  config: 'SOVEREIGN_BILLING_CONFIG',
+  secretReference: 'SOVEREIGN_BILLING_WEBHOOK_SECRET_REF',
+} as const;
+
+/** Attribute the registry table's TTL reads (epoch seconds): processed billing event ids expire. */
+export const CONTROL_PLANE_TTL_ATTRIBUTE = 'purgeAt';
+
+/** Days the billing function's logs are kept. */
+export const BILLING_LOG_RETENTION_DAYS = 90;
 
 /** Key schema of both control-plane tables: the tenant tables' `pk` (S) hash, `sk` (S) range. */
 export const CONTROL_PLANE_KEY_SCHEMA = TENANT_TABLE_KEY_SCHEMA;
 
 /** Names of the outputs (also exported as `<stack>-<output>`). */
-export const CONTROL_PLANE_OUTPUTS = ['ArtifactBucketName', 'TenantTableName', 'AuditTableName', 'SecretsKeyArn', 'SecretsKeyAlias'] as const;
+export const CONTROL_PLANE_OUTPUTS = ['ArtifactBucketName', 'TenantTableName', 'AuditTableName', 'SecretsKeyArn', 'SecretsKeyAlias', 'BillingWebhookUrl'] as const;
 
-function controlPlaneTable(name: string, tags: Record<string, string>) {
+function controlPlaneTable(name: string, tags: Record<string, string>, ttlAttribute?: string) {
   return {
     Type: 'AWS::DynamoDB::Table',
     DeletionPolicy: 'Retain' as const,
@@ -38,7 +72,127 @@ function controlPlaneTable(name: string, tags: Record<string, string>) {
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       SSESpecification: { SSEEnabled: true },
       DeletionProtectionEnabled: true,
+      ...(ttlAttribute ? { TimeToLiveSpecification: { AttributeName: ttlAttribute, Enabled: true } } : {}),
       Tags: tagList(tags),
+    },
+  };
+}
+
+/** What the billing function may do with its signing secret: read that one parameter or secret, decrypting through the stage key. */
+function signingSecretStatements(reference: string) {
+  const parsed = parseReference(reference);
+  if (!parsed.ok) throw badInput(`billing.webhookSecret is not a secret reference: ${parsed.problem.message}`, 'e.g. ssm:/prod/_sovereign/billing/webhook_secret');
+  const target = parsed.reference;
+  const read =
+    target.service === 'ssm'
+      ? { Action: ['ssm:GetParameter'], Resource: [`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${target.name.startsWith('/') ? '' : '/'}${target.name}`] }
+      : { Action: ['secretsmanager:GetSecretValue'], Resource: [`arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${target.name}-??????`] };
+  return withPseudoParameters([
+    { Sid: 'ReadSigningSecret', Effect: 'Allow', ...read },
+    {
+      Sid: 'DecryptSigningSecret',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt'],
+      Resource: [getAtt('SecretsKey', 'Arn')],
+      Condition: { StringEquals: { 'kms:ViaService': `${target.service}.\${AWS::Region}.amazonaws.com` } },
+    },
+  ]);
+}
+
+/**
+ * The billing webhook: function, role, log group, public Function URL. The role may, and only:
+ * write its own log group; read and write this project's items (`<project>#…` partition keys) of
+ * the registry and audit tables — tenant records, lock, audit events, billing ledger; read and
+ * write the `_sovereign` partition (the generation marker) of the stage's tenant tables, to
+ * publish a suspension; read its signing secret. It has no CloudFormation, S3 or IAM rights: a
+ * tier change is recorded and applied by the next `sovereign tenant deploy`, and an offboarding
+ * that falls due is reported for `sovereign tenant offboard` to perform.
+ */
+function billingResources(inputs: ControlPlaneInputs & { billing: ControlPlaneBillingInputs }, tags: Record<string, string>): Record<string, CfnResource> {
+  const { stage, project, billing } = inputs;
+  const name = billingWebhookFunctionName(stage);
+  const logGroupArn = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${billingWebhookLogGroupName(stage)}:*`;
+  const tenantTables = `arn:\${AWS::Partition}:dynamodb:\${AWS::Region}:\${AWS::AccountId}:table/${tenantTableNamePattern(stage)}`;
+  const policy = {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [withPseudoParameters(logGroupArn)] },
+      {
+        Sid: 'ProjectItemsOfControlPlaneTables',
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'],
+        Resource: [getAtt('TenantTable', 'Arn'), getAtt('AuditTable', 'Arn')],
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${project}#*`] } },
+      },
+      {
+        Sid: 'TenantGenerationMarkers',
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        Resource: [withPseudoParameters(tenantTables)],
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['_sovereign'] } },
+      },
+      ...signingSecretStatements(billing.webhookSecret),
+    ],
+  };
+  return {
+    BillingWebhookLogGroup: {
+      Type: 'AWS::Logs::LogGroup',
+      DeletionPolicy: 'Delete',
+      UpdateReplacePolicy: 'Retain',
+      Properties: { LogGroupName: billingWebhookLogGroupName(stage), RetentionInDays: BILLING_LOG_RETENTION_DAYS, Tags: tagList(tags) },
+    },
+    BillingWebhookRole: {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        RoleName: billingWebhookRoleName(stage),
+        Description: `sovereign billing webhook (${stage})`,
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        },
+        Policies: [{ PolicyName: 'sovereign-billing-webhook', PolicyDocument: policy }],
+        Tags: tagList(tags),
+      },
+    },
+    BillingWebhookFunction: {
+      Type: 'AWS::Lambda::Function',
+      DependsOn: 'BillingWebhookLogGroup',
+      Properties: {
+        FunctionName: name,
+        Description: `sovereign billing webhook (${stage})`,
+        Runtime: 'nodejs20.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        Code: { S3Bucket: ref('ArtifactBucket'), S3Key: artifactKey(billing.artifactSha256) },
+        Role: getAtt('BillingWebhookRole', 'Arn'),
+        MemorySize: 256,
+        // Long enough to wait out the project lock of a running CLI command (8 s) and still answer.
+        Timeout: 30,
+        Environment: {
+          Variables: {
+            [BILLING_FUNCTION_ENV.project]: project,
+            [BILLING_FUNCTION_ENV.stage]: stage,
+            [BILLING_FUNCTION_ENV.config]: JSON.stringify({ suspendAfterFailures: billing.config.suspendAfterFailures, offboardGracePeriod: billing.config.offboardGracePeriod, plans: billing.config.plans }),
+            [BILLING_FUNCTION_ENV.secretReference]: billing.webhookSecret,
+          },
+        },
+        LoggingConfig: { LogGroup: ref('BillingWebhookLogGroup') },
+        Tags: tagList(tags),
+      },
+    },
+    // The Stripe signature is the authentication: the URL is public, the handler refuses what is not signed.
+    BillingWebhookUrl: {
+      Type: 'AWS::Lambda::Url',
+      Properties: { AuthType: 'NONE', InvokeMode: 'BUFFERED', TargetFunctionArn: getAtt('BillingWebhookFunction', 'Arn') },
+    },
+    BillingWebhookUrlPermission: {
+      Type: 'AWS::Lambda::Permission',
+      Properties: { Action: 'lambda:InvokeFunctionUrl', FunctionName: ref('BillingWebhookFunction'), Principal: '*', FunctionUrlAuthType: 'NONE' },
+    },
+    // Function URLs created since October 2025 need lambda:InvokeFunction too, limited to calls through the URL.
+    BillingWebhookInvokePermission: {
+      Type: 'AWS::Lambda::Permission',
+      Properties: { Action: 'lambda:InvokeFunction', FunctionName: ref('BillingWebhookFunction'), Principal: '*', InvokedViaFunctionUrl: true },
     },
   };
 }
@@ -49,10 +203,13 @@ export function renderControlPlaneStack(inputs: ControlPlaneInputs): CfnTemplate
   const tags = { 'sovereign:project': inputs.project, 'sovereign:stage': stage, 'sovereign:component': 'control-plane' };
   const exportName = (output: string) => ({ Name: `${stackName}-${output}` });
 
+  const billing = inputs.billing;
   return {
     AWSTemplateFormatVersion: '2010-09-09',
     Description: `sovereign control plane (stage ${stage})`,
-    Metadata: { Sovereign: { templateVersion: CONTROL_PLANE_TEMPLATE_VERSION, project: inputs.project, stage } },
+    Metadata: {
+      Sovereign: { templateVersion: CONTROL_PLANE_TEMPLATE_VERSION, project: inputs.project, stage, ...(billing ? { billingWebhookArtifact: billing.artifactSha256 } : {}) },
+    },
     Resources: {
       ArtifactBucket: {
         Type: 'AWS::S3::Bucket',
@@ -103,7 +260,7 @@ export function renderControlPlaneStack(inputs: ControlPlaneInputs): CfnTemplate
           },
         },
       },
-      TenantTable: controlPlaneTable(tenantRegistryTableName(stage), tags),
+      TenantTable: controlPlaneTable(tenantRegistryTableName(stage), tags, CONTROL_PLANE_TTL_ATTRIBUTE),
       AuditTable: controlPlaneTable(auditTableName(stage), tags),
       SecretsKey: {
         Type: 'AWS::KMS::Key',
@@ -134,6 +291,7 @@ export function renderControlPlaneStack(inputs: ControlPlaneInputs): CfnTemplate
         Type: 'AWS::KMS::Alias',
         Properties: { AliasName: secretsKeyAlias(stage), TargetKeyId: ref('SecretsKey') },
       },
+      ...(billing ? billingResources({ ...inputs, billing }, tags) : {}),
     },
     Outputs: {
       ArtifactBucketName: { Description: 'Bucket holding tenant artifacts', Value: ref('ArtifactBucket'), Export: exportName('ArtifactBucketName') },
@@ -141,6 +299,9 @@ export function renderControlPlaneStack(inputs: ControlPlaneInputs): CfnTemplate
       AuditTableName: { Description: 'Audit event table', Value: ref('AuditTable'), Export: exportName('AuditTableName') },
       SecretsKeyArn: { Description: 'KMS key for tenant secrets', Value: getAtt('SecretsKey', 'Arn'), Export: exportName('SecretsKeyArn') },
       SecretsKeyAlias: { Description: 'Alias of the secrets key', Value: ref('SecretsKeyAlias'), Export: exportName('SecretsKeyAlias') },
+      ...(billing
+        ? { BillingWebhookUrl: { Description: 'Billing webhook endpoint (give it to the billing provider)', Value: getAtt('BillingWebhookUrl', 'FunctionUrl'), Export: exportName('BillingWebhookUrl') } }
+        : {}),
     },
   };
 }

@@ -43,6 +43,17 @@ describe('template integrity', () => {
     expect(danglingReferences(renderControlPlaneStack({ project: 'shop', stage: 'prod' }))).toEqual([]);
   });
 
+  it('refers only to resources the control plane defines, with the billing webhook', () => {
+    const template = renderControlPlaneStack({
+      project: 'shop',
+      stage: 'prod',
+      billing: { artifactSha256: 'c'.repeat(64), config: { suspendAfterFailures: 3, offboardGracePeriod: '30d', plans: {} }, webhookSecret: 'ssm:/prod/_sovereign/billing/webhook_secret' },
+    });
+    expect(danglingReferences(template)).toEqual([]);
+    const referenced = referencedIds({ r: template.Resources, o: template.Outputs });
+    for (const id of ['BillingWebhookFunction', 'BillingWebhookRole', 'BillingWebhookLogGroup', 'BillingWebhookUrl', 'ArtifactBucket', 'SecretsKey', 'TenantTable', 'AuditTable']) expect(referenced.has(id)).toBe(true);
+  });
+
   it('detects a dangling reference', () => {
     const template = renderControlPlaneStack({ project: 'shop', stage: 'prod' });
     template.Outputs.Broken = { Description: 'x', Value: { Ref: 'Missing' } };

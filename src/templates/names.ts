@@ -83,3 +83,32 @@ export function artifactKey(sha256: string): string {
   if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`"${sha256}" is not a SHA-256 hex digest`);
   return `artifacts/${sha256}.zip`;
 }
+
+/**
+ * `sovereign_<stage>_billing_webhook`: the control plane's billing function and its role. `_`
+ * keeps it apart from every tenant's `sovereign-<stage>-<tenant>`.
+ */
+export function billingWebhookFunctionName(stage: string): string {
+  assertStage(stage);
+  return checked(`sovereign_${stage}_billing_webhook`, MAX_FUNCTION_NAME_LENGTH, 'function name');
+}
+
+export function billingWebhookRoleName(stage: string): string {
+  return checked(billingWebhookFunctionName(stage), MAX_ROLE_NAME_LENGTH, 'role name');
+}
+
+export function billingWebhookLogGroupName(stage: string): string {
+  return `/aws/lambda/${billingWebhookFunctionName(stage)}`;
+}
+
+/** Where `sovereign bootstrap` points the billing function for its signing secret unless `billing.webhookSecret` says otherwise. */
+export function defaultBillingWebhookSecretReference(stage: string): string {
+  assertStage(stage);
+  return `ssm:/${stage}/_sovereign/billing/webhook_secret`;
+}
+
+/** Every tenant table of a stage, as an IAM resource name pattern (`sovereign-<stage>-*`). */
+export function tenantTableNamePattern(stage: string): string {
+  assertStage(stage);
+  return `sovereign-${stage}-*`;
+}
