@@ -51,13 +51,14 @@ export function createSecretAccessor(
   references: Record<string, string>,
   resolver: SecretResolver,
 ): SecretAccessor {
-  const keys = new Set(declared);
+  // Declared key → reference (undefined when the tenant has not set it), built once per extension.
+  const configured = new Map<string, string | undefined>();
+  for (const key of declared) configured.set(key, references[`${extension}.${key}`]);
   return {
     get(key: string) {
-      if (!keys.has(key)) return Promise.reject(new UndeclaredSecretError(extension, key));
-      const reference = references[`${extension}.${key}`];
-      if (reference === undefined) return Promise.reject(new SecretNotConfiguredError(extension, key));
-      return resolver.resolve(reference);
+      const reference = configured.get(key);
+      if (reference !== undefined) return resolver.resolve(reference);
+      return Promise.reject(configured.has(key) ? new SecretNotConfiguredError(extension, key) : new UndeclaredSecretError(extension, key));
     },
   };
 }
@@ -82,11 +83,6 @@ export function createExtensionScope(options: ExtensionScopeOptions): ExtensionS
  * request that does not log pays nothing for them; both stay safe to destructure.
  */
 class RequestContext implements RouteContext {
-  readonly tenant: TenantIdentity;
-  readonly extension: string;
-  readonly config: Record<string, unknown>;
-  readonly secrets: SecretAccessor;
-  readonly db: ExtensionTable;
   private logger: Logger | undefined;
   private paginator: RouteContext['paginate'] | undefined;
 
@@ -95,11 +91,26 @@ class RequestContext implements RouteContext {
 
   constructor(scope: ExtensionScope, readonly requestId: string, readonly metrics: Metrics) {
     this.#scope = scope;
-    this.tenant = scope.tenant;
-    this.extension = scope.extension;
-    this.config = scope.config as Record<string, unknown>;
-    this.secrets = scope.secrets;
-    this.db = scope.db;
+  }
+
+  get tenant(): TenantIdentity {
+    return this.#scope.tenant;
+  }
+
+  get extension(): string {
+    return this.#scope.extension;
+  }
+
+  get config(): Record<string, unknown> {
+    return this.#scope.config as Record<string, unknown>;
+  }
+
+  get secrets(): SecretAccessor {
+    return this.#scope.secrets;
+  }
+
+  get db(): ExtensionTable {
+    return this.#scope.db;
   }
 
   get log(): Logger {

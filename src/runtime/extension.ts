@@ -90,9 +90,13 @@ export interface RouteRequest<Body = unknown, Query = Record<string, string | un
   path: string;
   /** Path parameters from the route's `{name}` segments. */
   params: Record<string, string>;
-  /** Query string values (parsed with the route's query schema when it has one). */
+  /**
+   * Query string values (parsed with the route's query schema when it has one). Read from the
+   * event on first use, like `headers`: both are accessors, so copy them by name — an object
+   * spread (`{ ...request }`) leaves them out; `JSON.stringify(request)` includes them.
+   */
   query: Query;
-  /** Header names in lower case. */
+  /** Header names in lower case (built on first use). */
   headers: Record<string, string>;
   /** The JSON body, parsed with the route's body schema when it has one. */
   body: Body;

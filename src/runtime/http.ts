@@ -51,7 +51,73 @@ export interface IncomingRequest {
   sourceIp: string | undefined;
 }
 
-export function normaliseEvent(event: HttpEventV2, context: LambdaContextLike | undefined, fallbackId: () => string): IncomingRequest {
+/** The methods as API Gateway sends them (already upper case): no `toUpperCase` per request. */
+const UPPER_METHODS: Record<string, string | undefined> = Object.assign(Object.create(null) as Record<string, string>, {
+  GET: 'GET', POST: 'POST', PUT: 'PUT', PATCH: 'PATCH', DELETE: 'DELETE', HEAD: 'HEAD', OPTIONS: 'OPTIONS',
+});
+
+/**
+ * The request as the runtime sees it. Headers and query are built on first read: most routes never
+ * look at them, and a real API Gateway event carries a dozen headers.
+ */
+class NormalisedRequest implements IncomingRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly body: string;
+  readonly bodyBytes: number;
+  readonly requestId: string;
+  readonly sourceIp: string | undefined;
+  readonly #event: HttpEventV2;
+  #headers: Record<string, string> | undefined;
+  #query: Record<string, string> | undefined;
+
+  constructor(event: HttpEventV2, context: LambdaContextLike | undefined, fallbackId: () => string) {
+    this.#event = event;
+    const http = event.requestContext?.http;
+    const method = http?.method;
+    this.method = method === undefined ? 'GET' : (UPPER_METHODS[method] ?? method.toUpperCase());
+    let path = event.rawPath || http?.path || '/';
+    if (path.includes('%')) {
+      try {
+        path = decodeURI(path);
+      } catch {
+        // keep the raw path; the router will not match it
+      }
+    }
+    this.path = path;
+    let body = '';
+    let bodyBytes = 0;
+    if (typeof event.body === 'string' && event.body.length > 0) {
+      if (event.isBase64Encoded) {
+        const bytes = Buffer.from(event.body, 'base64');
+        bodyBytes = bytes.length;
+        body = bytes.toString('utf8');
+      } else {
+        body = event.body;
+        bodyBytes = Buffer.byteLength(body);
+      }
+    }
+    this.body = body;
+    this.bodyBytes = bodyBytes;
+    this.requestId = event.requestContext?.requestId || context?.awsRequestId || fallbackId();
+    this.sourceIp = http?.sourceIp;
+  }
+
+  get headers(): Record<string, string> {
+    return (this.#headers ??= headersOf(this.#event));
+  }
+
+  get query(): Record<string, string> {
+    return (this.#query ??= queryOf(this.#event));
+  }
+
+  toJSON(): IncomingRequest {
+    const { method, path, query, headers, body, bodyBytes, requestId, sourceIp } = this;
+    return { method, path, query, headers, body, bodyBytes, requestId, sourceIp };
+  }
+}
+
+function headersOf(event: HttpEventV2): Record<string, string> {
   const headers: Record<string, string> = {};
   const given = event.headers;
   if (given) {
@@ -61,42 +127,21 @@ export function normaliseEvent(event: HttpEventV2, context: LambdaContextLike | 
     }
   }
   if (event.cookies && event.cookies.length > 0 && headers.cookie === undefined) headers.cookie = event.cookies.join('; ');
+  return headers;
+}
+
+function queryOf(event: HttpEventV2): Record<string, string> {
   const query: Record<string, string> = {};
   if (event.rawQueryString) {
     for (const [name, value] of new URLSearchParams(event.rawQueryString)) if (!(name in query)) query[name] = value;
   } else if (event.queryStringParameters) {
     for (const [name, value] of Object.entries(event.queryStringParameters)) if (value !== undefined) query[name] = value;
   }
-  let body = '';
-  let bodyBytes = 0;
-  if (typeof event.body === 'string' && event.body.length > 0) {
-    if (event.isBase64Encoded) {
-      const bytes = Buffer.from(event.body, 'base64');
-      bodyBytes = bytes.length;
-      body = bytes.toString('utf8');
-    } else {
-      body = event.body;
-      bodyBytes = Buffer.byteLength(body);
-    }
-  }
-  let path = event.rawPath || event.requestContext?.http?.path || '/';
-  if (path.includes('%')) {
-    try {
-      path = decodeURI(path);
-    } catch {
-      // keep the raw path; the router will not match it
-    }
-  }
-  return {
-    method: (event.requestContext?.http?.method ?? 'GET').toUpperCase(),
-    path,
-    query,
-    headers,
-    body,
-    bodyBytes,
-    requestId: event.requestContext?.requestId || context?.awsRequestId || fallbackId(),
-    sourceIp: event.requestContext?.http?.sourceIp,
-  };
+  return query;
+}
+
+export function normaliseEvent(event: HttpEventV2, context: LambdaContextLike | undefined, fallbackId: () => string): IncomingRequest {
+  return new NormalisedRequest(event, context, fallbackId);
 }
 
 /** RFC 9457 problem details plus the request id. */

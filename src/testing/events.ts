@@ -49,7 +49,7 @@ function payloadV2(source: EventSource, method: string, path: string, options: T
     rawPath: path,
     rawQueryString: p.rawQueryString,
     ...(options.cookies ? { cookies: options.cookies } : {}),
-    headers: { ...p.headers, ...source.extraHeaders },
+    headers: { ...source.extraHeaders, ...p.headers },
     ...(p.queryStringParameters ? { queryStringParameters: p.queryStringParameters } : {}),
     requestContext: {
       accountId: source.accountId,
@@ -77,7 +77,20 @@ function payloadV2(source: EventSource, method: string, path: string, options: T
 /** An API Gateway HTTP API (payload format 2.0, `$default` route) event. */
 export function apiGatewayEvent(method: string, path: string, options: TestEventOptions = {}): HttpEventV2 {
   return payloadV2(
-    { accountId: '123456789012', apiId: 'abc123defg', domainName: 'abc123defg.execute-api.eu-west-1.amazonaws.com', extraHeaders: {} },
+    {
+      accountId: '123456789012',
+      apiId: 'abc123defg',
+      domainName: 'abc123defg.execute-api.eu-west-1.amazonaws.com',
+      // What API Gateway adds to every request it forwards.
+      extraHeaders: {
+        accept: '*/*',
+        'accept-encoding': 'gzip, deflate, br',
+        'x-amzn-trace-id': 'Root=1-5f84c7a9-0123456789abcdef01234567',
+        'x-forwarded-for': '203.0.113.7',
+        'x-forwarded-port': '443',
+        'x-forwarded-proto': 'https',
+      },
+    },
     method,
     path,
     options,
@@ -91,7 +104,15 @@ export function functionUrlEvent(method: string, path: string, options: TestEven
       accountId: 'anonymous',
       apiId: 'f2l3d4urlid',
       domainName: 'f2l3d4urlid.lambda-url.eu-west-1.on.aws',
-      extraHeaders: { 'x-amzn-trace-id': 'Root=1-5f84c7a9-0123456789abcdef01234567', 'x-forwarded-proto': 'https' },
+      extraHeaders: {
+        accept: '*/*',
+        'x-amzn-tls-cipher-suite': 'ECDHE-RSA-AES128-GCM-SHA256',
+        'x-amzn-tls-version': 'TLSv1.2',
+        'x-amzn-trace-id': 'Root=1-5f84c7a9-0123456789abcdef01234567',
+        'x-forwarded-for': '203.0.113.7',
+        'x-forwarded-port': '443',
+        'x-forwarded-proto': 'https',
+      },
     },
     method,
     path,

@@ -41,8 +41,8 @@ export class SecretResolver {
   readonly cache: TtlCache<CachedSecret>;
   private readonly backend: SecretBackend;
   private readonly redactor: Redactor;
-  private readonly parsed = new Map<string, SecretReference>();
-  private readonly keys = new Map<string, string>();
+  /** Reference text → its parse and cache key, memoised (one lookup per warm request). */
+  private readonly parsed = new Map<string, { reference: SecretReference; key: string }>();
 
   constructor(options: SecretResolverOptions) {
     this.backend = options.backend;
@@ -50,28 +50,32 @@ export class SecretResolver {
     this.cache = new TtlCache<CachedSecret>(options.cache);
   }
 
-  /** Parses (and memoises) a reference. */
-  reference(text: string): SecretReference {
-    let reference = this.parsed.get(text);
-    if (reference === undefined) {
+  private parse(text: string): { reference: SecretReference; key: string } {
+    let parsed = this.parsed.get(text);
+    if (parsed === undefined) {
       const result = parseReference(text);
       if (!result.ok) throw new InvalidReferenceError(`invalid secret reference: ${result.problem.message}`);
-      reference = result.reference;
+      parsed = { reference: result.reference, key: cacheKeyOf(result.reference) };
       if (this.parsed.size > 10_000) this.parsed.clear();
-      this.parsed.set(text, reference);
+      this.parsed.set(text, parsed);
     }
-    return reference;
+    return parsed;
+  }
+
+  /** Parses (and memoises) a reference. */
+  reference(text: string): SecretReference {
+    return this.parse(text).reference;
   }
 
   /** The value behind a reference, from the cache or the backend. */
   resolve(text: string): Promise<string> {
-    let reference: SecretReference;
+    let parsed: { reference: SecretReference; key: string };
     try {
-      reference = this.reference(text);
+      parsed = this.parse(text);
     } catch (error) {
       return Promise.reject(error);
     }
-    const key = this.keys.get(text) ?? this.keyFor(text, reference);
+    const { reference, key } = parsed;
     const fresh = this.cache.getFresh(key);
     if (fresh !== undefined) {
       try {
@@ -81,13 +85,6 @@ export class SecretResolver {
       }
     }
     return this.cache.get(key, () => this.load(reference)).then((entry) => this.valueOf(entry, reference));
-  }
-
-  private keyFor(text: string, reference: SecretReference): string {
-    const key = cacheKeyOf(reference);
-    if (this.keys.size > 10_000) this.keys.clear();
-    this.keys.set(text, key);
-    return key;
   }
 
   private valueOf(entry: CachedSecret, reference: SecretReference): string {
