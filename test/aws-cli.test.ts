@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CloudFormationClient, ExecuteChangeSetCommand } from '@aws-sdk/client-cloudformation';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { newTenantRecord } from '../src/tenants/tenants.js';
 import { mockClient } from 'aws-sdk-client-mock';
 import { run } from '../src/cli.js';
@@ -84,12 +84,7 @@ describe('sovereign tenant deploy / diff --target aws (in process, mocked AWS)',
     const db = new FakeDocumentTables();
     db.table('sovereign_dev_tenants').set(FakeDocumentTables.key('demo#tenant', 'acme'), { pk: 'demo#tenant', sk: 'acme', version: 1, record: newTenantRecord({ id: 'acme', tier: 'basic', stage: 'dev', extensions: [], by: 'x', now: '2026-01-01T00:00:00.000Z' }) });
     const docs = mockClient(DynamoDBDocumentClient);
-    docs.on(GetCommand).callsFake(async (input) => db.get(input));
-    docs.on(PutCommand).callsFake(async (input) => db.put(input));
-    docs.on(DeleteCommand).callsFake(async (input) => db.delete(input));
-    docs.on(UpdateCommand).callsFake(async (input) => db.update(input));
-    docs.on(QueryCommand).callsFake(async (input) => db.query(input));
-    docs.on(TransactWriteCommand).callsFake(async (input) => db.transactWrite(input));
+    db.serve(docs);
     try {
       expect(await run(['tenant', 'create', 'acme', '--no-deploy', '--target', 'local', '-C', project])).toBe(0);
       expect(await run(['bootstrap', '-C', project])).toBe(0);

@@ -16,6 +16,7 @@ import {
   type Change,
   type StackEvent,
 } from '@aws-sdk/client-cloudformation';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 
 export function awsError(name: string, message: string, status = 400): Error {
@@ -320,6 +321,16 @@ export class FakeDocumentTables {
     return table;
   }
 
+  /** Answers a mocked document client's Get, Put, Delete, Update, Query and TransactWrite from these tables. */
+  serve(docs: AwsClientStub<DynamoDBDocumentClient>): void {
+    docs.on(GetCommand).callsFake(async (input) => this.get(input));
+    docs.on(PutCommand).callsFake(async (input) => this.put(input));
+    docs.on(DeleteCommand).callsFake(async (input) => this.delete(input));
+    docs.on(UpdateCommand).callsFake(async (input) => this.update(input));
+    docs.on(QueryCommand).callsFake(async (input) => this.query(input));
+    docs.on(TransactWriteCommand).callsFake(async (input) => this.transactWrite(input));
+  }
+
   static key(pk: unknown, sk: unknown): string {
     return `${String(pk)}\u0000${String(sk)}`;
   }
@@ -330,13 +341,14 @@ export class FakeDocumentTables {
       const clause = part.trim();
       let m = /^attribute_not_exists\((\w+)\)$/.exec(clause);
       if (m) return existing === undefined || existing[m[1]!] === undefined;
-      m = /^([#\w]+)\s*(=|<)\s*(:\w+)$/.exec(clause);
+      m = /^([#\w]+)\s*(<=|=|<)\s*(:\w+)$/.exec(clause);
       if (m) {
         const attr = m[1]!.startsWith('#') ? names[m[1]!]! : m[1]!;
         const actual = existing?.[attr];
         const expected = values[m[3]!];
         if (actual === undefined) return false;
-        return m[2] === '=' ? actual === expected : (actual as number) < (expected as number);
+        if (m[2] === '=') return actual === expected;
+        return m[2] === '<' ? (actual as number) < (expected as number) : (actual as number) <= (expected as number);
       }
       throw new Error(`fake DynamoDB does not understand the condition "${clause}"`);
     });

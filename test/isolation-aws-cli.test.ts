@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { IAMClient, SimulateCustomPolicyCommand, type EvaluationResult } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { mockClient } from 'aws-sdk-client-mock';
 import { run } from '../src/cli.js';
@@ -33,12 +33,7 @@ beforeEach(async () => {
     db.table('sovereign_dev_tenants').set(FakeDocumentTables.key('demo#tenant', id), { pk: 'demo#tenant', sk: id, version: 1, record: newTenantRecord({ id, tier: 'basic', stage: 'dev', extensions: [], by: 'x', now: '2026-01-01T00:00:00.000Z' }) });
   }
   const docs = mockClient(DynamoDBDocumentClient);
-  docs.on(GetCommand).callsFake(async (input) => db.get(input));
-  docs.on(PutCommand).callsFake(async (input) => db.put(input));
-  docs.on(DeleteCommand).callsFake(async (input) => db.delete(input));
-  docs.on(UpdateCommand).callsFake(async (input) => db.update(input));
-  docs.on(QueryCommand).callsFake(async (input) => db.query(input));
-  docs.on(TransactWriteCommand).callsFake(async (input) => db.transactWrite(input));
+  db.serve(docs);
   const iam = mockClient(IAMClient);
   seen.accounts.clear();
   seen.regions.clear();

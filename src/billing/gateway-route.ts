@@ -5,9 +5,9 @@
 import type { GatewayRoute } from '../dev/gateway.js';
 import type { Project } from '../project.js';
 import { LocalState } from '../state/store.js';
-import { handleBillingWebhook, type BillingWebhookDeps } from './webhook.js';
+import { BILLING_WEBHOOK_PATH, handleBillingWebhook, type BillingWebhookDeps } from './webhook.js';
 
-export const BILLING_WEBHOOK_PATH = '/_sovereign/billing/webhook';
+export { BILLING_WEBHOOK_PATH };
 
 export function billingGatewayRoute(project: Project, deps: Partial<BillingWebhookDeps> = {}): GatewayRoute {
   const state = new LocalState(project);

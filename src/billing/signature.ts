@@ -85,7 +85,12 @@ export function verifySignature(header: string | undefined, rawBody: string | Bu
   return parsed.timestamp;
 }
 
-/** The accepted secrets from `SOVEREIGN_BILLING_WEBHOOK_SECRET` (several separated by commas or spaces while rotating). */
+/** The accepted secrets in one stored value: several separated by commas or spaces while rotating. */
+export function splitSecrets(value: string): string[] {
+  return value.split(/[\s,]+/).filter((s) => s.length > 0);
+}
+
+/** The accepted secrets from `SOVEREIGN_BILLING_WEBHOOK_SECRET`. */
 export function secretsFromEnv(env: Record<string, string | undefined> = process.env): string[] {
-  return (env.SOVEREIGN_BILLING_WEBHOOK_SECRET ?? '').split(/[\s,]+/).filter((s) => s.length > 0);
+  return splitSecrets(env.SOVEREIGN_BILLING_WEBHOOK_SECRET ?? '');
 }

@@ -64,6 +64,8 @@ export interface BillingWebhookDeps {
 }
 
 const COMMAND = 'billing webhook';
+/** Where `sovereign dev` serves the webhook (the aws function answers there and at `/`). */
+export const BILLING_WEBHOOK_PATH = '/_sovereign/billing/webhook';
 /** Billing events are a few kilobytes; anything this large is not one (checked before the HMAC). */
 export const MAX_WEBHOOK_BYTES = 1024 * 1024;
 
@@ -193,13 +195,15 @@ async function dueOffboardingFields(deps: BillingWebhookDeps): Promise<Record<st
 }
 
 /**
- * Deliveries of one project are applied one at a time: each decision is taken on the record and
- * ledger as the previous delivery left them (the lock alone would serialize the writes, not the
- * reads the decision is based on).
+ * Deliveries of one project are applied one at a time in this process: each decision is taken on
+ * the record and ledger as the previous delivery left them (the lock alone would serialize the
+ * writes, not the reads the decision is based on). Locally the key is the project folder; on aws
+ * it is the state store, one per function environment — environments are separate processes,
+ * kept apart by the lock, the re-check of each decision and the ledger's conditional writes.
  */
-const queues = new Map<string, Promise<unknown>>();
+const queues = new Map<unknown, Promise<unknown>>();
 
-function serialized<T>(key: string, task: () => Promise<T>): Promise<T> {
+function serialized<T>(key: unknown, task: () => Promise<T>): Promise<T> {
   const previous = queues.get(key) ?? Promise.resolve();
   const run = previous.then(task, task);
   const tail = run.catch(() => undefined);
@@ -232,7 +236,7 @@ export async function handleBillingWebhook(request: BillingWebhookRequest, deps:
   } catch {
     return { status: 400, body: { error: 'invalid-json', message: 'the body is not JSON' } };
   }
-  return serialized(deps.project.root, () => applyEvent(deps, event));
+  return serialized(deps.target === 'aws' ? deps.state : deps.project.root, () => applyEvent(deps, event));
 }
 
 /** Attempts per delivery when its decision lost a race (record, watermark or lock moved). */
