@@ -198,6 +198,9 @@ describe('tenant create and deploy with the aws state', () => {
     const acme = (await awsState.getTenant('acme'))!;
     expect(acme.createdBy).toBe('arn:aws:sts::123456789012:assumed-role/ci/run');
     expect(acme.deploys).toEqual([expect.objectContaining({ target: 'aws', outcome: 'success', stack: 'sovereign-dev-acme', by: 'arn:aws:sts::123456789012:assumed-role/ci/run' })]);
+    // The first successful deploy takes the new tenant from provisioning to active.
+    expect(acme.status).toBe('active');
+    expect(acme.transitions.map((t) => t.to)).toEqual(['provisioning', 'active']);
     const events = [];
     for await (const event of awsState.events()) events.push(`${event.action}:${event.tenant}:${event.outcome}`);
     expect(events.sort()).toEqual(['tenant.create:acme:success', 'tenant.create:globex:success', 'tenant.deploy:acme:success', 'tenant.deploy:globex:success']);

@@ -93,7 +93,7 @@ describe('aws state', () => {
     expect(error).toBeInstanceOf(UserError);
     expect(error.exitCode).toBe(ExitCode.conflict);
     expect(error.message).toMatch(/tenant "acme" was changed by another command/);
-    expect((await state.getTenant('acme'))!.status).toBe('active');
+    expect((await state.getTenant('acme'))!.status).toBe('provisioning');
     const events = await chain(state);
     expect(events.map((e) => `${e.seq}:${e.action}:${e.outcome}`)).toEqual(['1:tenant.create:success', '2:tenant.suspend:failure']);
     expect((await verifyAwsChain(state)).ok).toBe(true);

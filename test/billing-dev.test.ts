@@ -34,7 +34,8 @@ beforeAll(async () => {
   mkdirSync(join(dir, 'extensions', 'probe', 'handlers'), { recursive: true });
   writeFileSync(join(dir, 'extensions', 'probe', 'extension.ts'), MANIFEST);
   writeFileSync(join(dir, 'extensions', 'probe', 'handlers', 'whoami.ts'), WHOAMI);
-  expect((await runCli(['tenant', 'create', 'acme', '--no-deploy'], { cwd: dir, env })).exitCode).toBe(0);
+  // Deployed with it, so active: billing suspends active tenants only.
+  expect((await runCli(['tenant', 'create', 'acme'], { cwd: dir, env })).exitCode).toBe(0);
   const mapped = await runCli(['tenant', 'billing', 'acme', '--customer', 'cus_acme'], { cwd: dir, env });
   expect(mapped.exitCode, mapped.stderr).toBe(0);
   const project = await loadProject(dir);

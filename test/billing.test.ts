@@ -15,7 +15,7 @@ import { handleBillingWebhook, type BillingWebhookDeps } from '../src/billing/we
 import { readGenerationMarker, resumeTenant, suspendTenant } from '../src/lifecycle/apply.js';
 import { loadProject, type Project } from '../src/project.js';
 import { LocalState } from '../src/state/store.js';
-import { createTenant } from '../src/tenants/tenants.js';
+import { createDeployedTenant } from './helpers/tenants.js';
 
 const SECRET = 'whsec_test_4f9a1c0b7e2d';
 const OLD_SECRET = 'whsec_old_9b8a7c6d5e4f';
@@ -117,7 +117,7 @@ async function start(billing: Record<string, unknown>, options: { realDeploy?: b
   writeFileSync(join(dir, 'sovereign.config.json'), JSON.stringify({ project: 'proj', billing }));
   const project = await loadProject(dir);
   const state = new LocalState(project);
-  await createTenant(state, 'dev', { id: 'acme', tier: 'basic', extensions: [] });
+  await createDeployedTenant(state, 'dev', { id: 'acme', tier: 'basic', extensions: [] });
   await setBillingCustomer(state, 'acme', 'cus_acme');
   const clock = { now: NOW };
   const redeployed: string[] = [];
@@ -282,7 +282,7 @@ describe('billing webhook deliveries', () => {
 
   it('a customer maps to one tenant only', async () => {
     const h = await start({});
-    await createTenant(h.state, 'dev', { id: 'globex', tier: 'basic', extensions: [] });
+    await createDeployedTenant(h.state, 'dev', { id: 'globex', tier: 'basic', extensions: [] });
     await expect(setBillingCustomer(h.state, 'globex', 'cus_acme')).rejects.toMatchObject({ exitCode: 4 });
     await expect(setBillingCustomer(h.state, 'globex', 'bad id!')).rejects.toMatchObject({ exitCode: 2 });
   });

@@ -28,7 +28,8 @@ describe('tenant lifecycle on the local target', () => {
     expect((JSON.parse(list.stdout) as { tenants: Array<{ id: string }> }).tenants.map((t) => t.id)).toEqual(['globex']);
     const human = await runCli(['tenant', 'list'], { cwd: dir });
     expect(human.stdout).toMatch(/^ID\s+TIER\s+STATUS/);
-    expect(human.stdout).toMatch(/globex\s+premium\s+active/);
+    // Registered without a deploy: provisioning until its first deploy.
+    expect(human.stdout).toMatch(/globex\s+premium\s+provisioning/);
 
     const show = await runCli(['tenant', 'show', 'globex'], { cwd: dir });
     expect(show.stdout).toContain('tier        premium');
@@ -51,12 +52,17 @@ describe('tenant lifecycle on the local target', () => {
     expect(create.exitCode, create.stderr).toBe(0);
     const result = JSON.parse(create.stdout) as { deployed: boolean; artifact: string };
     expect(result.deployed).toBe(true);
+    // The first deploy activated the new tenant.
+    expect((JSON.parse(create.stdout) as { tenant: { status: string; transitions: Array<{ to: string }> } }).tenant).toMatchObject({ status: 'active', transitions: [{ to: 'provisioning' }, { to: 'active' }] });
     expect(existsSync(join(dir, '.sovereign', 'artifacts', `${result.artifact}.zip`))).toBe(true);
     const show = JSON.parse((await runCli(['tenant', 'show', 'hooli', '--json'], { cwd: dir })).stdout) as { tenant: { deploys: Array<{ artifact: string; outcome: string }> } };
     expect(show.tenant.deploys).toEqual([expect.objectContaining({ artifact: result.artifact, outcome: 'success' })]);
 
-    const later = JSON.parse((await runCli(['tenant', 'create', 'pied-piper', '--no-deploy', '--json'], { cwd: dir })).stdout) as { deployed: boolean };
-    expect(later.deployed).toBe(false);
+    const later = JSON.parse((await runCli(['tenant', 'create', 'pied-piper', '--no-deploy', '--json'], { cwd: dir })).stdout) as { deployed: boolean; tenant: { status: string } };
+    expect(later).toMatchObject({ deployed: false, tenant: { status: 'provisioning' } });
+    // Its first `tenant deploy` activates it.
+    expect((await runCli(['tenant', 'deploy', 'pied-piper'], { cwd: dir })).exitCode).toBe(0);
+    expect((JSON.parse((await runCli(['tenant', 'show', 'pied-piper', '--json'], { cwd: dir })).stdout) as { tenant: { status: string } }).tenant.status).toBe('active');
   });
 
   it('records a failed mutation in the audit log with its error', async () => {

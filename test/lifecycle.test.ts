@@ -8,11 +8,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/errors.js';
 import { readGenerationMarker, resumeTenant, suspendTenant, transitionTenant, type LifecycleEnv } from '../src/lifecycle/apply.js';
-import { isLegalTransition, planTransition, TENANT_STATUSES } from '../src/lifecycle/machine.js';
+import { afterDeploy, isLegalTransition, planTransition, TENANT_STATUSES } from '../src/lifecycle/machine.js';
+import { createLocalDeployer } from '../src/fleet/local.js';
+import { deployRecorder } from '../src/fleet/record.js';
 import { loadProject } from '../src/project.js';
 import type { TenantRecord, TenantStatus } from '../src/state/registry.js';
 import { LocalState } from '../src/state/store.js';
 import { createTenant, newTenantRecord } from '../src/tenants/tenants.js';
+import { createDeployedTenant } from './helpers/tenants.js';
 
 /** Written out by hand: what the product promises, not what the code happens to do. */
 const LEGAL = new Set([
@@ -82,7 +85,7 @@ describe('lifecycle transitions', () => {
 describe('suspend and resume on the local state', () => {
   it('records each transition once, flips the marker and leaves the data alone', async () => {
     const env = await makeLocalProject();
-    await createTenant(env.state, 'dev', { id: 'acme', tier: 'basic', extensions: [] });
+    await createDeployedTenant(env.state, 'dev', { id: 'acme', tier: 'basic', extensions: [] });
     const dataFile = join(env.project.paths.data, 'acme', 'dynamodb', 'data.ldb');
     mkdirSync(join(dataFile, '..'), { recursive: true });
     writeFileSync(dataFile, 'tenant data');
@@ -107,15 +110,64 @@ describe('suspend and resume on the local state', () => {
     expect(readFileSync(dataFile, 'utf8')).toBe('tenant data');
     const successes = auditEvents(env).slice(before).filter((e) => e.outcome === 'success').map((e) => e.action);
     expect(successes).toEqual(['tenant.suspend', 'tenant.resume']);
-    expect((await env.state.getTenant('acme'))?.transitions.map((t) => t.to)).toEqual(['active', 'suspended', 'active']);
+    expect((await env.state.getTenant('acme'))?.transitions.map((t) => t.to)).toEqual(['provisioning', 'active', 'suspended', 'active']);
   });
 
   it('an active tenant cannot be resumed; a failed one can; a missing one is exit 3', async () => {
     const env = await makeLocalProject();
-    await createTenant(env.state, 'dev', { id: 'acme', tier: 'basic', extensions: [] });
+    await createDeployedTenant(env.state, 'dev', { id: 'acme', tier: 'basic', extensions: [] });
     await expect(resumeTenant(env, 'acme')).rejects.toMatchObject({ exitCode: 4, message: 'tenant "acme" is active; it cannot be activated' });
     await transitionTenant(env, { tenant: 'acme', to: 'failed', command: 'test', action: 'tenant.fail' });
     await expect(resumeTenant(env, 'acme')).resolves.toMatchObject({ from: 'failed', to: 'active' });
     await expect(suspendTenant(env, 'nobody')).rejects.toMatchObject({ exitCode: 3 });
+  });
+});
+
+describe('provisioning until the first deploy', () => {
+  const deploy = (outcome: 'success' | 'failure') => ({ at: new Date().toISOString(), by: 'ci@host', target: 'local' as const, artifact: outcome === 'success' ? 'b'.repeat(64) : '', extensions: [], outcome });
+
+  it('create records provisioning; the first successful deploy activates, with the move in the deploy event', async () => {
+    const env = await makeLocalProject();
+    const created = await createTenant(env.state, 'dev', { id: 'acme', tier: 'basic', extensions: [] });
+    expect(created.status).toBe('provisioning');
+    expect(created.transitions).toEqual([expect.objectContaining({ from: null, to: 'provisioning' })]);
+    // Nothing but a deploy takes it out of provisioning.
+    await expect(suspendTenant(env, 'acme')).rejects.toMatchObject({ exitCode: 4, message: expect.stringContaining('is provisioning') });
+
+    await deployRecorder(env.state)('acme', deploy('success'));
+    const active = (await env.state.getTenant('acme'))!;
+    expect(active.status).toBe('active');
+    expect(active.transitions.at(-1)).toMatchObject({ from: 'provisioning', to: 'active', by: 'ci@host', reason: 'first deploy' });
+    expect(auditEvents(env).at(-1)).toMatchObject({ action: 'tenant.deploy', outcome: 'success', args: { outcome: 'success', status: { from: 'provisioning', to: 'active' } } });
+
+    // Later deploys, failed ones included, leave an active tenant's status alone.
+    await deployRecorder(env.state)('acme', deploy('failure'));
+    await deployRecorder(env.state)('acme', deploy('success'));
+    const later = (await env.state.getTenant('acme'))!;
+    expect([later.status, later.transitions.length, later.deploys.length]).toEqual(['active', 2, 3]);
+    expect(auditEvents(env).at(-1)!.args.status).toBeUndefined();
+  });
+
+  it('a failed first deploy marks the tenant failed (the real local deployer); the next successful deploy activates it', async () => {
+    const env = await makeLocalProject();
+    await createTenant(env.state, 'dev', { id: 'acme', tier: 'basic', extensions: ['not-there'] });
+    await expect(createLocalDeployer(env.state, env.project)('acme')).rejects.toBeInstanceOf(UserError);
+    const failed = (await env.state.getTenant('acme'))!;
+    expect(failed.status).toBe('failed');
+    expect(failed.transitions.at(-1)).toMatchObject({ from: 'provisioning', to: 'failed', reason: 'first deploy failed' });
+    expect(failed.deploys).toEqual([expect.objectContaining({ outcome: 'failure' })]);
+
+    await deployRecorder(env.state)('acme', deploy('failure'));
+    expect((await env.state.getTenant('acme'))!.status).toBe('failed');
+    await deployRecorder(env.state)('acme', deploy('success'));
+    expect((await env.state.getTenant('acme'))!.transitions.map((t) => t.to)).toEqual(['provisioning', 'failed', 'active']);
+  });
+
+  it('a tenant failed for another reason is not revived by a deploy', () => {
+    const now = '2026-02-01T00:00:00.000Z';
+    const failedLater = planTransition(planTransition(recordIn('provisioning'), 'active', { by: 'x', now }), 'failed', { by: 'x', now });
+    expect(afterDeploy(failedLater, 'success', { by: 'x', now })).toBe(failedLater);
+    expect(afterDeploy(recordIn('suspended'), 'success', { by: 'x', now }).status).toBe('suspended');
+    expect(afterDeploy(recordIn('provisioning'), 'failure', { by: 'x', now }).status).toBe('failed');
   });
 });

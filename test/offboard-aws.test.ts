@@ -21,7 +21,7 @@ import { loadProject } from '../src/project.js';
 import { LocalState } from '../src/state/store.js';
 import { createAwsClients, type AwsClients } from '../src/targets/aws/clients.js';
 import { openAwsSession } from '../src/targets/aws/session.js';
-import { createTenant } from '../src/tenants/tenants.js';
+import { createDeployedTenant } from './helpers/tenants.js';
 import { FakeCloudFormation } from './aws-fakes.js';
 
 const STACK = 'sovereign-prod-acme';
@@ -54,7 +54,7 @@ describe('offboarding on aws', () => {
     const project = await loadProject(dir);
     const warnings: string[] = [];
     const env: LifecycleEnv = { project, state: new LocalState(project), target: 'aws', warn: (m) => warnings.push(m) };
-    await createTenant(env.state, 'prod', { id: 'acme', tier: 'premium', extensions: [] });
+    await createDeployedTenant(env.state, 'prod', { id: 'acme', tier: 'premium', extensions: [] }, 'aws');
     const session = openAwsSession({ project: 'demo', stage: 'prod', clients, sleep: async () => undefined, now: () => Date.parse('2026-03-04T05:06:07Z') });
     cfn.seed(STACK, 'UPDATE_COMPLETE', { Table: { Type: 'AWS::DynamoDB::Table' } });
     dynamodb.on(DescribeTableCommand).resolves({ Table: { TableName: STACK, DeletionProtectionEnabled: true } });

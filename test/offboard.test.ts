@@ -20,7 +20,7 @@ import { loadProject } from '../src/project.js';
 import { TENANT_TABLE_KEY_SCHEMA } from '../src/runtime/table.js';
 import { LocalState } from '../src/state/store.js';
 import { tenantTableName } from '../src/templates/names.js';
-import { createTenant } from '../src/tenants/tenants.js';
+import { createDeployedTenant } from './helpers/tenants.js';
 
 async function makeEnv(): Promise<LifecycleEnv> {
   const dir = join(mkdtempSync(join(tmpdir(), 'sovereign-offboard-')), 'proj');
@@ -55,7 +55,7 @@ function flipByte(file: string, at: number): void {
 describe('offboarding with retention', () => {
   it('exports, destroys, and signs a certificate that verifies and catches changed bytes', async () => {
     const env = await makeEnv();
-    await createTenant(env.state, 'dev', { id: 'acme', tier: 'standard', extensions: [] });
+    await createDeployedTenant(env.state, 'dev', { id: 'acme', tier: 'standard', extensions: [] });
     await seedTable(env, 'acme', 25);
     const out = join(env.project.root, 'retention');
     const steps: string[] = [];
@@ -86,7 +86,7 @@ describe('offboarding with retention', () => {
     ]);
     const certificate = JSON.parse(readFileSync(result.certificate.path, 'utf8')) as { retained: { dataExport: { sha256: string } }; transitions: Array<{ to: string }>; deletedBy: string; reason: string };
     expect(certificate.retained.dataExport.sha256).toBe(result.dataExport.sha256);
-    expect(certificate.transitions.map((t) => t.to)).toEqual(['active', 'offboarding', 'deleted']);
+    expect(certificate.transitions.map((t) => t.to)).toEqual(['provisioning', 'active', 'offboarding', 'deleted']);
     expect(certificate.reason).toBe('contract ended');
 
     // Any flipped byte of the certificate fails, whitespace included.
@@ -106,7 +106,7 @@ describe('offboarding with retention', () => {
   it('refuses a deleted or unknown tenant and an illegal start, and exports an empty table', async () => {
     const env = await makeEnv();
     await expect(offboardTenant(env, { tenant: 'nobody' })).rejects.toMatchObject({ exitCode: 3 });
-    await createTenant(env.state, 'dev', { id: 'globex', tier: 'basic', extensions: [] });
+    await createDeployedTenant(env.state, 'dev', { id: 'globex', tier: 'basic', extensions: [] });
     const result = await offboardTenant(env, { tenant: 'globex', outDir: join(env.project.root, 'kept') });
     expect(result.dataExport.items).toBe(0);
     expect(gunzipSync(readFileSync(result.dataExport.path)).length).toBe(0);
@@ -116,7 +116,7 @@ describe('offboarding with retention', () => {
 
   it('a certificate signed by another key fails a pinned check', async () => {
     const env = await makeEnv();
-    await createTenant(env.state, 'dev', { id: 'initech', tier: 'basic', extensions: [] });
+    await createDeployedTenant(env.state, 'dev', { id: 'initech', tier: 'basic', extensions: [] });
     const result = await offboardTenant(env, { tenant: 'initech', outDir: join(env.project.root, 'kept') });
     const { generateKeyPairSync } = await import('node:crypto');
     const other = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
@@ -127,7 +127,7 @@ describe('offboarding with retention', () => {
 
   it('waits for a process holding the tenant\'s store, and refuses with exit 4 when it does not let go', async () => {
     const env = await makeEnv();
-    await createTenant(env.state, 'dev', { id: 'hooli', tier: 'basic', extensions: [] });
+    await createDeployedTenant(env.state, 'dev', { id: 'hooli', tier: 'basic', extensions: [] });
     await seedTable(env, 'hooli', 3);
     // A running tenant process holds its LevelDB store; here the test holds it.
     const holder = dynalite({ path: join(env.project.paths.data, 'hooli', 'dynamodb'), createTableMs: 0 });

@@ -58,7 +58,7 @@ describe('tenant logs', () => {
 });
 
 describe('status and top rows', () => {
-  const acme = newTenantRecord({ id: 'acme', tier: 'premium', stage: 'dev', extensions: [], by: 't', now: '2026-01-01T00:00:00Z' });
+  const acme = { ...newTenantRecord({ id: 'acme', tier: 'premium', stage: 'dev', extensions: [], by: 't', now: '2026-01-01T00:00:00Z' }), status: 'active' as const };
   const globex = { ...newTenantRecord({ id: 'globex', tier: 'basic', stage: 'dev', extensions: [], by: 't', now: '2026-01-01T00:00:00Z' }), status: 'suspended' as const };
   const fleet: FleetFigures = {
     source: 'sovereign dev on port 4000',

@@ -60,6 +60,9 @@ beforeAll(async () => {
     const created = await cli(['tenant', 'create', id, '--no-deploy']);
     expect(created.exitCode, created.stderr).toBe(0);
   }
+  // Deployed, so active: one build for both (the same extensions).
+  const deployed = await cli(['tenant', 'deploy', '--all']);
+  expect(deployed.exitCode, deployed.stderr).toBe(0);
   const child: ResultPromise<Options> = execa('node', [cliPath, 'dev', '--port', '0', '--json'], { cwd: dir, reject: false, env: { ...env, SOVEREIGN_BILLING_WEBHOOK_SECRET: BILLING_SECRET }, stdin: 'ignore' } as Options);
   dev = child;
   let stdout = '';

@@ -39,7 +39,7 @@ export interface DevServerOptions {
   project: Project;
   /** Gateway port; 0 picks a free one. */
   port: number;
-  /** Only these tenants (default: every active or suspended tenant, and new ones as they appear). */
+  /** Only these tenants (default: every provisioning, active or suspended tenant, and new ones as they appear). */
   tenants?: string[];
   /** Extra gateway routes (e.g. the billing webhook). */
   routes?: GatewayRoute[];
@@ -52,8 +52,11 @@ export interface DevServerOptions {
   env?: Record<string, string | undefined>;
 }
 
-/** Statuses of a registered tenant whose process `dev` runs. */
-const RUNNABLE = new Set(['active', 'suspended']);
+/**
+ * Statuses of a registered tenant whose process `dev` runs. `dev` builds from the working tree, so
+ * a tenant can be tried before its first deploy (`provisioning`).
+ */
+const RUNNABLE = new Set(['provisioning', 'active', 'suspended']);
 const POLL_MS = 400;
 const HEALTH_POLL_MS = 5000;
 

@@ -3,6 +3,7 @@
  * and recording each deploy (success or failure) in the tenant's history with an audit event.
  * Recording is serialised, since every mutation takes the project lock.
  */
+import { afterDeploy } from '../lifecycle/machine.js';
 import type { Project } from '../project.js';
 import type { DeployRecord, TenantRecord } from '../state/registry.js';
 import type { StateStore } from '../state/store.js';
@@ -36,6 +37,16 @@ export function artifactCache(project: Project): (extensions: string[]) => Promi
 
 export const firstLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 
+/**
+ * The record with `deploy` appended, and moved out of `provisioning` by its first deploy (the
+ * move noted in the audit event's args).
+ */
+export function withDeploy(eventArgs: Record<string, unknown>, current: TenantRecord, deploy: DeployRecord): TenantRecord {
+  const record = afterDeploy(current, deploy.outcome, { by: deploy.by, now: deploy.at });
+  if (record.status !== current.status) eventArgs.status = { from: current.status, to: record.status };
+  return { ...record, updatedAt: deploy.at, deploys: [...current.deploys, deploy] };
+}
+
 /** Appends a deploy to the tenant's history, with a `tenant.deploy` audit event. */
 export function deployRecorder(state: StateStore, command = 'tenant deploy'): (id: string, deploy: DeployRecord) => Promise<void> {
   const queue = serial();
@@ -57,7 +68,7 @@ export function deployRecorder(state: StateStore, command = 'tenant deploy'): (i
         },
         async (tx) => {
           const current: TenantRecord = await requireTenant(state, id);
-          tx.putTenant({ ...current, updatedAt: deploy.at, deploys: [...current.deploys, deploy] });
+          tx.putTenant(withDeploy(tx.eventArgs, current, deploy));
         },
       ),
     );

@@ -53,3 +53,18 @@ export function planTransition(record: TenantRecord, to: TenantStatus, options: 
   const transition: TenantRecord['transitions'][number] = { from, to, at: options.now, by: options.by, ...(options.reason ? { reason: options.reason } : {}) };
   return { ...record, status: to, updatedAt: options.now, transitions: [...(record.transitions ?? []), transition] };
 }
+
+/** Provisioning, or failed by its first deploy: the next successful deploy activates the tenant. */
+export function awaitsFirstDeploy(record: TenantRecord): boolean {
+  return record.status === 'provisioning' || (record.status === 'failed' && record.transitions?.at(-1)?.from === 'provisioning');
+}
+
+/**
+ * The record after a deploy: a tenant's first successful deploy activates it, a failed first deploy
+ * marks it failed (and a later success activates it); any other deploy leaves the status alone.
+ */
+export function afterDeploy(record: TenantRecord, outcome: 'success' | 'failure', options: TransitionOptions): TenantRecord {
+  if (!awaitsFirstDeploy(record)) return record;
+  if (outcome === 'success') return planTransition(record, 'active', { ...options, reason: 'first deploy' });
+  return record.status === 'provisioning' ? planTransition(record, 'failed', { ...options, reason: 'first deploy failed' }) : record;
+}

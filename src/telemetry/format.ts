@@ -33,7 +33,7 @@ export function statusReport(record: TenantRecord, fleet: FleetFigures | undefin
   const base = { tenant: record.id, state: record.status, tier: record.tier };
   const figures = fleet?.tenants.find((t) => t.tenant === record.id);
   if (!fleet) return { ...base, runtime: null, message: `no runtime figures: ${hint}` };
-  if (!figures) return { ...base, runtime: null, message: `${fleet.source} does not serve ${record.id} (it serves ${fleet.serves ?? 'active and suspended tenants'})` };
+  if (!figures) return { ...base, runtime: null, message: `${fleet.source} does not serve ${record.id} (it serves ${fleet.serves ?? 'provisioning, active and suspended tenants'})` };
   return {
     ...base,
     runtime: {

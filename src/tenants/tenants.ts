@@ -46,12 +46,12 @@ function seededVault(key: Buffer, id: string, stage: string, by: string): Buffer
   }
 }
 
-/** Pure: the record of a new tenant. */
+/** Pure: the record of a new tenant, `provisioning` until its first successful deploy. */
 export function newTenantRecord(options: { id: string; tier: Tier; stage: string; extensions: string[]; by: string; now: string }): TenantRecord {
   return {
     id: options.id,
     tier: options.tier,
-    status: 'active',
+    status: 'provisioning',
     stage: options.stage,
     createdAt: options.now,
     createdBy: options.by,
@@ -60,7 +60,7 @@ export function newTenantRecord(options: { id: string; tier: Tier; stage: string
     secrets: {},
     config: {},
     deploys: [],
-    transitions: [{ from: null, to: 'active', at: options.now, by: options.by }],
+    transitions: [{ from: null, to: 'provisioning', at: options.now, by: options.by }],
   };
 }
 

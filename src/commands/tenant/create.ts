@@ -15,7 +15,7 @@ export function configure(command: Command): void {
   command
     .argument('<id>', 'tenant id: 3–28 characters of a-z, 0-9 and "-"')
     .addOption(new Option('--tier <tier>', 'service tier: API limits and concurrency').choices(tierSchema.options))
-    .option('--no-deploy', 'only register the tenant; deploy later with `sovereign tenant deploy`');
+    .option('--no-deploy', 'only register the tenant (provisioning); its first `sovereign tenant deploy` activates it');
 }
 
 type Ctx = Parameters<CommandModule['run']>[0];
@@ -73,15 +73,17 @@ export async function run(ctx: Ctx, [id]: string[], options: Record<string, unkn
     try {
       artifact = (await deployNew(ctx, record.id)).artifact;
     } catch (error) {
-      throw new UserError(`tenant "${record.id}" was created, but its first deploy failed: ${error instanceof Error ? error.message : String(error)}`, {
-        hint: `fix the cause, then run \`sovereign tenant deploy ${record.id}\``,
+      throw new UserError(`tenant "${record.id}" was created, but its first deploy failed (the tenant is marked failed): ${error instanceof Error ? error.message : String(error)}`, {
+        hint: `fix the cause, then run \`sovereign tenant deploy ${record.id}\`: a successful deploy activates it`,
         exitCode: ExitCode.failed,
         cause: error,
       });
     }
   }
-  ctx.out.result({ tenant: record, deployed: artifact !== undefined, artifact: artifact ?? null }, () => {
-    const lines = [`Created tenant ${record.id} (tier ${record.tier}, stage ${record.stage}).`];
+  // The first successful deploy moved the tenant from provisioning to active.
+  const created = artifact === undefined ? record : ((await state.getTenant(record.id)) ?? record);
+  ctx.out.result({ tenant: created, deployed: artifact !== undefined, artifact: artifact ?? null }, () => {
+    const lines = [`Created tenant ${record.id} (tier ${record.tier}, stage ${record.stage}, ${created.status}).`];
     lines.push(record.extensions.length ? `Extensions: ${record.extensions.join(', ')}` : `No extensions enabled yet: \`sovereign ext enable <name> --tenant ${record.id}\``);
     lines.push(artifact ? `Deployed artifact ${artifact.slice(0, 12)} to ${ctx.globals.target}.` : `Not deployed: \`sovereign tenant deploy ${record.id}\``);
     return lines.join('\n');

@@ -6,7 +6,9 @@
  * "Rate exceeded", which the fleet runner retries with backoff.
  */
 import { conflict, UserError } from '../../errors.js';
+import { withDeploy } from '../../fleet/record.js';
 import { buildArtifactFor, withTemplate, type BuiltArtifact } from '../../fleet/tenant-build.js';
+import { awaitsFirstDeploy } from '../../lifecycle/machine.js';
 import type { LiveView } from '../../output/live.js';
 import type { Project } from '../../project.js';
 import type { DeployRecord, TenantRecord } from '../../state/registry.js';
@@ -83,7 +85,7 @@ export function createAwsDeployer(state: StateStore, project: Project, session: 
           const deploy = make(state.actor);
           Object.assign(tx.eventArgs, { target: 'aws', artifact: deploy.artifact, extensions: deploy.extensions, outcome: deploy.outcome, ...(deploy.stack ? { stack: deploy.stack } : {}), ...(deploy.error ? { error: deploy.error } : {}) });
           const current = await requireTenant(state, id);
-          tx.putTenant({ ...current, updatedAt: deploy.at, deploys: [...current.deploys, deploy] });
+          tx.putTenant(withDeploy(tx.eventArgs, current, deploy));
         },
       ),
     );
@@ -110,7 +112,8 @@ export function createAwsDeployer(state: StateStore, project: Project, session: 
         ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
       });
       stack = result.stackName;
-      if (result.outcome !== 'unchanged') {
+      // An unchanged stack is recorded only when it is the deploy that takes the tenant out of provisioning.
+      if (result.outcome !== 'unchanged' || awaitsFirstDeploy(tenant)) {
         await save(id, (by) => ({ at: new Date(session.now()).toISOString(), by, target: 'aws', artifact, extensions, outcome: 'success', stack: stack! }));
       }
       const counts = result.summary?.counts ?? { add: 0, modify: 0, remove: 0 };
