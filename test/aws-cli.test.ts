@@ -71,15 +71,56 @@ describe('sovereign bootstrap (in process, mocked AWS)', () => {
   });
 });
 
+/** A class-level S3 mock holding uploaded keys: HeadObject answers 404 until PutObject stored the key. */
+function mockArtifactBucket() {
+  const s3 = mockClient(S3Client);
+  const stored = new Set<string>();
+  s3.on(HeadObjectCommand).callsFake(async (input: { Key: string }) => {
+    if (!stored.has(input.Key)) throw awsError('NotFound', 'Not Found', 404);
+    return {};
+  });
+  s3.on(PutObjectCommand).callsFake(async (input: { Key: string }) => (stored.add(input.Key), {}));
+  return { s3, stored };
+}
+
+describe('sovereign bootstrap with a billing section (in process, mocked AWS)', () => {
+  function withBilling(billing: Record<string, unknown>): void {
+    writeFileSync(join(project, 'sovereign.config.json'), JSON.stringify({ project: 'demo', target: 'aws', region: 'eu-west-1', billing }));
+  }
+
+  it('builds and uploads the billing function, asks for its new role (--yes), and deploys it naming the artifact hash', async () => {
+    withBilling({ suspendAfterFailures: 2, plans: { price_pro: 'premium' } });
+    const { s3, stored } = mockArtifactBucket();
+    try {
+      // The function's role is an IAM change: without a terminal it needs --yes.
+      expect(await run(['bootstrap', '-C', project])).toBe(2);
+      expect(stderr).toMatch(/--yes/);
+      expect(cfn.stacks.size).toBe(0); // asked before anything was deployed
+      stdout = '';
+      expect(await run(['bootstrap', '--yes', '--json', '-C', project])).toBe(0);
+      const result = JSON.parse(stdout) as { billingWebhook: { sha256: string; key: string }; changes: Array<{ logicalId: string }> };
+      expect(result.billingWebhook.key).toBe(`artifacts/${result.billingWebhook.sha256}.zip`);
+      expect(stored.has(result.billingWebhook.key)).toBe(true);
+      const template = cfn.find('sovereign-dev-control-plane')!.resources as Record<string, { Properties: Record<string, any> }>;
+      expect(template.BillingWebhookFunction!.Properties.Code.S3Key).toBe(result.billingWebhook.key);
+      expect(template.BillingWebhookFunction!.Properties.Environment.Variables.SOVEREIGN_BILLING_WEBHOOK_SECRET_REF).toBe('ssm:/dev/_sovereign/billing/webhook_secret');
+    } finally {
+      s3.restore();
+    }
+  }, 60_000);
+
+  it('a billing.webhookSecret that is not a reference is exit 2 before anything is deployed, and never echoed', async () => {
+    withBilling({ webhookSecret: 'whsec_pasted_by_mistake_123' });
+    expect(await run(['bootstrap', '--yes', '-C', project])).toBe(2);
+    expect(stderr).toMatch(/^error: .*billing\.webhookSecret is not a secret reference/m);
+    expect(stderr + stdout).not.toContain('whsec_pasted_by_mistake_123');
+    expect(cfn.stacks.size).toBe(0);
+  });
+});
+
 describe('sovereign tenant deploy / diff --target aws (in process, mocked AWS)', () => {
   it('builds the artifact, uploads it once, deploys the stack through a change set, then diff finds nothing to change', async () => {
-    const s3 = mockClient(S3Client);
-    const stored = new Set<string>();
-    s3.on(HeadObjectCommand).callsFake(async (input: { Key: string }) => {
-      if (!stored.has(input.Key)) throw awsError('NotFound', 'Not Found', 404);
-      return {};
-    });
-    s3.on(PutObjectCommand).callsFake(async (input: { Key: string }) => (stored.add(input.Key), {}));
+    const { s3, stored } = mockArtifactBucket();
     // The registry may be local or in the control-plane table: the tenant exists in both.
     const db = new FakeDocumentTables();
     db.table('sovereign_dev_tenants').set(FakeDocumentTables.key('demo#tenant', 'acme'), { pk: 'demo#tenant', sk: 'acme', version: 1, record: newTenantRecord({ id: 'acme', tier: 'basic', stage: 'dev', extensions: [], by: 'x', now: '2026-01-01T00:00:00.000Z' }) });

@@ -3,6 +3,7 @@
  * extensions. The `dev` server runs it in a child process; the aws target zips and deploys it.
  */
 import { join, relative, resolve, sep } from 'node:path';
+import type { BuildOptions } from 'esbuild';
 import { renderEntrySource } from './entry-source.js';
 import { packageRoot, packageVersion, runtimeEntry } from './locate.js';
 import { loadExtensionSources, type ExtensionSource } from './manifests.js';
@@ -25,6 +26,8 @@ export interface BuildTenantBundleOptions {
 /** `manifest.json` of an artifact. No timestamps: it is part of the artifact's hash. */
 export interface ArtifactManifest {
   format: 1;
+  /** What the artifact runs when it is not a tenant runtime (`billing-webhook`: the control plane's function). */
+  component?: string;
   sovereign: string;
   awsSdk: AwsSdkMode;
   extensions: Array<{ name: string; version: string; codeSha256: string }>;
@@ -48,6 +51,25 @@ const OUT_DIR = resolve('/sovereign-artifact');
 
 export const BUNDLE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
+/** esbuild options every Lambda bundle shares: minified ESM for Node 20, resolving this package's dependencies. */
+export function lambdaBuildOptions(): BuildOptions & { bundle: true; write: false } {
+  return {
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    minify: true,
+    legalComments: 'none',
+    charset: 'utf8',
+    banner: { js: BUNDLE_BANNER },
+    // ESM builds first: the AWS SDK's dist-es tree-shakes better than its CommonJS build.
+    mainFields: ['module', 'main'],
+    nodePaths: [join(packageRoot(), 'node_modules')],
+    logLevel: 'silent',
+  };
+}
+
 export async function buildTenantBundle(options: BuildTenantBundleOptions): Promise<TenantBundle> {
   const runtime = options.runtime ?? runtimeEntry();
   const awsSdk = options.awsSdk ?? 'bundle';
@@ -61,28 +83,16 @@ export async function buildTenantBundle(options: BuildTenantBundleOptions): Prom
       loader: 'js',
     },
     absWorkingDir: options.projectDir,
-    bundle: true,
-    write: false,
     // Code splitting: what an extension or the SDK needs loads on first use, not at cold start.
     splitting: true,
     outdir: OUT_DIR,
     entryNames: 'index',
     chunkNames: 'chunks/[name]-[hash]',
     outExtension: { '.js': '.mjs' },
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    minify: true,
-    legalComments: 'none',
-    charset: 'utf8',
-    banner: { js: BUNDLE_BANNER },
+    ...lambdaBuildOptions(),
     alias: { 'sovereign/runtime': runtime },
-    // ESM builds first: the AWS SDK's dist-es tree-shakes better than its CommonJS build.
-    mainFields: ['module', 'main'],
     external: awsSdk === 'external' ? ['@aws-sdk/*'] : [],
-    nodePaths: [join(packageRoot(), 'node_modules')],
     metafile: true,
-    logLevel: 'silent',
   });
   const files = result.outputFiles
     .map((file) => ({ name: relative(OUT_DIR, file.path).split(sep).join('/'), data: file.contents }))

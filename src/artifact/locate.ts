@@ -18,6 +18,13 @@ export function runtimeEntry(): string {
   return entry;
 }
 
+/** The control-plane billing function's entry (`src/billing/lambda.ts`, or its build). */
+export function billingLambdaEntry(): string {
+  const entry = join(here, '..', 'billing', fromSource ? 'lambda.ts' : 'lambda.js');
+  if (!existsSync(entry)) throw new Error(`the billing webhook function is missing at ${entry}; build the package first`);
+  return entry;
+}
+
 let version: string | undefined;
 /** This package's version, recorded in every artifact manifest. */
 export function packageVersion(): string {

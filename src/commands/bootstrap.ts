@@ -4,7 +4,7 @@ import type { CommandModule } from './types.js';
 export const examples = ['sovereign bootstrap --target aws', 'sovereign bootstrap --stage prod --region eu-west-1 --yes', 'sovereign bootstrap --endpoint-url http://localhost:4566'];
 
 export function configure(command: Command): void {
-  command.description('Create or update the aws control plane of a stage: artifact bucket, registry and audit tables, secrets key');
+  command.description('Create or update the aws control plane of a stage: artifact bucket, registry and audit tables, secrets key, and the billing webhook function when the project has a `billing` section');
 }
 
 export async function run(ctx: Parameters<CommandModule['run']>[0]): Promise<void> {
@@ -13,10 +13,11 @@ export async function run(ctx: Parameters<CommandModule['run']>[0]): Promise<voi
     import('../targets/aws/bootstrap.js'),
   ]);
   const session = awsSessionFor(ctx);
+  const billing = await billingFunction(ctx);
   const view = deferredView(ctx.out, `bootstrap ${ctx.globals.stage}`, 'stack');
   let result;
   try {
-    result = await bootstrapControlPlane({ session, approve: (q) => ctx.confirm(q), view, log: (line) => view.log(line) });
+    result = await bootstrapControlPlane({ session, approve: (q) => ctx.confirm(q), view, log: (line) => view.log(line), ...(billing ? { billing } : {}) });
   } finally {
     await view.stop();
   }
@@ -24,6 +25,25 @@ export async function run(ctx: Parameters<CommandModule['run']>[0]): Promise<voi
   ctx.out.result({ ...rest, changes: summary?.changes ?? [] }, () => {
     const lines = [result.outcome === 'unchanged' ? `Control plane ${result.stackName} is up to date.` : `Control plane ${result.stackName} ${result.outcome}${result.recovered ? ' (a failed earlier create was removed first)' : ''}.`];
     for (const [key, value] of Object.entries(result.outputs)) lines.push(`  ${key}: ${value}`);
+    if (billing) lines.push(`  Billing webhook signing secret: read from ${billing.webhookSecret} (a SecureString under ${billing.keyAlias}, or a Secrets Manager secret; never in the template)`);
     return lines.join('\n');
   });
+}
+
+/** The billing webhook function of a project with a `billing` section (validated now: exit 2 before anything is deployed). */
+async function billingFunction(ctx: Parameters<CommandModule['run']>[0]) {
+  const project = ctx.project();
+  if (project.config.billing === undefined) return undefined;
+  const [{ parseBillingConfig }, { defaultBillingWebhookSecretReference, secretsKeyAlias }, { buildBillingWebhookArtifact }] = await Promise.all([
+    import('../billing/config.js'),
+    import('../templates/names.js'),
+    import('../artifact/control-plane.js'),
+  ]);
+  const config = parseBillingConfig(project.config.billing);
+  return {
+    config: { suspendAfterFailures: config.suspendAfterFailures, offboardGracePeriod: config.offboardGracePeriod, plans: config.plans },
+    webhookSecret: config.webhookSecret ?? defaultBillingWebhookSecretReference(ctx.globals.stage),
+    artifact: () => buildBillingWebhookArtifact(project.paths.artifacts),
+    keyAlias: secretsKeyAlias(ctx.globals.stage),
+  };
 }
