@@ -12,11 +12,11 @@
  * | `GET /_sovereign/dev/logs?tenant=<id>&since=<iso or epoch ms>&limit=<n>` | JSON `{ tenant, lines }`: the tenant's runtime log lines (parsed JSON) at or after `since`, the newest `limit` (default 200) |
  * | routes added with {@link registerGatewayRoute} or `GatewayOptions.routes` | e.g. `POST /_sovereign/billing/webhook` |
  */
-import { createServer, Agent, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { fromLambdaResult, gatewayProblem, newRequestId, toApiGatewayEvent, type GatewayResponse } from './event.js';
-import { INVOKE_PATH } from './protocol.js';
+import { InvokeChannel } from './channel.js';
 import { TenantStats, type TenantStatsSnapshot } from './stats.js';
 import type { TokenBucket } from './throttle.js';
 
@@ -32,8 +32,10 @@ export interface GatewayTenant {
   id: string;
   /** `running` tenants are served; any other status answers 503. */
   status: string;
-  /** Loopback port of the tenant's invocation endpoint when running. */
+  /** Loopback port of the tenant's RIE-style HTTP invocation endpoint when running. */
   port: number | null;
+  /** Loopback port of the tenant's framed invocation channel (what the gateway uses) when running. */
+  channelPort: number | null;
   pid: number | null;
   restarts: number;
   /** When a crashed process comes back (epoch ms), for `Retry-After`. */
@@ -181,7 +183,7 @@ export class Gateway {
   readonly startedAt = new Date();
   private servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000, noDelay: true });
+  private readonly channels = new Map<string, InvokeChannel>();
   port = 0;
 
   constructor(private readonly options: GatewayOptions) {}
@@ -221,7 +223,8 @@ export class Gateway {
     for (const socket of this.sockets) socket.destroy();
     await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     this.servers = [];
-    this.agent.destroy();
+    for (const channel of this.channels.values()) channel.close();
+    this.channels.clear();
   }
 
   statsDocument(): GatewayStatsDocument {
@@ -278,7 +281,7 @@ export class Gateway {
         return;
       }
     }
-    if (tenant.status !== 'running' || tenant.port === null) {
+    if (tenant.status !== 'running' || tenant.channelPort === null) {
       req.resume();
       const retry = tenant.restartAt ? Math.max(1, Math.ceil((tenant.restartAt - Date.now()) / 1000)) : 1;
       finish(gatewayProblem(503, 'tenant-unavailable', 'Service Unavailable', `tenant "${tenant.id}" is ${tenant.status}`, route.path, requestId, { 'retry-after': String(retry) }));
@@ -312,7 +315,7 @@ export class Gateway {
         port: this.port,
         requestId,
       });
-      this.invoke(tenant.port!, event, requestId).then(
+      this.invoke(tenant.id, tenant.channelPort!, event, route.path, requestId).then(
         (response) => finish(response),
         (error: Error & { code?: string }) => {
           if (error.code === 'ETIMEDOUT') {
@@ -340,43 +343,21 @@ export class Gateway {
     });
   }
 
-  /** One invocation over the tenant's loopback endpoint. */
-  private invoke(port: number, event: unknown, requestId: string): Promise<GatewayResponse> {
-    const payload = JSON.stringify(event);
-    return new Promise((resolve, reject) => {
-      const call = httpRequest(
-        {
-          host: '127.0.0.1',
-          port,
-          method: 'POST',
-          path: INVOKE_PATH,
-          agent: this.agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-amz-request-id': requestId },
-          timeout: INTEGRATION_TIMEOUT_MS,
-        },
-        (answer) => {
-          const chunks: Buffer[] = [];
-          answer.on('data', (chunk: Buffer) => chunks.push(chunk));
-          answer.on('error', reject);
-          answer.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            if (answer.headers['x-amz-function-error'] || answer.statusCode !== 200) {
-              resolve(gatewayProblem(500, 'function-error', 'Internal Server Error', 'the function failed; see its log', event && typeof event === 'object' ? String((event as { rawPath?: string }).rawPath) : '/', requestId));
-              return;
-            }
-            try {
-              resolve(fromLambdaResult(JSON.parse(text) as unknown, requestId));
-            } catch {
-              resolve(gatewayProblem(502, 'malformed-response', 'Bad Gateway', 'the function returned a result API Gateway cannot use', String((event as { rawPath?: string }).rawPath), requestId));
-            }
-          });
-        },
-      );
-      call.on('timeout', () => {
-        call.destroy(Object.assign(new Error('integration timeout'), { code: 'ETIMEDOUT' }));
-      });
-      call.on('error', reject);
-      call.end(payload);
+  /** One invocation over the tenant's channel (reconnected when the process came back on another port). */
+  private invoke(tenant: string, port: number, event: unknown, path: string, requestId: string): Promise<GatewayResponse> {
+    let channel = this.channels.get(tenant);
+    if (channel === undefined || channel.port !== port) {
+      channel?.close();
+      channel = new InvokeChannel(port);
+      this.channels.set(tenant, channel);
+    }
+    return channel.invoke(JSON.stringify(event), INTEGRATION_TIMEOUT_MS).then((answer) => {
+      if (answer.functionError) return gatewayProblem(500, 'function-error', 'Internal Server Error', 'the function failed; see its log', path, requestId);
+      try {
+        return fromLambdaResult(JSON.parse(answer.json) as unknown, requestId);
+      } catch {
+        return gatewayProblem(502, 'malformed-response', 'Bad Gateway', 'the function returned a result API Gateway cannot use', path, requestId);
+      }
     });
   }
 

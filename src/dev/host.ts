@@ -14,12 +14,13 @@
  * `SOVEREIGN_DEV_DATA` (the tenant's data folder) besides the runtime's own variables.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { TENANT_TABLE_KEY_SCHEMA } from '../runtime/table.js';
+import { serveInvocations, type InvocationResult } from './channel.js';
 import { INVOKE_PATH, type HostMessage } from './protocol.js';
 
 
@@ -29,10 +30,10 @@ interface Closable {
   close(callback?: (error?: Error) => void): unknown;
 }
 
-function listen(server: Server | (Closable & { listen: Server['listen']; address: Server['address'] })): Promise<number> {
+function listen(server: NetServer): Promise<number> {
   return new Promise((resolve, reject) => {
-    (server as Server).once('error', reject);
-    (server as Server).listen(0, '127.0.0.1', () => resolve(((server as Server).address() as AddressInfo).port));
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
   });
 }
 
@@ -117,6 +118,12 @@ function reply(res: ServerResponse, status: number, body: string, headers: Recor
   res.end(body);
 }
 
+/** `requestContext.requestId` of a payload 2.0 event. */
+function requestIdOf(event: unknown): string | undefined {
+  const id = (event as { requestContext?: { requestId?: unknown } } | null)?.requestContext?.requestId;
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
 /** The Lambda context object handed to the handler. */
 function lambdaContext(requestId: string, deadline: number): Record<string, unknown> {
   const name = process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'function';
@@ -151,37 +158,48 @@ async function main(): Promise<void> {
   const handler = module.handler;
   if (typeof handler !== 'function') throw new Error(`${entry} exports no handler function`);
 
+  /** One invocation, as Lambda runs it: the result, or a function error with the message only. */
+  const invoke = async (eventJson: string, requestId?: string): Promise<InvocationResult & { invalidEvent?: true }> => {
+    let event: unknown;
+    try {
+      event = JSON.parse(eventJson);
+    } catch {
+      return { functionError: true, invalidEvent: true, json: JSON.stringify({ errorType: 'InvalidRequestContentException', errorMessage: 'the event is not JSON' }) };
+    }
+    const id = requestId ?? requestIdOf(event) ?? randomUUID();
+    try {
+      const result = await handler(event, lambdaContext(id, Date.now() + timeoutMs));
+      return { functionError: false, json: result === undefined ? 'null' : JSON.stringify(result) };
+    } catch (error) {
+      const e = error instanceof Error ? error : new Error(String(error));
+      // The message only: a stack may quote code near a secret; the runtime logs its own errors.
+      return { functionError: true, json: JSON.stringify({ errorType: e.name, errorMessage: e.message }) };
+    }
+  };
+
   const server = createServer({ noDelay: true }, (req, res) => {
     if (req.method !== 'POST' || req.url !== INVOKE_PATH) {
       reply(res, 404, JSON.stringify({ errorType: 'ResourceNotFoundException', errorMessage: `no route ${req.method} ${req.url}` }));
       return;
     }
-    void (async () => {
-      const body = await readBody(req);
-      const requestId = (req.headers['x-amz-request-id'] as string | undefined) ?? randomUUID();
-      let event: unknown;
-      try {
-        event = JSON.parse(body.toString('utf8'));
-      } catch {
-        reply(res, 400, JSON.stringify({ errorType: 'InvalidRequestContentException', errorMessage: 'the event is not JSON' }));
-        return;
-      }
-      try {
-        const result = await handler(event, lambdaContext(requestId, Date.now() + timeoutMs));
-        reply(res, 200, result === undefined ? 'null' : JSON.stringify(result));
-      } catch (error) {
-        const e = error instanceof Error ? error : new Error(String(error));
-        // The message only: a stack may quote code near a secret; the runtime logs its own errors.
-        reply(res, 200, JSON.stringify({ errorType: e.name, errorMessage: e.message }), { 'x-amz-function-error': 'Unhandled' });
-      }
-    })().catch(() => {
-      if (!res.headersSent) reply(res, 500, JSON.stringify({ errorType: 'ServiceException', errorMessage: 'invocation failed' }));
-      else res.destroy();
-    });
+    readBody(req)
+      .then((body) => invoke(body.toString('utf8'), req.headers['x-amz-request-id'] as string | undefined))
+      .then(
+        (result) => {
+          if (result.invalidEvent) reply(res, 400, result.json);
+          else reply(res, 200, result.json, result.functionError ? { 'x-amz-function-error': 'Unhandled' } : {});
+        },
+        () => {
+          if (!res.headersSent) reply(res, 500, JSON.stringify({ errorType: 'ServiceException', errorMessage: 'invocation failed' }));
+          else res.destroy();
+        },
+      );
   });
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 65_000;
   const port = await listen(server);
+  const channel = serveInvocations((eventJson) => invoke(eventJson));
+  const channelPort = await listen(channel);
 
   let stopping = false;
   const stop = (code: number) => {
@@ -190,6 +208,7 @@ async function main(): Promise<void> {
     const done = () => process.exit(code);
     setTimeout(done, 2000).unref();
     server.closeAllConnections();
+    channel.close();
     server.close(() => dynamo.server.close(done));
   };
   process.on('SIGTERM', () => stop(0));
@@ -199,7 +218,7 @@ async function main(): Promise<void> {
   process.on('message', (message: { type?: string }) => {
     if (message?.type === 'shutdown') stop(0);
   });
-  send({ type: 'ready', port, dynamoPort: dynamo.port });
+  send({ type: 'ready', port, channelPort, dynamoPort: dynamo.port });
 }
 
 main().catch((error: unknown) => {

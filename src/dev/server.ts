@@ -157,6 +157,7 @@ export class DevServer {
       id,
       status,
       port: p?.port ?? null,
+      channelPort: p?.channelPort ?? null,
       pid: p?.pid ?? null,
       restarts: p?.restarts ?? 0,
       restartAt: p?.restartAt ?? null,

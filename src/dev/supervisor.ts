@@ -57,6 +57,8 @@ export class TenantProcess {
   pid: number | null = null;
   /** Loopback port of the invocation endpoint while running. */
   port: number | null = null;
+  /** Loopback port of the gateway's framed invocation channel while running. */
+  channelPort: number | null = null;
   dynamoPort: number | null = null;
   restarts = 0;
   /** When a crashed process will be started again (epoch ms). */
@@ -105,6 +107,7 @@ export class TenantProcess {
     const generation = ++this.generation;
     this.status = 'starting';
     this.port = null;
+    this.channelPort = null;
     mkdirSync(this.launch.dataDir, { recursive: true });
     const logFd = this.openLog();
     let child: ChildProcess;
@@ -140,6 +143,7 @@ export class TenantProcess {
         if (message.type === 'ready') {
           this.status = 'running';
           this.port = message.port;
+          this.channelPort = message.channelPort;
           this.dynamoPort = message.dynamoPort;
           this.onEvent({ kind: 'started', tenant: this.tenant, pid: child.pid!, port: message.port, artifact: this.launch.artifact, tookMs: Date.now() - this.startedAt });
           settle();
@@ -154,6 +158,7 @@ export class TenantProcess {
         if (this.child === child) this.child = undefined;
         if (generation !== this.generation) return;
         this.port = null;
+        this.channelPort = null;
         this.pid = null;
         if (!this.wanted) {
           this.status = 'stopped';
@@ -185,11 +190,13 @@ export class TenantProcess {
     if (!child || child.exitCode !== null || child.signalCode !== null) {
       this.status = 'stopped';
       this.port = null;
+      this.channelPort = null;
       this.pid = null;
       return;
     }
     this.status = 'stopping';
     this.port = null;
+    this.channelPort = null;
     await new Promise<void>((resolve) => {
       const kill = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
       child.once('exit', () => {
