@@ -121,6 +121,24 @@ describe('figures', () => {
     expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(0);
   });
 
+  it('answers again from the last figures for 30 s (top refreshes every second); a failure is not kept', async () => {
+    let now = NOW;
+    const telemetry = awsTelemetry({
+      session: { clients: {} as AwsClients, stage: 'prod', now: () => now },
+      state: { listTenants: async () => [tenant('acme', true)] },
+      clients: { cloudwatch: new CloudWatchClient({ region: 'eu-west-1' }), logs: new CloudWatchLogsClient({ region: 'eu-west-1' }) },
+    });
+    cw.on(GetMetricDataCommand).rejectsOnce(awsError('InternalServiceError', 500)).resolves({ MetricDataResults: [] });
+    await expect(telemetry.figures()).rejects.toMatchObject({ exitCode: 1, message: 'reading tenant metrics from CloudWatch failed (InternalServiceError)' });
+    await telemetry.figures();
+    now += 29_999;
+    await telemetry.figures();
+    expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(2);
+    now += 1;
+    await telemetry.figures();
+    expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(3);
+  });
+
   it('AccessDenied is exit 5 naming cloudwatch:GetMetricData, without AWS’s text', async () => {
     cw.on(GetMetricDataCommand).rejects(awsError('AccessDenied', 403));
     const error = await rejection(source([tenant('acme', true)]).figures());

@@ -50,6 +50,11 @@ export interface AwsTelemetryOptions {
   state: Pick<StateStore, 'listTenants'>;
   clients: TelemetryClients;
   minutes?: number;
+  /**
+   * Figures younger than this are answered again without asking CloudWatch (default 30 s): its
+   * data points are a minute apart, and `top` refreshes every second.
+   */
+  cacheMs?: number;
   /** Timeout of the health request (default 3 s). */
   timeoutMs?: number;
   fetch?: typeof fetch;
@@ -220,6 +225,8 @@ export function awsTelemetry(options: AwsTelemetryOptions): TelemetrySource {
   const minutes = options.minutes ?? FIGURES_MINUTES;
   const doFetch = options.fetch ?? fetch;
   const timeout = options.timeoutMs ?? 3000;
+  const cacheMs = options.cacheMs ?? 30_000;
+  let cached: { at: number; figures: Promise<FleetFigures | undefined> } | undefined;
 
   /** Every event of the tenant's log group from `startTime` on, page after page. */
   async function* events(tenant: string, startTime: number, pattern: string | undefined): AsyncGenerator<FilteredLogEvent[]> {
@@ -244,39 +251,52 @@ export function awsTelemetry(options: AwsTelemetryOptions): TelemetrySource {
     } while (nextToken);
   }
 
+  async function fleetFigures(now: number): Promise<FleetFigures | undefined> {
+    const tenants = deployedTenants(await options.state.listTenants());
+    if (tenants.length === 0) return undefined;
+    const window = metricWindow(now, minutes);
+    const found = new Map<string, Series>();
+    const perCall = Math.floor(MAX_QUERIES_PER_CALL / QUERIES.length);
+    for (let offset = 0; offset < tenants.length; offset += perCall) {
+      const batch = tenants.slice(offset, offset + perCall);
+      const queries = figureQueries(stage, batch, minutes, offset);
+      let nextToken: string | undefined;
+      do {
+        let page;
+        try {
+          page = await clients.cloudwatch.send(new GetMetricDataCommand({ MetricDataQueries: queries, StartTime: window.start, EndTime: window.end, ...(nextToken ? { NextToken: nextToken } : {}) }));
+        } catch (error) {
+          throw failure(error, 'reading tenant metrics from CloudWatch', 'cloudwatch:GetMetricData');
+        }
+        for (const result of page.MetricDataResults ?? []) addSeries(found, result);
+        nextToken = page.NextToken;
+      } while (nextToken);
+    }
+    const empty: Series = { timestamps: [], values: [] };
+    return {
+      source: `CloudWatch AWS/Lambda metrics, last ${minutes} min`,
+      since: window.start.toISOString(),
+      serves: 'tenants deployed to aws',
+      tenants: tenants.map((tenant, index) => figuresFrom(tenant, (key) => found.get(`q${index}_${key}`) ?? empty, window)),
+    };
+  }
+
   const toLines = (tenant: string, page: FilteredLogEvent[]): LogLine[] => page.flatMap<LogLine>((e) => parseLogEvent(tenant, e) ?? []);
 
   return {
     unavailableHint: `no tenant of stage ${stage} has been deployed to aws yet`,
 
-    async figures(): Promise<FleetFigures | undefined> {
-      const tenants = deployedTenants(await options.state.listTenants());
-      if (tenants.length === 0) return undefined;
-      const window = metricWindow(session.now(), minutes);
-      const found = new Map<string, Series>();
-      const perCall = Math.floor(MAX_QUERIES_PER_CALL / QUERIES.length);
-      for (let offset = 0; offset < tenants.length; offset += perCall) {
-        const batch = tenants.slice(offset, offset + perCall);
-        const queries = figureQueries(stage, batch, minutes, offset);
-        let nextToken: string | undefined;
-        do {
-          let page;
-          try {
-            page = await clients.cloudwatch.send(new GetMetricDataCommand({ MetricDataQueries: queries, StartTime: window.start, EndTime: window.end, ...(nextToken ? { NextToken: nextToken } : {}) }));
-          } catch (error) {
-            throw failure(error, 'reading tenant metrics from CloudWatch', 'cloudwatch:GetMetricData');
-          }
-          for (const result of page.MetricDataResults ?? []) addSeries(found, result);
-          nextToken = page.NextToken;
-        } while (nextToken);
+    figures(): Promise<FleetFigures | undefined> {
+      const now = session.now();
+      if (cached === undefined || now - cached.at >= cacheMs) {
+        const figures = fleetFigures(now);
+        cached = { at: now, figures };
+        // A failure is not kept: the next call asks again.
+        figures.catch(() => {
+          if (cached?.figures === figures) cached = undefined;
+        });
       }
-      const empty: Series = { timestamps: [], values: [] };
-      return {
-        source: `CloudWatch AWS/Lambda metrics, last ${minutes} min`,
-        since: window.start.toISOString(),
-        serves: 'tenants deployed to aws',
-        tenants: tenants.map((tenant, index) => figuresFrom(tenant, (key) => found.get(`q${index}_${key}`) ?? empty, window)),
-      };
+      return cached.figures;
     },
 
     async health(tenant) {
