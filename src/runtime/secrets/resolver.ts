@@ -14,6 +14,8 @@ export type ReferenceStatus = 'ok' | 'missing' | 'denied' | 'error';
 interface CachedSecret {
   raw: string;
   json?: unknown;
+  /** `raw` as a settled promise, made once: a warm read of a whole value allocates nothing. */
+  settled?: Promise<string>;
 }
 
 /** A reference that does not parse (it came from configuration, so the message is safe). */
@@ -78,6 +80,7 @@ export class SecretResolver {
     const { reference, key } = parsed;
     const fresh = this.cache.getFresh(key);
     if (fresh !== undefined) {
+      if (reference.service === 'ssm' || reference.jsonKey === undefined) return (fresh.settled ??= Promise.resolve(fresh.raw));
       try {
         return Promise.resolve(this.valueOf(fresh, reference));
       } catch (error) {
