@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { renderTenantStack, tenantEnvironment, type TenantStackInputs } from './tenant-stack.js';
-import { TIERS } from './tiers.js';
+import { NotATenantTemplateError, renderTenantStack, retierTenantTemplate, tenantEnvironment, type TenantStackInputs } from './tenant-stack.js';
+import { TIER_NAMES, TIERS } from './tiers.js';
+import { renderControlPlaneStack } from './control-plane.js';
 import { tenantRoleName } from './names.js';
 
 const SHA = 'a'.repeat(64);
@@ -135,5 +136,74 @@ describe('renderTenantStack', () => {
     const name = tenantRoleName('abcdefghijkl', 'a'.repeat(28));
     expect(name.length).toBeLessThanOrEqual(64);
     expect(() => tenantRoleName('dev', 'Bad_Tenant')).toThrow();
+  });
+});
+
+describe('retierTenantTemplate', () => {
+  const variants: Array<Partial<TenantStackInputs>> = [
+    {},
+    { tenant: 'acme-eu', stage: 'prod', timeoutSeconds: 10 },
+    { tenant: 'globex', stage: 'staging', artifactBucket: 'my-bucket', extensions: [], runtimeConfig: { extensions: [], secrets: {}, config: {}, webhookSecret: 'ssm:/staging/tenants/globex/_sovereign/webhook_secret' } },
+  ];
+
+  it('equals rendering at the new tier, for every pair of tiers and several tenants', () => {
+    for (const variant of variants) {
+      for (const from of TIER_NAMES) {
+        for (const to of TIER_NAMES) {
+          const before = renderTenantStack(inputs({ ...variant, tier: from }));
+          expect(retierTenantTemplate(before, to)).toEqual(renderTenantStack(inputs({ ...variant, tier: to })));
+          // The same once it has been through CloudFormation (GetTemplate returns the JSON that was sent).
+          expect(retierTenantTemplate(JSON.parse(JSON.stringify(before)), to)).toEqual(renderTenantStack(inputs({ ...variant, tier: to })));
+        }
+      }
+    }
+  });
+
+  it('changes the limits, the tier variable, the description and the metadata, and leaves its input alone', () => {
+    const before = renderTenantStack(inputs({ tier: 'basic' }));
+    const copy = structuredClone(before);
+    const after = retierTenantTemplate(before, 'premium') as Json;
+    expect(before).toEqual(copy);
+    expect(after.Resources.Function.Properties).toMatchObject({ MemorySize: TIERS.premium.memorySize, ReservedConcurrentExecutions: TIERS.premium.reservedConcurrency });
+    expect(after.Resources.Function.Properties.Environment.Variables.SOVEREIGN_TIER).toBe('premium');
+    expect(after.Resources.HttpApiStage.Properties.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: TIERS.premium.rateLimit, ThrottlingBurstLimit: TIERS.premium.burstLimit });
+    expect(after.Resources.LogGroup.Properties.RetentionInDays).toBe(TIERS.premium.logRetentionDays);
+    expect(after.Metadata.Sovereign.tier).toBe('premium');
+    expect(after.Description).toContain('tier premium');
+    const changed = Object.keys(after.Resources).filter((id) => JSON.stringify(after.Resources[id]) !== JSON.stringify((before as Json).Resources[id]));
+    expect(changed.sort()).toEqual(['Function', 'HttpApiStage', 'LogGroup']);
+  });
+
+  it('refuses templates that are not this tenant\'s sovereign template, naming the problem', () => {
+    const mine = () => renderTenantStack(inputs()) as Json;
+    const refused = (template: unknown, expected = {}) => {
+      try {
+        retierTenantTemplate(template, 'premium', expected);
+      } catch (error) {
+        expect(error).toBeInstanceOf(NotATenantTemplateError);
+        return (error as Error).message;
+      }
+      throw new Error('not refused');
+    };
+    expect(refused({ AWSTemplateFormatVersion: '2010-09-09', Resources: { Bucket: { Type: 'AWS::S3::Bucket', Properties: {} } } })).toMatch(/no Metadata\.Sovereign/);
+    expect(refused(renderControlPlaneStack({ project: 'shop', stage: 'dev' }))).toMatch(/not a sovereign tenant template/);
+    expect(refused('Resources: {}')).toMatch(/not a sovereign tenant template/);
+    expect(refused(mine(), { tenant: 'globex' })).toMatch(/tenant "acme", not "globex"/);
+    expect(refused(mine(), { stage: 'prod' })).toMatch(/stage "dev", not "prod"/);
+    expect(refused(mine(), { project: 'other' })).toMatch(/project "shop", not "other"/);
+    const future = mine();
+    future.Metadata.Sovereign.templateVersion = 99;
+    expect(refused(future)).toMatch(/template version is 99/);
+    const renamed = mine();
+    renamed.Resources.Function.Properties.FunctionName = 'someone-else';
+    expect(refused(renamed)).toMatch(/function is not named sovereign-dev-acme/);
+    const moved = mine();
+    moved.Resources.Runtime = moved.Resources.Function;
+    delete moved.Resources.Function;
+    expect(refused(moved)).toMatch(/no Function resource/);
+    const described = mine();
+    described.Description = 'hand-written';
+    expect(refused(described)).toMatch(/description/);
+    expect(() => retierTenantTemplate(mine(), 'gold' as never)).toThrow(/tier "gold"/);
   });
 });

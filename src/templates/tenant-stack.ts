@@ -17,7 +17,7 @@ import {
   tenantTableName,
 } from './names.js';
 import { renderTenantPolicy, type PolicyExtension, type TenantSecretScope } from './policy.js';
-import { TIERS, type Tier } from './tiers.js';
+import { isTier, TIERS, type Tier } from './tiers.js';
 
 /** Version of the template layout, recorded in the template's metadata. */
 export const TENANT_TEMPLATE_VERSION = 1;
@@ -75,7 +75,7 @@ export function tenantEnvironment(inputs: TenantStackInputs): Record<string, str
     SOVEREIGN_SECRETS_BACKEND: 'aws',
     SOVEREIGN_GENERATION_SOURCE: 'dynamodb',
   };
-  const bytes = Object.entries(environment).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  const bytes = environmentBytes(environment);
   if (bytes > MAX_ENVIRONMENT_BYTES) {
     throw badInput(
       `tenant "${inputs.tenant}"'s runtime configuration is ${bytes} bytes; Lambda allows ${MAX_ENVIRONMENT_BYTES} bytes of environment`,
@@ -83,6 +83,15 @@ export function tenantEnvironment(inputs: TenantStackInputs): Record<string, str
     );
   }
   return environment;
+}
+
+/** The stack's description; it names the tier, so a re-tiering rewrites it. */
+function tenantStackDescription(tenant: string, stage: string, tier: Tier): string {
+  return `sovereign tenant ${tenant} (stage ${stage}, tier ${tier})`;
+}
+
+function environmentBytes(variables: Record<string, unknown>): number {
+  return Object.entries(variables).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(String(v)), 0);
 }
 
 /** Renders the tenant's CloudFormation template. */
@@ -102,7 +111,7 @@ export function renderTenantStack(inputs: TenantStackInputs): CfnTemplate {
 
   const template: CfnTemplate = {
     AWSTemplateFormatVersion: '2010-09-09',
-    Description: `sovereign tenant ${tenant} (stage ${stage}, tier ${tier})`,
+    Description: tenantStackDescription(tenant, stage, tier),
     Metadata: {
       Sovereign: {
         templateVersion: TENANT_TEMPLATE_VERSION,
@@ -231,4 +240,88 @@ export function renderTenantStack(inputs: TenantStackInputs): CfnTemplate {
     },
   };
   return template;
+}
+
+/** A template that is not a sovereign tenant template of the expected tenant: it is never edited. */
+export class NotATenantTemplateError extends Error {
+  constructor(problem: string) {
+    super(`not a sovereign tenant template: ${problem}`);
+    this.name = 'NotATenantTemplateError';
+  }
+}
+
+/** Who the template must belong to; anything else is refused. */
+export interface RetierExpectation {
+  project?: string;
+  stage?: string;
+  tenant?: string;
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function resourceOf(resources: Json, logicalId: string, type: string): Json {
+  const resource = resources[logicalId];
+  if (!isObject(resource) || resource.Type !== type || !isObject(resource.Properties)) {
+    throw new NotATenantTemplateError(`it has no ${logicalId} resource of type ${type}`);
+  }
+  return resource.Properties;
+}
+
+/**
+ * The tenant's template as deployed, with another tier's limits: function memory and reserved
+ * concurrency, the `SOVEREIGN_TIER` variable, the stage's default-route throttling, the log
+ * group's retention, and the tier named in the description and metadata. Nothing else changes, so
+ * `retierTenantTemplate(renderTenantStack({ ...inputs, tier: a }), b)` equals
+ * `renderTenantStack({ ...inputs, tier: b })`. Pure: the input is not modified.
+ *
+ * A template that is not one this version renders for the expected tenant (metadata, version,
+ * logical ids, resource names) is refused with `NotATenantTemplateError`, so a caller holding a
+ * stack name can never rewrite a foreign stack.
+ */
+export function retierTenantTemplate(template: unknown, tier: Tier, expected: RetierExpectation = {}): CfnTemplate {
+  if (!isTier(tier)) throw badInput(`tier "${String(tier)}" is not one of basic, standard, premium`);
+  if (!isObject(template) || !isObject(template.Metadata) || !isObject(template.Metadata.Sovereign) || !isObject(template.Resources)) {
+    throw new NotATenantTemplateError('it has no Metadata.Sovereign section or no resources');
+  }
+  const meta = template.Metadata.Sovereign;
+  if (meta.templateVersion !== TENANT_TEMPLATE_VERSION) {
+    throw new NotATenantTemplateError(`its template version is ${JSON.stringify(meta.templateVersion)}, this version re-tiers version ${TENANT_TEMPLATE_VERSION}`);
+  }
+  const { project, stage, tenant, tier: from } = meta;
+  if (typeof project !== 'string' || typeof stage !== 'string' || typeof tenant !== 'string' || typeof from !== 'string' || !isTier(from)) {
+    throw new NotATenantTemplateError('its metadata does not name a project, stage, tenant and tier');
+  }
+  for (const key of ['project', 'stage', 'tenant'] as const) {
+    const wanted = expected[key];
+    if (wanted !== undefined && meta[key] !== wanted) throw new NotATenantTemplateError(`it belongs to ${key} "${String(meta[key])}", not "${wanted}"`);
+  }
+  if (template.Description !== tenantStackDescription(tenant, stage, from)) throw new NotATenantTemplateError('its description is not the one sovereign renders');
+
+  const copy = structuredClone(template) as Json & { Resources: Json };
+  const fn = resourceOf(copy.Resources, 'Function', 'AWS::Lambda::Function');
+  const logGroup = resourceOf(copy.Resources, 'LogGroup', 'AWS::Logs::LogGroup');
+  const apiStage = resourceOf(copy.Resources, 'HttpApiStage', 'AWS::ApiGatewayV2::Stage');
+  if (fn.FunctionName !== tenantFunctionName(stage, tenant)) throw new NotATenantTemplateError(`its function is not named ${tenantFunctionName(stage, tenant)}`);
+  if (logGroup.LogGroupName !== tenantLogGroupName(stage, tenant)) throw new NotATenantTemplateError(`its log group is not named ${tenantLogGroupName(stage, tenant)}`);
+  if (!isObject(apiStage.DefaultRouteSettings)) throw new NotATenantTemplateError('its API stage has no default route settings');
+
+  const limits = TIERS[tier];
+  copy.Description = tenantStackDescription(tenant, stage, tier);
+  (copy.Metadata as { Sovereign: Json }).Sovereign.tier = tier;
+  fn.MemorySize = limits.memorySize;
+  fn.ReservedConcurrentExecutions = limits.reservedConcurrency;
+  const variables = isObject(fn.Environment) && isObject(fn.Environment.Variables) ? fn.Environment.Variables : undefined;
+  if (variables && 'SOVEREIGN_TIER' in variables) {
+    variables.SOVEREIGN_TIER = tier;
+    const bytes = environmentBytes(variables);
+    if (bytes > MAX_ENVIRONMENT_BYTES) {
+      throw badInput(`tenant "${tenant}"'s environment would be ${bytes} bytes at tier ${tier}; Lambda allows ${MAX_ENVIRONMENT_BYTES} bytes`, 'move large extension settings out of the tenant configuration');
+    }
+  }
+  apiStage.DefaultRouteSettings.ThrottlingRateLimit = limits.rateLimit;
+  apiStage.DefaultRouteSettings.ThrottlingBurstLimit = limits.burstLimit;
+  logGroup.RetentionInDays = limits.logRetentionDays;
+  return copy as unknown as CfnTemplate;
 }
