@@ -5,7 +5,8 @@
  * While it runs, `.sovereign/dev.json` tells other commands where it is ({@link DevStateFile});
  * it is written atomically on every change and removed on shutdown.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { conflict, notFound } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
@@ -90,36 +91,64 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Signature of a folder tree: every file's path, size and mtime. */
-function treeSignature(dir: string): string {
+/**
+ * Signature of a folder tree: every file's path, size and mtime. Read asynchronously (the thread
+ * pool does the syscalls), so a poll never stalls the gateway's event loop.
+ */
+async function treeSignature(dir: string): Promise<string> {
   const parts: string[] = [];
-  const walk = (d: string) => {
+  const walk = async (d: string): Promise<void> => {
     let names: string[];
     try {
-      names = readdirSync(d).sort();
+      names = (await readdir(d)).sort();
     } catch {
       return;
     }
-    for (const name of names) {
-      if (name === 'node_modules' || name.startsWith('.')) continue;
-      const path = join(d, name);
-      try {
-        const s = statSync(path);
-        if (s.isDirectory()) walk(path);
-        else parts.push(`${relative(dir, path)}:${s.size}:${s.mtimeMs}`);
-      } catch {
-        // removed while walking
-      }
+    const stats = await Promise.all(
+      names
+        .filter((name) => name !== 'node_modules' && !name.startsWith('.'))
+        .map(async (name) => {
+          const path = join(d, name);
+          try {
+            return { path, stat: await stat(path) };
+          } catch {
+            return undefined; // removed while walking
+          }
+        }),
+    );
+    for (const entry of stats) {
+      if (entry === undefined) continue;
+      if (entry.stat.isDirectory()) await walk(entry.path);
+      else parts.push(`${relative(dir, entry.path)}:${entry.stat.size}:${entry.stat.mtimeMs}`);
     }
   };
-  walk(dir);
+  await walk(dir);
   return parts.join('|');
+}
+
+/** Runs `task` every `ms` after the previous run finished (never two at once); returns a stop function. */
+function every(ms: number, task: () => Promise<void>): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      task().catch(() => undefined).finally(schedule);
+    }, ms);
+    timer.unref();
+  };
+  schedule();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }
 
 export class DevServer {
   readonly gateway: Gateway;
   private readonly entries = new Map<string, Entry>();
-  private timers: NodeJS.Timeout[] = [];
+  /** Stops the periodic polls. */
+  private pollers: Array<() => void> = [];
   private stopping = false;
   private tenantSignature = '';
   private extensionSignatures = new Map<string, string>();
@@ -198,17 +227,16 @@ export class DevServer {
     }
     await this.gateway.listen();
     this.writeState();
-    this.tenantSignature = this.readTenantSignature();
+    this.tenantSignature = await this.readTenantSignature();
     await Promise.all(records.filter((r) => this.wanted(r)).map((r) => this.addTenant(r)));
     // Current before anyone is told the server is ready.
     this.writeState();
     if (this.options.watch !== false) {
-      for (const name of this.extensionNames()) this.extensionSignatures.set(name, treeSignature(join(this.project.paths.extensions, name)));
-      this.timers.push(setInterval(() => this.pollTenants(), POLL_MS));
-      this.timers.push(setInterval(() => this.pollExtensions(), POLL_MS * 2));
+      for (const name of await this.extensionNames()) this.extensionSignatures.set(name, await treeSignature(join(this.project.paths.extensions, name)));
+      this.pollers.push(every(POLL_MS, () => this.pollTenants()));
+      this.pollers.push(every(POLL_MS * 2, () => this.pollExtensions()));
     }
-    this.timers.push(setInterval(() => void this.pollHealth(), HEALTH_POLL_MS));
-    for (const t of this.timers) t.unref();
+    this.pollers.push(every(HEALTH_POLL_MS, () => this.pollHealth()));
   }
 
   private onSupervisorEvent(event: SupervisorEvent): void {
@@ -282,28 +310,22 @@ export class DevServer {
     this.scheduleStateWrite();
   }
 
-  private readTenantSignature(): string {
+  private async readTenantSignature(): Promise<string> {
     const dir = this.project.paths.tenants;
-    if (!existsSync(dir)) return '';
     try {
-      return readdirSync(dir)
-        .filter((n) => n.endsWith('.json') && !n.startsWith('.'))
-        .sort()
-        .map((n) => {
-          const s = statSync(join(dir, n));
-          return `${n}:${s.size}:${s.mtimeMs}`;
-        })
-        .join('|');
-    } catch {
-      return this.tenantSignature;
+      const names = (await readdir(dir)).filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort();
+      const stats = await Promise.all(names.map((n) => stat(join(dir, n))));
+      return names.map((n, i) => `${n}:${stats[i]!.size}:${stats[i]!.mtimeMs}`).join('|');
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(dir) ? '' : this.tenantSignature;
     }
   }
 
   /** Reacts to `tenant create`/`destroy` and to changes of a tenant's record. */
-  private pollTenants(): void {
+  private async pollTenants(): Promise<void> {
     if (this.stopping) return;
-    const signature = this.readTenantSignature();
-    if (signature === this.tenantSignature) return;
+    const signature = await this.readTenantSignature();
+    if (this.stopping || signature === this.tenantSignature) return;
     this.tenantSignature = signature;
     let records: TenantRecord[];
     try {
@@ -338,21 +360,23 @@ export class DevServer {
     }
   }
 
-  private extensionNames(): string[] {
+  private async extensionNames(): Promise<string[]> {
     try {
-      return readdirSync(this.project.paths.extensions).filter((n) => !n.startsWith('.') && statSync(join(this.project.paths.extensions, n)).isDirectory());
+      const entries = await readdir(this.project.paths.extensions, { withFileTypes: true });
+      return entries.filter((e) => !e.name.startsWith('.') && e.isDirectory()).map((e) => e.name);
     } catch {
       return [];
     }
   }
 
   /** Rebuilds and restarts only the tenants that run an edited extension. */
-  private pollExtensions(): void {
+  private async pollExtensions(): Promise<void> {
     if (this.stopping) return;
     const changed: string[] = [];
-    const names = new Set(this.extensionNames());
+    const names = new Set(await this.extensionNames());
     for (const name of names) {
-      const signature = treeSignature(join(this.project.paths.extensions, name));
+      const signature = await treeSignature(join(this.project.paths.extensions, name));
+      if (this.stopping) return;
       if (this.extensionSignatures.get(name) !== signature) {
         // A folder that appears counts too: a tenant that failed for want of it starts now.
         changed.push(name);
@@ -418,7 +442,7 @@ export class DevServer {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    for (const t of this.timers) clearInterval(t);
+    for (const stop of this.pollers) stop();
     if (this.stateWrite) clearTimeout(this.stateWrite);
     await Promise.all([...this.entries.values()].map(async (entry) => entry.process?.stop()));
     await this.gateway.close();
