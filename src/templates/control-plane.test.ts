@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BILLING_FUNCTION_ENV, renderControlPlaneStack, type ControlPlaneBillingInputs } from './control-plane.js';
-import { artifactBucketName, billingWebhookFunctionName, tenantFunctionName, tenantTableName } from './names.js';
+import { BILLING_FUNCTION_ENV, renderControlPlaneStack, RETIER_STACK_ACTIONS, type ControlPlaneBillingInputs } from './control-plane.js';
+import { artifactBucketName, billingWebhookFunctionName, tenantFunctionName, tenantRoleName, tenantStackName, tenantTableName } from './names.js';
 
 type Json = Record<string, any>;
 
@@ -80,13 +80,27 @@ describe('renderControlPlaneStack with the billing webhook', () => {
     expect(t.Outputs.BillingWebhookUrl).toMatchObject({ Value: { 'Fn::GetAtt': ['BillingWebhookUrl', 'FunctionUrl'] }, Export: { Name: 'sovereign-prod-control-plane-BillingWebhookUrl' } });
   });
 
-  it('gives the function a least-privilege role: its log group, this project\'s control-plane items, tenant generation markers, its secret', () => {
+  it('gives the function a least-privilege role: its log group, this project\'s control-plane items, tenant generation markers, its secret, re-tiering tenant stacks', () => {
     const statements = template().Resources.BillingWebhookRole.Properties.Policies[0].PolicyDocument.Statement as Json[];
     const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
-    expect(Object.keys(bySid)).toEqual(['WriteOwnLogs', 'ProjectItemsOfControlPlaneTables', 'TenantGenerationMarkers', 'ReadSigningSecret', 'DecryptSigningSecret']);
-    const actions = statements.flatMap((s) => s.Action as string[]);
-    // nothing that deploys, deletes stacks, touches buckets or IAM, or scans
-    expect(actions.filter((a) => /^(cloudformation|s3|iam|lambda):/.test(a) || a.endsWith(':*') || a === 'dynamodb:Scan')).toEqual([]);
+    expect(Object.keys(bySid)).toEqual([
+      'WriteOwnLogs',
+      'ProjectItemsOfControlPlaneTables',
+      'TenantGenerationMarkers',
+      'ReadSigningSecret',
+      'DecryptSigningSecret',
+      'RetierTenantStacks',
+      'NeverTheControlPlaneStack',
+      'RetierTenantFunctions',
+      'PassTenantRuntimeRolesToTheirFunctions',
+      'RetierTenantLogGroups',
+      'DescribeLogGroups',
+      'RetierTenantApiStages',
+    ]);
+    const actions = statements.filter((s) => s.Effect === 'Allow').flatMap((s) => s.Action as string[]);
+    // nothing that creates or deletes stacks or functions, changes code, touches buckets, IAM policies or tags, or scans; no wildcards
+    expect(actions.filter((a) => /^s3:|^iam:(?!PassRole$)|:(Create|Delete|Update)(Stack|Function$|FunctionCode)|Tag(Resource)?$|^lambda:(AddPermission|Invoke)|:Put(Role|Resource)Policy/.test(a) || a.includes('*') || a === 'dynamodb:Scan')).toEqual([]);
+    expect(actions.filter((a) => a.startsWith('cloudformation:'))).toEqual([...RETIER_STACK_ACTIONS]);
     expect(bySid.ProjectItemsOfControlPlaneTables.Resource).toEqual([{ 'Fn::GetAtt': ['TenantTable', 'Arn'] }, { 'Fn::GetAtt': ['AuditTable', 'Arn'] }]);
     expect(bySid.ProjectItemsOfControlPlaneTables.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['shop#*'] } });
     expect(bySid.TenantGenerationMarkers.Action).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
@@ -94,6 +108,55 @@ describe('renderControlPlaneStack with the billing webhook', () => {
     expect(bySid.TenantGenerationMarkers.Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['_sovereign'] } });
     expect(bySid.ReadSigningSecret).toMatchObject({ Action: ['ssm:GetParameter'], Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/prod/_sovereign/billing/webhook_secret' }] });
     expect(bySid.DecryptSigningSecret).toMatchObject({ Resource: [{ 'Fn::GetAtt': ['SecretsKey', 'Arn'] }], Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'ssm.${AWS::Region}.amazonaws.com' } } } });
+  });
+
+  it('re-tiers only the stage\'s tenant stacks, functions, log groups and API stages, never the control plane', () => {
+    const statements = template().Resources.BillingWebhookRole.Properties.Policies[0].PolicyDocument.Statement as Json[];
+    const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
+    const arn = (text: string) => [{ 'Fn::Sub': text }];
+    expect(bySid.RetierTenantStacks).toEqual({
+      Sid: 'RetierTenantStacks',
+      Effect: 'Allow',
+      Action: [
+        'cloudformation:DescribeStacks',
+        'cloudformation:DescribeStackEvents',
+        'cloudformation:GetTemplate',
+        'cloudformation:CreateChangeSet',
+        'cloudformation:DescribeChangeSet',
+        'cloudformation:ExecuteChangeSet',
+        'cloudformation:DeleteChangeSet',
+      ],
+      Resource: arn('arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/sovereign-prod-*/*'),
+    });
+    expect(bySid.NeverTheControlPlaneStack).toMatchObject({
+      Effect: 'Deny',
+      Action: bySid.RetierTenantStacks.Action,
+      Resource: arn('arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/sovereign-prod-control-plane/*'),
+    });
+    expect(bySid.RetierTenantFunctions.Action).toEqual(expect.arrayContaining(['lambda:UpdateFunctionConfiguration', 'lambda:PutFunctionConcurrency', 'lambda:GetFunction']));
+    expect(bySid.RetierTenantFunctions.Resource).toEqual(arn('arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:sovereign-prod-*'));
+    expect(bySid.PassTenantRuntimeRolesToTheirFunctions).toMatchObject({
+      Action: ['iam:PassRole'],
+      Resource: arn('arn:${AWS::Partition}:iam::${AWS::AccountId}:role/sovereign-prod-*-runtime'),
+      Condition: { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
+    });
+    expect(bySid.RetierTenantLogGroups).toMatchObject({
+      Action: expect.arrayContaining(['logs:PutRetentionPolicy']),
+      Resource: arn('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/sovereign-prod-*'),
+    });
+    expect(bySid.DescribeLogGroups).toMatchObject({ Action: ['logs:DescribeLogGroups'], Resource: arn('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*') });
+    expect(bySid.RetierTenantApiStages).toEqual({
+      Sid: 'RetierTenantApiStages',
+      Effect: 'Allow',
+      Action: ['apigateway:GET', 'apigateway:PATCH'],
+      Resource: arn('arn:${AWS::Partition}:apigateway:${AWS::Region}::/apis/*/stages/$default'),
+    });
+    // The billing function's own names use `_`: no tenant pattern reaches its function, role or logs.
+    for (const s of statements.filter((st) => st.Sid.startsWith('Retier') || st.Sid.startsWith('Pass'))) {
+      expect(JSON.stringify(s.Resource)).not.toContain('billing_webhook');
+    }
+    expect(tenantStackName('prod', 'acme')).toMatch(/^sovereign-prod-/);
+    expect(tenantRoleName('prod', 'acme')).toMatch(/^sovereign-prod-.*-runtime$/);
   });
 
   it('reads a Secrets Manager signing secret when configured so, and refuses what is not a reference', () => {

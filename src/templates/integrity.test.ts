@@ -54,6 +54,41 @@ describe('template integrity', () => {
     for (const id of ['BillingWebhookFunction', 'BillingWebhookRole', 'BillingWebhookLogGroup', 'BillingWebhookUrl', 'ArtifactBucket', 'SecretsKey', 'TenantTable', 'AuditTable']) expect(referenced.has(id)).toBe(true);
   });
 
+  it('lets the billing role re-tier exactly what a tenant stack names, and no control-plane resource', () => {
+    const controlPlane = renderControlPlaneStack({
+      project: 'shop',
+      stage: 'prod',
+      billing: { artifactSha256: 'c'.repeat(64), config: { suspendAfterFailures: 3, offboardGracePeriod: '30d', plans: {} }, webhookSecret: 'ssm:/prod/_sovereign/billing/webhook_secret' },
+    }) as unknown as { Resources: Record<string, { Properties: Record<string, any> }> };
+    const statements = controlPlane.Resources.BillingWebhookRole!.Properties.Policies[0].PolicyDocument.Statement as Array<{ Sid: string; Resource: Array<{ 'Fn::Sub': string }> }>;
+    const pattern = (sid: string) => {
+      const arn = statements.find((s) => s.Sid === sid)!.Resource[0]!['Fn::Sub'];
+      const rest = arn.replace(/^arn:\$\{AWS::Partition\}:[a-z]+:(\$\{AWS::Region\})?:(\$\{AWS::AccountId\})?:/, '');
+      return new RegExp(`^${rest.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    };
+    const tenant = renderTenantStack({
+      project: 'shop',
+      tenant: 'acme-eu',
+      stage: 'prod',
+      tier: 'basic',
+      artifactSha256: 'b'.repeat(64),
+      extensions: [],
+      runtimeConfig: { extensions: [], secrets: {}, config: {}, webhookSecret: 'ssm:/prod/tenants/acme-eu/_sovereign/webhook_secret' },
+    }) as unknown as { Resources: Record<string, { Properties: Record<string, any> }> };
+    const r = tenant.Resources;
+    expect(`stack/${r.HttpApi!.Properties.Name}/0a1b`).toMatch(pattern('RetierTenantStacks'));
+    expect(`function:${r.Function!.Properties.FunctionName}`).toMatch(pattern('RetierTenantFunctions'));
+    expect(`role/${r.RuntimeRole!.Properties.RoleName}`).toMatch(pattern('PassTenantRuntimeRolesToTheirFunctions'));
+    expect(`log-group:${r.LogGroup!.Properties.LogGroupName}`).toMatch(pattern('RetierTenantLogGroups'));
+    expect(`/apis/a1b2c3/stages/${r.HttpApiStage!.Properties.StageName}`).toMatch(pattern('RetierTenantApiStages'));
+    const own = controlPlane.Resources;
+    expect(`function:${own.BillingWebhookFunction!.Properties.FunctionName}`).not.toMatch(pattern('RetierTenantFunctions'));
+    expect(`role/${own.BillingWebhookRole!.Properties.RoleName}`).not.toMatch(pattern('PassTenantRuntimeRolesToTheirFunctions'));
+    expect(`log-group:${own.BillingWebhookLogGroup!.Properties.LogGroupName}`).not.toMatch(pattern('RetierTenantLogGroups'));
+    // The control-plane stack fits the tenant stack pattern: an explicit deny covers it.
+    expect('stack/sovereign-prod-control-plane/0a1b').toMatch(pattern('NeverTheControlPlaneStack'));
+  });
+
   it('detects a dangling reference', () => {
     const template = renderControlPlaneStack({ project: 'shop', stage: 'prod' });
     template.Outputs.Broken = { Description: 'x', Value: { Ref: 'Missing' } };

@@ -112,3 +112,8 @@ export function tenantTableNamePattern(stage: string): string {
   assertStage(stage);
   return `sovereign-${stage}-*`;
 }
+
+/** Every tenant stack of a stage, and the prefix of its functions, roles and log groups (`sovereign-<stage>-*`). */
+export function tenantStackNamePattern(stage: string): string {
+  return tenantTableNamePattern(stage);
+}
