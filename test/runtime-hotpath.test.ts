@@ -118,3 +118,28 @@ describe('warm request path', () => {
     expect(reads).toBe(1);
   });
 });
+
+describe('the runtime\'s own per-tenant metrics', () => {
+  it('writes requests, 5xx answers and route cache lookups as one EMF line per interval, dimensions Stage and Tenant', async () => {
+    let clock = 1_700_000_000_000;
+    const { handler, lines } = runtime(() => clock);
+    const emf = () => lines.map((line) => JSON.parse(line) as Record<string, any>).filter((l) => l._aws?.CloudWatchMetrics?.[0]?.Dimensions?.[0]?.join() === 'Stage,Tenant');
+    await handler(apiGatewayEvent('GET', '/hot/secret'), {}); // a cache miss
+    await handler(apiGatewayEvent('GET', '/hot/secret'), {}); // a hit
+    await handler(apiGatewayEvent('GET', '/hot/throws'), {}); // 500
+    await handler(apiGatewayEvent('GET', '/hot/nothing'), {}); // 404: not an error
+    await handler(apiGatewayEvent('GET', '/_sovereign/health'), {}); // its own lookups do not count
+    expect(emf()).toEqual([]);
+    clock += 10_000;
+    await handler(apiGatewayEvent('GET', '/hot/sync/1'), {}); // flushes what came before, then counts itself
+    const [line] = emf();
+    expect(line).toMatchObject({ Tenant: 'acme', Stage: 'dev', Requests: 5, Errors: 1, SecretCacheHits: 1, SecretCacheMisses: 1 });
+    expect(line!._aws).toMatchObject({ Timestamp: 1_700_000_000_000, CloudWatchMetrics: [{ Namespace: 'Sovereign', Dimensions: [['Stage', 'Tenant']] }] });
+    expect(line!._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name)).toEqual(['Requests', 'Errors', 'SecretCacheHits', 'SecretCacheMisses']);
+    clock += 10_000;
+    await handler(apiGatewayEvent('GET', '/hot/secret'), {});
+    expect(emf()[1]).toMatchObject({ Requests: 1, Errors: 0, SecretCacheHits: 0, SecretCacheMisses: 0 });
+    clock += 10_000;
+    expect(emf()).toHaveLength(2);
+  });
+});

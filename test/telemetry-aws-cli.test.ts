@@ -65,13 +65,13 @@ describe('telemetry on the aws target through the CLI', () => {
     expect(endpoints).toEqual(['http://127.0.0.1:4566']);
     const report = JSON.parse(stdout) as { state: string; runtime: { source: string; requests: number; errors: number; errorRate: number; health: unknown } };
     // No stack in the fake: health is unreachable, the figures are still there.
-    expect(report).toMatchObject({ state: 'active', runtime: { source: 'CloudWatch AWS/Lambda metrics, last 15 min', requests: 12, errors: 3, errorRate: 0.25, health: null } });
+    expect(report).toMatchObject({ state: 'active', runtime: { source: "CloudWatch metrics (the runtime's and AWS/Lambda), last 15 min", requests: 12, errors: 3, errorRate: 0.25, health: null } });
   });
 
   it('top lists the tenant with its CloudWatch figures', async () => {
     cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'q0_p99', Timestamps: [new Date()], Values: [42] }] });
     expect(await run(['top', '--json', '-C', project]), stderr).toBe(0);
-    expect(JSON.parse(stdout)).toMatchObject({ source: 'CloudWatch AWS/Lambda metrics, last 15 min', tenants: [{ tenant: 'acme', state: 'active', runtime: 'idle', requests: 0, p99: 42 }] });
+    expect(JSON.parse(stdout)).toMatchObject({ source: "CloudWatch metrics (the runtime's and AWS/Lambda), last 15 min", tenants: [{ tenant: 'acme', state: 'active', runtime: 'idle', requests: 0, p99: 42 }] });
   });
 
   it('tenant logs reads the log group, filtered server-side; AccessDenied is exit 5 with a hint', async () => {

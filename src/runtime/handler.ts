@@ -17,6 +17,7 @@ import { json, normaliseEvent, problem, type HttpEventV2, type HttpResultV2, typ
 import { formatLogLine, stdoutWriter, type LineWriter, type LogLevel } from './log.js';
 import type { PaginateDeps } from './paginate.js';
 import { Redactor } from './redact.js';
+import { RuntimeMetrics } from './runtime-metrics.js';
 import { Router } from './router.js';
 import type { SecretBackend } from './secrets/backend.js';
 import { SecretResolver, statusOf, type ReferenceStatus } from './secrets/resolver.js';
@@ -91,6 +92,8 @@ export class TenantRuntime {
   private readonly write: LineWriter;
   private readonly now: () => number;
   private readonly clock: RequestClock;
+  /** Requests, 5xx answers and cache lookups per tenant, as EMF. */
+  readonly metrics: RuntimeMetrics;
   private readonly replay = new ReplayGuard();
   private readonly startedAt: number;
   private readonly documentClient: DocumentClientProvider;
@@ -106,6 +109,7 @@ export class TenantRuntime {
     this.clock = new RequestClock(options.now ?? Date.now);
     this.now = this.clock.now;
     this.startedAt = this.now();
+    this.metrics = new RuntimeMetrics(config.tenant, config.stage, this.write, () => this.cacheTraffic(), this.startedAt);
     this.paginateDeps = options.paginate ?? {};
     this.documentClient = lazyDocumentClient(options.aws?.documentClient);
     this.resolver = new SecretResolver({
@@ -219,7 +223,7 @@ export class TenantRuntime {
   handle(request: IncomingRequest): Promise<HttpResultV2> | HttpResultV2 {
     // The synchronous part of a request (the generation check, routing, the handler up to its first
     // `await`, which is where a cached secret is read) shares one clock reading.
-    this.clock.pin();
+    this.metrics.request(this.clock.pin());
     try {
       if (this.watcher.due()) return this.settled(this.watcher.check().then(() => this.route(request)), request);
       return this.route(request);
@@ -230,6 +234,7 @@ export class TenantRuntime {
 
   /** The request's unexpected failure as a logged 500. */
   internalError(error: unknown, request: IncomingRequest): HttpResultV2 {
+    this.metrics.error();
     this.log('error', 'request failed', { error: describe(error) }, request.requestId);
     return problem(500, 'internal-error', request, 'the runtime failed to handle the request');
   }
@@ -255,6 +260,7 @@ export class TenantRuntime {
       const slash = path.indexOf('/', 1);
       const first = slash === -1 ? path.slice(1) : path.slice(1, slash);
       if (this.extensions.get(first)?.status === 'failed') {
+        this.metrics.error();
         return problem(503, 'extension-unavailable', request, `extension "${first}" failed to load`);
       }
     }
@@ -309,20 +315,27 @@ export class TenantRuntime {
       const failed = (error: unknown) => this.handlerFailed(error, entry, ctx, request);
       return (result instanceof Promise ? result : Promise.resolve(result)).then((value: RouteResult) => {
         try {
-          return toResponse(value, request.requestId);
+          return this.counted(toResponse(value, request.requestId));
         } catch (error) {
           return failed(error);
         }
       }, failed);
     }
     try {
-      return toResponse(result, request.requestId);
+      return this.counted(toResponse(result, request.requestId));
     } catch (error) {
       return this.handlerFailed(error, entry, ctx, request);
     }
   }
 
+  /** A handler's own answer, counted when it is a 5xx. */
+  private counted(response: HttpResultV2): HttpResultV2 {
+    if (response.statusCode >= 500) this.metrics.error();
+    return response;
+  }
+
   private handlerFailed(error: unknown, entry: RouteEntry, ctx: RouteContext, request: IncomingRequest): HttpResultV2 {
+    this.metrics.error();
     const fields = { route: entry.key, error: describe(error), ...(error instanceof Error && error.stack ? { stack: error.stack } : {}) };
     ctx.log.error('handler failed', fields);
     if (error instanceof RuntimeError && error.status === 503 && !(error instanceof UndeclaredSecretError)) {
@@ -334,11 +347,15 @@ export class TenantRuntime {
   /** Cache lookups made by health's own reference checks (not tenant traffic). */
   private healthLookups = { hits: 0, misses: 0 };
 
-  private async health(request: IncomingRequest): Promise<HttpResultV2> {
-    // Cache traffic of health's own checks is subtracted, so a health poller does not count.
+  /** Cumulative cache lookups of route traffic: health's own checks are subtracted, so a health poller does not count. */
+  private cacheTraffic(): { hits: number; misses: number } {
     const stats = this.resolver.cache.stats;
-    const hits = stats.hits - this.healthLookups.hits;
-    const misses = stats.misses - this.healthLookups.misses;
+    return { hits: stats.hits - this.healthLookups.hits, misses: stats.misses - this.healthLookups.misses };
+  }
+
+  private async health(request: IncomingRequest): Promise<HttpResultV2> {
+    const stats = this.resolver.cache.stats;
+    const { hits, misses } = this.cacheTraffic();
     const { staleServed, evictions } = stats;
     const lookups = hits + misses;
     const secretCache = { hits, misses, staleServed, evictions, hitRate: lookups === 0 ? null : Math.round((hits / lookups) * 1000) / 1000 };
@@ -424,6 +441,7 @@ export class TenantRuntime {
       secret = await this.resolver.resolve(this.config.tenantConfig.webhookSecret);
     } catch (error) {
       this.log('error', 'the webhook secret cannot be resolved', { status: statusOf(error), error: describe(error) }, request.requestId);
+      this.metrics.error();
       return problem(503, 'webhook-secret-unavailable', request, 'the webhook signing secret is unavailable');
     }
     let id: string;
@@ -533,8 +551,8 @@ class RequestClock {
 
   readonly now = (): number => this.pinned ?? this.source();
 
-  pin(): void {
-    this.pinned = this.source();
+  pin(): number {
+    return (this.pinned = this.source());
   }
 
   release(): void {

@@ -60,6 +60,8 @@ describe('figures', () => {
     expect(input.StartTime).toEqual(new Date('2026-03-01T11:53:00.000Z'));
     expect(input.EndTime).toEqual(new Date('2026-03-01T12:08:00.000Z'));
     const fn = [{ Name: 'FunctionName', Value: 'sovereign-prod-acme' }];
+    // The runtime's own figures (src/runtime/runtime-metrics.ts).
+    const own = [{ Name: 'Stage', Value: 'prod' }, { Name: 'Tenant', Value: 'acme' }];
     expect(input.MetricDataQueries).toEqual([
       { Id: 'q0_requests', MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Invocations', Dimensions: fn }, Period: 60, Stat: 'Sum' }, ReturnData: true },
       { Id: 'q0_errors', MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: fn }, Period: 900, Stat: 'Sum' }, ReturnData: true },
@@ -67,6 +69,9 @@ describe('figures', () => {
       { Id: 'q0_p50', MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Duration', Dimensions: fn }, Period: 900, Stat: 'p50' }, ReturnData: true },
       { Id: 'q0_p99', MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Duration', Dimensions: fn }, Period: 900, Stat: 'p99' }, ReturnData: true },
       { Id: 'q0_recentP99', MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Duration', Dimensions: fn }, Period: 60, Stat: 'p99' }, ReturnData: true },
+      { Id: 'q0_runtimeErrors', MetricStat: { Metric: { Namespace: 'Sovereign', MetricName: 'Errors', Dimensions: own }, Period: 900, Stat: 'Sum' }, ReturnData: true },
+      { Id: 'q0_cacheHits', MetricStat: { Metric: { Namespace: 'Sovereign', MetricName: 'SecretCacheHits', Dimensions: own }, Period: 900, Stat: 'Sum' }, ReturnData: true },
+      { Id: 'q0_cacheMisses', MetricStat: { Metric: { Namespace: 'Sovereign', MetricName: 'SecretCacheMisses', Dimensions: own }, Period: 900, Stat: 'Sum' }, ReturnData: true },
     ]);
   });
 
@@ -87,31 +92,36 @@ describe('figures', () => {
           { Id: 'q0_throttled', Timestamps: [t('11:53')], Values: [2] },
           { Id: 'q0_p99', Timestamps: [t('11:53')], Values: [250.5] },
           { Id: 'q0_recentP99', Timestamps: [t('12:06'), t('12:07')], Values: [100, 80] },
+          { Id: 'q0_runtimeErrors', Timestamps: [t('11:53')], Values: [6] },
+          { Id: 'q0_cacheHits', Timestamps: [t('11:53')], Values: [95] },
+          { Id: 'q0_cacheMisses', Timestamps: [t('11:53')], Values: [5] },
         ],
       });
     const fleet = await source([tenant('acme', true)]).figures();
     expect(cw.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input.NextToken)).toEqual([undefined, 'page-2']);
-    expect(fleet).toMatchObject({ since: '2026-03-01T11:53:00.000Z', source: 'CloudWatch AWS/Lambda metrics, last 15 min' });
+    expect(fleet).toMatchObject({ since: '2026-03-01T11:53:00.000Z', source: "CloudWatch metrics (the runtime's and AWS/Lambda), last 15 min" });
     expect(fleet!.tenants[0]).toMatchObject({
-      tenant: 'acme', status: 'serving', requests: 200, errors: 4, throttled: 2,
+      // Errors: 4 invocations failed (Lambda) + 6 answered 5xx (the runtime).
+      tenant: 'acme', status: 'serving', requests: 200, errors: 10, throttled: 2,
+      secretCache: { hits: 95, misses: 5, hitRate: 0.95 },
       // 120 in the last whole minute (12:06).
       ratePerSecond: 2,
       latencyMs: { p50: 12.35, p99: 250.5, recentP99: 80 },
-      window: { minutes: 15, since: '2026-03-01T11:53:00.000Z', requests: 200, errors: 4 },
+      window: { minutes: 15, since: '2026-03-01T11:53:00.000Z', requests: 200, errors: 10, secretCache: { hitRate: 0.95 } },
     });
     const report = statusReport(tenant('acme', true), fleet, { status: 'ok', secretCache: { hits: 9, misses: 1 } }, 'hint');
-    expect(report.runtime).toMatchObject({ requests: 200, errorRate: 0.02, secretCache: { hitRate: 0.9 } });
+    expect(report.runtime).toMatchObject({ requests: 200, errorRate: 0.05 });
   });
 
-  it('batches 83 tenants (498 queries) per call, under the limit of 500', async () => {
+  it('batches 55 tenants (495 queries) per call, under the limit of 500', async () => {
     cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
     const records = Array.from({ length: 100 }, (_, i) => tenant(`t${String(i).padStart(3, '0')}`, true));
     const fleet = await source(records).figures();
     const calls = cw.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input.MetricDataQueries!);
-    expect(calls.map((q) => q.length)).toEqual([498, 102]);
-    expect(calls[1]![0]!.Id).toBe('q83_requests');
-    expect(calls[1]![0]!.MetricStat!.Metric!.Dimensions).toEqual([{ Name: 'FunctionName', Value: 'sovereign-prod-t083' }]);
-    expect(new Set(calls.flat().map((q) => q.Id)).size).toBe(600);
+    expect(calls.map((q) => q.length)).toEqual([495, 405]);
+    expect(calls[1]![0]!.Id).toBe('q55_requests');
+    expect(calls[1]![0]!.MetricStat!.Metric!.Dimensions).toEqual([{ Name: 'FunctionName', Value: 'sovereign-prod-t055' }]);
+    expect(new Set(calls.flat().map((q) => q.Id)).size).toBe(900);
     expect(fleet!.tenants).toHaveLength(100);
     expect(fleet!.tenants[99]).toMatchObject({ tenant: 't099', requests: 0, status: 'idle', latencyMs: { p50: null } });
   });

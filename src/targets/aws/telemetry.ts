@@ -2,14 +2,12 @@
  * Tenant telemetry on aws: figures from CloudWatch `GetMetricData`, health from the tenant's HTTP
  * API, log lines from CloudWatch Logs `FilterLogEvents` on the tenant's log group.
  *
- * Which metrics: the runtime's own EMF output (namespace `Sovereign`) carries only what extensions
- * emit through `ctx.metrics`, with the dimension set `[Tenant, Extension, Route]`; it emits no
- * per-request count, latency, error or secret-cache metric, and CloudWatch does not aggregate a
- * dimension set over its other dimensions. So the figures are Lambda's own metrics of the tenant's
- * function (`AWS/Lambda`, dimension `FunctionName`, one function per tenant): Invocations, Errors
- * (invocations that failed or timed out: the runtime answers a failing route with a 500 and
- * counts as a success here), Throttles, and Duration p50/p99. Secret cache figures come from the
- * health document, which `tenant status` reads anyway.
+ * Which metrics: the runtime's own (`Sovereign` namespace, dimensions `Stage`, `Tenant`; see
+ * `src/runtime/runtime-metrics.ts`): Requests, Errors (5xx answers, a failing route included) and
+ * the secret cache's hits and misses on route traffic; and Lambda's own of the tenant's function
+ * (`AWS/Lambda`, dimension `FunctionName`, one function per tenant): Invocations (requests before
+ * the runtime's first figures), Errors (invocations that crashed or timed out, added to the
+ * runtime's), Throttles, and Duration p50/p99.
  */
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
@@ -21,6 +19,8 @@ import { tenantFunctionName, tenantLogGroupName, tenantStackName } from '../../t
 import type { FleetFigures, LogLine, LogQuery, RuntimeFigures, TelemetrySource } from '../../telemetry/source.js';
 import { clientConfig, type AwsSettings } from './clients.js';
 import { abortableSleep } from '../../fleet/run.js';
+import { METRICS_NAMESPACE } from '../../runtime/metrics.js';
+import { RUNTIME_METRIC_NAMES } from '../../runtime/runtime-metrics.js';
 import { explainAwsError, isAccessDenied, isCredentialsError, isStackMissing } from './errors.js';
 import type { AwsSession } from './session.js';
 import { stackOutputs } from './stack.js';
@@ -62,14 +62,17 @@ export interface AwsTelemetryOptions {
   wait?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
-/** The six queries of one tenant, by the suffix of their id. */
-const QUERIES: ReadonlyArray<{ key: string; metric: string; stat: string; perMinute: boolean }> = [
-  { key: 'requests', metric: 'Invocations', stat: 'Sum', perMinute: true },
-  { key: 'errors', metric: 'Errors', stat: 'Sum', perMinute: false },
-  { key: 'throttled', metric: 'Throttles', stat: 'Sum', perMinute: false },
-  { key: 'p50', metric: 'Duration', stat: 'p50', perMinute: false },
-  { key: 'p99', metric: 'Duration', stat: 'p99', perMinute: false },
-  { key: 'recentP99', metric: 'Duration', stat: 'p99', perMinute: true },
+/** The queries of one tenant, by the suffix of their id. */
+const QUERIES: ReadonlyArray<{ key: string; namespace: 'AWS/Lambda' | typeof METRICS_NAMESPACE; metric: string; stat: string; perMinute: boolean }> = [
+  { key: 'requests', namespace: 'AWS/Lambda', metric: 'Invocations', stat: 'Sum', perMinute: true },
+  { key: 'errors', namespace: 'AWS/Lambda', metric: 'Errors', stat: 'Sum', perMinute: false },
+  { key: 'throttled', namespace: 'AWS/Lambda', metric: 'Throttles', stat: 'Sum', perMinute: false },
+  { key: 'p50', namespace: 'AWS/Lambda', metric: 'Duration', stat: 'p50', perMinute: false },
+  { key: 'p99', namespace: 'AWS/Lambda', metric: 'Duration', stat: 'p99', perMinute: false },
+  { key: 'recentP99', namespace: 'AWS/Lambda', metric: 'Duration', stat: 'p99', perMinute: true },
+  { key: 'runtimeErrors', namespace: METRICS_NAMESPACE, metric: RUNTIME_METRIC_NAMES.errors, stat: 'Sum', perMinute: false },
+  { key: 'cacheHits', namespace: METRICS_NAMESPACE, metric: RUNTIME_METRIC_NAMES.cacheHits, stat: 'Sum', perMinute: false },
+  { key: 'cacheMisses', namespace: METRICS_NAMESPACE, metric: RUNTIME_METRIC_NAMES.cacheMisses, stat: 'Sum', perMinute: false },
 ];
 
 export interface MetricWindow {
@@ -90,7 +93,13 @@ export function figureQueries(stage: string, tenants: string[], minutes: number,
     QUERIES.map((q) => ({
       Id: `q${first + index}_${q.key}`,
       MetricStat: {
-        Metric: { Namespace: 'AWS/Lambda', MetricName: q.metric, Dimensions: [{ Name: 'FunctionName', Value: tenantFunctionName(stage, tenant) }] },
+        Metric: {
+          Namespace: q.namespace,
+          MetricName: q.metric,
+          Dimensions: q.namespace === 'AWS/Lambda'
+            ? [{ Name: 'FunctionName', Value: tenantFunctionName(stage, tenant) }]
+            : [{ Name: 'Stage', Value: stage }, { Name: 'Tenant', Value: tenant }],
+        },
         Period: q.perMinute ? 60 : minutes * 60,
         Stat: q.stat,
       },
@@ -124,7 +133,10 @@ export function figuresFrom(tenant: string, series: (key: string) => Series, win
     return round(s.values[i]!, 2);
   };
   const requests = sum('requests');
-  const errors = sum('errors');
+  const errors = sum('errors') + sum('runtimeErrors');
+  const hits = sum('cacheHits');
+  const misses = sum('cacheMisses');
+  const secretCache = hits + misses === 0 ? null : { hits, misses, hitRate: round(hits / (hits + misses), 3) };
   const throttled = sum('throttled');
   const latencyMs = { p50: max('p50'), p99: max('p99') };
   return {
@@ -139,8 +151,8 @@ export function figuresFrom(tenant: string, series: (key: string) => Series, win
     // The last whole minute: the current one is still filling.
     ratePerSecond: round((at('requests', currentMinute - 60_000) ?? 0) / 60, 1),
     latencyMs: { ...latencyMs, recentP99: newest('recentP99') },
-    secretCache: null,
-    window: { minutes: window.minutes, since: window.start.toISOString(), requests, errors, throttled, latencyMs, secretCache: null },
+    secretCache,
+    window: { minutes: window.minutes, since: window.start.toISOString(), requests, errors, throttled, latencyMs, secretCache },
   };
 }
 
@@ -274,7 +286,7 @@ export function awsTelemetry(options: AwsTelemetryOptions): TelemetrySource {
     }
     const empty: Series = { timestamps: [], values: [] };
     return {
-      source: `CloudWatch AWS/Lambda metrics, last ${minutes} min`,
+      source: `CloudWatch metrics (the runtime's and AWS/Lambda), last ${minutes} min`,
       since: window.start.toISOString(),
       serves: 'tenants deployed to aws',
       tenants: tenants.map((tenant, index) => figuresFrom(tenant, (key) => found.get(`q${index}_${key}`) ?? empty, window)),
