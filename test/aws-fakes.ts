@@ -1,6 +1,6 @@
 /**
  * A simulated CloudFormation behind aws-sdk-client-mock: stacks, change sets computed from the
- * templates, executions that progress one step per DescribeStackEvents poll, paginated events
+ * templates (GetTemplate answers the last executed one), executions that progress one step per DescribeStackEvents poll, paginated events
  * (newest first), injected resource failures and throttling.
  */
 import {
@@ -12,6 +12,7 @@ import {
   DescribeStackEventsCommand,
   DescribeStacksCommand,
   ExecuteChangeSetCommand,
+  GetTemplateCommand,
   ListStacksCommand,
   type Change,
   type StackEvent,
@@ -27,6 +28,8 @@ interface FakeChangeSet {
   id: string;
   type: 'CREATE' | 'UPDATE';
   template: Record<string, unknown>;
+  /** The template text as sent, which GetTemplate answers once the change set is executed. */
+  body: string;
   changes: Change[];
   polls: number;
 }
@@ -40,6 +43,8 @@ export interface FakeStack {
   changeSets: Map<string, FakeChangeSet>;
   outputs: Record<string, string>;
   tags: Array<{ Key?: string; Value?: string }>;
+  /** The template text of the last successful execution (GetTemplate, Original). */
+  body?: string;
 }
 
 export interface FakeOptions {
@@ -81,6 +86,7 @@ export class FakeCloudFormation {
     this.mock.on(ExecuteChangeSetCommand).callsFake(guard('ExecuteChangeSet', (input: Record<string, string>) => this.execute(input)));
     this.mock.on(DescribeStackEventsCommand).callsFake(guard('DescribeStackEvents', (input: Record<string, string>) => this.describeEvents(input)));
     this.mock.on(DeleteStackCommand).callsFake(guard('DeleteStack', (input: Record<string, string>) => this.deleteStack(input.StackName!)));
+    this.mock.on(GetTemplateCommand).callsFake(guard('GetTemplate', (input: { StackName?: string }) => this.getTemplate(input.StackName!)));
     this.mock.on(ListStacksCommand).callsFake(guard('ListStacks', (input: { NextToken?: string }) => this.listStacks(input.NextToken)));
   }
 
@@ -144,9 +150,16 @@ export class FakeCloudFormation {
           StackStatus: stack.status,
           CreationTime: new Date(0),
           Outputs: Object.entries(stack.outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+          Tags: stack.tags,
         },
       ],
     };
+  }
+
+  private getTemplate(nameOrId: string) {
+    const stack = this.find(nameOrId);
+    if (!stack || (stack.status === 'DELETE_COMPLETE' && stack.name === nameOrId)) throw awsError('ValidationError', `Stack with id ${nameOrId} does not exist`);
+    return { TemplateBody: stack.body ?? '{}', StagesAvailable: ['Original', 'Processed'] };
   }
 
   private createChangeSet(input: Record<string, unknown>) {
@@ -163,7 +176,8 @@ export class FakeCloudFormation {
       throw awsError('ValidationError', `Stack [${name}] does not exist`);
     }
     if (!(input.Capabilities as string[] | undefined)?.includes('CAPABILITY_NAMED_IAM')) throw awsError('InsufficientCapabilitiesException', 'Requires capabilities : [CAPABILITY_NAMED_IAM]');
-    stack.tags = input.Tags as FakeStack['tags'];
+    // Without Tags the stack keeps its own.
+    if (input.Tags !== undefined) stack.tags = input.Tags as FakeStack['tags'];
     const body = (input.TemplateBody as string | undefined) ?? this.templateByUrl?.(input.TemplateURL as string);
     if (body === undefined) throw awsError('ValidationError', 'TemplateURL must be a supported URL');
     const template = JSON.parse(body) as { Resources: Record<string, { Type: string }> };
@@ -182,7 +196,7 @@ export class FakeCloudFormation {
       if (!(id in template.Resources)) changes.push({ Type: 'Resource', ResourceChange: { Action: 'Remove', LogicalResourceId: id, ResourceType: resource.Type } });
     }
     const id = `arn:aws:cloudformation:eu-west-1:123456789012:changeSet/${input.ChangeSetName as string}/${(this.seq += 1)}`;
-    stack.changeSets.set(id, { id, type, template: template as unknown as Record<string, unknown>, changes, polls: 0 });
+    stack.changeSets.set(id, { id, type, template: template as unknown as Record<string, unknown>, body, changes, polls: 0 });
     return { Id: id, StackId: stack.id };
   }
 
@@ -240,6 +254,7 @@ export class FakeCloudFormation {
       } else {
         stack.status = `${verb}_COMPLETE`;
         stack.resources = JSON.parse(JSON.stringify(template.Resources)) as Record<string, unknown>;
+        stack.body = cs.body;
         stack.outputs = { StackName: stack.name };
         this.event(stack, stack.name, 'AWS::CloudFormation::Stack', stack.status, undefined, true);
       }

@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { CreateChangeSetCommand, DeleteChangeSetCommand, DescribeChangeSetCommand, ExecuteChangeSetCommand, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
@@ -15,14 +16,17 @@ import { signatureHeader } from '../src/billing/signature.js';
 import { toApiGatewayEvent } from '../src/dev/event.js';
 import type { HttpEventV2, HttpResultV2 } from '../src/runtime/http.js';
 import type { TenantRecord } from '../src/state/registry.js';
-import { BILLING_FUNCTION_ENV } from '../src/templates/control-plane.js';
+import { tagList } from '../src/templates/cfn.js';
+import { BILLING_FUNCTION_ENV, renderControlPlaneStack } from '../src/templates/control-plane.js';
+import { renderTenantStack, tenantTags } from '../src/templates/tenant-stack.js';
+import { TIERS, type Tier } from '../src/templates/tiers.js';
 import { newTenantRecord } from '../src/tenants/tenants.js';
 import { awsBillingLedger, PROCESSED_RETENTION_DAYS } from '../src/targets/aws/billing-ledger.js';
-import { controlPlaneProject, createAwsBillingHost } from '../src/targets/aws/billing-host.js';
+import { controlPlaneProject, createAwsBillingHost, type AwsBillingHostOptions } from '../src/targets/aws/billing-host.js';
 import { createAwsClients, type AwsClients } from '../src/targets/aws/clients.js';
 import { openAwsSession } from '../src/targets/aws/session.js';
 import { AwsState } from '../src/targets/aws/state.js';
-import { awsError, FakeDocumentTables } from './aws-fakes.js';
+import { awsError, FakeCloudFormation, FakeDocumentTables } from './aws-fakes.js';
 
 const CANARY = 'whsec_canary_5b7e0f2d9a41c3';
 const OLD_CANARY = 'whsec_canary_old_77aa19c2';
@@ -42,6 +46,7 @@ const ENV = {
 
 let clients: AwsClients;
 let db: FakeDocumentTables;
+let cfn: FakeCloudFormation;
 let ssm: AwsClientStub<SSMClient>;
 let secretValue: string | undefined;
 let clock: number;
@@ -59,6 +64,7 @@ afterAll(() => ssm.restore());
 beforeEach(() => {
   clients = createAwsClients({ region: 'eu-west-1' });
   db = new FakeDocumentTables();
+  cfn = new FakeCloudFormation(clients.cloudformation);
   clock = NOW;
   seen = [];
   transactions = [];
@@ -108,11 +114,11 @@ function marker(): Record<string, unknown> | undefined {
 }
 
 /** One environment of the function (its own state, lock owner, secret cache). */
-function environment(env: Record<string, string> = ENV) {
+function environment(env: Record<string, string> = ENV, hostOptions: AwsBillingHostOptions = {}) {
   return createBillingLambdaHandler({
     env,
     now: () => clock,
-    host: (settings, log) => createAwsBillingHost(settings, { clients, log, now: () => clock, sleep: async () => undefined }),
+    host: (settings, log) => createAwsBillingHost(settings, { clients, log, now: () => clock, sleep: async () => undefined, ...hostOptions }),
     write: (line) => void seen.push(line),
   });
 }
@@ -340,6 +346,150 @@ describe('exactly once across environments', () => {
   });
 });
 
+function planChange(): { id: string; text: string } {
+  return billingEvent('customer.subscription.updated', 5, { id: 'sub_1', items: { data: [{ price: { id: 'price_pro' } }] } });
+}
+
+function acmeTemplate(tier: Tier) {
+  return renderTenantStack({
+    project: 'demo',
+    tenant: 'acme',
+    stage: 'dev',
+    tier,
+    artifactSha256: 'a'.repeat(64),
+    extensions: [],
+    runtimeConfig: { extensions: [], secrets: {}, config: {}, webhookSecret: 'ssm:/dev/tenants/acme/_sovereign/webhook_secret' },
+  });
+}
+
+/** acme's stack as a deploy leaves it: its template, resources and tags. */
+function deployAcme(template: unknown = acmeTemplate('basic')) {
+  const stack = cfn.seed('sovereign-dev-acme', 'UPDATE_COMPLETE', (template as { Resources: Record<string, unknown> }).Resources ?? {});
+  stack.body = JSON.stringify(template);
+  stack.tags = tagList(tenantTags({ project: 'demo', stage: 'dev', tenant: 'acme' }));
+  return stack;
+}
+
+type Json = Record<string, any>;
+
+/** A value only AWS error text holds (the signing secret would be masked by the redactor anyway). */
+const AWS_TEXT = 'quoted-template-value-7f3a91';
+
+describe('plan changes re-tier the deployed stack on aws', () => {
+  it('updates the stack to the new tier\'s limits through a change set: GetTemplate → CreateChangeSet → ExecuteChangeSet', async () => {
+    const stack = deployAcme();
+    const answer = await call(environment(), signed(planChange()));
+    expect(answer).toMatchObject({ status: 200, body: { action: 'change-tier', tier: 'premium', redeployed: true, redeploy: 'complete', stackStatus: 'UPDATE_COMPLETE' } });
+    expect(answer.body.changeSet).toMatch(/^arn:aws:cloudformation:eu-west-1:123456789012:changeSet\/sovereign-/);
+    expect(tenant().tier).toBe('premium');
+
+    expect(cfn.mock.commandCalls(GetTemplateCommand)[0]!.args[0].input).toMatchObject({ StackName: stack.id, TemplateStage: 'Original' });
+    const create = cfn.mock.commandCalls(CreateChangeSetCommand)[0]!.args[0].input;
+    expect(create).toMatchObject({ StackName: 'sovereign-dev-acme', ChangeSetType: 'UPDATE', Capabilities: ['CAPABILITY_NAMED_IAM'], Tags: stack.tags });
+    const sent = JSON.parse(create.TemplateBody!) as Json;
+    expect(sent).toEqual(acmeTemplate('premium'));
+    const fn = sent.Resources.Function.Properties;
+    expect([fn.MemorySize, fn.ReservedConcurrentExecutions, fn.Environment.Variables.SOVEREIGN_TIER]).toEqual([TIERS.premium.memorySize, TIERS.premium.reservedConcurrency, 'premium']);
+    expect(sent.Resources.HttpApiStage.Properties.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: TIERS.premium.rateLimit, ThrottlingBurstLimit: TIERS.premium.burstLimit });
+    expect(sent.Resources.LogGroup.Properties.RetentionInDays).toBe(TIERS.premium.logRetentionDays);
+    // Everything else is the template as deployed.
+    const old = acmeTemplate('basic') as Json;
+    for (const id of Object.keys(old.Resources).filter((id) => !['Function', 'HttpApiStage', 'LogGroup'].includes(id))) expect(sent.Resources[id]).toEqual(old.Resources[id]);
+    expect({ ...fn, MemorySize: 0, ReservedConcurrentExecutions: 0, Environment: { Variables: { ...fn.Environment.Variables, SOVEREIGN_TIER: '' } } }).toEqual({
+      ...old.Resources.Function.Properties,
+      MemorySize: 0,
+      ReservedConcurrentExecutions: 0,
+      Environment: { Variables: { ...old.Resources.Function.Properties.Environment.Variables, SOVEREIGN_TIER: '' } },
+    });
+    expect(sent.Outputs).toEqual(old.Outputs);
+
+    expect(cfn.mock.commandCalls(ExecuteChangeSetCommand)).toHaveLength(1);
+    expect(stack.status).toBe('UPDATE_COMPLETE');
+    expect(JSON.parse(stack.body!)).toEqual(acmeTemplate('premium'));
+    expect(seen.some((line) => line.includes('sovereign-dev-acme updated to tier premium'))).toBe(true);
+  });
+
+  it('a stack already at the tier is success without executing anything (the empty change set is deleted)', async () => {
+    deployAcme(acmeTemplate('premium'));
+    const answer = await call(environment(), signed(planChange()));
+    expect(answer.body).toMatchObject({ redeployed: true, redeploy: 'unchanged' });
+    expect(cfn.mock.commandCalls(DeleteChangeSetCommand)).toHaveLength(1);
+    expect(cfn.mock.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0);
+  });
+
+  it('answers in-progress with the change set when the update outlasts the wait, and CloudFormation finishes it', async () => {
+    const stack = deployAcme();
+    const handler = environment(ENV, { redeployWaitMs: 2_500, sleep: async (ms) => void (clock += ms) });
+    const answer = await call(handler, signed(planChange()));
+    expect(answer.body).toMatchObject({ redeployed: true, redeploy: 'in-progress', stackStatus: 'UPDATE_IN_PROGRESS', changeSet: expect.stringContaining(':changeSet/') });
+    expect(tenant().tier).toBe('premium');
+    expect(stack.status).toBe('UPDATE_IN_PROGRESS');
+    expect(seen.some((line) => line.includes('CloudFormation finishes it'))).toBe(true);
+  });
+
+  it('a change set CloudFormation cannot compute is reported without its text; nothing is executed, the tier stays recorded', async () => {
+    const stack = deployAcme();
+    // The status reason is AWS text that can quote template values: it must not reach the answer or the log.
+    cfn.mock.on(DescribeChangeSetCommand).resolves({ Status: 'FAILED', StatusReason: `Template error: value ${AWS_TEXT} is invalid` });
+    const answer = await call(environment(), signed(planChange()));
+    expect(answer.body).toMatchObject({ action: 'change-tier', tier: 'premium', redeployed: false });
+    expect(answer.body.redeployReason).toMatch(/CloudFormation could not compute the change set of sovereign-dev-acme .*sovereign tenant diff acme/);
+    expect(answer.body.redeployReason).toContain('sovereign tenant deploy acme');
+    expect(cfn.mock.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0);
+    expect(cfn.mock.commandCalls(DeleteChangeSetCommand)).toHaveLength(1);
+    expect(JSON.parse(stack.body!)).toEqual(acmeTemplate('basic'));
+    expect(tenant().tier).toBe('premium');
+    expect(seen.join('\n')).not.toContain(AWS_TEXT);
+  });
+
+  it('a change set still being computed when the wait ends is deleted and reported; nothing is executed', async () => {
+    deployAcme();
+    cfn.mock.on(DescribeChangeSetCommand).resolves({ Status: 'CREATE_IN_PROGRESS' });
+    const answer = await call(environment(ENV, { redeployWaitMs: 5_000, sleep: async (ms) => void (clock += ms) }), signed(planChange()));
+    expect(answer.body).toMatchObject({ redeployed: false, redeployReason: expect.stringContaining('did not compute the change set of sovereign-dev-acme in time') });
+    expect(cfn.mock.commandCalls(DeleteChangeSetCommand)).toHaveLength(1);
+    expect(cfn.mock.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0);
+    expect(cfn.mock.commandCalls(DescribeChangeSetCommand).length).toBeLessThanOrEqual(7);
+  });
+
+  it('an update that fails and rolls back is redeployed:false naming the resource, not the AWS message', async () => {
+    const stack = deployAcme();
+    cfn.failures.set('Function', `Resource handler returned message: "${AWS_TEXT}"`);
+    const answer = await call(environment(), signed(planChange()));
+    expect(answer.body).toMatchObject({ redeployed: false, redeployReason: expect.stringContaining('ended in UPDATE_ROLLBACK_COMPLETE (Function, AWS::Lambda::Function, UPDATE_FAILED)') });
+    expect(stack.status).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(tenant().tier).toBe('premium');
+    expect(seen.join('\n')).not.toContain(AWS_TEXT);
+  });
+
+  it('refuses a stack whose template is not acme\'s sovereign template, and leaves it alone', async () => {
+    for (const foreign of [renderControlPlaneStack({ project: 'demo', stage: 'dev' }), { ...acmeTemplate('basic'), Metadata: { Sovereign: { ...(acmeTemplate('basic').Metadata as Json).Sovereign, tenant: 'globex' } } }]) {
+      cfn.stacks.clear();
+      cfn.mock.resetHistory();
+      deployAcme(foreign);
+      seedTenant({ tier: 'basic', status: 'active', billing: { customerId: 'cus_acme' } });
+      const answer = await call(environment(), signed(planChange()));
+      expect(answer.body).toMatchObject({ redeployed: false, redeployReason: expect.stringMatching(/not a sovereign tenant template.*left alone/) });
+      expect(cfn.mock.commandCalls(GetTemplateCommand)).toHaveLength(1);
+      expect(cfn.mock.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
+    }
+  });
+
+  it('a stack that is busy, or a denied call, is a reason naming the step and the error code only', async () => {
+    const stack = deployAcme();
+    stack.status = 'UPDATE_IN_PROGRESS';
+    expect((await call(environment(), signed(planChange()))).body.redeployReason).toContain('is UPDATE_IN_PROGRESS, not ready for an update');
+    stack.status = 'UPDATE_COMPLETE';
+    seedTenant({ tier: 'basic', status: 'active', billing: { customerId: 'cus_acme' } });
+    cfn.mock.on(GetTemplateCommand).rejects(awsError('AccessDenied', `User: ${ROLE_ARN} is not authorized to perform: cloudformation:GetTemplate ${AWS_TEXT}`, 403));
+    const denied = await call(environment(), signed(billingEvent('customer.subscription.updated', 6, { id: 'sub_1', items: { data: [{ price: { id: 'price_pro' } }] } })));
+    expect(denied.body.redeployReason).toMatch(/^AWS denied reading the template of sovereign-dev-acme \(AccessDenied\)/);
+    expect(denied.body.redeployReason).not.toContain('not authorized');
+    expect(cfn.mock.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
+    expect(seen.join('\n')).not.toContain(AWS_TEXT);
+  });
+});
+
 describe('ordering, plans and offboarding on aws', () => {
   it('an older payment failure arriving after a newer payment does not count (watermark in DynamoDB)', async () => {
     const handler = environment();
@@ -356,11 +506,14 @@ describe('ordering, plans and offboarding on aws', () => {
     expect(tenant().billing?.failedPayments).toBe(1);
   });
 
-  it('a plan change records the tier and says the next deploy applies it (the function does not deploy)', async () => {
-    const answer = await call(environment(), signed(billingEvent('customer.subscription.updated', 5, { id: 'sub_1', items: { data: [{ price: { id: 'price_pro' } }] } })));
+  it('a plan change for a tenant without a stack records the tier and says the next deploy applies it', async () => {
+    const answer = await call(environment(), signed(planChange()));
     expect(answer.body).toMatchObject({ action: 'change-tier', tier: 'premium', redeployed: false, redeployReason: expect.stringContaining('sovereign tenant deploy acme') });
+    expect(answer.body.redeployReason).toContain('stack sovereign-dev-acme does not exist');
     expect(tenant()).toMatchObject({ tier: 'premium', billing: { plan: 'price_pro', subscriptionId: 'sub_1' } });
     expect(auditEvents().at(-1)).toMatchObject({ action: 'tenant.tier', args: { from: 'basic', to: 'premium' } });
+    expect(cfn.mock.commandCalls(GetTemplateCommand)).toHaveLength(0);
+    expect(cfn.mock.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
   });
 
   it('a deleted subscription schedules offboarding; once due it is reported for `sovereign tenant offboard`, not performed', async () => {

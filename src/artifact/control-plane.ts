@@ -11,8 +11,8 @@ export const BILLING_WEBHOOK_COMPONENT = 'billing-webhook';
 
 /**
  * Imports the webhook makes only on the CLI's code paths (the local deployer and offboarding);
- * the function never takes them (its host answers `redeployed: false` and reports due
- * offboardings), so they stay out of its bundle.
+ * the function never takes them (its host re-tiers the deployed stack instead of deploying, and
+ * reports due offboardings), so they stay out of its bundle.
  */
 const CLI_ONLY = /\/(fleet\/local|lifecycle\/offboard)\.(js|ts)$/;
 

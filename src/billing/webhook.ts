@@ -49,7 +49,9 @@ export interface BillingWebhookDeps {
   ledger?: BillingLedgerStore;
   /**
    * Redeploys a tenant with its new tier's limits; default the local deployer. A host that cannot
-   * deploy answers `{ redeployed: false, reason }` and the tier waits for the next deploy.
+   * deploy answers `{ redeployed: false, reason }` and the tier waits for the next deploy; one
+   * that applies it asynchronously may add `redeploy`, `changeSet` and `stackStatus` (strings),
+   * which the answer carries.
    */
   redeploy?: (tenant: string) => Promise<unknown>;
   /** Offboards a tenant whose grace period is over; default `offboardTenant`. */
@@ -146,7 +148,12 @@ async function applyDecision(deps: BillingWebhookDeps, ledger: BillingLedgerStor
       if (declined?.redeployed === false) {
         answer.redeployed = false;
         answer.redeployReason = String(declined.reason);
-      } else answer.redeployed = true;
+      } else {
+        answer.redeployed = true;
+        // A host that applies the change asynchronously says how far it got.
+        const progress = (result ?? {}) as { redeploy?: unknown; changeSet?: unknown; stackStatus?: unknown };
+        for (const key of ['redeploy', 'changeSet', 'stackStatus'] as const) if (typeof progress[key] === 'string') answer[key] = progress[key];
+      }
     } catch (error) {
       // The tier is recorded; the next deploy applies its limits.
       answer.redeployed = false;

@@ -5,11 +5,15 @@
  * does). Clients come from the SDK's default chain (the function's role, `AWS_REGION`,
  * `AWS_ENDPOINT_URL`) unless injected.
  *
- * What the function does not do, deliberately: it has no CloudFormation, S3 or IAM rights, and
- * the project's extension sources are not in it, so it cannot build or deploy a tenant. A plan
- * change records the new tier and answers `redeployed: false` — `sovereign tenant deploy <id>`
- * applies its limits. An offboarding whose grace period is over is reported in the answer and
- * the log (`offboardDue`), for `sovereign tenant offboard <id>` to perform.
+ * A plan change records the new tier, then applies its limits to the tenant's deployed stack
+ * (`retier.ts`): the stack's own template with only the tier's values rewritten, through a change
+ * set, within `BILLING_REDEPLOY_WAIT_MS`. The answer says `redeployed: true` with `redeploy:
+ * 'complete' | 'unchanged' | 'in-progress'` (the last with the change set CloudFormation is
+ * executing), or `redeployed: false` with the reason (no stack, a busy or foreign stack, a failed
+ * update) — the tier stays recorded and `sovereign tenant deploy <id>` applies it. The function
+ * holds no extension sources and no S3 or IAM rights: it re-tiers, it never builds or deploys new
+ * code. An offboarding whose grace period is over is reported in the answer and the log
+ * (`offboardDue`), for `sovereign tenant offboard <id>` to perform.
  *
  * Failure window: a suspension or resumption commits the record first and then writes the
  * generation item. If that write fails the delivery answers 500 and the sender's retry is a
@@ -29,11 +33,19 @@ import { AwsState } from './state.js';
 /** How long a delivery waits for a CLI command's project lock before answering 500 (retried). */
 export const BILLING_LOCK_WAIT_MS = 8_000;
 
+/**
+ * How long a plan change waits for its re-tiering before answering `in-progress`. With the lock
+ * wait it stays inside the function's 30 s timeout; senders wait 10–30 s for an answer.
+ */
+export const BILLING_REDEPLOY_WAIT_MS = 12_000;
+
 export interface AwsBillingHostOptions {
   clients?: AwsClients;
   log?: (line: string) => void;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** Budget of a re-tiering (default `BILLING_REDEPLOY_WAIT_MS`). */
+  redeployWaitMs?: number;
 }
 
 /** The project as the function knows it: name, stage and billing config; no files. */
@@ -60,7 +72,23 @@ export function createAwsBillingHost(settings: BillingLambdaSettings, options: A
       await publishGenerationItem(clients.documents, tenantTableName(record.stage, record.id), [], new Date(now()), { suspended });
       options.log?.(`generation marker of ${record.id} written: ${suspended ? 'suspended' : 'serving'}`);
     },
-    redeploy: async (tenant) => ({ redeployed: false, reason: `the tier is recorded; the control-plane function does not deploy tenants: run \`sovereign tenant deploy ${tenant}\` to apply its limits` }),
+    redeploy: async (tenant) => {
+      const record = await state.getTenant(tenant);
+      if (!record) return { redeployed: false, reason: `tenant ${tenant} is not registered` };
+      const { retierTenantStack } = await import('./retier.js');
+      return retierTenantStack({
+        cfn: clients.cloudformation,
+        now,
+        ...(options.sleep ? { sleep: options.sleep } : {}),
+        pollMs: 2_000,
+        project: settings.project,
+        stage: settings.stage,
+        tenant,
+        tier: record.tier,
+        waitMs: options.redeployWaitMs ?? BILLING_REDEPLOY_WAIT_MS,
+        ...(options.log ? { log: options.log, onThrottled: options.log } : {}),
+      });
+    },
     dueOffboardings: 'report',
     ...(options.log ? { log: options.log } : {}),
   };

@@ -106,6 +106,9 @@ export interface CreatedChangeSet {
   summary: ChangeSetSummary | undefined;
 }
 
+/** CloudFormation takes at most 51,200 bytes of template inline; more goes through S3. */
+export const MAX_TEMPLATE_BODY_BYTES = 51_200;
+
 const NO_CHANGES = /didn't contain changes|No updates are to be performed/i;
 
 export interface CreateChangeSetInput {
@@ -114,8 +117,38 @@ export interface CreateChangeSetInput {
   templateBody?: string;
   templateUrl?: string;
   parameters?: Record<string, string>;
-  tags: Record<string, string>;
+  /** Parameters that keep the value the stack has (`UsePreviousValue`). */
+  previousParameters?: string[];
+  /** The stack's tags; absent, the change set sends none and the stack keeps its own. */
+  tags?: Record<string, string>;
   description?: string;
+  /** Epoch ms: a change set not computed by then is given up (`ChangeSetTimeoutError`). */
+  deadline?: number;
+}
+
+/** CloudFormation could not compute the change set; `reason` is its StatusReason (AWS text). */
+export class ChangeSetFailedError extends UserError {
+  constructor(
+    stackName: string,
+    readonly reason: string,
+  ) {
+    super(`CloudFormation could not compute the changes to ${stackName}: ${reason}`, {
+      exitCode: ExitCode.failed,
+      hint: 'the template or a resource it names is not valid for this account and region',
+    });
+    this.name = 'ChangeSetFailedError';
+  }
+}
+
+/** The change set was still being computed at the caller's deadline. */
+export class ChangeSetTimeoutError extends UserError {
+  constructor(
+    stackName: string,
+    readonly id: string,
+  ) {
+    super(`CloudFormation was still computing the change set of ${stackName} when time ran out`, { exitCode: ExitCode.failed });
+    this.name = 'ChangeSetTimeoutError';
+  }
 }
 
 /** A change set name CloudFormation accepts: starts with a letter, letters, digits and '-'. */
@@ -138,10 +171,17 @@ export async function createChangeSet(io: StackIo, input: CreateChangeSetInput):
         ChangeSetType: input.type,
         ...(input.templateUrl ? { TemplateURL: input.templateUrl } : { TemplateBody: input.templateBody }),
         Capabilities: ['CAPABILITY_NAMED_IAM'],
-        Parameters: Object.entries(input.parameters ?? {}).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
-        Tags: Object.keys(input.tags)
-          .sort()
-          .map((Key) => ({ Key, Value: input.tags[Key]! })),
+        Parameters: [
+          ...Object.entries(input.parameters ?? {}).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
+          ...(input.previousParameters ?? []).map((ParameterKey) => ({ ParameterKey, UsePreviousValue: true })),
+        ],
+        ...(input.tags
+          ? {
+              Tags: Object.keys(input.tags)
+                .sort()
+                .map((Key) => ({ Key, Value: input.tags![Key]! })),
+            }
+          : {}),
         ...(input.description ? { Description: input.description } : {}),
       }),
     ),
@@ -154,6 +194,10 @@ export async function createChangeSet(io: StackIo, input: CreateChangeSetInput):
       io.cfn.send(new DescribeChangeSetCommand({ ChangeSetName: id, StackName: stackId })),
     );
     if (answer.Status === 'CREATE_COMPLETE' || answer.Status === 'FAILED') break;
+    if (input.deadline !== undefined && now() >= input.deadline) {
+      await deleteChangeSet(io, id, stackId).catch(() => undefined);
+      throw new ChangeSetTimeoutError(input.stackName, id);
+    }
     // Change sets are usually ready within seconds: poll each second at first, then every 5 s.
     await sleep(poll < 10 ? 1000 : 5000);
   }
@@ -163,10 +207,7 @@ export async function createChangeSet(io: StackIo, input: CreateChangeSetInput):
       return { id, stackId, summary: undefined };
     }
     await deleteChangeSet(io, id, stackId).catch(() => undefined);
-    throw new UserError(`CloudFormation could not compute the changes to ${input.stackName}: ${answer.StatusReason ?? 'no reason given'}`, {
-      exitCode: ExitCode.failed,
-      hint: 'the template or a resource it names is not valid for this account and region',
-    });
+    throw new ChangeSetFailedError(input.stackName, answer.StatusReason ?? 'no reason given');
   }
   const changes: Change[] = [...(answer.Changes ?? [])];
   let token = answer.NextToken;

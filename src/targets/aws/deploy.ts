@@ -10,13 +10,12 @@ import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ExitCode, UserError, conflict } from '../../errors.js';
 import type { LiveView } from '../../output/live.js';
 import { artifactBucketName, artifactKey, controlPlaneStackName, tenantStackName } from '../../templates/names.js';
-import { createChangeSet, deleteChangeSet, formatChangeSummary, type ChangeSetSummary } from './changeset.js';
+import { createChangeSet, deleteChangeSet, formatChangeSummary, MAX_TEMPLATE_BODY_BYTES, type ChangeSetSummary } from './changeset.js';
 import { awsFailure, realSleep, withBackoff } from './errors.js';
 import type { AwsSession } from './session.js';
 import { cfnCall, deleteStackAndWait, describeStack, followStack, isInProgress, latestEventId, stackOutputs, type StackIo } from './stack.js';
 
-/** CloudFormation takes at most 51,200 bytes of template inline; more goes through S3. */
-export const MAX_TEMPLATE_BODY_BYTES = 51_200;
+export { MAX_TEMPLATE_BODY_BYTES } from './changeset.js';
 
 export type DeployOutcome = 'created' | 'updated' | 'unchanged';
 

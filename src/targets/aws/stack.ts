@@ -25,6 +25,8 @@ export interface StackIo {
   pollMs?: number;
   /** Give up following after this long (default 2 h). */
   timeoutMs?: number;
+  /** At the timeout, answer the stack's status with `timedOut: true` instead of throwing. */
+  returnAtTimeout?: boolean;
   /** A line about a throttled call being retried. */
   onThrottled?: (message: string) => void;
 }
@@ -113,6 +115,8 @@ export interface FollowResult {
   /** The first resource that failed, with CloudFormation's reason. */
   firstFailure?: { logicalId: string; type: string; status: string; reason: string };
   events: number;
+  /** Still in progress when `timeoutMs` ran out (only with `returnAtTimeout`). */
+  timedOut?: true;
 }
 
 function tone(status: string): 'ok' | 'fail' | 'busy' | 'idle' {
@@ -167,6 +171,10 @@ export async function followStack(io: StackIo, stackId: string, after: string | 
       quietPolls = 0;
     }
     if (now() > deadline) {
+      if (io.returnAtTimeout) {
+        const status = (await describeStack(io, stackId))?.StackStatus ?? 'UNKNOWN';
+        return { status, ...(firstFailure ? { firstFailure } : {}), events: count, timedOut: true };
+      }
       throw new UserError(`stopped following ${stackId} after ${Math.round((now() - startedAt) / 60000)} minutes; it is still in progress`, {
         exitCode: ExitCode.failed,
         hint: 'CloudFormation carries on; look at the stack in the console, then deploy again once it has finished',
