@@ -19,6 +19,8 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+import { renderTenantStack } from '../src/templates/tenant-stack.js';
+import type { Tier } from '../src/templates/tiers.js';
 
 export function awsError(name: string, message: string, status = 400): Error {
   return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status } });
@@ -308,6 +310,19 @@ export class FakeCloudFormation {
       ...(next ? { NextToken: next } : {}),
     };
   }
+}
+
+/** A tenant's template as a deploy renders it, with no extensions (what a deployed stack's GetTemplate answers). */
+export function plainTenantTemplate(project: string, stage: string, tenant: string, tier: Tier, artifactSha256 = 'a'.repeat(64)) {
+  return renderTenantStack({
+    project,
+    tenant,
+    stage,
+    tier,
+    artifactSha256,
+    extensions: [],
+    runtimeConfig: { extensions: [], secrets: {}, config: {}, webhookSecret: `ssm:/${stage}/tenants/${tenant}/_sovereign/webhook_secret` },
+  });
 }
 
 /** A sleep that returns at once and counts the waits. */

@@ -18,7 +18,7 @@ import type { HttpEventV2, HttpResultV2 } from '../src/runtime/http.js';
 import type { TenantRecord } from '../src/state/registry.js';
 import { tagList } from '../src/templates/cfn.js';
 import { BILLING_FUNCTION_ENV, renderControlPlaneStack } from '../src/templates/control-plane.js';
-import { renderTenantStack, tenantTags } from '../src/templates/tenant-stack.js';
+import { tenantTags } from '../src/templates/tenant-stack.js';
 import { TIERS, type Tier } from '../src/templates/tiers.js';
 import { newTenantRecord } from '../src/tenants/tenants.js';
 import { awsBillingLedger, PROCESSED_RETENTION_DAYS } from '../src/targets/aws/billing-ledger.js';
@@ -26,7 +26,7 @@ import { controlPlaneProject, createAwsBillingHost, type AwsBillingHostOptions }
 import { createAwsClients, type AwsClients } from '../src/targets/aws/clients.js';
 import { openAwsSession } from '../src/targets/aws/session.js';
 import { AwsState } from '../src/targets/aws/state.js';
-import { awsError, FakeCloudFormation, FakeDocumentTables } from './aws-fakes.js';
+import { awsError, FakeCloudFormation, FakeDocumentTables, plainTenantTemplate } from './aws-fakes.js';
 
 const CANARY = 'whsec_canary_5b7e0f2d9a41c3';
 const OLD_CANARY = 'whsec_canary_old_77aa19c2';
@@ -351,15 +351,7 @@ function planChange(): { id: string; text: string } {
 }
 
 function acmeTemplate(tier: Tier) {
-  return renderTenantStack({
-    project: 'demo',
-    tenant: 'acme',
-    stage: 'dev',
-    tier,
-    artifactSha256: 'a'.repeat(64),
-    extensions: [],
-    runtimeConfig: { extensions: [], secrets: {}, config: {}, webhookSecret: 'ssm:/dev/tenants/acme/_sovereign/webhook_secret' },
-  });
+  return plainTenantTemplate('demo', 'dev', 'acme', tier);
 }
 
 /** acme's stack as a deploy leaves it: its template, resources and tags. */

@@ -1,7 +1,6 @@
 import { CreateChangeSetCommand, DeleteChangeSetCommand, DescribeStacksCommand, ExecuteChangeSetCommand } from '@aws-sdk/client-cloudformation';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { awsError, FakeCloudFormation, instantSleep } from '../../../test/aws-fakes.js';
-import { renderTenantStack } from '../../templates/tenant-stack.js';
+import { awsError, FakeCloudFormation, instantSleep, plainTenantTemplate } from '../../../test/aws-fakes.js';
 import type { Tier } from '../../templates/tiers.js';
 import { createAwsClients, type AwsClients } from './clients.js';
 import { retierTenantStack, type RetierTenantStackOptions } from './retier.js';
@@ -9,15 +8,7 @@ import { retierTenantStack, type RetierTenantStackOptions } from './retier.js';
 const STACK = 'sovereign-prod-acme';
 
 function template(tier: Tier) {
-  return renderTenantStack({
-    project: 'shop',
-    tenant: 'acme',
-    stage: 'prod',
-    tier,
-    artifactSha256: 'e'.repeat(64),
-    extensions: [],
-    runtimeConfig: { extensions: [], secrets: {}, config: {}, webhookSecret: 'ssm:/prod/tenants/acme/_sovereign/webhook_secret' },
-  });
+  return plainTenantTemplate('shop', 'prod', 'acme', tier, 'e'.repeat(64));
 }
 
 let clients: AwsClients;
