@@ -16,13 +16,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { fromLambdaResult, gatewayProblem, newRequestId, toApiGatewayEvent, type GatewayResponse } from './event.js';
-import { InvokeChannel } from './channel.js';
+import { InvokeChannel, type InvocationResult } from './channel.js';
+import { FairQueue } from './fair.js';
 import { TenantStats, type TenantStatsSnapshot } from './stats.js';
 import type { TokenBucket } from './throttle.js';
 
 /** Lambda's synchronous payload limit; API Gateway refuses larger bodies too. */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
-/** How long a connection that was answered 429 is not read from. */
+/** How long, on average, a connection that was answered 429 is not read from. */
 export const THROTTLED_PAUSE_MS = 100;
 /** HTTP APIs stop waiting for an integration after 30 s. */
 export const INTEGRATION_TIMEOUT_MS = 30_000;
@@ -126,6 +127,16 @@ export function routeRequest(hostHeader: string | undefined, url: string): { ten
   return { path: rawPath || '/', query };
 }
 
+/** The function's answer as API Gateway turns it into HTTP. */
+function toGatewayResponse(answer: InvocationResult, path: string, requestId: string): GatewayResponse {
+  if (answer.functionError) return gatewayProblem(500, 'function-error', 'Internal Server Error', 'the function failed; see its log', path, requestId);
+  try {
+    return fromLambdaResult(JSON.parse(answer.json) as unknown, requestId);
+  } catch {
+    return gatewayProblem(502, 'malformed-response', 'Bad Gateway', 'the function returned a result API Gateway cannot use', path, requestId);
+  }
+}
+
 function writeResponse(res: ServerResponse, response: GatewayResponse): void {
   const length = typeof response.body === 'string' ? Buffer.byteLength(response.body) : response.body.length;
   const headers: Record<string, string | string[]> = { ...response.headers, 'content-length': String(length) };
@@ -184,6 +195,7 @@ export class Gateway {
   private servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly channels = new Map<string, InvokeChannel>();
+  private readonly fair = new FairQueue();
   port = 0;
 
   constructor(private readonly options: GatewayOptions) {}
@@ -263,6 +275,11 @@ export class Gateway {
       writeResponse(res, gatewayProblem(404, 'unknown-tenant', 'Not Found', `there is no tenant "${route.tenant}" on this dev server`, route.path, requestId));
       return;
     }
+    // Everything from here on takes fair turns with the other tenants' work.
+    this.fair.run(tenant.id, () => this.serveTenant(req, res, tenant, route, requestId, arrived));
+  }
+
+  private serveTenant(req: IncomingMessage, res: ServerResponse, tenant: GatewayTenant, route: { path: string; query: string }, requestId: string, arrived: number): void {
     const stats = this.statsFor(tenant.id);
     const finish = (response: GatewayResponse) => {
       writeResponse(res, response);
@@ -315,8 +332,9 @@ export class Gateway {
         port: this.port,
         requestId,
       });
-      this.invoke(tenant.id, tenant.channelPort!, event, route.path, requestId).then(
-        (response) => finish(response),
+      // The answer is turned into HTTP on the tenant's next fair turn too.
+      this.invoke(tenant.id, tenant.channelPort!, event).then(
+        (answer) => this.fair.run(tenant.id, () => finish(toGatewayResponse(answer, route.path, requestId))),
         (error: Error & { code?: string }) => {
           if (error.code === 'ETIMEDOUT') {
             finish(gatewayProblem(504, 'integration-timeout', 'Gateway Timeout', `tenant "${tenant.id}" did not answer within ${INTEGRATION_TIMEOUT_MS / 1000} s`, route.path, requestId));
@@ -337,28 +355,22 @@ export class Gateway {
     res.once('finish', () => {
       if (socket.destroyed || socket.isPaused()) return;
       socket.pause();
+      // Spread over ±50 %: connections refused together must not all come back at once.
       setTimeout(() => {
         if (!socket.destroyed) socket.resume();
-      }, THROTTLED_PAUSE_MS).unref();
+      }, THROTTLED_PAUSE_MS * (0.5 + Math.random())).unref();
     });
   }
 
   /** One invocation over the tenant's channel (reconnected when the process came back on another port). */
-  private invoke(tenant: string, port: number, event: unknown, path: string, requestId: string): Promise<GatewayResponse> {
+  private invoke(tenant: string, port: number, event: unknown): Promise<InvocationResult> {
     let channel = this.channels.get(tenant);
     if (channel === undefined || channel.port !== port) {
       channel?.close();
       channel = new InvokeChannel(port);
       this.channels.set(tenant, channel);
     }
-    return channel.invoke(JSON.stringify(event), INTEGRATION_TIMEOUT_MS).then((answer) => {
-      if (answer.functionError) return gatewayProblem(500, 'function-error', 'Internal Server Error', 'the function failed; see its log', path, requestId);
-      try {
-        return fromLambdaResult(JSON.parse(answer.json) as unknown, requestId);
-      } catch {
-        return gatewayProblem(502, 'malformed-response', 'Bad Gateway', 'the function returned a result API Gateway cannot use', path, requestId);
-      }
-    });
+    return channel.invoke(JSON.stringify(event), INTEGRATION_TIMEOUT_MS);
   }
 
   private handleLocal(req: IncomingMessage, res: ServerResponse, path: string, query: string, requestId: string, local: boolean): void {
