@@ -110,7 +110,8 @@ const benchExtension = {
 };
 
 // ---------------------------------------------------------------------------------------------
-async function warmOverhead(rt, stub) {
+/** One process's medians (µs per invocation) of the three peers. */
+async function warmSamples(rt, stub) {
   process.env.AWS_ENDPOINT_URL = stub.url;
   const { SSMClient } = await import('@aws-sdk/client-ssm');
   const { SSMProvider } = await import('@aws-lambda-powertools/parameters/ssm');
@@ -173,25 +174,46 @@ async function warmOverhead(rt, stub) {
       samples.get(name).push(Number(process.hrtime.bigint() - t0) / CALLS / 1000);
     }
   }
-  const bareUs = median(samples.get('bare handler'));
-  const rows = peers.map(([name]) => {
-    const us = median(samples.get(name));
-    return `| ${name} | ${fmt(us)} µs | ${fmt(us / bareUs)}× |`;
-  });
-  const ours = median(samples.get('sovereign runtime'));
-  const theirs = median(samples.get('middy + Powertools'));
   delete process.env.AWS_ENDPOINT_URL;
+  return Object.fromEntries(peers.map(([name]) => [name, median(samples.get(name))]));
+}
+
+const WARM_PROCESSES = 5;
+
+/**
+ * Warm overhead measured in {@link WARM_PROCESSES} fresh processes (one process's JIT can settle
+ * luckily or not): each reports its medians; the table gives the median of the processes.
+ */
+async function warmOverhead() {
+  const runs = [];
+  for (let i = 0; i < WARM_PROCESSES; i++) {
+    const { stdout, stderr } = await runChild([fileURLToPath(import.meta.url), '--warm-child'], { ...process.env });
+    try {
+      runs.push(JSON.parse(stdout.trim().split('\n').pop()));
+    } catch {
+      throw new Error(`the warm benchmark process failed: ${stderr.slice(-500)}`);
+    }
+  }
+  const names = Object.keys(runs[0]);
+  const of = (name) => median(runs.map((r) => r[name]));
+  const ratios = runs.map((r) => r['sovereign runtime'] / r['bare handler']);
+  const ratio = median(ratios);
+  const ours = of('sovereign runtime');
+  const theirs = of('middy + Powertools');
+  const rows = names.map((name) => `| ${name} | ${fmt(of(name))} µs | ${fmt(median(runs.map((r) => r[name] / r['bare handler'])))}× |`);
   return {
     text: [
       '### 1. Warm per-request overhead',
       '',
-      `Route \`GET /bench/items/{id}\` reading one cached secret and answering JSON, for an event shaped exactly like API Gateway HTTP API's (payload 2.0 with its usual headers). After ${WARMUP.toLocaleString('en')} warm-up invocations per peer, ${ROUNDS} interleaved rounds of ${CALLS.toLocaleString('en')} sequential invocations; median µs per invocation. The bare handler does the same work by hand (regex route, module-level secret with a TTL check, JSON response).`,
+      `Route \`GET /bench/items/{id}\` reading one cached secret and answering JSON, for an event shaped exactly like API Gateway HTTP API's (payload 2.0 with its usual headers). In each of ${WARM_PROCESSES} fresh processes: 100,000 warm-up invocations per peer, then 21 interleaved rounds of 10,000 sequential invocations, median µs per invocation; the table gives the median over the processes. The bare handler does the same work by hand (regex route, module-level secret with a TTL check, JSON response).`,
       '',
       '| handler | median per request | vs bare |',
       '|---|---|---|',
       ...rows,
       '',
-      `Targets: < 2× bare → **${ours / bareUs < 2 ? 'met' : 'missed'}** (${fmt(ours / bareUs)}×); faster than middy + Powertools → **${ours < theirs ? 'met' : 'missed'}** (${fmt(theirs / ours)}× faster).`,
+      `Per process, sovereign ÷ bare: ${ratios.map((r) => fmt(r)).join(', ')}.`,
+      '',
+      `Targets: < 2× bare → **${ratio < 2 ? 'met' : 'missed'}** (${fmt(ratio)}×); faster than middy + Powertools → **${ours < theirs ? 'met' : 'missed'}** (${fmt(theirs / ours)}× faster).`,
       '',
     ].join('\n'),
   };
@@ -317,6 +339,7 @@ process.stdout.write(JSON.stringify({ status: r.statusCode, importMs: t1 - t0, f
     ];
     const rows = [];
     const RUNS = 15;
+    let deployed; // what `tenant deploy` and `sovereign dev` build: split chunks, marker from a file
     for (const [label, extra, bundle] of configs) {
       const imports = [];
       const firsts = [];
@@ -341,6 +364,7 @@ process.stdout.write(JSON.stringify({ status: r.statusCode, importMs: t1 - t0, f
         firsts.push(parsed.firstMs);
       }
       rows.push(`| ${label} | ${fmt(median(imports), 1)} ms | ${fmt(median(firsts), 1)} ms | ${fmt(Math.max(...firsts), 1)} ms |`);
+      if (bundle === splitOut && extra.SOVEREIGN_GENERATION_SOURCE !== 'dynamodb') deployed = { median: median(firsts), max: Math.max(...firsts) };
     }
     return [
       '### 2. Cold init of a bundled artifact with three extensions',
@@ -351,7 +375,7 @@ process.stdout.write(JSON.stringify({ status: r.statusCode, importMs: t1 - t0, f
       '|---|---|---|---|',
       ...rows,
       '',
-      'Target ≤ 50 ms to the first response excluding secret fetches.',
+      `Target ≤ 50 ms to the first response excluding secret fetches, for the build \`tenant deploy\` and \`sovereign dev\` produce (split chunks; the marker read from DynamoDB is a fetch of the same kind as a secret's): **${deployed.median <= 50 ? 'met' : 'missed'}** (median ${fmt(deployed.median, 1)} ms, max ${fmt(deployed.max, 1)} ms).`,
       '',
     ].join('\n');
   } finally {
@@ -475,7 +499,7 @@ export async function runRuntimeBench() {
     // BENCH_RUNTIME_SECTIONS=warm,cold,misses,rotation runs a subset.
     const only = process.env.BENCH_RUNTIME_SECTIONS ? new Set(process.env.BENCH_RUNTIME_SECTIONS.split(',')) : undefined;
     const parts = ['## runtime', ''];
-    if (!only || only.has('warm')) parts.push((await warmOverhead(rt, stub)).text);
+    if (!only || only.has('warm')) parts.push((await warmOverhead()).text);
     if (!only || only.has('cold')) parts.push(await coldInit(stub));
     if (!only || only.has('misses')) parts.push(await concurrentMisses(rt, stub));
     if (!only || only.has('rotation')) parts.push(await rotation(rt, stub));
@@ -487,5 +511,15 @@ export async function runRuntimeBench() {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.stdout.write(`${await runRuntimeBench()}\n`);
+  if (process.argv.includes('--warm-child')) {
+    Object.assign(process.env, { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+    const stub = await startAwsStub();
+    try {
+      process.stdout.write(`${JSON.stringify(await warmSamples(await loadRuntime(), stub))}\n`);
+    } finally {
+      await stub.close();
+    }
+  } else {
+    process.stdout.write(`${await runRuntimeBench()}\n`);
+  }
 }

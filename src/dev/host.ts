@@ -7,7 +7,9 @@
  *   POST /2015-03-31/functions/function/invocations   body: the event → 200 with the handler's result
  *
  * A handler that throws answers 200 with `{ errorMessage, errorType }` and
- * `X-Amz-Function-Error: Unhandled`, as Lambda does. The process exits when its parent goes away
+ * `X-Amz-Function-Error: Unhandled`, as Lambda does. The gateway itself invokes over a second
+ * loopback port, the framed channel of `channel.ts` (the same invocation, no HTTP per request).
+ * The process exits when its parent goes away
  * (the IPC channel closes), on SIGTERM (SIGINT is left to the supervisor), or on a `{ type: 'shutdown' }` message.
  *
  * Started by the supervisor with `SOVEREIGN_DEV_ENTRY` (the artifact's `index.mjs`) and

@@ -223,8 +223,9 @@ export class TenantRuntime {
   handle(request: IncomingRequest): Promise<HttpResultV2> | HttpResultV2 {
     // The synchronous part of a request (the generation check, routing, the handler up to its first
     // `await`, which is where a cached secret is read) shares one clock reading.
-    this.metrics.request(this.clock.pin());
+    const now = this.clock.pin();
     try {
+      this.metrics.request(now);
       if (this.watcher.due()) return this.settled(this.watcher.check().then(() => this.route(request)), request);
       return this.route(request);
     } finally {
@@ -280,29 +281,12 @@ export class TenantRuntime {
   private invoke(entry: RouteEntry, params: Record<string, string>, request: IncomingRequest): Promise<HttpResultV2> | HttpResultV2 {
     const { route } = entry;
     let body: unknown;
-    if (request.body !== '') {
-      const type = request.headers['content-type'] ?? '';
-      if (route.request?.body || /[/+]json\b/i.test(type) || type === '') {
-        try {
-          body = JSON.parse(request.body);
-        } catch {
-          if (route.request?.body || /json/i.test(type)) return problem(400, 'invalid-json', request, 'the request body is not valid JSON');
-          body = request.body;
-        }
-      } else {
-        body = request.body;
-      }
-    }
-    if (route.request?.body) {
-      const parsed = route.request.body.safeParse(body);
-      if (!parsed.success) return problem(400, 'validation-failed', request, 'the request body does not match the schema', { issues: issuesOf(parsed.error, 'body') });
-      body = parsed.data;
-    }
     let query: unknown;
-    if (route.request?.query) {
-      const parsed = route.request.query.safeParse(request.query);
-      if (!parsed.success) return problem(400, 'validation-failed', request, 'the query string does not match the schema', { issues: issuesOf(parsed.error, 'query') });
-      query = parsed.data;
+    // A request without a body to a route without schemas (most GETs) has nothing to parse.
+    if (request.body !== '' || route.request !== undefined) {
+      const input = parseInput(route, request);
+      if ('statusCode' in input) return input;
+      ({ body, query } = input);
     }
     const ctx = createRouteContext(entry.extension.scope as ExtensionScope, entry.key, request.requestId);
     let result: RouteResult | PromiseLike<RouteResult>;
@@ -511,6 +495,36 @@ class HandlerRequest implements RouteRequest<unknown, Record<string, string>> {
     const { method, path, params, query, headers, body } = this;
     return { method, path, params, query, headers, body };
   }
+}
+
+/** The request's body and query as the route's handler gets them, or the 400 that refuses them. */
+function parseInput(route: RouteDefinition, request: IncomingRequest): HttpResultV2 | { body: unknown; query: unknown } {
+  let body: unknown;
+  if (request.body !== '') {
+    const type = request.headers['content-type'] ?? '';
+    if (route.request?.body || /[/+]json\b/i.test(type) || type === '') {
+      try {
+        body = JSON.parse(request.body);
+      } catch {
+        if (route.request?.body || /json/i.test(type)) return problem(400, 'invalid-json', request, 'the request body is not valid JSON');
+        body = request.body;
+      }
+    } else {
+      body = request.body;
+    }
+  }
+  if (route.request?.body) {
+    const parsed = route.request.body.safeParse(body);
+    if (!parsed.success) return problem(400, 'validation-failed', request, 'the request body does not match the schema', { issues: issuesOf(parsed.error, 'body') });
+    body = parsed.data;
+  }
+  let query: unknown;
+  if (route.request?.query) {
+    const parsed = route.request.query.safeParse(request.query);
+    if (!parsed.success) return problem(400, 'validation-failed', request, 'the query string does not match the schema', { issues: issuesOf(parsed.error, 'query') });
+    query = parsed.data;
+  }
+  return { body, query };
 }
 
 function issuesOf(error: { issues: Array<{ path: PropertyKey[]; message: string; code: string }> }, where: 'body' | 'query') {
