@@ -265,12 +265,13 @@ export class TenantRuntime {
         return problem(503, 'extension-unavailable', request, `extension "${first}" failed to load`);
       }
     }
-    const found = this.router.lookup(request.method, path);
-    if (found.kind === 'not-found') return problem(404, 'not-found', request, `no route ${request.method} ${path}`);
-    if (found.kind === 'method-not-allowed') {
-      return problem(405, 'method-not-allowed', request, `${path} accepts ${found.allow.join(', ')}`, {}, { allow: found.allow.join(', ') });
+    const found = this.router.match(request.method, path);
+    if (found !== undefined) return this.invoke(found.value, found.params, request);
+    const missing = this.router.lookup(request.method, path);
+    if (missing.kind === 'method-not-allowed') {
+      return problem(405, 'method-not-allowed', request, `${path} accepts ${missing.allow.join(', ')}`, {}, { allow: missing.allow.join(', ') });
     }
-    return this.invoke(found.value, found.params, request);
+    return problem(404, 'not-found', request, `no route ${request.method} ${path}`);
   }
 
   /**

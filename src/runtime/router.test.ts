@@ -16,6 +16,14 @@ describe('Router', () => {
     expect(router.lookup('POST', '/a.b/1')).toMatchObject({ kind: 'match', value: 'dotted' });
   });
 
+  it('match() agrees with lookup() on every match and is undefined otherwise', () => {
+    for (const [method, path] of [['GET', '/orders/42'], ['GET', '/orders/latest'], ['DELETE', '/orders/latest'], ['GET', '/orders/7/lines/3/'], ['POST', '/a.b/1'], ['PUT', '/orders/42'], ['GET', '/nothing']] as const) {
+      const looked = router.lookup(method, path);
+      expect(router.match(method, path)).toEqual(looked.kind === 'match' ? looked : undefined);
+    }
+    expect(router.match('DELETE', '/orders/latest')).toMatchObject({ value: 'delete-order', params: { id: 'latest' } });
+  });
+
   it('tells 404 from 405 with the allowed methods', () => {
     expect(router.lookup('GET', '/orders')).toEqual({ kind: 'not-found' });
     expect(router.lookup('GET', '/orders/7/lines')).toEqual({ kind: 'not-found' });

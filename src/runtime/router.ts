@@ -47,7 +47,22 @@ export class Router<T> {
     this.routes = [...this.routes].sort((a, b) => literalScore(b) - literalScore(a));
   }
 
-  /** Finds the route for an upper-case `method` and a path. */
+  /** The route for an upper-case `method` and a path, or undefined (the hot path: one result shape). */
+  match(method: string, path: string): RouteMatch<T> | undefined {
+    const routes = this.routes;
+    for (let r = 0; r < routes.length; r++) {
+      const route = routes[r]!;
+      if (route.method !== method) continue;
+      const match = route.pattern.exec(path);
+      if (match === null) continue;
+      const params: Record<string, string> = {};
+      for (let i = 0; i < route.params.length; i++) params[route.params[i] as string] = match[i + 1] as string;
+      return { kind: 'match', value: route.value, params };
+    }
+    return undefined;
+  }
+
+  /** Finds the route for an upper-case `method` and a path, telling 404 from 405 when none matches. */
   lookup(method: string, path: string): RouteLookup<T> {
     let allow: Set<string> | undefined;
     for (const route of this.routes) {
