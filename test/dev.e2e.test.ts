@@ -317,7 +317,9 @@ describe('sovereign dev', { timeout: 120_000 }, () => {
   });
 
   it('restarts a tenant killed with SIGKILL while the other keeps serving; 503 meanwhile', async () => {
-    // Let acme's bucket refill after the throttling test.
+    // Let acme's bucket refill after the throttling test: basic is 100 requests/s, burst 200, so
+    // 2 s fills it (one 200 alone could leave it empty, and this test's polls would meet a 429).
+    await new Promise((r) => setTimeout(r, 2_100));
     await waitFor('acme to accept requests again', async () => ((await fetch(url('/t/acme/probe/whoami'))).status === 200 ? true : undefined));
     const before = devState().tenants.acme!.pid!;
     const hitsBefore = Number((await json(await fetch(url('/t/acme/probe/count'), { method: 'POST' }))).hits);
@@ -336,7 +338,7 @@ describe('sovereign dev', { timeout: 120_000 }, () => {
     });
     pids.add(back.pid as number);
     expect(seen.has(503)).toBe(true);
-    expect([...seen].every((s) => s === 200 || s === 503 || s === 502)).toBe(true);
+    expect([...seen].filter((s) => s !== 200 && s !== 503 && s !== 502)).toEqual([]);
     expect(stderr).toMatch(/tenant acme crashed signal=SIGKILL restarting in \d+ms/);
     // Its table is on disk: the counter survived the crash.
     expect((await json(await fetch(url('/t/acme/probe/count'), { method: 'POST' }))).hits).toBe(hitsBefore + 1);
