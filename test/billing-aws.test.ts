@@ -514,7 +514,7 @@ describe('ordering, plans and offboarding on aws', () => {
     expect(answer.body).toMatchObject({ action: 'schedule-offboard', offboardAfter: new Date(NOW + 3_600_000).toISOString() });
     clock = NOW + 3_600_000 + 1000;
     const later = await call(handler, signed(billingEvent('invoice.paid', 3700)));
-    expect(later.body).toMatchObject({ offboardDue: ['acme'], offboardHint: expect.stringContaining('sovereign tenant offboard') });
+    expect(later.body).toMatchObject({ offboardDue: ['acme'], offboardHint: expect.stringContaining('sovereign tenant offboard --due') });
     expect(later.body.offboarded).toBeUndefined();
     expect(tenant().status).toBe('active');
     expect(seen.some((line) => line.includes('offboarding due for acme'))).toBe(true);

@@ -16,6 +16,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { awsOffboardTarget } from '../src/lifecycle/aws-offboard.js';
 import type { LifecycleEnv } from '../src/lifecycle/apply.js';
 import { offboardTenant } from '../src/lifecycle/offboard.js';
+import { runDueOffboardings } from '../src/billing/webhook.js';
 import { verifyCertificateFile } from '../src/lifecycle/verify-certificate.js';
 import { loadProject } from '../src/project.js';
 import { LocalState } from '../src/state/store.js';
@@ -78,5 +79,40 @@ describe('offboarding on aws', () => {
     const certificate = JSON.parse(readFileSync(result.certificate.path, 'utf8')) as { target: string; deleted: string[] };
     expect(certificate.target).toBe('aws');
     expect(certificate.deleted[0]).toMatch(/^stack sovereign-prod-acme: function, HTTP API, table/);
+  });
+
+  it('offboards every tenant whose grace period is over, as a scheduled `tenant offboard --due` does, and no other', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'sovereign-offboard-due-aws-')), 'proj');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'sovereign.config.json'), JSON.stringify({ project: 'demo', stage: 'prod' }));
+    const project = await loadProject(dir);
+    const env: LifecycleEnv = { project, state: new LocalState(project), target: 'aws', warn: () => undefined };
+    const now = Date.parse('2026-03-04T05:06:07Z');
+    const due = { acme: '2026-03-01T00:00:00.000Z', globex: '2026-03-04T05:06:07.000Z', initech: '2026-04-01T00:00:00.000Z' } as const;
+    for (const [id, offboardAfter] of Object.entries(due)) {
+      await createDeployedTenant(env.state, 'prod', { id, tier: 'standard', extensions: [] }, 'aws');
+      await env.state.mutate({ command: 'test', action: 'billing.recorded', tenant: id, args: {} }, async (tx) => {
+        const record = (await env.state.getTenant(id))!;
+        tx.putTenant({ ...record, billing: { customerId: `cus_${id}`, offboardAfter } });
+      });
+      cfn.seed(`sovereign-prod-${id}`, 'UPDATE_COMPLETE', { Table: { Type: 'AWS::DynamoDB::Table' } });
+    }
+    dynamodb.on(DescribeTableCommand).resolves({ Table: { DeletionProtectionEnabled: false } });
+    const session = openAwsSession({ project: 'demo', stage: 'prod', clients, sleep: async () => undefined, now: () => now });
+    const results = await runDueOffboardings({
+      state: env.state,
+      project,
+      target: 'aws',
+      now: () => now,
+      offboard: (tenant) => offboardTenant(env, { tenant, outDir: join(dir, tenant), reason: 'billing: grace period over', target: awsOffboardTarget({ state: env.state, session }) }),
+    });
+    expect(results).toEqual([{ tenant: 'acme', ok: true }, { tenant: 'globex', ok: true }]);
+    expect(cfn.find('sovereign-prod-acme')!.status).toBe('DELETE_COMPLETE');
+    expect(cfn.find('sovereign-prod-globex')!.status).toBe('DELETE_COMPLETE');
+    expect(cfn.find('sovereign-prod-initech')!.status).toBe('UPDATE_COMPLETE');
+    expect((await env.state.getTenant('initech'))?.status).toBe('active');
+    for (const tenant of ['acme', 'globex']) {
+      expect(verifyCertificateFile(join(dir, tenant, `${tenant}-deletion-certificate.json`))).toMatchObject({ ok: true, tenant });
+    }
   });
 });

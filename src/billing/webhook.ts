@@ -194,8 +194,8 @@ async function dueOffboardingFields(deps: BillingWebhookDeps): Promise<Record<st
   if (deps.dueOffboardings === 'report') {
     const due = dueOffboardings(await deps.state.listTenants(), new Date(deps.now?.() ?? Date.now()));
     if (due.length === 0) return {};
-    deps.log?.(`offboarding due for ${due.join(', ')}: run \`sovereign tenant offboard <id>\``);
-    return { offboardDue: due, offboardHint: 'their grace period is over: run `sovereign tenant offboard <id>` for each' };
+    deps.log?.(`offboarding due for ${due.join(', ')}: run \`sovereign tenant offboard --due\` (a scheduled job does, see docs/aws.md)`);
+    return { offboardDue: due, offboardHint: 'their grace period is over: `sovereign tenant offboard --due` offboards them (run it on a schedule; see docs/aws.md)' };
   }
   const offboarded = await runDueOffboardings(deps);
   return offboarded.length > 0 ? { offboarded } : {};

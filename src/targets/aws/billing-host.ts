@@ -13,7 +13,8 @@
  * update) — the tier stays recorded and `sovereign tenant deploy <id>` applies it. The function
  * holds no extension sources and no S3 or IAM rights: it re-tiers, it never builds or deploys new
  * code. An offboarding whose grace period is over is reported in the answer and the log
- * (`offboardDue`), for `sovereign tenant offboard <id>` to perform.
+ * (`offboardDue`), for `sovereign tenant offboard --due` (run on a schedule by the operator's
+ * pipeline, docs/aws.md) to perform.
  *
  * Failure window: a suspension or resumption commits the record first and then writes the
  * generation item. If that write fails the delivery answers 500 and the sender's retry is a
