@@ -183,6 +183,18 @@ describe('telemetry from dev', () => {
     const human = await cli(['tenant', 'status', 'globex']);
     expect(human.stdout).toMatch(/^requests\s+\d+/m);
     expect(human.stdout).toMatch(/^latency\s+p50 [\d.]+ms\s+p99 [\d.]+ms/m);
+    expect(human.stdout).toMatch(/^last 15 min\s+requests \d+/m);
+    const five = await cli(['tenant', 'status', 'globex', '--minutes', '5', '--json']);
+    expect(five.exitCode, five.stderr).toBe(0);
+    const window5 = (JSON.parse(five.stdout) as { runtime: { window: { minutes: number; requests: number } } }).runtime.window;
+    // Everything so far happened in the last 5 minutes (each status call reads health through the gateway too).
+    expect(window5.minutes).toBe(5);
+    expect(window5.requests).toBeGreaterThanOrEqual(report.runtime.requests);
+    for (const bad of ['0', '61', '2.5', 'soon']) {
+      const refused = await cli(['tenant', 'status', 'globex', '--minutes', bad]);
+      expect(refused.exitCode).toBe(2);
+      expect(refused.stderr).toMatch(/^error: --minutes .* is not a whole number of minutes from 1 to 60/m);
+    }
   });
 
   it('tenant logs shows the JSON lines readably, filtered by extension and request id', async () => {

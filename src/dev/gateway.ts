@@ -8,7 +8,7 @@
  *
  * | route | what |
  * |---|---|
- * | `GET /_sovereign/dev/stats` | JSON {@link GatewayStatsDocument}: every tenant's counters |
+ * | `GET /_sovereign/dev/stats?minutes=<1–60>` | JSON {@link GatewayStatsDocument}: every tenant's counters, `window` over the last `minutes` (default 15) |
  * | `GET /_sovereign/dev/logs?tenant=<id>&since=<iso or epoch ms>&limit=<n>` | JSON `{ tenant, lines }`: the tenant's runtime log lines (parsed JSON) at or after `since`, the newest `limit` (default 200) |
  * | routes added with {@link registerGatewayRoute} or `GatewayOptions.routes` | e.g. `POST /_sovereign/billing/webhook` |
  */
@@ -239,12 +239,13 @@ export class Gateway {
     this.channels.clear();
   }
 
-  statsDocument(): GatewayStatsDocument {
+  /** The stats document; `window` covers the last `minutes` minutes (default 15, at most 60). */
+  statsDocument(minutes?: number): GatewayStatsDocument {
     return {
       pid: process.pid,
       port: this.port,
       startedAt: this.startedAt.toISOString(),
-      tenants: this.options.tenants().map((t) => this.statsFor(t.id).snapshot({ status: t.status, pid: t.pid, restarts: t.restarts })),
+      tenants: this.options.tenants().map((t) => this.statsFor(t.id).snapshot({ status: t.status, pid: t.pid, restarts: t.restarts }, Date.now(), minutes)),
     };
   }
 
@@ -384,7 +385,8 @@ export class Gateway {
     }
     if (method === 'GET' && path === '/_sovereign/dev/stats') {
       req.resume();
-      json(200, this.statsDocument());
+      const minutes = Number(params.get('minutes') ?? NaN);
+      json(200, this.statsDocument(Number.isInteger(minutes) && minutes >= 1 ? Math.min(minutes, 60) : undefined));
       return;
     }
     if (method === 'GET' && path === '/_sovereign/dev/logs') {

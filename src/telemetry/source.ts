@@ -14,6 +14,7 @@ import type { CommandContext } from '../commands/types.js';
 import type { TenantStatsSnapshot } from '../dev/stats.js';
 import type { Project } from '../project.js';
 import { matchesLogFilter } from './format.js';
+import { badInput } from '../errors.js';
 
 /** One tenant's runtime figures. */
 export type RuntimeFigures = TenantStatsSnapshot;
@@ -46,9 +47,31 @@ export interface FollowQuery extends LogQuery {
   intervalMs?: number;
 }
 
+/** Which figures: the window's length and, for a source that asks per tenant, which tenants. */
+export interface FiguresQuery {
+  /** Minutes the window covers, the current one included (1–60; default {@link FIGURES_WINDOW_MINUTES}). */
+  minutes?: number;
+  /** Only these tenants (a source may still answer more). */
+  tenants?: string[];
+}
+
+/** The window `tenant status` and `top` show unless `--minutes` says otherwise. */
+export const FIGURES_WINDOW_MINUTES = 15;
+/** The longest window: `sovereign dev` keeps 60 one-minute slots. */
+export const MAX_WINDOW_MINUTES = 60;
+
+/** `--minutes`: a whole number of minutes, 1–60. */
+export function parseWindowMinutes(value: unknown): number {
+  const minutes = Number(value ?? FIGURES_WINDOW_MINUTES);
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_WINDOW_MINUTES) {
+    throw badInput(`--minutes ${String(value)} is not a whole number of minutes from 1 to ${MAX_WINDOW_MINUTES}`, 'e.g. --minutes 5');
+  }
+  return minutes;
+}
+
 export interface TelemetrySource {
   /** Every served tenant's figures, or undefined when nothing is running. */
-  figures(): Promise<FleetFigures | undefined>;
+  figures(query?: FiguresQuery): Promise<FleetFigures | undefined>;
   /** The tenant's health document, or undefined when it is not served. */
   health(tenant: string): Promise<Record<string, unknown> | undefined>;
   /** The tenant's log lines, oldest first. */
@@ -106,11 +129,12 @@ export function localTelemetry(project: Project, options: LocalTelemetryOptions 
   };
   return {
     unavailableHint: 'start `sovereign dev` in this project: runtime figures come from its gateway',
-    async figures() {
+    async figures(query = {}) {
       const b = base();
       if (!b) return undefined;
       try {
-        const answer = await fetch(`${b.url}/_sovereign/dev/stats`, { signal: AbortSignal.timeout(timeout) });
+        const minutes = query.minutes === undefined ? '' : `?minutes=${query.minutes}`;
+        const answer = await fetch(`${b.url}/_sovereign/dev/stats${minutes}`, { signal: AbortSignal.timeout(timeout) });
         if (!answer.ok) return undefined;
         const doc = (await answer.json()) as { port: number; startedAt: string; tenants: RuntimeFigures[] };
         return { source: `sovereign dev on port ${doc.port}`, since: doc.startedAt, tenants: doc.tenants };

@@ -1,7 +1,7 @@
 /** One snapshot of `sovereign top`: every tenant in the registry with its runtime figures. */
 import type { StateStore } from '../state/store.js';
 import { topRows, type TopRow } from './format.js';
-import type { TelemetrySource } from './source.js';
+import type { FiguresQuery, TelemetrySource } from './source.js';
 
 export interface TopSnapshot {
   at: string;
@@ -12,8 +12,8 @@ export interface TopSnapshot {
   message?: string;
 }
 
-export async function topSnapshot(state: StateStore, source: TelemetrySource, now = new Date()): Promise<TopSnapshot> {
-  const [records, fleet] = await Promise.all([state.listTenants(), source.figures()]);
+export async function topSnapshot(state: StateStore, source: TelemetrySource, now = new Date(), query: FiguresQuery = {}): Promise<TopSnapshot> {
+  const [records, fleet] = await Promise.all([state.listTenants(), source.figures(query)]);
   return {
     at: now.toISOString(),
     source: fleet?.source ?? null,

@@ -126,6 +126,22 @@ describe('figures', () => {
     expect(fleet!.tenants[99]).toMatchObject({ tenant: 't099', requests: 0, status: 'idle', latencyMs: { p50: null } });
   });
 
+  it('asks for one tenant over the window it is given (tenant status --minutes 5), and caches per window', async () => {
+    cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
+    const telemetry = source([tenant('acme', true), tenant('globex', true)]);
+    const fleet = await telemetry.figures({ minutes: 5, tenants: ['globex'] });
+    const [call] = cw.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input);
+    expect(call!.StartTime).toEqual(new Date('2026-03-01T12:03:00.000Z'));
+    expect(call!.EndTime).toEqual(new Date('2026-03-01T12:08:00.000Z'));
+    expect(new Set(call!.MetricDataQueries!.map((q) => q.MetricStat!.Period))).toEqual(new Set([60, 300]));
+    expect(call!.MetricDataQueries!.every((q) => JSON.stringify(q.MetricStat!.Metric!.Dimensions).includes('globex'))).toBe(true);
+    expect(fleet).toMatchObject({ source: expect.stringContaining('last 5 min'), tenants: [{ tenant: 'globex', window: { minutes: 5 } }] });
+    await telemetry.figures({ minutes: 5, tenants: ['globex'] });
+    expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(1);
+    await telemetry.figures();
+    expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(2);
+  });
+
   it('has no figures when no tenant has been deployed, without calling CloudWatch', async () => {
     expect(await source([tenant('acme', false)]).figures()).toBeUndefined();
     expect(cw.commandCalls(GetMetricDataCommand)).toHaveLength(0);

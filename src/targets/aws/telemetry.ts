@@ -16,7 +16,7 @@ import { ExitCode, UserError } from '../../errors.js';
 import type { StateStore } from '../../state/store.js';
 import type { TenantRecord } from '../../state/registry.js';
 import { tenantFunctionName, tenantLogGroupName, tenantStackName } from '../../templates/names.js';
-import type { FleetFigures, LogLine, LogQuery, RuntimeFigures, TelemetrySource } from '../../telemetry/source.js';
+import { FIGURES_WINDOW_MINUTES, type FleetFigures, type LogLine, type LogQuery, type RuntimeFigures, type TelemetrySource } from '../../telemetry/source.js';
 import { clientConfig, type AwsSettings } from './clients.js';
 import { abortableSleep } from '../../fleet/run.js';
 import { METRICS_NAMESPACE } from '../../runtime/metrics.js';
@@ -36,8 +36,6 @@ export function createTelemetryClients(settings: AwsSettings & { credentials?: {
   return { cloudwatch: new CloudWatchClient(config), logs: new CloudWatchLogsClient(config) };
 }
 
-/** Minutes the figures cover, the current one included. */
-export const FIGURES_MINUTES = 15;
 /** GetMetricData takes at most 500 queries per call. */
 export const MAX_QUERIES_PER_CALL = 500;
 /** Without `--since`, logs come from the last hour: a log group can hold months. */
@@ -234,11 +232,11 @@ export function parseLogEvent(tenant: string, event: Pick<FilteredLogEvent, 'mes
 export function awsTelemetry(options: AwsTelemetryOptions): TelemetrySource {
   const { session, clients } = options;
   const stage = session.stage;
-  const minutes = options.minutes ?? FIGURES_MINUTES;
+  const defaultMinutes = options.minutes ?? FIGURES_WINDOW_MINUTES;
   const doFetch = options.fetch ?? fetch;
   const timeout = options.timeoutMs ?? 3000;
   const cacheMs = options.cacheMs ?? 30_000;
-  let cached: { at: number; figures: Promise<FleetFigures | undefined> } | undefined;
+  let cached: { at: number; key: string; figures: Promise<FleetFigures | undefined> } | undefined;
 
   /** Every event of the tenant's log group from `startTime` on, page after page. */
   async function* events(tenant: string, startTime: number, pattern: string | undefined): AsyncGenerator<FilteredLogEvent[]> {
@@ -263,8 +261,8 @@ export function awsTelemetry(options: AwsTelemetryOptions): TelemetrySource {
     } while (nextToken);
   }
 
-  async function fleetFigures(now: number): Promise<FleetFigures | undefined> {
-    const tenants = deployedTenants(await options.state.listTenants());
+  async function fleetFigures(now: number, minutes: number, only: string[] | undefined): Promise<FleetFigures | undefined> {
+    const tenants = deployedTenants(await options.state.listTenants()).filter((t) => only === undefined || only.includes(t));
     if (tenants.length === 0) return undefined;
     const window = metricWindow(now, minutes);
     const found = new Map<string, Series>();
@@ -298,11 +296,13 @@ export function awsTelemetry(options: AwsTelemetryOptions): TelemetrySource {
   return {
     unavailableHint: `no tenant of stage ${stage} has been deployed to aws yet`,
 
-    figures(): Promise<FleetFigures | undefined> {
+    figures(query = {}): Promise<FleetFigures | undefined> {
       const now = session.now();
-      if (cached === undefined || now - cached.at >= cacheMs) {
-        const figures = fleetFigures(now);
-        cached = { at: now, figures };
+      const minutes = query.minutes ?? defaultMinutes;
+      const key = `${minutes}|${query.tenants?.join(',') ?? '*'}`;
+      if (cached === undefined || cached.key !== key || now - cached.at >= cacheMs) {
+        const figures = fleetFigures(now, minutes, query.tenants);
+        cached = { at: now, key, figures };
         // A failure is not kept: the next call asks again.
         figures.catch(() => {
           if (cached?.figures === figures) cached = undefined;
