@@ -35,7 +35,8 @@ export async function runTopDashboard(out: Output, next: () => Promise<TopSnapsh
   const instance = render(h(Dashboard, { snapshot }), { stdout: out.stderr as NodeJS.WriteStream, patchConsole: false, exitOnCtrlC: true });
   const stdin = process.stdin;
   const onKey = (data: Buffer) => {
-    if (data.toString() === 'q') instance.unmount();
+    // Keys typed quickly (or relayed by a pseudo-terminal) can arrive together in one chunk.
+    if (/[qQ]/.test(data.toString())) instance.unmount();
   };
   if (stdin.isTTY) {
     stdin.setRawMode?.(true);
