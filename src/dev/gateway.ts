@@ -18,7 +18,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { fromLambdaResult, gatewayProblem, newRequestId, toApiGatewayEvent, type GatewayResponse } from './event.js';
 import { InvokeChannel, type InvocationResult } from './channel.js';
 import { FairQueue } from './fair.js';
-import { TenantStats, type TenantStatsSnapshot } from './stats.js';
+import { MINUTE_SLOTS, TenantStats, type TenantStatsSnapshot } from './stats.js';
 import type { TokenBucket } from './throttle.js';
 
 /** Lambda's synchronous payload limit; API Gateway refuses larger bodies too. */
@@ -386,7 +386,7 @@ export class Gateway {
     if (method === 'GET' && path === '/_sovereign/dev/stats') {
       req.resume();
       const minutes = Number(params.get('minutes') ?? NaN);
-      json(200, this.statsDocument(Number.isInteger(minutes) && minutes >= 1 ? Math.min(minutes, 60) : undefined));
+      json(200, this.statsDocument(Number.isInteger(minutes) && minutes >= 1 ? Math.min(minutes, MINUTE_SLOTS) : undefined));
       return;
     }
     if (method === 'GET' && path === '/_sovereign/dev/logs') {

@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandContext } from '../commands/types.js';
-import type { TenantStatsSnapshot } from '../dev/stats.js';
+import { MINUTE_SLOTS, WINDOW_MINUTES, type TenantStatsSnapshot } from '../dev/stats.js';
 import type { Project } from '../project.js';
 import { matchesLogFilter } from './format.js';
 import { badInput } from '../errors.js';
@@ -56,9 +56,9 @@ export interface FiguresQuery {
 }
 
 /** The window `tenant status` and `top` show unless `--minutes` says otherwise. */
-export const FIGURES_WINDOW_MINUTES = 15;
-/** The longest window: `sovereign dev` keeps 60 one-minute slots. */
-export const MAX_WINDOW_MINUTES = 60;
+export const FIGURES_WINDOW_MINUTES = WINDOW_MINUTES;
+/** The longest window: the one-minute slots `sovereign dev` keeps. */
+export const MAX_WINDOW_MINUTES = MINUTE_SLOTS;
 
 /** `--minutes`: a whole number of minutes, 1–60. */
 export function parseWindowMinutes(value: unknown): number {

@@ -74,6 +74,15 @@ function payloadV2(source: EventSource, method: string, path: string, options: T
   };
 }
 
+/** What API Gateway and Function URLs both add to every request they forward. */
+const FORWARDED_HEADERS: Readonly<Record<string, string>> = {
+  accept: '*/*',
+  'x-amzn-trace-id': 'Root=1-5f84c7a9-0123456789abcdef01234567',
+  'x-forwarded-for': '203.0.113.7',
+  'x-forwarded-port': '443',
+  'x-forwarded-proto': 'https',
+};
+
 /** An API Gateway HTTP API (payload format 2.0, `$default` route) event. */
 export function apiGatewayEvent(method: string, path: string, options: TestEventOptions = {}): HttpEventV2 {
   return payloadV2(
@@ -81,15 +90,7 @@ export function apiGatewayEvent(method: string, path: string, options: TestEvent
       accountId: '123456789012',
       apiId: 'abc123defg',
       domainName: 'abc123defg.execute-api.eu-west-1.amazonaws.com',
-      // What API Gateway adds to every request it forwards.
-      extraHeaders: {
-        accept: '*/*',
-        'accept-encoding': 'gzip, deflate, br',
-        'x-amzn-trace-id': 'Root=1-5f84c7a9-0123456789abcdef01234567',
-        'x-forwarded-for': '203.0.113.7',
-        'x-forwarded-port': '443',
-        'x-forwarded-proto': 'https',
-      },
+      extraHeaders: { ...FORWARDED_HEADERS, 'accept-encoding': 'gzip, deflate, br' },
     },
     method,
     path,
@@ -104,15 +105,7 @@ export function functionUrlEvent(method: string, path: string, options: TestEven
       accountId: 'anonymous',
       apiId: 'f2l3d4urlid',
       domainName: 'f2l3d4urlid.lambda-url.eu-west-1.on.aws',
-      extraHeaders: {
-        accept: '*/*',
-        'x-amzn-tls-cipher-suite': 'ECDHE-RSA-AES128-GCM-SHA256',
-        'x-amzn-tls-version': 'TLSv1.2',
-        'x-amzn-trace-id': 'Root=1-5f84c7a9-0123456789abcdef01234567',
-        'x-forwarded-for': '203.0.113.7',
-        'x-forwarded-port': '443',
-        'x-forwarded-proto': 'https',
-      },
+      extraHeaders: { ...FORWARDED_HEADERS, 'x-amzn-tls-cipher-suite': 'ECDHE-RSA-AES128-GCM-SHA256', 'x-amzn-tls-version': 'TLSv1.2' },
     },
     method,
     path,

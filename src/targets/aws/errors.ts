@@ -19,6 +19,11 @@ function codeOf(error: unknown): string {
   return String(e.name ?? e.Code ?? e.code ?? '');
 }
 
+/** The error's AWS code (`AccessDeniedException`, `ThrottlingException`…), `Error` when it has none. */
+export function awsErrorCode(error: unknown): string {
+  return codeOf(error) || 'Error';
+}
+
 const CREDENTIAL_ERRORS = new Set([
   'CredentialsProviderError',
   'ExpiredToken',

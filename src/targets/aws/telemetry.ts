@@ -21,7 +21,7 @@ import { clientConfig, type AwsSettings } from './clients.js';
 import { abortableSleep } from '../../fleet/run.js';
 import { METRICS_NAMESPACE } from '../../runtime/metrics.js';
 import { RUNTIME_METRIC_NAMES } from '../../runtime/runtime-metrics.js';
-import { explainAwsError, isAccessDenied, isCredentialsError, isStackMissing } from './errors.js';
+import { awsErrorCode, explainAwsError, isAccessDenied, isCredentialsError, isStackMissing } from './errors.js';
 import type { AwsSession } from './session.js';
 import { stackOutputs } from './stack.js';
 
@@ -158,7 +158,7 @@ export function figuresFrom(tenant: string, series: (key: string) => Series, win
 function failure(error: unknown, doing: string, action: string): UserError {
   if (error instanceof UserError) return error;
   if (isCredentialsError(error)) return explainAwsError(error, doing) as UserError;
-  const code = (error as { name?: string } | undefined)?.name ?? 'Error';
+  const code = awsErrorCode(error);
   if (isAccessDenied(error)) {
     return new UserError(`AWS denied ${doing} (${code})`, {
       exitCode: ExitCode.denied,
