@@ -186,6 +186,16 @@ afterAll(async () => {
 });
 
 describe('sovereign dev', { timeout: 120_000 }, () => {
+  it('reports each tenant\'s secret cache from the health it polls', async () => {
+    expect((await fetch(url('/t/globex/probe/token'))).status).toBe(200);
+    const cache = await waitFor('globex\'s secret cache figures', async () => {
+      const stats = await json(await fetch(url('/_sovereign/dev/stats')));
+      const globex = (stats.tenants as Array<{ tenant: string; secretCache: { hits: number; misses: number } | null }>).find((t) => t.tenant === 'globex');
+      return globex?.secretCache ?? undefined;
+    }, 15_000);
+    expect(cache.hits + cache.misses).toBeGreaterThanOrEqual(1);
+  });
+
   it('serves each tenant from its own process, by host and by path', async () => {
     const state = devState();
     expect(state.port).toBe(port);

@@ -13,7 +13,6 @@ import { writeFileAtomic } from '../fs/atomic.js';
 import type { Project } from '../project.js';
 import { listTenants, readTenant, type TenantRecord } from '../state/registry.js';
 import { Gateway, type GatewayRoute, type GatewayTenant } from './gateway.js';
-import { INVOKE_PATH } from './protocol.js';
 import { launchFingerprint, prepareLaunch, tenantDataPaths } from './launch.js';
 import { secretCacheFromHealth } from './stats.js';
 import { TenantProcess, type SupervisorEvent } from './supervisor.js';
@@ -395,15 +394,13 @@ export class DevServer {
   private async pollHealth(): Promise<void> {
     if (this.stopping) return;
     await Promise.all(
-      [...this.entries.values()].map(async (entry) => {
-        const port = entry.process?.port;
-        if (!port || entry.process?.status !== 'running') return;
+      [...this.entries.keys()].map(async (id) => {
+        const tenant = this.gatewayTenant(id);
+        if (tenant?.status !== 'running') return;
         try {
-          const event = { version: '2.0', routeKey: '$default', rawPath: '/_sovereign/health', rawQueryString: '', headers: { 'user-agent': 'sovereign-dev' }, requestContext: { http: { method: 'GET', path: '/_sovereign/health', sourceIp: '127.0.0.1', userAgent: 'sovereign-dev' }, requestId: `dev-health-${Date.now()}` }, isBase64Encoded: false };
-          const answer = await fetch(`http://127.0.0.1:${port}${INVOKE_PATH}`, { method: 'POST', body: JSON.stringify(event), signal: AbortSignal.timeout(2000) });
-          const result = (await answer.json()) as { body?: string };
-          const cache = secretCacheFromHealth(typeof result.body === 'string' ? JSON.parse(result.body) : undefined);
-          if (cache) this.gateway.statsFor(entry.record.id).secretCache = cache;
+          const answer = await this.gateway.request(tenant, 'GET', '/_sovereign/health', 2000);
+          const cache = secretCacheFromHealth(JSON.parse(answer.body.toString()));
+          if (cache) this.gateway.statsFor(id).secretCache = cache;
         } catch {
           // a tenant busy or restarting; next round
         }
