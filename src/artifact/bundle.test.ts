@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildTenantBundle, type TenantBundle } from './bundle.js';
-import { renderEntrySource } from './entry-source.js';
+import { renderEntrySource, renderExtensionModule } from './entry-source.js';
 import { packArtifact, readArtifactManifest, zipArtifact } from './pack.js';
 import { readZip } from './zip.js';
 
@@ -79,9 +79,20 @@ describe('renderEntrySource', () => {
       { name: 'a', manifestFile: '/x/a/extension.ts', handlers: [] },
     ]);
     expect(source.indexOf('"a"')).toBeLessThan(source.indexOf('"b"'));
-    expect(source).toContain('load: () => Promise.all([import("/x/b/extension.ts"), import("/x/b/handlers/z.ts")])');
-    expect(source).toContain('"z": modules[1]');
+    expect(source).toContain('load: () => import("sovereign-extension:b")');
+    expect(source).toContain('"z": m.h0');
     expect(source).toContain('export const handler = createLambdaHandler([');
+  });
+
+  it('renders each extension as one module re-exporting its manifest and handlers in key order', () => {
+    const module = renderExtensionModule({
+      name: 'b',
+      manifestFile: '/x/b/extension.ts',
+      handlers: [{ key: 'z', file: '/x/b/handlers/z.ts' }, { key: 'a', file: '/x/b/handlers/a.ts' }],
+    });
+    expect(module).toBe('export * as manifest from "/x/b/extension.ts";\nexport * as h0 from "/x/b/handlers/a.ts";\nexport * as h1 from "/x/b/handlers/z.ts";\n');
+    const entry = renderEntrySource([{ name: 'b', manifestFile: '/x/b/extension.ts', handlers: [{ key: 'z', file: '/x/b/handlers/z.ts' }, { key: 'a', file: '/x/b/handlers/a.ts' }] }]);
+    expect(entry).toContain('handlers: { "a": m.h0, "z": m.h1 }');
   });
 });
 

@@ -2,9 +2,10 @@
  * Builds a tenant bundle: one ESM file holding the runtime plus only the tenant's enabled
  * extensions. The `dev` server runs it in a child process; the aws target zips and deploys it.
  */
-import { join, relative, resolve, sep } from 'node:path';
-import type { BuildOptions } from 'esbuild';
-import { renderEntrySource } from './entry-source.js';
+import { existsSync } from 'node:fs';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
+import type { BuildOptions, Plugin } from 'esbuild';
+import { EXTENSION_MODULE_PREFIX, renderEntrySource, renderExtensionModule, RUNTIME_HANDLER_MODULE, type EntryExtension } from './entry-source.js';
 import { packageRoot, packageVersion, runtimeEntry } from './locate.js';
 import { loadExtensionSources, type ExtensionSource } from './manifests.js';
 
@@ -70,14 +71,38 @@ export function lambdaBuildOptions(): BuildOptions & { bundle: true; write: fals
   };
 }
 
+/** The runtime's handler module beside its entry (`handler.ts` / `handler.js`), or the entry itself. */
+function runtimeHandlerModule(runtime: string): string {
+  const handler = join(dirname(runtime), `handler${extname(runtime)}`);
+  return existsSync(handler) ? handler : runtime;
+}
+
+/** Serves each extension's module (`sovereign-extension:<name>`) the entry imports. */
+function extensionModules(extensions: EntryExtension[]): Plugin {
+  const byName = new Map(extensions.map((e) => [e.name, e]));
+  const filter = new RegExp(`^${EXTENSION_MODULE_PREFIX}`);
+  return {
+    name: 'sovereign-extensions',
+    setup(build) {
+      build.onResolve({ filter }, (args) => ({ path: args.path.slice(EXTENSION_MODULE_PREFIX.length), namespace: 'sovereign-extension' }));
+      build.onLoad({ filter: /.*/, namespace: 'sovereign-extension' }, (args) => {
+        const extension = byName.get(args.path);
+        if (extension === undefined) return { errors: [{ text: `no extension "${args.path}" in this bundle` }] };
+        return { contents: renderExtensionModule(extension), loader: 'js', resolveDir: dirname(extension.manifestFile) };
+      });
+    },
+  };
+}
+
 export async function buildTenantBundle(options: BuildTenantBundleOptions): Promise<TenantBundle> {
   const runtime = options.runtime ?? runtimeEntry();
   const awsSdk = options.awsSdk ?? 'bundle';
   const sources = options.sources ?? (await loadExtensionSources(options.extensionsDir, options.extensions, { runtime }));
   const { build } = await import('esbuild');
+  const extensions: EntryExtension[] = sources.map((s) => ({ name: s.name, manifestFile: s.manifestFile, handlers: s.handlers }));
   const result = await build({
     stdin: {
-      contents: renderEntrySource(sources.map((s) => ({ name: s.name, manifestFile: s.manifestFile, handlers: s.handlers }))),
+      contents: renderEntrySource(extensions),
       resolveDir: options.projectDir,
       sourcefile: 'sovereign-tenant-entry.js',
       loader: 'js',
@@ -90,8 +115,9 @@ export async function buildTenantBundle(options: BuildTenantBundleOptions): Prom
     chunkNames: 'chunks/[name]-[hash]',
     outExtension: { '.js': '.mjs' },
     ...lambdaBuildOptions(),
-    alias: { 'sovereign/runtime': runtime },
+    alias: { 'sovereign/runtime': runtime, [RUNTIME_HANDLER_MODULE]: runtimeHandlerModule(runtime) },
     external: awsSdk === 'external' ? ['@aws-sdk/*'] : [],
+    plugins: [extensionModules(extensions)],
     metafile: true,
   });
   const files = result.outputFiles
@@ -105,6 +131,8 @@ export async function buildTenantBundle(options: BuildTenantBundleOptions): Prom
     awsSdk,
     extensions: sources.map((s) => ({ name: s.name, version: s.manifest.version, codeSha256: s.codeSha256 })),
   };
-  const inputs = Object.keys(result.metafile.inputs).map((input) => join(options.projectDir, input));
+  const inputs = Object.keys(result.metafile.inputs)
+    .filter((input) => !input.startsWith(EXTENSION_MODULE_PREFIX) && input !== '<stdin>')
+    .map((input) => join(options.projectDir, input));
   return { code: output.data, files, manifest, inputs };
 }
