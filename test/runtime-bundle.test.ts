@@ -33,5 +33,21 @@ describe('runtime bundle', () => {
     expect(staticSdk).toEqual([]);
     // Sanity: the SDK is in the bundle (reached lazily), so the check above looked at something.
     expect(inputs.some((path) => path.includes('@aws-sdk/client-ssm'))).toBe(true);
+
+    // What every cold start loads (static imports from the entry) stays free of what only some
+    // requests need: node:crypto (webhook, vault) and zod (OpenAPI) are reached through dynamic imports.
+    const loaded = new Set<string>();
+    const pending = ['src/runtime/index.ts'];
+    while (pending.length > 0) {
+      const path = pending.pop() as string;
+      if (loaded.has(path)) continue;
+      loaded.add(path);
+      for (const imported of result.metafile.inputs[path]?.imports ?? []) {
+        if (imported.kind === 'import-statement') pending.push(imported.path);
+      }
+    }
+    expect(loaded.has('src/runtime/handler.ts')).toBe(true);
+    expect([...loaded].filter((path) => path === 'node:crypto' || path.includes('node_modules/zod/') || path === 'src/runtime/webhook.ts')).toEqual([]);
+    expect(inputs).toContain('src/runtime/webhook.ts');
   });
 });

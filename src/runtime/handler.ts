@@ -3,7 +3,6 @@
  * contract (`config.ts`), loads the enabled extensions (one failing never takes the others down)
  * and reads the generation marker; then it serves the runtime endpoints and the extensions' routes.
  */
-import { randomUUID } from 'node:crypto';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -19,9 +18,11 @@ import type { PaginateDeps } from './paginate.js';
 import { Redactor } from './redact.js';
 import { RuntimeMetrics } from './runtime-metrics.js';
 import { Router } from './router.js';
+// Static: every aws cold start needs it (a chunk of its own would cost a module load), and it loads the SDK lazily.
+import { createAwsSecretBackend } from './secrets/aws.js';
 import type { SecretBackend } from './secrets/backend.js';
 import { SecretResolver, statusOf, type ReferenceStatus } from './secrets/resolver.js';
-import { ReplayGuard, verifyWebhook, WebhookVerificationError, MAX_WEBHOOK_BODY_BYTES } from './webhook.js';
+import type { ReplayGuard } from './webhook.js';
 
 /** What the artifact builder hands the runtime for each extension bundled into the artifact. */
 export interface BundledExtension {
@@ -94,7 +95,8 @@ export class TenantRuntime {
   private readonly clock: RequestClock;
   /** Requests, 5xx answers and cache lookups per tenant, as EMF. */
   readonly metrics: RuntimeMetrics;
-  private readonly replay = new ReplayGuard();
+  /** Created with the webhook module on the first rotation notice. */
+  private replay: ReplayGuard | undefined;
   private readonly startedAt: number;
   private readonly documentClient: DocumentClientProvider;
   private readonly paginateDeps: PaginateDeps;
@@ -182,7 +184,8 @@ export class TenantRuntime {
     if (manifest.name !== state.name) throw new Error(`the manifest is named "${manifest.name}", expected "${state.name}"`);
     let config: unknown = this.config.tenantConfig.config[state.name] ?? {};
     if (manifest.config) {
-      const parsed = manifest.config.safeParse(config);
+      // Parsed once per cold start: zod's compiled fast path would cost more to generate than it saves.
+      const parsed = manifest.config.safeParse(config, { jitless: true });
       if (!parsed.success) {
         throw new Error(`tenant config does not match the extension's schema: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
       }
@@ -418,6 +421,8 @@ export class TenantRuntime {
   }
 
   private async rotation(request: IncomingRequest): Promise<HttpResultV2> {
+    // Loaded on the first notice: it needs node:crypto, which costs milliseconds at cold start.
+    const { ReplayGuard, verifyWebhook, WebhookVerificationError, MAX_WEBHOOK_BODY_BYTES } = await import('./webhook.js');
     if (request.bodyBytes > MAX_WEBHOOK_BODY_BYTES) {
       return problem(413, 'webhook-too-large', request, `the body is larger than ${MAX_WEBHOOK_BODY_BYTES} bytes`);
     }
@@ -431,7 +436,7 @@ export class TenantRuntime {
     }
     let id: string;
     try {
-      ({ id } = verifyWebhook({ secret, headers: request.headers, body: request.body, bodyBytes: request.bodyBytes, now: this.now(), replay: this.replay }));
+      ({ id } = verifyWebhook({ secret, headers: request.headers, body: request.body, bodyBytes: request.bodyBytes, now: this.now(), replay: (this.replay ??= new ReplayGuard()) }));
     } catch (error) {
       if (!(error instanceof WebhookVerificationError)) throw error;
       const status = { 'missing-header': 400, 'bad-timestamp': 400, 'too-large': 413, replayed: 409 }[error.reason as string] ?? 401;
@@ -613,9 +618,10 @@ export function createLambdaHandler(extensions: BundledExtension[], options: Lam
     ? Promise.resolve(undefined)
     : (async () => {
         const cfg = config as RuntimeConfig;
-        const backend = options.secretBackend ?? (await selectBackend(cfg, options));
-        const instance = new TenantRuntime(cfg, backend, options);
-        await instance.init(extensions);
+        // The backend's module loads while the extensions do; the runtime serves once both are ready.
+        const backend = options.secretBackend === undefined ? selectBackend(cfg, options) : Promise.resolve(options.secretBackend);
+        const instance = new TenantRuntime(cfg, deferredBackend(backend), options);
+        await Promise.all([backend, instance.init(extensions)]);
         instance.log('info', 'cold start complete', {
           artifact: cfg.artifact,
           extensions: [...instance.extensions.values()].map((e) => `${e.name}:${e.status}`),
@@ -649,7 +655,7 @@ export function createLambdaHandler(extensions: BundledExtension[], options: Lam
   };
   // Not `async`: a warm request's promise is the route's own, handed back without another hop.
   const handler = ((event: HttpEventV2, context?: LambdaContextLike) => {
-    const request = normaliseEvent(event, context, randomUUID);
+    const request = normaliseEvent(event, context, requestIdFallback);
     if (ready !== undefined) return serve(ready, request);
     if (failure) return Promise.resolve(problem(500, 'runtime-misconfigured', request, 'the tenant runtime is misconfigured; see the cold-start log line'));
     return start(request);
@@ -658,11 +664,30 @@ export function createLambdaHandler(extensions: BundledExtension[], options: Lam
   return handler;
 }
 
+/** A backend that forwards to `ready` once it settles (nothing is fetched before the runtime serves). */
+function deferredBackend(ready: Promise<SecretBackend>): SecretBackend {
+  let backend: SecretBackend | undefined;
+  ready.then((selected) => (backend = selected), () => undefined);
+  return {
+    get name() {
+      return backend?.name ?? 'pending';
+    },
+    fetch: (reference) => (backend === undefined ? ready.then((selected) => selected.fetch(reference)) : backend.fetch(reference)),
+  };
+}
+
+/**
+ * A request id when neither the event nor the Lambda context carries one (both always do on AWS).
+ * The global Web Crypto loads on first use; importing node:crypto would cost every cold start.
+ */
+function requestIdFallback(): string {
+  return globalThis.crypto.randomUUID();
+}
+
 async function selectBackend(config: RuntimeConfig, options: LambdaHandlerOptions): Promise<SecretBackend> {
   if (config.secretsBackend.kind === 'vault') {
     const { createVaultSecretBackend } = await import('./secrets/vault-backend.js');
     return createVaultSecretBackend({ path: config.secretsBackend.path, keyFile: config.secretsBackend.keyFile, tenant: config.tenant });
   }
-  const { createAwsSecretBackend } = await import('./secrets/aws.js');
   return createAwsSecretBackend({ ssm: options.aws?.ssm, secretsManager: options.aws?.secretsManager });
 }

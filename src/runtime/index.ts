@@ -1,7 +1,12 @@
 /**
  * `sovereign/runtime`: the extension API (`defineExtension`, `defineHandler`, the route context
  * types) plus what a tenant artifact's entry uses (`createLambdaHandler`) and what the CLI shares
- * with the runtime (OpenAPI generation, webhook signing, the generation marker, the table schema).
+ * with the runtime (the generation marker, the table schema).
+ *
+ * Two parts live under their own paths, because a tenant artifact imports this module at cold
+ * start and should not pay for them there: OpenAPI generation is `sovereign/openapi` (it loads
+ * zod, which an artifact whose extensions use none would otherwise parse) and rotation-webhook
+ * signing and verification is `sovereign/webhook` (it loads node:crypto, a few milliseconds).
  */
 export * from './extension.js';
 export { createLambdaHandler, TenantRuntime } from './handler.js';
@@ -9,9 +14,6 @@ export type { BundledExtension, LambdaHandler, LambdaHandlerOptions, RuntimeHand
 export type { HttpEventV2, HttpResultV2, LambdaContextLike, Problem } from './http.js';
 export { loadRuntimeConfig, RUNTIME_ENV_VARS } from './config.js';
 export type { RuntimeConfig, TenantRuntimeConfig, GenerationSource } from './config.js';
-export { buildOpenApiDocument } from './openapi.js';
-export type { OpenApiInfo } from './openapi.js';
-export { signWebhook, verifyWebhook, webhookHeaders, ReplayGuard, WebhookVerificationError, MAX_WEBHOOK_BODY_BYTES, WEBHOOK_TOLERANCE_SECONDS } from './webhook.js';
 export * from './generation.js';
 export { TENANT_TABLE_KEY_SCHEMA, extensionKeyPrefix } from './table.js';
 export { TtlCache } from './cache.js';
