@@ -247,34 +247,55 @@ export class TenantRuntime {
     return pending.then(undefined, (error: unknown) => this.internalError(error, request));
   }
 
+  /**
+   * The hot path: an extension route. Everything rarer (runtime endpoints, a suspended tenant, a
+   * failed extension, no match) is a call of its own, which keeps this small enough to inline.
+   */
   private route(request: IncomingRequest): Promise<HttpResultV2> | HttpResultV2 {
     const path = request.path;
-    if (path.startsWith('/_sovereign/')) {
-      const runtimeMethod = RUNTIME_ROUTES[path];
-      if (runtimeMethod === undefined) return problem(404, 'not-found', request, `no runtime endpoint ${path}`);
-      if (request.method !== runtimeMethod) {
-        return problem(405, 'method-not-allowed', request, `${path} accepts ${runtimeMethod}`, {}, { allow: runtimeMethod });
-      }
-      if (path === HEALTH) return this.settled(this.health(request), request);
-      if (path === OPENAPI) return this.settled(this.openApi(request), request);
-      return this.settled(this.rotation(request), request);
-    }
-    if (this.watcher.suspended) return problem(403, 'tenant-suspended', request, `tenant "${this.config.tenant}" is suspended`);
-    if (this.anyFailed) {
-      const slash = path.indexOf('/', 1);
-      const first = slash === -1 ? path.slice(1) : path.slice(1, slash);
-      if (this.extensions.get(first)?.status === 'failed') {
-        this.metrics.error();
-        return problem(503, 'extension-unavailable', request, `extension "${first}" failed to load`);
-      }
+    if (path.startsWith('/_sovereign/')) return this.runtimeEndpoint(request);
+    if (this.watcher.suspended || this.anyFailed) {
+      const refused = this.refusal(request);
+      if (refused !== undefined) return refused;
     }
     const found = this.router.match(request.method, path);
     if (found !== undefined) return this.invoke(found.value, found.params, request);
-    const missing = this.router.lookup(request.method, path);
+    return this.unmatched(request);
+  }
+
+  private runtimeEndpoint(request: IncomingRequest): Promise<HttpResultV2> | HttpResultV2 {
+    const path = request.path;
+    const runtimeMethod = RUNTIME_ROUTES[path];
+    if (runtimeMethod === undefined) return problem(404, 'not-found', request, `no runtime endpoint ${path}`);
+    if (request.method !== runtimeMethod) {
+      return problem(405, 'method-not-allowed', request, `${path} accepts ${runtimeMethod}`, {}, { allow: runtimeMethod });
+    }
+    if (path === HEALTH) return this.settled(this.health(request), request);
+    if (path === OPENAPI) return this.settled(this.openApi(request), request);
+    return this.settled(this.rotation(request), request);
+  }
+
+  /** The 403 of a suspended tenant or the 503 of an extension that failed to load, if either applies. */
+  private refusal(request: IncomingRequest): HttpResultV2 | undefined {
+    if (this.watcher.suspended) return problem(403, 'tenant-suspended', request, `tenant "${this.config.tenant}" is suspended`);
+    const path = request.path;
+    const slash = path.indexOf('/', 1);
+    const first = slash === -1 ? path.slice(1) : path.slice(1, slash);
+    if (this.extensions.get(first)?.status === 'failed') {
+      this.metrics.error();
+      return problem(503, 'extension-unavailable', request, `extension "${first}" failed to load`);
+    }
+    return undefined;
+  }
+
+  /** 405 with `Allow` when the path exists with other methods, else 404. */
+  private unmatched(request: IncomingRequest): HttpResultV2 {
+    const { method, path } = request;
+    const missing = this.router.lookup(method, path);
     if (missing.kind === 'method-not-allowed') {
       return problem(405, 'method-not-allowed', request, `${path} accepts ${missing.allow.join(', ')}`, {}, { allow: missing.allow.join(', ') });
     }
-    return problem(404, 'not-found', request, `no route ${request.method} ${path}`);
+    return problem(404, 'not-found', request, `no route ${method} ${path}`);
   }
 
   /**
