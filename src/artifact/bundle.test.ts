@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildTenantBundle, type TenantBundle } from './bundle.js';
+import { BUNDLE_BANNER, buildTenantBundle, withoutUnusedBanner, type TenantBundle } from './bundle.js';
 import { renderEntrySource, renderExtensionModule } from './entry-source.js';
 import { packArtifact, readArtifactManifest, zipArtifact } from './pack.js';
 import { readZip } from './zip.js';
@@ -96,13 +96,28 @@ describe('renderEntrySource', () => {
   });
 });
 
+describe('withoutUnusedBanner', () => {
+  const text = (code: Uint8Array) => Buffer.from(code).toString('utf8');
+  it('drops createRequire from code that never names require, and keeps it where CommonJS code does', () => {
+    expect(text(withoutUnusedBanner(Buffer.from(`${BUNDLE_BANNER}\nexport const a=1;`)))).toBe('export const a=1;');
+    const cjs = Buffer.from(`${BUNDLE_BANNER}\nvar b=require("buffer");export{b};`);
+    expect(text(withoutUnusedBanner(cjs))).toBe(text(cjs));
+    expect(text(withoutUnusedBanner(Buffer.from('export const c=2;')))).toBe('export const c=2;');
+  });
+});
+
 describe('buildTenantBundle', () => {
   it('bundles only the enabled extensions and serves them', async () => {
     const bundle = await build(['alpha']);
     const entry = Buffer.from(bundle.code).toString('utf8');
     const text = bundle.files.map((f) => Buffer.from(f.data).toString('utf8')).join('\n');
     expect(bundle.files.map((f) => f.name).filter((n) => n !== 'index.mjs').every((n) => /^chunks\/[\w-]+\.mjs$/.test(n))).toBe(true);
-    expect(entry.startsWith("import { createRequire } from 'module'; const require = createRequire(import.meta.url);")).toBe(true);
+    // createRequire only where CommonJS code needs it: not in the entry, still in chunks that use require.
+    expect(entry.startsWith(BUNDLE_BANNER)).toBe(false);
+    for (const file of bundle.files) {
+      const code = Buffer.from(file.data).toString('utf8');
+      if (!code.startsWith(BUNDLE_BANNER)) expect(code).not.toMatch(/\brequire\b/);
+    }
     expect(text).toContain('marker-alpha-hello');
     expect(text).not.toContain('marker-beta');
     expect(text).not.toContain('tests are not bundled');

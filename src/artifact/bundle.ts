@@ -52,6 +52,18 @@ const OUT_DIR = resolve('/sovereign-artifact');
 
 export const BUNDLE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
+/**
+ * The output without {@link BUNDLE_BANNER} when nothing in it names `require` (the runtime's own
+ * chunks, the extensions'): `createRequire` costs every module that runs it, and a cold start
+ * loads about ten. Chunks of CommonJS code (parts of the AWS SDK) keep it.
+ */
+export function withoutUnusedBanner(code: Uint8Array): Uint8Array {
+  const text = Buffer.from(code.buffer, code.byteOffset, code.byteLength).toString('utf8');
+  if (!text.startsWith(BUNDLE_BANNER)) return code;
+  const body = text.slice(BUNDLE_BANNER.length).replace(/^\n/, '');
+  return /\brequire\b/.test(body) ? code : new Uint8Array(Buffer.from(body, 'utf8'));
+}
+
 /** esbuild options every Lambda bundle shares: minified ESM for Node 20, resolving this package's dependencies. */
 export function lambdaBuildOptions(): BuildOptions & { bundle: true; write: false } {
   return {
@@ -121,7 +133,7 @@ export async function buildTenantBundle(options: BuildTenantBundleOptions): Prom
     metafile: true,
   });
   const files = result.outputFiles
-    .map((file) => ({ name: relative(OUT_DIR, file.path).split(sep).join('/'), data: file.contents }))
+    .map((file) => ({ name: relative(OUT_DIR, file.path).split(sep).join('/'), data: withoutUnusedBanner(file.contents) }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const output = files.find((file) => file.name === 'index.mjs');
   if (output === undefined) throw new Error('esbuild produced no index.mjs');

@@ -3,7 +3,7 @@
  * into one ESM file (the AWS SDK inside, like tenant artifacts) and packed into the same
  * deterministic zip, so the control-plane template names it by its SHA-256.
  */
-import { lambdaBuildOptions, type ArtifactManifest } from './bundle.js';
+import { lambdaBuildOptions, withoutUnusedBanner, type ArtifactManifest } from './bundle.js';
 import { billingLambdaEntry, packageVersion } from './locate.js';
 import { packArtifact, type PackedArtifact } from './pack.js';
 
@@ -35,5 +35,5 @@ export async function buildBillingWebhookArtifact(artifactsDir: string, options:
   const output = result.outputFiles.find((file) => file.path.endsWith('index.mjs'));
   if (output === undefined) throw new Error('esbuild produced no index.mjs for the billing webhook');
   const manifest: ArtifactManifest = { format: 1, component: BILLING_WEBHOOK_COMPONENT, sovereign: packageVersion(), awsSdk: 'bundle', extensions: [] };
-  return packArtifact({ files: [{ name: 'index.mjs', data: output.contents }], manifest }, artifactsDir);
+  return packArtifact({ files: [{ name: 'index.mjs', data: withoutUnusedBanner(output.contents) }], manifest }, artifactsDir);
 }
