@@ -24,7 +24,8 @@ async function loadRuntime() {
   try {
     const runtime = await import(pathToFileURL(join(repo, 'dist', 'runtime', 'index.js')).href);
     const memory = await import(pathToFileURL(join(repo, 'dist', 'runtime', 'secrets', 'memory.js')).href);
-    return { ...runtime, ...memory };
+    const webhook = await import(pathToFileURL(join(repo, 'dist', 'runtime', 'webhook.js')).href);
+    return { ...runtime, ...memory, ...webhook };
   } catch (error) {
     throw new Error(`bench/runtime.js needs the built package (npx tsc -p tsconfig.build.json): ${error.message}`);
   }
