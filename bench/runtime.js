@@ -7,7 +7,9 @@
  * 4. rotation propagation through the webhook and through the generation marker (1 s interval).
  * AWS is a loopback stub (SSM / Secrets Manager / DynamoDB JSON protocol) with 5 ms latency.
  *
- * Run alone: `npx tsc -p tsconfig.build.json && node bench/runtime.js`.
+ * Run alone: `npx tsc -p tsconfig.build.json && node bench/runtime.js`. BENCH_RUNTIME_SECTIONS=warm,cold
+ * runs a subset; BENCH_KEEP_COLD=1 keeps the cold-start builds (their folder is printed) to inspect.
+ * The cold-start folder lives under bench/ so a bundle leaving the SDK external resolves it.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';

@@ -1,6 +1,7 @@
 /**
- * Builds a tenant bundle: one ESM file holding the runtime plus only the tenant's enabled
- * extensions. The `dev` server runs it in a child process; the aws target zips and deploys it.
+ * Builds a tenant bundle: an ESM entry (`index.mjs`) holding the runtime, plus chunks — one per
+ * enabled extension (only the tenant's enabled ones are in it) and the AWS SDK's, loaded on first
+ * use. The `dev` server runs it in a child process; the aws target zips and deploys it.
  */
 import { existsSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';

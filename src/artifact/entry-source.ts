@@ -4,8 +4,8 @@
  *
  * Each extension is one module of its own (`sovereign-extension:<name>`, rendered by
  * {@link renderExtensionModule}) that re-exports its manifest and handler files, so the bundler
- * puts an extension in one chunk and a cold start pays one dynamic import per extension (Node's
- * loader costs about half a millisecond per module, however small).
+ * puts an extension in one chunk and a cold start makes one dynamic import per extension rather
+ * than one per file.
  */
 
 export interface EntryExtension {
