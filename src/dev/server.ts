@@ -5,7 +5,7 @@
  * While it runs, `.sovereign/dev.json` tells other commands where it is ({@link DevStateFile});
  * it is written atomically on every change and removed on shutdown.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { conflict, notFound } from '../errors.js';
@@ -14,20 +14,10 @@ import type { Project } from '../project.js';
 import { listTenants, readTenant, type TenantRecord } from '../state/registry.js';
 import { Gateway, type GatewayRoute, type GatewayTenant } from './gateway.js';
 import { launchFingerprint, prepareLaunch, tenantDataPaths } from './launch.js';
+import { isAlive, readDevState, type DevStateFile } from './state-file.js';
 import { secretCacheFromHealth } from './stats.js';
 import { TenantProcess, type SupervisorEvent } from './supervisor.js';
 import { bucketForTier, type TokenBucket } from './throttle.js';
-
-/** `.sovereign/dev.json` while `sovereign dev` runs. */
-export interface DevStateFile {
-  /** The dev server's own pid. */
-  pid: number;
-  /** The gateway's port: `http://localhost:<port>/t/<tenant>/…`. */
-  port: number;
-  startedAt: string;
-  /** Each tenant's process: pid and invocation port while running. */
-  tenants: Record<string, { pid: number | null; port: number | null; status: string; artifact: string | null; dynamoPort: number | null }>;
-}
 
 /** An event line of the dev server (`tenant acme started pid=…`). */
 export interface DevEvent {
@@ -71,23 +61,6 @@ interface Entry {
   busy: Promise<void>;
   extensions: string[];
   logFile: string;
-}
-
-function readDevState(file: string): DevStateFile | undefined {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as DevStateFile;
-  } catch {
-    return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { nextGeneration, parseGenerationMarker, serializeGenerationMarker, type GenerationMarker } from '../runtime/generation.js';
 import { webhookHeaders } from '../runtime/webhook.js';
+import { runningDevState } from '../dev/state-file.js';
 
 /** How often the runtime reads the marker by default (`SOVEREIGN_GENERATION_INTERVAL_MS`). */
 export const DEFAULT_PICKUP_MS = 1000;
@@ -21,28 +22,10 @@ export function bumpGenerationFile(path: string, references: string[], now = new
 }
 
 /** `.sovereign/dev.json` as far as this module needs it. */
-interface DevState {
-  pid: number;
-  port: number;
-  tenants?: Record<string, { status?: string; port?: number | null }>;
-}
-
 /** The dev gateway's port when `sovereign dev` runs (its pid alive) and serves `tenant`. */
 export function runningDevPort(devStatePath: string, tenant: string): number | undefined {
-  if (!existsSync(devStatePath)) return undefined;
-  let state: DevState;
-  try {
-    state = JSON.parse(readFileSync(devStatePath, 'utf8')) as DevState;
-  } catch {
-    return undefined;
-  }
-  if (typeof state.port !== 'number' || typeof state.pid !== 'number') return undefined;
-  try {
-    process.kill(state.pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
-  }
-  if (state.tenants && !(tenant in state.tenants)) return undefined;
+  const state = runningDevState(devStatePath);
+  if (state === undefined || (state.tenants && !(tenant in state.tenants))) return undefined;
   return state.port;
 }
 

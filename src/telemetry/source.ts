@@ -8,9 +8,9 @@
  *   its HTTP API, CloudWatch Logs `FilterLogEvents` on its log group (`targets/aws/telemetry.ts`,
  *   loaded with the CloudWatch clients only when the aws target is used).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandContext } from '../commands/types.js';
+import { runningDevState } from '../dev/state-file.js';
 import { MINUTE_SLOTS, WINDOW_MINUTES, type TenantStatsSnapshot } from '../dev/stats.js';
 import type { Project } from '../project.js';
 import { matchesLogFilter } from './format.js';
@@ -82,31 +82,6 @@ export interface TelemetrySource {
   readonly unavailableHint: string;
 }
 
-interface DevJson {
-  pid: number;
-  port: number;
-  startedAt?: string;
-}
-
-/** The dev server's state file when its process is alive. */
-export function runningDev(project: Project): DevJson | undefined {
-  const file = project.paths.devState;
-  if (!existsSync(file)) return undefined;
-  let state: DevJson;
-  try {
-    state = JSON.parse(readFileSync(file, 'utf8')) as DevJson;
-  } catch {
-    return undefined;
-  }
-  if (typeof state.pid !== 'number' || typeof state.port !== 'number') return undefined;
-  try {
-    process.kill(state.pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
-  }
-  return state;
-}
-
 /** A line's time in epoch ms: `time` (ISO) or the EMF `_aws.Timestamp`. */
 export function lineTime(line: LogLine): number | undefined {
   if (typeof line.time === 'string') {
@@ -124,7 +99,7 @@ export interface LocalTelemetryOptions {
 export function localTelemetry(project: Project, options: LocalTelemetryOptions = {}): TelemetrySource {
   const timeout = options.timeoutMs ?? 3000;
   const base = () => {
-    const dev = runningDev(project);
+    const dev = runningDevState(project.paths.devState);
     return dev ? { dev, url: `http://127.0.0.1:${dev.port}` } : undefined;
   };
   return {
