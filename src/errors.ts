@@ -37,3 +37,6 @@ export const conflict = (message: string, hint?: string): UserError =>
   new UserError(message, { hint, exitCode: ExitCode.conflict });
 export const denied = (message: string, hint?: string): UserError =>
   new UserError(message, { hint, exitCode: ExitCode.denied });
+
+/** The first line of an error's message (or of the thrown value as text), for one-line reports. */
+export const firstLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { relative, sep } from 'node:path';
+import { firstLine } from '../errors.js';
 import type { ValidManifest } from '../extensions/manifest-schema.js';
 import { buildOpenApiDocument } from '../runtime/openapi.js';
 import { parseReference, referenceTarget } from '../runtime/secrets/reference.js';
@@ -120,9 +121,6 @@ export interface Evidence {
   parameters: Record<string, unknown> | undefined;
 }
 
-function errorText(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
-}
 
 function fileDigests(dir: string, files: string[]): ExtensionEvidence['files'] {
   return files.map((file) => {
@@ -186,7 +184,7 @@ async function secretEvidence(sources: EvidenceSources, record: TenantRecord): P
       } catch (error) {
         const reason = (error as { reason?: string }).reason;
         evidence.storage = reason === 'not-found' ? 'missing' : 'unavailable';
-        evidence.storageDetail = reason === 'not-found' ? 'nothing is stored at this reference' : errorText(error);
+        evidence.storageDetail = reason === 'not-found' ? 'nothing is stored at this reference' : firstLine(error);
       }
     }
     const basis = evidence.lastRotatedAt ?? evidence.setAt;
@@ -218,7 +216,7 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
   try {
     all = await sources.loadExtensions([...new Set([...record.extensions, ...peers.flatMap((t) => t.extensions)])]);
   } catch (error) {
-    extensionsProblem = errorText(error);
+    extensionsProblem = firstLine(error);
   }
   const loaded = all?.filter((e) => record.extensions.includes(e.name));
   const extensions = (loaded ?? []).map(extensionEvidence);
@@ -291,7 +289,7 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
       documents.set('stack/parameters.json', parameters);
       sections.push({ id: 'stack', title: 'Rendered stack template and parameters', status: 'included', files: ['stack/parameters.json', 'stack/template.json'] });
     } catch (error) {
-      sections.push({ id: 'stack', title: 'Rendered stack template and parameters', status: 'not available', files: [], reason: `the template does not render: ${errorText(error)}` });
+      sections.push({ id: 'stack', title: 'Rendered stack template and parameters', status: 'not available', files: [], reason: `the template does not render: ${firstLine(error)}` });
     }
   } else {
     sections.push({ id: 'stack', title: 'Rendered stack template and parameters', status: 'not available', files: [], reason: extensionsBlocker! });
@@ -331,7 +329,7 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
       documents.set('iam/isolation-proof.json', isolation);
       sections.push({ id: 'iam', title: 'IAM policy and isolation proof', status: 'included', files: ['iam/isolation-proof.json', 'iam/runtime-policy.json'] });
     } catch (error) {
-      sections.push({ id: 'iam', title: 'IAM policy and isolation proof', status: 'not available', files: [], reason: `the policy does not render: ${errorText(error)}` });
+      sections.push({ id: 'iam', title: 'IAM policy and isolation proof', status: 'not available', files: [], reason: `the policy does not render: ${firstLine(error)}` });
     }
   } else {
     sections.push({ id: 'iam', title: 'IAM policy and isolation proof', status: 'not available', files: [], reason: extensionsBlocker! });
@@ -361,7 +359,7 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
       documents.set('openapi.json', openapi);
       sections.push({ id: 'openapi', title: 'OpenAPI document', status: 'included', files: ['openapi.json'] });
     } catch (error) {
-      sections.push({ id: 'openapi', title: 'OpenAPI document', status: 'not available', files: [], reason: `the document does not build: ${errorText(error)}` });
+      sections.push({ id: 'openapi', title: 'OpenAPI document', status: 'not available', files: [], reason: `the document does not build: ${firstLine(error)}` });
     }
   } else {
     sections.push({ id: 'openapi', title: 'OpenAPI document', status: 'not available', files: [], reason: extensionsBlocker! });

@@ -12,7 +12,7 @@
  * ledger's claims (event id, stream watermark) land in the same commit. A delivery that lost a
  * race is decided again from the new state, or answered as the duplicate it is.
  */
-import { conflict, ExitCode, UserError } from '../errors.js';
+import { conflict, ExitCode, firstLine, UserError } from '../errors.js';
 import { resumeTenant, suspendTenant, type LifecycleEnv } from '../lifecycle/apply.js';
 import type { Project } from '../project.js';
 import type { TenantRecord } from '../state/registry.js';
@@ -157,7 +157,7 @@ async function applyDecision(deps: BillingWebhookDeps, ledger: BillingLedgerStor
     } catch (error) {
       // The tier is recorded; the next deploy applies its limits.
       answer.redeployed = false;
-      answer.redeployError = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      answer.redeployError = firstLine(error);
     }
   }
   if (decision.kind === 'schedule-offboard') answer.offboardAfter = decision.offboardAfter;
@@ -183,7 +183,7 @@ export async function runDueOffboardings(deps: BillingWebhookDeps): Promise<Arra
       results.push({ tenant, ok: true });
       deps.log?.(`offboarded ${tenant}: subscription ended and its grace period is over`);
     } catch (error) {
-      results.push({ tenant, ok: false, error: error instanceof Error ? error.message.split('\n')[0] : String(error) });
+      results.push({ tenant, ok: false, error: firstLine(error) });
     }
   }
   return results;

@@ -7,7 +7,8 @@ import { conflict, UserError } from '../errors.js';
 import type { Project } from '../project.js';
 import type { StateStore } from '../state/store.js';
 import { requireTenant } from '../tenants/tenants.js';
-import { artifactCache, deployRecorder, firstLine } from './record.js';
+import { firstLine } from '../errors.js';
+import { artifactCache, deployRecorder } from './record.js';
 import { withTemplate, type TenantBuild } from './tenant-build.js';
 
 export interface LocalDeployResult {

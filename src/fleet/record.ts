@@ -35,8 +35,6 @@ export function artifactCache(project: Project): (extensions: string[]) => Promi
   };
 }
 
-export const firstLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
-
 /**
  * The record with `deploy` appended, and moved out of `provisioning` by its first deploy (the
  * move noted in the audit event's args).

@@ -5,7 +5,7 @@
  * are approval prompts. Throttling that outlasts the SDK's and the deploy's own retries surfaces as
  * "Rate exceeded", which the fleet runner retries with backoff.
  */
-import { conflict, UserError } from '../../errors.js';
+import { conflict, firstLine, UserError } from '../../errors.js';
 import { withDeploy } from '../../fleet/record.js';
 import { buildArtifactFor, withTemplate, type BuiltArtifact } from '../../fleet/tenant-build.js';
 import { awaitsFirstDeploy } from '../../lifecycle/machine.js';
@@ -53,7 +53,6 @@ function serial(): <T>(task: () => Promise<T>) => Promise<T> {
   };
 }
 
-const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 
 export function createAwsDeployer(state: StateStore, project: Project, session: AwsSession, options: AwsDeployerOptions) {
   const recordQueue = serial();
