@@ -20,9 +20,9 @@ import type { AddressInfo, Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { TENANT_TABLE_KEY_SCHEMA } from '../runtime/table.js';
 import { serveInvocations, type InvocationResult } from './channel.js';
+import { serveDynaliteStore } from './dynalite-store.js';
 import { INVOKE_PATH, type HostMessage } from './protocol.js';
 
 
@@ -43,14 +43,8 @@ function send(message: HostMessage): void {
   if (process.send) process.send(message);
 }
 
-async function startDynamo(dataDir: string): Promise<{ server: Closable; port: number }> {
-  // dynalite has no types; declared loosely here.
-  const { default: dynalite } = (await import('dynalite' as string)) as { default: (options: Record<string, unknown>) => Server };
-  const path = join(dataDir, 'dynamodb');
-  mkdirSync(path, { recursive: true });
-  const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const port = await listen(server);
-  return { server, port };
+function startDynamo(dataDir: string): Promise<{ server: Closable; port: number }> {
+  return serveDynaliteStore(join(dataDir, 'dynamodb'));
 }
 
 /** One DynamoDB JSON-protocol call to the tenant's own dynalite (no SDK: it is not worth its start-up time here). */

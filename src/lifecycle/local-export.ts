@@ -3,17 +3,17 @@
  * folder (`.sovereign/data/<tenant>/dynamodb`, as `sovereign dev` keeps it), read with a Scan and
  * closed again. Lines are `{ "Item": <DynamoDB JSON> }`, the same form as the aws export.
  */
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Project } from '../project.js';
 import type { TenantRecord } from '../state/registry.js';
 import { tenantTableName } from '../templates/names.js';
 import { scanPages, writeTableExport, type ScanPage } from '../tenants/table-export.js';
+import { serveDynaliteStore } from '../dev/dynalite-store.js';
+import { sha256 } from './certificate.js';
 
 export interface DataExport {
   path: string;
@@ -24,7 +24,7 @@ export interface DataExport {
 }
 
 export function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
+  return sha256(readFileSync(path));
 }
 
 /**
@@ -56,12 +56,7 @@ async function waitForUnlockedStore(dir: string, timeoutMs: number): Promise<voi
 }
 
 async function openDynalite(dir: string): Promise<{ server: Server; endpoint: string }> {
-  const { default: dynalite } = await import('dynalite');
-  const server = dynalite({ path: dir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
+  const { server, port } = await serveDynaliteStore(dir);
   return { server, endpoint: `http://127.0.0.1:${port}` };
 }
 
