@@ -5,10 +5,9 @@
  * Suspension touches no data: it flips `suspended` in the tenant's generation marker, which every
  * warm runtime reads about once a second and then answers extension routes with 403.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Project } from '../project.js';
-import { nextGeneration, parseGenerationMarker, serializeGenerationMarker, type GenerationMarker } from '../runtime/generation.js';
+import { nextGeneration, serializeGenerationMarker, type GenerationMarker } from '../runtime/generation.js';
+import { generationPath, readGenerationFile } from '../secrets/notify.js';
 import type { TenantRecord, TenantStatus } from '../state/registry.js';
 import type { StateStore, Transaction } from '../state/store.js';
 import { requireTenant } from '../tenants/tenants.js';
@@ -29,20 +28,14 @@ export interface LifecycleEnv {
 }
 
 /** The local generation marker of a tenant (the file its runtime process reads). */
-export function generationMarkerPath(project: Project, tenant: string): string {
-  return join(project.paths.data, tenant, 'generation.json');
-}
-
 export function readGenerationMarker(project: Project, tenant: string): GenerationMarker | undefined {
-  const path = generationMarkerPath(project, tenant);
-  if (!existsSync(path)) return undefined;
-  return parseGenerationMarker(JSON.parse(readFileSync(path, 'utf8')));
+  return readGenerationFile(generationPath(project, tenant));
 }
 
 /** Stages the marker with `suspended` set; the write lands with the transition's audit event. */
 export function stageSuspension(project: Project, tx: Transaction, tenant: string, suspended: boolean, now: Date): GenerationMarker {
   const marker = nextGeneration(readGenerationMarker(project, tenant), { suspended, now });
-  tx.write(generationMarkerPath(project, tenant), serializeGenerationMarker(marker));
+  tx.write(generationPath(project, tenant), serializeGenerationMarker(marker));
   return marker;
 }
 

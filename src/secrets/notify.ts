@@ -6,6 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
+import type { Project } from '../project.js';
 import { nextGeneration, parseGenerationMarker, serializeGenerationMarker, type GenerationMarker } from '../runtime/generation.js';
 import { webhookHeaders } from '../runtime/webhook.js';
 import { runningDevState } from '../dev/state-file.js';
@@ -13,15 +15,22 @@ import { runningDevState } from '../dev/state-file.js';
 /** How often the runtime reads the marker by default (`SOVEREIGN_GENERATION_INTERVAL_MS`). */
 export const DEFAULT_PICKUP_MS = 1000;
 
+/** Where the local generation marker of a tenant lives (read by its runtime process). */
+export function generationPath(project: Project, tenant: string): string {
+  return join(project.paths.data, tenant, 'generation.json');
+}
+
+/** The marker in a local marker file, or undefined when there is none yet. */
+export function readGenerationFile(path: string): GenerationMarker | undefined {
+  return existsSync(path) ? parseGenerationMarker(JSON.parse(readFileSync(path, 'utf8'))) : undefined;
+}
+
 /** The marker after recording `references` as changed, from the current file (absent: a fresh marker). */
 export function bumpGenerationFile(path: string, references: string[], now = new Date()): { marker: GenerationMarker; text: string } {
-  let current: GenerationMarker | undefined;
-  if (existsSync(path)) current = parseGenerationMarker(JSON.parse(readFileSync(path, 'utf8')));
-  const marker = nextGeneration(current, { references, now });
+  const marker = nextGeneration(readGenerationFile(path), { references, now });
   return { marker, text: serializeGenerationMarker(marker) };
 }
 
-/** `.sovereign/dev.json` as far as this module needs it. */
 /** The dev gateway's port when `sovereign dev` runs (its pid alive) and serves `tenant`. */
 export function runningDevPort(devStatePath: string, tenant: string): number | undefined {
   const state = runningDevState(devStatePath);

@@ -17,7 +17,7 @@ import type { StateStore } from '../state/store.js';
 import { requireTenant, tenantKeyPath, tenantVaultPath, webhookSecretReference } from '../tenants/tenants.js';
 import { probeReference, SecretBackendError, type ProbeStatus, type SecretBackend, type SecretVersionInfo } from './backend.js';
 import { LocalSecretBackend } from './local-backend.js';
-import { bumpGenerationFile, DEFAULT_PICKUP_MS, runningDevPort, sendRotationWebhook, type NotifyResult } from './notify.js';
+import { bumpGenerationFile, DEFAULT_PICKUP_MS, generationPath, runningDevPort, sendRotationWebhook, type NotifyResult } from './notify.js';
 import { abortRotation, resumeRotation, rollbackSecret, rotateSecret, type RotationResult } from './rotate.js';
 import { checkTenantScope, patternAmbiguity, resolveSecretsConfig, scopeRule, type ScopeProblem } from './scope.js';
 import { assertValueFits } from './value-input.js';
@@ -219,11 +219,6 @@ export async function putSecret(env: SecretsEnv, tenantId: string, referenceText
 
 function noNotice(summary: string): RuntimeNotice {
   return { generation: null, webhook: null, summary };
-}
-
-/** Where the local generation marker of a tenant lives (read by its runtime process). */
-export function generationPath(project: Project, tenant: string): string {
-  return join(project.paths.data, tenant, 'generation.json');
 }
 
 /**
