@@ -23,7 +23,7 @@ import { tenantStackName } from '../../templates/names.js';
 import { NotATenantTemplateError, retierTenantTemplate } from '../../templates/tenant-stack.js';
 import type { Tier } from '../../templates/tiers.js';
 import { ChangeSetFailedError, ChangeSetTimeoutError, createChangeSet, deleteChangeSet, MAX_TEMPLATE_BODY_BYTES } from './changeset.js';
-import { isAccessDenied } from './errors.js';
+import { awsErrorCode, isAccessDenied } from './errors.js';
 import { cfnCall, describeStack, followStack, latestEventId, type StackIo } from './stack.js';
 
 /** Default budget of a re-tiering: the billing function answers within its 30 s timeout. */
@@ -61,10 +61,9 @@ function stackTags(stack: Stack): Record<string, string> | undefined {
   return tags.length === 0 ? undefined : Object.fromEntries(tags.map((t) => [t.Key!, t.Value ?? '']));
 }
 
+/** The AWS code behind an error (a `UserError` from `cfnCall` carries the SDK's error as its cause). */
 function errorCode(error: unknown): string {
-  const cause = error instanceof UserError && error.cause !== undefined ? error.cause : error;
-  const e = (cause ?? {}) as { name?: string; Code?: string };
-  return String(e.Code ?? e.name ?? 'Error');
+  return awsErrorCode(error instanceof UserError && error.cause !== undefined ? error.cause : error);
 }
 
 /** Updates the tenant's stack to `tier`'s limits; expected failures are answers, not throws. */
