@@ -3,6 +3,7 @@ import { createTenant } from '../../tenants/tenants.js';
 import { tierSchema } from '../../config.js';
 import { ExitCode, UserError } from '../../errors.js';
 import type { CommandModule } from '../types.js';
+import { deployerFor } from '../deployer.js';
 
 export const examples = [
   'sovereign tenant create acme',
@@ -38,16 +39,8 @@ async function warnAboutScale(ctx: Ctx, tier: string): Promise<void> {
 }
 
 async function deployNew(ctx: Ctx, id: string): Promise<{ artifact: string }> {
-  const project = ctx.project();
-  const state = ctx.state();
-  if (ctx.globals.target === 'aws') {
-    const [{ createAwsDeployer }, { openAwsSession }] = await Promise.all([import('../../targets/aws/fleet.js'), import('../../targets/aws/session.js')]);
-    const session = openAwsSession({ project: project.config.project, stage: ctx.globals.stage, globals: ctx.globals, out: ctx.out });
-    const deploy = createAwsDeployer(state, project, session, { approve: (q) => ctx.confirm(q), log: (_tenant, line) => ctx.out.info(line) });
-    return deploy(id);
-  }
-  const { createLocalDeployer } = await import('../../fleet/local.js');
-  return createLocalDeployer(state, project, { command: 'tenant create' })(id);
+  const deploy = await deployerFor(ctx, { log: (_tenant, line) => ctx.out.info(line), command: 'tenant create' });
+  return deploy(id);
 }
 
 export async function run(ctx: Ctx, [id]: string[], options: Record<string, unknown>): Promise<void> {

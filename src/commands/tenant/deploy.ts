@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { badInput, ExitCode, UserError } from '../../errors.js';
 import type { CommandModule } from '../types.js';
+import { deployerFor } from '../deployer.js';
 
 export const examples = [
   'sovereign tenant deploy acme',
@@ -30,7 +31,6 @@ function positiveInteger(flag: string, value: unknown, min: number): number {
 export async function run(ctx: Parameters<CommandModule['run']>[0], ids: string[], options: Record<string, unknown>): Promise<void> {
   const concurrency = positiveInteger('--concurrency', options.concurrency ?? '10', 1);
   const maxFailures = options.maxFailures === undefined ? undefined : positiveInteger('--max-failures', options.maxFailures, 0);
-  const project = ctx.project();
   const state = ctx.state();
   const { planFleetDeploy } = await import('../../fleet/plan.js');
   const records = await state.listTenants();
@@ -58,18 +58,7 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], ids: string[
   const shardText = plan.shard ? ` (shard ${plan.shard.index}/${plan.shard.count})` : '';
   ctx.out.info(`Deploying ${plan.total} tenant(s) to ${target}, stage ${ctx.globals.stage}${shardText}, ${plan.waves.length} wave(s), concurrency ${concurrency}`);
   const view = await openLiveView(ctx.out, 'tenant deploy', 'deploy');
-  let deployOne: (id: string) => Promise<{ artifact: string }>;
-  if (target === 'aws') {
-    const [{ createAwsDeployer }, { openAwsSession }] = await Promise.all([import('../../targets/aws/fleet.js'), import('../../targets/aws/session.js')]);
-    const session = openAwsSession({ project: project.config.project, stage: ctx.globals.stage, globals: ctx.globals, out: ctx.out });
-    deployOne = createAwsDeployer(state, project, session, {
-      approve: (question) => ctx.confirm(question),
-      log: (tenant, line) => view.log(`${tenant}: ${line}`),
-    });
-  } else {
-    const { createLocalDeployer } = await import('../../fleet/local.js');
-    deployOne = createLocalDeployer(state, project);
-  }
+  const deployOne = await deployerFor(ctx, { log: (tenant, line) => view.log(`${tenant}: ${line}`) });
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
