@@ -4,8 +4,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, UserError, badInput } from './errors.js';
 import { stageProblem } from './names.js';
 import { Output } from './output/output.js';
+import { TARGET_NAMES } from './targets/target.js';
 import type { Project } from './project.js';
-import type { StateStore } from './state/store.js';
 import { COMMANDS, GROUPS, type CommandEntry } from './commands/registry.js';
 import { GLOBAL_ENV, type CommandContext, type CommandModule, type GlobalOptions } from './commands/types.js';
 
@@ -35,7 +35,7 @@ export function commandPathOf(argv: string[]): string[] {
 function addGlobalOptions(program: Command): void {
   program
     .addOption(new Option('--json', 'print one JSON document on stdout').env(GLOBAL_ENV.json))
-    .addOption(new Option('--target <target>', 'where tenants run').choices(['local', 'aws']).env(GLOBAL_ENV.target))
+    .addOption(new Option('--target <target>', 'where tenants run').choices([...TARGET_NAMES]).env(GLOBAL_ENV.target))
     .addOption(new Option('--stage <name>', 'deployment stage (default: dev)').env(GLOBAL_ENV.stage))
     .addOption(new Option('--profile <name>', 'AWS profile').env(GLOBAL_ENV.profile))
     .addOption(new Option('--region <region>', 'AWS region').env(GLOBAL_ENV.region))
@@ -76,7 +76,7 @@ function resolveGlobals(program: Command, loadConfig: () => Project | undefined)
     verbose: truthy(raw.verbose),
     cwd: resolve(String(raw.cwd ?? process.cwd())),
   };
-  if (!['local', 'aws'].includes(globals.target)) throw badInput(`target "${globals.target}" is not local or aws`, 'use --target local or --target aws');
+  if (!(TARGET_NAMES as readonly string[]).includes(globals.target)) throw badInput(`target "${globals.target}" is not local or aws`, 'use --target local or --target aws');
   const stageInvalid = stageProblem(globals.stage);
   if (stageInvalid) throw badInput(stageInvalid, 'a stage is 1–12 characters of a-z and 0-9, starting with a letter but not with aws or ssm');
   return globals;
@@ -100,10 +100,7 @@ async function createContext(program: Command): Promise<CommandContext> {
   });
   const interactive = Boolean(process.stderr.isTTY && process.stdin.isTTY) && !process.env.CI;
   const out = new Output({ json: globals.json, color: globals.color, verbose: globals.verbose, interactive });
-  let state: StateStore | undefined;
-  const { LocalState: LocalStateClass } = await import('./state/store.js');
-  // On aws the registry and audit log live in the control-plane tables (the SDK loads only then).
-  const awsState = globals.target === 'aws' ? await import('./targets/aws/state.js') : undefined;
+  const { openTarget } = await import('./targets/index.js');
   const ctx: CommandContext = {
     globals,
     out,
@@ -111,9 +108,11 @@ async function createContext(program: Command): Promise<CommandContext> {
       if (!project) throw projectError;
       return project;
     },
+    target() {
+      return target;
+    },
     state() {
-      state ??= awsState ? awsState.createAwsState(ctx.project(), globals, { out }) : new LocalStateClass(ctx.project());
-      return state;
+      return target.state();
     },
     async confirm(question) {
       if (globals.yes) return true;
@@ -128,6 +127,8 @@ async function createContext(program: Command): Promise<CommandContext> {
       }
     },
   };
+  // The one place a target's name becomes a target; the aws SDK loads only when it is chosen.
+  const target = await openTarget(globals.target, { project: () => ctx.project(), globals, out, confirm: (question) => ctx.confirm(question) });
   return ctx;
 }
 

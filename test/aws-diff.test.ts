@@ -8,7 +8,9 @@ import { renderControlPlaneStack } from '../src/templates/control-plane.js';
 import { bootstrapControlPlane } from '../src/targets/aws/bootstrap.js';
 import { formatChangeSummary } from '../src/targets/aws/changeset.js';
 import { createAwsClients, type AwsClients } from '../src/targets/aws/clients.js';
-import { diffLocalDeploy, diffTenantOnAws, formatTenantDiff, templateSha256 } from '../src/targets/aws/diff.js';
+import { diffTenantOnAws } from '../src/targets/aws/diff.js';
+import { formatTenantDiff, templateSha256 } from '../src/targets/diff.js';
+import { diffLocalDeploy } from '../src/targets/local/diff.js';
 import { openAwsSession, type AwsSession } from '../src/targets/aws/session.js';
 import { FakeCloudFormation } from './aws-fakes.js';
 
@@ -39,7 +41,7 @@ describe('tenant diff on aws', () => {
     expect(diff).toMatchObject({ status: 'would-create', changed: true });
     expect(diff.summary!.changes.map((c) => `${c.action} ${c.logicalId}`)).toEqual(['Add Function', 'Add RuntimeRole', 'Add Table']);
     expect(cfn.mock.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
-    expect(formatTenantDiff(diff, formatChangeSummary)).toMatch(/^sovereign-dev-acme: would create — 3 to add, 0 to modify, 0 to remove/);
+    expect(formatTenantDiff(diff)).toMatch(/^sovereign-dev-acme: would create — 3 to add, 0 to modify, 0 to remove/);
   });
 
   it('against a deployed stack: the change set\'s summary, and the change set deleted afterwards', async () => {

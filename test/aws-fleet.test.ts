@@ -11,7 +11,8 @@ import { Transaction, type MutationInfo, type StateStore } from '../src/state/st
 import { newTenantRecord } from '../src/tenants/tenants.js';
 import { createAwsClients, type AwsClients } from '../src/targets/aws/clients.js';
 import { createAwsDeployer, type AwsTenantBuild } from '../src/targets/aws/fleet.js';
-import { countRegionStacks, scaleWarnings, scaleWarningsOnAws } from '../src/targets/aws/scale.js';
+import { scaleWarnings } from '../src/fleet/scale.js';
+import { countRegionStacks, scaleWarningsOnAws } from '../src/targets/aws/scale.js';
 import { openAwsSession } from '../src/targets/aws/session.js';
 import { awsError, FakeCloudFormation, FakeDocumentTables } from './aws-fakes.js';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';

@@ -13,7 +13,7 @@ import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { createBillingLambdaHandler, readBillingLambdaSettings } from '../src/billing/lambda.js';
 import { ledgerConflict } from '../src/billing/ledger.js';
 import { signatureHeader } from '../src/billing/signature.js';
-import { toApiGatewayEvent } from '../src/dev/event.js';
+import { toApiGatewayEvent } from '../src/targets/local/dev/event.js';
 import type { HttpEventV2, HttpResultV2 } from '../src/runtime/http.js';
 import type { TenantRecord } from '../src/state/registry.js';
 import { tagList } from '../src/templates/cfn.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { billingGatewayRoute, BILLING_WEBHOOK_PATH } from '../src/billing/gateway-route.js';
 import { signatureHeader } from '../src/billing/signature.js';
-import { startDevServer, type DevServer } from '../src/dev/server.js';
+import { startDevServer, type DevServer } from '../src/targets/local/dev/server.js';
 import { loadProject } from '../src/project.js';
 import { makeProject, runCli } from './helpers/cli.js';
 import { waitFor } from './helpers/wait.js';

@@ -12,9 +12,10 @@ import { parseBillingConfig } from '../src/billing/config.js';
 import { setBillingCustomer } from '../src/billing/customer.js';
 import { BillingSignatureError, computeSignature, secretsFromEnv, signatureHeader, verifySignature } from '../src/billing/signature.js';
 import { handleBillingWebhook, type BillingWebhookDeps } from '../src/billing/webhook.js';
-import { readGenerationMarker, resumeTenant, suspendTenant } from '../src/lifecycle/apply.js';
+import { resumeTenant, suspendTenant } from '../src/lifecycle/apply.js';
+import { readGenerationMarker } from '../src/targets/local/notify.js';
 import { loadProject, type Project } from '../src/project.js';
-import { LocalState } from '../src/state/store.js';
+import { LocalState } from '../src/targets/local/state.js';
 import { createDeployedTenant } from './helpers/tenants.js';
 
 const SECRET = 'whsec_test_4f9a1c0b7e2d';

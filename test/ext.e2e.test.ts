@@ -4,7 +4,7 @@ import { execa, type Options, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProject } from '../src/project.js';
 import { openVault, readVaultKey } from '../src/runtime/secrets/vault.js';
-import { LocalState } from '../src/state/store.js';
+import { LocalState } from '../src/targets/local/state.js';
 import { startFakeAvalara, type FakeAvalara } from './fakes/avalara-server.js';
 import { startFakeCetec, type FakeCetec } from './fakes/cetec-server.js';
 import { cliPath, makeProject, repoRoot, runCli, snapshotTree } from './helpers/cli.js';

@@ -7,13 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/errors.js';
-import { readGenerationMarker, resumeTenant, suspendTenant, transitionTenant, type LifecycleEnv } from '../src/lifecycle/apply.js';
+import { resumeTenant, suspendTenant, transitionTenant, type LifecycleEnv } from '../src/lifecycle/apply.js';
+import { readGenerationMarker } from '../src/targets/local/notify.js';
 import { afterDeploy, isLegalTransition, planTransition, TENANT_STATUSES } from '../src/lifecycle/machine.js';
-import { createLocalDeployer } from '../src/fleet/local.js';
+import { createLocalDeployer } from '../src/targets/local/deploy.js';
 import { deployRecorder } from '../src/fleet/record.js';
 import { loadProject } from '../src/project.js';
 import type { TenantRecord, TenantStatus } from '../src/state/registry.js';
-import { LocalState } from '../src/state/store.js';
+import { LocalState } from '../src/targets/local/state.js';
 import { createTenant, newTenantRecord } from '../src/tenants/tenants.js';
 import { createDeployedTenant } from './helpers/tenants.js';
 

@@ -13,12 +13,12 @@ import dynalite from 'dynalite';
 import { describe, expect, it } from 'vitest';
 import type { LifecycleEnv } from '../src/lifecycle/apply.js';
 import { verifyCertificateBytes } from '../src/lifecycle/certificate.js';
-import { exportLocalTable } from '../src/lifecycle/local-export.js';
+import { exportLocalTable } from '../src/targets/local/export.js';
 import { offboardTenant } from '../src/lifecycle/offboard.js';
 import { verifyCertificateFile } from '../src/lifecycle/verify-certificate.js';
 import { loadProject } from '../src/project.js';
 import { TENANT_TABLE_KEY_SCHEMA } from '../src/runtime/table.js';
-import { LocalState } from '../src/state/store.js';
+import { LocalState } from '../src/targets/local/state.js';
 import { tenantTableName } from '../src/templates/names.js';
 import { createDeployedTenant } from './helpers/tenants.js';
 

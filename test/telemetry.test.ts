@@ -10,7 +10,8 @@ import { loadProject } from '../src/project.js';
 import { newTenantRecord } from '../src/tenants/tenants.js';
 import { formatLogLine, formatStatus, formatTopTable, statusReport, topRows } from '../src/telemetry/format.js';
 import { followLogs, parseSinceOption } from '../src/telemetry/logs.js';
-import { localTelemetry, type FleetFigures, type LogLine } from '../src/telemetry/source.js';
+import type { FleetFigures, LogLine } from '../src/telemetry/source.js';
+import { localTelemetry } from '../src/targets/local/telemetry.js';
 
 const line = (time: string, extension: string, requestId: string, message: string, fields: Record<string, unknown> = {}) =>
   `${JSON.stringify({ time, level: 'info', tenant: 'acme', stage: 'dev', extension, requestId, message, fields })}\n`;

@@ -19,7 +19,7 @@ import type { IsolationInputs, IsolationMatrix } from '../targets/aws/isolation.
 import { OFFLINE_ACCOUNT, OFFLINE_REGION } from '../targets/aws/isolation-inputs.js';
 import { renderTenantPolicy, tenantStackName, renderTenantStack, tenantTags, TIERS, type PolicyExtension } from '../templates/index.js';
 import { tenantSecretScope } from '../templates/secret-scope.js';
-import { tenantRuntimeConfig } from '../dev/launch.js';
+import { tenantRuntimeConfig } from '../targets/local/dev/launch.js';
 import type { Project } from '../project.js';
 
 /** References whose current version is older than this are flagged. */

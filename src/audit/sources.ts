@@ -5,9 +5,6 @@
 import { join } from 'node:path';
 import { extensionSourceFiles, loadExtension } from '../extensions/discover.js';
 import type { Project } from '../project.js';
-import type { SecretBackend } from '../secrets/backend.js';
-import { LocalSecretBackend } from '../secrets/local-backend.js';
-import { tenantKeyPath } from '../tenants/tenants.js';
 import type { IsolationInputs, IsolationMatrix } from '../targets/aws/isolation.js';
 import type { LoadedExtension } from './evidence.js';
 
@@ -34,19 +31,3 @@ export async function loadProjectExtensions(project: Project, names: string[]): 
   return out;
 }
 
-/**
- * The secret store of a tenant on the local target (its vault, metadata only). On aws the
- * `secrets` commands' environment gives the SSM / Secrets Manager backend; without it, rotation
- * metadata is reported as not available.
- */
-export function secretSources(project: Project, target: 'local' | 'aws'): { backend(tenant: string | { id: string }): SecretBackend | undefined; unavailable?: string } {
-  if (target === 'aws') {
-    return { backend: () => undefined, unavailable: 'on the aws target rotation dates come from SSM and Secrets Manager, which were not queried' };
-  }
-  return {
-    backend: (tenant) => {
-      const id = typeof tenant === 'string' ? tenant : tenant.id;
-      return new LocalSecretBackend({ tenant: id, vaultPath: join(project.paths.vault, `${id}.vault`), keyPath: tenantKeyPath(project, id) });
-    },
-  };
-}

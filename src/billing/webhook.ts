@@ -60,7 +60,6 @@ export interface BillingWebhookDeps {
   dueOffboardings?: 'run' | 'report';
   /** What the 503 answer without a signing secret tells the operator (no value). */
   notConfiguredMessage?: string;
-  publishSuspension?: LifecycleEnv['publishSuspension'];
   /** Progress lines (no secrets, no payloads). */
   log?: (line: string) => void;
 }
@@ -109,7 +108,7 @@ function withBilling(record: TenantRecord, billing: object): TenantRecord {
 }
 
 async function applyDecision(deps: BillingWebhookDeps, ledger: BillingLedgerStore, event: BillingEvent, record: TenantRecord, decision: BillingDecision, key: string): Promise<Record<string, unknown>> {
-  const env: LifecycleEnv = { state: deps.state, project: deps.project, target: deps.target ?? 'local', ...(deps.publishSuspension ? { publishSuspension: deps.publishSuspension } : {}), ...(deps.log ? { warn: deps.log } : {}) };
+  const env: LifecycleEnv = { state: deps.state, project: deps.project, target: deps.target ?? 'local', ...(deps.log ? { warn: deps.log } : {}) };
   const watermark = decision.kind === 'ignore' ? undefined : { key, created: event.created };
   const args = { event: event.id, eventType: event.type, reason: decision.reason };
   const outcome = decision.kind;
@@ -165,7 +164,7 @@ async function applyDecision(deps: BillingWebhookDeps, ledger: BillingLedgerStor
 }
 
 async function defaultRedeploy(deps: BillingWebhookDeps): Promise<(tenant: string) => Promise<unknown>> {
-  const { createLocalDeployer } = await import('../fleet/local.js');
+  const { createLocalDeployer } = await import('../targets/local/deploy.js');
   return createLocalDeployer(deps.state, deps.project, { command: COMMAND });
 }
 
@@ -243,7 +242,7 @@ export async function handleBillingWebhook(request: BillingWebhookRequest, deps:
   } catch {
     return { status: 400, body: { error: 'invalid-json', message: 'the body is not JSON' } };
   }
-  return serialized(deps.target === 'aws' ? deps.state : deps.project.root, () => applyEvent(deps, event));
+  return serialized(deps.state.serialKey ?? deps.state, () => applyEvent(deps, event));
 }
 
 /** Attempts per delivery when its decision lost a race (record, watermark or lock moved). */

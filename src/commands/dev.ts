@@ -20,7 +20,7 @@ export function configure(command: Command): void {
 
 export async function run(ctx: Parameters<CommandModule['run']>[0], _args: string[], options: Record<string, unknown>): Promise<void> {
   const project = ctx.project();
-  if (ctx.globals.target !== 'local') throw badInput('`sovereign dev` runs the local target', 'on aws, tenants run in their own stacks; use `--target local`');
+  ctx.target().assertServesLocally('dev');
   let port = project.config.dev.port;
   if (options.port !== undefined) {
     const text = String(options.port);
@@ -31,24 +31,24 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], _args: strin
   for (const id of tenants ?? []) assertTenantId(id);
 
   const [{ startDevServer }, { openDevView }, { billingGatewayRoute }] = await Promise.all([
-    import('../dev/server.js'),
-    import('../dev/view.js'),
+    import('../targets/local/dev/server.js'),
+    import('../targets/local/dev/view.js'),
     import('../billing/gateway-route.js'),
   ]);
-  let demo: import('../dev/demo.js').DemoSetup | undefined;
+  let demo: import('../targets/local/dev/demo.js').DemoSetup | undefined;
   let curlLines: ((port: number) => string[]) | undefined;
   if (options.demo === true) {
-    const { prepareDemo, demoCurlLines } = await import('../dev/demo.js');
+    const { prepareDemo, demoCurlLines } = await import('../targets/local/dev/demo.js');
     demo = await prepareDemo(ctx.state(), project, ctx.globals.stage, (line) => ctx.out.info(line));
     curlLines = demoCurlLines;
   }
 
-  let server: import('../dev/server.js').DevServer | undefined;
+  let server: import('../targets/local/dev/server.js').DevServer | undefined;
   // The live table opens once the result is on stdout, so the two never interleave on a terminal.
   const live = ctx.out.interactive && !ctx.out.json;
-  const pending: import('../dev/server.js').DevEvent[] = [];
-  let view: import('../dev/view.js').DevView | undefined = live ? undefined : await openDevView(ctx.out, () => server?.gateway.statsDocument());
-  const show = (event: import('../dev/server.js').DevEvent) => (view ? view.event(event) : pending.push(event));
+  const pending: import('../targets/local/dev/server.js').DevEvent[] = [];
+  let view: import('../targets/local/dev/view.js').DevView | undefined = live ? undefined : await openDevView(ctx.out, () => server?.gateway.statsDocument());
+  const show = (event: import('../targets/local/dev/server.js').DevEvent) => (view ? view.event(event) : pending.push(event));
   const stopped = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { badInput } from '../errors.js';
 import { formatTopTable } from '../telemetry/format.js';
-import { parseWindowMinutes, telemetryFor } from '../telemetry/source.js';
+import { parseWindowMinutes } from '../telemetry/source.js';
 import { topSnapshot } from '../telemetry/top.js';
 import type { CommandModule } from './types.js';
 
@@ -15,7 +15,7 @@ export function configure(command: Command): void {
 
 export async function run(ctx: Parameters<CommandModule['run']>[0], _args: string[], options: Record<string, unknown>): Promise<void> {
   const state = ctx.state();
-  const source = telemetryFor(ctx);
+  const source = ctx.target().telemetry();
   const minutes = parseWindowMinutes(options.minutes);
   const next = () => topSnapshot(state, source, new Date(), { minutes });
   const seconds = Number(options.interval ?? 1);

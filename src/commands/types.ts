@@ -2,11 +2,12 @@ import type { Command } from 'commander';
 import type { Output } from '../output/output.js';
 import type { Project } from '../project.js';
 import type { StateStore } from '../state/store.js';
+import type { Target, TargetName } from '../targets/target.js';
 
 /** Global options of SPEC.md, resolved: default < config file < environment < flag. */
 export interface GlobalOptions {
   json: boolean;
-  target: 'local' | 'aws';
+  target: TargetName;
   stage: string;
   profile: string | undefined;
   region: string | undefined;
@@ -23,7 +24,9 @@ export interface CommandContext {
   out: Output;
   /** The project around `--cwd` (loaded once; throws exit 3 when there is none). */
   project(): Project;
-  /** The target's state: tenant registry, audit log, lock. */
+  /** The project's target (`local` or `aws`), chosen once from config, environment and flags. */
+  target(): Target;
+  /** The target's state: tenant registry, audit log, lock (`target().state()`). */
   state(): StateStore;
   /**
    * Asks before a destructive step: true with --yes; a prompt on a TTY; without a TTY fails with

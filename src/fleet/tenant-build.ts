@@ -6,7 +6,7 @@
 import { buildTenantBundle, type AwsSdkMode, type TenantBundle } from '../artifact/bundle.js';
 import { loadExtensionSources, type ExtensionSource } from '../artifact/manifests.js';
 import { packArtifact, type PackedArtifact } from '../artifact/pack.js';
-import { tenantRuntimeConfig } from '../dev/launch.js';
+import { tenantRuntimeConfig } from '../targets/local/dev/launch.js';
 import type { Project } from '../project.js';
 import type { TenantRecord } from '../state/registry.js';
 import { tenantSecretScope } from '../templates/secret-scope.js';

@@ -6,8 +6,7 @@
  * warm runtime reads about once a second and then answers extension routes with 403.
  */
 import type { Project } from '../project.js';
-import { nextGeneration, serializeGenerationMarker, type GenerationMarker } from '../runtime/generation.js';
-import { generationPath, readGenerationFile } from '../secrets/notify.js';
+import type { SecretMetadataSource, TargetName } from '../targets/target.js';
 import type { TenantRecord, TenantStatus } from '../state/registry.js';
 import type { StateStore, Transaction } from '../state/store.js';
 import { requireTenant } from '../tenants/tenants.js';
@@ -16,27 +15,12 @@ import { planTransition } from './machine.js';
 export interface LifecycleEnv {
   state: StateStore;
   project: Project;
-  target: 'local' | 'aws';
-  /**
-   * Where the marker is not a local file (aws: the tenant table's `_sovereign`/`generation`
-   * item): publishes the new suspension state. Without it, aws transitions warn that runtimes keep
-   * serving until the marker is written.
-   */
-  publishSuspension?: (record: TenantRecord, suspended: boolean) => Promise<void>;
+  /** The target's name, as recorded in certificates and bundles. */
+  target: TargetName;
+  /** Rotation metadata for the final audit bundle (default: none, with a reason). */
+  secretMetadata?: SecretMetadataSource;
   warn?: (message: string) => void;
   now?: () => Date;
-}
-
-/** The local generation marker of a tenant (the file its runtime process reads). */
-export function readGenerationMarker(project: Project, tenant: string): GenerationMarker | undefined {
-  return readGenerationFile(generationPath(project, tenant));
-}
-
-/** Stages the marker with `suspended` set; the write lands with the transition's audit event. */
-export function stageSuspension(project: Project, tx: Transaction, tenant: string, suspended: boolean, now: Date): GenerationMarker {
-  const marker = nextGeneration(readGenerationMarker(project, tenant), { suspended, now });
-  tx.write(generationPath(project, tenant), serializeGenerationMarker(marker));
-  return marker;
 }
 
 export interface TransitionRequest {
@@ -55,7 +39,7 @@ export interface TransitionResult {
   record: TenantRecord;
   from: TenantStatus;
   to: TenantStatus;
-  /** The marker's generation after a suspension change (local target). */
+  /** The marker's generation after a suspension change (null where it did not change or was not published). */
   generation: number | null;
 }
 
@@ -66,7 +50,7 @@ export function refusesTraffic(status: TenantStatus): boolean {
 
 /** Moves a tenant to `to` as one audited mutation; illegal moves fail with exit 4 naming the current state. */
 export async function transitionTenant(env: LifecycleEnv, request: TransitionRequest): Promise<TransitionResult> {
-  const { state, project } = env;
+  const { state } = env;
   const now = env.now?.() ?? new Date();
   const info = {
     command: request.command,
@@ -74,7 +58,6 @@ export async function transitionTenant(env: LifecycleEnv, request: TransitionReq
     tenant: request.tenant,
     args: { to: request.to, ...(request.reason ? { reason: request.reason } : {}), ...request.args },
   };
-  let publish: { record: TenantRecord; suspended: boolean } | undefined;
   const result = await state.mutate(info, async (tx) => {
     const current = await requireTenant(state, request.tenant);
     let record = planTransition(current, request.to, { by: state.actor, now: now.toISOString(), ...(request.reason ? { reason: request.reason } : {}) });
@@ -85,23 +68,15 @@ export async function transitionTenant(env: LifecycleEnv, request: TransitionReq
     }
     record = (await request.extend?.(tx, record)) ?? record;
     tx.eventArgs.from = current.status;
-    let generation: number | null = null;
     const before = refusesTraffic(current.status);
     const after = refusesTraffic(record.status);
-    if (before !== after && record.status !== 'deleted') {
-      if (env.target === 'local') {
-        generation = stageSuspension(project, tx, record.id, after, now).generation;
-        tx.eventArgs.generation = generation;
-      } else publish = { record, suspended: after };
-    }
+    // The marker the runtime obeys changes in the same commit as the record and its event.
+    const ticket = before !== after && record.status !== 'deleted' ? tx.bumpGeneration(record.id, { references: [], suspended: after }, { audit: true }) : null;
     tx.putTenant(record);
-    return { record, from: current.status, to: record.status, generation };
+    return { record, from: current.status, to: record.status, ticket };
   });
-  if (publish) {
-    if (env.publishSuspension) await env.publishSuspension(publish.record, publish.suspended);
-    else env.warn?.(`the generation marker of ${publish.record.id} on aws was not updated; its runtime keeps its previous suspension state until it is`);
-  }
-  return result;
+  const { ticket, ...rest } = result;
+  return { ...rest, generation: ticket?.generation ?? null };
 }
 
 /** `tenant suspend`: extension routes answer 403 within about a second; no data is touched. */

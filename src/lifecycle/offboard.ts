@@ -16,13 +16,13 @@ import { basename, join, resolve } from 'node:path';
 import { packageVersion } from '../artifact/locate.js';
 import { exportAuditBundle, fileTimestamp } from '../audit/export.js';
 import { loadOrCreateSigningKey } from '../audit/signing.js';
-import { conflict } from '../errors.js';
-import { runningDevPort } from '../secrets/notify.js';
-import { destroyTenant, requireTenant } from '../tenants/tenants.js';
+import { localOffboardTarget } from '../targets/local/offboard.js';
+import { localSecretMetadata } from '../targets/local/secret-store.js';
+import { requireTenant } from '../tenants/tenants.js';
 import type { TenantRecord } from '../state/registry.js';
 import { transitionTenant, type LifecycleEnv } from './apply.js';
 import { serializeCertificate, sha256, signCertificate, type DeletionCertificate } from './certificate.js';
-import { exportLocalTable, type DataExport } from './local-export.js';
+import type { DataExport } from '../targets/local/export.js';
 
 /** What differs between targets: who must let go of the tenant, how its data is exported and destroyed. */
 export interface OffboardTarget {
@@ -57,37 +57,6 @@ export interface OffboardResult {
 }
 
 /** What is gone after a local offboarding. */
-function deletedItems(id: string): string[] {
-  return [
-    `tenant record .sovereign/tenants/${id}.json`,
-    `vault key .sovereign/keys/${id}.key`,
-    `secrets vault .sovereign/vault/${id}.vault`,
-    `data folder .sovereign/data/${id}/ (table, runtime log, generation marker)`,
-  ];
-}
-
-async function waitForDevRelease(env: LifecycleEnv, tenant: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (runningDevPort(env.project.paths.devState, tenant) !== undefined) {
-    if (Date.now() > deadline) {
-      throw conflict(`sovereign dev still runs tenant "${tenant}" after ${Math.round(timeoutMs / 1000)} s`, 'stop `sovereign dev` and run the offboarding again; it continues where it stopped');
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** The local target: `sovereign dev` lets go of the tenant, its dynalite store is read, `destroyTenant` removes it. */
-export function localOffboardTarget(env: LifecycleEnv, options: { devReleaseMs?: number } = {}): OffboardTarget {
-  return {
-    release: (record) => waitForDevRelease(env, record.id, options.devReleaseMs ?? 15_000),
-    exportData: (record, dir) => exportLocalTable(env.project, record, dir),
-    destroy: async (record) => {
-      await destroyTenant(env.state, record.id);
-      return deletedItems(record.id);
-    },
-  };
-}
-
 export async function offboardTenant(env: LifecycleEnv, options: OffboardOptions): Promise<OffboardResult> {
   const { state, project } = env;
   const target = options.target ?? localOffboardTarget(env, options.devReleaseMs === undefined ? {} : { devReleaseMs: options.devReleaseMs });
@@ -113,8 +82,8 @@ export async function offboardTenant(env: LifecycleEnv, options: OffboardOptions
   const dataExport = await target.exportData(record, dir);
   step('data exported', `${dataExport.items} item(s) → ${dataExport.path}`);
 
-  const { loadProjectExtensions, offlineIsolationMatrix, secretSources } = await import('../audit/sources.js');
-  const secrets = secretSources(project, env.target);
+  const { loadProjectExtensions, offlineIsolationMatrix } = await import('../audit/sources.js');
+  const secrets = env.secretMetadata ?? localSecretMetadata(project);
   const bundle = await exportAuditBundle({
     state,
     project,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseReferenceOrThrow } from '../runtime/secrets/reference.js';
 import { SecretBackendError, STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS, type SecretBackend } from './backend.js';
-import { LocalSecretBackend } from './local-backend.js';
+import { LocalSecretBackend } from '../targets/local/secret-store.js';
 import {
   abortRotation, findHalfFinishedRotation, resumeRotation, rollbackSecret, rotateSecret, rotationVersionId,
 } from './rotate.js';

@@ -13,34 +13,24 @@ import { assertExtensionName } from '../names.js';
 import type { Project } from '../project.js';
 import { formatReference, parseReference, referenceTarget, type SecretReference } from '../runtime/secrets/reference.js';
 import type { TenantRecord } from '../state/registry.js';
-import type { StateStore } from '../state/store.js';
-import { requireTenant, tenantKeyPath, tenantVaultPath, webhookSecretReference } from '../tenants/tenants.js';
+import type { GenerationTicket, StateStore, Transaction } from '../state/store.js';
+import type { RuntimeNotice } from '../targets/target.js';
+import { requireTenant } from '../tenants/tenants.js';
 import { probeReference, SecretBackendError, type ProbeStatus, type SecretBackend, type SecretVersionInfo } from './backend.js';
-import { LocalSecretBackend } from './local-backend.js';
-import { bumpGenerationFile, DEFAULT_PICKUP_MS, generationPath, runningDevPort, sendRotationWebhook, type NotifyResult } from './notify.js';
 import { abortRotation, resumeRotation, rollbackSecret, rotateSecret, type RotationResult } from './rotate.js';
 import { checkTenantScope, patternAmbiguity, resolveSecretsConfig, scopeRule, type ScopeProblem } from './scope.js';
 import { assertValueFits } from './value-input.js';
 
-/** What the service needs from the command context. */
+/** What the service needs from the command context and its target. */
 export interface SecretsEnv {
   project: Project;
   state: StateStore;
-  target: 'local' | 'aws';
   /** The backend holding a tenant's values. */
   backendFor(tenant: TenantRecord): Promise<SecretBackend>;
+  /** Tells the tenant's running environments, after the change is committed (the target's way). */
+  notifyRuntime(tenant: TenantRecord, targets: string[], generation: number | null): Promise<RuntimeNotice>;
   /** Warnings (stderr). */
   warn?: (message: string) => void;
-  /**
-   * Publishes changed references to the tenant's generation marker where it is not a local file
-   * (aws: the tenant table's marker item); returns the new generation.
-   */
-  publishGeneration?: (tenant: TenantRecord, targets: string[]) => Promise<number>;
-}
-
-/** A local backend over the tenant's vault and key in `.sovereign/`. */
-export function localBackendFor(project: Project, tenant: string): LocalSecretBackend {
-  return new LocalSecretBackend({ tenant, vaultPath: tenantVaultPath(project, tenant), keyPath: tenantKeyPath(project, tenant) });
 }
 
 /** `<extension>.<key>` of the commands. */
@@ -177,13 +167,7 @@ export interface PutSecretResult {
   runtime: RuntimeNotice;
 }
 
-/** How the running tenant learns about a change. */
-export interface RuntimeNotice {
-  generation: number | null;
-  webhook: NotifyResult | null;
-  /** One line for people: acknowledged in N ms, or when the runtime picks it up. */
-  summary: string;
-}
+export type { RuntimeNotice };
 
 /**
  * `secrets put`: stores a value for a reference in the tenant's scope. An existing target gets a
@@ -193,7 +177,7 @@ export async function putSecret(env: SecretsEnv, tenantId: string, referenceText
   const reference = parseReferenceForInput(referenceText);
   const target = referenceTarget(reference);
   assertValueFits(value, reference.service);
-  const { result, record, generation } = await env.state.mutate({ command: 'secrets put', action: 'secret.put', tenant: tenantId, args: { reference: target } }, async (tx) => {
+  const { result, record, ticket } = await env.state.mutate({ command: 'secrets put', action: 'secret.put', tenant: tenantId, args: { reference: target } }, async (tx) => {
     const record = await requireTenant(env.state, tenantId);
     const extensions = [...new Set([...record.extensions, ...projectExtensions(env.project)])];
     await assertScope(env, record, reference, extensions.length > 0 ? extensions : ['extension']);
@@ -210,10 +194,10 @@ export async function putSecret(env: SecretsEnv, tenantId: string, referenceText
       result = { target, versionId: rotated.versionId, created: false, outcome: rotated.outcome, previousVersionId: rotated.previousVersionId ?? null };
     }
     Object.assign(tx.eventArgs, { versionId: result.versionId, previousVersionId: result.previousVersionId, outcome: result.outcome });
-    const generation = await stageGeneration(env, tx, record, result.outcome === 'unchanged' ? [] : [target]);
-    return { result, record, generation };
+    const ticket = stageGeneration(tx, record, result.outcome === 'unchanged' ? [] : [target]);
+    return { result, record, ticket };
   });
-  const runtime = result.outcome === 'unchanged' ? noNotice('the value was already current') : await notifyRuntime(env, record, [target], generation);
+  const runtime = result.outcome === 'unchanged' ? noNotice('the value was already current') : await env.notifyRuntime(record, [target], ticket?.generation ?? null);
   return { tenant: record.id, ...result, runtime };
 }
 
@@ -222,62 +206,13 @@ function noNotice(summary: string): RuntimeNotice {
 }
 
 /**
- * Records the changed references in the tenant's generation marker, landing with the audit
- * event; returns the new generation (null when nothing changed or the target keeps it elsewhere).
+ * Records the changed references in the tenant's generation marker, in the same commit as the
+ * change and its audit event; the ticket carries the new generation once committed (null when
+ * nothing changed, or where the target could not publish it).
  */
-async function stageGeneration(env: SecretsEnv, tx: { write(path: string, data: string | Uint8Array, mode?: number): void }, record: TenantRecord, targets: string[]): Promise<number | null> {
+function stageGeneration(tx: Transaction, record: TenantRecord, targets: string[]): GenerationTicket | null {
   if (targets.length === 0) return null;
-  if (env.target !== 'local') {
-    if (!env.publishGeneration) return null;
-    try {
-      return await env.publishGeneration(record, targets);
-    } catch (error) {
-      // The change itself is complete; runtimes then see it when their cached copy expires.
-      env.warn?.(`the generation marker of ${record.id} was not updated (${error instanceof Error ? error.message : String(error)}); runtimes pick the change up when their cache expires`);
-      return null;
-    }
-  }
-  const path = generationPath(env.project, record.id);
-  const { marker, text } = bumpGenerationFile(path, targets);
-  tx.write(path, text);
-  return marker.generation;
-}
-
-/**
- * Tells the tenant's runtime: the signed webhook when `sovereign dev` serves the tenant, else the
- * generation marker alone (written with the change) brings it within about a second.
- */
-async function notifyRuntime(env: SecretsEnv, record: TenantRecord, targets: string[], generation: number | null): Promise<RuntimeNotice> {
-  if (env.target !== 'local') {
-    return {
-      generation,
-      webhook: null,
-      summary: generation !== null
-        ? `generation ${generation} published: warm runtime environments of ${record.id} refetch the secret within about ${DEFAULT_PICKUP_MS / 1000} s of their next request; no redeploy needed`
-        : 'warm runtime environments fetch the new version when their cached copy expires (SOVEREIGN_SECRET_TTL_MS); no redeploy needed',
-    };
-  }
-  const pickup = `the runtime picks the change up through its generation marker within about ${DEFAULT_PICKUP_MS / 1000} s of its next request`;
-  const port = runningDevPort(env.project.paths.devState, record.id);
-  if (port === undefined) return { generation, webhook: null, summary: `no running runtime for ${record.id} (sovereign dev is not running); ${pickup}` };
-  let secret: string;
-  try {
-    const backend = await env.backendFor(record);
-    secret = await backend.readValue(parseReferenceForInput(webhookSecretReference(record.stage, record.id)));
-  } catch {
-    return { generation, webhook: null, summary: `the webhook signing secret of ${record.id} is unavailable; ${pickup}` };
-  }
-  const webhook = await sendRotationWebhook({
-    tenant: record.id,
-    references: targets,
-    generation: generation ?? 0,
-    secret,
-    baseUrl: `http://127.0.0.1:${port}/t/${record.id}`,
-  });
-  const summary = webhook.acknowledged
-    ? `the runtime of ${record.id} acknowledged the rotation in ${webhook.propagationMs} ms${webhook.invalidated !== undefined ? ` (${webhook.invalidated} cached entr${webhook.invalidated === 1 ? 'y' : 'ies'} dropped)` : ''}`
-    : `the runtime of ${record.id} did not acknowledge the webhook (${webhook.reason ?? 'no answer'}); the rotation is complete and ${pickup}`;
-  return { generation, webhook, summary };
+  return tx.bumpGeneration(record.id, { references: targets });
 }
 
 /** The mapping's reference, or exit 3. */
@@ -308,7 +243,7 @@ export async function rotateTenantSecret(
   action: { value: string; rotationId?: string } | { resume: true } | { abort: true },
 ): Promise<RotateSecretResult> {
   const { mapping } = parseMappingKey(mappingText);
-  const { result, record, generation } = await env.state.mutate({ command: 'secrets rotate', action: 'secret.rotate', tenant: tenantId, args: { mapping } }, async (tx) => {
+  const { result, record, ticket } = await env.state.mutate({ command: 'secrets rotate', action: 'secret.rotate', tenant: tenantId, args: { mapping } }, async (tx) => {
     const record = await requireTenant(env.state, tenantId);
     const reference = mappedReference(record, mapping);
     const target = referenceTarget(reference);
@@ -318,7 +253,7 @@ export async function rotateTenantSecret(
       const aborted = await abortRotation(backend, reference);
       result = { mapping, reference: formatReference(reference), target, versionId: aborted.currentVersionId ?? aborted.discardedVersionId, previousVersionId: null, outcome: 'aborted' };
       Object.assign(tx.eventArgs, { reference: formatReference(reference), discardedVersionId: aborted.discardedVersionId, outcome: 'aborted' });
-      return { result, record, generation: null };
+      return { result, record, ticket: null };
     }
     let rotated: RotationResult;
     if ('resume' in action) {
@@ -330,12 +265,12 @@ export async function rotateTenantSecret(
     }
     result = { mapping, reference: formatReference(reference), target, versionId: rotated.versionId, previousVersionId: rotated.previousVersionId ?? null, outcome: rotated.outcome };
     Object.assign(tx.eventArgs, { reference: formatReference(reference), versionId: rotated.versionId, previousVersionId: rotated.previousVersionId ?? null, outcome: rotated.outcome });
-    const generation = await stageGeneration(env, tx, record, rotated.outcome === 'unchanged' ? [] : [target]);
-    return { result, record, generation };
+    const ticket = stageGeneration(tx, record, rotated.outcome === 'unchanged' ? [] : [target]);
+    return { result, record, ticket };
   });
   const runtime = result.outcome === 'unchanged' || result.outcome === 'aborted'
     ? noNotice(result.outcome === 'aborted' ? 'the current version did not change' : 'the value was already current; nothing changed')
-    : await notifyRuntime(env, record, [result.target], generation);
+    : await env.notifyRuntime(record, [result.target], ticket?.generation ?? null);
   return { tenant: record.id, ...result, runtime };
 }
 
@@ -352,20 +287,20 @@ export interface RollbackSecretResult {
 /** `secrets rollback`: `AWSPREVIOUS` becomes current again. */
 export async function rollbackTenantSecret(env: SecretsEnv, tenantId: string, mappingText: string): Promise<RollbackSecretResult> {
   const { mapping } = parseMappingKey(mappingText);
-  const { result, record, generation } = await env.state.mutate({ command: 'secrets rollback', action: 'secret.rollback', tenant: tenantId, args: { mapping } }, async (tx) => {
+  const { result, record, ticket } = await env.state.mutate({ command: 'secrets rollback', action: 'secret.rollback', tenant: tenantId, args: { mapping } }, async (tx) => {
     const record = await requireTenant(env.state, tenantId);
     const reference = mappedReference(record, mapping);
     const backend = await env.backendFor(record);
     const rolled = await rollbackSecret(backend, reference, { by: env.state.actor });
     Object.assign(tx.eventArgs, { reference: formatReference(reference), versionId: rolled.versionId, rolledBackVersionId: rolled.rolledBackVersionId ?? null });
-    const generation = await stageGeneration(env, tx, record, [rolled.target]);
+    const ticket = stageGeneration(tx, record, [rolled.target]);
     return {
       result: { mapping, reference: formatReference(reference), target: rolled.target, versionId: rolled.versionId, rolledBackVersionId: rolled.rolledBackVersionId ?? null },
       record,
-      generation,
+      ticket,
     };
   });
-  const runtime = await notifyRuntime(env, record, [result.target], generation);
+  const runtime = await env.notifyRuntime(record, [result.target], ticket?.generation ?? null);
   return { tenant: record.id, ...result, runtime };
 }
 

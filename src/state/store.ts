@@ -1,10 +1,8 @@
 import { userInfo, hostname } from 'node:os';
 import { ExitCode, UserError, type UserErrorOptions } from '../errors.js';
 import type { Project } from '../project.js';
-import { appendEvent, readTail, repairTornTail, type AuditEvent, type NewAuditEvent } from './audit-log.js';
-import { applyChanges, recoverJournal, stageChanges, type FileChange } from './journal.js';
-import { acquireLock } from './lock.js';
-import { listTenants, readTenant, serializeTenant, tenantFile, type TenantRecord } from './registry.js';
+import type { NewAuditEvent } from './audit-log.js';
+import type { TenantRecord } from './registry.js';
 
 /** Who is acting: `user@host` locally (`SOVEREIGN_ACTOR` overrides, e.g. in CI). */
 export function localActor(): string {
@@ -55,9 +53,33 @@ export class GuardedWriteConflict extends UserError {
   }
 }
 
-/** The changes a mutation makes, collected while it runs and committed with its audit event. */
+/** One file change of a mutation (the local target's journal stages these). */
+export type FileChange =
+  | { kind: 'write'; path: string; data: string | Uint8Array; mode?: number }
+  | { kind: 'remove'; path: string };
+
+/**
+ * A change to a tenant's generation marker: the references that changed (their cached copies are
+ * refetched) and, when it changes, whether the tenant is suspended.
+ */
+export interface GenerationChange {
+  references: string[];
+  suspended?: boolean;
+}
+
+/** The generation a commit gave a marker change; `null` until committed, or where it was not published. */
+export interface GenerationTicket {
+  readonly tenant: string;
+  generation: number | null;
+}
+
+/**
+ * The changes a mutation makes, as intents: collected while it runs, turned into files (local)
+ * or items (aws) by the target's commit, together with its audit event. A mutation never writes
+ * state itself; that is what lets each target make "the change and its event, or neither" hold.
+ */
 export class Transaction {
-  /** Local files to write or remove (keys, vaults, data). */
+  /** Files to write or remove (local: inside `.sovereign/`, journaled; outputs elsewhere first). */
   readonly changes: FileChange[] = [];
   /** Tenant records to store, by id; `null` deletes. */
   readonly tenants = new Map<string, TenantRecord | null>();
@@ -65,6 +87,12 @@ export class Transaction {
   readonly eventArgs: Record<string, unknown> = {};
   /** Conditional control-plane items (targets that store them: aws). */
   readonly guarded: GuardedItem[] = [];
+  /** Generation marker changes per tenant, merged; each target's commit publishes them. */
+  readonly generations = new Map<string, { change: GenerationChange; ticket: GenerationTicket; audit: boolean }>();
+  /** Tenants whose own key and vault the commit creates (where the target keeps them). */
+  readonly provisioned = new Map<string, { stage: string }>();
+  /** Tenants whose key, vault and data the commit removes (where the target keeps them). */
+  readonly unprovisioned = new Set<string>();
 
   putTenant(record: TenantRecord): void {
     this.tenants.set(record.id, record);
@@ -85,6 +113,35 @@ export class Transaction {
   putGuarded(item: GuardedItem): void {
     this.guarded.push(item);
   }
+
+  /**
+   * Moves the tenant's generation marker on: its runtime refetches `references` and obeys
+   * `suspended` within about a second. `audit` records the new generation in the event.
+   */
+  bumpGeneration(tenant: string, change: GenerationChange, options: { audit?: boolean } = {}): GenerationTicket {
+    const known = this.generations.get(tenant);
+    if (known) {
+      known.change = {
+        references: [...new Set([...known.change.references, ...change.references])],
+        ...(change.suspended !== undefined ? { suspended: change.suspended } : known.change.suspended !== undefined ? { suspended: known.change.suspended } : {}),
+      };
+      known.audit ||= options.audit === true;
+      return known.ticket;
+    }
+    const ticket: GenerationTicket = { tenant, generation: null };
+    this.generations.set(tenant, { change, ticket, audit: options.audit === true });
+    return ticket;
+  }
+
+  /** Creates the tenant's own vault key and vault (seeded with its webhook signing secret). */
+  provisionTenant(tenant: string, stage: string): void {
+    this.provisioned.set(tenant, { stage });
+  }
+
+  /** Removes the tenant's key, vault and data. */
+  unprovisionTenant(tenant: string): void {
+    this.unprovisioned.add(tenant);
+  }
 }
 
 export interface MutateOptions {
@@ -101,6 +158,8 @@ export interface MutateOptions {
 export interface StateStore {
   readonly actor: string;
   readonly project: Project;
+  /** Mutations of one store (one project's files, one control-plane table) share this key in a process (default: the store itself). */
+  readonly serialKey?: unknown;
   getTenant(id: string): Promise<TenantRecord | undefined>;
   listTenants(): Promise<TenantRecord[]>;
   /**
@@ -109,55 +168,6 @@ export interface StateStore {
    * successful event.
    */
   mutate<T>(info: MutationInfo, run: (tx: Transaction) => Promise<T> | T, options?: MutateOptions): Promise<T>;
-}
-
-export class LocalState implements StateStore {
-  readonly actor = localActor();
-
-  constructor(readonly project: Project) {}
-
-  async getTenant(id: string): Promise<TenantRecord | undefined> {
-    return readTenant(this.project.paths.tenants, id);
-  }
-
-  async listTenants(): Promise<TenantRecord[]> {
-    return listTenants(this.project.paths.tenants);
-  }
-
-  async mutate<T>(info: MutationInfo, run: (tx: Transaction) => Promise<T> | T, options: MutateOptions = {}): Promise<T> {
-    const paths = this.project.paths;
-    const lock = await acquireLock(paths.lock, { command: info.command });
-    try {
-      const recovered = recoverJournal(paths.journal, paths.auditLog, [paths.tenants, paths.keys, paths.vault, paths.state]);
-      if (recovered) options.onRecovered?.(recovered);
-      const repair = repairTornTail(paths.auditLog, this.actor, info.command);
-      if (repair) options.onRecovered?.(`the audit log had a torn last line (${String(repair.args.tornBytes)} bytes) from an interrupted command; cut off and recorded as seq ${repair.seq}`);
-      const tx = new Transaction();
-      let result: T;
-      try {
-        result = await run(tx);
-      } catch (error) {
-        if (!(error instanceof UserError && error.exitCode === ExitCode.badInput)) this.record(info, tx, error);
-        throw error;
-      }
-      // Local state is guarded by the project lock and keeps its ledgers in files (`tx.write`).
-      if (tx.guarded.length > 0) throw new Error(`local state does not store guarded items (${tx.guarded.map((g) => g.partition).join(', ')})`);
-      const seq = (readTail(paths.auditLog).last?.seq ?? 0) + 1;
-      const tenantChanges: FileChange[] = [...tx.tenants].map(([id, record]) =>
-        record ? { kind: 'write', path: tenantFile(paths.tenants, id), data: serializeTenant(record) } : { kind: 'remove', path: tenantFile(paths.tenants, id) },
-      );
-      const entry = stageChanges(paths.journal, seq, [...tenantChanges, ...tx.changes]);
-      this.record(info, tx);
-      applyChanges(paths.journal, entry);
-      return result;
-    } finally {
-      lock.release();
-    }
-  }
-
-  private record(info: MutationInfo, tx: Transaction, error?: unknown): AuditEvent {
-    return appendEvent(this.project.paths.auditLog, mutationEvent(this.actor, info, tx, error));
-  }
 }
 
 /** The audit event of a mutation, success or failure (every target records the same). */

@@ -1,5 +1,5 @@
 /** Pure renderings of telemetry: the status report, the rows of `top`, readable log lines. */
-import { secretCacheFromHealth, type WindowFigures } from '../dev/stats.js';
+import { secretCacheFromHealth, type WindowFigures } from '../targets/local/dev/stats.js';
 import type { TenantRecord } from '../state/registry.js';
 import type { FleetFigures, LogLine, RuntimeFigures } from './source.js';
 import { lineTime } from './source.js';

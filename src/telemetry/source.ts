@@ -7,13 +7,10 @@
  * - aws: CloudWatch `GetMetricData` over the tenant functions' metrics, each tenant's health through
  *   its HTTP API, CloudWatch Logs `FilterLogEvents` on its log group (`targets/aws/telemetry.ts`,
  *   loaded with the CloudWatch clients only when the aws target is used).
+ *
+ * Each target's `telemetry()` gives its source (`targets/local/telemetry.ts`, `targets/aws/index.ts`).
  */
-import { join } from 'node:path';
-import type { CommandContext } from '../commands/types.js';
-import { runningDevState } from '../dev/state-file.js';
-import { MINUTE_SLOTS, WINDOW_MINUTES, type TenantStatsSnapshot } from '../dev/stats.js';
-import type { Project } from '../project.js';
-import { matchesLogFilter } from './format.js';
+import { MINUTE_SLOTS, WINDOW_MINUTES, type TenantStatsSnapshot } from '../targets/local/dev/stats.js';
 import { badInput } from '../errors.js';
 
 /** One tenant's runtime figures. */
@@ -92,82 +89,3 @@ export function lineTime(line: LogLine): number | undefined {
   return typeof emf === 'number' ? emf : undefined;
 }
 
-export interface LocalTelemetryOptions {
-  timeoutMs?: number;
-}
-
-export function localTelemetry(project: Project, options: LocalTelemetryOptions = {}): TelemetrySource {
-  const timeout = options.timeoutMs ?? 3000;
-  const base = () => {
-    const dev = runningDevState(project.paths.devState);
-    return dev ? { dev, url: `http://127.0.0.1:${dev.port}` } : undefined;
-  };
-  return {
-    unavailableHint: 'start `sovereign dev` in this project: runtime figures come from its gateway',
-    async figures(query = {}) {
-      const b = base();
-      if (!b) return undefined;
-      try {
-        const minutes = query.minutes === undefined ? '' : `?minutes=${query.minutes}`;
-        const answer = await fetch(`${b.url}/_sovereign/dev/stats${minutes}`, { signal: AbortSignal.timeout(timeout) });
-        if (!answer.ok) return undefined;
-        const doc = (await answer.json()) as { port: number; startedAt: string; tenants: RuntimeFigures[] };
-        return { source: `sovereign dev on port ${doc.port}`, since: doc.startedAt, tenants: doc.tenants };
-      } catch {
-        return undefined;
-      }
-    },
-    async health(tenant) {
-      const b = base();
-      if (!b) return undefined;
-      try {
-        const answer = await fetch(`${b.url}/t/${tenant}/_sovereign/health`, { signal: AbortSignal.timeout(timeout) });
-        if (answer.status === 404 || answer.status === 503) return undefined;
-        return (await answer.json()) as Record<string, unknown>;
-      } catch {
-        return undefined;
-      }
-    },
-    async logs(tenant, query) {
-      const { tailLines } = await import('../dev/gateway.js');
-      const lines: LogLine[] = [];
-      for (const text of tailLines(join(project.paths.data, tenant, 'runtime.log'), 8 * 1024 * 1024)) {
-        let line: LogLine;
-        try {
-          line = JSON.parse(text) as LogLine;
-        } catch {
-          line = { level: 'info', tenant, message: text };
-        }
-        if (query.since !== undefined && !((lineTime(line) ?? 0) >= query.since)) continue;
-        if (!matchesLogFilter(line, query)) continue;
-        lines.push(line);
-      }
-      return query.limit === undefined ? lines : lines.slice(-query.limit);
-    },
-  };
-}
-
-/**
- * The aws side, loaded on first use so other targets never load the CloudWatch clients. Figures
- * cover every deployed tenant of the stage in the state.
- */
-export function awsTelemetry(ctx: Pick<CommandContext, 'state' | 'globals' | 'project' | 'out'>): TelemetrySource {
-  let loaded: Promise<TelemetrySource> | undefined;
-  const load = () =>
-    (loaded ??= (async () => {
-      const [{ awsTelemetry: create, createTelemetryClients }, { awsSessionFor }] = await Promise.all([import('../targets/aws/telemetry.js'), import('../targets/aws/command-context.js')]);
-      const session = awsSessionFor(ctx as CommandContext);
-      return create({ session, state: ctx.state(), clients: createTelemetryClients(session.settings) });
-    })());
-  return {
-    unavailableHint: `no tenant of stage ${ctx.globals.stage} has been deployed to aws yet`,
-    figures: async () => (await load()).figures(),
-    health: async (tenant) => (await load()).health(tenant),
-    logs: async (tenant, query) => (await load()).logs(tenant, query),
-    follow: async (tenant, query, onLine, signal) => (await load()).follow!(tenant, query, onLine, signal),
-  };
-}
-
-export function telemetryFor(ctx: Pick<CommandContext, 'state' | 'globals' | 'project' | 'out'>): TelemetrySource {
-  return ctx.globals.target === 'aws' ? awsTelemetry(ctx) : localTelemetry(ctx.project());
-}

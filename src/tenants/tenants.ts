@@ -1,8 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openVault } from '../runtime/secrets/vault.js';
 import { conflict, notFound } from '../errors.js';
 import { assertTenantId } from '../names.js';
 import type { Tier } from '../config.js';
@@ -29,21 +25,6 @@ export function tenantVaultPath(project: Project, id: string): string {
 /** The reference of the secret that signs rotation webhooks to the tenant's runtime. */
 export function webhookSecretReference(stage: string, id: string): string {
   return `ssm:/${stage}/tenants/${id}/_sovereign/webhook_secret`;
-}
-
-/**
- * The bytes of a new tenant's vault holding its webhook signing secret, built in a scratch
- * folder so they can land in the same commit as the tenant's record and key.
- */
-function seededVault(key: Buffer, id: string, stage: string, by: string): Buffer {
-  const scratch = mkdtempSync(join(tmpdir(), 'sovereign-vault-'));
-  try {
-    const path = join(scratch, `${id}.vault`);
-    openVault(path, key, id).putVersion(webhookSecretReference(stage, id), randomBytes(32).toString('base64url'), { by });
-    return readFileSync(path);
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
 }
 
 /** Pure: the record of a new tenant, `provisioning` until its first successful deploy. */
@@ -73,12 +54,7 @@ export async function createTenant(state: StateStore, stage: string, options: Cr
       if (await state.getTenant(options.id)) throw conflict(`tenant "${options.id}" already exists`, `see it with \`sovereign tenant show ${options.id}\``);
       const record = newTenantRecord({ id: options.id, tier: options.tier, stage, extensions: options.extensions, by: state.actor, now: new Date().toISOString() });
       tx.putTenant(record);
-      const key = randomBytes(32);
-      // Keys are readable by their owner only, and so is the folder that lists them.
-      mkdirSync(state.project.paths.keys, { recursive: true, mode: 0o700 });
-      chmodSync(state.project.paths.keys, 0o700);
-      tx.write(tenantKeyPath(state.project, options.id), key, 0o600);
-      tx.write(tenantVaultPath(state.project, options.id), seededVault(key, options.id, stage, state.actor), 0o600);
+      tx.provisionTenant(options.id, stage);
       await options.extend?.(tx, record);
       return record;
     },
@@ -97,11 +73,8 @@ export async function destroyTenant(state: StateStore, id: string): Promise<Tena
   assertTenantId(id);
   return state.mutate({ command: 'tenant destroy', action: 'tenant.destroy', tenant: id }, async (tx) => {
     const record = await requireTenant(state, id);
-    const paths = state.project.paths;
     tx.deleteTenant(id);
-    tx.remove(tenantKeyPath(state.project, id));
-    tx.remove(tenantVaultPath(state.project, id));
-    tx.remove(join(paths.data, id));
+    tx.unprovisionTenant(id);
     return record;
   });
 }

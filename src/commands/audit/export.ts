@@ -29,7 +29,7 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], _args: strin
     state: ctx.state(),
     project,
     tenant,
-    target: ctx.globals.target,
+    target: ctx.target().name,
     cwd: ctx.globals.cwd,
     toolVersion: packageVersion(),
     loadExtensions: (names) => loadProjectExtensions(project, names),

@@ -1,74 +1,19 @@
-/**
- * What every `secrets` command shares: the service environment for the selected target. The AWS
- * SDK is imported only when the target is aws.
- */
+/** What every `secrets` command shares: the service environment of the command's target. */
 import { Option, type Command } from 'commander';
 import { badInput } from '../../errors.js';
-import type { TenantRecord } from '../../state/registry.js';
-import type { SecretBackend } from '../../secrets/backend.js';
-import { localBackendFor, type SecretsEnv } from '../../secrets/service.js';
+import type { SecretsEnv } from '../../secrets/service.js';
 import type { CommandContext } from '../types.js';
 
-/** The service environment; `mutating` prints the aws account, region and stage first (stderr). */
+/** The service environment of the command's target; `mutating` prints where it writes first (aws). */
 export async function secretsEnv(ctx: CommandContext, options: { mutating: boolean }): Promise<SecretsEnv> {
-  const project = ctx.project();
-  const state = ctx.state();
-  const { globals } = ctx;
-  let backendFor: (tenant: TenantRecord) => Promise<SecretBackend>;
-  let publishGeneration: SecretsEnv['publishGeneration'];
-  if (globals.target === 'aws') {
-    const [{ AwsSecretBackend, createSecretClients }, { secretsKeyAlias }] = await Promise.all([
-      import('../../targets/aws/secrets-backend.js'),
-      import('../../templates/names.js'),
-    ]);
-    const clientOptions = {
-      ...((globals.region ?? project.config.region) !== undefined ? { region: (globals.region ?? project.config.region)! } : {}),
-      ...((globals.endpointUrl ?? project.config.endpointUrl) !== undefined ? { endpoint: (globals.endpointUrl ?? project.config.endpointUrl)! } : {}),
-      ...((globals.profile ?? project.config.profile) !== undefined ? { profile: (globals.profile ?? project.config.profile)! } : {}),
-    };
-    const clients = createSecretClients(clientOptions);
-    if (options.mutating) {
-      const [{ STSClient }, { getCallerIdentity, describeTarget }] = await Promise.all([
-        import('@aws-sdk/client-sts'),
-        import('../../targets/aws/identity.js'),
-      ]);
-      const sts = new STSClient({ ...clientOptions, retryMode: 'adaptive' });
-      const identity = await getCallerIdentity(sts);
-      ctx.out.info(describeTarget(identity, await clients.ssm.config.region(), globals.stage));
-    }
-    publishGeneration = async (tenant, targets) => {
-      const [{ DynamoDBClient }, { DynamoDBDocumentClient }, { tenantTableName }, { publishGenerationItem }] = await Promise.all([
-        import('@aws-sdk/client-dynamodb'),
-        import('@aws-sdk/lib-dynamodb'),
-        import('../../templates/names.js'),
-        import('../../targets/aws/secrets-backend.js'),
-      ]);
-      const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ ...clientOptions, retryMode: 'adaptive' }));
-      return (await publishGenerationItem(doc, tenantTableName(tenant.stage, tenant.id), targets)).generation;
-    };
-    const backends = new Map<string, SecretBackend>();
-    backendFor = async (tenant) => {
-      let backend = backends.get(tenant.id);
-      if (!backend) {
-        backend = new AwsSecretBackend({ ...clients, kmsKeyId: secretsKeyAlias(tenant.stage) });
-        backends.set(tenant.id, backend);
-      }
-      return backend;
-    };
-  } else {
-    const backends = new Map<string, SecretBackend>();
-    backendFor = async (tenant) => {
-      let backend = backends.get(tenant.id);
-      if (!backend) {
-        backend = localBackendFor(project, tenant.id);
-        backends.set(tenant.id, backend);
-      }
-      return backend;
-    };
-  }
+  const target = ctx.target();
+  const plumbing = await target.secrets(options);
   return {
-    project, state, target: globals.target, backendFor, warn: (message) => ctx.out.warn(message),
-    ...(publishGeneration ? { publishGeneration } : {}),
+    project: ctx.project(),
+    state: target.state(),
+    backendFor: (tenant) => plumbing.storeFor(tenant),
+    notifyRuntime: (tenant, targets, generation) => plumbing.notifyRuntime(tenant, targets, generation),
+    warn: (message) => ctx.out.warn(message),
   };
 }
 

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { createTenant } from '../../tenants/tenants.js';
-import { tierSchema } from '../../config.js';
+import { tierSchema, type Tier } from '../../config.js';
 import { ExitCode, UserError } from '../../errors.js';
 import type { CommandModule } from '../types.js';
 import { deployerFor } from '../deployer.js';
@@ -24,18 +24,8 @@ type Ctx = Parameters<CommandModule['run']>[0];
 /** Warns before this tenant pushes the fleet past a regional AWS quota. */
 async function warnAboutScale(ctx: Ctx, tier: string): Promise<void> {
   const tenants = await ctx.state().listTenants();
-  const tiers = [...tenants.map((t) => t.tier), tier] as Array<'basic' | 'standard' | 'premium'>;
-  // Locally the quotas matter only for a fleet heading to aws; the smallest (600 HTTP APIs) warns from 480.
-  if (ctx.globals.target === 'local' && tiers.length < 400) return;
-  const { scaleWarnings, scaleWarningsOnAws } = await import('../../targets/aws/scale.js');
-  let warnings;
-  if (ctx.globals.target === 'aws') {
-    const { awsSessionFor } = await import('../../targets/aws/command-context.js');
-    warnings = await scaleWarningsOnAws({ cfn: awsSessionFor(ctx).clients.cloudformation }, ctx.globals.stage, tiers.length, tiers);
-  } else {
-    warnings = scaleWarnings(tiers.length, tiers);
-  }
-  for (const w of warnings) ctx.out.warn(w.message);
+  const tiers = [...tenants.map((t) => t.tier), tier] as Tier[];
+  for (const w of await ctx.target().scaleWarnings(tiers)) ctx.out.warn(w.message);
 }
 
 async function deployNew(ctx: Ctx, id: string): Promise<{ artifact: string }> {

@@ -48,13 +48,9 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], ids: string[
     import('../../output/live.js'),
     import('../../fleet/report.js'),
   ]);
-  const target = ctx.globals.target;
-  if (target === 'aws') {
-    // Stack names come from the session's stage, templates from the record's: they must agree.
-    const planned = new Set(plan.waves.flatMap((w) => w.tenants));
-    const other = records.find((t) => planned.has(t.id) && t.stage !== ctx.globals.stage);
-    if (other) throw badInput(`tenant "${other.id}" belongs to stage ${other.stage}, not ${ctx.globals.stage}`, `pass --stage ${other.stage}`);
-  }
+  const target = ctx.target().name;
+  const planned = new Set(plan.waves.flatMap((w) => w.tenants));
+  ctx.target().checkDeployPlan(records.filter((t) => planned.has(t.id)));
   const shardText = plan.shard ? ` (shard ${plan.shard.index}/${plan.shard.count})` : '';
   ctx.out.info(`Deploying ${plan.total} tenant(s) to ${target}, stage ${ctx.globals.stage}${shardText}, ${plan.waves.length} wave(s), concurrency ${concurrency}`);
   const view = await openLiveView(ctx.out, 'tenant deploy', 'deploy');

@@ -11,22 +11,15 @@ export function configure(command: Command): void {
 /** Shows what `tenant deploy` would change, without changing anything. */
 export async function run(ctx: Parameters<CommandModule['run']>[0], [id]: string[], options: Record<string, unknown>): Promise<void> {
   const project = ctx.project();
-  const [{ requireTenant }, { buildTenant }, diff, { formatChangeSummary }] = await Promise.all([
+  const [{ requireTenant }, { buildTenant }, { formatTenantDiff }] = await Promise.all([
     import('../../tenants/tenants.js'),
     import('../../fleet/tenant-build.js'),
-    import('../../targets/aws/diff.js'),
-    import('../../targets/aws/changeset.js'),
+    import('../../targets/diff.js'),
   ]);
   const record = await requireTenant(ctx.state(), id!);
   const build = await buildTenant(project, record);
-  let result;
-  if (ctx.globals.target === 'aws') {
-    const [{ awsSessionFor }, { tenantTags }] = await Promise.all([import('../../targets/aws/command-context.js'), import('../../templates/tenant-stack.js')]);
-    result = await diff.diffTenantOnAws({ session: awsSessionFor(ctx), tenant: record.id, template: build.template, tags: tenantTags(build.inputs) });
-  } else {
-    result = diff.diffLocalDeploy(record.id, record.deploys, { artifact: build.artifact.sha256, extensions: record.extensions, templateSha256: diff.templateSha256(build.template) });
-  }
-  ctx.out.result(result, () => diff.formatTenantDiff(result, formatChangeSummary));
+  const result = await ctx.target().diff(record, build);
+  ctx.out.result(result, () => formatTenantDiff(result));
   if (options.exitCode === true && result.changed) {
     throw new UserError(`tenant "${record.id}" has changes to deploy`, { exitCode: ExitCode.changes, hint: `deploy them with \`sovereign tenant deploy ${record.id}\`` });
   }

@@ -3,7 +3,6 @@ import { badInput } from '../../errors.js';
 import { requireTenant } from '../../tenants/tenants.js';
 import { formatLogLine, matchesLogFilter } from '../../telemetry/format.js';
 import { followLogs, parseSinceOption } from '../../telemetry/logs.js';
-import { telemetryFor } from '../../telemetry/source.js';
 import type { CommandModule } from '../types.js';
 
 export const examples = [
@@ -33,7 +32,7 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], [id]: string
     ...(typeof options.requestId === 'string' ? { requestId: options.requestId } : {}),
   };
   const record = await requireTenant(ctx.state(), id!);
-  const source = telemetryFor(ctx);
+  const source = ctx.target().telemetry();
   if (options.follow) {
     const abort = new AbortController();
     const stop = () => abort.abort();

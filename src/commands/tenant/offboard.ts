@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { runDueOffboardings } from '../../billing/webhook.js';
 import { badInput, ExitCode, UserError } from '../../errors.js';
 import { lifecycleEnv } from '../../lifecycle/env.js';
-import { offboardTenant, type OffboardTarget } from '../../lifecycle/offboard.js';
+import { offboardTenant } from '../../lifecycle/offboard.js';
 import { requireTenant } from '../../tenants/tenants.js';
 import type { CommandModule } from '../types.js';
 
@@ -26,11 +26,7 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], [id]: string
   if (options.due && id) throw badInput('pass a tenant id or --due, not both');
   if (!options.due && !id) throw badInput('a tenant id is required', 'e.g. sovereign tenant offboard acme --yes, or --due');
   const env = lifecycleEnv(ctx);
-  let target: OffboardTarget | undefined;
-  if (env.target === 'aws') {
-    const [{ awsSessionFor }, { awsOffboardTarget }] = await Promise.all([import('../../targets/aws/command-context.js'), import('../../lifecycle/aws-offboard.js')]);
-    target = awsOffboardTarget({ state: env.state, session: awsSessionFor(ctx), forceDeleteTable: options.forceDeleteTable === true });
-  }
+  const target = await ctx.target().offboarding({ forceDeleteTable: options.forceDeleteTable === true });
   const onStep = (tenant: string) => (step: string, detail?: string) => ctx.out.event('offboard', { tenant, step, detail });
   if (options.due) {
     if (!(await ctx.confirm('offboarding exports, then deletes every tenant whose grace period is over'))) throw new UserError('offboarding cancelled; nothing was changed');
@@ -39,7 +35,7 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], [id]: string
       project: env.project,
       target: env.target,
       log: (line) => ctx.out.info(line),
-      offboard: (tenant) => offboardTenant(env, { tenant, reason: 'billing: subscription ended and its grace period is over', ...(target ? { target } : {}), onStep: onStep(tenant) }),
+      offboard: (tenant) => offboardTenant(env, { tenant, reason: 'billing: subscription ended and its grace period is over', target, onStep: onStep(tenant) }),
     });
     ctx.out.result({ offboarded: results }, () => (results.length === 0 ? 'No tenant is due for offboarding.' : results.map((r) => `${r.tenant}: ${r.ok ? 'offboarded' : `failed — ${r.error ?? ''}`}`).join('\n')));
     if (results.some((r) => !r.ok)) throw new UserError(`${results.filter((r) => !r.ok).length} offboarding(s) failed`, { exitCode: ExitCode.failed });
@@ -51,7 +47,7 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], [id]: string
   }
   const result = await offboardTenant(env, {
     tenant: id!,
-    ...(target ? { target } : {}),
+    target,
     ...(typeof options.out === 'string' ? { outDir: options.out } : {}),
     ...(typeof options.reason === 'string' ? { reason: options.reason } : {}),
     onStep: onStep(id!),

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { requireTenant } from '../../tenants/tenants.js';
 import { formatStatus, statusReport } from '../../telemetry/format.js';
-import { parseWindowMinutes, telemetryFor } from '../../telemetry/source.js';
+import { parseWindowMinutes } from '../../telemetry/source.js';
 import type { CommandModule } from '../types.js';
 
 export const examples = ['sovereign tenant status acme', 'sovereign tenant status acme --minutes 5', 'sovereign tenant status acme --json'];
@@ -13,7 +13,7 @@ export function configure(command: Command): void {
 export async function run(ctx: Parameters<CommandModule['run']>[0], [id]: string[], options: Record<string, unknown>): Promise<void> {
   const minutes = parseWindowMinutes(options.minutes);
   const record = await requireTenant(ctx.state(), id!);
-  const source = telemetryFor(ctx);
+  const source = ctx.target().telemetry();
   const [fleet, health] = await Promise.all([source.figures({ minutes, tenants: [record.id] }), source.health(record.id)]);
   const report = statusReport(record, fleet, health, source.unavailableHint);
   if (report.message && ctx.globals.json) ctx.out.warn(report.message);

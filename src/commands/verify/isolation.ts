@@ -16,26 +16,15 @@ export function configure(command: Command): void {
 export async function run(ctx: Parameters<CommandModule['run']>[0], _args: string[], options: Record<string, unknown>): Promise<void> {
   const only = options.tenant as string | undefined;
   if (only !== undefined) assertTenantId(only);
-  const project = ctx.project();
-  const [isolation, inputs] = await Promise.all([import('../../targets/aws/isolation.js'), import('../../targets/aws/isolation-inputs.js')]);
+  const { formatIsolationMatrix } = await import('../../targets/aws/isolation.js');
   const records = (await ctx.state().listTenants()).filter((r) => r.status !== 'deleted');
   if (only !== undefined && !records.some((r) => r.id === only)) {
     throw new UserError(`tenant "${only}" does not exist`, { exitCode: ExitCode.notFound, hint: 'list tenants with `sovereign tenant list`' });
   }
-  let matrix;
-  if (ctx.globals.target === 'aws') {
-    const { awsSessionFor } = await import('../../targets/aws/command-context.js');
-    const session = awsSessionFor(ctx);
-    const [identity, region] = await Promise.all([session.identity(), session.region()]);
-    const data = await inputs.isolationInputsFor(project, records, { stage: ctx.globals.stage, account: identity.account, region });
-    matrix = await isolation.isolationMatrixOnAws(session.clients.iam, data, { ...(only ? { only } : {}) });
-  } else {
-    const data = await inputs.isolationInputsFor(project, records, { stage: ctx.globals.stage, account: inputs.OFFLINE_ACCOUNT, region: ctx.globals.region ?? inputs.OFFLINE_REGION });
-    matrix = isolation.isolationMatrix(data, only ? { only } : {});
-  }
+  const matrix = await ctx.target().isolation(records, only ? { only } : {});
   ctx.out.result(matrix, () => {
     const head = `${matrix.checked} requests evaluated (${matrix.evaluator}) over ${matrix.tenants.length} tenant(s)`;
-    return `${isolation.formatIsolationMatrix(matrix)}\n\n${head}${matrix.crossTenantAllows === 0 ? ': every cross-tenant request is denied.' : ''}`;
+    return `${formatIsolationMatrix(matrix)}\n\n${head}${matrix.crossTenantAllows === 0 ? ': every cross-tenant request is denied.' : ''}`;
   });
   for (const own of matrix.ownDenied.slice(0, 5)) ctx.out.warn(`tenant ${own.tenant}'s own policy denies ${own.action} on ${own.resource}`);
   if (matrix.crossTenantAllows > 0) {

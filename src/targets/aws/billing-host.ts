@@ -24,10 +24,8 @@
 import type { BillingHost, BillingLambdaSettings } from '../../billing/lambda.js';
 import { projectPaths, type Project } from '../../project.js';
 import type { ProjectConfig } from '../../config.js';
-import { tenantTableName } from '../../templates/names.js';
 import { awsBillingLedger } from './billing-ledger.js';
 import { createAwsClients, type AwsClients } from './clients.js';
-import { publishGenerationItem } from './secrets-backend.js';
 import { openAwsSession } from './session.js';
 import { AwsState } from './state.js';
 
@@ -69,10 +67,6 @@ export function createAwsBillingHost(settings: BillingLambdaSettings, options: A
     config: settings.config,
     ledger: awsBillingLedger(state, { now }),
     now,
-    publishSuspension: async (record, suspended) => {
-      await publishGenerationItem(clients.documents, tenantTableName(record.stage, record.id), [], new Date(now()), { suspended });
-      options.log?.(`generation marker of ${record.id} written: ${suspended ? 'suspended' : 'serving'}`);
-    },
     redeploy: async (tenant) => {
       const record = await state.getTenant(tenant);
       if (!record) return { redeployed: false, reason: `tenant ${tenant} is not registered` };

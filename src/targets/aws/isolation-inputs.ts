@@ -4,7 +4,7 @@
  * references it uses.
  */
 import { loadExtensionSources } from '../../artifact/manifests.js';
-import { webhookSecretReference } from '../../dev/launch.js';
+import { webhookSecretReference } from '../local/dev/launch.js';
 import type { Project } from '../../project.js';
 import type { TenantRecord } from '../../state/registry.js';
 import { tenantSecretScope } from '../../templates/secret-scope.js';

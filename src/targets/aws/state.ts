@@ -23,7 +23,7 @@ import type { Project } from '../../project.js';
 import { buildEvent, chainLinkProblem, GENESIS_HASH, type AuditEvent, type NewAuditEvent } from '../../state/audit-log.js';
 import type { TenantRecord } from '../../state/registry.js';
 import { GuardedWriteConflict, mutationEvent, Transaction, type GuardedItem, type MutateOptions, type MutationInfo, type StateStore } from '../../state/store.js';
-import { auditTableName, tenantRegistryTableName } from '../../templates/names.js';
+import { auditTableName, tenantRegistryTableName, tenantTableName } from '../../templates/names.js';
 import { awsFailure, realSleep, withBackoff, type Sleep } from './errors.js';
 import { openAwsSession, type AwsSession } from './session.js';
 
@@ -35,6 +35,8 @@ export interface AwsStateOptions {
   lockWaitMs?: number;
   /** Notes for the user (e.g. local file changes that do not apply on aws). */
   log?: (message: string) => void;
+  /** Warnings (a generation marker that could not be published). */
+  warn?: (message: string) => void;
   sleep?: Sleep;
   now?: () => number;
 }
@@ -321,9 +323,32 @@ export class AwsState implements StateStore {
         if (error instanceof UserError && error.exitCode === ExitCode.conflict) await this.recordFailure(info, tx, error);
         throw error;
       }
+      await this.publishGenerations(tx);
       return result;
     } finally {
       await lock.release();
+    }
+  }
+
+  /**
+   * Publishes the transaction's generation marker changes to each tenant's own table, after the
+   * commit: the tenant table is not a control-plane table, and a marker that could not be written
+   * leaves the committed change in place (runtimes then see it when their cache expires).
+   */
+  private async publishGenerations(tx: Transaction): Promise<void> {
+    if (tx.generations.size === 0) return;
+    const { publishGenerationItem } = await import('./secrets-backend.js');
+    const now = new Date(this.options.now?.() ?? Date.now());
+    for (const [tenant, { change, ticket }] of tx.generations) {
+      const table = tenantTableName(this.session.stage, tenant);
+      try {
+        const marker = await publishGenerationItem(this.documents, table, change.references, now, change.suspended === undefined ? {} : { suspended: change.suspended });
+        ticket.generation = marker.generation;
+        this.options.log?.(`generation marker of ${tenant} written: generation ${marker.generation}${change.suspended === undefined ? '' : change.suspended ? ', suspended' : ', serving'}`);
+      } catch (error) {
+        const what = change.suspended === undefined ? 'runtimes pick the change up when their cache expires' : 'its runtime keeps its previous suspension state until it is';
+        this.options.warn?.(`the generation marker of ${tenant} was not updated (${error instanceof Error ? error.message : String(error)}); ${what}`);
+      }
     }
   }
 
@@ -405,11 +430,15 @@ export class AwsState implements StateStore {
 export function createAwsState(
   project: Project,
   globals: { stage: string; region?: string | undefined; profile?: string | undefined; endpointUrl?: string | undefined },
-  extra: { out?: { info(message: string): void; debug?(message: string): void }; session?: AwsSession } = {},
+  extra: { out?: { info(message: string): void; warn?(message: string): void; debug?(message: string): void }; session?: AwsSession } = {},
 ): AwsState {
   const session = extra.session ?? openAwsSession({ project: project.config.project, stage: globals.stage, globals, ...(extra.out ? { out: extra.out } : {}) });
-  const debug = extra.out?.debug;
-  return new AwsState(project, { session, ...(debug ? { log: (message: string) => debug.call(extra.out, message) } : {}) });
+  const { debug, warn } = extra.out ?? {};
+  return new AwsState(project, {
+    session,
+    ...(debug ? { log: (message: string) => debug.call(extra.out, message) } : {}),
+    ...(warn ? { warn: (message: string) => warn.call(extra.out, message) } : {}),
+  });
 }
 
 /**

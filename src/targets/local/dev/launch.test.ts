@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { projectPaths, type Project } from '../project.js';
-import { configSchema } from '../config.js';
-import { loadRuntimeConfig } from '../runtime/config.js';
-import { newTenantRecord } from '../tenants/tenants.js';
+import { projectPaths, type Project } from '../../../project.js';
+import { configSchema } from '../../../config.js';
+import { loadRuntimeConfig } from '../../../runtime/config.js';
+import { newTenantRecord } from '../../../tenants/tenants.js';
 import { permissionArgs, tenantEnvironment, tenantRuntimeConfig, webhookSecretReference } from './launch.js';
 
 const project: Project = {

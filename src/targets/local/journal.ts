@@ -1,12 +1,11 @@
-import { existsSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fsyncDirectory, writeFileAtomic, writeTempFile } from '../fs/atomic.js';
-import { readTail } from './audit-log.js';
+import { existsSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { ExitCode, UserError } from '../../errors.js';
+import { fsyncDirectory, writeFileAtomic, writeTempFile } from '../../fs/atomic.js';
+import { readTail } from '../../state/audit-log.js';
+import type { FileChange } from '../../state/store.js';
 
-/** One file change of a mutation. */
-export type FileChange =
-  | { kind: 'write'; path: string; data: string | Uint8Array; mode?: number }
-  | { kind: 'remove'; path: string };
+export type { FileChange };
 
 interface JournalEntry {
   /** The seq the audit event of this mutation gets: the mutation happened iff the log has it. */
@@ -77,10 +76,51 @@ function writerAlive(name: string): boolean {
 }
 
 /**
+ * The real path of `path`: its deepest existing ancestor resolved through symlinks, the rest
+ * appended. A file that does not exist yet is judged by the folder it would land in.
+ */
+function realPathOf(path: string): string {
+  const rest: string[] = [];
+  let current = resolve(path);
+  for (;;) {
+    try {
+      return join(realpathSync(current), ...rest.reverse());
+    } catch {
+      const parent = dirname(current);
+      if (parent === current) return join(current, ...rest.reverse());
+      rest.push(basename(current));
+      current = parent;
+    }
+  }
+}
+
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+/**
+ * Refuses a journal that names anything outside the project's state folder (through `..`, an
+ * absolute path or a symlink): whoever can write `.sovereign/` must not get writes, renames or
+ * deletions elsewhere through recovery. The journal is left in place for inspection.
+ */
+function assertConfined(entry: JournalEntry, journalPath: string, stateRoot: string): void {
+  const root = realPathOf(stateRoot);
+  const steps = Array.isArray(entry.steps) ? entry.steps : [];
+  const paths = steps.flatMap((step) => (step.kind === 'write' ? [step.path, step.temp] : [step.path]));
+  const outside = paths.find((path) => typeof path !== 'string' || !inside(root, realPathOf(path)));
+  if (Array.isArray(entry.steps) && outside === undefined) return;
+  throw new UserError(`the journal ${journalPath} names ${typeof outside === 'string' ? `"${outside}", outside the project's state folder` : 'an invalid step'}; it was not applied`, {
+    exitCode: ExitCode.failed,
+    hint: `recovery only touches files inside ${stateRoot}; inspect the journal, then remove it if it is not yours`,
+  });
+}
+
+/**
  * Finishes or undoes a mutation interrupted by a crash, then removes temporary files no journal
  * names. Call with the project lock held. Returns what it did, for a warning.
  */
-export function recoverJournal(journalPath: string, auditLogPath: string, stateDirs: string[]): string | undefined {
+export function recoverJournal(journalPath: string, auditLogPath: string, stateRoot: string, stateDirs: string[]): string | undefined {
   let outcome: string | undefined;
   if (existsSync(journalPath)) {
     let entry: JournalEntry | undefined;
@@ -89,6 +129,7 @@ export function recoverJournal(journalPath: string, auditLogPath: string, stateD
     } catch {
       entry = undefined;
     }
+    if (entry) assertConfined(entry, journalPath, stateRoot);
     if (!entry) {
       unlinkSync(journalPath);
       outcome = 'removed an unreadable journal left by an interrupted command';

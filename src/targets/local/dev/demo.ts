@@ -8,12 +8,12 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { UserError } from '../errors.js';
-import type { Project } from '../project.js';
-import type { TenantRecord } from '../state/registry.js';
-import type { StateStore } from '../state/store.js';
-import { createTenant, tenantKeyPath } from '../tenants/tenants.js';
-import type { Tier } from '../config.js';
+import { UserError } from '../../../errors.js';
+import type { Project } from '../../../project.js';
+import type { TenantRecord } from '../../../state/registry.js';
+import type { StateStore } from '../../../state/store.js';
+import { createTenant, tenantKeyPath } from '../../../tenants/tenants.js';
+import type { Tier } from '../../../config.js';
 
 /** The demo's tenants and their tiers. */
 export const DEMO_TENANTS: ReadonlyArray<{ id: string; tier: Tier }> = [
@@ -39,7 +39,7 @@ export interface DemoSetup {
 
 /** The package's own folder (where `test/fakes/` is in a clone of the repository). */
 function packageDir(): string {
-  return new URL('../../', import.meta.url).pathname;
+  return new URL('../../../..', import.meta.url).pathname;
 }
 
 /** Bundles the fakes (TypeScript in `test/fakes/`) into `.sovereign/demo/fakes.mjs` and loads them. */
@@ -109,7 +109,7 @@ export async function prepareDemo(state: StateStore, project: Project, stage: st
         'avalara-cetec-sync.avalara_license_key': licenseKey,
         'avalara-cetec-sync.cetec_api_token': token,
       };
-      const { openVault, readVaultKey } = await import('../runtime/secrets/vault.js');
+      const { openVault, readVaultKey } = await import('../../../runtime/secrets/vault.js');
       const vault = openVault(join(project.paths.vault, `${id}.vault`), readVaultKey(tenantKeyPath(project, id)), id);
       for (const [key, value] of Object.entries(values)) vault.putVersion(references[key]!, value, { by: 'sovereign dev --demo' });
       // A JSON secret: the reference's `:license_key` picks the key out of it.

@@ -1,7 +1,7 @@
 /** The live ink table of `sovereign dev` (loaded only on an interactive terminal). */
 import { createElement as h, type ReactElement } from 'react';
 import { Box, Text, render } from 'ink';
-import type { Output } from '../output/output.js';
+import type { Output } from '../../../output/output.js';
 import type { GatewayStatsDocument } from './gateway.js';
 import type { DevEvent } from './server.js';
 import { formatDevEvent, viewRows, type DevView } from './view.js';

@@ -2,7 +2,7 @@
  * Per-tenant token buckets with the tier's API limits: the same `rateLimit`/`burstLimit` numbers
  * the aws template gives the tenant's HTTP API stage (`src/templates/tiers.ts`).
  */
-import { TIERS, type Tier } from '../templates/tiers.js';
+import { TIERS, type Tier } from '../../../templates/tiers.js';
 
 export interface ThrottleDecision {
   allowed: boolean;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TIERS } from '../templates/tiers.js';
+import { TIERS } from '../../../templates/tiers.js';
 import { TokenBucket, bucketForTier } from './throttle.js';
 
 describe('TokenBucket', () => {

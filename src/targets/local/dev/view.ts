@@ -2,7 +2,7 @@
  * What `sovereign dev` shows: a live ink table on a TTY (tenants, status, req/s, errors, p99,
  * secret-cache hit rate), or append-only event lines on stderr without one.
  */
-import type { Output } from '../output/output.js';
+import type { Output } from '../../../output/output.js';
 import type { GatewayStatsDocument } from './gateway.js';
 import type { DevEvent } from './server.js';
 

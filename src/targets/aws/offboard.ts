@@ -2,12 +2,12 @@
  * Offboarding on aws: the tenant's table exported with a consistent paginated Scan (the aws
  * target's `exportTable`), then its stack deleted by the aws target's audited destroy.
  */
-import type { AwsSession } from '../targets/aws/session.js';
-import type { LiveView } from '../output/live.js';
-import type { StateStore } from '../state/store.js';
-import { tenantTableName } from '../templates/names.js';
-import { sha256File } from './local-export.js';
-import type { OffboardTarget } from './offboard.js';
+import type { AwsSession } from './session.js';
+import type { LiveView } from '../../output/live.js';
+import type { StateStore } from '../../state/store.js';
+import { tenantTableName } from '../../templates/names.js';
+import { sha256File } from '../local/export.js';
+import type { OffboardTarget } from '../../lifecycle/offboard.js';
 
 export interface AwsOffboardOptions {
   state: StateStore;
@@ -22,13 +22,13 @@ export function awsOffboardTarget(options: AwsOffboardOptions): OffboardTarget {
     // Once the marker says suspended the runtime refuses extension routes; the stack goes last.
     release: async () => undefined,
     exportData: async (record, dir) => {
-      const { exportTable } = await import('../targets/aws/destroy.js');
+      const { exportTable } = await import('./destroy.js');
       const table = tenantTableName(record.stage, record.id);
       const exported = await exportTable(options.session, table, dir);
       return { path: exported.path, sha256: sha256File(exported.path), bytes: exported.bytes, items: exported.items, table };
     },
     destroy: async (record) => {
-      const { offboardTenantOnAws } = await import('../targets/aws/destroy.js');
+      const { offboardTenantOnAws } = await import('./destroy.js');
       const { result } = await offboardTenantOnAws(options.state, {
         session: options.session,
         tenant: record.id,

@@ -1,7 +1,7 @@
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
-import { conflict } from '../errors.js';
+import { conflict } from '../../errors.js';
 
 export interface LockHolder {
   pid: number;

@@ -3,15 +3,18 @@
  * (`.sovereign/vault/<tenant>.vault`, key `.sovereign/keys/<tenant>.key`).
  */
 import { existsSync } from 'node:fs';
-import type { SecretReference } from '../runtime/secrets/reference.js';
+import type { Project } from '../../project.js';
+import type { SecretMetadataSource } from '../target.js';
+import type { SecretReference } from '../../runtime/secrets/reference.js';
+import { tenantKeyPath, tenantVaultPath } from '../../tenants/tenants.js';
 import {
   openVault, readVaultKey, SecretLookupError, STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS, VaultConflictError,
   VaultOpenError, type Vault,
-} from '../runtime/secrets/vault.js';
+} from '../../runtime/secrets/vault.js';
 import {
   SecretBackendError, type BackendCapabilities, type PutVersionOptions, type PutVersionResult, type ReadValueOptions,
   type SecretBackend, type SecretDescription, type SecretVersionInfo,
-} from './backend.js';
+} from '../../secrets/backend.js';
 
 export interface LocalSecretBackendOptions {
   tenant: string;
@@ -149,3 +152,13 @@ export class LocalSecretBackend implements SecretBackend {
   }
 }
 
+
+/** The store over a tenant's vault and key in `.sovereign/`. */
+export function localBackendFor(project: Project, tenant: string): LocalSecretBackend {
+  return new LocalSecretBackend({ tenant, vaultPath: tenantVaultPath(project, tenant), keyPath: tenantKeyPath(project, tenant) });
+}
+
+/** Rotation metadata for evidence bundles: each tenant's vault (metadata only, never values). */
+export function localSecretMetadata(project: Project): SecretMetadataSource {
+  return { backend: (tenant) => localBackendFor(project, typeof tenant === 'string' ? tenant : tenant.id) };
+}

@@ -7,13 +7,13 @@ import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { UserError } from '../errors.js';
-import type { Project } from '../project.js';
-import type { TenantRecord } from '../state/registry.js';
-import { tenantTableName } from '../templates/names.js';
-import { scanPages, writeTableExport, type ScanPage } from '../tenants/table-export.js';
-import { serveDynaliteStore } from '../dev/dynalite-store.js';
-import { sha256 } from './certificate.js';
+import { UserError } from '../../errors.js';
+import type { Project } from '../../project.js';
+import type { TenantRecord } from '../../state/registry.js';
+import { tenantTableName } from '../../templates/names.js';
+import { scanPages, writeTableExport, type ScanPage } from '../../tenants/table-export.js';
+import { serveDynaliteStore } from './dev/dynalite-store.js';
+import { sha256 } from '../../lifecycle/certificate.js';
 
 export interface DataExport {
   path: string;
@@ -67,24 +67,17 @@ export async function exportLocalTable(project: Project, record: TenantRecord, d
   const path = join(dir, `${table}.jsonl.gz`);
   const dataDir = join(project.paths.data, record.id, 'dynamodb');
   let opened: { server: Server; endpoint: string } | undefined;
-  let client: { send(command: unknown): Promise<unknown>; destroy(): void } | undefined;
+  let client: { destroy(): void } | undefined;
   let written: { items: number; bytes: number };
   try {
     let pages: AsyncIterable<Array<Record<string, unknown>>> = (async function* none() {})();
     if (existsSync(dataDir)) {
       await waitForUnlockedStore(dataDir, options.lockWaitMs ?? 10_000);
       opened = await openDynalite(dataDir);
-      const { DynamoDBClient, ScanCommand } = await import('@aws-sdk/client-dynamodb');
-      const dynamo = new DynamoDBClient({ endpoint: opened.endpoint, region: project.config.region ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-      client = dynamo as unknown as typeof client;
-      pages = scanPages(async (start) => {
-        try {
-          return (await dynamo.send(new ScanCommand({ TableName: table, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start as never } : {}) }))) as ScanPage;
-        } catch (error) {
-          if ((error as { name?: string }).name === 'ResourceNotFoundException') return undefined;
-          throw error;
-        }
-      });
+      const { openEndpointScanner } = await import('../aws/endpoint-scan.js');
+      const scanner = await openEndpointScanner(opened.endpoint, project.config.region ?? 'us-east-1');
+      client = scanner;
+      pages = scanPages(async (start) => (await scanner.page(table, start as Record<string, unknown> | undefined)) as ScanPage | undefined);
     }
     written = await writeTableExport(path, pages);
   } finally {

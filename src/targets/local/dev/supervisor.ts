@@ -47,7 +47,7 @@ export function hostScriptPath(): string {
   const here = fileURLToPath(import.meta.url);
   const sibling = join(dirname(here), 'host.js');
   if (!here.endsWith('.ts') && existsSync(sibling)) return sibling;
-  const built = join(dirname(here), '..', '..', 'dist', 'dev', 'host.js');
+  const built = join(dirname(here), '..', '..', '..', '..', 'dist', 'targets', 'local', 'dev', 'host.js');
   if (existsSync(built)) return built;
   throw new Error(`the tenant host script is missing (looked for ${sibling} and ${built}); build the package first`);
 }

@@ -20,7 +20,7 @@ import type { AddressInfo, Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import { TENANT_TABLE_KEY_SCHEMA } from '../runtime/table.js';
+import { TENANT_TABLE_KEY_SCHEMA } from '../../../runtime/table.js';
 import { serveInvocations, type InvocationResult } from './channel.js';
 import { serveDynaliteStore } from './dynalite-store.js';
 import { INVOKE_PATH, type HostMessage } from './protocol.js';

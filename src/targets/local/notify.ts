@@ -7,13 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import type { Project } from '../project.js';
-import { nextGeneration, parseGenerationMarker, serializeGenerationMarker, type GenerationMarker } from '../runtime/generation.js';
-import { webhookHeaders } from '../runtime/webhook.js';
-import { runningDevState } from '../dev/state-file.js';
+import type { Project } from '../../project.js';
+import { nextGeneration, parseGenerationMarker, serializeGenerationMarker, type GenerationMarker } from '../../runtime/generation.js';
+import { webhookHeaders } from '../../runtime/webhook.js';
+import type { WebhookDelivery } from '../target.js';
+import { runningDevState } from './dev/state-file.js';
 
-/** How often the runtime reads the marker by default (`SOVEREIGN_GENERATION_INTERVAL_MS`). */
-export const DEFAULT_PICKUP_MS = 1000;
+export { DEFAULT_PICKUP_MS } from '../target.js';
 
 /** Where the local generation marker of a tenant lives (read by its runtime process). */
 export function generationPath(project: Project, tenant: string): string {
@@ -51,18 +51,7 @@ export interface NotifyOptions {
 }
 
 /** What happened to the webhook; `secrets rotate` reports it. */
-export interface NotifyResult {
-  delivered: boolean;
-  /** The runtime answered 2xx. */
-  acknowledged: boolean;
-  status?: number;
-  /** How many cached entries the runtime dropped. */
-  invalidated?: number;
-  /** From sending to the runtime's answer. */
-  propagationMs?: number;
-  /** Why it was not acknowledged (no values). */
-  reason?: string;
-}
+export type NotifyResult = WebhookDelivery;
 
 /** POSTs the signed rotation notice to the tenant's runtime. Never throws. */
 export async function sendRotationWebhook(options: NotifyOptions): Promise<NotifyResult> {
@@ -107,4 +96,9 @@ export async function sendRotationWebhook(options: NotifyOptions): Promise<Notif
     req.on('error', (error: NodeJS.ErrnoException) => resolve({ delivered: false, acknowledged: false, reason: error.code ?? error.message }));
     req.end(body);
   });
+}
+
+/** The local generation marker of a tenant (the file its runtime process reads). */
+export function readGenerationMarker(project: Project, tenant: string): GenerationMarker | undefined {
+  return readGenerationFile(generationPath(project, tenant));
 }

@@ -3,13 +3,13 @@
  * extensions; `sovereign dev` runs it), render its template (so what fails on aws fails here
  * too), and record the deploy in the tenant's history with an audit event.
  */
-import { conflict, UserError } from '../errors.js';
-import type { Project } from '../project.js';
-import type { StateStore } from '../state/store.js';
-import { requireTenant } from '../tenants/tenants.js';
-import { firstLine } from '../errors.js';
-import { artifactCache, deployRecorder } from './record.js';
-import { withTemplate, type TenantBuild } from './tenant-build.js';
+import { conflict, UserError } from '../../errors.js';
+import type { Project } from '../../project.js';
+import type { StateStore } from '../../state/store.js';
+import { requireTenant } from '../../tenants/tenants.js';
+import { firstLine } from '../../errors.js';
+import { artifactCache, deployRecorder } from '../../fleet/record.js';
+import { withTemplate, type TenantBuild } from '../../fleet/tenant-build.js';
 
 export interface LocalDeployResult {
   artifact: string;

@@ -8,10 +8,10 @@
 import { existsSync, rmSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { conflict, notFound } from '../errors.js';
-import { writeFileAtomic } from '../fs/atomic.js';
-import type { Project } from '../project.js';
-import { listTenants, readTenant, type TenantRecord } from '../state/registry.js';
+import { conflict, notFound } from '../../../errors.js';
+import { writeFileAtomic } from '../../../fs/atomic.js';
+import type { Project } from '../../../project.js';
+import { listTenants, readTenant, type TenantRecord } from '../../../state/registry.js';
 import { Gateway, type GatewayRoute, type GatewayTenant } from './gateway.js';
 import { launchFingerprint, prepareLaunch, tenantDataPaths } from './launch.js';
 import { isAlive, readDevState, type DevStateFile } from './state-file.js';

@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseGenerationMarker } from '../runtime/generation.js';
-import { verifyWebhook } from '../runtime/webhook.js';
+import { parseGenerationMarker } from '../../runtime/generation.js';
+import { verifyWebhook } from '../../runtime/webhook.js';
 import { bumpGenerationFile, runningDevPort, sendRotationWebhook } from './notify.js';
 
 describe('runningDevPort', () => {

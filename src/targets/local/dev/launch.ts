@@ -6,13 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { packageRoot } from '../artifact/locate.js';
-import type { Project } from '../project.js';
-import type { TenantRecord } from '../state/registry.js';
-import type { TenantRuntimeConfig } from '../runtime/config.js';
-import { TIERS, type Tier } from '../templates/tiers.js';
-import { tenantFunctionName, tenantTableName } from '../templates/names.js';
-import { tenantKeyPath } from '../tenants/tenants.js';
+import { packageRoot } from '../../../artifact/locate.js';
+import type { Project } from '../../../project.js';
+import type { TenantRecord } from '../../../state/registry.js';
+import type { TenantRuntimeConfig } from '../../../runtime/config.js';
+import { TIERS, type Tier } from '../../../templates/tiers.js';
+import { tenantFunctionName, tenantTableName } from '../../../templates/names.js';
+import { tenantKeyPath } from '../../../tenants/tenants.js';
 import type { TenantLaunch } from './supervisor.js';
 
 /** Where the rotation webhook's signing secret lives, inside the tenant's own SSM namespace. */
@@ -106,7 +106,7 @@ export function tenantEnvironment(
  * secret), so `secrets rotate` can notify the running tenant. Never prints or returns the value.
  */
 export async function ensureWebhookSecret(project: Project, record: TenantRecord): Promise<void> {
-  const { openVault, readVaultKey } = await import('../runtime/secrets/vault.js');
+  const { openVault, readVaultKey } = await import('../../../runtime/secrets/vault.js');
   const paths = tenantDataPaths(project, record.id);
   const vault = openVault(paths.vault, readVaultKey(paths.key), record.id);
   const reference = webhookSecretReference(record.stage, record.id);
@@ -122,7 +122,7 @@ export interface BuiltArtifact {
 
 /** Builds and packs the tenant's bundle (runtime + only its enabled extensions). */
 export async function buildArtifact(project: Project, record: TenantRecord): Promise<BuiltArtifact> {
-  const { buildTenantBundle, packArtifact } = await import('../artifact/index.js');
+  const { buildTenantBundle, packArtifact } = await import('../../../artifact/index.js');
   const bundle = await buildTenantBundle({ projectDir: project.root, extensionsDir: project.paths.extensions, extensions: record.extensions });
   const packed = packArtifact(bundle, project.paths.artifacts);
   return { sha256: packed.sha256, entry: packed.entry };

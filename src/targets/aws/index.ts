@@ -1,0 +1,95 @@
+/**
+ * The aws target: the registry and audit log in the control-plane tables of `sovereign bootstrap`,
+ * one CloudFormation stack per tenant, secrets in SSM and Secrets Manager, figures and logs from
+ * CloudWatch. One session per command: the caller identity is looked up once and the account,
+ * region and stage are printed before the first change.
+ */
+import { badInput } from '../../errors.js';
+import type { TelemetrySource } from '../../telemetry/source.js';
+import { tenantTags } from '../../templates/tenant-stack.js';
+import type { Target, TargetHost } from '../target.js';
+import { deferredView } from './command-context.js';
+import { openAwsSession, type AwsSession } from './session.js';
+import { createAwsState, type AwsState } from './state.js';
+
+export function createAwsTarget(host: TargetHost): Target {
+  let session: AwsSession | undefined;
+  let state: AwsState | undefined;
+  const sessionOf = (): AwsSession => {
+    session ??= openAwsSession({ project: host.project().config.project, stage: host.globals.stage, globals: host.globals, out: host.out });
+    return session;
+  };
+  const target: Target = {
+    name: 'aws',
+    state() {
+      state ??= createAwsState(host.project(), host.globals, { out: host.out, session: sessionOf() });
+      return state;
+    },
+    async deployer(options) {
+      const { createAwsDeployer } = await import('./fleet.js');
+      return createAwsDeployer(target.state(), host.project(), sessionOf(), { approve: (question) => host.confirm(question), log: options.log, ...(options.command ? { command: options.command } : {}) });
+    },
+    checkDeployPlan(records) {
+      // Stack names come from the session's stage, templates from the record's: they must agree.
+      const other = records.find((t) => t.stage !== host.globals.stage);
+      if (other) throw badInput(`tenant "${other.id}" belongs to stage ${other.stage}, not ${host.globals.stage}`, `pass --stage ${other.stage}`);
+    },
+    async diff(record, build) {
+      const { diffTenantOnAws } = await import('./diff.js');
+      return diffTenantOnAws({ session: sessionOf(), tenant: record.id, template: build.template, tags: tenantTags(build.inputs) });
+    },
+    destroys: 'its stack, table, function, API, role and log group',
+    async destroy(request) {
+      const { offboardTenantOnAws } = await import('./destroy.js');
+      const { record, result } = await offboardTenantOnAws(target.state(), {
+        session: sessionOf(),
+        tenant: request.tenant,
+        ...(request.exportData ? { exportData: request.exportData } : {}),
+        forceDeleteTable: request.forceDeleteTable,
+        view: deferredView(host.out, `destroy ${request.tenant}`, 'stack'),
+      });
+      return { record, stack: result.stack, existed: result.existed, exported: result.exported ? { path: result.exported.path, items: result.exported.items } : null };
+    },
+    async secrets(options) {
+      const { awsSecretsPlumbing } = await import('./secrets.js');
+      return awsSecretsPlumbing(host, sessionOf(), options);
+    },
+    secretMetadata() {
+      return { backend: () => undefined, unavailable: 'on the aws target rotation dates come from SSM and Secrets Manager, which were not queried' };
+    },
+    telemetry() {
+      // CloudWatch clients load on first use; figures cover every deployed tenant of the stage.
+      let loaded: Promise<TelemetrySource> | undefined;
+      const load = () =>
+        (loaded ??= import('./telemetry.js').then(({ awsTelemetry, createTelemetryClients }) =>
+          awsTelemetry({ session: sessionOf(), state: target.state(), clients: createTelemetryClients(sessionOf().settings) }),
+        ));
+      return {
+        unavailableHint: `no tenant of stage ${host.globals.stage} has been deployed to aws yet`,
+        figures: async (query) => (await load()).figures(query),
+        health: async (tenant) => (await load()).health(tenant),
+        logs: async (tenant, query) => (await load()).logs(tenant, query),
+        follow: async (tenant, query, onLine, signal) => (await load()).follow!(tenant, query, onLine, signal),
+      };
+    },
+    async offboarding(options) {
+      const { awsOffboardTarget } = await import('./offboard.js');
+      return awsOffboardTarget({ state: target.state(), session: sessionOf(), forceDeleteTable: options.forceDeleteTable });
+    },
+    async scaleWarnings(tiers) {
+      const { scaleWarningsOnAws } = await import('./scale.js');
+      return scaleWarningsOnAws({ cfn: sessionOf().clients.cloudformation }, host.globals.stage, tiers.length, tiers);
+    },
+    async isolation(records, options) {
+      const [isolation, inputs] = await Promise.all([import('./isolation.js'), import('./isolation-inputs.js')]);
+      const [identity, region] = await Promise.all([sessionOf().identity(), sessionOf().region()]);
+      const data = await inputs.isolationInputsFor(host.project(), records, { stage: host.globals.stage, account: identity.account, region });
+      return isolation.isolationMatrixOnAws(sessionOf().clients.iam, data, options.only ? { only: options.only } : {});
+    },
+    assertServesLocally(command) {
+      throw badInput(`\`sovereign ${command}\` runs the local target`, 'on aws, tenants run in their own stacks; use `--target local`');
+    },
+  };
+  return target;
+}
+

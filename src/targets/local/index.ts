@@ -1,0 +1,69 @@
+/**
+ * The local target: tenants run as processes of `sovereign dev` on this machine, and the project's
+ * state (registry, audit log, keys, vaults, data) lives in `.sovereign/`. Nothing here loads an AWS
+ * client except the tenant-table export, which reads the tenant's own dynalite store.
+ */
+import { scaleWarnings } from '../../fleet/scale.js';
+import { destroyTenant } from '../../tenants/tenants.js';
+import { localTelemetry } from './telemetry.js';
+import { templateSha256 } from '../diff.js';
+import type { Target, TargetHost } from '../target.js';
+import { diffLocalDeploy } from './diff.js';
+import { localSecretMetadata } from './secret-store.js';
+import { LocalState } from './state.js';
+
+/** Regional quotas matter only for a fleet heading to aws; the smallest (600 HTTP APIs) warns from 480. */
+const SCALE_CHECK_FROM = 400;
+
+export function createLocalTarget(host: TargetHost): Target {
+  let state: LocalState | undefined;
+  const target: Target = {
+    name: 'local',
+    state() {
+      state ??= new LocalState(host.project());
+      return state;
+    },
+    async deployer(options) {
+      const { createLocalDeployer } = await import('./deploy.js');
+      return createLocalDeployer(target.state(), host.project(), options.command ? { command: options.command } : {});
+    },
+    checkDeployPlan() {
+      // Every local tenant builds and runs here whatever its stage.
+    },
+    async diff(record, build) {
+      return diffLocalDeploy(record.id, record.deploys, { artifact: build.artifact.sha256, extensions: record.extensions, templateSha256: templateSha256(build.template) });
+    },
+    destroys: 'its state, keys, secrets vault and data',
+    async destroy(request) {
+      if (request.exportData || request.forceDeleteTable) host.out.warn('--export-data and --force-delete-table apply to the aws target; the local tenant\'s data folder is removed');
+      const record = await destroyTenant(target.state(), request.tenant);
+      return { record, stack: null, existed: true, exported: null };
+    },
+    async secrets() {
+      const { localSecretsPlumbing } = await import('./secrets.js');
+      return localSecretsPlumbing(host.project());
+    },
+    secretMetadata() {
+      return localSecretMetadata(host.project());
+    },
+    telemetry() {
+      return localTelemetry(host.project());
+    },
+    async offboarding() {
+      const { localOffboardTarget } = await import('./offboard.js');
+      return localOffboardTarget({ state: target.state(), project: host.project(), target: 'local' });
+    },
+    async scaleWarnings(tiers) {
+      return tiers.length < SCALE_CHECK_FROM ? [] : scaleWarnings(tiers.length, tiers);
+    },
+    async isolation(records, options) {
+      const [isolation, inputs] = await Promise.all([import('../aws/isolation.js'), import('../aws/isolation-inputs.js')]);
+      const data = await inputs.isolationInputsFor(host.project(), records, { stage: host.globals.stage, account: inputs.OFFLINE_ACCOUNT, region: host.globals.region ?? inputs.OFFLINE_REGION });
+      return isolation.isolationMatrix(data, options.only ? { only: options.only } : {});
+    },
+    assertServesLocally() {
+      // `sovereign dev` is this target's host.
+    },
+  };
+  return target;
+}

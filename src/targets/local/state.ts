@@ -1,0 +1,135 @@
+/**
+ * The local target's state: the tenant registry and audit log in `.sovereign/`. Every mutation
+ * runs under the project lock and appends one audit event, success or failure. Its intents
+ * (tenant records, generation markers, a tenant's key and vault, files) become file changes that
+ * are staged and journaled before the event is appended and renamed into place after it, so a
+ * crash at any instruction leaves the project as if the command never ran or as if it completed
+ * (see `journal.ts`).
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, isAbsolute, resolve } from 'node:path';
+import { ExitCode, UserError } from '../../errors.js';
+import { writeFileAtomic } from '../../fs/atomic.js';
+import type { Project } from '../../project.js';
+import { nextGeneration, serializeGenerationMarker } from '../../runtime/generation.js';
+import { openVault } from '../../runtime/secrets/vault.js';
+import { appendEvent, readTail, repairTornTail, type AuditEvent } from '../../state/audit-log.js';
+import { listTenants, readTenant, serializeTenant, tenantFile, type TenantRecord } from '../../state/registry.js';
+import { localActor, mutationEvent, Transaction, type FileChange, type MutateOptions, type MutationInfo, type StateStore } from '../../state/store.js';
+import { tenantKeyPath, tenantVaultPath, webhookSecretReference } from '../../tenants/tenants.js';
+import { applyChanges, recoverJournal, stageChanges } from './journal.js';
+import { acquireLock } from './lock.js';
+import { generationPath, readGenerationFile } from './notify.js';
+
+/**
+ * The bytes of a new tenant's vault holding its webhook signing secret, built in a scratch
+ * folder so they can land in the same commit as the tenant's record and key.
+ */
+function seededVault(key: Buffer, id: string, stage: string, by: string): Buffer {
+  const scratch = mkdtempSync(join(tmpdir(), 'sovereign-vault-'));
+  try {
+    const path = join(scratch, `${id}.vault`);
+    openVault(path, key, id).putVersion(webhookSecretReference(stage, id), randomBytes(32).toString('base64url'), { by });
+    return readFileSync(path);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Whether `path` lies inside `dir` (both resolved). */
+function isInside(dir: string, path: string): boolean {
+  const rel = relative(resolve(dir), resolve(path));
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+export class LocalState implements StateStore {
+  readonly actor = localActor();
+
+  constructor(readonly project: Project) {}
+
+  async getTenant(id: string): Promise<TenantRecord | undefined> {
+    return readTenant(this.project.paths.tenants, id);
+  }
+
+  async listTenants(): Promise<TenantRecord[]> {
+    return listTenants(this.project.paths.tenants);
+  }
+
+  /** The key under which concurrent mutations of this project are serialised in one process. */
+  get serialKey(): string {
+    return this.project.root;
+  }
+
+  async mutate<T>(info: MutationInfo, run: (tx: Transaction) => Promise<T> | T, options: MutateOptions = {}): Promise<T> {
+    const paths = this.project.paths;
+    const lock = await acquireLock(paths.lock, { command: info.command });
+    try {
+      const recovered = recoverJournal(paths.journal, paths.auditLog, paths.state, [paths.tenants, paths.keys, paths.vault, paths.state]);
+      if (recovered) options.onRecovered?.(recovered);
+      const repair = repairTornTail(paths.auditLog, this.actor, info.command);
+      if (repair) options.onRecovered?.(`the audit log had a torn last line (${String(repair.args.tornBytes)} bytes) from an interrupted command; cut off and recorded as seq ${repair.seq}`);
+      const tx = new Transaction();
+      let result: T;
+      try {
+        result = await run(tx);
+      } catch (error) {
+        if (!(error instanceof UserError && error.exitCode === ExitCode.badInput)) this.record(info, tx, error);
+        throw error;
+      }
+      // Local state is guarded by the project lock and keeps its ledgers in files (`tx.write`).
+      if (tx.guarded.length > 0) throw new Error(`local state does not store guarded items (${tx.guarded.map((g) => g.partition).join(', ')})`);
+      const changes = this.fileChanges(tx);
+      // Outputs the user asked for outside `.sovereign/` (a retention folder) are written first:
+      // recovery touches only the project's own state.
+      const inside = changes.filter((c) => isInside(paths.state, c.path));
+      for (const output of changes.filter((c) => !isInside(paths.state, c.path))) {
+        if (output.kind === 'write') writeFileAtomic(output.path, output.data, output.mode === undefined ? {} : { mode: output.mode });
+        else rmSync(output.path, { recursive: true, force: true });
+      }
+      const seq = (readTail(paths.auditLog).last?.seq ?? 0) + 1;
+      const entry = stageChanges(paths.journal, seq, inside);
+      this.record(info, tx);
+      applyChanges(paths.journal, entry);
+      return result;
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** The files a transaction's intents become, in the order they are staged. */
+  private fileChanges(tx: Transaction): FileChange[] {
+    const project = this.project;
+    const paths = project.paths;
+    const changes: FileChange[] = [...tx.tenants].map(([id, record]) =>
+      record ? { kind: 'write', path: tenantFile(paths.tenants, id), data: serializeTenant(record) } : { kind: 'remove', path: tenantFile(paths.tenants, id) },
+    );
+    for (const [tenant, { stage }] of tx.provisioned) {
+      const key = randomBytes(32);
+      // Keys are readable by their owner only, and so is the folder that lists them.
+      mkdirSync(paths.keys, { recursive: true, mode: 0o700 });
+      chmodSync(paths.keys, 0o700);
+      changes.push({ kind: 'write', path: tenantKeyPath(project, tenant), data: key, mode: 0o600 });
+      changes.push({ kind: 'write', path: tenantVaultPath(project, tenant), data: seededVault(key, tenant, stage, this.actor), mode: 0o600 });
+    }
+    for (const tenant of tx.unprovisioned) {
+      changes.push({ kind: 'remove', path: tenantKeyPath(project, tenant) });
+      changes.push({ kind: 'remove', path: tenantVaultPath(project, tenant) });
+      changes.push({ kind: 'remove', path: join(paths.data, tenant) });
+    }
+    const now = new Date();
+    for (const [tenant, { change, ticket, audit }] of tx.generations) {
+      const path = generationPath(project, tenant);
+      const marker = nextGeneration(readGenerationFile(path), { references: change.references, now, ...(change.suspended !== undefined ? { suspended: change.suspended } : {}) });
+      changes.push({ kind: 'write', path, data: serializeGenerationMarker(marker) });
+      ticket.generation = marker.generation;
+      if (audit) tx.eventArgs.generation = marker.generation;
+    }
+    return [...changes, ...tx.changes];
+  }
+
+  private record(info: MutationInfo, tx: Transaction, error?: unknown): AuditEvent {
+    return appendEvent(this.project.paths.auditLog, mutationEvent(this.actor, info, tx, error));
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * What a target is: where a project's tenants run and where their state lives. `local` (files in
+ * `.sovereign/`, `sovereign dev`) and `aws` (control-plane tables, one CloudFormation stack per
+ * tenant) implement this one interface; the project picks one once (`ctx.target()`), and no
+ * command or service asks which one it got.
+ *
+ * Each capability below is what the commands need, stated in the commands' terms: a target that
+ * has nothing to do for one (local has no regional quotas below 400 tenants) answers with nothing,
+ * it does not make the caller branch.
+ */
+import type { Tier } from '../config.js';
+import type { OffboardTarget } from '../lifecycle/offboard.js';
+import type { Output } from '../output/output.js';
+import type { Project } from '../project.js';
+import type { SecretBackend } from '../secrets/backend.js';
+import type { TenantRecord } from '../state/registry.js';
+import type { StateStore } from '../state/store.js';
+import type { TelemetrySource } from '../telemetry/source.js';
+import type { TenantBuild } from '../fleet/tenant-build.js';
+import type { TenantDiff } from './diff.js';
+import type { IsolationMatrix } from './aws/isolation.js';
+
+/** How often the runtime reads its generation marker by default (`SOVEREIGN_GENERATION_INTERVAL_MS`). */
+export const DEFAULT_PICKUP_MS = 1000;
+
+/** The targets a project can name in `sovereign.config.json` or `--target`. */
+export const TARGET_NAMES = ['local', 'aws'] as const;
+export type TargetName = (typeof TARGET_NAMES)[number];
+
+/** What a target takes from the command that opened it. */
+export interface TargetHost {
+  /** The project around `--cwd` (throws exit 3 when there is none). */
+  project(): Project;
+  /** The resolved global options the target reads (stage, region, profile, endpoint). */
+  globals: { stage: string; region: string | undefined; profile: string | undefined; endpointUrl: string | undefined };
+  out: Output;
+  /** Asks before a destructive step (see `CommandContext.confirm`). */
+  confirm(question: string): Promise<boolean>;
+}
+
+/** Builds and deploys one tenant; `tenant deploy` runs it per tenant of a fleet plan. */
+export type DeployOne = (id: string) => Promise<{ artifact: string }>;
+
+export interface DestroyRequest {
+  tenant: string;
+  /** Export the tenant's table to this folder before deleting anything (where the target has one to export). */
+  exportData?: string;
+  /** Lift the table's deletion protection (where the target has one). */
+  forceDeleteTable: boolean;
+}
+
+export interface DestroyOutcome {
+  record: TenantRecord;
+  /** The stack deleted, where the target has stacks. */
+  stack: string | null;
+  existed: boolean;
+  exported: { path: string; items: number } | null;
+}
+
+/** A warning before a tenant pushes the fleet past a quota of the target's. */
+export interface ScaleNotice {
+  message: string;
+}
+
+/**
+ * How the runtime hears of a changed secret. The generation marker lands with the change (see
+ * `Transaction.bumpGeneration`); this tells the running environments at once where the target can.
+ */
+export interface RuntimeNotice {
+  generation: number | null;
+  webhook: WebhookDelivery | null;
+  /** One line for people: acknowledged in N ms, or when the runtime picks it up. */
+  summary: string;
+}
+
+/** What happened to a signed rotation notice sent to a running tenant. */
+export interface WebhookDelivery {
+  delivered: boolean;
+  /** The runtime answered 2xx. */
+  acknowledged: boolean;
+  status?: number;
+  /** How many cached entries the runtime dropped. */
+  invalidated?: number;
+  /** From sending to the runtime's answer. */
+  propagationMs?: number;
+  /** Why it was not acknowledged (no values). */
+  reason?: string;
+}
+
+/** What the `secrets` service takes from a target. */
+export interface SecretsPlumbing {
+  /** The store holding a tenant's values. */
+  storeFor(tenant: TenantRecord): Promise<SecretBackend>;
+  /** Tells the tenant's running environments that `targets` changed, after the change is committed. */
+  notifyRuntime(tenant: TenantRecord, targets: string[], generation: number | null): Promise<RuntimeNotice>;
+}
+
+/** Where rotation metadata comes from for an audit bundle; `unavailable` says why there is none. */
+export interface SecretMetadataSource {
+  backend(tenant: string | { id: string }): SecretBackend | undefined;
+  unavailable?: string;
+}
+
+export interface Target {
+  readonly name: TargetName;
+  /** The tenant registry, the audit log and the lock. */
+  state(): StateStore;
+  /** A deployer for `tenant deploy` and `tenant create` (`command` names the audit event). */
+  deployer(options: { log: (tenant: string, line: string) => void; command?: string }): Promise<DeployOne>;
+  /** Refuses a fleet plan the target cannot deploy as asked (e.g. tenants of another stage). */
+  checkDeployPlan(records: TenantRecord[]): void;
+  /** What `tenant deploy` would change for `record`, given the build it would deploy. */
+  diff(record: TenantRecord, build: TenantBuild): Promise<TenantDiff>;
+  /** What destroying a tenant deletes, for the confirmation question. */
+  readonly destroys: string;
+  /** Removes a tenant and everything the target holds of it; the audit log keeps its history. */
+  destroy(request: DestroyRequest): Promise<DestroyOutcome>;
+  /** The secrets service's backend and runtime notice; `mutating` prints where it writes first. */
+  secrets(options: { mutating: boolean }): Promise<SecretsPlumbing>;
+  /** Rotation metadata for evidence bundles. */
+  secretMetadata(): SecretMetadataSource;
+  /** Figures, health and logs of the target's tenants. */
+  telemetry(): TelemetrySource;
+  /** Where offboarding exports, releases and destroys a tenant. */
+  offboarding(options: { forceDeleteTable: boolean }): Promise<OffboardTarget>;
+  /** Warnings before the fleet grows to `tiers` (one tier per tenant, the new one included). */
+  scaleWarnings(tiers: Tier[]): Promise<ScaleNotice[]>;
+  /** Evaluates every request a tenant's runtime could make against every other tenant's resources. */
+  isolation(records: TenantRecord[], options: { only?: string }): Promise<IsolationMatrix>;
+  /** Refuses commands that serve tenants on this machine where the target runs them elsewhere. */
+  assertServesLocally(command: string): void;
+}
