@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -147,6 +147,24 @@ describe('sovereign tenant deploy / diff --target aws (in process, mocked AWS)',
       expect(JSON.parse(stdout)).toMatchObject({ tenant: 'acme', target: 'aws', status: 'up-to-date', changed: false });
     } finally {
       s3.restore();
+      docs.restore();
+    }
+  });
+});
+
+describe('sovereign tenant create --target aws (in process, mocked AWS)', () => {
+  it('registers the tenant in the control-plane table and writes no local key or vault', async () => {
+    const db = new FakeDocumentTables();
+    const docs = mockClient(DynamoDBDocumentClient);
+    db.serve(docs);
+    try {
+      expect(await run(['tenant', 'create', 'globex', '--no-deploy', '--json', '-C', project]), stderr).toBe(0);
+      expect(JSON.parse(stdout)).toMatchObject({ tenant: { id: 'globex', status: 'provisioning' }, deployed: false });
+      expect(db.table('sovereign_dev_tenants').has(FakeDocumentTables.key('demo#tenant', 'globex'))).toBe(true);
+      // The aws target keeps a tenant's secrets in SSM and Secrets Manager, never in the project folder.
+      expect(existsSync(join(project, '.sovereign', 'keys'))).toBe(false);
+      expect(existsSync(join(project, '.sovereign', 'vault', 'globex.vault'))).toBe(false);
+    } finally {
       docs.restore();
     }
   });
