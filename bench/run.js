@@ -14,6 +14,7 @@ const sections = [
   ['fleet', './fleet.js', 'runFleetBench'],
   ['fleet-aws', './fleet-aws.js', 'runFleetAwsBench'],
   ['audit', './audit.js', 'runAuditBench'],
+  ['redesign', './redesign.js', 'runRedesignBench'],
 ];
 
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;

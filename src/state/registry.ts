@@ -1,5 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+/** A tenant's record in the registry, the same on every target (files locally, control-plane items on aws). */
 import type { Tier } from '../config.js';
 
 export type TenantStatus = 'provisioning' | 'active' | 'suspended' | 'offboarding' | 'deleted' | 'failed';
@@ -40,26 +39,4 @@ export interface TenantRecord {
   /** Lifecycle history: every status change. */
   transitions: Array<{ from: TenantStatus | null; to: TenantStatus; at: string; by: string; reason?: string }>;
   billing?: { customerId?: string; failedPayments?: number; plan?: string; suspendedForPayment?: boolean; subscriptionId?: string; offboardAfter?: string };
-}
-
-export function tenantFile(tenantsDir: string, id: string): string {
-  return join(tenantsDir, `${id}.json`);
-}
-
-export function readTenant(tenantsDir: string, id: string): TenantRecord | undefined {
-  const file = tenantFile(tenantsDir, id);
-  if (!existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, 'utf8')) as TenantRecord;
-}
-
-/** Every tenant, sorted by id. Temporary files of an interrupted write are skipped. */
-export function listTenants(tenantsDir: string): TenantRecord[] {
-  if (!existsSync(tenantsDir)) return [];
-  const names = readdirSync(tenantsDir).filter((n) => n.endsWith('.json') && !n.startsWith('.'));
-  names.sort();
-  return names.map((n) => JSON.parse(readFileSync(join(tenantsDir, n), 'utf8')) as TenantRecord);
-}
-
-export function serializeTenant(record: TenantRecord): string {
-  return `${JSON.stringify(record, null, 2)}\n`;
 }

@@ -1,8 +1,6 @@
-import { join } from 'node:path';
 import { conflict, notFound } from '../errors.js';
 import { assertTenantId } from '../names.js';
 import type { Tier } from '../config.js';
-import type { Project } from '../project.js';
 import type { TenantRecord } from '../state/registry.js';
 import type { StateStore, Transaction } from '../state/store.js';
 
@@ -12,14 +10,6 @@ export interface CreateTenantOptions {
   extensions: string[];
   /** Hook for work that belongs to the same commit (vault, secrets scope checks). */
   extend?: (tx: Transaction, record: TenantRecord) => Promise<void> | void;
-}
-
-export function tenantKeyPath(project: Project, id: string): string {
-  return join(project.paths.keys, `${id}.key`);
-}
-
-export function tenantVaultPath(project: Project, id: string): string {
-  return join(project.paths.vault, `${id}.vault`);
 }
 
 /** The reference of the secret that signs rotation webhooks to the tenant's runtime. */

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Project } from '../../project.js';
 import type { SecretMetadataSource } from '../target.js';
 import type { SecretReference } from '../../runtime/secrets/reference.js';
-import { tenantKeyPath, tenantVaultPath } from '../../tenants/tenants.js';
+import { tenantKeyPath, tenantVaultPath } from './paths.js';
 import {
   openVault, readVaultKey, SecretLookupError, STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS, VaultConflictError,
   VaultOpenError, type Vault,

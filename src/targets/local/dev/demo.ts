@@ -12,7 +12,8 @@ import { UserError } from '../../../errors.js';
 import type { Project } from '../../../project.js';
 import type { TenantRecord } from '../../../state/registry.js';
 import type { StateStore } from '../../../state/store.js';
-import { createTenant, tenantKeyPath } from '../../../tenants/tenants.js';
+import { createTenant } from '../../../tenants/tenants.js';
+import { tenantKeyPath } from '../paths.js';
 import type { Tier } from '../../../config.js';
 
 /** The demo's tenants and their tiers. */

@@ -12,7 +12,7 @@ import type { TenantRecord } from '../../../state/registry.js';
 import type { TenantRuntimeConfig } from '../../../runtime/config.js';
 import { TIERS, type Tier } from '../../../templates/tiers.js';
 import { tenantFunctionName, tenantTableName } from '../../../templates/names.js';
-import { tenantKeyPath } from '../../../tenants/tenants.js';
+import { tenantKeyPath } from '../paths.js';
 import type { TenantLaunch } from './supervisor.js';
 
 /** Where the rotation webhook's signing secret lives, inside the tenant's own SSM namespace. */
