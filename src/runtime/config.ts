@@ -29,6 +29,7 @@
  *
  * @module
  */
+import { isExtensionName, isSecretKey, isStage, isTenantId } from '../contract/names.js';
 import { RuntimeConfigError } from './errors.js';
 import { parseReference } from './secrets/reference.js';
 
@@ -73,8 +74,6 @@ export const RUNTIME_ENV_VARS = [
 /** `SOVEREIGN_*` variables the CLI itself reads (global option twins); tolerated, not used here. */
 const CLI_ENV_VARS = new Set(['SOVEREIGN_TARGET', 'SOVEREIGN_PROFILE', 'SOVEREIGN_REGION', 'SOVEREIGN_ENDPOINT_URL', 'SOVEREIGN_VERBOSE', 'SOVEREIGN_JSON', 'SOVEREIGN_CWD', 'SOVEREIGN_YES', 'SOVEREIGN_NO_COLOR', 'SOVEREIGN_HOME']);
 
-const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-const STAGE = /^[a-z][a-z0-9]{0,11}$/;
 const TIERS = new Set(['basic', 'standard', 'premium']);
 const TENANT_CONFIG_KEYS = new Set(['extensions', 'secrets', 'config', 'webhookSecret']);
 
@@ -105,9 +104,9 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
   };
 
   const tenant = required('SOVEREIGN_TENANT');
-  if (tenant && !NAME.test(tenant)) problems.push(`SOVEREIGN_TENANT "${tenant}" is not a valid tenant id`);
+  if (tenant && !isTenantId(tenant)) problems.push(`SOVEREIGN_TENANT "${tenant}" is not a valid tenant id`);
   const stage = required('SOVEREIGN_STAGE');
-  if (stage && !STAGE.test(stage)) problems.push(`SOVEREIGN_STAGE "${stage}" is not a valid stage`);
+  if (stage && !isStage(stage)) problems.push(`SOVEREIGN_STAGE "${stage}" is not a valid stage`);
   const tier = env.SOVEREIGN_TIER || 'standard';
   if (!TIERS.has(tier)) problems.push(`SOVEREIGN_TIER "${tier}" must be basic, standard or premium`);
   const table = required('SOVEREIGN_TABLE');
@@ -172,7 +171,7 @@ export function parseTenantConfig(text: string, problems: string[]): TenantRunti
   if (!Array.isArray(v.extensions)) problems.push('SOVEREIGN_TENANT_CONFIG.extensions must be an array of extension names');
   else {
     for (const name of v.extensions) {
-      if (typeof name !== 'string' || !NAME.test(name)) problems.push(`SOVEREIGN_TENANT_CONFIG.extensions: "${String(name)}" is not an extension name`);
+      if (typeof name !== 'string' || !isExtensionName(name)) problems.push(`SOVEREIGN_TENANT_CONFIG.extensions: "${String(name)}" is not an extension name`);
       else if (extensions.includes(name)) problems.push(`SOVEREIGN_TENANT_CONFIG.extensions lists "${name}" twice`);
       else extensions.push(name);
     }
@@ -185,7 +184,7 @@ export function parseTenantConfig(text: string, problems: string[]): TenantRunti
   } else {
     for (const [key, reference] of Object.entries(rawSecrets)) {
       const [ext, secretKey, ...rest] = key.split('.');
-      if (!ext || !secretKey || rest.length > 0 || !NAME.test(ext) || !/^[a-z][a-z0-9_]*$/.test(secretKey)) {
+      if (!ext || !secretKey || rest.length > 0 || !isExtensionName(ext) || !isSecretKey(secretKey)) {
         problems.push(`SOVEREIGN_TENANT_CONFIG.secrets: "${key}" is not "<extension>.<key>"`);
         continue;
       }
@@ -205,7 +204,7 @@ export function parseTenantConfig(text: string, problems: string[]): TenantRunti
     problems.push('SOVEREIGN_TENANT_CONFIG.config must be an object keyed by extension');
   } else {
     for (const [ext, settings] of Object.entries(rawConfig)) {
-      if (!NAME.test(ext)) problems.push(`SOVEREIGN_TENANT_CONFIG.config: "${ext}" is not an extension name`);
+      if (!isExtensionName(ext)) problems.push(`SOVEREIGN_TENANT_CONFIG.config: "${ext}" is not an extension name`);
       else config[ext] = settings;
     }
   }

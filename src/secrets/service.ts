@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import { badInput, denied, ExitCode, notFound, UserError } from '../errors.js';
 import { listExtensionFolders, loadExtension } from '../extensions/discover.js';
+import { secretKeyProblem } from '../contract/names.js';
 import { assertExtensionName } from '../names.js';
 import type { Project } from '../project.js';
 import { formatReference, parseReference, referenceTarget, type SecretReference } from '../runtime/secrets/reference.js';
@@ -52,7 +53,8 @@ export function parseMappingKey(text: string): { extension: string; key: string;
   const extension = text.slice(0, dot);
   const key = text.slice(dot + 1);
   assertExtensionName(extension);
-  if (!/^[a-z][a-z0-9_]*$/.test(key)) throw badInput(`secret key "${key}" is not valid`, 'secret keys are a-z, 0-9 and "_", starting with a letter');
+  const keyProblem = secretKeyProblem(key);
+  if (keyProblem) throw badInput(keyProblem, 'secret keys are a-z, 0-9 and "_", starting with a letter');
   return { extension, key, mapping: `${extension}.${key}` };
 }
 
