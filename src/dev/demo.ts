@@ -8,6 +8,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { secretMappingExtension } from '../contract/secret-mapping.js';
 import { UserError } from '../errors.js';
 import type { Project } from '../project.js';
 import type { TenantRecord } from '../state/registry.js';
@@ -120,8 +121,8 @@ export async function prepareDemo(state: StateStore, project: Project, stage: st
         const now = new Date().toISOString();
         const secrets = { ...record.secrets };
         for (const [key, reference] of Object.entries(references)) {
-          const extension = key.split('.')[0]!;
-          if (record.extensions.includes(extension)) secrets[key] = { reference, setAt: now, setBy: state.actor };
+          const extension = secretMappingExtension(key);
+          if (extension !== undefined && record.extensions.includes(extension)) secrets[key] = { reference, setAt: now, setBy: state.actor };
         }
         const config = { ...record.config };
         if (record.extensions.includes('avalara')) config.avalara = { ...(config.avalara ?? {}), baseUrl: avalara.url, companyCode: 'DEFAULT' };

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { packageRoot } from '../artifact/locate.js';
+import { secretMappingExtension } from '../contract/secret-mapping.js';
 import type { Project } from '../project.js';
 import type { TenantRecord } from '../state/registry.js';
 import type { TenantRuntimeConfig } from '../runtime/config.js';
@@ -47,8 +48,8 @@ export function tenantRuntimeConfig(project: Project, record: TenantRecord): Ten
   }
   const secrets: Record<string, string> = {};
   for (const key of Object.keys(record.secrets ?? {}).sort()) {
-    const [extension] = key.split('.');
-    if (extension && extensions.includes(extension)) secrets[key] = record.secrets[key]!.reference;
+    const extension = secretMappingExtension(key);
+    if (extension !== undefined && extensions.includes(extension)) secrets[key] = record.secrets[key]!.reference;
   }
   return { extensions, secrets, config, webhookSecret: webhookSecretReference(record.stage, record.id) };
 }

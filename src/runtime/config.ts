@@ -29,7 +29,8 @@
  *
  * @module
  */
-import { isExtensionName, isSecretKey, isStage, isTenantId } from '../contract/names.js';
+import { isExtensionName, isStage, isTenantId } from '../contract/names.js';
+import { parseSecretMapping } from '../contract/secret-mapping.js';
 import { RuntimeConfigError } from './errors.js';
 import { parseReference } from './secrets/reference.js';
 
@@ -183,8 +184,7 @@ export function parseTenantConfig(text: string, problems: string[]): TenantRunti
     problems.push('SOVEREIGN_TENANT_CONFIG.secrets must be an object of "<extension>.<key>": reference');
   } else {
     for (const [key, reference] of Object.entries(rawSecrets)) {
-      const [ext, secretKey, ...rest] = key.split('.');
-      if (!ext || !secretKey || rest.length > 0 || !isExtensionName(ext) || !isSecretKey(secretKey)) {
+      if (!parseSecretMapping(key).ok) {
         problems.push(`SOVEREIGN_TENANT_CONFIG.secrets: "${key}" is not "<extension>.<key>"`);
         continue;
       }
