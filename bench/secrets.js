@@ -47,7 +47,7 @@ function adversarial(count) {
 }
 
 export async function runSecretsBench() {
-  const { parseReference } = await import(dist('runtime/secrets/reference.js'));
+  const { parseReference } = await import(dist('contract/reference.js'));
   const { checkTenantScope } = await import(dist('secrets/scope.js'));
   const { openVault } = await import(dist('runtime/secrets/vault.js'));
   const rows = [];

@@ -13,7 +13,7 @@ import { secretMappingExtension } from '../contract/secret-mapping.js';
 import { firstLine } from '../errors.js';
 import type { ValidManifest } from '../extensions/manifest-schema.js';
 import { buildOpenApiDocument } from '../runtime/openapi.js';
-import { parseReference, referenceTarget } from '../runtime/secrets/reference.js';
+import { parseReference, referenceTarget } from '../contract/reference.js';
 import type { SecretBackend, SecretVersionInfo } from '../secrets/backend.js';
 import type { TenantRecord } from '../state/registry.js';
 import type { IsolationInputs, IsolationMatrix } from '../targets/aws/isolation.js';

@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { badInput } from '../errors.js';
 import type { Tier } from '../config.js';
-import { parseReference } from '../runtime/secrets/reference.js';
+import { parseReference } from '../contract/reference.js';
 
 const tier = z.enum(['basic', 'standard', 'premium']);
 

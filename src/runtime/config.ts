@@ -32,7 +32,7 @@
 import { isExtensionName, isStage, isTenantId } from '../contract/names.js';
 import { parseSecretMapping } from '../contract/secret-mapping.js';
 import { RuntimeConfigError } from './errors.js';
-import { parseReference } from './secrets/reference.js';
+import { parseReference } from '../contract/reference.js';
 
 /** `SOVEREIGN_TENANT_CONFIG`: the tenant's configuration as deployed. */
 export interface TenantRuntimeConfig {

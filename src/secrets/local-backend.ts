@@ -3,7 +3,7 @@
  * (`.sovereign/vault/<tenant>.vault`, key `.sovereign/keys/<tenant>.key`).
  */
 import { existsSync } from 'node:fs';
-import type { SecretReference } from '../runtime/secrets/reference.js';
+import type { SecretReference } from '../contract/reference.js';
 import {
   openVault, readVaultKey, SecretLookupError, STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS, VaultConflictError,
   VaultOpenError, type Vault,

@@ -11,7 +11,7 @@ import { badInput, denied, ExitCode, notFound, UserError } from '../errors.js';
 import { listExtensionFolders, loadExtension } from '../extensions/discover.js';
 import { formatSecretMapping, parseSecretMapping } from '../contract/secret-mapping.js';
 import type { Project } from '../project.js';
-import { formatReference, parseReference, referenceTarget, type SecretReference } from '../runtime/secrets/reference.js';
+import { formatReference, parseReference, referenceTarget, type SecretReference } from '../contract/reference.js';
 import type { TenantRecord } from '../state/registry.js';
 import type { StateStore } from '../state/store.js';
 import { requireTenant, tenantKeyPath, tenantVaultPath, webhookSecretReference } from '../tenants/tenants.js';

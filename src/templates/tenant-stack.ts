@@ -5,7 +5,7 @@
 import { badInput } from '../errors.js';
 import type { TenantRuntimeConfig } from '../runtime/config.js';
 import { TENANT_TABLE_KEY_SCHEMA } from '../runtime/table.js';
-import { parseReference } from '../runtime/secrets/reference.js';
+import { parseReference } from '../contract/reference.js';
 import { getAtt, ref, sub, tagList, withPseudoParameters, type CfnTemplate } from './cfn.js';
 import {
   artifactBucketNameSub,

@@ -27,7 +27,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID }
 import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../../fs/atomic.js';
-import { parseReferenceOrThrow, referenceTarget, type SecretReference } from './reference.js';
+import { parseReferenceOrThrow, referenceTarget, type SecretReference } from '../../contract/reference.js';
 
 /** The version stage a reference without a stage reads. */
 export const STAGE_CURRENT = 'AWSCURRENT';
