@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generationMarkerToItem, initialGenerationMarker, nextGeneration, serializeGenerationMarker, type GenerationMarker } from '../src/runtime/generation.js';
+import { generationMarkerToItem, initialGenerationMarker, nextGeneration, serializeGenerationMarker, type GenerationMarker } from '../src/contract/generation.js';
 import { createLambdaHandler } from '../src/runtime/handler.js';
 import { openVault } from '../src/runtime/secrets/vault.js';
 import { apiGatewayEvent } from '../src/testing/events.js';

@@ -6,7 +6,7 @@
  * warm runtime reads about once a second and then answers extension routes with 403.
  */
 import type { Project } from '../project.js';
-import { nextGeneration, serializeGenerationMarker, type GenerationMarker } from '../runtime/generation.js';
+import { nextGeneration, serializeGenerationMarker, type GenerationMarker } from '../contract/generation.js';
 import { generationPath, readGenerationFile } from '../secrets/notify.js';
 import type { TenantRecord, TenantStatus } from '../state/registry.js';
 import type { StateStore, Transaction } from '../state/store.js';

@@ -12,7 +12,7 @@
 import type { ExtensionManifest, RouteContext } from '../runtime/extension.js';
 import { createExtensionScope, createRouteContext } from '../runtime/context.js';
 import { lazyDocumentClient } from '../runtime/db.js';
-import { initialGenerationMarker, nextGeneration, type GenerationMarker } from '../runtime/generation.js';
+import { initialGenerationMarker, nextGeneration, type GenerationMarker } from '../contract/generation.js';
 import { createLambdaHandler, type RuntimeHandler } from '../runtime/handler.js';
 import type { HttpResultV2 } from '../runtime/http.js';
 import { Redactor } from '../runtime/redact.js';

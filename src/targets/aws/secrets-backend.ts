@@ -22,7 +22,7 @@ import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/li
 import { randomUUID } from 'node:crypto';
 import {
   GENERATION_ITEM_KEY, generationMarkerFromItem, generationMarkerToItem, nextGeneration, type GenerationMarker,
-} from '../../runtime/generation.js';
+} from '../../contract/generation.js';
 import { referenceTarget, type SecretReference, type SecretsManagerReference, type SsmReference } from '../../contract/reference.js';
 import {
   SecretBackendError, STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS, type BackendCapabilities, type PutVersionOptions,
