@@ -9,11 +9,12 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import type { Project } from '../project.js';
 import { nextGeneration, parseGenerationMarker, serializeGenerationMarker, type GenerationMarker } from '../contract/generation.js';
+import { RUNTIME_DEFAULTS } from '../contract/runtime-environment.js';
 import { webhookHeaders } from '../runtime/webhook.js';
 import { runningDevState } from '../dev/state-file.js';
 
 /** How often the runtime reads the marker by default (`SOVEREIGN_GENERATION_INTERVAL_MS`). */
-export const DEFAULT_PICKUP_MS = 1000;
+export const DEFAULT_PICKUP_MS = RUNTIME_DEFAULTS.generationIntervalMs;
 
 /** Where the local generation marker of a tenant lives (read by its runtime process). */
 export function generationPath(project: Project, tenant: string): string {

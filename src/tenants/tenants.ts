@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { webhookSecretReference } from '../contract/tenant-runtime-config.js';
 import { openVault } from '../runtime/secrets/vault.js';
 import { conflict, notFound } from '../errors.js';
 import { assertTenantId } from '../names.js';
@@ -26,10 +27,7 @@ export function tenantVaultPath(project: Project, id: string): string {
   return join(project.paths.vault, `${id}.vault`);
 }
 
-/** The reference of the secret that signs rotation webhooks to the tenant's runtime. */
-export function webhookSecretReference(stage: string, id: string): string {
-  return `ssm:/${stage}/tenants/${id}/_sovereign/webhook_secret`;
-}
+export { webhookSecretReference };
 
 /**
  * The bytes of a new tenant's vault holding its webhook signing secret, built in a scratch
