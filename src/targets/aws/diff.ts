@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Change } from '@aws-sdk/client-cloudformation';
-import { canonicalJson } from '../../state/canonical-json.js';
+import { canonicalJson } from '../../contract/canonical-json.js';
 import type { DeployRecord } from '../../state/registry.js';
 import { tenantStackName } from '../../templates/names.js';
 import { createChangeSet, deleteChangeSet, summarizeChanges, type ChangeSetSummary } from './changeset.js';
