@@ -6,7 +6,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generationMarkerToItem, initialGenerationMarker, nextGeneration, serializeGenerationMarker, type GenerationMarker } from '../src/contract/generation.js';
 import { createLambdaHandler } from '../src/runtime/handler.js';
-import { openVault } from '../src/runtime/secrets/vault.js';
+import { openWritableVault } from '../src/secrets/vault-writer.js';
 import { apiGatewayEvent } from '../src/testing/events.js';
 import { startLocalTable, type LocalTable } from '../src/testing/dynalite.js';
 import { bundled, makeRuntime, tenantConfig, JSON_CANARY, CANARY } from './runtime-fixtures.js';
@@ -94,7 +94,7 @@ describe('local vault backend', () => {
     const keyFile = join(dir, 'acme.key');
     writeFileSync(keyFile, key.toString('hex'));
     const vaultPath = join(dir, 'acme.vault');
-    const vault = openVault(vaultPath, key, 'acme');
+    const vault = openWritableVault(vaultPath, key, 'acme');
     vault.putVersion('ssm:/dev/tenants/acme/orders/api_key', CANARY, { by: 'test' });
     vault.putVersion(SM, JSON.stringify({ token: JSON_CANARY }), { by: 'test' });
     vault.putVersion('ssm:/dev/tenants/acme/_sovereign/webhook_secret', 'whsec_dGVzdA==', { by: 'test' });
@@ -114,7 +114,7 @@ describe('local vault backend', () => {
     expect(await tokenLength(handler)).toBe(JSON_CANARY.length);
     const health = JSON.parse((await handler(apiGatewayEvent('GET', '/_sovereign/health'), {})).body);
     expect(health.secrets.map((s: { status: string }) => s.status)).toEqual(['ok', 'ok']);
-    openVault(vaultPath, key, 'acme').putVersion(SM, JSON.stringify({ token: 'vault-rotated' }), { by: 'test' });
+    openWritableVault(vaultPath, key, 'acme').putVersion(SM, JSON.stringify({ token: 'vault-rotated' }), { by: 'test' });
     writeFileSync(file, serializeGenerationMarker(nextGeneration(initialGenerationMarker(), { references: [SM] })));
     expect(await tokenLength(handler)).toBe('vault-rotated'.length);
     expect(lines.join('\n')).not.toContain(JSON_CANARY);

@@ -110,8 +110,8 @@ export async function prepareDemo(state: StateStore, project: Project, stage: st
         'avalara-cetec-sync.avalara_license_key': licenseKey,
         'avalara-cetec-sync.cetec_api_token': token,
       };
-      const { openVault, readVaultKey } = await import('../runtime/secrets/vault.js');
-      const vault = openVault(join(project.paths.vault, `${id}.vault`), readVaultKey(tenantKeyPath(project, id)), id);
+      const [{ readVaultKey }, { openWritableVault }] = await Promise.all([import('../runtime/secrets/vault.js'), import('../secrets/vault-writer.js')]);
+      const vault = openWritableVault(join(project.paths.vault, `${id}.vault`), readVaultKey(tenantKeyPath(project, id)), id);
       for (const [key, value] of Object.entries(values)) vault.putVersion(references[key]!, value, { by: 'sovereign dev --demo' });
       // A JSON secret: the reference's `:license_key` picks the key out of it.
       vault.putVersion(`secretsmanager:${stage}/tenants/${id}/avalara`, JSON.stringify({ license_key: licenseKey }), { by: 'sovereign dev --demo' });

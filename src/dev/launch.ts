@@ -102,9 +102,9 @@ export function localTenantEnvironment(
  * secret), so `secrets rotate` can notify the running tenant. Never prints or returns the value.
  */
 export async function ensureWebhookSecret(project: Project, record: TenantRecord): Promise<void> {
-  const { openVault, readVaultKey } = await import('../runtime/secrets/vault.js');
+  const [{ readVaultKey }, { openWritableVault }] = await Promise.all([import('../runtime/secrets/vault.js'), import('../secrets/vault-writer.js')]);
   const paths = tenantDataPaths(project, record.id);
-  const vault = openVault(paths.vault, readVaultKey(paths.key), record.id);
+  const vault = openWritableVault(paths.vault, readVaultKey(paths.key), record.id);
   const reference = webhookSecretReference(record.stage, record.id);
   if (vault.has(reference)) return;
   vault.putVersion(reference, `whsec_${randomBytes(32).toString('base64')}`, { by: 'sovereign dev' });

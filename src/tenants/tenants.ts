@@ -3,7 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { webhookSecretReference } from '../contract/tenant-runtime-config.js';
-import { openVault } from '../runtime/secrets/vault.js';
+import { openWritableVault } from '../secrets/vault-writer.js';
 import { conflict, notFound } from '../errors.js';
 import { assertTenantId } from '../names.js';
 import type { Tier } from '../config.js';
@@ -37,7 +37,7 @@ function seededVault(key: Buffer, id: string, stage: string, by: string): Buffer
   const scratch = mkdtempSync(join(tmpdir(), 'sovereign-vault-'));
   try {
     const path = join(scratch, `${id}.vault`);
-    openVault(path, key, id).putVersion(webhookSecretReference(stage, id), randomBytes(32).toString('base64url'), { by });
+    openWritableVault(path, key, id).putVersion(webhookSecretReference(stage, id), randomBytes(32).toString('base64url'), { by });
     return readFileSync(path);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
