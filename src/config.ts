@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { EXTENSION_NAME_LENGTH, SEGMENTED_NAME, STAGE, stageProblem } from './contract/names.js';
+import { TENANT_TIERS } from './contract/runtime-environment.js';
 import { badInput } from './errors.js';
 import { secretsConfigSchema } from './secrets/scope.js';
 
@@ -12,7 +13,7 @@ const name = z
   .min(EXTENSION_NAME_LENGTH.min)
   .max(EXTENSION_NAME_LENGTH.max);
 
-export const tierSchema = z.enum(['basic', 'standard', 'premium']);
+export const tierSchema = z.enum(TENANT_TIERS);
 export type Tier = z.infer<typeof tierSchema>;
 
 export const configSchema = z

@@ -14,8 +14,9 @@ import { z } from 'zod';
 import { badInput } from '../errors.js';
 import type { Tier } from '../config.js';
 import { parseReference } from '../contract/reference.js';
+import { TENANT_TIERS } from '../contract/runtime-environment.js';
 
-const tier = z.enum(['basic', 'standard', 'premium']);
+const tier = z.enum(TENANT_TIERS);
 
 export const billingConfigSchema = z
   .object({

@@ -58,8 +58,8 @@ export const RUNTIME_TUNING_VARS = [
 
 export type RuntimeTuningVar = (typeof RUNTIME_TUNING_VARS)[number];
 
-/** The tiers a runtime may be told it runs in. */
-export const RUNTIME_TIERS = ['basic', 'standard', 'premium'] as const;
+/** The service tiers, for the CLI's configuration and templates and for `SOVEREIGN_TIER`. */
+export const TENANT_TIERS = ['basic', 'standard', 'premium'] as const;
 
 /** The log levels of `SOVEREIGN_LOG_LEVEL`. */
 export const RUNTIME_LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;

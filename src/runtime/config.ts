@@ -15,7 +15,7 @@
  */
 import { isStage, isTenantId } from '../contract/names.js';
 import {
-  isUnknownRuntimeVariable, parseGenerationSource, RUNTIME_DEFAULTS, RUNTIME_ENV, RUNTIME_LOG_LEVELS, RUNTIME_TIERS,
+  isUnknownRuntimeVariable, parseGenerationSource, RUNTIME_DEFAULTS, RUNTIME_ENV, RUNTIME_LOG_LEVELS, TENANT_TIERS,
   type GenerationSource, type RuntimeSettings, type SecretsBackendSetting,
 } from '../contract/runtime-environment.js';
 import { parseTenantRuntimeConfig, type TenantRuntimeConfig } from '../contract/tenant-runtime-config.js';
@@ -61,7 +61,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
   const stage = required(RUNTIME_ENV.stage);
   if (stage && !isStage(stage)) problems.push(`${RUNTIME_ENV.stage} "${stage}" is not a valid stage`);
   const tier = env[RUNTIME_ENV.tier] || RUNTIME_DEFAULTS.tier;
-  if (!(RUNTIME_TIERS as readonly string[]).includes(tier)) problems.push(`${RUNTIME_ENV.tier} "${tier}" must be basic, standard or premium`);
+  if (!(TENANT_TIERS as readonly string[]).includes(tier)) problems.push(`${RUNTIME_ENV.tier} "${tier}" must be basic, standard or premium`);
   const table = required(RUNTIME_ENV.table);
   const artifact = env[RUNTIME_ENV.artifact] || RUNTIME_DEFAULTS.artifact;
 
