@@ -47,9 +47,10 @@ function adversarial(count) {
 }
 
 export async function runSecretsBench() {
-  const { parseReference } = await import(dist('runtime/secrets/reference.js'));
+  const { parseReference } = await import(dist('contract/reference.js'));
   const { checkTenantScope } = await import(dist('secrets/scope.js'));
   const { openVault } = await import(dist('runtime/secrets/vault.js'));
+  const { openWritableVault } = await import(dist('targets/local/vault-writer.js'));
   const rows = [];
 
   const valid = references(10_000);
@@ -73,7 +74,7 @@ export async function runSecretsBench() {
   try {
     const path = join(dir, 'acme.vault');
     const key = randomBytes(32);
-    const vault = openVault(path, key, 'acme');
+    const vault = openWritableVault(path, key, 'acme');
     for (let i = 0; i < 50; i += 1) vault.putVersion(`secretsmanager:dev/tenants/acme/ext${i}`, JSON.stringify({ key: randomBytes(24).toString('base64') }), { by: 'bench' });
 
     const writes = 200;

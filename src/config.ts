@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { EXTENSION_NAME_LENGTH, SEGMENTED_NAME, STAGE, stageProblem } from './contract/names.js';
+import { TENANT_TIERS } from './contract/runtime-environment.js';
 import { badInput } from './errors.js';
 import { secretsConfigSchema } from './secrets/scope.js';
 
@@ -7,11 +9,11 @@ export { CONFIG_FILE } from './project.js';
 
 const name = z
   .string()
-  .regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, 'lower-case letters, digits and single "-", starting with a letter')
-  .min(2)
-  .max(40);
+  .regex(SEGMENTED_NAME, 'lower-case letters, digits and single "-", starting with a letter')
+  .min(EXTENSION_NAME_LENGTH.min)
+  .max(EXTENSION_NAME_LENGTH.max);
 
-export const tierSchema = z.enum(['basic', 'standard', 'premium']);
+export const tierSchema = z.enum(TENANT_TIERS);
 export type Tier = z.infer<typeof tierSchema>;
 
 export const configSchema = z
@@ -21,7 +23,8 @@ export const configSchema = z
     target: z.enum(['local', 'aws']).default('local').describe('Where tenants run: the embedded local target or AWS'),
     stage: z
       .string()
-      .regex(/^[a-z][a-z0-9]{0,11}$/, '1–12 lower-case letters and digits, starting with a letter')
+      .regex(STAGE, '1–12 lower-case letters and digits, starting with a letter')
+      .refine((stage) => stageProblem(stage) === undefined, 'must not start with "aws" or "ssm", which AWS reserves for its own parameter names')
       .default('dev')
       .describe('Deployment stage (dev, prod, …)'),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1').optional(),

@@ -75,7 +75,7 @@ describe('tenant artifact of the real runtime', { timeout: 120_000 }, () => {
     // A frozen copy of the runtime and extensions, so edits elsewhere in the tree cannot change
     // the inputs between the builds compared here.
     const snap = join(work, 'snap');
-    for (const dir of ['src/runtime', 'src/fs', 'extensions/avalara', 'extensions/cetec']) cpSync(join(repo, dir), join(snap, dir), { recursive: true });
+    for (const dir of ['src/runtime', 'src/contract', 'extensions/avalara', 'extensions/cetec']) cpSync(join(repo, dir), join(snap, dir), { recursive: true });
     const snapRuntime = join(snap, 'src', 'runtime', 'index.ts');
     const snapExtensions = join(snap, 'extensions');
     const names = ['avalara', 'cetec'];

@@ -6,7 +6,8 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { openVault, readVaultKey } from '../src/runtime/secrets/vault.js';
+import { readVaultKey } from '../src/runtime/secrets/vault.js';
+import { openWritableVault } from '../src/targets/local/vault-writer.js';
 import { makeProject, repoRoot, runCli } from './helpers/cli.js';
 
 export const CANARIES = {
@@ -36,7 +37,7 @@ async function cli(dir: string, args: string[], input?: string): Promise<void> {
 
 /** Every value stored in a tenant's vault, all versions. */
 function storedValues(dir: string, id: string): string[] {
-  const vault = openVault(join(dir, '.sovereign', 'vault', `${id}.vault`), readVaultKey(join(dir, '.sovereign', 'keys', `${id}.key`)), id);
+  const vault = openWritableVault(join(dir, '.sovereign', 'vault', `${id}.vault`), readVaultKey(join(dir, '.sovereign', 'keys', `${id}.key`)), id);
   return vault.listNames().flatMap((target) => vault.history(target).map((v) => vault.getVersion(target, { versionId: v.versionId }).value));
 }
 
@@ -49,7 +50,7 @@ export async function makeAuditProject(): Promise<AuditProject> {
   await cli(dir, ['ext', 'enable', 'avalara', '--tenant', 'globex']);
 
   // A key last rotated 120 days ago (and a version before it): written with past dates, which no command can do.
-  const acme = openVault(join(dir, '.sovereign', 'vault', 'acme.vault'), readVaultKey(join(dir, '.sovereign', 'keys', 'acme.key')), 'acme');
+  const acme = openWritableVault(join(dir, '.sovereign', 'vault', 'acme.vault'), readVaultKey(join(dir, '.sovereign', 'keys', 'acme.key')), 'acme');
   acme.putVersion('ssm:/dev/tenants/acme/avalara/account_id', CANARIES.acmeOld, { by: 'test@host', now: new Date(Date.now() - 200 * 86_400_000) });
   acme.putVersion('ssm:/dev/tenants/acme/avalara/account_id', CANARIES.acmeAccount, { by: 'test@host', now: new Date(Date.now() - 120 * 86_400_000) });
   await cli(dir, ['secrets', 'set', 'acme', 'avalara.account_id', 'ssm:/dev/tenants/acme/avalara/account_id']);

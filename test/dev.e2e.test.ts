@@ -12,7 +12,8 @@ import { execa, type Options, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, makeProject, runCli } from './helpers/cli.js';
 import { loadProject } from '../src/project.js';
-import { openVault, readVaultKey } from '../src/runtime/secrets/vault.js';
+import { readVaultKey } from '../src/runtime/secrets/vault.js';
+import { openWritableVault } from '../src/targets/local/vault-writer.js';
 import { webhookHeaders } from '../src/runtime/webhook.js';
 import { waitFor, write } from './helpers/wait.js';
 
@@ -142,7 +143,7 @@ async function startDev(): Promise<number> {
 
 async function setSecret(tenant: string, reference: string, value: string): Promise<void> {
   const project = await loadProject(dir);
-  const vault = openVault(join(project.paths.vault, `${tenant}.vault`), readVaultKey(join(project.paths.keys, `${tenant}.key`)), tenant);
+  const vault = openWritableVault(join(project.paths.vault, `${tenant}.vault`), readVaultKey(join(project.paths.keys, `${tenant}.key`)), tenant);
   vault.putVersion(reference, value, { by: 'test@host' });
 }
 
@@ -280,7 +281,7 @@ describe('sovereign dev', { timeout: 120_000 }, () => {
     expect(await json(await fetch(url('/t/globex/probe/token')))).toEqual({ fingerprint: fingerprint('globex-first-token') });
 
     const project = await loadProject(dir);
-    const vault = openVault(join(project.paths.vault, 'globex.vault'), readVaultKey(join(project.paths.keys, 'globex.key')), 'globex');
+    const vault = openWritableVault(join(project.paths.vault, 'globex.vault'), readVaultKey(join(project.paths.keys, 'globex.key')), 'globex');
     const secret = vault.readSecret('ssm:/dev/tenants/globex/_sovereign/webhook_secret');
     const body = JSON.stringify({ tenant: 'globex', references: [reference] });
     const unsigned = await fetch(url('/t/globex/_sovereign/webhooks/rotation'), { method: 'POST', body, headers: { 'content-type': 'application/json' } });

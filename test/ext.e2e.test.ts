@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { execa, type Options, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProject } from '../src/project.js';
-import { openVault, readVaultKey } from '../src/runtime/secrets/vault.js';
+import { readVaultKey } from '../src/runtime/secrets/vault.js';
+import { openWritableVault } from '../src/targets/local/vault-writer.js';
 import { LocalState } from '../src/targets/local/state.js';
 import { startFakeAvalara, type FakeAvalara } from './fakes/avalara-server.js';
 import { startFakeCetec, type FakeCetec } from './fakes/cetec-server.js';
@@ -218,7 +219,7 @@ describe('the case study on sovereign dev: avalara, cetec and the sync as one te
       'avalara-cetec-sync.avalara_license_key': AVALARA_KEY,
     };
     const project = await loadProject(dir);
-    const vault = openVault(join(project.paths.vault, 'acme.vault'), readVaultKey(join(project.paths.keys, 'acme.key')), 'acme');
+    const vault = openWritableVault(join(project.paths.vault, 'acme.vault'), readVaultKey(join(project.paths.keys, 'acme.key')), 'acme');
     const state = new LocalState(project);
     await state.mutate({ command: 'test setup', action: 'tenant.secrets', tenant: 'acme' }, async (tx) => {
       const record = (await state.getTenant('acme'))!;

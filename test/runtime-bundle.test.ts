@@ -1,8 +1,16 @@
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 const entry = fileURLToPath(new URL('../src/runtime/index.ts', import.meta.url));
+const contractDir = fileURLToPath(new URL('../src/contract/', import.meta.url));
+
+/** What a tenant runtime may be built from, of this repository's own sources. */
+const RUNTIME_SOURCES = /^src\/(runtime|contract)\//;
+
+/** Bytes the contract may add to the runtime bundle: it is parsed at every cold start. */
+const CONTRACT_BUDGET_BYTES = 32 * 1024;
 
 describe('runtime bundle', () => {
   it('never pulls in CLI code and reaches the AWS SDK only through dynamic imports', async () => {
@@ -21,6 +29,9 @@ describe('runtime bundle', () => {
       /(^|\/)src\/(commands|state|output)\/|(^|\/)src\/cli\.ts$|node_modules\/(commander|ink|react|execa|archiver|tar)\//.test(path),
     );
     expect(forbidden).toEqual([]);
+    // Static or dynamic: of the repository's own code, only the runtime and the contract.
+    expect(inputs.filter((path) => !path.includes('node_modules/') && !RUNTIME_SOURCES.test(path))).toEqual([]);
+    expect(inputs.some((path) => path.startsWith('src/contract/'))).toBe(true);
 
     const staticSdk: string[] = [];
     for (const [path, input] of Object.entries(result.metafile.inputs)) {
@@ -49,5 +60,36 @@ describe('runtime bundle', () => {
     expect(loaded.has('src/runtime/handler.ts')).toBe(true);
     expect([...loaded].filter((path) => path === 'node:crypto' || path.includes('node_modules/zod/') || path === 'src/runtime/webhook.ts')).toEqual([]);
     expect(inputs).toContain('src/runtime/webhook.ts');
+    // The contract is on that path (config, mapping, references, marker), so it stays small.
+    expect(loaded.has('src/contract/runtime-environment.ts')).toBe(true);
+    const contractBytes = Object.values(result.metafile.outputs)
+      .flatMap((output) => Object.entries(output.inputs))
+      .filter(([path]) => path.startsWith('src/contract/'))
+      .reduce((sum, [, input]) => sum + input.bytesInOutput, 0);
+    expect(contractBytes).toBeLessThan(CONTRACT_BUDGET_BYTES);
+  });
+
+  it('builds the contract from nothing but itself: no CLI code, no node: modules, no packages', async () => {
+    const entries = readdirSync(contractDir)
+      .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'))
+      .map((name) => `${contractDir}${name}`);
+    expect(entries.length).toBeGreaterThan(5);
+    const result = await build({
+      entryPoints: entries,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      write: false,
+      outdir: 'out',
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const outside: string[] = [];
+    for (const [path, input] of Object.entries(result.metafile.inputs)) {
+      if (!path.startsWith('src/contract/')) outside.push(path);
+      for (const imported of input.imports) if (!imported.path.startsWith('src/contract/')) outside.push(`${path} → ${imported.path}`);
+    }
+    expect(outside).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextGeneration, serializeGenerationMarker } from '../src/runtime/generation.js';
+import { nextGeneration, serializeGenerationMarker } from '../src/contract/generation.js';
 import { createLambdaHandler } from '../src/runtime/handler.js';
 import { apiGatewayEvent, functionUrlEvent } from '../src/testing/events.js';
 import { startLocalTable, type LocalTable } from '../src/testing/dynalite.js';
@@ -204,7 +204,7 @@ describe('faults and runtime endpoints', () => {
 
   it('reads the suspension from the DynamoDB generation item', async () => {
     const { PutCommand, DeleteCommand } = await import('@aws-sdk/lib-dynamodb');
-    const { generationMarkerToItem } = await import('../src/runtime/generation.js');
+    const { generationMarkerToItem } = await import('../src/contract/generation.js');
     await table.client.send(new PutCommand({ TableName: table.name, Item: generationMarkerToItem(nextGeneration(undefined, { suspended: true })) }));
     try {
       const { handler } = makeRuntime({ table });

@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openVault, readVaultKey, STAGE_PENDING } from '../src/runtime/secrets/vault.js';
+import { readVaultKey, STAGE_PENDING } from '../src/runtime/secrets/vault.js';
+import { openWritableVault } from '../src/targets/local/vault-writer.js';
 import { verifyWebhook } from '../src/runtime/webhook.js';
 import { cliPath, makeProject, repoRoot, snapshotTree, type CliResult } from './helpers/cli.js';
 
@@ -117,7 +118,7 @@ describe('secrets on the local vault', { timeout: 120_000 }, () => {
     expect(rotated.runtime.summary).toMatch(/generation marker within about 1 s/);
 
     const key = readVaultKey(join(dir, '.sovereign', 'keys', 'acme.key'));
-    const vault = () => openVault(join(dir, '.sovereign', 'vault', 'acme.vault'), key, 'acme');
+    const vault = () => openWritableVault(join(dir, '.sovereign', 'vault', 'acme.vault'), key, 'acme');
     expect(vault().readSecret(LK)).toBe(`${CANARY}-2`);
     // Rotating one JSON key keeps the others.
     expect(vault().readSecret('secretsmanager:dev/tenants/acme/avalara:account_id')).toBe('acct-7');
@@ -278,7 +279,7 @@ describe('an interrupted rotation', { timeout: 120_000 }, () => {
     await ok(['secrets', 'put', ref, '--tenant', 'acme', '--from-stdin'], { cwd: dir, input: `${CANARY}-a` });
     await ok(['secrets', 'set', 'acme', 'cetec.api_token', ref], { cwd: dir });
     // What a rotation killed after storing its pending version leaves behind.
-    const vault = openVault(join(dir, '.sovereign', 'vault', 'acme.vault'), readVaultKey(join(dir, '.sovereign', 'keys', 'acme.key')), 'acme');
+    const vault = openWritableVault(join(dir, '.sovereign', 'vault', 'acme.vault'), readVaultKey(join(dir, '.sovereign', 'keys', 'acme.key')), 'acme');
     vault.putVersion(ref, `${CANARY}-b`, { by: 'test', labels: [STAGE_PENDING], versionId: 'pending-1' });
 
     const other = await secretsCli(['secrets', 'rotate', 'acme', 'cetec.api_token', '--from-stdin'], { cwd: dir, input: `${CANARY}-c` });
@@ -310,7 +311,7 @@ describe('the rotation webhook', { timeout: 120_000 }, () => {
     const ref = 'ssm:/dev/tenants/acme/cetec/api_token';
     await ok(['secrets', 'put', ref, '--tenant', 'acme', '--from-stdin'], { cwd: dir, input: `${CANARY}-1` });
     await ok(['secrets', 'set', 'acme', 'cetec.api_token', ref], { cwd: dir });
-    const vault = openVault(join(dir, '.sovereign', 'vault', 'acme.vault'), readVaultKey(join(dir, '.sovereign', 'keys', 'acme.key')), 'acme');
+    const vault = openWritableVault(join(dir, '.sovereign', 'vault', 'acme.vault'), readVaultKey(join(dir, '.sovereign', 'keys', 'acme.key')), 'acme');
     const secret = vault.readSecret('ssm:/dev/tenants/acme/_sovereign/webhook_secret');
 
     const received: Array<{ url: string; body: string; verified: boolean }> = [];

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { canonicalJson } from '../contract/canonical-json.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import type { ArtifactManifest, TenantBundle } from './bundle.js';
 import { readZip, writeZip } from './zip.js';
@@ -21,21 +22,9 @@ export interface PackedArtifact {
   entry: string;
 }
 
-/** Canonical JSON: keys sorted at every level, two-space indent, final newline. */
-export function canonicalJson(value: unknown): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (v !== null && typeof v === 'object') {
-      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
-    }
-    return v;
-  };
-  return `${JSON.stringify(sort(value), null, 2)}\n`;
-}
-
 /** The zip bytes and their SHA-256. Pure. */
 export function zipArtifact(bundle: Pick<TenantBundle, 'files' | 'manifest'>): { bytes: Buffer; sha256: string } {
-  const bytes = writeZip([...bundle.files, { name: 'manifest.json', data: Buffer.from(canonicalJson(bundle.manifest)) }]);
+  const bytes = writeZip([...bundle.files, { name: 'manifest.json', data: Buffer.from(canonicalJson(bundle.manifest, { layout: 'document' })) }]);
   return { bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 

@@ -9,10 +9,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { relative, sep } from 'node:path';
+import { secretMappingExtension } from '../contract/secret-mapping.js';
 import { firstLine } from '../errors.js';
 import type { ValidManifest } from '../extensions/manifest-schema.js';
 import { buildOpenApiDocument } from '../runtime/openapi.js';
-import { parseReference, referenceTarget } from '../runtime/secrets/reference.js';
+import { parseReference, referenceTarget } from '../contract/reference.js';
 import type { SecretBackend, SecretVersionInfo } from '../secrets/backend.js';
 import type { TenantRecord } from '../state/registry.js';
 import type { IsolationInputs, IsolationMatrix } from '../targets/aws/isolation.js';
@@ -147,17 +148,23 @@ function extensionEvidence(loaded: LoadedExtension): ExtensionEvidence {
 
 async function secretEvidence(sources: EvidenceSources, record: TenantRecord): Promise<{ secrets: SecretEvidence[]; reason?: string }> {
   const backend = await sources.secretBackend();
-  const entries: Array<{ key: string; reference: string; setAt: string | null; setBy: string | null }> = Object.keys(record.secrets ?? {})
+  const entries: Array<{ key: string; extension: string; reference: string; setAt: string | null; setBy: string | null }> = Object.keys(record.secrets ?? {})
     .sort()
-    .map((key) => ({ key, reference: record.secrets[key]!.reference, setAt: record.secrets[key]!.setAt ?? null, setBy: record.secrets[key]!.setBy ?? null }));
-  entries.push({ key: '_sovereign.webhook_secret', reference: tenantRuntimeConfig(sources.project, record).webhookSecret, setAt: null, setBy: null });
+    .map((key) => ({
+      key,
+      extension: secretMappingExtension(key) ?? '',
+      reference: record.secrets[key]!.reference,
+      setAt: record.secrets[key]!.setAt ?? null,
+      setBy: record.secrets[key]!.setBy ?? null,
+    }));
+  // Not an extension's secret (no extension is named `_sovereign`): the runtime's own.
+  entries.push({ key: '_sovereign.webhook_secret', extension: '_sovereign', reference: tenantRuntimeConfig(sources.project, record).webhookSecret, setAt: null, setBy: null });
   const out: SecretEvidence[] = [];
   for (const entry of entries) {
-    const [extension = ''] = entry.key.split('.');
     const parsed = parseReference(entry.reference);
     const evidence: SecretEvidence = {
       key: entry.key,
-      extension,
+      extension: entry.extension,
       reference: entry.reference,
       target: parsed.ok ? referenceTarget(parsed.reference) : null,
       setAt: entry.setAt,

@@ -4,7 +4,7 @@
  * of the manifest without its `signature` member. The file itself is written in one exact form
  * (sorted keys, two-space indent, final newline) so that not even its whitespace can change.
  */
-import { canonicalJson } from '../state/canonical-json.js';
+import { canonicalJson } from '../contract/canonical-json.js';
 import type { ChainPoint } from './chain.js';
 import type { Section } from './evidence.js';
 
@@ -54,5 +54,5 @@ export function signedBytes(manifest: UnsignedManifest | BundleManifest): Buffer
 
 /** The one accepted text of a manifest. */
 export function serializeManifest(manifest: BundleManifest | Record<string, unknown>): string {
-  return `${JSON.stringify(JSON.parse(canonicalJson(manifest)), null, 2)}\n`;
+  return canonicalJson(manifest, { layout: 'document' });
 }

@@ -13,9 +13,10 @@
 import { z } from 'zod';
 import { badInput } from '../errors.js';
 import type { Tier } from '../config.js';
-import { parseReference } from '../runtime/secrets/reference.js';
+import { parseReference } from '../contract/reference.js';
+import { TENANT_TIERS } from '../contract/runtime-environment.js';
 
-const tier = z.enum(['basic', 'standard', 'premium']);
+const tier = z.enum(TENANT_TIERS);
 
 export const billingConfigSchema = z
   .object({

@@ -15,7 +15,7 @@ import { Redactor } from '../runtime/redact.js';
 import type { SecretBackend } from '../runtime/secrets/backend.js';
 import { SecretNotFoundError } from '../runtime/errors.js';
 import { SecretResolver } from '../runtime/secrets/resolver.js';
-import { parseReference } from '../runtime/secrets/reference.js';
+import { parseReference } from '../contract/reference.js';
 import { BILLING_FUNCTION_ENV } from '../templates/control-plane.js';
 import { parseBillingConfig, type BillingConfig } from './config.js';
 import { splitSecrets } from './signature.js';

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { EXTENSION_NAME_LENGTH, segmentedNameProblem } from '../contract/names.js';
 import { conflict, badInput } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { CONFIG_FILE } from '../config.js';
@@ -20,8 +21,9 @@ function projectNameFrom(dir: string): string {
 export async function run(ctx: Parameters<CommandModule['run']>[0], [dir]: string[], options: Record<string, unknown>): Promise<void> {
   const target = resolve(ctx.globals.cwd, dir ?? '.');
   const name = (options.name as string | undefined) ?? projectNameFrom(target);
-  if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(name) || name.length < 2 || name.length > 40) {
-    throw badInput(`project name "${name}" is not valid`, 'pass --name with 2–40 characters of a-z, 0-9 and single "-"');
+  const nameProblem = segmentedNameProblem('project name', name, EXTENSION_NAME_LENGTH.min, EXTENSION_NAME_LENGTH.max);
+  if (nameProblem) {
+    throw badInput(nameProblem, 'pass --name with 2–40 characters of a-z, 0-9 and single "-"');
   }
   if (existsSync(join(target, CONFIG_FILE))) throw conflict(`${join(target, CONFIG_FILE)} already exists`, 'this folder is already a sovereign project; nothing was changed');
   const enclosing = findProjectRoot(target);

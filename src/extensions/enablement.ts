@@ -4,6 +4,7 @@
  * tenant has no reference for yet, as the exact `secrets set` commands to run.
  */
 import { join } from 'node:path';
+import { formatSecretMapping } from '../contract/secret-mapping.js';
 import { badInput, notFound } from '../errors.js';
 import { assertExtensionName, assertTenantId } from '../names.js';
 import type { TenantRecord } from '../state/registry.js';
@@ -44,11 +45,11 @@ export function missingSecrets(
   secretsConfig?: unknown,
 ): MissingSecret[] {
   return manifest.secrets
-    .filter((secret) => secret.required && record.secrets[`${manifest.name}.${secret.key}`] === undefined)
+    .filter((secret) => secret.required && record.secrets[formatSecretMapping({ extension: manifest.name, key: secret.key })] === undefined)
     .map((secret) => ({
       key: secret.key,
       description: secret.description,
-      command: `sovereign secrets set ${record.id} ${manifest.name}.${secret.key} ${defaultReference(record.stage, record.id, manifest.name, secret.key, secretsConfig)}`,
+      command: `sovereign secrets set ${record.id} ${formatSecretMapping({ extension: manifest.name, key: secret.key })} ${defaultReference(record.stage, record.id, manifest.name, secret.key, secretsConfig)}`,
     }));
 }
 

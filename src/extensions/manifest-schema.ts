@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { ExtensionManifest, HttpMethod, PermissionStatement, RouteDefinition, SecretDeclaration } from '../runtime/extension.js';
-import { extensionNameProblem } from '../names.js';
+import { extensionNameProblem, SECRET_KEY } from '../contract/names.js';
 
 /** A manifest that passed `validateManifest`: defaults applied. */
 export interface ValidManifest extends ExtensionManifest<unknown> {
@@ -19,7 +19,6 @@ export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const s
 
 const SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
-const SECRET_KEY = /^[a-z][a-z0-9_]*$/;
 const HANDLER_REF = /^[a-z0-9][a-z0-9-]*(?:#[A-Za-z_$][A-Za-z0-9_$]*)?$/;
 const PATH_LITERAL = /^[A-Za-z0-9._~-]+$/;
 const PATH_PARAM = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
@@ -130,7 +129,7 @@ const routeSchema = z
 
 const secretSchema = z
   .object({
-    key: z.string({ message: 'key must be a string' }).regex(SECRET_KEY, 'key must match ^[a-z][a-z0-9_]*$ (e.g. license_key)'),
+    key: z.string({ message: 'key must be a string' }).regex(SECRET_KEY, `key must match ${SECRET_KEY.source} (e.g. license_key)`),
     description: z.string({ message: 'description is required' }).min(1, 'description must not be empty'),
     required: z.boolean().default(true),
   })

@@ -8,7 +8,7 @@
  * checks both, so any changed byte fails, even in whitespace.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../state/canonical-json.js';
+import { canonicalJson } from '../contract/canonical-json.js';
 import { fingerprintOf, parsePublicKeyBase64, signBytes, verifyBytes, type SigningKey } from '../audit/signing.js';
 
 export const CERTIFICATE_FORMAT = 'sovereign-deletion-certificate';
@@ -42,13 +42,9 @@ export interface DeletionCertificate extends DeletionCertificateBody {
   signature: string;
 }
 
-function sortDeep(value: unknown): unknown {
-  return JSON.parse(canonicalJson(value)) as unknown;
-}
-
 /** The exact bytes of a certificate file. */
 export function serializeCertificate(certificate: DeletionCertificate): string {
-  return `${JSON.stringify(sortDeep(certificate), null, 2)}\n`;
+  return canonicalJson(certificate, { layout: 'document' });
 }
 
 export function signCertificate(body: Omit<DeletionCertificateBody, 'signer'>, key: SigningKey): DeletionCertificate {

@@ -1,24 +1,8 @@
 /**
- * The runtime's environment contract. The `dev` server (local target) and the CloudFormation
- * templates (aws target) both start the runtime with these variables; nothing else configures it.
- *
- * | variable | meaning |
- * |---|---|
- * | `SOVEREIGN_TENANT` | tenant id (required) |
- * | `SOVEREIGN_STAGE` | stage, e.g. `dev` (required) |
- * | `SOVEREIGN_TIER` | `basic` \| `standard` \| `premium` (default `standard`) |
- * | `SOVEREIGN_TABLE` | name of the tenant's DynamoDB table (required); key schema `TENANT_TABLE_KEY_SCHEMA` (`table.ts`) |
- * | `SOVEREIGN_ARTIFACT` | sha256 of the deployed artifact, reported by health (default `unknown`) |
- * | `SOVEREIGN_TENANT_CONFIG` | JSON {@link TenantRuntimeConfig} (required) |
- * | `SOVEREIGN_SECRETS_BACKEND` | `aws` (SSM + Secrets Manager) or `vault` (local encrypted vault); default `aws` |
- * | `SOVEREIGN_VAULT_PATH` | vault file, required with `vault` |
- * | `SOVEREIGN_VAULT_KEY_FILE` | file holding the tenant's vault key, required with `vault` |
- * | `SOVEREIGN_GENERATION_SOURCE` | `dynamodb` (item `{ pk: '_sovereign', sk: 'generation' }` of the table; default) or `file:<path>` |
- * | `SOVEREIGN_GENERATION_INTERVAL_MS` | how often at most the generation marker is read (default 1000) |
- * | `SOVEREIGN_SECRET_TTL_MS` | secret cache TTL (default 300000) |
- * | `SOVEREIGN_SECRET_CACHE_MAX` | secret cache entries (default 1000) |
- * | `SOVEREIGN_SECRET_MAX_STALE_MS` | stale-if-error bound past the TTL (default 900000) |
- * | `SOVEREIGN_LOG_LEVEL` | `debug` \| `info` \| `warn` \| `error` (default `info`) |
+ * The runtime's reader of its environment. The variables, their defaults and the tenant
+ * configuration they carry are the contract's (`contract/runtime-environment.ts`,
+ * `contract/tenant-runtime-config.ts`): the `dev` server (local target) and the CloudFormation
+ * templates (aws target) build them with the same module; nothing else configures the runtime.
  *
  * The DynamoDB, SSM and Secrets Manager endpoints come from the SDK's normal chain
  * (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SSM`, `AWS_ENDPOINT_URL`, …; locally a dynalite).
@@ -29,62 +13,30 @@
  *
  * @module
  */
+import { isStage, isTenantId } from '../contract/names.js';
+import {
+  isUnknownRuntimeVariable, parseGenerationSource, RUNTIME_DEFAULTS, RUNTIME_ENV, RUNTIME_LOG_LEVELS, TENANT_TIERS,
+  type GenerationSource, type RuntimeSettings, type SecretsBackendSetting,
+} from '../contract/runtime-environment.js';
+import { parseTenantRuntimeConfig, type TenantRuntimeConfig } from '../contract/tenant-runtime-config.js';
 import { RuntimeConfigError } from './errors.js';
-import { parseReference } from './secrets/reference.js';
 
-/** `SOVEREIGN_TENANT_CONFIG`: the tenant's configuration as deployed. */
-export interface TenantRuntimeConfig {
-  /** Extensions enabled for the tenant; only these are served. */
-  extensions: string[];
-  /** `"<extension>.<key>"` → secret reference (`ssm:…` / `secretsmanager:…`). */
-  secrets: Record<string, string>;
-  /** Extension name → its tenant-level settings (validated with the manifest's config schema). */
-  config: Record<string, unknown>;
-  /** Reference of the rotation webhook's signing secret, e.g. `ssm:/dev/tenants/acme/_sovereign/webhook_secret`. */
-  webhookSecret: string;
-}
+export type { GenerationSource, TenantRuntimeConfig };
+export { RUNTIME_ENV_VARS } from '../contract/runtime-environment.js';
 
-export type GenerationSource = { kind: 'dynamodb' } | { kind: 'file'; path: string };
-
-export interface RuntimeConfig {
-  tenant: string;
-  stage: string;
-  tier: string;
-  table: string;
-  artifact: string;
-  tenantConfig: TenantRuntimeConfig;
-  secretsBackend: { kind: 'aws' } | { kind: 'vault'; path: string; keyFile: string };
-  generationSource: GenerationSource;
+/** The runtime's configuration: the target's settings and the tuning, defaults applied. */
+export interface RuntimeConfig extends RuntimeSettings {
   generationIntervalMs: number;
   secretTtlMs: number;
   secretCacheMax: number;
   secretMaxStaleMs: number;
-  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  logLevel: (typeof RUNTIME_LOG_LEVELS)[number];
 }
-
-/** Every variable of the contract; any other `SOVEREIGN_*` variable is refused. */
-export const RUNTIME_ENV_VARS = [
-  'SOVEREIGN_TENANT', 'SOVEREIGN_STAGE', 'SOVEREIGN_TIER', 'SOVEREIGN_TABLE', 'SOVEREIGN_ARTIFACT',
-  'SOVEREIGN_TENANT_CONFIG', 'SOVEREIGN_SECRETS_BACKEND', 'SOVEREIGN_VAULT_PATH', 'SOVEREIGN_VAULT_KEY_FILE',
-  'SOVEREIGN_GENERATION_SOURCE', 'SOVEREIGN_GENERATION_INTERVAL_MS', 'SOVEREIGN_SECRET_TTL_MS',
-  'SOVEREIGN_SECRET_CACHE_MAX', 'SOVEREIGN_SECRET_MAX_STALE_MS', 'SOVEREIGN_LOG_LEVEL',
-] as const;
-
-/** `SOVEREIGN_*` variables the CLI itself reads (global option twins); tolerated, not used here. */
-const CLI_ENV_VARS = new Set(['SOVEREIGN_TARGET', 'SOVEREIGN_PROFILE', 'SOVEREIGN_REGION', 'SOVEREIGN_ENDPOINT_URL', 'SOVEREIGN_VERBOSE', 'SOVEREIGN_JSON', 'SOVEREIGN_CWD', 'SOVEREIGN_YES', 'SOVEREIGN_NO_COLOR', 'SOVEREIGN_HOME']);
-
-const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-const STAGE = /^[a-z][a-z0-9]{0,11}$/;
-const TIERS = new Set(['basic', 'standard', 'premium']);
-const TENANT_CONFIG_KEYS = new Set(['extensions', 'secrets', 'config', 'webhookSecret']);
 
 /** Reads and validates the runtime configuration; throws {@link RuntimeConfigError} listing every problem. */
 export function loadRuntimeConfig(env: Record<string, string | undefined> = process.env): RuntimeConfig {
   const problems: string[] = [];
-  const known = new Set<string>(RUNTIME_ENV_VARS);
-  for (const name of Object.keys(env)) {
-    if (name.startsWith('SOVEREIGN_') && !known.has(name) && !CLI_ENV_VARS.has(name) && name !== 'SOVEREIGN_PORT' && !name.startsWith('SOVEREIGN_DEV_')) problems.push(`unknown variable ${name}`);
-  }
+  for (const name of Object.keys(env)) if (isUnknownRuntimeVariable(name)) problems.push(`unknown variable ${name}`);
   const required = (name: string): string => {
     const value = env[name];
     if (value === undefined || value === '') {
@@ -104,32 +56,32 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
     return value;
   };
 
-  const tenant = required('SOVEREIGN_TENANT');
-  if (tenant && !NAME.test(tenant)) problems.push(`SOVEREIGN_TENANT "${tenant}" is not a valid tenant id`);
-  const stage = required('SOVEREIGN_STAGE');
-  if (stage && !STAGE.test(stage)) problems.push(`SOVEREIGN_STAGE "${stage}" is not a valid stage`);
-  const tier = env.SOVEREIGN_TIER || 'standard';
-  if (!TIERS.has(tier)) problems.push(`SOVEREIGN_TIER "${tier}" must be basic, standard or premium`);
-  const table = required('SOVEREIGN_TABLE');
-  const artifact = env.SOVEREIGN_ARTIFACT || 'unknown';
+  const tenant = required(RUNTIME_ENV.tenant);
+  if (tenant && !isTenantId(tenant)) problems.push(`${RUNTIME_ENV.tenant} "${tenant}" is not a valid tenant id`);
+  const stage = required(RUNTIME_ENV.stage);
+  if (stage && !isStage(stage)) problems.push(`${RUNTIME_ENV.stage} "${stage}" is not a valid stage`);
+  const tier = env[RUNTIME_ENV.tier] || RUNTIME_DEFAULTS.tier;
+  if (!(TENANT_TIERS as readonly string[]).includes(tier)) problems.push(`${RUNTIME_ENV.tier} "${tier}" must be basic, standard or premium`);
+  const table = required(RUNTIME_ENV.table);
+  const artifact = env[RUNTIME_ENV.artifact] || RUNTIME_DEFAULTS.artifact;
 
-  const backendName = env.SOVEREIGN_SECRETS_BACKEND || 'aws';
-  let secretsBackend: RuntimeConfig['secretsBackend'] = { kind: 'aws' };
+  const backendName = env[RUNTIME_ENV.secretsBackend] || 'aws';
+  let secretsBackend: SecretsBackendSetting = { kind: 'aws' };
   if (backendName === 'vault') {
-    secretsBackend = { kind: 'vault', path: required('SOVEREIGN_VAULT_PATH'), keyFile: required('SOVEREIGN_VAULT_KEY_FILE') };
+    secretsBackend = { kind: 'vault', path: required(RUNTIME_ENV.vaultPath), keyFile: required(RUNTIME_ENV.vaultKeyFile) };
   } else if (backendName !== 'aws') {
-    problems.push(`SOVEREIGN_SECRETS_BACKEND "${backendName}" must be aws or vault`);
+    problems.push(`${RUNTIME_ENV.secretsBackend} "${backendName}" must be aws or vault`);
   }
 
-  const sourceText = env.SOVEREIGN_GENERATION_SOURCE || 'dynamodb';
-  let generationSource: GenerationSource = { kind: 'dynamodb' };
-  if (sourceText.startsWith('file:') && sourceText.length > 5) generationSource = { kind: 'file', path: sourceText.slice(5) };
-  else if (sourceText !== 'dynamodb') problems.push(`SOVEREIGN_GENERATION_SOURCE "${sourceText}" must be dynamodb or file:<path>`);
+  const sourceText = env[RUNTIME_ENV.generationSource] || 'dynamodb';
+  const parsedSource = parseGenerationSource(sourceText);
+  const generationSource: GenerationSource = parsedSource ?? { kind: 'dynamodb' };
+  if (parsedSource === undefined) problems.push(`${RUNTIME_ENV.generationSource} "${sourceText}" must be dynamodb or file:<path>`);
 
-  const logLevel = env.SOVEREIGN_LOG_LEVEL || 'info';
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) problems.push(`SOVEREIGN_LOG_LEVEL "${logLevel}" must be debug, info, warn or error`);
+  const logLevel = env[RUNTIME_ENV.logLevel] || RUNTIME_DEFAULTS.logLevel;
+  if (!(RUNTIME_LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`${RUNTIME_ENV.logLevel} "${logLevel}" must be debug, info, warn or error`);
 
-  const tenantConfig = parseTenantConfig(required('SOVEREIGN_TENANT_CONFIG'), problems);
+  const tenantConfig = parseTenantRuntimeConfig(required(RUNTIME_ENV.tenantConfig), problems);
 
   const config: RuntimeConfig = {
     tenant,
@@ -140,82 +92,12 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
     tenantConfig,
     secretsBackend,
     generationSource,
-    generationIntervalMs: integer('SOVEREIGN_GENERATION_INTERVAL_MS', 1000, 0),
-    secretTtlMs: integer('SOVEREIGN_SECRET_TTL_MS', 300_000, 0),
-    secretCacheMax: integer('SOVEREIGN_SECRET_CACHE_MAX', 1000, 1),
-    secretMaxStaleMs: integer('SOVEREIGN_SECRET_MAX_STALE_MS', 900_000, 0),
+    generationIntervalMs: integer(RUNTIME_ENV.generationIntervalMs, RUNTIME_DEFAULTS.generationIntervalMs, 0),
+    secretTtlMs: integer(RUNTIME_ENV.secretTtlMs, RUNTIME_DEFAULTS.secretTtlMs, 0),
+    secretCacheMax: integer(RUNTIME_ENV.secretCacheMax, RUNTIME_DEFAULTS.secretCacheMax, 1),
+    secretMaxStaleMs: integer(RUNTIME_ENV.secretMaxStaleMs, RUNTIME_DEFAULTS.secretMaxStaleMs, 0),
     logLevel: logLevel as RuntimeConfig['logLevel'],
   };
   if (problems.length > 0) throw new RuntimeConfigError(problems);
   return config;
-}
-
-/** Validates `SOVEREIGN_TENANT_CONFIG`; pushes problems (never values) and returns what it could read. */
-export function parseTenantConfig(text: string, problems: string[]): TenantRuntimeConfig {
-  const empty: TenantRuntimeConfig = { extensions: [], secrets: {}, config: {}, webhookSecret: '' };
-  if (text === '') return empty;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    problems.push(`SOVEREIGN_TENANT_CONFIG is not JSON (${(error as Error).message})`);
-    return empty;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    problems.push('SOVEREIGN_TENANT_CONFIG must be a JSON object');
-    return empty;
-  }
-  const v = value as Record<string, unknown>;
-  for (const key of Object.keys(v)) if (!TENANT_CONFIG_KEYS.has(key)) problems.push(`SOVEREIGN_TENANT_CONFIG has unknown key "${key}"`);
-
-  const extensions: string[] = [];
-  if (!Array.isArray(v.extensions)) problems.push('SOVEREIGN_TENANT_CONFIG.extensions must be an array of extension names');
-  else {
-    for (const name of v.extensions) {
-      if (typeof name !== 'string' || !NAME.test(name)) problems.push(`SOVEREIGN_TENANT_CONFIG.extensions: "${String(name)}" is not an extension name`);
-      else if (extensions.includes(name)) problems.push(`SOVEREIGN_TENANT_CONFIG.extensions lists "${name}" twice`);
-      else extensions.push(name);
-    }
-  }
-
-  const secrets: Record<string, string> = {};
-  const rawSecrets = v.secrets ?? {};
-  if (typeof rawSecrets !== 'object' || rawSecrets === null || Array.isArray(rawSecrets)) {
-    problems.push('SOVEREIGN_TENANT_CONFIG.secrets must be an object of "<extension>.<key>": reference');
-  } else {
-    for (const [key, reference] of Object.entries(rawSecrets)) {
-      const [ext, secretKey, ...rest] = key.split('.');
-      if (!ext || !secretKey || rest.length > 0 || !NAME.test(ext) || !/^[a-z][a-z0-9_]*$/.test(secretKey)) {
-        problems.push(`SOVEREIGN_TENANT_CONFIG.secrets: "${key}" is not "<extension>.<key>"`);
-        continue;
-      }
-      if (typeof reference !== 'string') {
-        problems.push(`SOVEREIGN_TENANT_CONFIG.secrets["${key}"] must be a reference string`);
-        continue;
-      }
-      const parsed = parseReference(reference);
-      if (!parsed.ok) problems.push(`SOVEREIGN_TENANT_CONFIG.secrets["${key}"]: ${parsed.problem.message}`);
-      else secrets[key] = reference;
-    }
-  }
-
-  const config: Record<string, unknown> = {};
-  const rawConfig = v.config ?? {};
-  if (typeof rawConfig !== 'object' || rawConfig === null || Array.isArray(rawConfig)) {
-    problems.push('SOVEREIGN_TENANT_CONFIG.config must be an object keyed by extension');
-  } else {
-    for (const [ext, settings] of Object.entries(rawConfig)) {
-      if (!NAME.test(ext)) problems.push(`SOVEREIGN_TENANT_CONFIG.config: "${ext}" is not an extension name`);
-      else config[ext] = settings;
-    }
-  }
-
-  let webhookSecret = '';
-  if (typeof v.webhookSecret !== 'string') problems.push('SOVEREIGN_TENANT_CONFIG.webhookSecret must be a secret reference');
-  else {
-    const parsed = parseReference(v.webhookSecret);
-    if (!parsed.ok) problems.push(`SOVEREIGN_TENANT_CONFIG.webhookSecret: ${parsed.problem.message}`);
-    else webhookSecret = v.webhookSecret;
-  }
-  return { extensions, secrets, config, webhookSecret };
 }

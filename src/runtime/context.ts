@@ -1,4 +1,5 @@
 /** Builds the `RouteContext` a handler receives: tenant, config, log, secrets, db, metrics, paginate. */
+import { formatSecretMapping } from '../contract/secret-mapping.js';
 import type { DocumentClientProvider } from './db.js';
 import { createExtensionTable } from './db.js';
 import { SecretNotConfiguredError, UndeclaredSecretError } from './errors.js';
@@ -53,7 +54,7 @@ export function createSecretAccessor(
 ): SecretAccessor {
   // Declared key → reference (undefined when the tenant has not set it), built once per extension.
   const configured = new Map<string, string | undefined>();
-  for (const key of declared) configured.set(key, references[`${extension}.${key}`]);
+  for (const key of declared) configured.set(key, references[formatSecretMapping({ extension, key })]);
   return {
     get(key: string) {
       const reference = configured.get(key);

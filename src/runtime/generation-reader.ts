@@ -1,5 +1,5 @@
 /**
- * Reads the tenant's generation marker (see `generation.ts`) at most once per interval and
+ * Reads the tenant's generation marker (see `contract/generation.ts`) at most once per interval and
  * reports what changed since the last read, so every warm environment refetches rotated secrets
  * within about one interval. Checks run on the request path (a frozen Lambda has no timers).
  */
@@ -9,7 +9,7 @@ import type { DocumentClientProvider } from './db.js';
 import {
   changedSince, GENERATION_ITEM_KEY, generationMarkerFromItem, initialGenerationMarker, parseGenerationMarker,
   type GenerationMarker,
-} from './generation.js';
+} from '../contract/generation.js';
 
 export type GenerationReader = () => Promise<GenerationMarker>;
 

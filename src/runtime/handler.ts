@@ -6,6 +6,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { formatSecretMapping } from '../contract/secret-mapping.js';
 import { loadRuntimeConfig, type RuntimeConfig } from './config.js';
 import { createExtensionScope, createRouteContext, type ExtensionScope } from './context.js';
 import { lazyDocumentClient, type DocumentClientProvider } from './db.js';
@@ -372,7 +373,7 @@ export class TenantRuntime {
     const checks: Array<Promise<{ key: string; reference: string | null; status: ReferenceStatus | 'unset'; required?: boolean }>> = [];
     for (const state of this.extensions.values()) {
       for (const declared of state.manifest?.secrets ?? []) {
-        const key = `${state.name}.${declared.key}`;
+        const key = formatSecretMapping({ extension: state.name, key: declared.key });
         const reference = references[key];
         checks.push(
           reference === undefined

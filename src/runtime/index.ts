@@ -14,7 +14,7 @@ export type { BundledExtension, LambdaHandler, LambdaHandlerOptions, RuntimeHand
 export type { HttpEventV2, HttpResultV2, LambdaContextLike, Problem } from './http.js';
 export { loadRuntimeConfig, RUNTIME_ENV_VARS } from './config.js';
 export type { RuntimeConfig, TenantRuntimeConfig, GenerationSource } from './config.js';
-export * from './generation.js';
+export * from '../contract/generation.js';
 export { TENANT_TABLE_KEY_SCHEMA, extensionKeyPrefix } from './table.js';
 export { TtlCache } from './cache.js';
 export type { CacheOptions, CacheStats } from './cache.js';

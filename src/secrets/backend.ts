@@ -12,7 +12,7 @@
  * description, history or error.
  */
 import { ExitCode, UserError, type ExitCodeValue } from '../errors.js';
-import type { SecretReference } from '../runtime/secrets/reference.js';
+import type { SecretReference } from '../contract/reference.js';
 import { extractJsonKey, SecretLookupError } from '../runtime/secrets/vault.js';
 
 export { STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS } from '../runtime/secrets/vault.js';

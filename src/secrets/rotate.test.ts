@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { parseReferenceOrThrow } from '../runtime/secrets/reference.js';
+import { parseReferenceOrThrow } from '../contract/reference.js';
 import { SecretBackendError, STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS, type SecretBackend } from './backend.js';
 import { LocalSecretBackend } from '../targets/local/secret-store.js';
 import {

@@ -15,7 +15,7 @@
  * retried rotation idempotent there too.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { referenceTarget, type SecretReference } from '../runtime/secrets/reference.js';
+import { referenceTarget, type SecretReference } from '../contract/reference.js';
 import {
   SecretBackendError, STAGE_CURRENT, STAGE_PENDING, type SecretBackend, type SecretDescription,
 } from './backend.js';

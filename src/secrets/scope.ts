@@ -20,7 +20,7 @@
  */
 import { z } from 'zod';
 import { badInput } from '../errors.js';
-import { parseReference, formatReference, type ReferenceProblem, type SecretReference } from '../runtime/secrets/reference.js';
+import { parseReference, formatReference, type ReferenceProblem, type SecretReference } from '../contract/reference.js';
 
 export const DEFAULT_SSM_PREFIX = '/{stage}/tenants/{tenant}/';
 export const DEFAULT_SECRETS_MANAGER_NAME = '{stage}/tenants/{tenant}/';

@@ -9,9 +9,9 @@
 import { join } from 'node:path';
 import { badInput, denied, ExitCode, notFound, UserError } from '../errors.js';
 import { listExtensionFolders, loadExtension } from '../extensions/discover.js';
-import { assertExtensionName } from '../names.js';
+import { formatSecretMapping, parseSecretMapping } from '../contract/secret-mapping.js';
 import type { Project } from '../project.js';
-import { formatReference, parseReference, referenceTarget, type SecretReference } from '../runtime/secrets/reference.js';
+import { formatReference, parseReference, referenceTarget, type SecretReference } from '../contract/reference.js';
 import type { TenantRecord } from '../state/registry.js';
 import type { GenerationTicket, StateStore, Transaction } from '../state/store.js';
 import type { RuntimeNotice } from '../targets/target.js';
@@ -33,17 +33,11 @@ export interface SecretsEnv {
   warn?: (message: string) => void;
 }
 
-/** `<extension>.<key>` of the commands. */
+/** `<extension>.<key>` of the commands (the rule is `contract/secret-mapping.ts`'s); a usage error otherwise. */
 export function parseMappingKey(text: string): { extension: string; key: string; mapping: string } {
-  const dot = text.lastIndexOf('.');
-  if (dot <= 0 || dot === text.length - 1) {
-    throw badInput(`"${text}" is not <extension>.<key>`, 'e.g. avalara.license_key');
-  }
-  const extension = text.slice(0, dot);
-  const key = text.slice(dot + 1);
-  assertExtensionName(extension);
-  if (!/^[a-z][a-z0-9_]*$/.test(key)) throw badInput(`secret key "${key}" is not valid`, 'secret keys are a-z, 0-9 and "_", starting with a letter');
-  return { extension, key, mapping: `${extension}.${key}` };
+  const parsed = parseSecretMapping(text);
+  if (!parsed.ok) throw badInput(parsed.problem, 'e.g. avalara.license_key: an extension name, ".", and one of its secret keys (a-z, 0-9 and "_")');
+  return { ...parsed.mapping, mapping: formatSecretMapping(parsed.mapping) };
 }
 
 /** Step 1: syntax; throws exit 2 with the parser's message. */
@@ -383,7 +377,7 @@ export async function checkTenantSecrets(env: SecretsEnv, tenantId: string): Pro
   for (const extension of record.extensions) {
     const discovered = await loadExtension(join(env.project.paths.extensions, extension));
     for (const secret of discovered.manifest?.secrets ?? []) {
-      const mapping = `${extension}.${secret.key}`;
+      const mapping = formatSecretMapping({ extension, key: secret.key });
       if (secret.required && !record.secrets?.[mapping]) results.push({ mapping, reference: null, status: 'unset', detail: 'required by the extension and not set' });
     }
   }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../contract/canonical-json.js';
 import { ExitCode, UserError } from '../errors.js';
 
 export const GENESIS_HASH = '0'.repeat(64);

@@ -3,7 +3,7 @@
  * target fills `summary` from a change set, the local one `differences` from the last deploy.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../state/canonical-json.js';
+import { canonicalJson } from '../contract/canonical-json.js';
 import { formatChangeSummary, type ChangeSetSummary } from './aws/change-summary.js';
 import type { TargetName } from './target.js';
 

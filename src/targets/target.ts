@@ -9,6 +9,7 @@
  * it does not make the caller branch.
  */
 import type { Tier } from '../config.js';
+import { RUNTIME_DEFAULTS } from '../contract/runtime-environment.js';
 import type { OffboardTarget } from '../lifecycle/offboard.js';
 import type { Output } from '../output/output.js';
 import type { Project } from '../project.js';
@@ -21,7 +22,7 @@ import type { TenantDiff } from './diff.js';
 import type { IsolationMatrix } from './aws/isolation.js';
 
 /** How often the runtime reads its generation marker by default (`SOVEREIGN_GENERATION_INTERVAL_MS`). */
-export const DEFAULT_PICKUP_MS = 1000;
+export const DEFAULT_PICKUP_MS = RUNTIME_DEFAULTS.generationIntervalMs;
 
 /** The targets a project can name in `sovereign.config.json` or `--target`. */
 export const TARGET_NAMES = ['local', 'aws'] as const;

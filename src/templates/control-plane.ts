@@ -5,7 +5,7 @@
  */
 import { badInput } from '../errors.js';
 import type { Tier } from '../config.js';
-import { parseReference } from '../runtime/secrets/reference.js';
+import { parseReference } from '../contract/reference.js';
 import { TENANT_TABLE_KEY_SCHEMA } from '../runtime/table.js';
 import { getAtt, ref, sub, tagList, withPseudoParameters, type CfnResource, type CfnTemplate } from './cfn.js';
 import {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NotATenantTemplateError, renderTenantStack, retierTenantTemplate, tenantEnvironment, type TenantStackInputs } from './tenant-stack.js';
+import { NotATenantTemplateError, renderTenantStack, retierTenantTemplate, lambdaTenantEnvironment, type TenantStackInputs } from './tenant-stack.js';
 import { TIER_NAMES, TIERS } from './tiers.js';
 import { renderControlPlaneStack } from './control-plane.js';
 import { tenantRoleName } from './names.js';
@@ -124,7 +124,7 @@ describe('renderTenantStack', () => {
   it('refuses a configuration larger than Lambda environment limits', () => {
     const big = inputs();
     big.runtimeConfig = { ...big.runtimeConfig, config: { avalara: { blob: 'x'.repeat(5000) } } };
-    expect(() => tenantEnvironment(big)).toThrow(/4096 bytes of environment/);
+    expect(() => lambdaTenantEnvironment(big)).toThrow(/4096 bytes of environment/);
   });
 
   it('leaves no pseudo parameter outside Fn::Sub', () => {

@@ -3,9 +3,10 @@
  * all named `sovereign-<stage>-<tenant>`. Pure data from inputs; the deploy flow sends it to CloudFormation.
  */
 import { badInput } from '../errors.js';
-import type { TenantRuntimeConfig } from '../runtime/config.js';
+import { runtimeEnvironment } from '../contract/runtime-environment.js';
+import type { TenantRuntimeConfig } from '../contract/tenant-runtime-config.js';
 import { TENANT_TABLE_KEY_SCHEMA } from '../runtime/table.js';
-import { parseReference } from '../runtime/secrets/reference.js';
+import { parseReference } from '../contract/reference.js';
 import { getAtt, ref, sub, tagList, withPseudoParameters, type CfnTemplate } from './cfn.js';
 import {
   artifactBucketNameSub,
@@ -49,8 +50,12 @@ export function tenantTags(inputs: Pick<TenantStackInputs, 'project' | 'tenant' 
   return { 'sovereign:project': inputs.project, 'sovereign:stage': inputs.stage, 'sovereign:tenant': inputs.tenant };
 }
 
-/** The runtime's environment contract (see `src/runtime/config.ts`). */
-export function tenantEnvironment(inputs: TenantStackInputs): Record<string, string> {
+/**
+ * The Lambda function's environment: the runtime's contract (`runtimeEnvironment`, with SSM and
+ * Secrets Manager and the table's generation marker), after checking that every secret is a
+ * reference and that the whole fits Lambda's limit.
+ */
+export function lambdaTenantEnvironment(inputs: TenantStackInputs): Record<string, string> {
   const { runtimeConfig } = inputs;
   for (const [key, reference] of [...Object.entries(runtimeConfig.secrets), ['webhookSecret', runtimeConfig.webhookSecret] as const]) {
     const parsed = parseReference(reference);
@@ -59,22 +64,16 @@ export function tenantEnvironment(inputs: TenantStackInputs): Record<string, str
       throw badInput(`the secret for "${key}" of tenant "${inputs.tenant}" is not a reference: ${parsed.problem.message}`, 'set it with `sovereign secrets set`');
     }
   }
-  const tenantConfig = {
-    extensions: [...runtimeConfig.extensions].sort(),
-    secrets: Object.fromEntries(Object.keys(runtimeConfig.secrets).sort().map((key) => [key, runtimeConfig.secrets[key]])),
-    config: runtimeConfig.config,
-    webhookSecret: runtimeConfig.webhookSecret,
-  };
-  const environment = {
-    SOVEREIGN_TENANT: inputs.tenant,
-    SOVEREIGN_STAGE: inputs.stage,
-    SOVEREIGN_TIER: inputs.tier,
-    SOVEREIGN_TABLE: tenantTableName(inputs.stage, inputs.tenant),
-    SOVEREIGN_ARTIFACT: inputs.artifactSha256,
-    SOVEREIGN_TENANT_CONFIG: JSON.stringify(tenantConfig),
-    SOVEREIGN_SECRETS_BACKEND: 'aws',
-    SOVEREIGN_GENERATION_SOURCE: 'dynamodb',
-  };
+  const environment = runtimeEnvironment({
+    tenant: inputs.tenant,
+    stage: inputs.stage,
+    tier: inputs.tier,
+    table: tenantTableName(inputs.stage, inputs.tenant),
+    artifact: inputs.artifactSha256,
+    tenantConfig: runtimeConfig,
+    secretsBackend: { kind: 'aws' },
+    generationSource: { kind: 'dynamodb' },
+  });
   const bytes = environmentBytes(environment);
   if (bytes > MAX_ENVIRONMENT_BYTES) {
     throw badInput(
@@ -178,7 +177,7 @@ export function renderTenantStack(inputs: TenantStackInputs): CfnTemplate {
           MemorySize: limits.memorySize,
           Timeout: timeout,
           ReservedConcurrentExecutions: limits.reservedConcurrency,
-          Environment: { Variables: tenantEnvironment(inputs) },
+          Environment: { Variables: lambdaTenantEnvironment(inputs) },
           LoggingConfig: { LogGroup: ref('LogGroup') },
           Tags: tagList(tags),
         },

@@ -2,8 +2,9 @@
  * Service tiers: what a tenant's tier buys in API throttling, Lambda capacity and log retention.
  * The same numbers drive the aws template and the `dev` gateway's token buckets.
  */
+import { TENANT_TIERS } from '../contract/runtime-environment.js';
 
-export const TIER_NAMES = ['basic', 'standard', 'premium'] as const;
+export const TIER_NAMES = TENANT_TIERS;
 export type Tier = (typeof TIER_NAMES)[number];
 
 export interface TierLimits {

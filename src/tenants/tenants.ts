@@ -1,3 +1,4 @@
+import { webhookSecretReference } from '../contract/tenant-runtime-config.js';
 import { conflict, notFound } from '../errors.js';
 import { assertTenantId } from '../names.js';
 import type { Tier } from '../config.js';
@@ -12,10 +13,7 @@ export interface CreateTenantOptions {
   extend?: (tx: Transaction, record: TenantRecord) => Promise<void> | void;
 }
 
-/** The reference of the secret that signs rotation webhooks to the tenant's runtime. */
-export function webhookSecretReference(stage: string, id: string): string {
-  return `ssm:/${stage}/tenants/${id}/_sovereign/webhook_secret`;
-}
+export { webhookSecretReference };
 
 /** Pure: the record of a new tenant, `provisioning` until its first successful deploy. */
 export function newTenantRecord(options: { id: string; tier: Tier; stage: string; extensions: string[]; by: string; now: string }): TenantRecord {

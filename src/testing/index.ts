@@ -12,7 +12,10 @@
 import type { ExtensionManifest, RouteContext } from '../runtime/extension.js';
 import { createExtensionScope, createRouteContext } from '../runtime/context.js';
 import { lazyDocumentClient } from '../runtime/db.js';
-import { initialGenerationMarker, nextGeneration, type GenerationMarker } from '../runtime/generation.js';
+import { initialGenerationMarker, nextGeneration, type GenerationMarker } from '../contract/generation.js';
+import { runtimeEnvironment } from '../contract/runtime-environment.js';
+import { formatSecretMapping } from '../contract/secret-mapping.js';
+import { webhookSecretReference } from '../contract/tenant-runtime-config.js';
 import { createLambdaHandler, type RuntimeHandler } from '../runtime/handler.js';
 import type { HttpResultV2 } from '../runtime/http.js';
 import { Redactor } from '../runtime/redact.js';
@@ -84,12 +87,12 @@ export async function createTestContext(options: TestContextOptions): Promise<Te
     logs.push(line);
   };
   const referenceOf = (key: string) => `ssm:/${stage}/tenants/${tenant}/${options.extension}/${key}`;
-  const webhookReference = `ssm:/${stage}/tenants/${tenant}/_sovereign/webhook_secret`;
+  const webhookReference = webhookSecretReference(stage, tenant);
   const secretStore = createMemorySecretBackend({ [webhookReference]: 'whsec_dGVzdC13ZWJob29rLXNlY3JldC0wMTIzNDU2Nzg5' });
   const references: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.secrets ?? {})) {
     secretStore.set(referenceOf(key), value);
-    references[`${options.extension}.${key}`] = referenceOf(key);
+    references[formatSecretMapping({ extension: options.extension, key })] = referenceOf(key);
   }
 
   let config: unknown = options.config ?? {};
@@ -121,21 +124,23 @@ export async function createTestContext(options: TestContextOptions): Promise<Te
     const manifest = options.manifest;
     const handlers = options.handlers;
     handler ??= createLambdaHandler([{ name: options.extension, load: async () => ({ manifest, handlers }) }], {
-      env: {
-        SOVEREIGN_TENANT: tenant,
-        SOVEREIGN_STAGE: stage,
-        SOVEREIGN_TIER: tier,
-        SOVEREIGN_TABLE: table.name,
-        SOVEREIGN_ARTIFACT: 'test',
-        SOVEREIGN_LOG_LEVEL: 'debug',
-        SOVEREIGN_GENERATION_INTERVAL_MS: '0',
-        SOVEREIGN_TENANT_CONFIG: JSON.stringify({
+      // The secret store and the marker below replace what the backend and source would select.
+      env: runtimeEnvironment({
+        tenant,
+        stage,
+        tier,
+        table: table.name,
+        artifact: 'test',
+        tenantConfig: {
           extensions: [options.extension],
           secrets: references,
           config: { [options.extension]: options.config ?? {} },
           webhookSecret: webhookReference,
-        }),
-      },
+        },
+        secretsBackend: { kind: 'aws' },
+        generationSource: { kind: 'dynamodb' },
+        tuning: { SOVEREIGN_LOG_LEVEL: 'debug', SOVEREIGN_GENERATION_INTERVAL_MS: '0' },
+      }),
       secretBackend: secretStore,
       aws: { documentClient: table.client },
       generationReader: async () => marker,

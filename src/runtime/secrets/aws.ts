@@ -7,7 +7,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretAccessDeniedError, SecretNotFoundError, RuntimeError } from '../errors.js';
 import type { SecretBackend } from './backend.js';
-import { formatReference, type SecretReference } from './reference.js';
+import { formatReference, type SecretReference } from '../../contract/reference.js';
 
 export interface AwsSecretBackendOptions {
   ssm?: SSMClient;

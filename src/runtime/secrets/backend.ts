@@ -1,5 +1,5 @@
 /** What a secret store must do for the resolver: fetch the raw value a reference's target holds. */
-import type { SecretReference } from './reference.js';
+import type { SecretReference } from '../../contract/reference.js';
 
 /**
  * A secret store. `fetch` returns the stored value: the SSM parameter's value, or the Secrets

@@ -1,7 +1,7 @@
 /** An in-memory backend: the test kit and benchmarks serve secrets from it. */
 import { SecretNotFoundError } from '../errors.js';
 import type { SecretBackend } from './backend.js';
-import { formatReference, referenceTarget, type SecretReference } from './reference.js';
+import { formatReference, referenceTarget, type SecretReference } from '../../contract/reference.js';
 
 export interface MemorySecretBackend extends SecretBackend {
   /** Sets the value of a target (`ssm:<name>`, or `secretsmanager:<name>` with an optional stage). */

@@ -6,7 +6,7 @@ import { TtlCache, type CacheOptions } from '../cache.js';
 import { RuntimeError, SecretAccessDeniedError, SecretNotFoundError } from '../errors.js';
 import type { Redactor } from '../redact.js';
 import type { SecretBackend } from './backend.js';
-import { formatReference, parseReference, referenceTarget, type SecretReference } from './reference.js';
+import { formatReference, parseReference, referenceTarget, type SecretReference } from '../../contract/reference.js';
 
 /** What health reports per reference: never the value. */
 export type ReferenceStatus = 'ok' | 'missing' | 'denied' | 'error';

@@ -4,7 +4,7 @@
  */
 import { RuntimeError, SecretNotFoundError } from '../errors.js';
 import type { SecretBackend } from './backend.js';
-import { formatReference } from './reference.js';
+import { formatReference } from '../../contract/reference.js';
 import type { Vault } from './vault.js';
 
 export class VaultBackendError extends RuntimeError {

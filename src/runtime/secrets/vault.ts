@@ -21,13 +21,13 @@
  * behave like Secrets Manager's: a label sits on at most one version, and moving `AWSCURRENT`
  * leaves `AWSPREVIOUS` on the version that had it.
  *
- * Only `node:crypto`, `node:fs` and `node:path`: it is bundled into the tenant runtime.
+ * This module reads vaults: it is bundled into the tenant runtime, with `node:crypto` and `node:fs`
+ * only. Writing (encryption, the lock, labels and pruning) is the local target's, in
+ * `src/targets/local/vault-writer.ts`, and never reaches a runtime.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { writeFileAtomic } from '../../fs/atomic.js';
-import { parseReferenceOrThrow, referenceTarget, type SecretReference } from './reference.js';
+import { createDecipheriv, createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { parseReferenceOrThrow, referenceTarget, type SecretReference } from '../../contract/reference.js';
 
 /** The version stage a reference without a stage reads. */
 export const STAGE_CURRENT = 'AWSCURRENT';
@@ -41,8 +41,6 @@ export type StagingLabel = typeof STAGE_CURRENT | typeof STAGE_PENDING | typeof 
 
 export const VAULT_FORMAT = 'sovereign-vault';
 export const VAULT_FORMAT_VERSION = 1;
-/** Versions kept per secret; the oldest versions without a label are dropped beyond it. */
-export const MAX_VERSIONS_PER_SECRET = 100;
 /** Tenant keys are 32 random bytes. */
 export const VAULT_KEY_BYTES = 32;
 
@@ -103,26 +101,21 @@ export class SecretLookupError extends Error {
   }
 }
 
-/** A write contradicts the stored state (version id reused with another value, label not where expected). */
-export class VaultConflictError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'VaultConflictError';
-  }
-}
-
-interface SecretRecord {
+/** One secret as stored: its versions, oldest first. */
+export interface SecretRecord {
   createdAt: string;
   /** Oldest first. */
   versions: VaultVersion[];
 }
 
-interface VaultContents {
+/** The decrypted contents of a vault file. */
+export interface VaultContents {
   tenant: string;
   secrets: Record<string, SecretRecord>;
 }
 
-interface VaultHeader {
+/** The plaintext header line of a vault file. */
+export interface VaultHeader {
   format: string;
   version: number;
   tenant: string;
@@ -132,23 +125,6 @@ interface VaultHeader {
   iv: string;
   tag: string;
   data: string;
-}
-
-/** Options of {@link Vault.putVersion}. */
-export interface PutVersionOptions {
-  /** Labels for the new version (moved from other versions); default `['AWSCURRENT']`. */
-  labels?: StagingLabel[];
-  /** Who writes it. */
-  by: string;
-  /** A chosen version id (idempotent retries); default a random UUID. */
-  versionId?: string;
-  now?: Date;
-}
-
-/** Options of {@link Vault.moveLabel}. */
-export interface MoveLabelOptions {
-  /** Refuse unless the label is currently on this version (like `RemoveFromVersionId`). */
-  fromVersionId?: string;
 }
 
 /** Options of reads. */
@@ -188,22 +164,27 @@ export function readVaultKey(path: string): Buffer {
   return parseVaultKey(bytes, path);
 }
 
-function additionalData(tenant: string, keyId: string, generation: number): Buffer {
+/** The additional authenticated data of a vault file: binds format, version, tenant, key id and generation. */
+export function vaultAdditionalData(tenant: string, keyId: string, generation: number): Buffer {
   return Buffer.from(`${VAULT_FORMAT}\0${VAULT_FORMAT_VERSION}\0${tenant}\0${keyId}\0${generation}`);
 }
 
-function toTarget(reference: string | SecretReference): { target: string; reference: SecretReference } {
+/** The stored target of a reference (`ssm:<name>` / `secretsmanager:<name>`) and the parsed reference. */
+export function vaultTarget(reference: string | SecretReference): { target: string; reference: SecretReference } {
   const parsed = typeof reference === 'string' ? parseReferenceOrThrow(reference) : reference;
   return { target: referenceTarget(parsed), reference: parsed };
 }
 
-function withoutValue(version: VaultVersion): VaultVersionMetadata {
+/** A version without its value. */
+export function versionMetadata(version: VaultVersion): VaultVersionMetadata {
   return { versionId: version.versionId, createdAt: version.createdAt, createdBy: version.createdBy, labels: [...version.labels] };
 }
 
-interface FileSignature { mtimeMs: number; size: number; ino: number }
+/** What tells that a vault file changed on disk. */
+export interface FileSignature { mtimeMs: number; size: number; ino: number }
 
-function signatureOf(path: string): FileSignature | undefined {
+/** The file's signature, undefined when it does not exist. */
+export function vaultFileSignature(path: string): FileSignature | undefined {
   try {
     const stat = statSync(path);
     return { mtimeMs: stat.mtimeMs, size: stat.size, ino: stat.ino };
@@ -213,9 +194,12 @@ function signatureOf(path: string): FileSignature | undefined {
   }
 }
 
+/** A vault file as read: decrypted contents, header generation, file signature. */
+export interface LoadedVault { contents: VaultContents; generation: number; signature: FileSignature | undefined }
+
 /** Decrypts a vault file; an absent file is an empty vault at generation 0. */
-function loadVault(path: string, key: Buffer, tenant: string): { contents: VaultContents; generation: number; signature: FileSignature | undefined } {
-  const signature = signatureOf(path);
+export function loadVaultFile(path: string, key: Buffer, tenant: string): LoadedVault {
+  const signature = vaultFileSignature(path);
   if (signature === undefined) return { contents: { tenant, secrets: {} }, generation: 0, signature };
   let text: string;
   try {
@@ -252,7 +236,7 @@ function loadVault(path: string, key: Buffer, tenant: string): { contents: Vault
   let plaintext: Buffer;
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, iv);
-    decipher.setAAD(additionalData(header.tenant, header.keyId, header.generation));
+    decipher.setAAD(vaultAdditionalData(header.tenant, header.keyId, header.generation));
     decipher.setAuthTag(tag);
     plaintext = Buffer.concat([decipher.update(Buffer.from(header.data, 'base64')), decipher.final()]);
   } catch {
@@ -270,82 +254,19 @@ function loadVault(path: string, key: Buffer, tenant: string): { contents: Vault
   return { contents, generation: header.generation, signature };
 }
 
-function encryptVault(contents: VaultContents, key: Buffer, tenant: string, generation: number): string {
-  const keyId = vaultKeyId(key);
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(additionalData(tenant, keyId, generation));
-  const data = Buffer.concat([cipher.update(JSON.stringify(contents), 'utf8'), cipher.final()]);
-  const header: VaultHeader = {
-    format: VAULT_FORMAT,
-    version: VAULT_FORMAT_VERSION,
-    tenant,
-    keyId,
-    generation,
-    cipher: 'aes-256-gcm',
-    iv: iv.toString('base64'),
-    tag: cipher.getAuthTag().toString('base64'),
-    data: data.toString('base64'),
-  };
-  return `${JSON.stringify(header)}\n`;
-}
-
-const LOCK_STALE_MS = 30_000;
-const LOCK_WAIT_MS = 5_000;
-
-function sleepSync(milliseconds: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, milliseconds);
-}
-
-/** Runs `fn` holding `<path>.lock` (exclusive create; a lock older than 30 s is taken over). */
-function withFileLock<T>(path: string, fn: () => T): T {
-  const lock = `${path}.lock`;
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  let fd: number | undefined;
-  while (fd === undefined) {
-    try {
-      fd = openSync(lock, 'wx', 0o600);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-        continue;
-      }
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS) unlinkSync(lock);
-      } catch {
-        // Released meanwhile.
-      }
-      if (Date.now() > deadline) throw new VaultConflictError(`the vault ${path} is locked by another command (${lock})`);
-      sleepSync(10);
-    }
-  }
-  try {
-    writeSync(fd, String(process.pid));
-    return fn();
-  } finally {
-    closeSync(fd);
-    try {
-      unlinkSync(lock);
-    } catch {
-      // Already gone.
-    }
-  }
-}
-
 /**
- * An open vault. Reads serve from the decrypted state loaded at open (call {@link Vault.refresh}
- * to pick up writes by others); every write re-reads the file under a lock, applies the change,
- * and writes the whole vault atomically.
+ * An open vault, for reading. Reads serve from the decrypted state loaded at open (call
+ * {@link Vault.refresh} to pick up writes by others). The CLI's `WritableVault`
+ * (`src/targets/local/vault-writer.ts`) extends it with writes.
  */
 export class Vault {
   readonly path: string;
   readonly tenant: string;
   readonly keyId: string;
-  private readonly key: Buffer;
-  private contents: VaultContents;
-  private currentGeneration: number;
-  private signature: FileSignature | undefined;
+  protected readonly key: Buffer;
+  protected contents: VaultContents;
+  protected currentGeneration: number;
+  protected signature: FileSignature | undefined;
 
   /** Use {@link openVault}. */
   constructor(path: string, key: Uint8Array, tenant: string) {
@@ -356,7 +277,7 @@ export class Vault {
     this.tenant = tenant;
     this.key = Buffer.from(key);
     this.keyId = vaultKeyId(this.key);
-    const loaded = loadVault(path, this.key, tenant);
+    const loaded = loadVaultFile(path, this.key, tenant);
     this.contents = loaded.contents;
     this.currentGeneration = loaded.generation;
     this.signature = loaded.signature;
@@ -369,17 +290,22 @@ export class Vault {
 
   /** Re-reads the file when it changed on disk; true when it did. */
   refresh(): boolean {
-    const signature = signatureOf(this.path);
+    const signature = vaultFileSignature(this.path);
     const same = signature === undefined
       ? this.signature === undefined
       : this.signature !== undefined && signature.mtimeMs === this.signature.mtimeMs && signature.size === this.signature.size && signature.ino === this.signature.ino;
     if (same) return false;
-    const loaded = loadVault(this.path, this.key, this.tenant);
+    const loaded = loadVaultFile(this.path, this.key, this.tenant);
     const changed = loaded.generation !== this.currentGeneration || loaded.signature?.ino !== this.signature?.ino;
+    this.adopt(loaded);
+    return changed;
+  }
+
+  /** Takes `loaded` (just read or just written) as the state reads serve from. */
+  protected adopt(loaded: LoadedVault): void {
     this.contents = loaded.contents;
     this.currentGeneration = loaded.generation;
     this.signature = loaded.signature;
-    return changed;
   }
 
   /** Targets (`ssm:<name>` / `secretsmanager:<name>`) stored in the vault, sorted. */
@@ -389,12 +315,12 @@ export class Vault {
 
   /** Whether anything is stored for the reference's target. */
   has(reference: string | SecretReference): boolean {
-    return this.contents.secrets[toTarget(reference).target] !== undefined;
+    return this.contents.secrets[vaultTarget(reference).target] !== undefined;
   }
 
   /** Metadata of a stored secret, or undefined. */
   describe(reference: string | SecretReference): VaultSecretDescription | undefined {
-    const { target } = toTarget(reference);
+    const { target } = vaultTarget(reference);
     const record = this.contents.secrets[target];
     if (!record) return undefined;
     const labels: Record<string, StagingLabel[]> = {};
@@ -413,10 +339,10 @@ export class Vault {
 
   /** Versions of a secret without values, newest first. Throws `not-found` when absent. */
   history(reference: string | SecretReference): VaultVersionMetadata[] {
-    const { target } = toTarget(reference);
+    const { target } = vaultTarget(reference);
     const record = this.contents.secrets[target];
     if (!record) throw new SecretLookupError('not-found', `${target} is not in the vault of tenant "${this.tenant}"`);
-    return record.versions.map(withoutValue).reverse();
+    return record.versions.map(versionMetadata).reverse();
   }
 
   /**
@@ -424,7 +350,7 @@ export class Vault {
    * For the CLI's backend; the runtime uses {@link Vault.readSecret}.
    */
   getVersion(reference: string | SecretReference, options: ReadOptions = {}): VaultVersion {
-    const { target, reference: parsed } = toTarget(reference);
+    const { target, reference: parsed } = vaultTarget(reference);
     const record = this.contents.secrets[target];
     if (!record) throw new SecretLookupError('not-found', `${target} is not in the vault of tenant "${this.tenant}"`);
     if (options.versionId !== undefined) {
@@ -444,111 +370,10 @@ export class Vault {
    * as they are, other JSON values serialized). Errors never contain the value.
    */
   readSecret(reference: string | SecretReference, options: ReadOptions = {}): string {
-    const { reference: parsed } = toTarget(reference);
+    const { reference: parsed } = vaultTarget(reference);
     const version = this.getVersion(parsed, options);
     if (parsed.service !== 'secretsmanager' || parsed.jsonKey === undefined) return version.value;
     return extractJsonKey(version.value, parsed.jsonKey, referenceTarget(parsed));
-  }
-
-  /**
-   * Stores a new version and puts `labels` (default `AWSCURRENT`) on it. With a `versionId` that
-   * already exists, the same value is a no-op (an idempotent retry) and another value a conflict.
-   */
-  putVersion(reference: string | SecretReference, value: string, options: PutVersionOptions): VaultVersionMetadata {
-    if (typeof value !== 'string' || value.length === 0) throw new VaultConflictError('a secret value must be a non-empty string');
-    const { target } = toTarget(reference);
-    return this.mutate((contents) => {
-      const now = (options.now ?? new Date()).toISOString();
-      const record = contents.secrets[target] ?? { createdAt: now, versions: [] };
-      if (options.versionId !== undefined) {
-        const existing = record.versions.find((version) => version.versionId === options.versionId);
-        if (existing) {
-          if (existing.value !== value) throw new VaultConflictError(`${target} already has a version ${options.versionId} with another value`);
-          return { result: withoutValue(existing), changed: false };
-        }
-      }
-      const version: VaultVersion = { versionId: options.versionId ?? randomUUID(), createdAt: now, createdBy: options.by, labels: [], value };
-      record.versions.push(version);
-      contents.secrets[target] = record;
-      for (const label of new Set(options.labels ?? [STAGE_CURRENT])) attachLabel(record, label, version);
-      pruneVersions(record);
-      return { result: withoutValue(version), changed: true };
-    });
-  }
-
-  /**
-   * Moves a staging label onto `toVersionId` (like `UpdateSecretVersionStage`). Moving
-   * `AWSCURRENT` leaves `AWSPREVIOUS` on the version that had it. A no-op when already there.
-   */
-  moveLabel(reference: string | SecretReference, label: StagingLabel, toVersionId: string, options: MoveLabelOptions = {}): void {
-    const { target } = toTarget(reference);
-    this.mutate((contents) => {
-      const record = contents.secrets[target];
-      if (!record) throw new SecretLookupError('not-found', `${target} is not in the vault of tenant "${this.tenant}"`);
-      const to = record.versions.find((version) => version.versionId === toVersionId);
-      if (!to) throw new SecretLookupError('version-not-found', `${target} has no version ${toVersionId}`);
-      const holder = record.versions.find((version) => version.labels.includes(label));
-      if (options.fromVersionId !== undefined && holder?.versionId !== options.fromVersionId && holder !== to) {
-        throw new VaultConflictError(`${label} of ${target} is not on version ${options.fromVersionId}`);
-      }
-      if (holder === to) return { result: undefined, changed: false };
-      attachLabel(record, label, to);
-      return { result: undefined, changed: true };
-    });
-  }
-
-  /** Removes a label from a version (e.g. a stale `AWSPENDING`). `AWSCURRENT` cannot be removed, only moved. */
-  removeLabel(reference: string | SecretReference, label: StagingLabel, fromVersionId: string): void {
-    if (label === STAGE_CURRENT) throw new VaultConflictError(`${STAGE_CURRENT} can only be moved to another version, not removed`);
-    const { target } = toTarget(reference);
-    this.mutate((contents) => {
-      const record = contents.secrets[target];
-      if (!record) throw new SecretLookupError('not-found', `${target} is not in the vault of tenant "${this.tenant}"`);
-      const version = record.versions.find((candidate) => candidate.versionId === fromVersionId);
-      if (!version) throw new SecretLookupError('version-not-found', `${target} has no version ${fromVersionId}`);
-      if (!version.labels.includes(label)) return { result: undefined, changed: false };
-      version.labels = version.labels.filter((candidate) => candidate !== label);
-      return { result: undefined, changed: true };
-    });
-  }
-
-  /** Read-modify-write under the lock: the file on disk is the truth, not this object's state. */
-  private mutate<T>(change: (contents: VaultContents) => { result: T; changed: boolean }): T {
-    return withFileLock(this.path, () => {
-      const loaded = loadVault(this.path, this.key, this.tenant);
-      const { result, changed } = change(loaded.contents);
-      if (changed) {
-        const generation = loaded.generation + 1;
-        writeFileAtomic(this.path, encryptVault(loaded.contents, this.key, this.tenant, generation), { mode: 0o600 });
-        this.currentGeneration = generation;
-        this.signature = signatureOf(this.path);
-      } else {
-        this.currentGeneration = loaded.generation;
-        this.signature = loaded.signature;
-      }
-      this.contents = loaded.contents;
-      return result;
-    });
-  }
-}
-
-function attachLabel(record: SecretRecord, label: StagingLabel, to: VaultVersion): void {
-  const holder = record.versions.find((version) => version.labels.includes(label));
-  if (holder === to) return;
-  if (holder) holder.labels = holder.labels.filter((candidate) => candidate !== label);
-  to.labels.push(label);
-  if (label === STAGE_CURRENT && holder) {
-    const previous = record.versions.find((version) => version.labels.includes(STAGE_PREVIOUS));
-    if (previous) previous.labels = previous.labels.filter((candidate) => candidate !== STAGE_PREVIOUS);
-    holder.labels.push(STAGE_PREVIOUS);
-  }
-}
-
-function pruneVersions(record: SecretRecord): void {
-  while (record.versions.length > MAX_VERSIONS_PER_SECRET) {
-    const oldest = record.versions.findIndex((version) => version.labels.length === 0);
-    if (oldest === -1) return;
-    record.versions.splice(oldest, 1);
   }
 }
 

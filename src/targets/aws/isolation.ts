@@ -8,7 +8,7 @@ import type { ContextEntry, IAMClient } from '@aws-sdk/client-iam';
 import type { PolicyDocument, PolicyExtension, TenantSecretScope } from '../../templates/policy.js';
 import { defaultSecretScope, renderTenantPolicy, partitionOf, RUNTIME_TABLE_ACTIONS } from '../../templates/policy.js';
 import { secretsKeyAlias, tenantLogGroupName, tenantTableName } from '../../templates/names.js';
-import { parseReference } from '../../runtime/secrets/reference.js';
+import { parseReference } from '../../contract/reference.js';
 import { awsFailure, realSleep, withBackoff, type Sleep } from './errors.js';
 import { evaluatePolicies, type Decision, type RequestContext } from './policy-eval.js';
 

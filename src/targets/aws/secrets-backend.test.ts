@@ -10,7 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { parseReferenceOrThrow } from '../../runtime/secrets/reference.js';
+import { parseReferenceOrThrow } from '../../contract/reference.js';
 import { probeReference, SecretBackendError } from '../../secrets/backend.js';
 import { findHalfFinishedRotation, rollbackSecret, rotateSecret, rotationVersionId, abortRotation } from '../../secrets/rotate.js';
 import { AwsSecretBackend, publishGenerationItem, SSM_PREVIOUS_LABEL } from './secrets-backend.js';

@@ -22,8 +22,8 @@ import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/li
 import { randomUUID } from 'node:crypto';
 import {
   GENERATION_ITEM_KEY, generationMarkerFromItem, generationMarkerToItem, nextGeneration, type GenerationMarker,
-} from '../../runtime/generation.js';
-import { referenceTarget, type SecretReference, type SecretsManagerReference, type SsmReference } from '../../runtime/secrets/reference.js';
+} from '../../contract/generation.js';
+import { referenceTarget, type SecretReference, type SecretsManagerReference, type SsmReference } from '../../contract/reference.js';
 import {
   SecretBackendError, STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS, type BackendCapabilities, type PutVersionOptions,
   type PutVersionResult, type ReadValueOptions, type SecretBackend, type SecretDescription, type SecretVersionInfo,

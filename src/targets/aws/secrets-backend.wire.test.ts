@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseReferenceOrThrow } from '../../runtime/secrets/reference.js';
+import { parseReferenceOrThrow } from '../../contract/reference.js';
 import { SecretBackendError } from '../../secrets/backend.js';
 import { AwsSecretBackend, createSecretClients } from './secrets-backend.js';
 

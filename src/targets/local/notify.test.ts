@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseGenerationMarker } from '../../runtime/generation.js';
+import { parseGenerationMarker } from '../../contract/generation.js';
 import { verifyWebhook } from '../../runtime/webhook.js';
 import { bumpGenerationFile, runningDevPort, sendRotationWebhook } from './notify.js';
 

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import type { Project } from '../../project.js';
-import { nextGeneration, parseGenerationMarker, serializeGenerationMarker, type GenerationMarker } from '../../runtime/generation.js';
+import { nextGeneration, parseGenerationMarker, serializeGenerationMarker, type GenerationMarker } from '../../contract/generation.js';
 import { webhookHeaders } from '../../runtime/webhook.js';
 import type { WebhookDelivery } from '../target.js';
 import { runningDevState } from './dev/state-file.js';

@@ -5,12 +5,10 @@
 import { existsSync } from 'node:fs';
 import type { Project } from '../../project.js';
 import type { SecretMetadataSource } from '../target.js';
-import type { SecretReference } from '../../runtime/secrets/reference.js';
+import type { SecretReference } from '../../contract/reference.js';
 import { tenantKeyPath, tenantVaultPath } from './paths.js';
-import {
-  openVault, readVaultKey, SecretLookupError, STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS, VaultConflictError,
-  VaultOpenError, type Vault,
-} from '../../runtime/secrets/vault.js';
+import { readVaultKey, SecretLookupError, STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS, VaultOpenError } from '../../runtime/secrets/vault.js';
+import { openWritableVault, VaultConflictError, type WritableVault } from './vault-writer.js';
 import {
   SecretBackendError, type BackendCapabilities, type PutVersionOptions, type PutVersionResult, type ReadValueOptions,
   type SecretBackend, type SecretDescription, type SecretVersionInfo,
@@ -55,7 +53,7 @@ export function mapVaultError(error: unknown, options: LocalSecretBackendOptions
 /** A {@link SecretBackend} over one tenant's vault. The vault is opened on first use. */
 export class LocalSecretBackend implements SecretBackend {
   readonly kind = 'local' as const;
-  private vault: Vault | undefined;
+  private vault: WritableVault | undefined;
 
   constructor(private readonly options: LocalSecretBackendOptions) {}
 
@@ -63,7 +61,7 @@ export class LocalSecretBackend implements SecretBackend {
     return { pendingStage: true };
   }
 
-  private open(): Vault {
+  private open(): WritableVault {
     if (this.vault) {
       this.guard(() => this.vault?.refresh());
       return this.vault;
@@ -73,7 +71,7 @@ export class LocalSecretBackend implements SecretBackend {
         hint: 'tenant keys are created by `sovereign tenant create`; restore the key file from a backup',
       });
     }
-    this.vault = this.guard(() => openVault(this.options.vaultPath, readVaultKey(this.options.keyPath), this.options.tenant));
+    this.vault = this.guard(() => openWritableVault(this.options.vaultPath, readVaultKey(this.options.keyPath), this.options.tenant));
     return this.vault;
   }
 

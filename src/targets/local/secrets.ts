@@ -4,7 +4,7 @@
  * the change, brings the runtime the change within about a second).
  */
 import type { Project } from '../../project.js';
-import { parseReference } from '../../runtime/secrets/reference.js';
+import { parseReference } from '../../contract/reference.js';
 import type { SecretBackend } from '../../secrets/backend.js';
 import type { TenantRecord } from '../../state/registry.js';
 import { webhookSecretReference } from '../../tenants/tenants.js';

@@ -13,8 +13,8 @@ import { join, relative, isAbsolute, resolve } from 'node:path';
 import { ExitCode, UserError } from '../../errors.js';
 import { writeFileAtomic } from '../../fs/atomic.js';
 import type { Project } from '../../project.js';
-import { nextGeneration, serializeGenerationMarker } from '../../runtime/generation.js';
-import { openVault } from '../../runtime/secrets/vault.js';
+import { nextGeneration, serializeGenerationMarker } from '../../contract/generation.js';
+import { openWritableVault } from './vault-writer.js';
 import { appendEvent, readTail, repairTornTail, type AuditEvent } from '../../state/audit-log.js';
 import type { TenantRecord } from '../../state/registry.js';
 import { listTenants, readTenant, serializeTenant, tenantFile } from './registry.js';
@@ -33,7 +33,7 @@ function seededVault(key: Buffer, id: string, stage: string, by: string): Buffer
   const scratch = mkdtempSync(join(tmpdir(), 'sovereign-vault-'));
   try {
     const path = join(scratch, `${id}.vault`);
-    openVault(path, key, id).putVersion(webhookSecretReference(stage, id), randomBytes(32).toString('base64url'), { by });
+    openWritableVault(path, key, id).putVersion(webhookSecretReference(stage, id), randomBytes(32).toString('base64url'), { by });
     return readFileSync(path);
   } finally {
     rmSync(scratch, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { secretMappingExtension } from '../../../contract/secret-mapping.js';
 import { UserError } from '../../../errors.js';
 import type { Project } from '../../../project.js';
 import type { TenantRecord } from '../../../state/registry.js';
@@ -110,8 +111,8 @@ export async function prepareDemo(state: StateStore, project: Project, stage: st
         'avalara-cetec-sync.avalara_license_key': licenseKey,
         'avalara-cetec-sync.cetec_api_token': token,
       };
-      const { openVault, readVaultKey } = await import('../../../runtime/secrets/vault.js');
-      const vault = openVault(join(project.paths.vault, `${id}.vault`), readVaultKey(tenantKeyPath(project, id)), id);
+      const [{ readVaultKey }, { openWritableVault }] = await Promise.all([import('../../../runtime/secrets/vault.js'), import('../vault-writer.js')]);
+      const vault = openWritableVault(join(project.paths.vault, `${id}.vault`), readVaultKey(tenantKeyPath(project, id)), id);
       for (const [key, value] of Object.entries(values)) vault.putVersion(references[key]!, value, { by: 'sovereign dev --demo' });
       // A JSON secret: the reference's `:license_key` picks the key out of it.
       vault.putVersion(`secretsmanager:${stage}/tenants/${id}/avalara`, JSON.stringify({ license_key: licenseKey }), { by: 'sovereign dev --demo' });
@@ -121,8 +122,8 @@ export async function prepareDemo(state: StateStore, project: Project, stage: st
         const now = new Date().toISOString();
         const secrets = { ...record.secrets };
         for (const [key, reference] of Object.entries(references)) {
-          const extension = key.split('.')[0]!;
-          if (record.extensions.includes(extension)) secrets[key] = { reference, setAt: now, setBy: state.actor };
+          const extension = secretMappingExtension(key);
+          if (extension !== undefined && record.extensions.includes(extension)) secrets[key] = { reference, setAt: now, setBy: state.actor };
         }
         const config = { ...record.config };
         if (record.extensions.includes('avalara')) config.avalara = { ...(config.avalara ?? {}), baseUrl: avalara.url, companyCode: 'DEFAULT' };

@@ -3,7 +3,7 @@ import { projectPaths, type Project } from '../../../project.js';
 import { configSchema } from '../../../config.js';
 import { loadRuntimeConfig } from '../../../runtime/config.js';
 import { newTenantRecord } from '../../../tenants/tenants.js';
-import { permissionArgs, tenantEnvironment, tenantRuntimeConfig, webhookSecretReference } from './launch.js';
+import { localTenantEnvironment, permissionArgs, tenantRuntimeConfig, webhookSecretReference } from './launch.js';
 
 const project: Project = {
   root: '/p',
@@ -33,9 +33,9 @@ describe('tenantRuntimeConfig', () => {
   });
 });
 
-describe('tenantEnvironment', () => {
+describe('localTenantEnvironment', () => {
   const parent = { PATH: '/usr/bin', AWS_SECRET_ACCESS_KEY: 'real-secret', AWS_PROFILE: 'prod', SOVEREIGN_SECRET_TTL_MS: '1000', HOME: '/root' };
-  const env = tenantEnvironment(project, record(), { sha256: 'a'.repeat(64), entry: '/p/.sovereign/artifacts/a/index.mjs' }, parent);
+  const env = localTenantEnvironment(project, record(), { sha256: 'a'.repeat(64), entry: '/p/.sovereign/artifacts/a/index.mjs' }, parent);
 
   it('holds only this tenant\'s paths and dummy local credentials, never the parent\'s', () => {
     expect(env).toMatchObject({

@@ -1,24 +1,23 @@
 /**
  * What one tenant's process is started with: its built artifact and an environment holding only
  * that tenant's runtime configuration, vault paths, data folder and dummy local AWS credentials.
- * Pure where it can be (`tenantRuntimeConfig`, `tenantEnvironment`); `prepareLaunch` builds.
+ * Pure where it can be (`tenantRuntimeConfig`, `localTenantEnvironment`); `prepareLaunch` builds.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { packageRoot } from '../../../artifact/locate.js';
+import { runtimeEnvironment, RUNTIME_TUNING_VARS } from '../../../contract/runtime-environment.js';
+import { secretMappingExtension } from '../../../contract/secret-mapping.js';
+import { webhookSecretReference, type TenantRuntimeConfig } from '../../../contract/tenant-runtime-config.js';
 import type { Project } from '../../../project.js';
 import type { TenantRecord } from '../../../state/registry.js';
-import type { TenantRuntimeConfig } from '../../../runtime/config.js';
 import { TIERS, type Tier } from '../../../templates/tiers.js';
 import { tenantFunctionName, tenantTableName } from '../../../templates/names.js';
 import { tenantKeyPath } from '../paths.js';
 import type { TenantLaunch } from './supervisor.js';
 
-/** Where the rotation webhook's signing secret lives, inside the tenant's own SSM namespace. */
-export function webhookSecretReference(stage: string, tenant: string): string {
-  return `ssm:/${stage}/tenants/${tenant}/_sovereign/webhook_secret`;
-}
+export { webhookSecretReference };
 
 /** The tenant's data folder, log file and generation marker under `.sovereign/data/<tenant>/`. */
 export function tenantDataPaths(project: Project, tenant: string): { dir: string; log: string; generation: string; vault: string; key: string } {
@@ -47,20 +46,19 @@ export function tenantRuntimeConfig(project: Project, record: TenantRecord): Ten
   }
   const secrets: Record<string, string> = {};
   for (const key of Object.keys(record.secrets ?? {}).sort()) {
-    const [extension] = key.split('.');
-    if (extension && extensions.includes(extension)) secrets[key] = record.secrets[key]!.reference;
+    const extension = secretMappingExtension(key);
+    if (extension !== undefined && extensions.includes(extension)) secrets[key] = record.secrets[key]!.reference;
   }
   return { extensions, secrets, config, webhookSecret: webhookSecretReference(record.stage, record.id) };
 }
 
-/** Tuning variables of the runtime a developer may set on `sovereign dev` itself; passed through. */
-const PASS_THROUGH = ['SOVEREIGN_LOG_LEVEL', 'SOVEREIGN_SECRET_TTL_MS', 'SOVEREIGN_SECRET_CACHE_MAX', 'SOVEREIGN_SECRET_MAX_STALE_MS', 'SOVEREIGN_GENERATION_INTERVAL_MS'];
-
 /**
- * The complete environment of the tenant's process. Nothing else is inherited: no other tenant's
- * key, no real AWS credentials (the local DynamoDB takes any), only `PATH` and locale from the parent.
+ * The complete environment of the tenant's process: the runtime's contract (`runtimeEnvironment`,
+ * with the vault and a generation file, and the tuning variables a developer set on `sovereign dev`
+ * itself) plus the local platform's. Nothing else is inherited: no other tenant's key, no real AWS
+ * credentials (the local DynamoDB takes any), only `PATH` and locale from the parent.
  */
-export function tenantEnvironment(
+export function localTenantEnvironment(
   project: Project,
   record: TenantRecord,
   artifact: { sha256: string; entry: string },
@@ -68,17 +66,19 @@ export function tenantEnvironment(
 ): Record<string, string> {
   const paths = tenantDataPaths(project, record.id);
   const tier = (record.tier in TIERS ? record.tier : 'standard') as Tier;
+  const tuning = Object.fromEntries(RUNTIME_TUNING_VARS.map((name) => [name, parentEnv[name]]));
   const env: Record<string, string> = {
-    SOVEREIGN_TENANT: record.id,
-    SOVEREIGN_STAGE: record.stage,
-    SOVEREIGN_TIER: tier,
-    SOVEREIGN_TABLE: tenantTableName(record.stage, record.id),
-    SOVEREIGN_ARTIFACT: artifact.sha256,
-    SOVEREIGN_TENANT_CONFIG: JSON.stringify(tenantRuntimeConfig(project, record)),
-    SOVEREIGN_SECRETS_BACKEND: 'vault',
-    SOVEREIGN_VAULT_PATH: paths.vault,
-    SOVEREIGN_VAULT_KEY_FILE: paths.key,
-    SOVEREIGN_GENERATION_SOURCE: `file:${paths.generation}`,
+    ...runtimeEnvironment({
+      tenant: record.id,
+      stage: record.stage,
+      tier,
+      table: tenantTableName(record.stage, record.id),
+      artifact: artifact.sha256,
+      tenantConfig: tenantRuntimeConfig(project, record),
+      secretsBackend: { kind: 'vault', path: paths.vault, keyFile: paths.key },
+      generationSource: { kind: 'file', path: paths.generation },
+      tuning,
+    }),
     SOVEREIGN_DEV_ENTRY: artifact.entry,
     SOVEREIGN_DEV_DATA: paths.dir,
     AWS_REGION: project.config.region ?? 'us-east-1',
@@ -94,10 +94,6 @@ export function tenantEnvironment(
     const value = parentEnv[name];
     if (value !== undefined) env[name] = value;
   }
-  for (const name of PASS_THROUGH) {
-    const value = parentEnv[name];
-    if (value !== undefined && value !== '') env[name] = value;
-  }
   return env;
 }
 
@@ -106,9 +102,9 @@ export function tenantEnvironment(
  * secret), so `secrets rotate` can notify the running tenant. Never prints or returns the value.
  */
 export async function ensureWebhookSecret(project: Project, record: TenantRecord): Promise<void> {
-  const { openVault, readVaultKey } = await import('../../../runtime/secrets/vault.js');
+  const [{ readVaultKey }, { openWritableVault }] = await Promise.all([import('../../../runtime/secrets/vault.js'), import('../vault-writer.js')]);
   const paths = tenantDataPaths(project, record.id);
-  const vault = openVault(paths.vault, readVaultKey(paths.key), record.id);
+  const vault = openWritableVault(paths.vault, readVaultKey(paths.key), record.id);
   const reference = webhookSecretReference(record.stage, record.id);
   if (vault.has(reference)) return;
   vault.putVersion(reference, `whsec_${randomBytes(32).toString('base64')}`, { by: 'sovereign dev' });
@@ -174,7 +170,7 @@ export async function prepareLaunch(project: Project, record: TenantRecord, pare
     artifact: artifact.sha256,
     dataDir: paths.dir,
     logFile: paths.log,
-    env: tenantEnvironment(project, record, artifact, parentEnv),
+    env: localTenantEnvironment(project, record, artifact, parentEnv),
     execArgv: parentEnv.SOVEREIGN_DEV_UNCONFINED === '1' ? [] : permissionArgs({ artifactDir: dirname(artifact.entry), dataDir: paths.dir, vault: paths.vault, key: paths.key }),
   };
 }

@@ -35,4 +35,13 @@ describe('generation marker', () => {
     expect(() => parseGenerationMarker({ generation: 1, suspended: 'yes' })).toThrow(/suspended/);
     expect(() => parseGenerationMarker({ generation: 1, changes: [{ generation: 1 }] })).toThrow(/changes\[0\]/);
   });
+
+  // The file form is what the CLI writes and a runtime of another version reads: pinned.
+  it('serialises to two-space JSON with a final newline, in a fixed member order', () => {
+    const marker = nextGeneration(initialGenerationMarker(now), { references: ['ssm:/dev/b', 'ssm:/dev/a'], now });
+    expect(serializeGenerationMarker(marker)).toBe(
+      '{\n  "generation": 1,\n  "suspended": false,\n  "changes": [\n    {\n      "generation": 1,\n      "references": [\n'
+      + '        "ssm:/dev/a",\n        "ssm:/dev/b"\n      ]\n    }\n  ],\n  "updatedAt": "2026-01-01T00:00:00.000Z"\n}\n',
+    );
+  });
 });

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  MAX_VERSIONS_PER_SECRET, openVault, parseVaultKey, peekVaultGeneration, readVaultKey, SecretLookupError,
-  STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS, VaultConflictError, VaultOpenError, vaultKeyId,
-} from './vault.js';
+  openVault, parseVaultKey, peekVaultGeneration, readVaultKey, SecretLookupError, STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS,
+  VaultOpenError, vaultKeyId,
+} from '../../runtime/secrets/vault.js';
+import { MAX_VERSIONS_PER_SECRET, openWritableVault, VaultConflictError } from './vault-writer.js';
 
 const CANARY = 'canary-7c1e0b5f-value';
 const CANARY_JSON = JSON.stringify({ license_key: `${CANARY}-lk`, account_id: 42, nested: { a: 1 } });
@@ -36,7 +37,7 @@ function expectOpenError(fn: () => unknown, reason: string): VaultOpenError {
 
 describe('vault: storing and reading', () => {
   it('round-trips values, encrypts them on disk and writes mode 0600', () => {
-    const vault = openVault(path, key, 'acme');
+    const vault = openWritableVault(path, key, 'acme');
     expect(vault.generation).toBe(0);
     vault.putVersion(SM, CANARY_JSON, { by: 'alice' });
     vault.putVersion(SSM, CANARY, { by: 'alice' });
@@ -51,14 +52,14 @@ describe('vault: storing and reading', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(JSON.parse(onDisk)).toMatchObject({ format: 'sovereign-vault', version: 1, tenant: 'acme', keyId: vaultKeyId(key), generation: 2 });
 
-    const reopened = openVault(path, key, 'acme');
+    const reopened = openWritableVault(path, key, 'acme');
     expect(reopened.readSecret(`${SM}:license_key`)).toBe(`${CANARY}-lk`);
     expect(reopened.listNames()).toEqual([SM, SSM]);
     expect(reopened.generation).toBe(2);
   });
 
   it('draws a fresh IV for every write', () => {
-    const vault = openVault(path, key, 'acme');
+    const vault = openWritableVault(path, key, 'acme');
     vault.putVersion(SSM, CANARY, { by: 'a', versionId: 'v1' });
     const first = JSON.parse(readFileSync(path, 'utf8')).iv;
     vault.putVersion(SSM, `${CANARY}2`, { by: 'a', versionId: 'v2' });
@@ -66,7 +67,7 @@ describe('vault: storing and reading', () => {
   });
 
   it('reports missing secrets, stages, versions and JSON keys without revealing the value', () => {
-    const vault = openVault(path, key, 'acme');
+    const vault = openWritableVault(path, key, 'acme');
     vault.putVersion(SSM, CANARY, { by: 'a' });
     vault.putVersion(SM, CANARY_JSON, { by: 'a' });
     const reasons: string[] = [];
@@ -104,7 +105,7 @@ describe('vault: storing and reading', () => {
 
 describe('vault: versions and staging labels', () => {
   it('keeps AWSPREVIOUS on the version that was current when AWSCURRENT moves', () => {
-    const vault = openVault(path, key, 'acme');
+    const vault = openWritableVault(path, key, 'acme');
     const one = vault.putVersion(SM, 'v-one', { by: 'alice', versionId: 'one', now: new Date('2026-01-01T00:00:00Z') });
     expect(one.labels).toEqual([STAGE_CURRENT]);
     vault.putVersion(SM, 'v-two', { by: 'bob', versionId: 'two', labels: [STAGE_PENDING] });
@@ -130,7 +131,7 @@ describe('vault: versions and staging labels', () => {
   });
 
   it('treats a retried putVersion with the same version id and value as a no-op', () => {
-    const vault = openVault(path, key, 'acme');
+    const vault = openWritableVault(path, key, 'acme');
     vault.putVersion(SSM, 'first', { by: 'a', versionId: 'rot-1' });
     const generation = vault.generation;
     vault.putVersion(SSM, 'first', { by: 'a', versionId: 'rot-1' });
@@ -140,7 +141,7 @@ describe('vault: versions and staging labels', () => {
   });
 
   it('refuses to move a label that is not where the caller expects, and to remove AWSCURRENT', () => {
-    const vault = openVault(path, key, 'acme');
+    const vault = openWritableVault(path, key, 'acme');
     vault.putVersion(SSM, 'a', { by: 'x', versionId: 'a' });
     vault.putVersion(SSM, 'b', { by: 'x', versionId: 'b', labels: [STAGE_PENDING] });
     expect(() => vault.moveLabel(SSM, STAGE_CURRENT, 'b', { fromVersionId: 'b-wrong' })).toThrow(VaultConflictError);
@@ -150,7 +151,7 @@ describe('vault: versions and staging labels', () => {
   });
 
   it('drops the oldest unlabelled versions beyond the limit', () => {
-    const vault = openVault(path, key, 'acme');
+    const vault = openWritableVault(path, key, 'acme');
     for (let i = 0; i < MAX_VERSIONS_PER_SECRET + 5; i++) vault.putVersion(SSM, `value-${i}`, { by: 'x', versionId: `v${i}` });
     const history = vault.history(SSM);
     expect(history).toHaveLength(MAX_VERSIONS_PER_SECRET);
@@ -159,8 +160,8 @@ describe('vault: versions and staging labels', () => {
   });
 
   it('picks up writes of another handle on refresh', () => {
-    const reader = openVault(path, key, 'acme');
-    const writer = openVault(path, key, 'acme');
+    const reader = openWritableVault(path, key, 'acme');
+    const writer = openWritableVault(path, key, 'acme');
     writer.putVersion(SSM, 'one', { by: 'x' });
     expect(reader.has(SSM)).toBe(false);
     expect(peekVaultGeneration(path)).toBe(1);
@@ -174,7 +175,7 @@ describe('vault: versions and staging labels', () => {
   });
 
   it('takes over a stale lock', () => {
-    const vault = openVault(path, key, 'acme');
+    const vault = openWritableVault(path, key, 'acme');
     vault.putVersion(SSM, 'one', { by: 'x' });
     writeFileSync(`${path}.lock`, '99999');
     const old = new Date(Date.now() - 60_000);
@@ -187,23 +188,23 @@ describe('vault: versions and staging labels', () => {
 
 describe('vault: a wrong key, another tenant or a damaged file is refused and left untouched', () => {
   function writtenVault(): Buffer {
-    openVault(path, key, 'acme').putVersion(SSM, CANARY, { by: 'x' });
+    openWritableVault(path, key, 'acme').putVersion(SSM, CANARY, { by: 'x' });
     return readFileSync(path);
   }
 
   it('a wrong key', () => {
     const before = writtenVault();
-    const error = expectOpenError(() => openVault(path, randomBytes(32), 'acme'), 'wrong-key');
+    const error = expectOpenError(() => openWritableVault(path, randomBytes(32), 'acme'), 'wrong-key');
     expect(error.message).toMatch(/encrypted under another key/);
     expect(readFileSync(path).equals(before)).toBe(true);
   });
 
   it('another tenant, also with the header edited to match', () => {
     const before = writtenVault();
-    expectOpenError(() => openVault(path, key, 'globex'), 'wrong-tenant');
+    expectOpenError(() => openWritableVault(path, key, 'globex'), 'wrong-tenant');
     const header = JSON.parse(before.toString('utf8'));
     writeFileSync(path, JSON.stringify({ ...header, tenant: 'globex' }));
-    expectOpenError(() => openVault(path, key, 'globex'), 'corrupted');
+    expectOpenError(() => openWritableVault(path, key, 'globex'), 'corrupted');
   });
 
   it.each([
@@ -219,11 +220,11 @@ describe('vault: a wrong key, another tenant or a damaged file is refused and le
     ['another format', (text: string) => JSON.stringify({ ...JSON.parse(text), format: 'x' })],
     ['a malformed tag', (text: string) => JSON.stringify({ ...JSON.parse(text), tag: 'AAAA' })],
   ])('%s', (_name, damage) => {
-    const vault = openVault(path, key, 'acme');
+    const vault = openWritableVault(path, key, 'acme');
     vault.putVersion(SSM, CANARY, { by: 'x' });
     const damaged = damage(readFileSync(path, 'utf8'));
     writeFileSync(path, damaged);
-    expectOpenError(() => openVault(path, key, 'acme'), 'corrupted');
+    expectOpenError(() => openWritableVault(path, key, 'acme'), 'corrupted');
     // The handle opened before the damage must not write over it either.
     expectOpenError(() => vault.putVersion(SSM, 'new', { by: 'x' }), 'corrupted');
     expect(readFileSync(path, 'utf8')).toBe(damaged);
@@ -232,11 +233,11 @@ describe('vault: a wrong key, another tenant or a damaged file is refused and le
   it('a newer format version', () => {
     writtenVault();
     writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), version: 2 }));
-    expectOpenError(() => openVault(path, key, 'acme'), 'unsupported-version');
+    expectOpenError(() => openWritableVault(path, key, 'acme'), 'unsupported-version');
   });
 
   it('a key of the wrong size', () => {
-    expectOpenError(() => openVault(path, randomBytes(16), 'acme'), 'bad-key');
+    expectOpenError(() => openWritableVault(path, randomBytes(16), 'acme'), 'bad-key');
   });
 });
 

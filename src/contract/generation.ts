@@ -5,7 +5,8 @@
  * `serializeGenerationMarker(marker)`; aws target: a PutItem of `generationMarkerToItem(marker)` into
  * the tenant's table); the runtime only reads it.
  *
- * Pure module: no I/O, no dependencies, safe to import from the CLI and from the runtime.
+ * Pure module: no I/O, no dependencies, safe to import from the CLI and from the runtime (it is
+ * bundled into every tenant runtime).
  */
 
 /** One recorded change: the references whose value changed when `generation` was reached. */

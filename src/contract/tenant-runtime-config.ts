@@ -1,0 +1,121 @@
+/**
+ * The tenant runtime configuration: what the CLI deploys as `SOVEREIGN_TENANT_CONFIG` (the local
+ * launcher and the CloudFormation template alike) and what the runtime validates at cold start.
+ * One shape, one printer, one reader.
+ *
+ * Pure and dependency-free: it is bundled into every tenant runtime.
+ */
+import { isExtensionName } from './names.js';
+import { parseReference } from './reference.js';
+import { parseSecretMapping } from './secret-mapping.js';
+
+/** `SOVEREIGN_TENANT_CONFIG`: the tenant's configuration as deployed. */
+export interface TenantRuntimeConfig {
+  /** Extensions enabled for the tenant; only these are served. */
+  extensions: string[];
+  /** `"<extension>.<key>"` (see `secret-mapping.ts`) → secret reference (`ssm:…` / `secretsmanager:…`). */
+  secrets: Record<string, string>;
+  /** Extension name → its tenant-level settings (validated with the manifest's config schema). */
+  config: Record<string, unknown>;
+  /** Reference of the rotation webhook's signing secret, e.g. `ssm:/dev/tenants/acme/_sovereign/webhook_secret`. */
+  webhookSecret: string;
+}
+
+/** The members of {@link TenantRuntimeConfig}; any other member is refused. */
+export const TENANT_CONFIG_KEYS: ReadonlySet<string> = new Set(['extensions', 'secrets', 'config', 'webhookSecret']);
+
+/** Where the rotation webhook's signing secret lives, inside the tenant's own SSM namespace. */
+export function webhookSecretReference(stage: string, tenant: string): string {
+  return `ssm:/${stage}/tenants/${tenant}/_sovereign/webhook_secret`;
+}
+
+/**
+ * The text of `SOVEREIGN_TENANT_CONFIG`. Deterministic: extensions and secret mappings sorted,
+ * members in a fixed order, so the same configuration always deploys the same template and
+ * starts the same process. {@link parseTenantRuntimeConfig} reads it back unchanged.
+ */
+export function serializeTenantRuntimeConfig(config: TenantRuntimeConfig): string {
+  return JSON.stringify({
+    extensions: [...config.extensions].sort(),
+    secrets: Object.fromEntries(Object.keys(config.secrets).sort().map((key) => [key, config.secrets[key]])),
+    config: config.config,
+    webhookSecret: config.webhookSecret,
+  });
+}
+
+/** `value` as a JSON object (not null, not an array), or undefined. */
+function jsonObject(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined;
+}
+
+/**
+ * Validates the text of `SOVEREIGN_TENANT_CONFIG`: pushes every problem onto `problems` (naming
+ * keys and characters, never a value that might be a pasted secret) and returns what it could read.
+ */
+export function parseTenantRuntimeConfig(text: string, problems: string[]): TenantRuntimeConfig {
+  const empty: TenantRuntimeConfig = { extensions: [], secrets: {}, config: {}, webhookSecret: '' };
+  if (text === '') return empty;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    problems.push(`SOVEREIGN_TENANT_CONFIG is not JSON (${(error as Error).message})`);
+    return empty;
+  }
+  const v = jsonObject(value);
+  if (v === undefined) {
+    problems.push('SOVEREIGN_TENANT_CONFIG must be a JSON object');
+    return empty;
+  }
+  for (const key of Object.keys(v)) if (!TENANT_CONFIG_KEYS.has(key)) problems.push(`SOVEREIGN_TENANT_CONFIG has unknown key "${key}"`);
+
+  const extensions: string[] = [];
+  if (!Array.isArray(v.extensions)) problems.push('SOVEREIGN_TENANT_CONFIG.extensions must be an array of extension names');
+  else {
+    for (const name of v.extensions) {
+      if (typeof name !== 'string' || !isExtensionName(name)) problems.push(`SOVEREIGN_TENANT_CONFIG.extensions: "${String(name)}" is not an extension name`);
+      else if (extensions.includes(name)) problems.push(`SOVEREIGN_TENANT_CONFIG.extensions lists "${name}" twice`);
+      else extensions.push(name);
+    }
+  }
+
+  const secrets: Record<string, string> = {};
+  const rawSecrets = jsonObject(v.secrets ?? {});
+  if (rawSecrets === undefined) {
+    problems.push('SOVEREIGN_TENANT_CONFIG.secrets must be an object of "<extension>.<key>": reference');
+  } else {
+    for (const [key, reference] of Object.entries(rawSecrets)) {
+      if (!parseSecretMapping(key).ok) {
+        problems.push(`SOVEREIGN_TENANT_CONFIG.secrets: "${key}" is not "<extension>.<key>"`);
+        continue;
+      }
+      if (typeof reference !== 'string') {
+        problems.push(`SOVEREIGN_TENANT_CONFIG.secrets["${key}"] must be a reference string`);
+        continue;
+      }
+      const parsed = parseReference(reference);
+      if (!parsed.ok) problems.push(`SOVEREIGN_TENANT_CONFIG.secrets["${key}"]: ${parsed.problem.message}`);
+      else secrets[key] = reference;
+    }
+  }
+
+  const config: Record<string, unknown> = {};
+  const rawConfig = jsonObject(v.config ?? {});
+  if (rawConfig === undefined) {
+    problems.push('SOVEREIGN_TENANT_CONFIG.config must be an object keyed by extension');
+  } else {
+    for (const [ext, settings] of Object.entries(rawConfig)) {
+      if (!isExtensionName(ext)) problems.push(`SOVEREIGN_TENANT_CONFIG.config: "${ext}" is not an extension name`);
+      else config[ext] = settings;
+    }
+  }
+
+  let webhookSecret = '';
+  if (typeof v.webhookSecret !== 'string') problems.push('SOVEREIGN_TENANT_CONFIG.webhookSecret must be a secret reference');
+  else {
+    const parsed = parseReference(v.webhookSecret);
+    if (!parsed.ok) problems.push(`SOVEREIGN_TENANT_CONFIG.webhookSecret: ${parsed.problem.message}`);
+    else webhookSecret = v.webhookSecret;
+  }
+  return { extensions, secrets, config, webhookSecret };
+}
