@@ -102,7 +102,10 @@ export class Transaction {
     this.tenants.set(id, null);
   }
 
+  /** Writes `path` with the commit; a later write of the same path replaces an earlier one. */
   write(path: string, data: string | Uint8Array, mode?: number): void {
+    const earlier = this.changes.findIndex((change) => change.path === path);
+    if (earlier !== -1) this.changes.splice(earlier, 1);
     this.changes.push({ kind: 'write', path, data, mode });
   }
 

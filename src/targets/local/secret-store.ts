@@ -8,7 +8,9 @@ import type { SecretMetadataSource } from '../target.js';
 import type { SecretReference } from '../../contract/reference.js';
 import { tenantKeyPath, tenantVaultPath } from './paths.js';
 import { readVaultKey, SecretLookupError, STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS, VaultOpenError } from '../../runtime/secrets/vault.js';
-import { openWritableVault, VaultConflictError, type WritableVault } from './vault-writer.js';
+import { openStagedVault, openWritableVault, VaultConflictError, type WritableVault } from './vault-writer.js';
+import type { Transaction } from '../../state/store.js';
+import { runningTransaction } from './state.js';
 import {
   SecretBackendError, type BackendCapabilities, type PutVersionOptions, type PutVersionResult, type ReadValueOptions,
   type SecretBackend, type SecretDescription, type SecretVersionInfo,
@@ -18,6 +20,11 @@ export interface LocalSecretBackendOptions {
   tenant: string;
   vaultPath: string;
   keyPath: string;
+  /**
+   * The project's state folder: while a mutation of that project runs, writes are staged into its
+   * transaction (and land with its audit event) instead of going to the file.
+   */
+  stateDir?: string;
 }
 
 /** Turns vault errors into user-facing backend errors; values never appear in them. */
@@ -62,17 +69,37 @@ export class LocalSecretBackend implements SecretBackend {
   }
 
   private open(): WritableVault {
+    const tx = this.options.stateDir === undefined ? undefined : runningTransaction(this.options.stateDir);
+    if (tx) return this.stagedVault(tx);
     if (this.vault) {
       this.guard(() => this.vault?.refresh());
       return this.vault;
     }
+    this.assertKey();
+    this.vault = this.guard(() => openWritableVault(this.options.vaultPath, readVaultKey(this.options.keyPath), this.options.tenant));
+    return this.vault;
+  }
+
+  /** One staged vault per transaction: its reads see its own staged writes. */
+  private readonly staged = new WeakMap<Transaction, WritableVault>();
+
+  private stagedVault(tx: Transaction): WritableVault {
+    let vault = this.staged.get(tx);
+    if (!vault) {
+      this.assertKey();
+      const { vaultPath, keyPath, tenant } = this.options;
+      vault = this.guard(() => openStagedVault(vaultPath, readVaultKey(keyPath), tenant, (bytes) => tx.write(vaultPath, bytes, 0o600)));
+      this.staged.set(tx, vault);
+    }
+    return vault;
+  }
+
+  private assertKey(): void {
     if (!existsSync(this.options.keyPath)) {
       throw new SecretBackendError('denied', `tenant "${this.options.tenant}" has no key at ${this.options.keyPath}`, {
         hint: 'tenant keys are created by `sovereign tenant create`; restore the key file from a backup',
       });
     }
-    this.vault = this.guard(() => openWritableVault(this.options.vaultPath, readVaultKey(this.options.keyPath), this.options.tenant));
-    return this.vault;
   }
 
   private guard<T>(fn: () => T): T {
@@ -153,7 +180,7 @@ export class LocalSecretBackend implements SecretBackend {
 
 /** The store over a tenant's vault and key in `.sovereign/`. */
 export function localBackendFor(project: Project, tenant: string): LocalSecretBackend {
-  return new LocalSecretBackend({ tenant, vaultPath: tenantVaultPath(project, tenant), keyPath: tenantKeyPath(project, tenant) });
+  return new LocalSecretBackend({ tenant, vaultPath: tenantVaultPath(project, tenant), keyPath: tenantKeyPath(project, tenant), stateDir: project.paths.state });
 }
 
 /** Rotation metadata for evidence bundles: each tenant's vault (metadata only, never values). */

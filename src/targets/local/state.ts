@@ -6,6 +6,7 @@
  * crash at any instruction leaves the project as if the command never ran or as if it completed
  * (see `journal.ts`).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,6 +47,19 @@ function isInside(dir: string, path: string): boolean {
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
+/** The mutation running in this async context, with the state folder it commits to. */
+const running = new AsyncLocalStorage<{ stateDir: string; tx: Transaction }>();
+
+/**
+ * The transaction of the mutation that is running (in this async context) on the project whose
+ * state folder is `stateDir`, if any. The local secret store stages its vault writes into it, so
+ * they land in the mutation's journaled commit with its audit event.
+ */
+export function runningTransaction(stateDir: string): Transaction | undefined {
+  const current = running.getStore();
+  return current && current.stateDir === stateDir ? current.tx : undefined;
+}
+
 export class LocalState implements StateStore {
   readonly actor = localActor();
 
@@ -75,7 +89,7 @@ export class LocalState implements StateStore {
       const tx = new Transaction();
       let result: T;
       try {
-        result = await run(tx);
+        result = await running.run({ stateDir: paths.state, tx }, () => run(tx));
       } catch (error) {
         if (!(error instanceof UserError && error.exitCode === ExitCode.badInput)) this.record(info, tx, error);
         throw error;

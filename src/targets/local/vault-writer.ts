@@ -112,6 +112,21 @@ function withFileLock<T>(path: string, fn: () => T): T {
  * and writes the whole vault atomically; reads are {@link Vault}'s.
  */
 export class WritableVault extends Vault {
+  /** Where a staged vault's writes go instead of its file (see {@link openStagedVault}). */
+  private readonly stageWrite: ((bytes: string) => void) | undefined;
+  /** A staged write happened: reads serve the staged state, not the file. */
+  private staged = false;
+
+  /** Use {@link openWritableVault} or {@link openStagedVault}. */
+  constructor(path: string, key: Uint8Array, tenant: string, stageWrite?: (bytes: string) => void) {
+    super(path, key, tenant);
+    this.stageWrite = stageWrite;
+  }
+
+  override refresh(): boolean {
+    return this.staged ? false : super.refresh();
+  }
+
   /**
    * Stores a new version and puts `labels` (default `AWSCURRENT`) on it. With a `versionId` that
    * already exists, the same value is a no-op (an idempotent retry) and another value a conflict.
@@ -179,6 +194,7 @@ export class WritableVault extends Vault {
 
   /** Read-modify-write under the lock: the file on disk is the truth, not this object's state. */
   private mutate<T>(change: (contents: VaultContents) => { result: T; changed: boolean }): T {
+    if (this.stageWrite) return this.mutateStaged(change, this.stageWrite);
     return withFileLock(this.path, () => {
       const loaded = loadVaultFile(this.path, this.key, this.tenant);
       const { result, changed } = change(loaded.contents);
@@ -191,6 +207,28 @@ export class WritableVault extends Vault {
       }
       return result;
     });
+  }
+
+  /**
+   * A staged vault's change: applied to a copy of the staged state (the file's, at first), whose
+   * encrypted bytes go to `stageWrite` instead of the file. The caller holds the project lock and
+   * writes the bytes in the same journaled commit as the change's audit event, so a crash never
+   * leaves a vault changed without its event (or an event without its vault).
+   */
+  private mutateStaged<T>(change: (contents: VaultContents) => { result: T; changed: boolean }, stageWrite: (bytes: string) => void): T {
+    const base = this.staged ? { contents: this.contents, generation: this.currentGeneration, signature: this.signature } : loadVaultFile(this.path, this.key, this.tenant);
+    // A change that throws half-way must not leave the staged state half-changed.
+    const contents = structuredClone(base.contents);
+    const { result, changed } = change(contents);
+    if (changed) {
+      const generation = base.generation + 1;
+      stageWrite(encryptVault(contents, this.key, this.tenant, generation));
+      this.staged = true;
+      this.adopt({ contents, generation, signature: base.signature });
+    } else if (!this.staged) {
+      this.adopt(base);
+    }
+    return result;
   }
 }
 
@@ -221,4 +259,13 @@ function pruneVersions(record: SecretRecord): void {
  */
 export function openWritableVault(path: string, key: Uint8Array, tenant: string): WritableVault {
   return new WritableVault(path, key, tenant);
+}
+
+/**
+ * Opens a tenant's vault whose writes are staged: each change's encrypted bytes go to
+ * `stageWrite` (a mutation's transaction) and the file is left as it is; reads see the staged
+ * state. For use under the project lock only.
+ */
+export function openStagedVault(path: string, key: Uint8Array, tenant: string, stageWrite: (bytes: string) => void): WritableVault {
+  return new WritableVault(path, key, tenant, stageWrite);
 }
