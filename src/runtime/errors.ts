@@ -81,3 +81,9 @@ export class PaginationError extends RuntimeError {
     this.upstreamStatus = upstreamStatus;
   }
 }
+
+/** An error as one log field: its name and message, never its stack. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

@@ -9,8 +9,10 @@
  * signing and verification is `sovereign/webhook` (it loads node:crypto, a few milliseconds).
  */
 export * from './extension.js';
-export { createLambdaHandler, TenantRuntime } from './handler.js';
-export type { BundledExtension, LambdaHandler, LambdaHandlerOptions, RuntimeHandler } from './handler.js';
+export { createLambdaHandler } from './handler.js';
+export type { LambdaHandler, RuntimeHandler } from './handler.js';
+export type { BundledExtension, LambdaHandlerOptions } from './cold-start.js';
+export { TenantRuntime } from './request.js';
 export type { HttpEventV2, HttpResultV2, LambdaContextLike, Problem } from './http.js';
 export { loadRuntimeConfig, RUNTIME_ENV_VARS } from './config.js';
 export type { RuntimeConfig, TenantRuntimeConfig, GenerationSource } from './config.js';
