@@ -27,6 +27,16 @@ async function segment(dir: string, log: string, since?: string) {
   return { written, events: join(dir, `${name}.events`), chain: join(dir, `${name}.chain`) };
 }
 
+/** The fields a scan found are the ones JSON.parse reads. */
+function expectFieldsOf(buf: Buffer, view: LineView, parsed: Pick<AuditEvent, 'seq' | 'time' | 'tenant' | 'action' | 'prevHash' | 'hash'>): void {
+  expect(view.seq).toBe(parsed.seq);
+  expect(buf.toString('utf8', view.timeStart, view.timeEnd)).toBe(parsed.time);
+  expect(view.tenantStart < 0 ? null : buf.toString('utf8', view.tenantStart, view.tenantEnd)).toBe(parsed.tenant);
+  expect(buf.toString('utf8', view.actionStart, view.actionEnd)).toBe(parsed.action);
+  expect(buf.toString('latin1', view.prevHashStart, view.prevHashStart + 64)).toBe(parsed.prevHash);
+  expect(buf.toString('latin1', view.hashStart, view.hashStart + 64)).toBe(parsed.hash);
+}
+
 describe('tenant segment of the audit chain', () => {
   it('exports the tenant events with gap runs, and they verify', async () => {
     const { dir, log } = makeLog();
@@ -118,6 +128,20 @@ describe('tenant segment of the audit chain', () => {
     await expect(segment(dir, log)).rejects.toThrow(/chain is broken at seq 3/);
   });
 
+  it('reads every line the log writes without parsing it (fails when the log changes its key order)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sovereign-chain-'));
+    const log = join(dir, 'events.jsonl');
+    appendEvent(log, { actor: 't@h', command: 'tenant create', tenant: 'acme', action: 'tenant.create', args: { tier: 'basic' }, outcome: 'success' });
+    appendEvent(log, { actor: 't@h', command: 'deploy', tenant: null, action: 'deploy', args: {}, outcome: 'failure', error: 'boom' });
+    for (const line of readFileSync(log, 'utf8').trim().split('\n')) {
+      const parsed = JSON.parse(line) as AuditEvent;
+      const buf = Buffer.from(line);
+      const view = {} as LineView;
+      expect(scanLogLine(buf, 0, buf.length, view)).toBe(true);
+      expectFieldsOf(buf, view, parsed);
+    }
+  });
+
   it('finds the fields of a line where JSON.parse does, and defers to it for anything unusual', async () => {
     const { dir, log } = makeLog();
     const tricky = [
@@ -135,12 +159,7 @@ describe('tenant segment of the audit chain', () => {
       const view = {} as LineView;
       if (!scanLogLine(buf, 0, buf.length, view)) continue;
       fast += 1;
-      expect(view.seq).toBe(parsed.seq);
-      expect(buf.toString('utf8', view.timeStart, view.timeEnd)).toBe(parsed.time);
-      expect(view.tenantStart < 0 ? null : buf.toString('utf8', view.tenantStart, view.tenantEnd)).toBe(parsed.tenant);
-      expect(buf.toString('utf8', view.actionStart, view.actionEnd)).toBe(parsed.action);
-      expect(buf.toString('latin1', view.prevHashStart, view.prevHashStart + 64)).toBe(parsed.prevHash);
-      expect(buf.toString('latin1', view.hashStart, view.hashStart + 64)).toBe(parsed.hash);
+      expectFieldsOf(buf, view, parsed);
     }
     expect(fast).toBe(lines.length - 2);
     const bad = Buffer.from('{"seq":1,"time":"t","args":{},"tenant":"acme"}');

@@ -160,7 +160,13 @@ export interface LineView {
   hashStart: number;
 }
 
-const SUFFIX_LENGTH = 153; // ,"prevHash":"<64>","hash":"<64>"}
+/*
+ * The layout of a line as the log writes it (`JSON.stringify` of `buildEvent`'s object): it starts
+ * `{"seq":<n>,"time":"<iso>"`, has `,"tenant":<string|null>,"action":"<name>"` before
+ * `,"args":`, and ends `,"prevHash":"<hex>","hash":"<hex>"}`. Every position below is derived
+ * from these keys; chain.test.ts fails if the log's key order stops matching them.
+ */
+const HASH_LENGTH = GENESIS_HASH.length;
 const SEQ_KEY = Buffer.from('{"seq":');
 const TIME_KEY = Buffer.from(',"time":"');
 const TENANT_KEY = Buffer.from(',"tenant":');
@@ -169,9 +175,18 @@ const ACTION_KEY = Buffer.from(',"action":"');
 const NULL_VALUE = Buffer.from('null,');
 const PREV_KEY = Buffer.from(',"prevHash":"');
 const HASH_KEY = Buffer.from('","hash":"');
+const LINE_END = Buffer.from('"}');
+/** Offsets from the start of the `,"prevHash":"…","hash":"…"}` suffix. */
+const PREV_HASH_AT = PREV_KEY.length;
+const HASH_KEY_AT = PREV_HASH_AT + HASH_LENGTH;
+const HASH_AT = HASH_KEY_AT + HASH_KEY.length;
+const SUFFIX_LENGTH = HASH_AT + HASH_LENGTH + LINE_END.length;
+/** The shortest line with every field the scan reads (`{"seq":1,"time":"","tenant":null,"action":"","args":{}` and the suffix). */
+const MIN_LINE_LENGTH = SEQ_KEY.length + 1 + TIME_KEY.length + 1 + TENANT_KEY.length + NULL_VALUE.length - 1 + ACTION_KEY.length + 1 + ARGS_KEY.length + 2 + SUFFIX_LENGTH;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const NEWLINE = 0x0a;
+const CLOSE_BRACE = 0x7d;
 const OUTPUT_BLOCK = 1 << 20;
 
 function startsWithAt(buf: Buffer, key: Buffer, at: number, end: number): boolean {
@@ -197,7 +212,7 @@ function stringEnd(buf: Buffer, from: number, end: number): number {
  */
 export function scanLogLine(buf: Buffer, start: number, end: number, view: LineView): boolean {
   const length = end - start;
-  if (length < SUFFIX_LENGTH + 40 || !startsWithAt(buf, SEQ_KEY, start, end) || buf[end - 1] !== 0x7d || buf[end - 2] !== QUOTE) return false;
+  if (length < MIN_LINE_LENGTH || !startsWithAt(buf, SEQ_KEY, start, end) || buf[end - 1] !== CLOSE_BRACE || buf[end - 2] !== QUOTE) return false;
   let seq = 0;
   let i = start + SEQ_KEY.length;
   for (; i < end && buf[i]! >= 0x30 && buf[i]! <= 0x39; i += 1) seq = seq * 10 + (buf[i]! - 0x30);
@@ -214,7 +229,7 @@ export function scanLogLine(buf: Buffer, start: number, end: number, view: LineV
   if (startsWithAt(buf, NULL_VALUE, value, end)) {
     view.tenantStart = -1;
     view.tenantEnd = -1;
-    after = value + 4;
+    after = value + NULL_VALUE.length - 1;
   } else if (buf[value] === QUOTE) {
     view.tenantStart = value + 1;
     view.tenantEnd = stringEnd(buf, value + 1, end);
@@ -225,9 +240,9 @@ export function scanLogLine(buf: Buffer, start: number, end: number, view: LineV
   view.actionStart = after + ACTION_KEY.length;
   view.actionEnd = stringEnd(buf, view.actionStart, end);
   const suffix = end - SUFFIX_LENGTH;
-  if (view.actionEnd < 0 || !startsWithAt(buf, PREV_KEY, suffix, end) || !startsWithAt(buf, HASH_KEY, suffix + 77, end)) return false;
-  view.prevHashStart = suffix + 13;
-  view.hashStart = suffix + 87;
+  if (view.actionEnd < 0 || !startsWithAt(buf, PREV_KEY, suffix, end) || !startsWithAt(buf, HASH_KEY, suffix + HASH_KEY_AT, end)) return false;
+  view.prevHashStart = suffix + PREV_HASH_AT;
+  view.hashStart = suffix + HASH_AT;
   return true;
 }
 
@@ -339,13 +354,13 @@ export async function writeTenantSegment(options: WriteSegmentOptions): Promise<
       } catch {
         throw broken(`(line ${lineNumber})`, 'a line is not a JSON event');
       }
-      if (typeof parsed !== 'object' || parsed === null || typeof parsed.hash !== 'string' || parsed.hash.length !== 64 || typeof parsed.prevHash !== 'string') {
+      if (typeof parsed !== 'object' || parsed === null || typeof parsed.hash !== 'string' || parsed.hash.length !== HASH_LENGTH || typeof parsed.prevHash !== 'string') {
         throw broken(`(line ${lineNumber})`, 'a line is not an audit event');
       }
     }
     const seq = parsed ? parsed.seq : view.seq;
     if (seq !== lastSeq + 1) throw broken(seq, `expected seq ${lastSeq + 1}`);
-    const prevMatches = parsed ? parsed.prevHash === lastHash.toString('latin1') : buf.compare(lastHash, 0, 64, view.prevHashStart, view.prevHashStart + 64) === 0;
+    const prevMatches = parsed ? parsed.prevHash === lastHash.toString('latin1') : buf.compare(lastHash, 0, HASH_LENGTH, view.prevHashStart, view.prevHashStart + HASH_LENGTH) === 0;
     if (!prevMatches) throw broken(seq, 'prevHash does not match the previous event');
     if (!anchor) {
       const time = parsed ? Buffer.from(String(parsed.time), 'utf8') : buf.subarray(view.timeStart, view.timeEnd);
@@ -385,8 +400,8 @@ export async function writeTenantSegment(options: WriteSegmentOptions): Promise<
         }
       }
     }
-    if (parsed) lastHash.write(parsed.hash, 0, 64, 'latin1');
-    else buf.copy(lastHash, 0, view.hashStart, view.hashStart + 64);
+    if (parsed) lastHash.write(parsed.hash, 0, HASH_LENGTH, 'latin1');
+    else buf.copy(lastHash, 0, view.hashStart, view.hashStart + HASH_LENGTH);
     lastSeq = seq;
   };
 
