@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { EXTENSION_NAME_LENGTH, SEGMENTED_NAME, STAGE, stageProblem } from './contract/names.js';
 import { TENANT_TIERS } from './contract/runtime-environment.js';
@@ -78,10 +77,6 @@ export function parseConfig(text: string, file: string): ProjectConfig {
     throw badInput(describeIssue(file, first, raw) + more, 'the schema is in node_modules/sovereign/schema/sovereign.config.schema.json; editors that read "$schema" autocomplete it');
   }
   return parsed.data;
-}
-
-export function readConfig(file: string): ProjectConfig {
-  return parseConfig(readFileSync(file, 'utf8'), file);
 }
 
 /** The JSON Schema shipped with the package (written at build time). */

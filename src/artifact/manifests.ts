@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { badInput, notFound } from '../errors.js';
-import { extensionCodeHash, loadExtension } from '../extensions/discover.js';
+import { loadExtension } from '../extensions/discover.js';
 import type { ExtensionManifest } from '../runtime/extension.js';
 import { runtimeEntry } from './locate.js';
 
@@ -25,9 +25,6 @@ const SOURCE_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
 function findSource(base: string): string | undefined {
   return SOURCE_EXTENSIONS.map((ext) => base + ext).find((file) => existsSync(file));
 }
-
-/** Hash of the extension's code: sorted relative paths with their bytes (the discovery's hash). */
-export const hashExtensionCode = extensionCodeHash;
 
 /** Handler file keys the routes name (`'create-quote#handler'` → `'create-quote'`). */
 export function handlerKeys(manifest: Pick<ExtensionManifest<unknown>, 'routes'>): string[] {

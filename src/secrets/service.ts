@@ -18,7 +18,7 @@ import type { RuntimeNotice } from '../targets/target.js';
 import { requireTenant } from '../tenants/tenants.js';
 import { probeReference, SecretBackendError, type ProbeStatus, type SecretBackend, type SecretVersionInfo } from './backend.js';
 import { abortRotation, resumeRotation, rollbackSecret, rotateSecret, type RotationResult } from './rotate.js';
-import { checkTenantScope, patternAmbiguity, resolveSecretsConfig, scopeRule, type ScopeProblem } from './scope.js';
+import { checkTenantScope, patternAmbiguity, type ScopeProblem } from './scope.js';
 import { assertValueFits } from './value-input.js';
 
 /** What the service needs from the command context and its target. */
@@ -401,11 +401,4 @@ export async function secretHistory(env: SecretsEnv, tenantId: string, mappingTe
 export function assertSecretsPatternUnambiguous(project: Project, tenants: string[], extensions = projectExtensions(project), stage = 'dev'): void {
   const ambiguity = patternAmbiguity(project.config.secrets, tenants, extensions, stage);
   if (ambiguity) throw badInput(ambiguity.message, ambiguity.hint);
-}
-
-/** Where a tenant's secrets must lie, for hints and `--help`. */
-export function describeTenantScope(project: Project, record: TenantRecord, extension: string): { ssm: string; secretsmanager: string } {
-  const config = resolveSecretsConfig(project.config.secrets);
-  const values = { stage: record.stage, tenant: record.id, extension };
-  return { ssm: scopeRule(config, 'ssm', values).value, secretsmanager: scopeRule(config, 'secretsmanager', values).value };
 }

@@ -57,9 +57,6 @@ export const BILLING_LOG_RETENTION_DAYS = 90;
 /** Key schema of both control-plane tables: the tenant tables' `pk` (S) hash, `sk` (S) range. */
 export const CONTROL_PLANE_KEY_SCHEMA = TENANT_TABLE_KEY_SCHEMA;
 
-/** Names of the outputs (also exported as `<stack>-<output>`). */
-export const CONTROL_PLANE_OUTPUTS = ['ArtifactBucketName', 'TenantTableName', 'AuditTableName', 'SecretsKeyArn', 'SecretsKeyAlias', 'BillingWebhookUrl'] as const;
-
 function controlPlaneTable(name: string, tags: Record<string, string>, ttlAttribute?: string) {
   return {
     Type: 'AWS::DynamoDB::Table',

@@ -26,8 +26,6 @@ export const TIERS: Readonly<Record<Tier, Readonly<TierLimits>>> = Object.freeze
   premium: Object.freeze({ rateLimit: 2000, burstLimit: 4000, reservedConcurrency: 100, memorySize: 1769, logRetentionDays: 90 }),
 });
 
-export const DEFAULT_TIER: Tier = 'standard';
-
 export function isTier(value: string): value is Tier {
   return (TIER_NAMES as readonly string[]).includes(value);
 }

@@ -411,23 +411,3 @@ export function extractJsonKey(value: string, jsonKey: string, target: string): 
 export function openVault(path: string, key: Uint8Array, tenant: string): Vault {
   return new Vault(path, key, tenant);
 }
-
-/**
- * The generation in a vault file's header without decrypting it (0 when absent), for cheap
- * change polling. Not authenticated: confirm with {@link Vault.refresh}.
- */
-export function peekVaultGeneration(path: string): number {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw error;
-  }
-  try {
-    const header = JSON.parse(text) as Partial<VaultHeader>;
-    return typeof header.generation === 'number' ? header.generation : 0;
-  } catch {
-    throw new VaultOpenError('corrupted', path, `the vault ${path} is corrupted (not a vault file); it was left untouched`);
-  }
-}

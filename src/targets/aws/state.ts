@@ -441,20 +441,6 @@ export function createAwsState(
   });
 }
 
-/**
- * The same store with its actor already resolved (one STS call), for callers that read `actor`
- * outside a mutation.
- */
-export async function openAwsState(
-  project: Project,
-  globals: Parameters<typeof createAwsState>[1],
-  extra: Parameters<typeof createAwsState>[2] = {},
-): Promise<AwsState> {
-  const state = createAwsState(project, globals, extra);
-  await state.resolveActor();
-  return state;
-}
-
 /** Verifies the chain stored on aws with the same rules as the local log. */
 export async function verifyAwsChain(state: AwsState): Promise<{ ok: boolean; events: number; lastSeq: number; problem?: { seq: number; message: string } }> {
   let prevHash = GENESIS_HASH;

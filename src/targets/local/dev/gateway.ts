@@ -10,7 +10,7 @@
  * |---|---|
  * | `GET /_sovereign/dev/stats?minutes=<1–60>` | JSON {@link GatewayStatsDocument}: every tenant's counters, `window` over the last `minutes` (default 15) |
  * | `GET /_sovereign/dev/logs?tenant=<id>&since=<iso or epoch ms>&limit=<n>` | JSON `{ tenant, lines }`: the tenant's runtime log lines (parsed JSON) at or after `since`, the newest `limit` (default 200) |
- * | routes added with {@link registerGatewayRoute} or `GatewayOptions.routes` | e.g. `POST /_sovereign/billing/webhook` |
+ * | `GatewayOptions.routes` | e.g. `POST /_sovereign/billing/webhook` |
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -69,23 +69,6 @@ export interface GatewayRoute {
   method: string;
   path: string;
   handler: GatewayRouteHandler;
-}
-
-const globalRoutes: GatewayRoute[] = [];
-
-/**
- * Adds a route served by every `dev` gateway on `localhost` (not on tenant hosts), e.g. the
- * orchestrator's `POST /_sovereign/billing/webhook`. Paths must start with `/_sovereign/` so they
- * never shadow `/t/<tenant>/…`. Returns a function that removes it again.
- */
-export function registerGatewayRoute(method: string, path: string, handler: GatewayRouteHandler): () => void {
-  if (!path.startsWith('/_sovereign/')) throw new Error(`gateway routes live under /_sovereign/ (got ${path})`);
-  const route = { method: method.toUpperCase(), path, handler };
-  globalRoutes.push(route);
-  return () => {
-    const index = globalRoutes.indexOf(route);
-    if (index >= 0) globalRoutes.splice(index, 1);
-  };
 }
 
 /** `GET /_sovereign/dev/stats`. */
@@ -426,7 +409,7 @@ export class Gateway {
       json(200, { tenant: tenant.id, lines: lines.slice(-limit) });
       return;
     }
-    const route = [...(this.options.routes ?? []), ...globalRoutes].find((r) => r.method === method && r.path === path);
+    const route = this.options.routes?.find((r) => r.method === method && r.path === path);
     if (!route) {
       req.resume();
       writeResponse(res, gatewayProblem(404, 'not-found', 'Not Found', `nothing at ${method} ${path}; tenants are at <tenant>.localhost:${this.port}/ or localhost:${this.port}/t/<tenant>/`, path, requestId));
