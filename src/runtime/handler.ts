@@ -13,6 +13,7 @@ import { TenantRuntime } from './request.js';
 // The entry's signature types, importable from the entry itself.
 export type { BundledExtension, LambdaHandlerOptions } from './cold-start.js';
 
+/** The function Lambda invokes: one HTTP API or Function URL event in, its HTTP result out. */
 export type LambdaHandler = (event: HttpEventV2, context?: LambdaContextLike) => Promise<HttpResultV2>;
 
 /** A handler with its runtime exposed (tests, the test kit and benchmarks inspect it). */
