@@ -422,7 +422,7 @@ async function concurrentMisses(rt, stub) {
   process.env.AWS_ENDPOINT_URL = stub.url;
   const { SSMClient } = await import('@aws-sdk/client-ssm');
   const { SSMProvider } = await import('@aws-lambda-powertools/parameters/ssm');
-  const { createAwsSecretBackend } = await import(pathToFileURL(join(repo, 'dist', 'runtime', 'secrets', 'aws.js')).href);
+  const { createAwsSecretFetcher } = await import(pathToFileURL(join(repo, 'dist', 'runtime', 'secrets', 'aws.js')).href);
   const { SecretResolver } = await import(pathToFileURL(join(repo, 'dist', 'runtime', 'secrets', 'resolver.js')).href);
   const { Redactor } = await import(pathToFileURL(join(repo, 'dist', 'runtime', 'redact.js')).href);
   const N = 1000;
@@ -430,7 +430,7 @@ async function concurrentMisses(rt, stub) {
   const ssm = new SSMClient({ maxAttempts: 1 });
   await ssm.send(new (await import('@aws-sdk/client-ssm')).GetParameterCommand({ Name: '/warm' })); // connection + SDK warm-up
   stub.reset();
-  const resolver = new SecretResolver({ backend: createAwsSecretBackend({ ssm }), redactor: new Redactor() });
+  const resolver = new SecretResolver({ backend: createAwsSecretFetcher({ ssm }), redactor: new Redactor() });
   let t0 = performance.now();
   const ours = await Promise.all(Array.from({ length: N }, () => resolver.resolve('ssm:/dev/tenants/acme/bench/hot')));
   const oursMs = performance.now() - t0;

@@ -39,13 +39,13 @@ import { createExtensionScope, createRouteContext } from './src/runtime/context.
 import { lazyDocumentClient } from './src/runtime/db.ts';
 import { Redactor } from './src/runtime/redact.ts';
 import { SecretResolver } from './src/runtime/secrets/resolver.ts';
-import { createMemorySecretBackend } from './src/runtime/secrets/memory.ts';
+import { createMemorySecretFetcher } from './src/runtime/secrets/memory.ts';
 import manifest from './extensions/avalara-cetec-sync/extension.ts';
 import { handler } from './extensions/avalara-cetec-sync/handlers/sync-invoices.ts';
 
 const env = JSON.parse(process.env.BENCH_SERVICES);
 const ref = (key) => 'ssm:/bench/tenants/acme/avalara-cetec-sync/' + key;
-const backend = createMemorySecretBackend({
+const backend = createMemorySecretFetcher({
   [ref('cetec_api_token')]: ${JSON.stringify(TOKEN)},
   [ref('avalara_account_id')]: ${JSON.stringify(ACCOUNT)},
   [ref('avalara_license_key')]: ${JSON.stringify(KEY)},

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { defineExtension, defineHandler } from '../src/runtime/extension.js';
 import { createLambdaHandler, type BundledExtension, type LambdaHandlerOptions } from '../src/runtime/handler.js';
-import { createMemorySecretBackend } from '../src/runtime/secrets/memory.js';
+import { createMemorySecretFetcher } from '../src/runtime/secrets/memory.js';
 import type { LocalTable } from '../src/testing/dynalite.js';
 
 export const CANARY = 'canary-VALUE-7b1e0c9d';
@@ -115,7 +115,7 @@ export function tenantConfig(overrides: Record<string, unknown> = {}) {
 
 export function makeRuntime(options: RuntimeFixtureOptions) {
   const lines: string[] = [];
-  const backend = createMemorySecretBackend({
+  const backend = createMemorySecretFetcher({
     'ssm:/dev/tenants/acme/orders/api_key': CANARY,
     'secretsmanager:dev/tenants/acme/orders': JSON.stringify({ token: JSON_CANARY, other: 'x' }),
     'ssm:/dev/tenants/acme/_sovereign/webhook_secret': WEBHOOK_SECRET,

@@ -140,8 +140,8 @@ describe('local vault backend', () => {
 
 describe('stale-if-error through the runtime', () => {
   it('serves the cached value while the backend fails, up to the maximum staleness, then a clean 503', async () => {
-    const { createMemorySecretBackend } = await import('../src/runtime/secrets/memory.js');
-    const memory = createMemorySecretBackend({
+    const { createMemorySecretFetcher } = await import('../src/runtime/secrets/memory.js');
+    const memory = createMemorySecretFetcher({
       'secretsmanager:dev/tenants/acme/orders': JSON.stringify({ token: JSON_CANARY }),
       'ssm:/dev/tenants/acme/_sovereign/webhook_secret': 'whsec_dGVzdA==',
     });

@@ -14,7 +14,7 @@ import { firstLine } from '../errors.js';
 import type { ValidManifest } from '../extensions/manifest-schema.js';
 import { buildOpenApiDocument } from '../runtime/openapi.js';
 import { parseReference, referenceTarget } from '../contract/reference.js';
-import type { SecretBackend, SecretVersionInfo } from '../secrets/backend.js';
+import type { SecretStore, SecretVersionInfo } from '../secrets/store.js';
 import type { TenantRecord } from '../state/registry.js';
 import type { IsolationInputs, IsolationMatrix } from '../targets/aws/isolation.js';
 import { OFFLINE_ACCOUNT, OFFLINE_REGION } from '../targets/aws/isolation-inputs.js';
@@ -48,7 +48,7 @@ export interface EvidenceSources {
   now: Date;
   loadExtensions(names: string[]): Promise<LoadedExtension[]>;
   /** The backend holding the tenant's secret versions, or undefined when it cannot be read here. */
-  secretBackend(): Promise<SecretBackend | undefined> | SecretBackend | undefined;
+  secretBackend(): Promise<SecretStore | undefined> | SecretStore | undefined;
   /** Why {@link secretBackend} gives nothing (e.g. the aws target needs credentials). */
   secretBackendUnavailable?: string;
   /** The isolation matrix evaluator (`sovereign verify isolation`'s offline one). */

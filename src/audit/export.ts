@@ -15,7 +15,7 @@ import { badInput, conflict } from '../errors.js';
 import { tempPathFor, fsyncDirectory } from '../fs/atomic.js';
 import { assertTenantId } from '../names.js';
 import type { Project } from '../project.js';
-import type { SecretBackend } from '../secrets/backend.js';
+import type { SecretStore } from '../secrets/store.js';
 import type { AuditEvent } from '../state/audit-log.js';
 import type { TenantRecord } from '../state/registry.js';
 import type { StateStore } from '../state/store.js';
@@ -41,7 +41,7 @@ export interface ExportOptions {
   since?: string;
   toolVersion: string;
   loadExtensions(names: string[]): Promise<LoadedExtension[]>;
-  secretBackend(tenant: TenantRecord): Promise<SecretBackend | undefined> | SecretBackend | undefined;
+  secretBackend(tenant: TenantRecord): Promise<SecretStore | undefined> | SecretStore | undefined;
   secretBackendUnavailable?: string;
   isolationMatrix: EvidenceSources['isolationMatrix'];
   now?: () => Date;

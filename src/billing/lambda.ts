@@ -12,7 +12,7 @@
  */
 import type { HttpEventV2, HttpResultV2, LambdaContextLike } from '../runtime/http.js';
 import { Redactor } from '../runtime/redact.js';
-import type { SecretBackend } from '../runtime/secrets/backend.js';
+import type { SecretFetcher } from '../runtime/secrets/fetcher.js';
 import { SecretNotFoundError } from '../runtime/errors.js';
 import { SecretResolver } from '../runtime/secrets/resolver.js';
 import { parseReference } from '../contract/reference.js';
@@ -70,7 +70,7 @@ export interface BillingLambdaOptions {
   /** Builds the aws host (tests inject mocked clients through it); default `targets/aws/billing-host.ts`. */
   host?: (settings: BillingLambdaSettings, log: (line: string) => void) => BillingHost | Promise<BillingHost>;
   /** Where the signing secret is read; default the runtime's SSM / Secrets Manager backend. */
-  secretBackend?: SecretBackend;
+  secretBackend?: SecretFetcher;
   now?: () => number;
   /** One JSON log line (default stdout, which Lambda sends to the log group). */
   write?: (line: string) => void;
@@ -98,8 +98,8 @@ export function createBillingLambdaHandler(options: BillingLambdaOptions = {}): 
   const init = async () => {
     const settings = readBillingLambdaSettings(options.env ?? process.env);
     const host = await (options.host ?? (async (s, l) => (await import('../targets/aws/billing-host.js')).createAwsBillingHost(s, { log: l, now })))(settings, (line) => log('info', line));
-    const source = options.secretBackend ?? (await import('../runtime/secrets/aws.js')).createAwsSecretBackend();
-    const backend: SecretBackend = {
+    const source = options.secretBackend ?? (await import('../runtime/secrets/aws.js')).createAwsSecretFetcher();
+    const backend: SecretFetcher = {
       name: source.name,
       fetch: async (reference) => {
         const value = await source.fetch(reference);

@@ -15,8 +15,8 @@ import type { LineWriter } from './log.js';
 import type { PaginateDeps } from './paginate.js';
 import type { Redactor } from './redact.js';
 // Static: every aws cold start needs it (a chunk of its own would cost a module load), and it loads the SDK lazily.
-import { createAwsSecretBackend } from './secrets/aws.js';
-import type { SecretBackend } from './secrets/backend.js';
+import { createAwsSecretFetcher } from './secrets/aws.js';
+import type { SecretFetcher } from './secrets/fetcher.js';
 
 /** What the artifact builder hands the runtime for each extension bundled into the artifact. */
 export interface BundledExtension {
@@ -34,7 +34,7 @@ export interface LambdaHandlerOptions {
   /** Environment to read instead of `process.env`. */
   env?: Record<string, string | undefined>;
   /** Secret store instead of the one `SOVEREIGN_SECRETS_BACKEND` selects. */
-  secretBackend?: SecretBackend;
+  secretBackend?: SecretFetcher;
   /** AWS SDK clients to use instead of lazily created ones. */
   aws?: { ssm?: SSMClient; secretsManager?: SecretsManagerClient; documentClient?: DynamoDBDocumentClient };
   /** Generation marker reader instead of the one `SOVEREIGN_GENERATION_SOURCE` selects. */
@@ -88,17 +88,17 @@ export function readRuntimeConfig(env: Record<string, string | undefined>, write
 }
 
 /** The secret backend `SOVEREIGN_SECRETS_BACKEND` selects; vault's module (node:crypto) loads only when chosen. */
-export async function selectBackend(config: RuntimeConfig, options: LambdaHandlerOptions): Promise<SecretBackend> {
+export async function selectFetcher(config: RuntimeConfig, options: LambdaHandlerOptions): Promise<SecretFetcher> {
   if (config.secretsBackend.kind === 'vault') {
-    const { createVaultSecretBackend } = await import('./secrets/vault-backend.js');
-    return createVaultSecretBackend({ path: config.secretsBackend.path, keyFile: config.secretsBackend.keyFile, tenant: config.tenant });
+    const { createVaultSecretFetcher } = await import('./secrets/vault-backend.js');
+    return createVaultSecretFetcher({ path: config.secretsBackend.path, keyFile: config.secretsBackend.keyFile, tenant: config.tenant });
   }
-  return createAwsSecretBackend({ ssm: options.aws?.ssm, secretsManager: options.aws?.secretsManager });
+  return createAwsSecretFetcher({ ssm: options.aws?.ssm, secretsManager: options.aws?.secretsManager });
 }
 
 /** A backend that forwards to `ready` once it settles (nothing is fetched before the runtime serves). */
-export function deferredBackend(ready: Promise<SecretBackend>): SecretBackend {
-  let backend: SecretBackend | undefined;
+export function deferredFetcher(ready: Promise<SecretFetcher>): SecretFetcher {
+  let backend: SecretFetcher | undefined;
   ready.then((selected) => (backend = selected), () => undefined);
   return {
     get name() {

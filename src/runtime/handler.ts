@@ -4,7 +4,7 @@
  * invocation then goes to the runtime's request handling (`request.ts`).
  */
 import type { RuntimeConfig } from './config.js';
-import { deferredBackend, readRuntimeConfig, selectBackend, type BundledExtension, type LambdaHandlerOptions } from './cold-start.js';
+import { deferredFetcher, readRuntimeConfig, selectFetcher, type BundledExtension, type LambdaHandlerOptions } from './cold-start.js';
 import { describeError } from './errors.js';
 import { normaliseEvent, problem, type HttpEventV2, type HttpResultV2, type IncomingRequest, type LambdaContextLike } from './http.js';
 import { stdoutWriter } from './log.js';
@@ -35,8 +35,8 @@ export function createLambdaHandler(extensions: BundledExtension[], options: Lam
     : (async () => {
         const cfg = config as RuntimeConfig;
         // The backend's module loads while the extensions do; the runtime serves once both are ready.
-        const backend = options.secretBackend === undefined ? selectBackend(cfg, options) : Promise.resolve(options.secretBackend);
-        const instance = new TenantRuntime(cfg, deferredBackend(backend), options);
+        const backend = options.secretBackend === undefined ? selectFetcher(cfg, options) : Promise.resolve(options.secretBackend);
+        const instance = new TenantRuntime(cfg, deferredFetcher(backend), options);
         await Promise.all([backend, instance.init(extensions)]);
         instance.log('info', 'cold start complete', {
           artifact: cfg.artifact,

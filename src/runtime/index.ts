@@ -24,4 +24,4 @@ export {
   RuntimeError, RuntimeConfigError, UndeclaredSecretError, SecretNotConfiguredError, SecretNotFoundError,
   SecretAccessDeniedError, SecretUnavailableError, PaginationError,
 } from './errors.js';
-export type { SecretBackend } from './secrets/backend.js';
+export type { SecretFetcher } from './secrets/fetcher.js';

@@ -18,7 +18,7 @@ import type { PaginateDeps } from './paginate.js';
 import { Redactor } from './redact.js';
 import { RuntimeMetrics } from './runtime-metrics.js';
 import { Router } from './router.js';
-import type { SecretBackend } from './secrets/backend.js';
+import type { SecretFetcher } from './secrets/fetcher.js';
 import { SecretResolver } from './secrets/resolver.js';
 
 /** One tenant's runtime: its configuration, secrets, generation marker, extensions and router. */
@@ -42,7 +42,7 @@ export class TenantRuntime {
   /** Whether some enabled extension failed to load (its routes answer 503). */
   private anyFailed = false;
 
-  constructor(config: RuntimeConfig, backend: SecretBackend, options: LambdaHandlerOptions) {
+  constructor(config: RuntimeConfig, backend: SecretFetcher, options: LambdaHandlerOptions) {
     this.config = config;
     this.write = options.write ?? stdoutWriter;
     this.clock = new RequestClock(options.now ?? Date.now);

@@ -4,15 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseReferenceOrThrow } from '../contract/reference.js';
-import { SecretBackendError, STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS, type SecretBackend } from './backend.js';
-import { LocalSecretBackend } from '../targets/local/secret-store.js';
+import { SecretStoreError, STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS, type SecretStore } from './store.js';
+import { LocalSecretStore } from '../targets/local/secret-store.js';
 import {
   abortRotation, findHalfFinishedRotation, resumeRotation, rollbackSecret, rotateSecret, rotationVersionId,
 } from './rotate.js';
 
 const ref = parseReferenceOrThrow('secretsmanager:dev/tenants/acme/avalara:license_key');
 const CANARY = 'canary-rotate-5d1f';
-let backend: LocalSecretBackend;
+let backend: LocalSecretStore;
 let vaultPath: string;
 
 beforeEach(() => {
@@ -20,11 +20,11 @@ beforeEach(() => {
   const keyPath = join(dir, 'acme.key');
   writeFileSync(keyPath, randomBytes(32), { mode: 0o600 });
   vaultPath = join(dir, 'acme.vault');
-  backend = new LocalSecretBackend({ tenant: 'acme', vaultPath, keyPath });
+  backend = new LocalSecretStore({ tenant: 'acme', vaultPath, keyPath });
 });
 
 /** A backend that fails the n-th call of one method, like a process killed mid-rotation. */
-function interruptAt(inner: SecretBackend, method: 'moveLabel' | 'removeLabel' | 'putVersion'): SecretBackend {
+function interruptAt(inner: SecretStore, method: 'moveLabel' | 'removeLabel' | 'putVersion'): SecretStore {
   return new Proxy(inner, {
     get(target, property, receiver) {
       const original = Reflect.get(target, property, receiver) as unknown;
@@ -44,9 +44,9 @@ async function currentValue() {
 
 async function expectBackendError(promise: Promise<unknown>, reason: string, exitCode: number) {
   const error = await promise.then(() => undefined, (caught: unknown) => caught);
-  expect(error).toBeInstanceOf(SecretBackendError);
-  expect((error as SecretBackendError).reason).toBe(reason);
-  expect((error as SecretBackendError).exitCode).toBe(exitCode);
+  expect(error).toBeInstanceOf(SecretStoreError);
+  expect((error as SecretStoreError).reason).toBe(reason);
+  expect((error as SecretStoreError).exitCode).toBe(exitCode);
   expect(String((error as Error).message)).not.toContain('canary');
 }
 

@@ -1,5 +1,5 @@
 /**
- * Rotation and rollback over any {@link SecretBackend}.
+ * Rotation and rollback over any {@link SecretStore}.
  *
  * Rotation, where the store has a pending stage (Secrets Manager, the local vault):
  *   1. the new value goes in as a new version labelled `AWSPENDING`, its version id derived from
@@ -17,8 +17,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { referenceTarget, type SecretReference } from '../contract/reference.js';
 import {
-  SecretBackendError, STAGE_CURRENT, STAGE_PENDING, type SecretBackend, type SecretDescription,
-} from './backend.js';
+  SecretStoreError, STAGE_CURRENT, STAGE_PENDING, type SecretStore, type SecretDescription,
+} from './store.js';
 
 export interface RotateOptions {
   /** The actor. */
@@ -53,10 +53,10 @@ export interface HalfFinishedRotation {
   currentVersionId: string | undefined;
 }
 
-async function describeOrThrow(backend: SecretBackend, reference: SecretReference): Promise<SecretDescription> {
+async function describeOrThrow(backend: SecretStore, reference: SecretReference): Promise<SecretDescription> {
   const description = await backend.describe(reference);
   if (!description) {
-    throw new SecretBackendError('not-found', `${referenceTarget(reference)} does not exist`, {
+    throw new SecretStoreError('not-found', `${referenceTarget(reference)} does not exist`, {
       hint: 'store a first value with `sovereign secrets put`',
     });
   }
@@ -64,14 +64,14 @@ async function describeOrThrow(backend: SecretBackend, reference: SecretReferenc
 }
 
 /** The interrupted rotation of a reference's target, if `AWSPENDING` sits on a non-current version. */
-export async function findHalfFinishedRotation(backend: SecretBackend, reference: SecretReference): Promise<HalfFinishedRotation | undefined> {
+export async function findHalfFinishedRotation(backend: SecretStore, reference: SecretReference): Promise<HalfFinishedRotation | undefined> {
   const description = await backend.describe(reference);
   if (!description?.pendingVersionId || description.pendingVersionId === description.currentVersionId) return undefined;
   return { target: description.target, pendingVersionId: description.pendingVersionId, currentVersionId: description.currentVersionId };
 }
 
 /** Steps 2 and 3: promote the pending version and clear its `AWSPENDING` label. */
-async function promote(backend: SecretBackend, reference: SecretReference, pendingVersionId: string, currentVersionId: string | undefined, by: string): Promise<string> {
+async function promote(backend: SecretStore, reference: SecretReference, pendingVersionId: string, currentVersionId: string | undefined, by: string): Promise<string> {
   const moved = await backend.moveLabel(reference, STAGE_CURRENT, pendingVersionId, {
     ...(currentVersionId !== undefined ? { fromVersionId: currentVersionId } : {}),
     by,
@@ -81,7 +81,7 @@ async function promote(backend: SecretBackend, reference: SecretReference, pendi
 }
 
 /** Rotates a reference's target to `value`. See the module comment for the procedure. */
-export async function rotateSecret(backend: SecretBackend, reference: SecretReference, value: string, options: RotateOptions): Promise<RotationResult> {
+export async function rotateSecret(backend: SecretStore, reference: SecretReference, value: string, options: RotateOptions): Promise<RotationResult> {
   const target = referenceTarget(reference);
   const description = await describeOrThrow(backend, reference);
   const current = description.currentVersionId;
@@ -102,7 +102,7 @@ export async function rotateSecret(backend: SecretBackend, reference: SecretRefe
   } else if (pending !== undefined) {
     const sameRotation = pending === versionId || (await backend.readValue(reference, { versionId: pending })) === value;
     if (!sameRotation) {
-      throw new SecretBackendError('conflict', `a rotation of ${target} was interrupted: version ${pending} is still ${STAGE_PENDING}`, {
+      throw new SecretStoreError('conflict', `a rotation of ${target} was interrupted: version ${pending} is still ${STAGE_PENDING}`, {
         hint: 'complete it with `sovereign secrets rotate … --resume` or discard it with `--abort`, then rotate again',
       });
     }
@@ -123,17 +123,17 @@ export async function rotateSecret(backend: SecretBackend, reference: SecretRefe
 }
 
 /** Completes an interrupted rotation: its pending version becomes current. */
-export async function resumeRotation(backend: SecretBackend, reference: SecretReference, options: { by: string }): Promise<RotationResult> {
+export async function resumeRotation(backend: SecretStore, reference: SecretReference, options: { by: string }): Promise<RotationResult> {
   const half = await findHalfFinishedRotation(backend, reference);
-  if (!half) throw new SecretBackendError('not-found', `${referenceTarget(reference)} has no interrupted rotation to resume`);
+  if (!half) throw new SecretStoreError('not-found', `${referenceTarget(reference)} has no interrupted rotation to resume`);
   const promoted = await promote(backend, reference, half.pendingVersionId, half.currentVersionId, options.by);
   return { target: half.target, versionId: promoted, previousVersionId: half.currentVersionId, outcome: 'resumed' };
 }
 
 /** Discards an interrupted rotation: the pending version loses `AWSPENDING`; the current one stays. */
-export async function abortRotation(backend: SecretBackend, reference: SecretReference): Promise<{ target: string; discardedVersionId: string; currentVersionId: string | undefined }> {
+export async function abortRotation(backend: SecretStore, reference: SecretReference): Promise<{ target: string; discardedVersionId: string; currentVersionId: string | undefined }> {
   const half = await findHalfFinishedRotation(backend, reference);
-  if (!half) throw new SecretBackendError('not-found', `${referenceTarget(reference)} has no interrupted rotation to abort`);
+  if (!half) throw new SecretStoreError('not-found', `${referenceTarget(reference)} has no interrupted rotation to abort`);
   await backend.removeLabel(reference, STAGE_PENDING, half.pendingVersionId);
   return { target: half.target, discardedVersionId: half.pendingVersionId, currentVersionId: half.currentVersionId };
 }
@@ -147,12 +147,12 @@ export interface RollbackResult {
 }
 
 /** Moves `AWSCURRENT` back to the `AWSPREVIOUS` version. */
-export async function rollbackSecret(backend: SecretBackend, reference: SecretReference, options: { by: string }): Promise<RollbackResult> {
+export async function rollbackSecret(backend: SecretStore, reference: SecretReference, options: { by: string }): Promise<RollbackResult> {
   const target = referenceTarget(reference);
   const description = await describeOrThrow(backend, reference);
   const previous = description.previousVersionId;
   if (previous === undefined || previous === description.currentVersionId) {
-    throw new SecretBackendError('not-found', `${target} has no previous version to roll back to`, {
+    throw new SecretStoreError('not-found', `${target} has no previous version to roll back to`, {
       hint: 'a previous version exists after a first rotation',
     });
   }

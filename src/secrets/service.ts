@@ -16,7 +16,7 @@ import type { TenantRecord } from '../state/registry.js';
 import type { GenerationTicket, StateStore, Transaction } from '../state/store.js';
 import type { RuntimeNotice } from '../targets/target.js';
 import { requireTenant } from '../tenants/tenants.js';
-import { probeReference, SecretBackendError, type ProbeStatus, type SecretBackend, type SecretVersionInfo } from './backend.js';
+import { probeReference, SecretStoreError, type ProbeStatus, type SecretStore, type SecretVersionInfo } from './store.js';
 import { abortRotation, resumeRotation, rollbackSecret, rotateSecret, type RotationResult } from './rotate.js';
 import { checkTenantScope, patternAmbiguity, type ScopeProblem } from './scope.js';
 import { assertValueFits } from './value-input.js';
@@ -26,7 +26,7 @@ export interface SecretsEnv {
   project: Project;
   state: StateStore;
   /** The backend holding a tenant's values. */
-  backendFor(tenant: TenantRecord): Promise<SecretBackend>;
+  backendFor(tenant: TenantRecord): Promise<SecretStore>;
   /** Tells the tenant's running environments, after the change is committed (the target's way). */
   notifyRuntime(tenant: TenantRecord, targets: string[], generation: number | null): Promise<RuntimeNotice>;
   /** Warnings (stderr). */
@@ -88,7 +88,7 @@ function probeError(status: ProbeStatus, detail: string, reference: string, tena
  * the current JSON object with that key replaced (other keys kept), or `{ key: value }` for a new
  * secret; otherwise `value` itself.
  */
-async function composeValue(backend: SecretBackend, reference: SecretReference, value: string, exists: boolean): Promise<string> {
+async function composeValue(backend: SecretStore, reference: SecretReference, value: string, exists: boolean): Promise<string> {
   if (reference.service !== 'secretsmanager' || reference.jsonKey === undefined) return value;
   if (!exists) return JSON.stringify({ [reference.jsonKey]: value });
   const current = await backend.readValue({ service: 'secretsmanager', name: reference.name });
@@ -313,7 +313,7 @@ export interface SecretListEntry {
 }
 
 function statusOfError(error: unknown): { status: 'missing' | 'denied' | 'error'; detail: string } {
-  if (error instanceof SecretBackendError) {
+  if (error instanceof SecretStoreError) {
     return { status: error.reason === 'not-found' ? 'missing' : error.reason === 'denied' ? 'denied' : 'error', detail: error.message };
   }
   throw error;

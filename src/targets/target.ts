@@ -13,7 +13,7 @@ import { RUNTIME_DEFAULTS } from '../contract/runtime-environment.js';
 import type { OffboardTarget } from '../lifecycle/offboard.js';
 import type { Output } from '../output/output.js';
 import type { Project } from '../project.js';
-import type { SecretBackend } from '../secrets/backend.js';
+import type { SecretStore } from '../secrets/store.js';
 import type { TenantRecord } from '../state/registry.js';
 import type { StateStore } from '../state/store.js';
 import type { TelemetrySource } from '../telemetry/source.js';
@@ -91,14 +91,14 @@ export interface WebhookDelivery {
 /** What the `secrets` service takes from a target. */
 export interface SecretsPlumbing {
   /** The store holding a tenant's values. */
-  storeFor(tenant: TenantRecord): Promise<SecretBackend>;
+  storeFor(tenant: TenantRecord): Promise<SecretStore>;
   /** Tells the tenant's running environments that `targets` changed, after the change is committed. */
   notifyRuntime(tenant: TenantRecord, targets: string[], generation: number | null): Promise<RuntimeNotice>;
 }
 
 /** Where rotation metadata comes from for an audit bundle; `unavailable` says why there is none. */
 export interface SecretMetadataSource {
-  backend(tenant: string | { id: string }): SecretBackend | undefined;
+  backend(tenant: string | { id: string }): SecretStore | undefined;
   unavailable?: string;
 }
 

@@ -19,14 +19,14 @@ import { webhookSecretReference } from '../contract/tenant-runtime-config.js';
 import { createLambdaHandler, type RuntimeHandler } from '../runtime/handler.js';
 import type { HttpResultV2 } from '../runtime/http.js';
 import { Redactor } from '../runtime/redact.js';
-import { createMemorySecretBackend, type MemorySecretBackend } from '../runtime/secrets/memory.js';
+import { createMemorySecretFetcher, type MemorySecretFetcher } from '../runtime/secrets/memory.js';
 import { SecretResolver } from '../runtime/secrets/resolver.js';
 import { apiGatewayEvent, type TestEventOptions } from './events.js';
 import { startLocalTable, type LocalTable } from './dynalite.js';
 
 export { apiGatewayEvent, functionUrlEvent, type TestEventOptions } from './events.js';
 export { startLocalTable, type LocalTable } from './dynalite.js';
-export { createMemorySecretBackend, type MemorySecretBackend } from '../runtime/secrets/memory.js';
+export { createMemorySecretFetcher, type MemorySecretFetcher } from '../runtime/secrets/memory.js';
 
 export interface TestContextOptions {
   /** Tenant id (default `acme`). */
@@ -66,7 +66,7 @@ export interface TestContext {
   /** `logs` parsed. */
   logEntries(): Array<Record<string, any>>;
   /** The in-memory secret store (change a value, count backend calls). */
-  secretStore: MemorySecretBackend;
+  secretStore: MemorySecretFetcher;
   /** The reference the kit assigned to a secret key. */
   referenceOf(key: string): string;
   /** Sends a request through the real router (needs `manifest` and `handlers`). */
@@ -88,7 +88,7 @@ export async function createTestContext(options: TestContextOptions): Promise<Te
   };
   const referenceOf = (key: string) => `ssm:/${stage}/tenants/${tenant}/${options.extension}/${key}`;
   const webhookReference = webhookSecretReference(stage, tenant);
-  const secretStore = createMemorySecretBackend({ [webhookReference]: 'whsec_dGVzdC13ZWJob29rLXNlY3JldC0wMTIzNDU2Nzg5' });
+  const secretStore = createMemorySecretFetcher({ [webhookReference]: 'whsec_dGVzdC13ZWJob29rLXNlY3JldC0wMTIzNDU2Nzg5' });
   const references: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.secrets ?? {})) {
     secretStore.set(referenceOf(key), value);

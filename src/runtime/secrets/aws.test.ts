@@ -5,7 +5,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redactor } from '../redact.js';
-import { createAwsSecretBackend, SecretBackendError } from './aws.js';
+import { createAwsSecretFetcher, SecretFetchError } from './aws.js';
 import { SecretResolver } from './resolver.js';
 
 const ssm = mockClient(SSMClient);
@@ -23,7 +23,7 @@ function awsError(name: string): Error {
 
 function resolver() {
   const redactor = new Redactor();
-  return { redactor, resolver: new SecretResolver({ backend: createAwsSecretBackend(), redactor }) };
+  return { redactor, resolver: new SecretResolver({ backend: createAwsSecretFetcher(), redactor }) };
 }
 
 describe('AWS secret backend', () => {
@@ -60,7 +60,7 @@ describe('AWS secret backend', () => {
     expect(await r.status('ssm:/dev/tenants/acme/a/slow')).toBe('error');
     expect(await r.status('secretsmanager:dev/tenants/acme/b')).toBe('missing');
     const error = await r.resolve('ssm:/dev/tenants/acme/a/slow').catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SecretBackendError);
+    expect(error).toBeInstanceOf(SecretFetchError);
     expect((error as Error).message).toBe('reading secret ssm:/dev/tenants/acme/a/slow failed (ThrottlingException)');
   });
 
@@ -84,7 +84,7 @@ describe('AWS secret backend', () => {
       AWS_SECRET_ACCESS_KEY: 'test',
     });
     try {
-      const backend = createAwsSecretBackend();
+      const backend = createAwsSecretFetcher();
       expect(await backend.fetch({ service: 'ssm', name: '/x' })).toBe('from-endpoint');
       expect(seen).toEqual(['AmazonSSM.GetParameter']);
     } finally {

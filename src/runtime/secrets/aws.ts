@@ -6,10 +6,10 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretAccessDeniedError, SecretNotFoundError, RuntimeError } from '../errors.js';
-import type { SecretBackend } from './backend.js';
+import type { SecretFetcher } from './fetcher.js';
 import { formatReference, type SecretReference } from '../../contract/reference.js';
 
-export interface AwsSecretBackendOptions {
+export interface AwsSecretFetcherOptions {
   ssm?: SSMClient;
   secretsManager?: SecretsManagerClient;
 }
@@ -18,11 +18,11 @@ const NOT_FOUND = new Set(['ParameterNotFound', 'ParameterVersionNotFound', 'Res
 const DENIED = new Set(['AccessDeniedException', 'AccessDenied', 'UnrecognizedClientException', 'KMSAccessDeniedException']);
 
 /** A backend failure that is neither "not found" nor "denied" (throttling, network, KMS, …). */
-export class SecretBackendError extends RuntimeError {
+export class SecretFetchError extends RuntimeError {
   constructor(reference: string, options?: { cause?: unknown }) {
     const code = (options?.cause as { name?: string } | undefined)?.name;
     super(`reading secret ${reference} failed${code ? ` (${code})` : ''}`, 503, options);
-    this.name = 'SecretBackendError';
+    this.name = 'SecretFetchError';
   }
 }
 
@@ -31,10 +31,10 @@ function mapError(reference: SecretReference, error: unknown): Error {
   const text = formatReference(reference);
   if (NOT_FOUND.has(name)) return new SecretNotFoundError(text, { cause: error });
   if (DENIED.has(name)) return new SecretAccessDeniedError(text, { cause: error });
-  return new SecretBackendError(text, { cause: error });
+  return new SecretFetchError(text, { cause: error });
 }
 
-export function createAwsSecretBackend(options: AwsSecretBackendOptions = {}): SecretBackend {
+export function createAwsSecretFetcher(options: AwsSecretFetcherOptions = {}): SecretFetcher {
   let ssm: Promise<SSMClient> | undefined = options.ssm ? Promise.resolve(options.ssm) : undefined;
   let secretsManager: Promise<SecretsManagerClient> | undefined = options.secretsManager
     ? Promise.resolve(options.secretsManager)

@@ -1,9 +1,9 @@
 /** An in-memory backend: the test kit and benchmarks serve secrets from it. */
 import { SecretNotFoundError } from '../errors.js';
-import type { SecretBackend } from './backend.js';
+import type { SecretFetcher } from './fetcher.js';
 import { formatReference, referenceTarget, type SecretReference } from '../../contract/reference.js';
 
-export interface MemorySecretBackend extends SecretBackend {
+export interface MemorySecretFetcher extends SecretFetcher {
   /** Sets the value of a target (`ssm:<name>`, or `secretsmanager:<name>` with an optional stage). */
   set(target: string, value: string, versionStage?: string): void;
   /** Number of `fetch` calls so far. */
@@ -11,7 +11,7 @@ export interface MemorySecretBackend extends SecretBackend {
 }
 
 /** `values` maps targets (`ssm:/x`, `secretsmanager:y`) to values (stage AWSCURRENT). */
-export function createMemorySecretBackend(values: Record<string, string> = {}): MemorySecretBackend {
+export function createMemorySecretFetcher(values: Record<string, string> = {}): MemorySecretFetcher {
   const store = new Map<string, string>();
   const keyOf = (target: string, stage = 'AWSCURRENT') => (target.startsWith('ssm:') ? target : `${target}|${stage}`);
   for (const [target, value] of Object.entries(values)) store.set(keyOf(target), value);

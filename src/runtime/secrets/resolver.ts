@@ -5,7 +5,7 @@
 import { TtlCache, type CacheOptions } from '../cache.js';
 import { RuntimeError, SecretAccessDeniedError, SecretNotFoundError } from '../errors.js';
 import type { Redactor } from '../redact.js';
-import type { SecretBackend } from './backend.js';
+import type { SecretFetcher } from './fetcher.js';
 import { formatReference, parseReference, referenceTarget, type SecretReference } from '../../contract/reference.js';
 
 /** What health reports per reference: never the value. */
@@ -27,7 +27,7 @@ export class InvalidReferenceError extends RuntimeError {
 }
 
 export interface SecretResolverOptions {
-  backend: SecretBackend;
+  backend: SecretFetcher;
   redactor: Redactor;
   cache?: CacheOptions;
 }
@@ -41,7 +41,7 @@ export function cacheKeyOf(reference: SecretReference): string {
 
 export class SecretResolver {
   readonly cache: TtlCache<CachedSecret>;
-  private readonly backend: SecretBackend;
+  private readonly backend: SecretFetcher;
   private readonly redactor: Redactor;
   /** Reference text → its parse and cache key, memoised (one lookup per warm request). */
   private readonly parsed = new Map<string, { reference: SecretReference; key: string }>();

@@ -3,7 +3,7 @@
  * CLI changes it. The vault module is imported on first use.
  */
 import { RuntimeError, SecretNotFoundError } from '../errors.js';
-import type { SecretBackend } from './backend.js';
+import type { SecretFetcher } from './fetcher.js';
 import { formatReference } from '../../contract/reference.js';
 import type { Vault } from './vault.js';
 
@@ -14,7 +14,7 @@ export class VaultBackendError extends RuntimeError {
   }
 }
 
-export function createVaultSecretBackend(options: { path: string; keyFile: string; tenant: string }): SecretBackend {
+export function createVaultSecretFetcher(options: { path: string; keyFile: string; tenant: string }): SecretFetcher {
   let vault: Promise<Vault> | undefined;
   const open = () =>
     (vault ??= import('./vault.js').then((m) => m.openVault(options.path, m.readVaultKey(options.keyFile), options.tenant)).catch((error: unknown) => {

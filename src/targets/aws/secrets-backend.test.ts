@@ -11,9 +11,9 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseReferenceOrThrow } from '../../contract/reference.js';
-import { probeReference, SecretBackendError } from '../../secrets/backend.js';
+import { probeReference, SecretStoreError } from '../../secrets/store.js';
 import { findHalfFinishedRotation, rollbackSecret, rotateSecret, rotationVersionId, abortRotation } from '../../secrets/rotate.js';
-import { AwsSecretBackend, publishGenerationItem, SSM_PREVIOUS_LABEL } from './secrets-backend.js';
+import { AwsSecretStore, publishGenerationItem, SSM_PREVIOUS_LABEL } from './secrets-backend.js';
 
 const CANARY = 'canary-aws-91b7';
 const ssmRef = parseReferenceOrThrow('ssm:/dev/tenants/acme/avalara/account_id');
@@ -22,24 +22,24 @@ const SM_TARGET = 'secretsmanager:dev/tenants/acme/avalara';
 
 const ssm = mockClient(SSMClient);
 const sm = mockClient(SecretsManagerClient);
-let backend: AwsSecretBackend;
+let backend: AwsSecretStore;
 
 beforeEach(() => {
   ssm.reset();
   sm.reset();
-  backend = new AwsSecretBackend({ ssm: new SSMClient({ region: 'eu-west-1' }), secretsManager: new SecretsManagerClient({ region: 'eu-west-1' }), kmsKeyId: 'alias/sovereign-dev' });
+  backend = new AwsSecretStore({ ssm: new SSMClient({ region: 'eu-west-1' }), secretsManager: new SecretsManagerClient({ region: 'eu-west-1' }), kmsKeyId: 'alias/sovereign-dev' });
 });
 
 function awsError(name: string, message = `${name} ${CANARY}`): Error {
   return Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: 400, requestId: 'req-1' } });
 }
 
-async function caught(promise: Promise<unknown>): Promise<SecretBackendError> {
+async function caught(promise: Promise<unknown>): Promise<SecretStoreError> {
   const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(SecretBackendError);
+  expect(error).toBeInstanceOf(SecretStoreError);
   expect(String((error as Error).message)).not.toContain(CANARY);
-  expect(String((error as SecretBackendError).hint ?? '')).not.toContain(CANARY);
-  return error as SecretBackendError;
+  expect(String((error as SecretStoreError).hint ?? '')).not.toContain(CANARY);
+  return error as SecretStoreError;
 }
 
 const inputs = <T>(calls: Array<{ args: [{ input: T }] }>) => calls.map((call) => call.args[0].input);

@@ -1,6 +1,6 @@
 /**
  * The aws target's secret backend: SSM Parameter Store (SecureString parameters under the stage's
- * KMS key) and Secrets Manager, behind the {@link SecretBackend} interface.
+ * KMS key) and Secrets Manager, behind the {@link SecretStore} interface.
  *
  * SSM has no staging labels, so its versions are mapped onto the model: the latest parameter
  * version is `AWSCURRENT`, and `AWSPREVIOUS` is the parameter label `sovereign-previous` (SSM
@@ -25,9 +25,9 @@ import {
 } from '../../contract/generation.js';
 import { referenceTarget, type SecretReference, type SecretsManagerReference, type SsmReference } from '../../contract/reference.js';
 import {
-  SecretBackendError, STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS, type BackendCapabilities, type PutVersionOptions,
-  type PutVersionResult, type ReadValueOptions, type SecretBackend, type SecretDescription, type SecretVersionInfo,
-} from '../../secrets/backend.js';
+  SecretStoreError, STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS, type SecretStoreCapabilities, type PutVersionOptions,
+  type PutVersionResult, type ReadValueOptions, type SecretStore, type SecretDescription, type SecretVersionInfo,
+} from '../../secrets/store.js';
 
 /** SSM label standing for `AWSPREVIOUS`. */
 export const SSM_PREVIOUS_LABEL = 'sovereign-previous';
@@ -56,7 +56,7 @@ export function createSecretClients(options: AwsSecretClientOptions = {}): { ssm
   return { ssm: new SSMClient(config), secretsManager: new SecretsManagerClient(config) };
 }
 
-export interface AwsSecretBackendOptions {
+export interface AwsSecretStoreOptions {
   ssm: SSMClient;
   secretsManager: SecretsManagerClient;
   /** The stage's KMS key (id, ARN or `alias/…`) for SecureString parameters and new secrets. */
@@ -76,13 +76,13 @@ interface AwsErrorShape {
   $metadata?: { httpStatusCode?: number; requestId?: string };
 }
 
-/** Maps an AWS error to a {@link SecretBackendError}; rethrows anything that is not one. */
+/** Maps an AWS error to a {@link SecretStoreError}; rethrows anything that is not one. */
 export function mapAwsError(error: unknown, action: string, target: string): never {
   const shape = (error ?? {}) as AwsErrorShape;
   const name = shape.name ?? 'Error';
   const code = (error as { code?: unknown } | undefined)?.code;
   if ((typeof code === 'string' && /^E[A-Z]+$/.test(code)) || name === 'TimeoutError') {
-    throw new SecretBackendError('failed', `${action} ${target} failed: the endpoint cannot be reached (${typeof code === 'string' ? code : name})`, {
+    throw new SecretStoreError('failed', `${action} ${target} failed: the endpoint cannot be reached (${typeof code === 'string' ? code : name})`, {
       hint: 'check the network, the region, and AWS_ENDPOINT_URL / --endpoint-url',
     });
   }
@@ -91,28 +91,28 @@ export function mapAwsError(error: unknown, action: string, target: string): nev
   const request = shape.$metadata?.requestId ? `, request ${shape.$metadata.requestId}` : '';
   const message = `${action} ${target} failed: ${name}${request}`;
   if (DENIED.has(name)) {
-    throw new SecretBackendError('denied', message, {
+    throw new SecretStoreError('denied', message, {
       hint: target.startsWith('ssm:')
         ? 'the credentials need ssm:GetParameter*/PutParameter/LabelParameterVersion on the parameter and kms:Decrypt/Encrypt on the stage key'
         : 'the credentials need secretsmanager:GetSecretValue/PutSecretValue/UpdateSecretVersionStage/DescribeSecret on the secret and kms:Decrypt/GenerateDataKey on its key',
     });
   }
-  if (NOT_FOUND.has(name)) throw new SecretBackendError('not-found', `${target} does not exist (${name}${request})`, { hint: 'store a value with `sovereign secrets put`' });
-  if (CONFLICT.has(name)) throw new SecretBackendError('conflict', message);
-  throw new SecretBackendError('failed', message, { hint: name.includes('Throttl') || name === 'TooManyRequestsException' ? 'AWS kept throttling after retries; try again later' : undefined });
+  if (NOT_FOUND.has(name)) throw new SecretStoreError('not-found', `${target} does not exist (${name}${request})`, { hint: 'store a value with `sovereign secrets put`' });
+  if (CONFLICT.has(name)) throw new SecretStoreError('conflict', message);
+  throw new SecretStoreError('failed', message, { hint: name.includes('Throttl') || name === 'TooManyRequestsException' ? 'AWS kept throttling after retries; try again later' : undefined });
 }
 
 function iso(date: Date | undefined): string | undefined {
   return date ? date.toISOString() : undefined;
 }
 
-/** {@link SecretBackend} over SSM Parameter Store and Secrets Manager. */
-export class AwsSecretBackend implements SecretBackend {
+/** {@link SecretStore} over SSM Parameter Store and Secrets Manager. */
+export class AwsSecretStore implements SecretStore {
   readonly kind = 'aws' as const;
 
-  constructor(private readonly options: AwsSecretBackendOptions) {}
+  constructor(private readonly options: AwsSecretStoreOptions) {}
 
-  capabilities(service: SecretReference['service']): BackendCapabilities {
+  capabilities(service: SecretReference['service']): SecretStoreCapabilities {
     return { pendingStage: service === 'secretsmanager' };
   }
 
@@ -136,7 +136,7 @@ export class AwsSecretBackend implements SecretBackend {
 
   async removeLabel(reference: SecretReference, label: string, fromVersionId: string): Promise<void> {
     const target = referenceTarget(reference);
-    if (label === STAGE_CURRENT) throw new SecretBackendError('conflict', `${STAGE_CURRENT} of ${target} can only be moved, not removed`);
+    if (label === STAGE_CURRENT) throw new SecretStoreError('conflict', `${STAGE_CURRENT} of ${target} can only be moved, not removed`);
     if (reference.service === 'ssm') {
       try {
         await this.options.ssm.send(new UnlabelParameterVersionCommand({ Name: reference.name, ParameterVersion: Number(fromVersionId), Labels: [ssmLabel(label, target)] }));
@@ -230,7 +230,7 @@ export class AwsSecretBackend implements SecretBackend {
     try {
       const response = await this.options.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
       const value = response.Parameter?.Value;
-      if (value === undefined) throw new SecretBackendError('not-found', `${target} has no value`);
+      if (value === undefined) throw new SecretStoreError('not-found', `${target} has no value`);
       return value;
     } catch (error) {
       return mapAwsError(error, 'reading', target);
@@ -241,7 +241,7 @@ export class AwsSecretBackend implements SecretBackend {
     const target = referenceTarget(reference);
     const labels = options.labels ?? [STAGE_CURRENT];
     if (!labels.includes(STAGE_CURRENT)) {
-      throw new SecretBackendError('failed', `SSM parameters have no ${labels.join('/')} stage: a new version of ${target} is always the current one`);
+      throw new SecretStoreError('failed', `SSM parameters have no ${labels.join('/')} stage: a new version of ${target} is always the current one`);
     }
     const current = await this.describeParameter(reference);
     if (current?.currentVersionId !== undefined) {
@@ -282,10 +282,10 @@ export class AwsSecretBackend implements SecretBackend {
       return { versionId: toVersionId };
     }
     const description = await this.describeParameter(reference);
-    if (!description) throw new SecretBackendError('not-found', `${target} does not exist`);
+    if (!description) throw new SecretStoreError('not-found', `${target} does not exist`);
     if (description.currentVersionId === toVersionId) return { versionId: toVersionId };
     if (options.fromVersionId !== undefined && description.currentVersionId !== options.fromVersionId) {
-      throw new SecretBackendError('conflict', `${target} changed meanwhile: its current version is ${description.currentVersionId ?? 'none'}, not ${options.fromVersionId}`);
+      throw new SecretStoreError('conflict', `${target} changed meanwhile: its current version is ${description.currentVersionId ?? 'none'}, not ${options.fromVersionId}`);
     }
     // The latest SSM version is always current: bring the old value back as a new version.
     const value = await this.readParameter(reference, { versionId: toVersionId });
@@ -353,11 +353,11 @@ export class AwsSecretBackend implements SecretBackend {
     try {
       const response = await this.options.secretsManager.send(new GetSecretValueCommand({ SecretId: reference.name, ...selector }));
       if (response.SecretString === undefined) {
-        throw new SecretBackendError('failed', `${target} holds a binary value; references read text secrets`);
+        throw new SecretStoreError('failed', `${target} holds a binary value; references read text secrets`);
       }
       return response.SecretString;
     } catch (error) {
-      if (error instanceof SecretBackendError) throw error;
+      if (error instanceof SecretStoreError) throw error;
       return mapAwsError(error, 'reading', target);
     }
   }
@@ -369,7 +369,7 @@ export class AwsSecretBackend implements SecretBackend {
     const described = await this.describeStages(reference);
     if (!described) {
       if (labels.length !== 1 || labels[0] !== STAGE_CURRENT) {
-        throw new SecretBackendError('not-found', `${target} does not exist`, { hint: 'store a first value with `sovereign secrets put`' });
+        throw new SecretStoreError('not-found', `${target} does not exist`, { hint: 'store a first value with `sovereign secrets put`' });
       }
       try {
         const response = await this.options.secretsManager.send(new CreateSecretCommand({
@@ -395,7 +395,7 @@ export class AwsSecretBackend implements SecretBackend {
       return { versionId: response.VersionId ?? token, created: !existed };
     } catch (error) {
       if ((error as AwsErrorShape).name === 'ResourceExistsException') {
-        throw new SecretBackendError('conflict', `${target} already has a version ${token} with another value`, {
+        throw new SecretStoreError('conflict', `${target} already has a version ${token} with another value`, {
           hint: 'a retried rotation must use the same value; start a new rotation instead',
         });
       }
@@ -406,11 +406,11 @@ export class AwsSecretBackend implements SecretBackend {
   private async moveSecretLabel(reference: SecretsManagerReference, label: string, toVersionId: string, options: { fromVersionId?: string }): Promise<{ versionId: string }> {
     const target = referenceTarget(reference);
     const described = await this.describeStages(reference);
-    if (!described) throw new SecretBackendError('not-found', `${target} does not exist`);
+    if (!described) throw new SecretStoreError('not-found', `${target} does not exist`);
     const holder = Object.entries(described.stages).find(([, stages]) => stages.includes(label))?.[0];
     if (holder === toVersionId) return { versionId: toVersionId };
     if (options.fromVersionId !== undefined && holder !== options.fromVersionId) {
-      throw new SecretBackendError('conflict', `${label} of ${target} is on version ${holder ?? 'none'}, not ${options.fromVersionId}: it changed meanwhile`);
+      throw new SecretStoreError('conflict', `${label} of ${target} is on version ${holder ?? 'none'}, not ${options.fromVersionId}: it changed meanwhile`);
     }
     try {
       await this.options.secretsManager.send(new UpdateSecretVersionStageCommand({
@@ -457,7 +457,7 @@ export class AwsSecretBackend implements SecretBackend {
 function ssmLabel(stage: string, target: string): string {
   if (stage === STAGE_PREVIOUS) return SSM_PREVIOUS_LABEL;
   if (stage === STAGE_PENDING || /^(aws|ssm)/i.test(stage) || /^[0-9]/.test(stage)) {
-    throw new SecretBackendError('failed', `SSM parameters cannot carry the stage ${stage} (${target})`);
+    throw new SecretStoreError('failed', `SSM parameters cannot carry the stage ${stage} (${target})`);
   }
   return stage;
 }
@@ -496,5 +496,5 @@ export async function publishGenerationItem(
       if ((error as AwsErrorShape).name !== 'ConditionalCheckFailedException') mapAwsError(error, 'writing the generation marker of', `table ${tableName}`);
     }
   }
-  throw new SecretBackendError('conflict', `the generation marker in table ${tableName} kept changing; try again`);
+  throw new SecretStoreError('conflict', `the generation marker in table ${tableName} kept changing; try again`);
 }

@@ -7,18 +7,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseReferenceOrThrow } from '../../contract/reference.js';
-import { SecretBackendError } from '../../secrets/backend.js';
-import { AwsSecretBackend, createSecretClients } from './secrets-backend.js';
+import { SecretStoreError } from '../../secrets/store.js';
+import { AwsSecretStore, createSecretClients } from './secrets-backend.js';
 
 const CANARY = 'canary-wire-3e8a';
 const ssmRef = parseReferenceOrThrow('ssm:/dev/tenants/acme/avalara/account_id');
 const smRef = parseReferenceOrThrow('secretsmanager:dev/tenants/acme/avalara:license_key');
 
-async function caught(promise: Promise<unknown>): Promise<SecretBackendError> {
+async function caught(promise: Promise<unknown>): Promise<SecretStoreError> {
   const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(SecretBackendError);
+  expect(error).toBeInstanceOf(SecretStoreError);
   expect(String((error as Error).message)).not.toContain(CANARY);
-  return error as SecretBackendError;
+  return error as SecretStoreError;
 }
 
 
@@ -59,14 +59,14 @@ describe('real SDK clients', () => {
     const clients = createSecretClients({ endpoint, region: 'eu-west-1', credentials });
     expect(((await clients.secretsManager.config.retryStrategy()) as { mode?: string }).mode).toBe('adaptive');
     expect(((await clients.ssm.config.retryStrategy()) as { mode?: string }).mode).toBe('adaptive');
-    const real = new AwsSecretBackend(clients);
+    const real = new AwsSecretStore(clients);
     expect(await real.describe(smRef)).toMatchObject({ currentVersionId: 'v1' });
     expect(requests.map((request) => request.target)).toEqual(['secretsmanager.DescribeSecret', 'secretsmanager.DescribeSecret', 'secretsmanager.DescribeSecret']);
   });
 
   it('gives up after the configured attempts with exit 1', async () => {
     respond = () => ({ status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } });
-    const real = new AwsSecretBackend(createSecretClients({ endpoint, region: 'eu-west-1', credentials, maxAttempts: 2 }));
+    const real = new AwsSecretStore(createSecretClients({ endpoint, region: 'eu-west-1', credentials, maxAttempts: 2 }));
     const error = await caught(real.describe(smRef));
     expect([error.reason, error.exitCode]).toEqual(['failed', 1]);
     expect(error.hint).toMatch(/throttling/);
@@ -76,7 +76,7 @@ describe('real SDK clients', () => {
   it('honours AWS_ENDPOINT_URL and maps AccessDenied from the wire to exit 5', async () => {
     process.env.AWS_ENDPOINT_URL = endpoint;
     respond = () => ({ status: 400, body: { __type: 'AccessDeniedException', message: `User arn:aws:iam::1:user/x is not authorized ${CANARY}` } });
-    const real = new AwsSecretBackend(createSecretClients({ region: 'eu-west-1', credentials }));
+    const real = new AwsSecretStore(createSecretClients({ region: 'eu-west-1', credentials }));
     const error = await caught(real.readValue(ssmRef));
     expect([error.reason, error.exitCode]).toEqual(['denied', 5]);
     expect(requests.map((request) => request.target)).toEqual(['AmazonSSM.GetParameter']);
@@ -87,7 +87,7 @@ describe('real SDK clients', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const real = new AwsSecretBackend(createSecretClients({ endpoint, region: 'eu-west-1', credentials, maxAttempts: 1 }));
+    const real = new AwsSecretStore(createSecretClients({ endpoint, region: 'eu-west-1', credentials, maxAttempts: 1 }));
     const error = await caught(real.readValue(smRef));
     expect([error.reason, error.exitCode]).toEqual(['failed', 1]);
     expect(error.message).toMatch(/the endpoint cannot be reached \(ECONNREFUSED\)/);

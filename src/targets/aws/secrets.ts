@@ -4,9 +4,9 @@
  * environments refetch within about a second of their next request.
  */
 import { secretsKeyAlias } from '../../templates/names.js';
-import type { SecretBackend } from '../../secrets/backend.js';
+import type { SecretStore } from '../../secrets/store.js';
 import { DEFAULT_PICKUP_MS, type SecretsPlumbing, type TargetHost } from '../target.js';
-import { AwsSecretBackend, createSecretClients } from './secrets-backend.js';
+import { AwsSecretStore, createSecretClients } from './secrets-backend.js';
 import type { AwsSession } from './session.js';
 
 export async function awsSecretsPlumbing(host: TargetHost, session: AwsSession, options: { mutating: boolean }): Promise<SecretsPlumbing> {
@@ -17,12 +17,12 @@ export async function awsSecretsPlumbing(host: TargetHost, session: AwsSession, 
     ...(globals.profile !== undefined ? { profile: globals.profile } : {}),
   });
   if (options.mutating) await session.announce();
-  const stores = new Map<string, SecretBackend>();
+  const stores = new Map<string, SecretStore>();
   return {
     async storeFor(tenant) {
       let store = stores.get(tenant.id);
       if (!store) {
-        store = new AwsSecretBackend({ ...clients, kmsKeyId: secretsKeyAlias(tenant.stage) });
+        store = new AwsSecretStore({ ...clients, kmsKeyId: secretsKeyAlias(tenant.stage) });
         stores.set(tenant.id, store);
       }
       return store;

@@ -12,11 +12,11 @@ import { openStagedVault, openWritableVault, VaultConflictError, type WritableVa
 import type { Transaction } from '../../state/store.js';
 import { runningTransaction } from './state.js';
 import {
-  SecretBackendError, type BackendCapabilities, type PutVersionOptions, type PutVersionResult, type ReadValueOptions,
-  type SecretBackend, type SecretDescription, type SecretVersionInfo,
-} from '../../secrets/backend.js';
+  SecretStoreError, type SecretStoreCapabilities, type PutVersionOptions, type PutVersionResult, type ReadValueOptions,
+  type SecretStore, type SecretDescription, type SecretVersionInfo,
+} from '../../secrets/store.js';
 
-export interface LocalSecretBackendOptions {
+export interface LocalSecretStoreOptions {
   tenant: string;
   vaultPath: string;
   keyPath: string;
@@ -28,22 +28,22 @@ export interface LocalSecretBackendOptions {
 }
 
 /** Turns vault errors into user-facing backend errors; values never appear in them. */
-export function mapVaultError(error: unknown, options: LocalSecretBackendOptions): never {
+export function mapVaultError(error: unknown, options: LocalSecretStoreOptions): never {
   if (error instanceof VaultOpenError) {
     switch (error.reason) {
       case 'wrong-key':
-        throw new SecretBackendError('denied', `the vault of tenant "${options.tenant}" is encrypted under another key than ${options.keyPath}`, {
+        throw new SecretStoreError('denied', `the vault of tenant "${options.tenant}" is encrypted under another key than ${options.keyPath}`, {
           hint: `restore the tenant's key file ${options.keyPath}; the vault ${options.vaultPath} was left untouched`,
           cause: error,
         });
       case 'bad-key':
       case 'unreadable':
-        throw new SecretBackendError('denied', error.message, {
+        throw new SecretStoreError('denied', error.message, {
           hint: `each tenant's key (32 random bytes, mode 0600) is created by \`sovereign tenant create\` at ${options.keyPath}`,
           cause: error,
         });
       default:
-        throw new SecretBackendError('failed', error.message, {
+        throw new SecretStoreError('failed', error.message, {
           hint: `restore ${options.vaultPath} from a backup; it was not modified`,
           cause: error,
         });
@@ -51,20 +51,20 @@ export function mapVaultError(error: unknown, options: LocalSecretBackendOptions
   }
   if (error instanceof SecretLookupError) {
     const reason = error.reason === 'not-json' || error.reason === 'json-key-not-found' ? 'key-missing' : 'not-found';
-    throw new SecretBackendError(reason, error.message, reason === 'not-found' ? { hint: 'store a value with `sovereign secrets put`' } : {});
+    throw new SecretStoreError(reason, error.message, reason === 'not-found' ? { hint: 'store a value with `sovereign secrets put`' } : {});
   }
-  if (error instanceof VaultConflictError) throw new SecretBackendError('conflict', error.message, { cause: error });
+  if (error instanceof VaultConflictError) throw new SecretStoreError('conflict', error.message, { cause: error });
   throw error;
 }
 
-/** A {@link SecretBackend} over one tenant's vault. The vault is opened on first use. */
-export class LocalSecretBackend implements SecretBackend {
+/** A {@link SecretStore} over one tenant's vault. The vault is opened on first use. */
+export class LocalSecretStore implements SecretStore {
   readonly kind = 'local' as const;
   private vault: WritableVault | undefined;
 
-  constructor(private readonly options: LocalSecretBackendOptions) {}
+  constructor(private readonly options: LocalSecretStoreOptions) {}
 
-  capabilities(): BackendCapabilities {
+  capabilities(): SecretStoreCapabilities {
     return { pendingStage: true };
   }
 
@@ -96,7 +96,7 @@ export class LocalSecretBackend implements SecretBackend {
 
   private assertKey(): void {
     if (!existsSync(this.options.keyPath)) {
-      throw new SecretBackendError('denied', `tenant "${this.options.tenant}" has no key at ${this.options.keyPath}`, {
+      throw new SecretStoreError('denied', `tenant "${this.options.tenant}" has no key at ${this.options.keyPath}`, {
         hint: 'tenant keys are created by `sovereign tenant create`; restore the key file from a backup',
       });
     }
@@ -179,8 +179,8 @@ export class LocalSecretBackend implements SecretBackend {
 
 
 /** The store over a tenant's vault and key in `.sovereign/`. */
-export function localBackendFor(project: Project, tenant: string): LocalSecretBackend {
-  return new LocalSecretBackend({ tenant, vaultPath: tenantVaultPath(project, tenant), keyPath: tenantKeyPath(project, tenant), stateDir: project.paths.state });
+export function localBackendFor(project: Project, tenant: string): LocalSecretStore {
+  return new LocalSecretStore({ tenant, vaultPath: tenantVaultPath(project, tenant), keyPath: tenantKeyPath(project, tenant), stateDir: project.paths.state });
 }
 
 /** Rotation metadata for evidence bundles: each tenant's vault (metadata only, never values). */

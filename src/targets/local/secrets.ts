@@ -5,7 +5,7 @@
  */
 import type { Project } from '../../project.js';
 import { parseReference } from '../../contract/reference.js';
-import type { SecretBackend } from '../../secrets/backend.js';
+import type { SecretStore } from '../../secrets/store.js';
 import type { TenantRecord } from '../../state/registry.js';
 import { webhookSecretReference } from '../../tenants/tenants.js';
 import type { RuntimeNotice, SecretsPlumbing } from '../target.js';
@@ -13,8 +13,8 @@ import { DEFAULT_PICKUP_MS, runningDevPort, sendRotationWebhook } from './notify
 import { localBackendFor } from './secret-store.js';
 
 export function localSecretsPlumbing(project: Project): SecretsPlumbing {
-  const stores = new Map<string, SecretBackend>();
-  const storeFor = async (tenant: TenantRecord): Promise<SecretBackend> => {
+  const stores = new Map<string, SecretStore>();
+  const storeFor = async (tenant: TenantRecord): Promise<SecretStore> => {
     let store = stores.get(tenant.id);
     if (!store) {
       store = localBackendFor(project, tenant.id);

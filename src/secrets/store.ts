@@ -1,11 +1,12 @@
 /**
  * One interface over the places secret values live: the local vault and AWS (SSM Parameter Store,
- * Secrets Manager). Commands and the rotation procedure speak only to this interface.
+ * Secrets Manager). Commands and the rotation procedure speak only to this interface; the
+ * runtime only reads, through its `SecretFetcher`.
  *
  * The model is Secrets Manager's: a secret has versions, and staging labels (`AWSCURRENT`,
  * `AWSPENDING`, `AWSPREVIOUS`) sit on at most one version each. SSM has no staging labels; its
  * backend maps the model onto parameter versions (the latest version is `AWSCURRENT`) and
- * parameter labels, and says so through {@link BackendCapabilities.pendingStage}.
+ * parameter labels, and says so through {@link SecretStoreCapabilities.pendingStage}.
  *
  * Values cross this interface only into the backend (`putVersion`) and out of it for internal
  * checks (`readValue`: JSON keys, `check`, idempotent retries); they are never part of a
@@ -39,7 +40,7 @@ export interface SecretDescription {
   lastChangedBy: string | undefined;
 }
 
-export interface BackendCapabilities {
+export interface SecretStoreCapabilities {
   /**
    * Whether a new version can be stored without becoming current (`AWSPENDING`). False for SSM,
    * where every new parameter version is the current one.
@@ -71,9 +72,9 @@ export interface ReadValueOptions {
 }
 
 /** Secret storage of one target (`local` vault or `aws`). */
-export interface SecretBackend {
+export interface SecretStore {
   readonly kind: 'local' | 'aws';
-  readonly capabilities: (service: SecretReference['service']) => BackendCapabilities;
+  readonly capabilities: (service: SecretReference['service']) => SecretStoreCapabilities;
   /** What is stored behind the reference's target, or undefined when nothing is. */
   describe(reference: SecretReference): Promise<SecretDescription | undefined>;
   /**
@@ -98,9 +99,9 @@ export interface SecretBackend {
 }
 
 /** Why a backend call failed, as far as the user is concerned. */
-export type SecretBackendFailure = 'not-found' | 'denied' | 'conflict' | 'key-missing' | 'failed';
+export type SecretStoreFailure = 'not-found' | 'denied' | 'conflict' | 'key-missing' | 'failed';
 
-const EXIT_BY_FAILURE: Record<SecretBackendFailure, ExitCodeValue> = {
+const EXIT_BY_FAILURE: Record<SecretStoreFailure, ExitCodeValue> = {
   'not-found': ExitCode.notFound,
   denied: ExitCode.denied,
   conflict: ExitCode.conflict,
@@ -109,12 +110,12 @@ const EXIT_BY_FAILURE: Record<SecretBackendFailure, ExitCodeValue> = {
 };
 
 /** A backend failure the user can act on; the message names references, never values. */
-export class SecretBackendError extends UserError {
-  readonly reason: SecretBackendFailure;
+export class SecretStoreError extends UserError {
+  readonly reason: SecretStoreFailure;
 
-  constructor(reason: SecretBackendFailure, message: string, options: { hint?: string; cause?: unknown } = {}) {
+  constructor(reason: SecretStoreFailure, message: string, options: { hint?: string; cause?: unknown } = {}) {
     super(message, { hint: options.hint, exitCode: EXIT_BY_FAILURE[reason], cause: options.cause });
-    this.name = 'SecretBackendError';
+    this.name = 'SecretStoreError';
     this.reason = reason;
   }
 }
@@ -131,12 +132,12 @@ export interface ProbeResult {
 /**
  * Resolves a reference completely (stage, JSON key) and reports the outcome without the value.
  */
-export async function probeReference(backend: SecretBackend, reference: SecretReference, target: string): Promise<ProbeResult> {
+export async function probeReference(backend: SecretStore, reference: SecretReference, target: string): Promise<ProbeResult> {
   let value: string;
   try {
     value = await backend.readValue(reference);
   } catch (error) {
-    if (error instanceof SecretBackendError) {
+    if (error instanceof SecretStoreError) {
       const status: ProbeStatus = error.reason === 'not-found' ? 'missing' : error.reason === 'denied' ? 'denied' : error.reason === 'key-missing' ? 'key-missing' : 'error';
       return { status, detail: error.message };
     }
