@@ -3,18 +3,17 @@ import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { IAMClient, SimulateCustomPolicyCommand, type EvaluationResult } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { renderTenantPolicy, type PolicyDocument, type PolicyExtension } from '../src/templates/policy.js';
-import { evaluatePolicies } from '../src/targets/aws/policy-eval.js';
+import { evaluatePolicies } from '../src/isolation/policy-eval.js';
 import {
   formatIsolationMatrix,
   isolationMatrix,
-  isolationMatrixOnAws,
   isolationRequests,
   isolationSubjects,
   stageKeyProbe,
-  SIMULATION_BATCH,
   type IsolationInputs,
   type Probe,
-} from '../src/targets/aws/isolation.js';
+} from '../src/isolation/matrix.js';
+import { isolationMatrixOnAws, SIMULATION_BATCH } from '../src/targets/aws/isolation.js';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';

@@ -37,6 +37,11 @@ describe('layout', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('keeps the aws target free of the local one', () => {
+    const offenders = files.filter((f) => f.path.startsWith('src/targets/aws/')).filter((f) => /(?:from\s+|import\(\s*)['"]\.\.\/local\//.test(f.text)).map((f) => f.path);
+    expect(offenders).toEqual([]);
+  });
+
   it('keeps the local target in src/targets/local/', () => {
     const strays = ['src/dev/', 'src/state/lock.ts', 'src/state/journal.ts', 'src/secrets/local-backend.ts', 'src/secrets/vault-writer.ts', 'src/secrets/notify.ts', 'src/fleet/local.ts', 'src/lifecycle/local-export.ts'];
     expect(files.filter((f) => strays.some((s) => f.path.startsWith(s))).map((f) => f.path)).toEqual([]);

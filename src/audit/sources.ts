@@ -5,12 +5,12 @@
 import { join } from 'node:path';
 import { extensionSourceFiles, loadExtension } from '../extensions/discover.js';
 import type { Project } from '../project.js';
-import type { IsolationInputs, IsolationMatrix } from '../targets/aws/isolation.js';
+import type { IsolationInputs, IsolationMatrix } from '../isolation/matrix.js';
 import type { LoadedExtension } from './evidence.js';
 
 /** The offline isolation matrix of `sovereign verify isolation`, loaded only when an export runs. */
 export async function offlineIsolationMatrix(inputs: IsolationInputs, options: { only: string }): Promise<IsolationMatrix> {
-  const { isolationMatrix } = await import('../targets/aws/isolation.js');
+  const { isolationMatrix } = await import('../isolation/matrix.js');
   return isolationMatrix(inputs, options);
 }
 

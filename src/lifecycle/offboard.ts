@@ -22,7 +22,7 @@ import { requireTenant } from '../tenants/tenants.js';
 import type { TenantRecord } from '../state/registry.js';
 import { transitionTenant, type LifecycleEnv } from './apply.js';
 import { serializeCertificate, sha256, signCertificate, type DeletionCertificate } from './certificate.js';
-import type { DataExport } from '../targets/local/export.js';
+import type { DataExport } from '../tenants/table-export.js';
 
 /** What differs between targets: who must let go of the tenant, how its data is exported and destroyed. */
 export interface OffboardTarget {

@@ -19,7 +19,7 @@ import type { StateStore } from '../state/store.js';
 import type { TelemetrySource } from '../telemetry/source.js';
 import type { TenantBuild } from '../fleet/tenant-build.js';
 import type { TenantDiff } from './diff.js';
-import type { IsolationMatrix } from './aws/isolation.js';
+import type { IsolationMatrix } from '../isolation/matrix.js';
 
 /** How often the runtime reads its generation marker by default (`SOVEREIGN_GENERATION_INTERVAL_MS`). */
 export const DEFAULT_PICKUP_MS = RUNTIME_DEFAULTS.generationIntervalMs;

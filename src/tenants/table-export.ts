@@ -3,10 +3,11 @@
  * shape of a DynamoDB S3 export), gzipped. Shared by local offboarding and `tenant destroy
  * --export-data` on aws.
  */
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, readFileSync, renameSync, rmSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { sha256 } from '../lifecycle/certificate.js';
 
 export interface ScanPage {
   Items?: Array<Record<string, unknown>>;
@@ -47,4 +48,17 @@ export async function writeTableExport(path: string, pages: AsyncIterable<Array<
     throw error;
   }
   return { items, bytes };
+}
+
+/** A table export as offboarding keeps it: the file, its SHA-256 and size, and what it holds. */
+export interface DataExport {
+  path: string;
+  sha256: string;
+  bytes: number;
+  items: number;
+  table: string;
+}
+
+export function sha256File(path: string): string {
+  return sha256(readFileSync(path));
 }

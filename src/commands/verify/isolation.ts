@@ -16,7 +16,7 @@ export function configure(command: Command): void {
 export async function run(ctx: Parameters<CommandModule['run']>[0], _args: string[], options: Record<string, unknown>): Promise<void> {
   const only = options.tenant as string | undefined;
   if (only !== undefined) assertTenantId(only);
-  const { formatIsolationMatrix } = await import('../../targets/aws/isolation.js');
+  const { formatIsolationMatrix } = await import('../../isolation/matrix.js');
   const records = (await ctx.state().listTenants()).filter((r) => r.status !== 'deleted');
   if (only !== undefined && !records.some((r) => r.id === only)) {
     throw new UserError(`tenant "${only}" does not exist`, { exitCode: ExitCode.notFound, hint: 'list tenants with `sovereign tenant list`' });

@@ -81,7 +81,7 @@ export function createAwsTarget(host: TargetHost): Target {
       return scaleWarningsOnAws({ cfn: sessionOf().clients.cloudformation }, host.globals.stage, tiers.length, tiers);
     },
     async isolation(records, options) {
-      const [isolation, inputs] = await Promise.all([import('./isolation.js'), import('./isolation-inputs.js')]);
+      const [isolation, inputs] = await Promise.all([import('./isolation.js'), import('../../isolation/inputs.js')]);
       const [identity, region] = await Promise.all([sessionOf().identity(), sessionOf().region()]);
       const data = await inputs.isolationInputsFor(host.project(), records, { stage: host.globals.stage, account: identity.account, region });
       return isolation.isolationMatrixOnAws(sessionOf().clients.iam, data, options.only ? { only: options.only } : {});

@@ -6,7 +6,7 @@ import type { AwsSession } from './session.js';
 import type { LiveView } from '../../output/live.js';
 import type { StateStore } from '../../state/store.js';
 import { tenantTableName } from '../../templates/names.js';
-import { sha256File } from '../local/export.js';
+import { sha256File } from '../../tenants/table-export.js';
 import type { OffboardTarget } from '../../lifecycle/offboard.js';
 
 export interface AwsOffboardOptions {

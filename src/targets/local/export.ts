@@ -4,28 +4,15 @@
  * closed again. Lines are `{ "Item": <DynamoDB JSON> }`, the same form as the aws export.
  */
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { UserError } from '../../errors.js';
 import type { Project } from '../../project.js';
 import type { TenantRecord } from '../../state/registry.js';
 import { tenantTableName } from '../../templates/names.js';
-import { scanPages, writeTableExport, type ScanPage } from '../../tenants/table-export.js';
+import { scanPages, sha256File, writeTableExport, type DataExport, type ScanPage } from '../../tenants/table-export.js';
 import { serveDynaliteStore } from './dev/dynalite-store.js';
-import { sha256 } from '../../lifecycle/certificate.js';
-
-export interface DataExport {
-  path: string;
-  sha256: string;
-  bytes: number;
-  items: number;
-  table: string;
-}
-
-export function sha256File(path: string): string {
-  return sha256(readFileSync(path));
-}
 
 /**
  * Waits until no other process holds the tenant's LevelDB store (its dev process closing down).
@@ -61,6 +48,8 @@ async function openDynalite(dir: string): Promise<{ server: Server; endpoint: st
 }
 
 /** Writes `<dir>/<table>.jsonl.gz`; an absent data folder or table gives an empty export. */
+export type { DataExport };
+
 export async function exportLocalTable(project: Project, record: TenantRecord, dir: string, options: { lockWaitMs?: number } = {}): Promise<DataExport> {
   mkdirSync(dir, { recursive: true });
   const table = tenantTableName(record.stage, record.id);

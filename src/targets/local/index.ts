@@ -57,7 +57,7 @@ export function createLocalTarget(host: TargetHost): Target {
       return tiers.length < SCALE_CHECK_FROM ? [] : scaleWarnings(tiers.length, tiers);
     },
     async isolation(records, options) {
-      const [isolation, inputs] = await Promise.all([import('../aws/isolation.js'), import('../aws/isolation-inputs.js')]);
+      const [isolation, inputs] = await Promise.all([import('../../isolation/matrix.js'), import('../../isolation/inputs.js')]);
       const data = await inputs.isolationInputsFor(host.project(), records, { stage: host.globals.stage, account: inputs.OFFLINE_ACCOUNT, region: host.globals.region ?? inputs.OFFLINE_REGION });
       return isolation.isolationMatrix(data, options.only ? { only: options.only } : {});
     },

@@ -3,12 +3,12 @@
  * declared permissions, its secret scope (the same one its runtime role is rendered with) and the
  * references it uses.
  */
-import { loadExtensionSources } from '../../artifact/manifests.js';
-import { webhookSecretReference } from '../local/dev/launch.js';
-import type { Project } from '../../project.js';
-import type { TenantRecord } from '../../state/registry.js';
-import { tenantSecretScope } from '../../templates/secret-scope.js';
-import type { IsolationInputs } from './isolation.js';
+import { loadExtensionSources } from '../artifact/manifests.js';
+import { webhookSecretReference } from '../contract/tenant-runtime-config.js';
+import type { Project } from '../project.js';
+import type { TenantRecord } from '../state/registry.js';
+import { tenantSecretScope } from '../templates/secret-scope.js';
+import type { IsolationInputs } from './matrix.js';
 
 /** Account and region used for offline checks when there is no AWS account to name. */
 export const OFFLINE_ACCOUNT = '000000000000';
