@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { billingGatewayRoute, BILLING_WEBHOOK_PATH } from '../src/billing/gateway-route.js';
+import { billingGatewayRoute, BILLING_WEBHOOK_PATH } from '../src/targets/local/dev/billing-route.js';
 import { signatureHeader } from '../src/billing/signature.js';
 import { startDevServer, type DevServer } from '../src/targets/local/dev/server.js';
 import { loadProject } from '../src/project.js';

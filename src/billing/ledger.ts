@@ -1,13 +1,10 @@
 /**
  * The billing ledger: the event ids already processed (for idempotency) and the ordering
  * watermark of each object stream. {@link BillingLedgerStore} is what the webhook needs of it;
- * locally it is `.sovereign/billing/ledger.json` ({@link localBillingLedger}), on aws items in the
+ * locally it is `.sovereign/billing/ledger.json` (`targets/local/billing-ledger.ts`), on aws items in the
  * control-plane registry table (`targets/aws/billing-ledger.ts`). Either way it is written only
  * inside a mutation, so it changes together with the tenant and its audit event.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Project } from '../project.js';
 import { GuardedWriteConflict, type GuardedItem, type Transaction } from '../state/store.js';
 
 /** How many processed ids are remembered (Stripe retries for up to three days). */
@@ -26,17 +23,6 @@ export interface BillingLedger {
   version: 1;
   processed: ProcessedEvent[];
   watermarks: Record<string, { created: number; event: string }>;
-}
-
-export function ledgerPath(project: Project): string {
-  return join(project.paths.state, 'billing', 'ledger.json');
-}
-
-export function readLedger(project: Project): BillingLedger {
-  const path = ledgerPath(project);
-  if (!existsSync(path)) return { version: 1, processed: [], watermarks: {} };
-  const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<BillingLedger>;
-  return { version: 1, processed: parsed.processed ?? [], watermarks: parsed.watermarks ?? {} };
 }
 
 export function findProcessed(ledger: BillingLedger, id: string): ProcessedEvent | undefined {
@@ -100,17 +86,4 @@ export function processedItem(entry: ProcessedEvent, purgeAt?: number): GuardedI
 
 export function watermarkItem(advance: WatermarkAdvance, event: string): GuardedItem {
   return { partition: WATERMARK_PARTITION, key: advance.key, attributes: { created: advance.created, event }, when: { kind: 'not-older', field: 'created' } };
-}
-
-/** The ledger in `.sovereign/billing/ledger.json`, re-read under the project lock when staging. */
-export function localBillingLedger(project: Project): BillingLedgerStore {
-  return {
-    findProcessed: async (id) => findProcessed(readLedger(project), id),
-    watermark: async (key) => readLedger(project).watermarks[key]?.created,
-    stage: async (tx, entry, watermark) => {
-      const ledger = readLedger(project);
-      if (findProcessed(ledger, entry.id)) throw new GuardedWriteConflict([processedItem(entry)], `billing event ${entry.id} was processed meanwhile`);
-      tx.write(ledgerPath(project), serializeLedger(recordEvent(ledger, entry, watermark)));
-    },
-  };
 }

@@ -19,7 +19,8 @@ import type { TenantRecord } from '../state/registry.js';
 import type { StateStore, Transaction } from '../state/store.js';
 import { parseBillingConfig, type BillingConfig } from './config.js';
 import { billingEventSchema, decideBillingEvent, dueOffboardings, eventCustomer, orderingKey, tenantBilling, type BillingDecision, type BillingEvent } from './events.js';
-import { ledgerConflict, localBillingLedger, type BillingLedgerStore, type WatermarkAdvance } from './ledger.js';
+import { localBillingLedger } from '../targets/local/billing-ledger.js';
+import { ledgerConflict, type BillingLedgerStore, type WatermarkAdvance } from './ledger.js';
 import { BillingSignatureError, secretsFromEnv, verifySignature } from './signature.js';
 
 export interface BillingWebhookRequest {

@@ -33,7 +33,7 @@ export async function run(ctx: Parameters<CommandModule['run']>[0], _args: strin
   const [{ startDevServer }, { openDevView }, { billingGatewayRoute }] = await Promise.all([
     import('../targets/local/dev/server.js'),
     import('../targets/local/dev/view.js'),
-    import('../billing/gateway-route.js'),
+    import('../targets/local/dev/billing-route.js'),
   ]);
   let demo: import('../targets/local/dev/demo.js').DemoSetup | undefined;
   let curlLines: ((port: number) => string[]) | undefined;

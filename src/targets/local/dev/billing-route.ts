@@ -2,10 +2,10 @@
  * The billing webhook as a `sovereign dev` gateway route:
  * `new DevServer({ …, routes: [billingGatewayRoute(project)] })`.
  */
-import type { GatewayRoute } from '../targets/local/dev/gateway.js';
-import type { Project } from '../project.js';
-import { LocalState } from '../targets/local/state.js';
-import { BILLING_WEBHOOK_PATH, handleBillingWebhook, type BillingWebhookDeps } from './webhook.js';
+import type { GatewayRoute } from './gateway.js';
+import type { Project } from '../../../project.js';
+import { LocalState } from '../state.js';
+import { BILLING_WEBHOOK_PATH, handleBillingWebhook, type BillingWebhookDeps } from '../../../billing/webhook.js';
 
 export { BILLING_WEBHOOK_PATH };
 
