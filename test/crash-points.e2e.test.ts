@@ -1,0 +1,212 @@
+/**
+ * Every crash point of every mutating command: the CLI is SIGKILLed just before and just after
+ * each mutating file-system call it makes inside `.sovereign/` (write, rename, fsync, unlink, …;
+ * see helpers/crash-at.cjs), in a fresh copy of a project prepared for the command. The next
+ * mutating command recovers; the project must then be exactly as before the command or exactly
+ * as after a clean run of it (registry, keys, vaults, generation markers, audit events, files),
+ * its audit chain must verify, and no temporary file, journal or lock may be left behind.
+ *
+ * A kill just after call n leaves `.sovereign/` byte for byte as a kill just before call n + 1
+ * does (every call that changes it is numbered, and SIGKILL loses no written data, fsynced or
+ * not), so by default each command is killed before every call and after the last one only.
+ * `CRASH_POINTS_WHEN=both` kills after every call too (twice the runs, the same states).
+ * `CRASH_POINTS_ONLY=secrets-put,tenant-create` runs a subset.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeProject, repoRoot, runCli } from './helpers/cli.js';
+import { copyProject, leftovers, mismatch, pool, recover, runTraced, snapshot, type Snapshot, type TracePoint } from './helpers/crash-points.js';
+
+/** Two CLI children at a time: the machines that run this have two cores. */
+const CONCURRENCY = 2;
+
+interface Case {
+  id: string;
+  /** The prepared project the command runs in. */
+  from: string;
+  args: string[];
+  input?: string;
+}
+
+const LICENSE_KEY = 'ssm:/dev/tenants/acme/avalara/license_key';
+const ACCOUNT_ID = 'ssm:/dev/tenants/acme/avalara/account_id';
+
+const CASES: Case[] = [
+  { id: 'tenant-create', from: 'tenant', args: ['tenant', 'create', 'initech', '--no-deploy'] },
+  { id: 'ext-enable', from: 'tenant', args: ['ext', 'enable', 'avalara', '--tenant', 'acme'] },
+  { id: 'secrets-put-new', from: 'enabled', args: ['secrets', 'put', ACCOUNT_ID, '--tenant', 'acme', '--from-stdin'], input: 'acct-7' },
+  { id: 'secrets-put', from: 'stored', args: ['secrets', 'put', LICENSE_KEY, '--tenant', 'acme', '--from-stdin'], input: 'license-1b' },
+  { id: 'secrets-set', from: 'stored', args: ['secrets', 'set', 'acme', 'avalara.license_key', LICENSE_KEY] },
+  { id: 'secrets-rotate', from: 'mapped', args: ['secrets', 'rotate', 'acme', 'avalara.license_key', '--from-stdin'], input: 'license-2' },
+  { id: 'secrets-rollback', from: 'rotated', args: ['secrets', 'rollback', 'acme', 'avalara.license_key'] },
+  { id: 'tenant-suspend', from: 'active', args: ['tenant', 'suspend', 'acme', '--reason', 'crash test'] },
+  { id: 'tenant-resume', from: 'suspended', args: ['tenant', 'resume', 'acme'] },
+  { id: 'tenant-destroy', from: 'active', args: ['tenant', 'destroy', 'acme', '--yes'] },
+];
+
+const only = process.env.CRASH_POINTS_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+const selected = only ? CASES.filter((c) => only.includes(c.id)) : CASES;
+const bothSides = process.env.CRASH_POINTS_WHEN === 'both';
+
+let root: string;
+const prepared = new Map<string, string>();
+const started = Date.now();
+const summary: string[] = [];
+
+async function ok(dir: string, args: string[], input?: string): Promise<void> {
+  const result = await runCli(args, { cwd: dir, ...(input === undefined ? {} : { input }) });
+  if (result.exitCode !== 0) throw new Error(`${args.join(' ')} exited ${result.exitCode}: ${result.stderr}`);
+}
+
+/** Keeps a copy of the project as it is now under `name`. */
+function keep(dir: string, name: string): void {
+  const copy = join(root, 'prepared', name);
+  cpSync(dir, copy, { recursive: true });
+  prepared.set(name, copy);
+}
+
+/**
+ * One chain of commands prepares every project: a tenant, an extension enabled, a value stored,
+ * mapped, rotated, the tenant active, then suspended.
+ */
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'sovereign-crash-points-'));
+  const dir = await makeProject();
+  const configFile = join(dir, 'sovereign.config.json');
+  const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  writeFileSync(configFile, JSON.stringify({ ...config, extensionsDir: join(repoRoot, 'extensions') }, null, 2));
+  await ok(dir, ['tenant', 'create', 'acme', '--no-deploy']);
+  keep(dir, 'tenant');
+  await ok(dir, ['ext', 'enable', 'avalara', '--tenant', 'acme']);
+  keep(dir, 'enabled');
+  await ok(dir, ['secrets', 'put', LICENSE_KEY, '--tenant', 'acme', '--from-stdin'], 'license-1');
+  keep(dir, 'stored');
+  await ok(dir, ['secrets', 'set', 'acme', 'avalara.license_key', LICENSE_KEY]);
+  keep(dir, 'mapped');
+  await ok(dir, ['secrets', 'rotate', 'acme', 'avalara.license_key', '--from-stdin'], 'license-2');
+  keep(dir, 'rotated');
+  await ok(dir, ['tenant', 'resume', 'acme']);
+  keep(dir, 'active');
+  await ok(dir, ['tenant', 'suspend', 'acme', '--reason', 'prepared']);
+  keep(dir, 'suspended');
+  rmSync(join(dir, '..'), { recursive: true, force: true });
+}, 120_000);
+
+afterAll(() => {
+  if (root) rmSync(root, { recursive: true, force: true });
+  console.log(`crash points: ${summary.join('; ')} — wall time ${((Date.now() - started) / 1000).toFixed(1)} s`);
+});
+
+interface PointResult {
+  n: number;
+  when: 'before' | 'after';
+  call: string;
+  path: string;
+  problems: string[];
+}
+
+/** The state after recovery and the checks that do not need a reference. */
+async function settle(dir: string): Promise<{ snap: Snapshot; problems: string[] }> {
+  const problems: string[] = [];
+  const recovery = await recover(dir);
+  if (!recovery.ok) problems.push(recovery.detail);
+  const { snapshot: snap, chain } = await snapshot(dir);
+  if (!chain.ok) problems.push(chain.detail);
+  const left = leftovers(dir);
+  if (left.length > 0) problems.push(`left behind: ${left.map((p) => p.replace(/-\d+-[0-9a-f]{8}$/, '-…')).join(', ')}`);
+  return { snap, problems };
+}
+
+/** `before 5–12, 14; after 4–11` */
+function ranges(points: PointResult[]): string {
+  const out: string[] = [];
+  for (const when of ['before', 'after'] as const) {
+    const ns = points.filter((p) => p.when === when).map((p) => p.n).sort((a, b) => a - b);
+    if (ns.length === 0) continue;
+    const parts: string[] = [];
+    let start = ns[0]!;
+    let prev = start;
+    for (const n of [...ns.slice(1), Number.NaN]) {
+      if (n === prev + 1) {
+        prev = n;
+        continue;
+      }
+      parts.push(start === prev ? `${start}` : `${start}–${prev}`);
+      start = n;
+      prev = n;
+    }
+    out.push(`${when} ${parts.join(', ')}`);
+  }
+  return out.join('; ');
+}
+
+describe('a crash at any file-system call leaves the project as before or as after the command', () => {
+  for (const testCase of selected) {
+    it(`${testCase.args.slice(0, 2).join(' ')} (${testCase.id})`, { timeout: 900_000 }, async () => {
+      const caseStarted = Date.now();
+      const from = prepared.get(testCase.from)!;
+      const input = testCase.input === undefined ? {} : { input: testCase.input };
+
+      // The references: the project untouched, and after one clean run (which also counts the points).
+      const beforeDir = copyProject(from, mkdtempSync(join(root, 'ref-')));
+      const before = await settle(beforeDir);
+      const afterDir = copyProject(from, mkdtempSync(join(root, 'ref-')));
+      const clean = await runTraced(afterDir, testCase.args, input);
+      expect(clean.exitCode, `clean run of ${testCase.args.join(' ')}: ${clean.stderr}`).toBe(0);
+      const after = await settle(afterDir);
+      expect(before.problems, 'the untouched project').toEqual([]);
+      expect(after.problems, 'the project after a clean run').toEqual([]);
+      expect(mismatch(after.snap, before.snap, before.snap), 'the command changes nothing').toBeDefined();
+      for (const dir of [beforeDir, afterDir]) {
+        const verify = await runCli(['audit', 'log', '--verify', '--json'], { cwd: dir });
+        expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
+        expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
+      }
+
+      // The config cache (`.sovereign/cache/config.json`) is a validation result keyed by the
+      // config file's SHA-256: a missing or torn one is rebuilt, so a crash at its writes cannot
+      // change state. The prepared projects have it already, so there are usually none.
+      const points: TracePoint[] = clean.trace.filter((p) => !relative(join(afterDir, '.sovereign'), p.path).startsWith('cache'));
+      const stateRoot = join(afterDir, '.sovereign');
+      const show = (path: string) => path.split(' -> ').map((p) => relative(stateRoot, p)).join(' -> ');
+
+      const last = points.at(-1)?.n;
+      const tasks = points.flatMap((point) =>
+        (bothSides || point.n === last ? (['before', 'after'] as const) : (['before'] as const)).map((when) => async (): Promise<PointResult> => {
+          const dir = copyProject(from, mkdtempSync(join(root, 'run-')));
+          try {
+            const problems: string[] = [];
+            const run = await runTraced(dir, testCase.args, { ...input, at: point.n, when });
+            if (run.signal !== 'SIGKILL') problems.push(`not killed at ${when} #${point.n} (exit ${String(run.exitCode)}): the command made fewer calls than in its clean run`);
+            const got = await settle(dir);
+            problems.push(...got.problems);
+            const why = mismatch(got.snap, before.snap, after.snap);
+            if (why) problems.push(`state is neither before nor after: ${why}`);
+            return { n: point.n, when, call: point.call, path: show(point.path), problems };
+          } finally {
+            rmSync(join(dir, '..'), { recursive: true, force: true });
+          }
+        }),
+      );
+      const results = await pool(CONCURRENCY, tasks);
+
+      const bad = results.filter((r) => r.problems.length > 0);
+      const byReason = new Map<string, PointResult[]>();
+      for (const r of bad) {
+        const reason = r.problems.join('; ');
+        byReason.set(reason, [...(byReason.get(reason) ?? []), r]);
+      }
+      const seconds = ((Date.now() - caseStarted) / 1000).toFixed(1);
+      const lines = [
+        `${testCase.args.join(' ')}: ${points.length} crash points (${results.length} runs: killed before each${bothSides ? ' and after each' : ', and after the last'}), ${bad.length} inconsistent, ${seconds} s`,
+        ...[...byReason].map(([reason, rs]) => `  ${ranges(rs)} [${rs[0]!.call} ${rs[0]!.path}${rs.length > 1 ? ' …' : ''}]: ${reason}`),
+      ];
+      summary.push(`${testCase.id} ${points.length} points, ${bad.length} inconsistent`);
+      console.log(lines.join('\n'));
+      if (bad.length > 0) console.log(`  points of ${testCase.id}:\n${points.map((p) => `    #${p.n} ${p.call} ${show(p.path)}`).join('\n')}`);
+      expect(bad.map((r) => `${r.when} #${r.n} ${r.call} ${r.path}: ${r.problems.join('; ')}`), lines[0]).toEqual([]);
+    });
+  }
+});
