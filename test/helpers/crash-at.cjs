@@ -15,7 +15,8 @@
  * chmodSync, fchmodSync, and the callback and promise forms of the path-based ones. Calls on a
  * file descriptor are attributed to the path it was opened with (a directory opened read-only for
  * its fsync included). Calls outside the state folder (scratch folders in the OS temp dir, the
- * trace file) are not counted.
+ * trace file) are not counted. Calls made by another counted call are counted too (node 20's
+ * rmSync removes a folder's files with unlinkSync), so a crash half-way through one is a point.
  */
 'use strict';
 
