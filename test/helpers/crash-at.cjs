@@ -7,7 +7,9 @@
  * - `SOVEREIGN_CRASH_ROOT`   the state folder watched (default `<cwd>/.sovereign`)
  * - `SOVEREIGN_CRASH_TRACE`  a file that gets one JSON line `{n, call, path}` per counted call
  * - `SOVEREIGN_CRASH_AT=N`   kill the process at the N-th counted call (1-based)
- * - `SOVEREIGN_CRASH_WHEN`   `before` (default: the call does not happen) or `after` (it did)
+ * - `SOVEREIGN_CRASH_WHEN`   `before` (default: the call does not happen), `after` (it did), or
+ *                            `torn`: a writeSync writes the first half of its bytes, then the
+ *                            process is killed (a write cut short, as by a power loss)
  *
  * Counted: writeFileSync, appendFileSync, writeSync, writevSync, renameSync, fsyncSync,
  * fdatasyncSync, ftruncateSync, truncateSync, unlinkSync, rmSync, rmdirSync, mkdirSync,
@@ -40,6 +42,7 @@ try {
 const tracePath = process.env.SOVEREIGN_CRASH_TRACE;
 const crashAt = process.env.SOVEREIGN_CRASH_AT ? Number(process.env.SOVEREIGN_CRASH_AT) : undefined;
 const crashAfter = process.env.SOVEREIGN_CRASH_WHEN === 'after';
+const crashTorn = process.env.SOVEREIGN_CRASH_WHEN === 'torn';
 
 let counter = 0;
 /** fd → path, for every fd opened inside the state folder. */
@@ -74,7 +77,7 @@ function point(call, abs) {
   counter += 1;
   const n = counter;
   if (tracePath) original.appendFileSync(tracePath, `${JSON.stringify({ n, call, path: abs })}\n`);
-  if (crashAt === n && !crashAfter) kill();
+  if (crashAt === n && !crashAfter && !crashTorn) kill();
   return () => {
     if (crashAt === n && crashAfter) kill();
   };
@@ -138,6 +141,19 @@ for (const name of ['unlinkSync', 'rmSync', 'rmdirSync', 'mkdirSync', 'mkdtempSy
 for (const name of ['renameSync', 'copyFileSync', 'linkSync', 'cpSync']) wrapPathSync(name, { twoPaths: true });
 wrapPathSync('symlinkSync', { twoPaths: true });
 for (const name of ['writeSync', 'writevSync', 'fsyncSync', 'fdatasyncSync', 'ftruncateSync', 'fchmodSync']) wrapFdSync(name);
+
+if (crashTorn) {
+  const writeSync = fs.writeSync;
+  fs.writeSync = function (fd, data, ...rest) {
+    if (counter + 1 !== crashAt || !fds.has(fd)) return writeSync.call(this, fd, data, ...rest);
+    // The counted wrapper numbers this call; write half of it instead, then die.
+    const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const offset = typeof data === 'string' ? 0 : (rest[0] ?? 0);
+    const length = typeof data === 'string' ? bytes.length : (rest[1] ?? bytes.length - offset);
+    writeSync.call(this, fd, bytes, offset, Math.floor(length / 2));
+    kill();
+  };
+}
 
 {
   const openSync = fs.openSync;
