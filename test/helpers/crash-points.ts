@@ -33,7 +33,7 @@ export interface CrashRun {
 }
 
 /** Runs the CLI in `dir` with the preload; `at` kills it at that counted call. */
-export async function runTraced(dir: string, args: string[], options: { input?: string; at?: number; when?: 'before' | 'after' } = {}): Promise<CrashRun> {
+export async function runTraced(dir: string, args: string[], options: { input?: string; at?: number; when?: 'before' | 'after' | 'torn' } = {}): Promise<CrashRun> {
   const traceDir = mkdtempSync(join(tmpdir(), 'sovereign-trace-'));
   const tracePath = join(traceDir, 'trace.jsonl');
   try {
@@ -147,11 +147,25 @@ export interface Snapshot {
  * every vault decrypted (header generation, per target its versions with labels, author and a
  * hash of the value; the random webhook secret by length only), generation markers without
  * times, audit events (action, tenant, outcome, args) and the list of files below `.sovereign/`
- * except the config cache. The recovery's tenant and event are left out.
+ * except the config cache. The recovery's tenant and event are left out, and with `dropRepairs`
+ * the `audit.repair` events that record a torn line being cut off.
  */
-export async function snapshot(dir: string): Promise<{ snapshot: Snapshot; chain: { ok: boolean; detail: string } }> {
+export async function snapshot(dir: string, options: { dropRepairs?: boolean } = {}): Promise<{ snapshot: Snapshot; chain: { ok: boolean; detail: string }; repairs: number }> {
   const state = join(dir, '.sovereign');
   const ids = new IdMapper();
+  // Events first: version ids are numbered in the order the log names them, so a vault holding
+  // an extra (unrecorded) version does not renumber the recorded ones.
+  const log = join(state, 'audit', 'events.jsonl');
+  // A last line without its newline is torn (an append cut short): not an event.
+  const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+  const whole = text.slice(0, text.lastIndexOf('\n') + 1);
+  const parsed = whole.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { tenant: string | null; action: string; outcome: string; command: string; args: unknown });
+  const repairs = parsed.filter((event) => event.action === 'audit.repair').length;
+  const events = existsSync(log)
+    ? parsed
+      .filter((event) => event.tenant !== PROBE && !(options.dropRepairs && event.action === 'audit.repair'))
+      .map((event) => ({ action: event.action, tenant: event.tenant, outcome: event.outcome, command: event.command, args: normalise(event.args, ids) }))
+    : [];
   const tenantsDir = join(state, 'tenants');
   const tenantIds = existsSync(tenantsDir)
     ? readdirSync(tenantsDir).filter((n) => n.endsWith('.json') && !n.startsWith('.')).map((n) => n.slice(0, -5)).filter((id) => id !== PROBE).sort()
@@ -202,20 +216,13 @@ export async function snapshot(dir: string): Promise<{ snapshot: Snapshot; chain
     }
   }
 
-  const log = join(state, 'audit', 'events.jsonl');
   const verified = existsSync(log) ? await verifyLog(log) : { ok: true, events: 0 } as { ok: boolean; problem?: { message: string }; tornTail?: { bytes: number } };
   const chain = {
     ok: verified.ok,
     detail: verified.ok ? '' : `audit chain does not verify: ${verified.problem?.message ?? `torn tail of ${verified.tornTail?.bytes ?? '?'} bytes`}`,
   };
-  const events = existsSync(log)
-    ? readFileSync(log, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { tenant: string | null; action: string; outcome: string; command: string; args: unknown })
-      .filter((event) => event.tenant !== PROBE)
-      .map((event) => ({ action: event.action, tenant: event.tenant, outcome: event.outcome, command: event.command, args: normalise(event.args, ids) }))
-    : [];
-
   const files = filesBelow(state).filter((path) => !path.startsWith('cache/') && !isProbe(path));
-  return { snapshot: { registry, keys, vaults, generations, events, files }, chain };
+  return { snapshot: { registry, keys, vaults, generations, events, files }, chain, repairs };
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -254,4 +261,16 @@ export async function pool<T>(limit: number, tasks: Array<() => Promise<T>>): Pr
   };
   await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
   return results;
+}
+
+/**
+ * What a reader sees before recovery: a change to the registry, keys, vaults or generation
+ * markers must not be visible while the audit log lacks its event (a pending journal may still
+ * hold changes back; that is the other, allowed, direction). Undefined when it holds.
+ */
+export function unrecordedChange(got: Snapshot, before: Snapshot, after: Snapshot): string | undefined {
+  if (same(got.events, after.events)) return undefined;
+  const changed = (['registry', 'keys', 'vaults', 'generations'] as const).filter((part) => !same(got[part], before[part]));
+  if (changed.length === 0) return undefined;
+  return `${changed.join('+')} changed while the audit log ${same(got.events, before.events) ? 'lacks the command\'s event' : 'matches neither state'}`;
 }
