@@ -111,11 +111,11 @@ interface PointResult {
 }
 
 /** The state after recovery and the checks that do not need a reference. */
-async function settle(dir: string, options: { torn?: boolean } = {}): Promise<{ snap: Snapshot; problems: string[] }> {
+async function settle(dir: string, known: ReadonlySet<string>, options: { torn?: boolean } = {}): Promise<{ snap: Snapshot; problems: string[] }> {
   const problems: string[] = [];
   const recovery = await recover(dir);
   if (!recovery.ok) problems.push(recovery.detail);
-  const { snapshot: snap, chain, repairs } = await snapshot(dir, { dropRepairs: options.torn === true });
+  const { snapshot: snap, chain, repairs } = await snapshot(dir, { dropRepairs: options.torn === true, known });
   if (!chain.ok) problems.push(chain.detail);
   if (options.torn && repairs !== 1) problems.push(`the torn audit line was not cut off and recorded by one audit.repair event (${repairs})`);
   const left = leftovers(dir);
@@ -152,14 +152,16 @@ describe('a crash at any file-system call leaves the project as before or as aft
       const caseStarted = Date.now();
       const from = prepared.get(testCase.from)!;
       const input = testCase.input === undefined ? {} : { input: testCase.input };
+      // The version ids the prepared project holds: the same in every copy, kept as they are.
+      const known = (await snapshot(from)).ids;
 
       // The references: the project untouched, and after one clean run (which also counts the points).
       const beforeDir = copyProject(from, mkdtempSync(join(root, 'ref-')));
-      const before = await settle(beforeDir);
+      const before = await settle(beforeDir, known);
       const afterDir = copyProject(from, mkdtempSync(join(root, 'ref-')));
       const clean = await runTraced(afterDir, testCase.args, input);
       expect(clean.exitCode, `clean run of ${testCase.args.join(' ')}: ${clean.stderr}`).toBe(0);
-      const after = await settle(afterDir);
+      const after = await settle(afterDir, known);
       expect(before.problems, 'the untouched project').toEqual([]);
       expect(after.problems, 'the project after a clean run').toEqual([]);
       expect(mismatch(after.snap, before.snap, before.snap), 'the command changes nothing').toBeDefined();
@@ -184,9 +186,9 @@ describe('a crash at any file-system call leaves the project as before or as aft
             const problems: string[] = [];
             const run = await runTraced(dir, testCase.args, { ...input, at: point.n, when });
             if (run.signal !== 'SIGKILL') problems.push(`not killed at ${when} #${point.n} (exit ${String(run.exitCode)}): the command made fewer calls than in its clean run`);
-            const seen = unrecordedChange((await snapshot(dir)).snapshot, before.snap, after.snap);
+            const seen = unrecordedChange((await snapshot(dir, { known })).snapshot, before.snap, after.snap);
             if (seen) problems.push(`before recovery ${seen}`);
-            const got = await settle(dir);
+            const got = await settle(dir, known);
             problems.push(...got.problems);
             const why = mismatch(got.snap, before.snap, after.snap);
             if (why) problems.push(`state is neither before nor after: ${why}`);
@@ -211,9 +213,9 @@ describe('a crash at any file-system call leaves the project as before or as aft
             if (verify.exitCode !== 1 || report.ok !== false || !report.tornTail || !/torn last line of \d+ bytes/.test(verify.stderr)) {
               problems.push(`audit log --verify does not report the torn last line (exit ${verify.exitCode}: ${verify.stdout.slice(0, 120)})`);
             }
-            const seen = unrecordedChange((await snapshot(dir)).snapshot, before.snap, after.snap);
+            const seen = unrecordedChange((await snapshot(dir, { known })).snapshot, before.snap, after.snap);
             if (seen) problems.push(`before recovery ${seen}`);
-            const got = await settle(dir, { torn: true });
+            const got = await settle(dir, known, { torn: true });
             problems.push(...got.problems);
             if (!same(got.snap, before.snap)) problems.push(`a torn event should leave the state as before: ${mismatch(got.snap, before.snap, before.snap) ?? ''}`);
             return { n: eventAppend.n, when: 'torn', call: eventAppend.call, path: show(eventAppend.path), problems };
@@ -257,7 +259,7 @@ describe('a crash at any file-system call leaves the project as before or as aft
               const problems: string[] = [];
               const run = await runTraced(dir, probeArgs, { at: point.n });
               if (run.signal !== 'SIGKILL') problems.push(`recovery not killed at #${point.n} (exit ${String(run.exitCode)})`);
-              const got = await settle(dir);
+              const got = await settle(dir, known);
               problems.push(...got.problems);
               const why = mismatch(got.snap, before.snap, after.snap);
               if (why) problems.push(`state is neither before nor after: ${why}`);

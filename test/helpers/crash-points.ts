@@ -78,13 +78,20 @@ export async function recover(dir: string): Promise<{ ok: boolean; detail: strin
 const TIME_KEY = /(At|^at|^time)$/;
 const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g;
 
-/** Replaces random version ids by their order of first appearance, so two runs compare. */
+/**
+ * Keeps the version ids the prepared project already holds (the same in every copy) and replaces
+ * new, random ones by their order of first appearance, so two runs compare.
+ */
 class IdMapper {
   private readonly ids = new Map<string, string>();
+  readonly seen = new Set<string>();
+  constructor(private readonly known: ReadonlySet<string>) {}
   map(id: string): string {
+    this.seen.add(id);
+    if (this.known.has(id)) return id;
     let token = this.ids.get(id);
     if (!token) {
-      token = `id${this.ids.size}`;
+      token = `new${this.ids.size}`;
       this.ids.set(id, token);
     }
     return token;
@@ -147,25 +154,19 @@ export interface Snapshot {
  * every vault decrypted (header generation, per target its versions with labels, author and a
  * hash of the value; the random webhook secret by length only), generation markers without
  * times, audit events (action, tenant, outcome, args) and the list of files below `.sovereign/`
- * except the config cache. The recovery's tenant and event are left out, and with `dropRepairs`
+ * except the config cache. Version ids in `known` (those of the prepared project) are kept, new
+ * ones numbered. The recovery's tenant and event are left out, and with `dropRepairs`
  * the `audit.repair` events that record a torn line being cut off.
  */
-export async function snapshot(dir: string, options: { dropRepairs?: boolean } = {}): Promise<{ snapshot: Snapshot; chain: { ok: boolean; detail: string }; repairs: number }> {
+export async function snapshot(dir: string, options: { dropRepairs?: boolean; known?: ReadonlySet<string> } = {}): Promise<{ snapshot: Snapshot; chain: { ok: boolean; detail: string }; repairs: number; ids: Set<string> }> {
   const state = join(dir, '.sovereign');
-  const ids = new IdMapper();
-  // Events first: version ids are numbered in the order the log names them, so a vault holding
-  // an extra (unrecorded) version does not renumber the recorded ones.
+  const ids = new IdMapper(options.known ?? new Set());
   const log = join(state, 'audit', 'events.jsonl');
   // A last line without its newline is torn (an append cut short): not an event.
   const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
   const whole = text.slice(0, text.lastIndexOf('\n') + 1);
   const parsed = whole.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { tenant: string | null; action: string; outcome: string; command: string; args: unknown });
   const repairs = parsed.filter((event) => event.action === 'audit.repair').length;
-  const events = existsSync(log)
-    ? parsed
-      .filter((event) => event.tenant !== PROBE && !(options.dropRepairs && event.action === 'audit.repair'))
-      .map((event) => ({ action: event.action, tenant: event.tenant, outcome: event.outcome, command: event.command, args: normalise(event.args, ids) }))
-    : [];
   const tenantsDir = join(state, 'tenants');
   const tenantIds = existsSync(tenantsDir)
     ? readdirSync(tenantsDir).filter((n) => n.endsWith('.json') && !n.startsWith('.')).map((n) => n.slice(0, -5)).filter((id) => id !== PROBE).sort()
@@ -216,13 +217,17 @@ export async function snapshot(dir: string, options: { dropRepairs?: boolean } =
     }
   }
 
+  const events = parsed
+    .filter((event) => event.tenant !== PROBE && !(options.dropRepairs && event.action === 'audit.repair'))
+    .map((event) => ({ action: event.action, tenant: event.tenant, outcome: event.outcome, command: event.command, args: normalise(event.args, ids) }));
+
   const verified = existsSync(log) ? await verifyLog(log) : { ok: true, events: 0 } as { ok: boolean; problem?: { message: string }; tornTail?: { bytes: number } };
   const chain = {
     ok: verified.ok,
     detail: verified.ok ? '' : `audit chain does not verify: ${verified.problem?.message ?? `torn tail of ${verified.tornTail?.bytes ?? '?'} bytes`}`,
   };
   const files = filesBelow(state).filter((path) => !path.startsWith('cache/') && !isProbe(path));
-  return { snapshot: { registry, keys, vaults, generations, events, files }, chain, repairs };
+  return { snapshot: { registry, keys, vaults, generations, events, files }, chain, repairs, ids: ids.seen };
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
