@@ -1,5 +1,5 @@
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { hostname } from 'node:os';
 import { conflict } from '../../errors.js';
 
@@ -79,6 +79,31 @@ function recoverStale(path: string, stale: LockHolder): void {
   }
 }
 
+/**
+ * Removes lock copies that a recovering process moved aside and died before deleting
+ * (`<lock>.stale-<pid>` of a pid that is gone). Called with the lock held, so no live process is
+ * between its rename and its unlink of them — except one still running, whose copy is left alone.
+ */
+function removeAbandonedAsides(path: string): void {
+  const prefix = `${basename(path)}.stale-`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive({ pid, host: hostname(), command: '', startedAt: '' })) continue;
+    try {
+      unlinkSync(join(dirname(path), name));
+    } catch {
+      // removed meanwhile
+    }
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -114,6 +139,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<P
     await sleep(delay);
     delay = Math.min(delay * 2, 100);
   }
+  removeAbandonedAsides(path);
   let released = false;
   return {
     release() {

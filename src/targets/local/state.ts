@@ -8,7 +8,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, isAbsolute, resolve } from 'node:path';
 import { ExitCode, UserError } from '../../errors.js';
@@ -60,6 +60,24 @@ export function runningTransaction(stateDir: string): Transaction | undefined {
   return current && current.stateDir === stateDir ? current.tx : undefined;
 }
 
+/**
+ * Every folder a commit stages temporary files in (each beside the file it replaces): the
+ * registry, keys, vaults, the state folder itself, the billing ledger's, each tenant's data folder
+ * (its generation marker) and each retention folder (certificates). Recovery removes the ones no
+ * journal names.
+ */
+function stagingFolders(project: Project): string[] {
+  const { paths } = project;
+  const subfolders = (dir: string) => {
+    try {
+      return readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => join(dir, entry.name));
+    } catch {
+      return [];
+    }
+  };
+  return [paths.tenants, paths.keys, paths.vault, paths.state, join(paths.state, 'billing'), ...subfolders(paths.data), ...subfolders(join(paths.state, 'retention'))];
+}
+
 export class LocalState implements StateStore {
   readonly actor = localActor();
 
@@ -82,7 +100,7 @@ export class LocalState implements StateStore {
     const paths = this.project.paths;
     const lock = await acquireLock(paths.lock, { command: info.command });
     try {
-      const recovered = recoverJournal(paths.journal, paths.auditLog, paths.state, [paths.tenants, paths.keys, paths.vault, paths.state]);
+      const recovered = recoverJournal(paths.journal, paths.auditLog, paths.state, stagingFolders(this.project));
       if (recovered) options.onRecovered?.(recovered);
       const repair = repairTornTail(paths.auditLog, this.actor, info.command);
       if (repair) options.onRecovered?.(`the audit log had a torn last line (${String(repair.args.tornBytes)} bytes) from an interrupted command; cut off and recorded as seq ${repair.seq}`);
