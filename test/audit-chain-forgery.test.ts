@@ -3,25 +3,15 @@
  * them is the `prevHash` link: the local audit log (`audit log --verify`), the export that reads it,
  * and the evidence bundle's chain check.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkTenantSegment, FileSink, writeTenantSegment } from '../src/audit/chain.js';
-import { appendEvent, hashEvent, verifyLog, type AuditEvent } from '../src/state/audit-log.js';
+import { hashEvent, verifyLog, type AuditEvent } from '../src/state/audit-log.js';
+import { exportSegment, makeLog } from './helpers/audit-log.js';
 import { makeProject, runCli } from './helpers/cli.js';
 
 const FORGED_PREV = 'f'.repeat(64);
-const TENANTS = ['acme', 'globex', 'globex', null, 'acme', 'acme', 'initech', 'acme', 'globex'];
-
-function makeLog(): { dir: string; log: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'sovereign-forgery-'));
-  const log = join(dir, 'events.jsonl');
-  TENANTS.forEach((tenant, i) => {
-    appendEvent(log, { actor: 't@h', command: 'test', tenant, action: `a.${i}`, args: { i }, outcome: 'success', time: `2026-01-0${i + 1}T00:00:00.000Z` });
-  });
-  return { dir, log };
-}
 
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
 const writeLines = (file: string, ls: string[]) => writeFileSync(file, `${ls.join('\n')}\n`);
@@ -86,22 +76,11 @@ describe('the audit log refuses events whose prevHash was forged', () => {
 });
 
 describe('the evidence bundle refuses tenant events whose prevHash was forged', () => {
-  async function exported() {
-    const { dir, log } = makeLog();
-    const sink = new FileSink(join(dir, 'segment.events'));
-    let written;
-    try {
-      written = await writeTenantSegment({ logPath: log, tenant: 'acme', events: sink, chainFile: join(dir, 'segment.chain') });
-    } finally {
-      sink.close();
-    }
-    return { dir, log, written, events: join(dir, 'segment.events'), chain: join(dir, 'segment.chain') };
-  }
-
   // acme's events are seqs 1, 5, 6 and 8; 1 and 8 are each followed by a gap, whose hash is taken from the chain file.
   for (const [index, seq] of [[0, 1], [3, 8], [2, 6]] as const) {
     it(`tenant event seq ${seq} with a recomputed hash but a wrong prevHash`, async () => {
-      const { written, events, chain } = await exported();
+      const { dir, log } = makeLog();
+      const { written, events, chain } = await exportSegment(dir, log);
       expect((await checkTenantSegment(events, chain, 'acme', written)).ok).toBe(true);
       forgeLine(events, index, (e) => {
         e.prevHash = FORGED_PREV;
