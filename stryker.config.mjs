@@ -18,7 +18,7 @@ export const MODULES = {
   redact: { mutate: ['src/runtime/redact.ts'], tests: ['src/runtime/redact.test.ts', 'test/redact.test.ts'] },
   cache: { mutate: ['src/runtime/cache.ts'], tests: ['src/runtime/cache.test.ts'] },
   'iam-policy': { mutate: ['src/templates/policy.ts', 'src/templates/secret-scope.ts'], tests: ['src/templates/policy.test.ts', 'src/templates/secret-scope.test.ts'] },
-  'value-input': { mutate: ['src/secrets/value-input.ts'], tests: ['src/secrets/value-input.test.ts'] },
+  'value-input': { mutate: ['src/secrets/value-input.ts'], tests: ['src/secrets/value-input.test.ts', 'test/value-input-edges.test.ts'] },
 };
 
 /** The module this run mutates (set by scripts/mutate.js). */
