@@ -12,7 +12,7 @@ export const MODULES = {
   'audit-log': { mutate: ['src/state/audit-log.ts'], tests: ['src/state/audit-log.test.ts', 'test/audit-chain-forgery.test.ts', 'test/audit-log-edges.test.ts'] },
   chain: { mutate: ['src/audit/chain.ts'], tests: ['src/audit/chain.test.ts', 'test/audit-chain-forgery.test.ts'] },
   verify: { mutate: ['src/audit/verify.ts'], tests: ['test/audit-verify.test.ts'] },
-  webhook: { mutate: ['src/runtime/webhook.ts'], tests: ['src/runtime/webhook.test.ts'] },
+  webhook: { mutate: ['src/runtime/webhook.ts'], tests: ['src/runtime/webhook.test.ts', 'test/webhook-verify.test.ts'] },
   'billing-signature': { mutate: ['src/billing/signature.ts'], tests: ['test/billing.test.ts'] },
   lock: { mutate: ['src/state/lock.ts'], tests: ['test/lock.test.ts'] },
   redact: { mutate: ['src/runtime/redact.ts'], tests: ['src/runtime/redact.test.ts', 'test/redact.test.ts'] },
