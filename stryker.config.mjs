@@ -17,7 +17,7 @@ export const MODULES = {
   lock: { mutate: ['src/state/lock.ts'], tests: ['test/lock.test.ts'] },
   redact: { mutate: ['src/runtime/redact.ts'], tests: ['src/runtime/redact.test.ts', 'test/redact.test.ts'] },
   cache: { mutate: ['src/runtime/cache.ts'], tests: ['src/runtime/cache.test.ts', 'test/cache-rules.test.ts'] },
-  'iam-policy': { mutate: ['src/templates/policy.ts', 'src/templates/secret-scope.ts'], tests: ['src/templates/policy.test.ts', 'src/templates/secret-scope.test.ts'] },
+  'iam-policy': { mutate: ['src/templates/policy.ts', 'src/templates/secret-scope.ts'], tests: ['src/templates/policy.test.ts', 'src/templates/secret-scope.test.ts', 'test/iam-policy.test.ts'] },
   'value-input': { mutate: ['src/secrets/value-input.ts'], tests: ['src/secrets/value-input.test.ts', 'test/value-input-edges.test.ts'] },
 };
 
