@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/errors.js';
 import { appendEvent, buildEvent, GENESIS_HASH, readEvents, readTail, scrubArgs, verifyLog, type NewAuditEvent } from '../src/state/audit-log.js';
+import { thrownBy } from './helpers/errors.js';
 
 const logPath = () => join(mkdtempSync(join(tmpdir(), 'sovereign-audit-edges-')), 'audit', 'events.jsonl');
 const input = (extra: Partial<NewAuditEvent> = {}): NewAuditEvent => ({ actor: 'a@h', command: 'tenant create', tenant: 'acme', action: 'tenant.create', args: {}, outcome: 'success', ...extra });
@@ -69,16 +70,10 @@ describe('reading the tail of the log', () => {
     const path = logPath();
     appendEvent(path, input());
     appendFileSync(path, 'not an event\n');
-    let error: unknown;
-    try {
-      appendEvent(path, input());
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(UserError);
-    expect((error as UserError).message).toBe(`the audit log ${path} is damaged: its last line is not an event`);
-    expect((error as UserError).hint).toBe('run `sovereign audit log --verify` to see where; restore the file from a backup');
-    expect((error as UserError).exitCode).toBe(1);
+    const error = thrownBy(() => appendEvent(path, input()), UserError);
+    expect(error.message).toBe(`the audit log ${path} is damaged: its last line is not an event`);
+    expect(error.hint).toBe('run `sovereign audit log --verify` to see where; restore the file from a backup');
+    expect(error.exitCode).toBe(1);
   });
 
   it('verify names a line that is not a JSON event, or JSON that is not an object', async () => {

@@ -14,6 +14,7 @@ import {
   splitSecrets,
   verifySignature,
 } from '../src/billing/signature.js';
+import { thrownBy } from './helpers/errors.js';
 
 const SECRET = 'whsec_billing_test';
 const NOW = Date.parse('2026-03-01T12:00:00.000Z') + 999;
@@ -22,14 +23,9 @@ const body = '{"id":"evt_1","type":"invoice.paid"}';
 const sig = (secret = SECRET, t = T, payload: string = body) => createHmac('sha256', secret).update(`${t}.${payload}`).digest('hex');
 
 function refusal(run: () => unknown): { reason: string; message: string } {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(BillingSignatureError);
-    expect((error as Error).name).toBe('BillingSignatureError');
-    return { reason: (error as BillingSignatureError).reason, message: (error as Error).message };
-  }
-  throw new Error('accepted');
+  const error = thrownBy(run, BillingSignatureError);
+  expect(error.name).toBe('BillingSignatureError');
+  return { reason: error.reason, message: error.message };
 }
 
 describe('the Stripe-Signature header', () => {

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { TtlCache, type CacheOptions } from '../src/runtime/cache.js';
 import { SecretUnavailableError } from '../src/runtime/errors.js';
+import { rejectionOf } from './helpers/errors.js';
 
 /** A cache on a clock that moves only when told to. */
 function cacheAt(options: CacheOptions = {}) {
@@ -50,12 +51,8 @@ describe('TtlCache defaults', () => {
     expect(await cache.get('k', failing)).toBe('v1');
     expect(errors).toEqual(['k: backend down']);
     advance(1);
-    const error = await cache.get('k', failing).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(SecretUnavailableError);
-    expect((error as Error).message).toBe('secret k is unavailable (cached value 900 s past its TTL, beyond the allowed staleness)');
+    const error = await rejectionOf(cache.get('k', failing), SecretUnavailableError);
+    expect(error.message).toBe('secret k is unavailable (cached value 900 s past its TTL, beyond the allowed staleness)');
   });
 
   it('holds at most 1000 entries, and at least one whatever the option says', () => {
@@ -136,11 +133,7 @@ describe('TtlCache invalidation', () => {
       cache.invalidate(['k']);
       throw new Error('backend down');
     });
-    const error = await failed.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(SecretUnavailableError);
-    expect((error as Error).message).toBe('secret k is unavailable');
+    const error = await rejectionOf(failed, SecretUnavailableError);
+    expect(error.message).toBe('secret k is unavailable');
   });
 });

@@ -7,18 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/errors.js';
 import { MAX_INLINE_POLICY_LENGTH, partitionOf, renderTenantPolicy, substitutePlaceholders, type PolicyExtension, type TenantPolicyInputs } from '../src/templates/policy.js';
 import { tenantSecretScope } from '../src/templates/secret-scope.js';
+import { thrownBy } from './helpers/errors.js';
 
 const concrete: TenantPolicyInputs = { tenant: 'acme', stage: 'prod', extensions: [], account: '123456789012', region: 'eu-west-1' };
 
 function refusal(inputs: TenantPolicyInputs): UserError {
-  try {
-    renderTenantPolicy(inputs);
-  } catch (error) {
-    expect(error).toBeInstanceOf(UserError);
-    expect((error as UserError).exitCode).toBe(2);
-    return error as UserError;
-  }
-  throw new Error('the policy was rendered');
+  const error = thrownBy(() => renderTenantPolicy(inputs), UserError);
+  expect(error.exitCode).toBe(2);
+  return error;
 }
 
 describe('the tenant runtime policy', () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/errors.js';
 import { acquireLock, type LockHolder } from '../src/state/lock.js';
+import { rejectionOf } from './helpers/errors.js';
 
 const lockPath = () => join(mkdtempSync(join(tmpdir(), 'sovereign-lock-')), 'state', 'lock');
 const holderIn = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as LockHolder;
@@ -22,15 +23,7 @@ function deadPid(): number {
   return child.pid!;
 }
 
-/** The error `promise` rejects with. */
-async function rejection(promise: Promise<unknown>): Promise<UserError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(UserError);
-  return error as UserError;
-}
+const rejection = (promise: Promise<unknown>) => rejectionOf(promise, UserError);
 
 describe('project lock', () => {
   it('is taken in a new folder, names its holder, and release removes it once', async () => {

@@ -15,19 +15,12 @@ import {
   templateAmbiguityWarning,
   type TenantScopeOptions,
 } from '../src/secrets/scope.js';
+import { thrownBy } from './helpers/errors.js';
 
 const HINT = 'e.g. "secrets": { "ssmPrefix": "/{stage}/tenants/{tenant}/", "secretsManagerName": "{extension}-{tenant}-secrets" }';
 const acme: TenantScopeOptions = { tenant: 'acme', extension: 'avalara', stage: 'dev', allTenants: ['acme', 'globex'] };
 
-function configError(raw: unknown): UserError {
-  try {
-    resolveSecretsConfig(raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(UserError);
-    return error as UserError;
-  }
-  throw new Error(`${JSON.stringify(raw)} was accepted`);
-}
+const configError = (raw: unknown): UserError => thrownBy(() => resolveSecretsConfig(raw), UserError);
 
 describe('the "secrets" configuration', () => {
   it.each([

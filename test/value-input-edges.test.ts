@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/errors.js';
 import { assertValueFits, MAX_GENERATED_LENGTH, MAX_SSM_VALUE_BYTES, MAX_VALUE_BYTES, MIN_GENERATED_LENGTH, readSecretValue, VALUE_SOURCE_HINT } from '../src/secrets/value-input.js';
+import { rejectionOf, thrownBy } from './helpers/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sovereign-value-'));
 const file = (name: string, data: string | Buffer) => {
@@ -19,13 +20,9 @@ const file = (name: string, data: string | Buffer) => {
 };
 
 async function refusal(promise: Promise<unknown>): Promise<{ message: string; hint: string | undefined }> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(UserError);
-  expect((error as UserError).exitCode).toBe(2);
-  return { message: (error as UserError).message, hint: (error as UserError).hint };
+  const error = await rejectionOf(promise, UserError);
+  expect(error.exitCode).toBe(2);
+  return { message: error.message, hint: error.hint };
 }
 
 describe('value sources', () => {
@@ -78,23 +75,13 @@ describe('value sources', () => {
 describe('assertValueFits', () => {
   it('counts bytes, not characters, against each service\'s limit', () => {
     expect(() => assertValueFits('é'.repeat(MAX_SSM_VALUE_BYTES / 2), 'ssm')).not.toThrow();
-    let error: UserError | undefined;
-    try {
-      assertValueFits('é'.repeat(MAX_SSM_VALUE_BYTES / 2 + 1), 'ssm');
-    } catch (e) {
-      error = e as UserError;
-    }
-    expect(error?.message).toBe(`the value is ${MAX_SSM_VALUE_BYTES + 2} bytes; an SSM parameter holds at most ${MAX_SSM_VALUE_BYTES}`);
-    expect(error?.hint).toBe('store large values in Secrets Manager (secretsmanager:…)');
-    expect(error?.exitCode).toBe(2);
+    let error = thrownBy(() => assertValueFits('é'.repeat(MAX_SSM_VALUE_BYTES / 2 + 1), 'ssm'), UserError);
+    expect(error.message).toBe(`the value is ${MAX_SSM_VALUE_BYTES + 2} bytes; an SSM parameter holds at most ${MAX_SSM_VALUE_BYTES}`);
+    expect(error.hint).toBe('store large values in Secrets Manager (secretsmanager:…)');
+    expect(error.exitCode).toBe(2);
     expect(() => assertValueFits('a'.repeat(MAX_VALUE_BYTES), 'secretsmanager')).not.toThrow();
-    try {
-      assertValueFits('a'.repeat(MAX_VALUE_BYTES + 1), 'secretsmanager');
-      error = undefined;
-    } catch (e) {
-      error = e as UserError;
-    }
-    expect(error?.message).toBe(`the value is ${MAX_VALUE_BYTES + 1} bytes; a Secrets Manager secret holds at most ${MAX_VALUE_BYTES}`);
-    expect(error?.hint).toBeUndefined();
+    error = thrownBy(() => assertValueFits('a'.repeat(MAX_VALUE_BYTES + 1), 'secretsmanager'), UserError);
+    expect(error.message).toBe(`the value is ${MAX_VALUE_BYTES + 1} bytes; a Secrets Manager secret holds at most ${MAX_VALUE_BYTES}`);
+    expect(error.hint).toBeUndefined();
   });
 });

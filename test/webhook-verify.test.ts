@@ -15,6 +15,7 @@ import {
   WebhookVerificationError,
   type VerifyWebhookOptions,
 } from '../src/runtime/webhook.js';
+import { thrownBy } from './helpers/errors.js';
 
 const SECRET = 'rotation-secret';
 const NOW = Date.parse('2026-03-01T12:00:00.000Z');
@@ -29,14 +30,9 @@ const headers = (extra: Record<string, string | undefined> = {}, timestamp: numb
 const verify = (options: Partial<VerifyWebhookOptions> = {}) => verifyWebhook({ secret: SECRET, headers: headers(), body, now: NOW, ...options });
 
 function refusal(run: () => unknown): { reason: string; message: string } {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(WebhookVerificationError);
-    expect((error as Error).name).toBe('WebhookVerificationError');
-    return { reason: (error as WebhookVerificationError).reason, message: (error as Error).message };
-  }
-  throw new Error('the delivery was accepted');
+  const error = thrownBy(run, WebhookVerificationError);
+  expect(error.name).toBe('WebhookVerificationError');
+  return { reason: error.reason, message: error.message };
 }
 
 describe('webhook signing', () => {
