@@ -14,7 +14,7 @@ export const MODULES = {
   verify: { mutate: ['src/audit/verify.ts'], tests: ['test/audit-verify.test.ts'] },
   webhook: { mutate: ['src/runtime/webhook.ts'], tests: ['src/runtime/webhook.test.ts', 'test/webhook-verify.test.ts'] },
   'billing-signature': { mutate: ['src/billing/signature.ts'], tests: ['test/billing.test.ts', 'test/billing-signature.test.ts'] },
-  lock: { mutate: ['src/state/lock.ts'], tests: ['test/lock.test.ts'] },
+  lock: { mutate: ['src/state/lock.ts'], tests: ['test/lock.test.ts', 'test/lock-race.test.ts'] },
   redact: { mutate: ['src/runtime/redact.ts'], tests: ['src/runtime/redact.test.ts', 'test/redact.test.ts'] },
   cache: { mutate: ['src/runtime/cache.ts'], tests: ['src/runtime/cache.test.ts', 'test/cache-rules.test.ts'] },
   'iam-policy': { mutate: ['src/templates/policy.ts', 'src/templates/secret-scope.ts'], tests: ['src/templates/policy.test.ts', 'src/templates/secret-scope.test.ts', 'test/iam-policy.test.ts'] },

@@ -4,10 +4,10 @@
  * checked from here).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { UserError } from '../src/errors.js';
 import { acquireLock, type LockHolder } from '../src/state/lock.js';
 import { rejectionOf } from './helpers/errors.js';
@@ -51,6 +51,7 @@ describe('project lock', () => {
     const error = await rejection(acquireLock(path, { command: 'tenant destroy acme', waitMs: 300 }));
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(error.exitCode).toBe(4);
+    expect(error.hint).toBe('wait for it to finish and try again; a lock left by a process that died is recovered automatically');
     expect(error.message).toBe(`the project is locked by \`tenant deploy acme\` (pid ${process.pid} on ${hostname()}, since ${holderIn(path).startedAt})`);
     expect(readFileSync(path, 'utf8')).toBe(held);
     first.release();
@@ -159,5 +160,64 @@ describe('project lock', () => {
       lock.release();
       expect(holderIn(path)).toEqual(other);
     }
+  });
+  it('a holder whose process may not be signalled (EPERM) is alive; one that is gone (ESRCH) is not', async () => {
+    const path = lockPath();
+    (await acquireLock(path, { command: 'setup', waitMs: 0 })).release();
+    const other: LockHolder = { pid: 424242, host: hostname(), command: 'tenant deploy acme', startedAt: '2026-01-01T00:00:00.000Z' };
+    for (const [code, alive] of [['EPERM', true], ['ESRCH', false]] as const) {
+      writeHolder(path, other);
+      const kill = vi.spyOn(process, 'kill').mockImplementation((pid) => {
+        if (pid === other.pid) throw Object.assign(new Error(code), { code });
+        return true;
+      });
+      try {
+        const taking = acquireLock(path, { command: 'next', waitMs: 50 });
+        if (alive) expect((await rejection(taking)).exitCode).toBe(4);
+        else (await taking).release();
+      } finally {
+        kill.mockRestore();
+      }
+    }
+  });
+
+  it('reports a lock path it cannot create instead of waiting on it', async () => {
+    const path = join(lockPath(), '..', 'x'.repeat(300));
+    const error = await acquireLock(path, { command: 'next', waitMs: 1000 }).then(
+      () => undefined,
+      (e: unknown) => e as NodeJS.ErrnoException,
+    );
+    expect(error?.code).toBe('ENAMETOOLONG');
+  });
+
+  it('a released handle never removes the lock again, even one that looks like its own', async () => {
+    const path = lockPath();
+    const lock = await acquireLock(path, { command: 'first', waitMs: 0 });
+    const text = readFileSync(path, 'utf8');
+    lock.release();
+    writeFileSync(path, text);
+    lock.release();
+    expect(readFileSync(path, 'utf8')).toBe(text);
+  });
+
+  it('a waiting command notices a release within about 100 ms, however long it has waited', async () => {
+    const path = lockPath();
+    const first = await acquireLock(path, { command: 'first', waitMs: 0 });
+    const second = acquireLock(path, { command: 'second', waitMs: 10_000 });
+    // Waiting on purpose: the retry interval must stay capped after a long wait.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const released = Date.now();
+    first.release();
+    (await second).release();
+    expect(Date.now() - released).toBeLessThan(400);
+  });
+
+  it('closes the lock file it writes', async () => {
+    const path = lockPath();
+    const open = () => readdirSync('/proc/self/fd').length;
+    (await acquireLock(path, { command: 'setup', waitMs: 0 })).release();
+    const before = open();
+    for (let i = 0; i < 20; i += 1) (await acquireLock(path, { command: 'again', waitMs: 0 })).release();
+    expect(open()).toBe(before);
   });
 });
