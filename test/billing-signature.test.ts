@@ -31,7 +31,9 @@ function refusal(run: () => unknown): { reason: string; message: string } {
 describe('the Stripe-Signature header', () => {
   it('reads the timestamp and every well-formed v1 signature, lower-cased, ignoring the rest', () => {
     const upper = sig().toUpperCase();
-    expect(parseSignatureHeader(` t = ${T} , v1=${upper},v0=${sig()},=x,junk,v1=short,v1=${sig('other')}`)).toEqual({ timestamp: T, signatures: [sig(), sig('other')] });
+    expect(parseSignatureHeader(` t = ${T} , v1=${upper},v0=${sig()},=x,junk,tz,v1=short,v1=${sig('other')}`)).toEqual({ timestamp: T, signatures: [sig(), sig('other')] });
+    // A v1 value with anything before or after its 64 hex digits is not a signature.
+    expect(parseSignatureHeader(`t=${T},v1=z${sig()},v1=${sig()}z,v1=${sig('other')}`)).toEqual({ timestamp: T, signatures: [sig('other')] });
   });
 
   it('refuses a missing, blank, timestamp-less or signature-less header with what is wrong', () => {

@@ -53,6 +53,26 @@ describe('TtlCache defaults', () => {
     advance(1);
     const error = await rejectionOf(cache.get('k', failing), SecretUnavailableError);
     expect(error.message).toBe('secret k is unavailable (cached value 900 s past its TTL, beyond the allowed staleness)');
+    expect((error.cause as Error).message).toBe('backend down');
+    expect(cache.stats.staleServed).toBe(1);
+  });
+
+  it('serves stale on a backend failure without an error listener too', async () => {
+    let t = 0;
+    const cache = new TtlCache<string>({ ttlMs: 1000, staleWhileRevalidateMs: 0, now: () => t });
+    cache.set('k', 'v1');
+    t = 5000;
+    expect(await cache.get('k', failing)).toBe('v1');
+  });
+
+  it('tells the error listener about a failed background refresh, and keeps the value', async () => {
+    const { cache, advance, errors } = cacheAt({ ttlMs: 1000, staleWhileRevalidateMs: 500 });
+    cache.set('k', 'v1');
+    advance(1200);
+    expect(await cache.get('k', failing)).toBe('v1');
+    await settle();
+    expect(errors).toEqual(['k: backend down']);
+    expect(cache.has('k')).toBe(true);
   });
 
   it('holds at most 1000 entries, and at least one whatever the option says', () => {
@@ -89,6 +109,12 @@ describe('TtlCache counters and order', () => {
     expect(cache.stats).toEqual({ hits: 2, misses: 1, loads: 2, staleServed: 1, evictions: 0 });
   });
 
+  it('setting a held key again makes it the most recent', () => {
+    const { cache } = cacheAt();
+    for (const key of ['a', 'b', 'a']) cache.set(key, key);
+    expect(cache.keys()).toEqual(['b', 'a']);
+  });
+
   it('a fresh read moves a key to the most recently used end; a stale one does not count as fresh', () => {
     const { cache, advance } = cacheAt({ ttlMs: 1000 });
     for (const key of ['a', 'b', 'c']) cache.set(key, key);
@@ -123,6 +149,25 @@ describe('TtlCache invalidation', () => {
     expect(await loading).toBe('old');
     expect(cache.has('k')).toBe(false);
     expect(await cache.get('k', value('new'))).toBe('new');
+  });
+
+  it('after an invalidation, the old load finishing does not stop later callers sharing the new one', async () => {
+    const { cache } = cacheAt();
+    const finishes: Array<(v: string) => void> = [];
+    const slow = () => new Promise<string>((resolve) => finishes.push(resolve));
+    const first = cache.get('k', slow);
+    await settle();
+    cache.invalidate(['k']);
+    const second = cache.get('k', slow);
+    await settle();
+    finishes[0]!('old');
+    await first;
+    const third = cache.get('k', slow);
+    await settle();
+    expect(finishes).toHaveLength(2);
+    finishes[1]!('new');
+    expect(await Promise.all([second, third])).toEqual(['new', 'new']);
+    expect(cache.stats.loads).toBe(2);
   });
 
   it('a value invalidated while its failing refresh runs is unavailable, without a staleness figure', async () => {

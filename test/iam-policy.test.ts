@@ -60,9 +60,9 @@ describe('the tenant runtime policy', () => {
   });
 
   it('gives exact secret names only the six-character ARN suffix, and drops only one leading slash of a parameter', () => {
-    const policy = renderTenantPolicy({ ...concrete, scope: { ssmParameters: ['/prod/tenants/acme/x', 'plain'], secrets: ['avalara-acme-secrets', 'prod/tenants/acme/*'] } });
+    const policy = renderTenantPolicy({ ...concrete, scope: { ssmParameters: ['/prod/tenants/acme/x', 'plain/x'], secrets: ['avalara-acme-secrets', 'prod/tenants/acme/*'] } });
     const byId = Object.fromEntries(policy.Statement.map((s) => [s.Sid, s.Resource]));
-    expect(byId.RuntimeParameters).toEqual(['arn:aws:ssm:eu-west-1:123456789012:parameter/prod/tenants/acme/x', 'arn:aws:ssm:eu-west-1:123456789012:parameter/plain']);
+    expect(byId.RuntimeParameters).toEqual(['arn:aws:ssm:eu-west-1:123456789012:parameter/prod/tenants/acme/x', 'arn:aws:ssm:eu-west-1:123456789012:parameter/plain/x']);
     expect(byId.RuntimeSecrets).toEqual(['arn:aws:secretsmanager:eu-west-1:123456789012:secret:avalara-acme-secrets-??????', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/tenants/acme/*']);
   });
 
@@ -84,6 +84,9 @@ describe('extension statements', () => {
       { Sid: 'ExtTaxEngine2', Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::eu-west-1-123456789012-acme'] },
     ]);
     expect(renderTenantPolicy({ ...concrete, extensions: [{ name: 'none' }] }).Statement).toHaveLength(5);
+    const order = (names: string[]) => renderTenantPolicy({ ...concrete, extensions: names.map((n) => ext(n, ['arn:aws:s3:::{tenant}'])) }).Statement.slice(5).map((st) => st.Sid);
+    expect(order(['zeta', 'beta', 'alpha', 'gamma'])).toEqual(['ExtAlpha1', 'ExtBeta1', 'ExtGamma1', 'ExtZeta1']);
+    expect(order(['alpha', 'beta', 'gamma', 'zeta'])).toEqual(['ExtAlpha1', 'ExtBeta1', 'ExtGamma1', 'ExtZeta1']);
   });
 
   it('refuse an effect other than Allow, and accept an explicit Allow', () => {
@@ -98,7 +101,7 @@ describe('extension statements', () => {
       expect(error.message).toBe(`extension "avalara" asks for "${substitutePlaceholders(resource, { tenant: 'acme', stage: 'prod', region: 'eu-west-1', account: '123456789012' })}", which is not confined to tenant "acme"`);
       expect(error.hint).toBe('scope resources with the {tenant} and {stage} placeholders');
     }
-    expect(renderTenantPolicy({ ...concrete, extensions: [ext('avalara', ['arn:aws:s3:::bucket/*', 'arn:aws:s3:::*-{tenant}'])] }).Statement).toHaveLength(6);
+    expect(renderTenantPolicy({ ...concrete, extensions: [ext('avalara', ['arn:aws:s3:::bucket/*', 'arn:aws:s3:::*-{tenant}', 'arn:aws:s3:::b-{tenant}/learn:a:b:c:d:*'])] }).Statement).toHaveLength(6);
   });
 });
 
