@@ -27,6 +27,7 @@ async function refusal(promise: Promise<unknown>): Promise<{ message: string; hi
 
 describe('value sources', () => {
   it('exactly one source: none and two are refused with the hint; fromStdin false is no source', async () => {
+    expect(VALUE_SOURCE_HINT).toBe('give the value with exactly one of --from-stdin, --from-file <file> or --generate <length>');
     expect(await refusal(readSecretValue({}))).toEqual({ message: 'no secret value given', hint: VALUE_SOURCE_HINT });
     expect(await refusal(readSecretValue({ fromStdin: false }))).toEqual({ message: 'no secret value given', hint: VALUE_SOURCE_HINT });
     expect(await refusal(readSecretValue({ fromFile: file('two.txt', 'v'), generate: 20 }))).toEqual({ message: 'more than one secret value source given', hint: VALUE_SOURCE_HINT });
