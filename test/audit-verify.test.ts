@@ -248,4 +248,11 @@ describe('audit verify refuses', () => {
     expect(forged).toMatch(/^audit chain: event seq 6: prevHash does not link/);
     expect(await failure({ manifest: (m) => void (m.auditChain.tenantEvents = 5) })).toBe(`audit chain: 4 events in ${EVENTS_FILE}, the manifest says 5`);
   });
+
+  it('a chain file whose first line is not JSON, signed as it is: reported, not thrown', async () => {
+    for (const first of ['not json', 'null']) {
+      const result = await verifyBundle(await bundle({ data: (files) => void files.set(CHAIN_FILE, Buffer.from(`${first}\n${files.get(CHAIN_FILE)!.toString().split('\n').slice(1).join('\n')}`)) }));
+      expect(result.failure).toBe(`audit chain: ${CHAIN_FILE} does not start with its anchor`);
+    }
+  });
 });
