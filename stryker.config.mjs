@@ -39,7 +39,7 @@ export default {
   mutate: module.mutate,
   coverageAnalysis: 'perTest',
   concurrency: Number(process.env.SOVEREIGN_MUTATE_CONCURRENCY ?? 2),
-  timeoutMS: 10_000,
+  timeoutMS: 3000,
   ignorePatterns: ['bench', 'docs', 'reports', '.sovereign'],
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: `reports/mutation/${module.name}.html` },
