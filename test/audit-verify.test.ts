@@ -5,7 +5,7 @@
  */
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { crc32, deflateRawSync } from 'node:zlib';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -145,6 +145,11 @@ describe('audit verify on an intact bundle', () => {
     expect(detail['audit chain']).toBe(`4 events of acme link into the chain from seq 0 to head seq 9 (${written.head.hash.slice(0, 16)}…)`);
   });
 
+  it('a manifest without the tool block verifies, with no tool version', async () => {
+    const result = await verifyBundle(await bundle({ manifest: (m) => void delete m.tool }));
+    expect(result).toMatchObject({ ok: true, toolVersion: null });
+  });
+
   it('with the signer pinned: passes for its key, fails naming both keys for another', async () => {
     const file = await bundle();
     const pinned = await verifyBundle(file, { pinnedKey: publicKeyBase64(key.publicKey) });
@@ -153,6 +158,25 @@ describe('audit verify on an intact bundle', () => {
     const other = await verifyBundle(file, { pinnedKey: publicKeyBase64(otherKey.publicKey) });
     expect(other.ok).toBe(false);
     expect(other.failure).toBe(`signer: signed by ${fp16(key.publicKey)}, not by the pinned key ${fp16(otherKey.publicKey)}`);
+  });
+});
+
+describe('audit verify leaves nothing behind', () => {
+  const verifyDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith('sovereign-verify-') && !name.startsWith('sovereign-verify-test-'));
+  const openFiles = () => readdirSync('/proc/self/fd').length;
+
+  it('no extracted entries and no open files, for a good bundle or a broken one', async () => {
+    const good = await bundle();
+    const junk = join(work, 'truncated.tar.gz');
+    writeFileSync(junk, readFileSync(good).subarray(0, 400));
+    await verifyBundle(good);
+    const [dirs, files] = [verifyDirs(), openFiles()];
+    for (let i = 0; i < 5; i += 1) {
+      expect((await verifyBundle(good)).ok).toBe(true);
+      expect((await verifyBundle(junk)).failure).toMatch(/^archive: /);
+    }
+    expect(verifyDirs()).toEqual(dirs);
+    expect(openFiles()).toBe(files);
   });
 });
 
