@@ -135,6 +135,24 @@ describe('tampered bundles', () => {
     expect([...seen.keys()].sort()).toEqual(expect.arrayContaining(['archive', 'files', 'hash']));
   });
 
+  it('an edit that keeps a file\'s size fails on that file\'s hash, for every file but the manifest', async () => {
+    const names = entries.slice(1).map((e) => e.name);
+    expect(names).toContain('report.html');
+    const missed: string[] = [];
+    for (const name of names) {
+      const items = entries.map((e) => ({ name: e.name, data: Buffer.from(e.data) }));
+      const target = items.find((e) => e.name === name)!;
+      if (target.data.length === 0) continue;
+      // One character replaced by another: same size, different bytes.
+      const at = Math.floor(target.data.length / 2);
+      target.data[at] = target.data[at] === 0x41 ? 0x42 : 0x41;
+      const file = await repack(`same-size-${names.indexOf(name)}`, items);
+      const result = await verifyBundle(file);
+      if (result.ok || !result.failure!.startsWith(`hash ${name}: SHA-256`)) missed.push(`${name}: ${result.failure ?? 'verified'}`);
+    }
+    expect(missed).toEqual([]);
+  });
+
   it('names the first failing check and exits 1 through the CLI', async () => {
     const items = entries.map((e) => ({ name: e.name, data: Buffer.from(e.data) }));
     const events = items.find((e) => e.name === 'audit/events.jsonl')!;

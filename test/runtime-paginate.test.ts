@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { PageCheckpoint } from '../src/runtime/extension.js';
 import { nextLink, paginate, retryAfterMs } from '../src/runtime/paginate.js';
 import { createTestContext } from '../src/testing/index.js';
@@ -124,15 +124,24 @@ describe('ctx.paginate', () => {
   it('retries 429 and 5xx honouring Retry-After, then gives up with a named error', async () => {
     const waits: number[] = [];
     const sleep = async (ms: number) => void waits.push(ms);
+    // The clock stands still on a whole second, so an HTTP-date Retry-After gives an exact wait
+    // however long the pages take to fetch.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.parse('2026-06-01T12:00:00.000Z') });
     faults.set('/offset?offset=1000&limit=500', [{ status: 429, retryAfter: '2' }, { status: 503 }]);
     faults.set('/offset?offset=2000&limit=500', [{ status: 500, retryAfter: new Date(Date.now() + 3000).toUTCString() }]);
     let count = 0;
-    for await (const _ of paginate<Rec>({ url: `${base}/offset`, style: 'offset', items, pageSize: 500 }, { sleep })) count++;
+    try {
+      for await (const _ of paginate<Rec>({ url: `${base}/offset`, style: 'offset', items, pageSize: 500 }, { sleep })) count++;
+    } finally {
+      vi.useRealTimers();
+    }
     expect(count).toBe(TOTAL);
+    expect(waits).toHaveLength(3);
     expect(waits[0]).toBe(2000);
-    expect(waits[1]).toBeGreaterThan(0); // exponential backoff without a hint
-    expect(waits[2]).toBeGreaterThan(1000);
-    expect(waits[2]).toBeLessThanOrEqual(3000);
+    // Exponential backoff without a hint: the second attempt waits 200 ms less up to half of it as jitter.
+    expect(waits[1]).toBeGreaterThanOrEqual(100);
+    expect(waits[1]).toBeLessThanOrEqual(200);
+    expect(waits[2]).toBe(3000);
 
     faults.set('/offset?offset=0&limit=500', Array.from({ length: 5 }, () => ({ status: 503, retryAfter: '0' })));
     const failing = (async () => {

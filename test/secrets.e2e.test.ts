@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readVaultKey, STAGE_PENDING } from '../src/runtime/secrets/vault.js';
+import { openVault, readVaultKey, STAGE_PENDING } from '../src/runtime/secrets/vault.js';
 import { openWritableVault } from '../src/targets/local/vault-writer.js';
 import { verifyWebhook } from '../src/runtime/webhook.js';
 import { cliPath, makeProject, repoRoot, snapshotTree, type CliResult } from './helpers/cli.js';
@@ -170,6 +170,29 @@ describe('secrets on the local vault', { timeout: 120_000 }, () => {
       expect(result.stderr).toMatch(/^error: /m);
     }
     expect(stateSnapshot(dir)).toEqual(before);
+  });
+
+  it('refuses a value on argv even with a valid value on stdin: nothing stored, nothing audited, nothing echoed', { timeout: 120_000 }, async () => {
+    const argvValue = `${CANARY}-argv`;
+    const before = stateSnapshot(dir);
+    const eventsBefore = auditEvents(dir).length;
+    for (const args of [
+      ['secrets', 'put', 'ssm:/dev/tenants/acme/argv', '--tenant', 'acme', '--from-stdin', argvValue],
+      ['secrets', 'put', 'ssm:/dev/tenants/acme/argv', '--tenant', 'acme', '--from-stdin', `--value=${argvValue}`],
+      ['secrets', 'put', 'ssm:/dev/tenants/acme/argv', '--tenant', 'acme', '--from-stdin', '--value', argvValue],
+      ['secrets', 'rotate', 'acme', 'avalara.license_key', '--from-stdin', argvValue],
+    ]) {
+      const result = await secretsCli(args, { cwd: dir, input: `${CANARY}-stdin` });
+      expect(result.exitCode, `${args.join(' ')}: ${result.stderr}`).toBe(2);
+      expect(result.stderr).toMatch(/^error: a secret value on the command line is refused/m);
+      expect(`${result.stdout}${result.stderr}`).not.toContain(argvValue);
+    }
+    // No vault write, no history entry, no audit event: the state files are byte for byte the same.
+    expect(stateSnapshot(dir)).toEqual(before);
+    expect(auditEvents(dir)).toHaveLength(eventsBefore);
+    const vault = openVault(join(dir, '.sovereign', 'vault', 'acme.vault'), readVaultKey(join(dir, '.sovereign', 'keys', 'acme.key')), 'acme');
+    expect(vault.listNames()).not.toContain('ssm:/dev/tenants/acme/argv');
+    filesWithout(dir, `${CANARY}-stdin`);
   });
 
   const adversarial = [

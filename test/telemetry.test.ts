@@ -12,6 +12,7 @@ import { formatLogLine, formatStatus, formatTopTable, statusReport, topRows } fr
 import { followLogs, parseSinceOption } from '../src/telemetry/logs.js';
 import type { FleetFigures, LogLine } from '../src/telemetry/source.js';
 import { localTelemetry } from '../src/targets/local/telemetry.js';
+import { waitFor } from './helpers/wait.js';
 
 const line = (time: string, extension: string, requestId: string, message: string, fields: Record<string, unknown> = {}) =>
   `${JSON.stringify({ time, level: 'info', tenant: 'acme', stage: 'dev', extension, requestId, message, fields })}\n`;
@@ -27,21 +28,20 @@ describe('tenant logs', () => {
     const seen: LogLine[] = [];
     const abort = new AbortController();
     const following = followLogs(localTelemetry(project), 'acme', { extension: 'avalara', intervalMs: 20, signal: abort.signal, onLine: (l) => seen.push(l) });
-    const waitFor = async (count: number) => {
-      const deadline = Date.now() + 5000;
-      while (seen.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    };
-    await waitFor(1);
+    const seenCount = (count: number) => waitFor(`${count} log lines`, () => (seen.length >= count ? true : undefined), 5000);
+    await seenCount(1);
     // Two lines in the same millisecond, written one poll apart, and a line of another extension.
     appendFileSync(log, line('2026-01-01T00:00:02.000Z', 'avalara', 'r3', 'same ms a'));
-    await new Promise((r) => setTimeout(r, 100));
+    await seenCount(2);
     appendFileSync(log, line('2026-01-01T00:00:02.000Z', 'avalara', 'r4', 'same ms b') + line('2026-01-01T00:00:03.000Z', 'cetec', 'r5', 'skip'));
     appendFileSync(log, 'not json at all\n' + line('2026-01-01T00:00:04.000Z', 'avalara', 'r6', 'last', { total: 12.5 }));
-    await waitFor(4);
-    await new Promise((r) => setTimeout(r, 100));
+    await seenCount(4);
+    // A last line read means every line before it was read: a line shown twice would be in `seen` by now.
+    appendFileSync(log, line('2026-01-01T00:00:05.000Z', 'avalara', 'r7', 'end'));
+    await waitFor('the last line', () => seen.find((l) => l.message === 'end'), 5000);
     abort.abort();
     await following;
-    expect(seen.map((l) => l.message)).toEqual(['old', 'same ms a', 'same ms b', 'last']);
+    expect(seen.map((l) => l.message)).toEqual(['old', 'same ms a', 'same ms b', 'last', 'end']);
   });
 
   it('shows a line readably with its fields inline', () => {

@@ -536,7 +536,7 @@ export async function checkTenantSegment(eventsFile: string, chainFile: string, 
   const fail = (problem: string): ChainCheck => ({ ok: false, tenantEvents, gapRuns, problem });
 
   const first = await chainLines.next();
-  const anchor = first.done ? undefined : (first.value.value as { anchor?: unknown }).anchor;
+  const anchor = first.done ? undefined : (first.value.value as { anchor?: unknown } | null | undefined)?.anchor;
   if (!isPoint(anchor)) return fail(`${CHAIN_FILE} does not start with its anchor`);
   if (anchor.seq !== expected.anchor.seq || anchor.hash !== expected.anchor.hash) return fail(`${CHAIN_FILE}'s anchor differs from the manifest's`);
 

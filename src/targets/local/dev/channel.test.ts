@@ -40,12 +40,20 @@ describe('framed invocation channel', () => {
   });
 
   it('answers concurrent invocations by id, in whatever order they finish', async () => {
+    // Every invocation is held until all 20 have arrived; then they finish last to first.
+    const held: Array<{ n: number; finish: () => void }> = [];
+    const answered: number[] = [];
     const channel = await serve(async (json) => {
       const { n } = JSON.parse(json) as { n: number };
-      await new Promise((r) => setTimeout(r, (20 - n) * 2));
+      await new Promise<void>((finish) => {
+        held.push({ n, finish });
+        if (held.length === 20) queueMicrotask(() => [...held].sort((a, b) => b.n - a.n).forEach((h) => h.finish()));
+      });
+      answered.push(n);
       return { functionError: n === 7, json: JSON.stringify({ n, twice: n * 2 }) };
     });
     const results = await Promise.all(Array.from({ length: 20 }, (_, n) => channel.invoke(JSON.stringify({ n }), 5000)));
+    expect(answered).toEqual(Array.from({ length: 20 }, (_, n) => 19 - n));
     results.forEach((result, n) => {
       expect(JSON.parse(result.json)).toEqual({ n, twice: n * 2 });
       expect(result.functionError).toBe(n === 7);
@@ -60,16 +68,26 @@ describe('framed invocation channel', () => {
   });
 
   it('times an invocation out without disturbing the others', async () => {
+    let answerSlow!: () => void;
+    const slowHeld = new Promise<void>((resolve) => (answerSlow = resolve));
+    let slowAnswered!: () => void;
+    const slowDone = new Promise<void>((resolve) => (slowAnswered = resolve));
     const channel = await serve(async (json) => {
-      if (json === '"slow"') await new Promise((r) => setTimeout(r, 300));
+      if (json === '"slow"') {
+        await slowHeld;
+        slowAnswered();
+      }
       return { functionError: false, json };
     });
     const slow = channel.invoke('"slow"', 50);
     const fast = channel.invoke('"fast"', 5000);
     await expect(slow).rejects.toMatchObject({ code: 'ETIMEDOUT' });
     expect((await fast).json).toBe('"fast"');
-    await new Promise((r) => setTimeout(r, 350)); // the late answer is dropped
+    // The late answer goes out ahead of the next invocation's on the same connection, and is dropped.
+    answerSlow();
+    await slowDone;
     expect((await channel.invoke('"again"', 5000)).json).toBe('"again"');
+    expect(channel.inFlight).toBe(0);
   });
 
   it('fails every in-flight invocation when the process goes away, and reconnects for the next', async () => {
@@ -78,10 +96,13 @@ describe('framed invocation channel', () => {
       connections += 1;
       const first = connections === 1;
       const reader = new FrameReader();
+      let received = 0;
       socket.on('data', (chunk: Buffer) => {
-        // The first connection's process dies with invocations in flight; later ones answer.
-        if (first) setTimeout(() => socket.destroy(), 20);
-        else reader.push(chunk, (frame) => socket.write(encodeFrame(frame.id, FrameKind.Payload, frame.json)));
+        reader.push(chunk, (frame) => {
+          // The first connection's process dies once both invocations are in flight; later ones answer.
+          if (first && ++received === 2) socket.destroy();
+          else if (!first) socket.write(encodeFrame(frame.id, FrameKind.Payload, frame.json));
+        });
       });
     });
     servers.push(server);
