@@ -7,7 +7,7 @@ import { Output } from './output/output.js';
 import { TARGET_NAMES } from './targets/target.js';
 import type { Project } from './project.js';
 import { COMMANDS, GROUPS, type CommandEntry } from './commands/registry.js';
-import { GLOBAL_ENV, type CommandContext, type CommandModule, type GlobalOptions, type LegacyCommandModule } from './commands/types.js';
+import { GLOBAL_ENV, type CommandContext, type CommandModule, type GlobalOptions } from './commands/types.js';
 import { usageError } from './commands/usage-error.js';
 
 const VALUE_FLAGS = new Set(['--target', '--stage', '--profile', '--region', '--endpoint-url', '-C', '--cwd']);
@@ -133,20 +133,6 @@ async function createContext(program: Command): Promise<CommandContext> {
   return ctx;
 }
 
-/** The declared command of a command file; a file still exporting `run(ctx, args, options)` is adapted. */
-function commandOf(loaded: { default: CommandModule } | LegacyCommandModule): CommandModule {
-  if ('default' in loaded) return loaded.default;
-  return {
-    examples: loaded.examples,
-    configure: (command) => loaded.configure(command),
-    parse: (command) => command,
-    run: (ctx, command) => {
-      const c = command as Command;
-      return loaded.run(ctx, (c.processedArgs as unknown[]).flat().filter((a) => a !== undefined) as string[], c.opts());
-    },
-  };
-}
-
 function wire(entry: CommandEntry, parent: Command, selected: boolean, onRun: (m: CommandModule, c: Command) => void): Promise<void> | void {
   const name = entry.path[entry.path.length - 1]!;
   const command = parent.command(name).description(entry.summary);
@@ -155,8 +141,7 @@ function wire(entry: CommandEntry, parent: Command, selected: boolean, onRun: (m
     command.allowUnknownOption().allowExcessArguments();
     return;
   }
-  return entry.load().then((loaded) => {
-    const module = commandOf(loaded);
+  return entry.load().then(({ default: module }) => {
     module.configure(command);
     const examples = module.examples.map((e) => `  $ ${e}`).join('\n');
     command.addHelpText('after', `\nExamples:\n${examples}\n`);

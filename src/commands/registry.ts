@@ -1,11 +1,11 @@
-import type { CommandModule, LegacyCommandModule } from './types.js';
+import type { CommandModule } from './types.js';
 
 /** A command of the table: found by its path, loaded only when it runs. */
 export interface CommandEntry {
   path: [string] | [string, string];
   summary: string;
   /** The command file: its default export is the declared command. */
-  load: () => Promise<{ default: CommandModule } | LegacyCommandModule>;
+  load: () => Promise<{ default: CommandModule }>;
 }
 
 /** Groups of verbs and what they are about. */

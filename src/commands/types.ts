@@ -50,13 +50,6 @@ export interface CommandModule<Input = unknown> {
   run(ctx: CommandContext, input: Input): Promise<void>;
 }
 
-/** A command file not yet declared with `defineCommand`: positional arguments and raw options. */
-export interface LegacyCommandModule {
-  examples: string[];
-  configure(command: Command): void;
-  run(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<void>;
-}
-
 /** Options every AWS-touching command shares, for a deep link between flags and env. */
 export const GLOBAL_ENV = {
   json: 'SOVEREIGN_JSON',
