@@ -1,6 +1,6 @@
 import { ExitCode, UserError } from '../../errors.js';
 import { formatTable } from '../../output/output.js';
-import { checkTenantSecrets } from '../../secrets/service.js';
+import { checkTenantSecrets } from '../../secrets/check.js';
 import { defineCommand } from '../define.js';
 import { secretsEnv, tenantArgument } from './context.js';
 

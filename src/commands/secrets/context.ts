@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { badInput } from '../../errors.js';
 import { arg, flag, option } from '../define.js';
-import type { SecretsEnv } from '../../secrets/service.js';
+import type { SecretsEnv } from '../../secrets/shared.js';
 import type { CommandContext } from '../types.js';
 
 /** The service environment of the command's target; `mutating` prints where it writes first (aws). */

@@ -1,5 +1,5 @@
 import { formatTable } from '../../output/output.js';
-import { secretHistory } from '../../secrets/service.js';
+import { secretHistory } from '../../secrets/history.js';
 import { defineCommand } from '../define.js';
 import { mappingArguments, secretsEnv } from './context.js';
 

@@ -1,5 +1,5 @@
 import { formatTable } from '../../output/output.js';
-import { listTenantSecrets } from '../../secrets/service.js';
+import { listTenantSecrets } from '../../secrets/list.js';
 import { defineCommand } from '../define.js';
 import { secretsEnv, tenantArgument } from './context.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { putSecret } from '../../secrets/service.js';
+import { putSecret } from '../../secrets/put-value.js';
 import { readSecretValue } from '../../secrets/value-input.js';
 import { arg, defineCommand, option } from '../define.js';
 import { refuseValuesOnArgv, secretsEnv, VALUE_OPTIONS } from './context.js';

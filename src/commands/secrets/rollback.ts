@@ -1,4 +1,4 @@
-import { rollbackTenantSecret } from '../../secrets/service.js';
+import { rollbackTenantSecret } from '../../secrets/rollback-value.js';
 import { defineCommand } from '../define.js';
 import { mappingArguments, secretsEnv } from './context.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { badInput } from '../../errors.js';
-import { rotateTenantSecret } from '../../secrets/service.js';
+import { rotateTenantSecret } from '../../secrets/rotate-value.js';
 import { readSecretValue } from '../../secrets/value-input.js';
 import { defineCommand, flag, option } from '../define.js';
 import { mappingArguments, refuseValuesOnArgv, secretsEnv, VALUE_OPTIONS } from './context.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { setSecret } from '../../secrets/service.js';
+import { setSecret } from '../../secrets/set-reference.js';
 import { arg, defineCommand } from '../define.js';
 import { secretsEnv, tenantArgument } from './context.js';
 

@@ -44,7 +44,7 @@ export default defineCommand({
       // A configured secret-name pattern must keep every tenant's scope apart, this one's included.
       extend: async (_tx, created) => {
         if (!project.config.secrets) return;
-        const { assertSecretsPatternUnambiguous } = await import('../../secrets/service.js');
+        const { assertSecretsPatternUnambiguous } = await import('../../secrets/shared.js');
         const ids = (await state.listTenants()).map((t) => t.id);
         assertSecretsPatternUnambiguous(project, [...ids, created.id], undefined, ctx.globals.stage);
       },
