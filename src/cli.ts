@@ -8,6 +8,7 @@ import { TARGET_NAMES } from './targets/target.js';
 import type { Project } from './project.js';
 import { COMMANDS, GROUPS, type CommandEntry } from './commands/registry.js';
 import { GLOBAL_ENV, type CommandContext, type CommandModule, type GlobalOptions } from './commands/types.js';
+import { usageError } from './commands/usage-error.js';
 
 const VALUE_FLAGS = new Set(['--target', '--stage', '--profile', '--region', '--endpoint-url', '-C', '--cwd']);
 
@@ -140,7 +141,7 @@ function wire(entry: CommandEntry, parent: Command, selected: boolean, onRun: (m
     command.allowUnknownOption().allowExcessArguments();
     return;
   }
-  return entry.load().then((module) => {
+  return entry.load().then(({ default: module }) => {
     module.configure(command);
     const examples = module.examples.map((e) => `  $ ${e}`).join('\n');
     command.addHelpText('after', `\nExamples:\n${examples}\n`);
@@ -182,14 +183,6 @@ function printError(out: Pick<Output, 'json' | 'paint' | 'stdout' | 'stderr' | '
   if (out.json && !out.hasResult) out.stdout.write(`${JSON.stringify({ error: { message, hint: hint ?? null, exitCode } }, null, 2)}\n`);
 }
 
-function fromCommanderError(error: CommanderError): { message: string; hint: string | undefined; exitCode: number } {
-  const lines = error.message.split('\n').filter(Boolean);
-  const message = lines[0]!.replace(/^error:\s*/, '');
-  const suggestion = lines.find((l) => /Did you mean/.test(l));
-  const hint = suggestion ? suggestion.replace(/^\(|\)$/g, '') : 'run with --help to see the usage';
-  return { message, hint, exitCode: ExitCode.badInput };
-}
-
 /** Runs the CLI and returns the exit code; only `main` exits the process. */
 export async function run(argv: string[]): Promise<number> {
   const wantsJson = argv.includes('--json') || ['1', 'true'].includes(process.env.SOVEREIGN_JSON ?? '');
@@ -205,17 +198,18 @@ export async function run(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     if (!chosen) return ExitCode.ok;
     const { module, command } = chosen;
+    // Input is checked before the project or the target is opened: a usage error touches nothing.
+    const input = module.parse(command);
     const ctx = await createContext(program);
     out = ctx.out;
-    const positional = (command.processedArgs as unknown[]).flat().filter((a) => a !== undefined) as string[];
-    await module.run(ctx, positional, command.opts());
+    await module.run(ctx, input);
     return ExitCode.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
-      const { message, hint, exitCode } = fromCommanderError(error);
-      printError(out, message, hint, exitCode);
-      return exitCode;
+      const usage = usageError(error);
+      printError(out, usage.message, usage.hint, usage.exitCode);
+      return usage.exitCode;
     }
     if (error instanceof UserError) {
       printError(out, error.message, error.hint, error.exitCode, verbose ? error.stack : undefined);

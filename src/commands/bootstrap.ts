@@ -1,37 +1,35 @@
-import type { Command } from 'commander';
-import type { CommandModule } from './types.js';
+import type { CommandContext } from './types.js';
+import { defineCommand } from './define.js';
 
-export const examples = ['sovereign bootstrap --target aws', 'sovereign bootstrap --stage prod --region eu-west-1 --yes', 'sovereign bootstrap --endpoint-url http://localhost:4566'];
-
-export function configure(command: Command): void {
-  command.description('Create or update the aws control plane of a stage: artifact bucket, registry and audit tables, secrets key, and the billing webhook function when the project has a `billing` section');
-}
-
-export async function run(ctx: Parameters<CommandModule['run']>[0]): Promise<void> {
-  const [{ awsSessionFor, deferredView }, { bootstrapControlPlane }] = await Promise.all([
-    import('../targets/aws/command-context.js'),
-    import('../targets/aws/bootstrap.js'),
-  ]);
-  const session = awsSessionFor(ctx);
-  const billing = await billingFunction(ctx);
-  const view = deferredView(ctx.out, `bootstrap ${ctx.globals.stage}`, 'stack');
-  let result;
-  try {
-    result = await bootstrapControlPlane({ session, approve: (q) => ctx.confirm(q), view, log: (line) => view.log(line), ...(billing ? { billing } : {}) });
-  } finally {
-    await view.stop();
-  }
-  const { summary, ...rest } = result;
-  ctx.out.result({ ...rest, changes: summary?.changes ?? [] }, () => {
-    const lines = [result.outcome === 'unchanged' ? `Control plane ${result.stackName} is up to date.` : `Control plane ${result.stackName} ${result.outcome}${result.recovered ? ' (a failed earlier create was removed first)' : ''}.`];
-    for (const [key, value] of Object.entries(result.outputs)) lines.push(`  ${key}: ${value}`);
-    if (billing) lines.push(`  Billing webhook signing secret: read from ${billing.webhookSecret} (a SecureString under ${billing.keyAlias}, or a Secrets Manager secret; never in the template)`);
-    return lines.join('\n');
-  });
-}
+export default defineCommand({
+  examples: ['sovereign bootstrap --target aws', 'sovereign bootstrap --stage prod --region eu-west-1 --yes', 'sovereign bootstrap --endpoint-url http://localhost:4566'],
+  description: 'Create or update the aws control plane of a stage: artifact bucket, registry and audit tables, secrets key, and the billing webhook function when the project has a `billing` section',
+  async run(ctx) {
+    const [{ awsSessionFor, deferredView }, { bootstrapControlPlane }] = await Promise.all([
+      import('../targets/aws/command-context.js'),
+      import('../targets/aws/bootstrap.js'),
+    ]);
+    const session = awsSessionFor(ctx);
+    const billing = await billingFunction(ctx);
+    const view = deferredView(ctx.out, `bootstrap ${ctx.globals.stage}`, 'stack');
+    let result;
+    try {
+      result = await bootstrapControlPlane({ session, approve: (q) => ctx.confirm(q), view, log: (line) => view.log(line), ...(billing ? { billing } : {}) });
+    } finally {
+      await view.stop();
+    }
+    const { summary, ...rest } = result;
+    ctx.out.result({ ...rest, changes: summary?.changes ?? [] }, () => {
+      const lines = [result.outcome === 'unchanged' ? `Control plane ${result.stackName} is up to date.` : `Control plane ${result.stackName} ${result.outcome}${result.recovered ? ' (a failed earlier create was removed first)' : ''}.`];
+      for (const [key, value] of Object.entries(result.outputs)) lines.push(`  ${key}: ${value}`);
+      if (billing) lines.push(`  Billing webhook signing secret: read from ${billing.webhookSecret} (a SecureString under ${billing.keyAlias}, or a Secrets Manager secret; never in the template)`);
+      return lines.join('\n');
+    });
+  },
+});
 
 /** The billing webhook function of a project with a `billing` section (validated now: exit 2 before anything is deployed). */
-async function billingFunction(ctx: Parameters<CommandModule['run']>[0]) {
+async function billingFunction(ctx: CommandContext) {
   const project = ctx.project();
   if (project.config.billing === undefined) return undefined;
   const [{ parseBillingConfig }, { defaultBillingWebhookSecretReference, secretsKeyAlias }, { buildBillingWebhookArtifact }] = await Promise.all([

@@ -1,101 +1,99 @@
-import { Option, type Command } from 'commander';
-import { badInput } from '../errors.js';
-import { assertTenantId } from '../names.js';
-import type { CommandModule } from './types.js';
+import { z } from 'zod';
+import { defineCommand, flag, issue, option } from './define.js';
+import { tenantId } from './fields.js';
 
-export const examples = [
-  'sovereign dev',
-  'sovereign dev --port 0 --tenant acme --tenant globex',
-  'sovereign dev --demo',
-  'curl http://acme.localhost:4000/_sovereign/health',
-];
+const port = z.string().transform((text, ctx) => {
+  if (/^\d+$/.test(text) && Number(text) <= 65535) return Number(text);
+  issue(ctx, text, `--port ${text} is not a port number`, 'pass 0–65535; 0 picks a free port');
+  return z.NEVER;
+});
 
-export function configure(command: Command): void {
-  command
-    .addOption(new Option('--port <n>', 'gateway port on loopback; 0 picks a free one (default: dev.port of the config, 4000)'))
-    .addOption(new Option('--tenant <id...>', 'serve only these tenants (repeatable)'))
-    .option('--demo', 'create tenants acme and globex if missing and serve them against local fake AvaTax and Cetec servers')
-    .option('--no-throttle', 'do not apply the tiers\' request rates');
-}
+export default defineCommand({
+  examples: [
+    'sovereign dev',
+    'sovereign dev --port 0 --tenant acme --tenant globex',
+    'sovereign dev --demo',
+    'curl http://acme.localhost:4000/_sovereign/health',
+  ],
+  options: {
+    port: option('--port <n>', 'gateway port on loopback; 0 picks a free one (default: dev.port of the config, 4000)', port.optional()),
+    tenants: option('--tenant <id...>', 'serve only these tenants (repeatable)', z.array(tenantId).optional()),
+    demo: flag('--demo', 'create tenants acme and globex if missing and serve them against local fake AvaTax and Cetec servers'),
+    throttle: option('--no-throttle', 'do not apply the tiers\' request rates', z.boolean()),
+  },
+  async run(ctx, input) {
+    const project = ctx.project();
+    ctx.target().assertServesLocally('dev');
+    const port = input.port ?? project.config.dev.port;
+    const { tenants } = input;
 
-export async function run(ctx: Parameters<CommandModule['run']>[0], _args: string[], options: Record<string, unknown>): Promise<void> {
-  const project = ctx.project();
-  ctx.target().assertServesLocally('dev');
-  let port = project.config.dev.port;
-  if (options.port !== undefined) {
-    const text = String(options.port);
-    port = Number(text);
-    if (!/^\d+$/.test(text) || port > 65535) throw badInput(`--port ${text} is not a port number`, 'pass 0–65535; 0 picks a free port');
-  }
-  const tenants = options.tenant as string[] | undefined;
-  for (const id of tenants ?? []) assertTenantId(id);
+    const [{ startDevServer }, { openDevView }, { billingGatewayRoute }] = await Promise.all([
+      import('../targets/local/dev/server.js'),
+      import('../targets/local/dev/view.js'),
+      import('../targets/local/dev/billing-route.js'),
+    ]);
+    let demo: import('../targets/local/dev/demo.js').DemoSetup | undefined;
+    let curlLines: ((port: number) => string[]) | undefined;
+    if (input.demo) {
+      const { prepareDemo, demoCurlLines } = await import('../targets/local/dev/demo.js');
+      demo = await prepareDemo(ctx.state(), project, ctx.globals.stage, (line) => ctx.out.info(line));
+      curlLines = demoCurlLines;
+    }
 
-  const [{ startDevServer }, { openDevView }, { billingGatewayRoute }] = await Promise.all([
-    import('../targets/local/dev/server.js'),
-    import('../targets/local/dev/view.js'),
-    import('../targets/local/dev/billing-route.js'),
-  ]);
-  let demo: import('../targets/local/dev/demo.js').DemoSetup | undefined;
-  let curlLines: ((port: number) => string[]) | undefined;
-  if (options.demo === true) {
-    const { prepareDemo, demoCurlLines } = await import('../targets/local/dev/demo.js');
-    demo = await prepareDemo(ctx.state(), project, ctx.globals.stage, (line) => ctx.out.info(line));
-    curlLines = demoCurlLines;
-  }
-
-  let server: import('../targets/local/dev/server.js').DevServer | undefined;
-  // The live table opens once the result is on stdout, so the two never interleave on a terminal.
-  const live = ctx.out.interactive && !ctx.out.json;
-  const pending: import('../targets/local/dev/server.js').DevEvent[] = [];
-  let view: import('../targets/local/dev/view.js').DevView | undefined = live ? undefined : await openDevView(ctx.out, () => server?.gateway.statsDocument());
-  const show = (event: import('../targets/local/dev/server.js').DevEvent) => (view ? view.event(event) : pending.push(event));
-  const stopped = new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
-  // Children also leave on their own when this process dies (their IPC channel closes).
-  process.once('exit', () => server?.killAll());
-  try {
-    server = await startDevServer({
-      project,
-      port,
-      tenants: tenants?.length ? tenants : undefined,
-      throttle: options.throttle !== false,
-      // Stripe-compatible billing events drive suspension and offboarding, as on the control plane.
-      routes: [billingGatewayRoute(project)],
-      onEvent: show,
+    let server: import('../targets/local/dev/server.js').DevServer | undefined;
+    // The live table opens once the result is on stdout, so the two never interleave on a terminal.
+    const live = ctx.out.interactive && !ctx.out.json;
+    const pending: import('../targets/local/dev/server.js').DevEvent[] = [];
+    let view: import('../targets/local/dev/view.js').DevView | undefined = live ? undefined : await openDevView(ctx.out, () => server?.gateway.statsDocument());
+    const show = (event: import('../targets/local/dev/server.js').DevEvent) => (view ? view.event(event) : pending.push(event));
+    const stopped = new Promise<string>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
     });
-  } catch (error) {
-    await view?.stop();
-    await demo?.close();
-    throw error;
-  }
-  const ids = server.tenantIds();
-  show({ kind: 'dev ready', fields: { port: server.port, tenants: ids.join(',') || '-' } });
-  const base = `http://localhost:${server.port}`;
-  ctx.out.result(
-    { port: server.port, url: base, pid: process.pid, tenants: ids.map((id) => ({ id, url: `http://${id}.localhost:${server!.port}/`, pathUrl: `${base}/t/${id}/` })) },
-    () => {
-      const lines = [`Serving ${ids.length} tenant(s) on ${base}  (Ctrl-C stops them all)`];
-      for (const id of ids) lines.push(`  ${id.padEnd(12)} http://${id}.localhost:${server!.port}/   ${base}/t/${id}/`);
-      if (curlLines) lines.push('Try:', ...curlLines(server!.port).map((l) => `  ${l}`));
-      else if (ids[0]) lines.push(`Try: curl http://${ids[0]}.localhost:${server!.port}/_sovereign/health`);
-      else lines.push('No tenant yet: `sovereign tenant create <id>` in another terminal starts one here (or try `sovereign dev --demo`).');
-      return lines.join('\n');
-    },
-  );
+    // Children also leave on their own when this process dies (their IPC channel closes).
+    process.once('exit', () => server?.killAll());
+    try {
+      server = await startDevServer({
+        project,
+        port,
+        tenants: tenants?.length ? tenants : undefined,
+        throttle: input.throttle,
+        // Stripe-compatible billing events drive suspension and offboarding, as on the control plane.
+        routes: [billingGatewayRoute(project)],
+        onEvent: show,
+      });
+    } catch (error) {
+      await view?.stop();
+      await demo?.close();
+      throw error;
+    }
+    const ids = server.tenantIds();
+    show({ kind: 'dev ready', fields: { port: server.port, tenants: ids.join(',') || '-' } });
+    const base = `http://localhost:${server.port}`;
+    ctx.out.result(
+      { port: server.port, url: base, pid: process.pid, tenants: ids.map((id) => ({ id, url: `http://${id}.localhost:${server!.port}/`, pathUrl: `${base}/t/${id}/` })) },
+      () => {
+        const lines = [`Serving ${ids.length} tenant(s) on ${base}  (Ctrl-C stops them all)`];
+        for (const id of ids) lines.push(`  ${id.padEnd(12)} http://${id}.localhost:${server!.port}/   ${base}/t/${id}/`);
+        if (curlLines) lines.push('Try:', ...curlLines(server!.port).map((l) => `  ${l}`));
+        else if (ids[0]) lines.push(`Try: curl http://${ids[0]}.localhost:${server!.port}/_sovereign/health`);
+        else lines.push('No tenant yet: `sovereign tenant create <id>` in another terminal starts one here (or try `sovereign dev --demo`).');
+        return lines.join('\n');
+      },
+    );
 
-  if (!view) {
-    view = await openDevView(ctx.out, () => server?.gateway.statsDocument());
-    for (const event of pending.splice(0)) view.event(event);
-  }
-  const signal = await stopped;
-  view.event({ kind: 'dev stopping', fields: { signal } });
-  const force = () => server?.killAll();
-  process.once('SIGINT', force);
-  process.once('SIGTERM', force);
-  await server.stop();
-  await demo?.close();
-  view.event({ kind: 'dev stopped', fields: {} });
-  await view.stop();
-}
+    if (!view) {
+      view = await openDevView(ctx.out, () => server?.gateway.statsDocument());
+      for (const event of pending.splice(0)) view.event(event);
+    }
+    const signal = await stopped;
+    view.event({ kind: 'dev stopping', fields: { signal } });
+    const force = () => server?.killAll();
+    process.once('SIGINT', force);
+    process.once('SIGTERM', force);
+    await server.stop();
+    await demo?.close();
+    view.event({ kind: 'dev stopped', fields: {} });
+    await view.stop();
+  },
+});

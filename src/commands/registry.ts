@@ -4,7 +4,8 @@ import type { CommandModule } from './types.js';
 export interface CommandEntry {
   path: [string] | [string, string];
   summary: string;
-  load: () => Promise<CommandModule>;
+  /** The command file: its default export is the declared command. */
+  load: () => Promise<{ default: CommandModule }>;
 }
 
 /** Groups of verbs and what they are about. */

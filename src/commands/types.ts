@@ -35,14 +35,19 @@ export interface CommandContext {
   confirm(question: string): Promise<boolean>;
 }
 
-/** One command file: declares its arguments and options, then runs. */
-export interface CommandModule {
+/**
+ * One command, as `defineCommand` builds it from the command file's declaration: `configure`
+ * registers its arguments and options on commander, `parse` reads commander's values into the
+ * typed input (exit 2 when one is invalid), `run` receives that input.
+ */
+export interface CommandModule<Input = unknown> {
   /** Shown under "Examples:" in --help; at least one. */
   examples: string[];
   /** Declares arguments and options on the (already named and described) command. */
   configure(command: Command): void;
-  /** `args` are the positional arguments in order; `options` the command's own options. */
-  run(ctx: CommandContext, args: string[], options: Record<string, unknown>): Promise<void>;
+  /** The typed input from the values commander parsed; throws `badInput` (exit 2). */
+  parse(command: Command): Input;
+  run(ctx: CommandContext, input: Input): Promise<void>;
 }
 
 /** Options every AWS-touching command shares, for a deep link between flags and env. */

@@ -4,7 +4,7 @@ import { projectPaths, type Project } from '../project.js';
 import { configSchema } from '../config.js';
 import { tenantRuntimeConfig } from '../targets/local/dev/launch.js';
 import { loadRuntimeConfig } from '../runtime/config.js';
-import { parseMappingKey } from '../secrets/service.js';
+import { parseMappingKey } from '../secrets/shared.js';
 import { newTenantRecord } from '../tenants/tenants.js';
 import { EXTENSION_NAME_LENGTH, isExtensionName, isSecretKey } from './names.js';
 import { formatSecretMapping, parseSecretMapping, secretMappingExtension } from './secret-mapping.js';

@@ -1,29 +1,25 @@
-import type { Command } from 'commander';
 import { ExitCode, UserError } from '../../errors.js';
 import { formatTable } from '../../output/output.js';
-import { checkTenantSecrets } from '../../secrets/service.js';
-import type { CommandModule } from '../types.js';
-import { secretsEnv } from './context.js';
+import { checkTenantSecrets } from '../../secrets/check.js';
+import { defineCommand } from '../define.js';
+import { secretsEnv, tenantArgument } from './context.js';
 
-export const examples = ['sovereign secrets check acme', 'sovereign secrets check acme --json'];
-
-export function configure(command: Command): void {
-  command
-    .argument('<tenant>', 'tenant id')
-    .addHelpText('after', '\nResolves every reference of the tenant (version stage and JSON key included) without printing\nvalues: ok / missing / denied / key-missing / unset. Exits 1 when any is not ok.');
-}
-
-export async function run(ctx: Parameters<CommandModule['run']>[0], [tenant]: string[]): Promise<void> {
-  const env = await secretsEnv(ctx, { mutating: false });
-  const result = await checkTenantSecrets(env, tenant!);
-  ctx.out.result(result, () => {
-    if (result.secrets.length === 0) return `Tenant ${result.tenant} has no secrets to check.`;
-    return formatTable(result.secrets.map((s) => ({ secret: s.mapping, status: s.status, reference: s.reference, detail: s.status === 'ok' ? null : s.detail })),
-      ['secret', 'status', 'reference', 'detail']);
-  });
-  if (!result.ok) {
-    const failing = result.secrets.filter((s) => s.status !== 'ok').length;
-    // The table (or JSON) is already on stdout; the error line names the count only.
-    throw new UserError(`${failing} secret${failing === 1 ? '' : 's'} of ${result.tenant} did not resolve`, { exitCode: ExitCode.failed });
-  }
-}
+export default defineCommand({
+  examples: ['sovereign secrets check acme', 'sovereign secrets check acme --json'],
+  arguments: { tenant: tenantArgument },
+  help: '\nResolves every reference of the tenant (version stage and JSON key included) without printing\nvalues: ok / missing / denied / key-missing / unset. Exits 1 when any is not ok.',
+  async run(ctx, { tenant }) {
+    const env = await secretsEnv(ctx, { mutating: false });
+    const result = await checkTenantSecrets(env, tenant);
+    ctx.out.result(result, () => {
+      if (result.secrets.length === 0) return `Tenant ${result.tenant} has no secrets to check.`;
+      return formatTable(result.secrets.map((s) => ({ secret: s.mapping, status: s.status, reference: s.reference, detail: s.status === 'ok' ? null : s.detail })),
+        ['secret', 'status', 'reference', 'detail']);
+    });
+    if (!result.ok) {
+      const failing = result.secrets.filter((s) => s.status !== 'ok').length;
+      // The table (or JSON) is already on stdout; the error line names the count only.
+      throw new UserError(`${failing} secret${failing === 1 ? '' : 's'} of ${result.tenant} did not resolve`, { exitCode: ExitCode.failed });
+    }
+  },
+});

@@ -1,74 +1,74 @@
-import { Option, type Command } from 'commander';
+import { z } from 'zod';
 import { createTenant } from '../../tenants/tenants.js';
 import { tierSchema, type Tier } from '../../config.js';
 import { ExitCode, UserError } from '../../errors.js';
-import type { CommandModule } from '../types.js';
+import type { CommandContext } from '../types.js';
 import { deployerFor } from '../deployer.js';
-
-export const examples = [
-  'sovereign tenant create acme',
-  'sovereign tenant create globex --tier premium',
-  'sovereign tenant create initech --no-deploy --json',
-  'sovereign tenant create acme --target aws --stage prod --yes',
-];
-
-export function configure(command: Command): void {
-  command
-    .argument('<id>', 'tenant id: 3–28 characters of a-z, 0-9 and "-"')
-    .addOption(new Option('--tier <tier>', 'service tier: API limits and concurrency').choices(tierSchema.options))
-    .option('--no-deploy', 'only register the tenant (provisioning); its first `sovereign tenant deploy` activates it');
-}
-
-type Ctx = Parameters<CommandModule['run']>[0];
+import { arg, defineCommand, option } from '../define.js';
 
 /** Warns before this tenant pushes the fleet past a regional AWS quota. */
-async function warnAboutScale(ctx: Ctx, tier: string): Promise<void> {
+async function warnAboutScale(ctx: CommandContext, tier: Tier): Promise<void> {
   const tenants = await ctx.state().listTenants();
   const tiers = [...tenants.map((t) => t.tier), tier] as Tier[];
   for (const w of await ctx.target().scaleWarnings(tiers)) ctx.out.warn(w.message);
 }
 
-async function deployNew(ctx: Ctx, id: string): Promise<{ artifact: string }> {
+async function deployNew(ctx: CommandContext, id: string): Promise<{ artifact: string }> {
   const deploy = await deployerFor(ctx, { log: (_tenant, line) => ctx.out.info(line), command: 'tenant create' });
   return deploy(id);
 }
 
-export async function run(ctx: Ctx, [id]: string[], options: Record<string, unknown>): Promise<void> {
-  const project = ctx.project();
-  const tier = tierSchema.parse((options.tier as string | undefined) ?? project.config.defaults.tier);
-  await warnAboutScale(ctx, tier);
-  const state = ctx.state();
-  const record = await createTenant(state, ctx.globals.stage, {
-    id: id!,
-    tier,
-    extensions: project.config.defaults.extensions,
-    // A configured secret-name pattern must keep every tenant's scope apart, this one's included.
-    extend: async (_tx, created) => {
-      if (!project.config.secrets) return;
-      const { assertSecretsPatternUnambiguous } = await import('../../secrets/service.js');
-      const ids = (await state.listTenants()).map((t) => t.id);
-      assertSecretsPatternUnambiguous(project, [...ids, created.id], undefined, ctx.globals.stage);
-    },
-  });
-  let artifact: string | undefined;
-  if (options.deploy !== false) {
-    ctx.out.info(`Deploying ${record.id} to ${ctx.globals.target}…`);
-    try {
-      artifact = (await deployNew(ctx, record.id)).artifact;
-    } catch (error) {
-      throw new UserError(`tenant "${record.id}" was created, but its first deploy failed (the tenant is marked failed): ${error instanceof Error ? error.message : String(error)}`, {
-        hint: `fix the cause, then run \`sovereign tenant deploy ${record.id}\`: a successful deploy activates it`,
-        exitCode: ExitCode.failed,
-        cause: error,
-      });
+export default defineCommand({
+  examples: [
+    'sovereign tenant create acme',
+    'sovereign tenant create globex --tier premium',
+    'sovereign tenant create initech --no-deploy --json',
+    'sovereign tenant create acme --target aws --stage prod --yes',
+  ],
+  arguments: {
+    id: arg('<id>', 'tenant id: 3–28 characters of a-z, 0-9 and "-"', z.string()),
+  },
+  options: {
+    tier: option('--tier <tier>', 'service tier: API limits and concurrency', tierSchema.optional()),
+    deploy: option('--no-deploy', 'only register the tenant (provisioning); its first `sovereign tenant deploy` activates it', z.boolean()),
+  },
+  async run(ctx, input) {
+    const project = ctx.project();
+    const tier = input.tier ?? project.config.defaults.tier;
+    await warnAboutScale(ctx, tier);
+    const state = ctx.state();
+    const record = await createTenant(state, ctx.globals.stage, {
+      id: input.id,
+      tier,
+      extensions: project.config.defaults.extensions,
+      // A configured secret-name pattern must keep every tenant's scope apart, this one's included.
+      extend: async (_tx, created) => {
+        if (!project.config.secrets) return;
+        const { assertSecretsPatternUnambiguous } = await import('../../secrets/shared.js');
+        const ids = (await state.listTenants()).map((t) => t.id);
+        assertSecretsPatternUnambiguous(project, [...ids, created.id], undefined, ctx.globals.stage);
+      },
+    });
+    let artifact: string | undefined;
+    if (input.deploy) {
+      ctx.out.info(`Deploying ${record.id} to ${ctx.globals.target}…`);
+      try {
+        artifact = (await deployNew(ctx, record.id)).artifact;
+      } catch (error) {
+        throw new UserError(`tenant "${record.id}" was created, but its first deploy failed (the tenant is marked failed): ${error instanceof Error ? error.message : String(error)}`, {
+          hint: `fix the cause, then run \`sovereign tenant deploy ${record.id}\`: a successful deploy activates it`,
+          exitCode: ExitCode.failed,
+          cause: error,
+        });
+      }
     }
-  }
-  // The first successful deploy moved the tenant from provisioning to active.
-  const created = artifact === undefined ? record : ((await state.getTenant(record.id)) ?? record);
-  ctx.out.result({ tenant: created, deployed: artifact !== undefined, artifact: artifact ?? null }, () => {
-    const lines = [`Created tenant ${record.id} (tier ${record.tier}, stage ${record.stage}, ${created.status}).`];
-    lines.push(record.extensions.length ? `Extensions: ${record.extensions.join(', ')}` : `No extensions enabled yet: \`sovereign ext enable <name> --tenant ${record.id}\``);
-    lines.push(artifact ? `Deployed artifact ${artifact.slice(0, 12)} to ${ctx.globals.target}.` : `Not deployed: \`sovereign tenant deploy ${record.id}\``);
-    return lines.join('\n');
-  });
-}
+    // The first successful deploy moved the tenant from provisioning to active.
+    const created = artifact === undefined ? record : ((await state.getTenant(record.id)) ?? record);
+    ctx.out.result({ tenant: created, deployed: artifact !== undefined, artifact: artifact ?? null }, () => {
+      const lines = [`Created tenant ${record.id} (tier ${record.tier}, stage ${record.stage}, ${created.status}).`];
+      lines.push(record.extensions.length ? `Extensions: ${record.extensions.join(', ')}` : `No extensions enabled yet: \`sovereign ext enable <name> --tenant ${record.id}\``);
+      lines.push(artifact ? `Deployed artifact ${artifact.slice(0, 12)} to ${ctx.globals.target}.` : `Not deployed: \`sovereign tenant deploy ${record.id}\``);
+      return lines.join('\n');
+    });
+  },
+});

@@ -1,23 +1,21 @@
-import type { Command } from 'commander';
 import { formatTable } from '../../output/output.js';
-import type { CommandModule } from '../types.js';
+import { defineCommand } from '../define.js';
 
-export const examples = ['sovereign tenant list', 'sovereign tenant list --json | jq -r ".tenants[].id"'];
-
-export function configure(_command: Command): void {}
-
-export async function run(ctx: Parameters<CommandModule['run']>[0]): Promise<void> {
-  const tenants = await ctx.state().listTenants();
-  ctx.out.result({ tenants }, () => {
-    if (tenants.length === 0) return 'No tenants yet. Create one with `sovereign tenant create <id>`.';
-    const rows = tenants.map((t) => ({
-      id: t.id,
-      tier: t.tier,
-      status: t.status,
-      extensions: t.extensions,
-      deployed: t.deploys.at(-1)?.at.slice(0, 19).replace('T', ' '),
-      created: t.createdAt.slice(0, 10),
-    }));
-    return formatTable(rows, ['id', 'tier', 'status', 'extensions', 'deployed', 'created']);
-  });
-}
+export default defineCommand({
+  examples: ['sovereign tenant list', 'sovereign tenant list --json | jq -r ".tenants[].id"'],
+  async run(ctx) {
+    const tenants = await ctx.state().listTenants();
+    ctx.out.result({ tenants }, () => {
+      if (tenants.length === 0) return 'No tenants yet. Create one with `sovereign tenant create <id>`.';
+      const rows = tenants.map((t) => ({
+        id: t.id,
+        tier: t.tier,
+        status: t.status,
+        extensions: t.extensions,
+        deployed: t.deploys.at(-1)?.at.slice(0, 19).replace('T', ' '),
+        created: t.createdAt.slice(0, 10),
+      }));
+      return formatTable(rows, ['id', 'tier', 'status', 'extensions', 'deployed', 'created']);
+    });
+  },
+});

@@ -1,64 +1,70 @@
-import type { Command } from 'commander';
+import { z } from 'zod';
 import { runDueOffboardings } from '../../billing/webhook.js';
 import { badInput, ExitCode, UserError } from '../../errors.js';
 import { lifecycleEnv } from '../../lifecycle/env.js';
 import { offboardTenant } from '../../lifecycle/offboard.js';
 import { requireTenant } from '../../tenants/tenants.js';
-import type { CommandModule } from '../types.js';
+import { arg, defineCommand, flag, option } from '../define.js';
+import { forceDeleteTable } from '../fields.js';
 
-export const examples = [
-  'sovereign tenant offboard acme --yes',
-  'sovereign tenant offboard acme --out retention/acme --reason "contract ended" --json --yes',
-  'sovereign tenant offboard --due --yes',
-  'sovereign tenant offboard acme --target aws --force-delete-table --yes',
-];
-
-export function configure(command: Command): void {
-  command
-    .argument('[id]', 'tenant id')
-    .option('--out <dir>', 'retention folder for the data export, audit bundle and deletion certificate (default .sovereign/retention/<id>-<time>/)')
-    .option('--reason <text>', 'why, recorded in the certificate and the audit log')
-    .option('--due', 'offboard every tenant whose billing grace period is over')
-    .option('--force-delete-table', 'aws: lift the table\'s deletion protection (stages other than dev have it)');
-}
-
-export async function run(ctx: Parameters<CommandModule['run']>[0], [id]: string[], options: Record<string, unknown>): Promise<void> {
-  if (options.due && id) throw badInput('pass a tenant id or --due, not both');
-  if (!options.due && !id) throw badInput('a tenant id is required', 'e.g. sovereign tenant offboard acme --yes, or --due');
-  const env = lifecycleEnv(ctx);
-  const target = await ctx.target().offboarding({ forceDeleteTable: options.forceDeleteTable === true });
-  const onStep = (tenant: string) => (step: string, detail?: string) => ctx.out.event('offboard', { tenant, step, detail });
-  if (options.due) {
-    if (!(await ctx.confirm('offboarding exports, then deletes every tenant whose grace period is over'))) throw new UserError('offboarding cancelled; nothing was changed');
-    const results = await runDueOffboardings({
-      state: env.state,
-      project: env.project,
-      target: env.target,
-      log: (line) => ctx.out.info(line),
-      offboard: (tenant) => offboardTenant(env, { tenant, reason: 'billing: subscription ended and its grace period is over', target, onStep: onStep(tenant) }),
+export default defineCommand({
+  examples: [
+    'sovereign tenant offboard acme --yes',
+    'sovereign tenant offboard acme --out retention/acme --reason "contract ended" --json --yes',
+    'sovereign tenant offboard --due --yes',
+    'sovereign tenant offboard acme --target aws --force-delete-table --yes',
+  ],
+  arguments: { id: arg('[id]', 'tenant id', z.string().optional()) },
+  options: {
+    out: option('--out <dir>', 'retention folder for the data export, audit bundle and deletion certificate (default .sovereign/retention/<id>-<time>/)', z.string().optional()),
+    reason: option('--reason <text>', 'why, recorded in the certificate and the audit log', z.string().optional()),
+    due: flag('--due', 'offboard every tenant whose billing grace period is over'),
+    forceDeleteTable,
+  },
+  // Either one tenant or every tenant that is due.
+  refine: ({ id, due, ...rest }) => {
+    if (due && id) throw badInput('pass a tenant id or --due, not both');
+    if (due) return { due: true as const, ...rest };
+    if (!id) throw badInput('a tenant id is required', 'e.g. sovereign tenant offboard acme --yes, or --due');
+    return { due: false as const, id, ...rest };
+  },
+  async run(ctx, input) {
+    const env = lifecycleEnv(ctx);
+    const target = await ctx.target().offboarding({ forceDeleteTable: input.forceDeleteTable });
+    const onStep = (tenant: string) => (step: string, detail?: string) => ctx.out.event('offboard', { tenant, step, detail });
+    if (input.due) {
+      if (!(await ctx.confirm('offboarding exports, then deletes every tenant whose grace period is over'))) throw new UserError('offboarding cancelled; nothing was changed');
+      const results = await runDueOffboardings({
+        state: env.state,
+        project: env.project,
+        target: env.target,
+        log: (line) => ctx.out.info(line),
+        offboard: (tenant) => offboardTenant(env, { tenant, reason: 'billing: subscription ended and its grace period is over', target, onStep: onStep(tenant) }),
+      });
+      ctx.out.result({ offboarded: results }, () => (results.length === 0 ? 'No tenant is due for offboarding.' : results.map((r) => `${r.tenant}: ${r.ok ? 'offboarded' : `failed — ${r.error ?? ''}`}`).join('\n')));
+      if (results.some((r) => !r.ok)) throw new UserError(`${results.filter((r) => !r.ok).length} offboarding(s) failed`, { exitCode: ExitCode.failed });
+      return;
+    }
+    const { id } = input;
+    await requireTenant(env.state, id);
+    if (!(await ctx.confirm(`offboarding "${id}" exports its data and audit bundle, then deletes its state, keys, vault and data`))) {
+      throw new UserError('offboarding cancelled; nothing was changed', { exitCode: ExitCode.failed });
+    }
+    const result = await offboardTenant(env, {
+      tenant: id,
+      target,
+      ...(input.out === undefined ? {} : { outDir: input.out }),
+      ...(input.reason === undefined ? {} : { reason: input.reason }),
+      onStep: onStep(id),
     });
-    ctx.out.result({ offboarded: results }, () => (results.length === 0 ? 'No tenant is due for offboarding.' : results.map((r) => `${r.tenant}: ${r.ok ? 'offboarded' : `failed — ${r.error ?? ''}`}`).join('\n')));
-    if (results.some((r) => !r.ok)) throw new UserError(`${results.filter((r) => !r.ok).length} offboarding(s) failed`, { exitCode: ExitCode.failed });
-    return;
-  }
-  await requireTenant(env.state, id!);
-  if (!(await ctx.confirm(`offboarding "${id}" exports its data and audit bundle, then deletes its state, keys, vault and data`))) {
-    throw new UserError('offboarding cancelled; nothing was changed', { exitCode: ExitCode.failed });
-  }
-  const result = await offboardTenant(env, {
-    tenant: id!,
-    target,
-    ...(typeof options.out === 'string' ? { outDir: options.out } : {}),
-    ...(typeof options.reason === 'string' ? { reason: options.reason } : {}),
-    onStep: onStep(id!),
-  });
-  ctx.out.result(result, () =>
-    [
-      `Offboarded tenant ${result.tenant}; kept in ${result.dir}:`,
-      `  data export        ${result.dataExport.path} (${result.dataExport.items} item(s), sha256 ${result.dataExport.sha256})`,
-      `  audit bundle       ${result.auditBundle.path} (sha256 ${result.auditBundle.sha256})`,
-      `  certificate        ${result.certificate.path}`,
-      `Check it with: sovereign tenant certificate-verify ${result.certificate.path}`,
-    ].join('\n'),
-  );
-}
+    ctx.out.result(result, () =>
+      [
+        `Offboarded tenant ${result.tenant}; kept in ${result.dir}:`,
+        `  data export        ${result.dataExport.path} (${result.dataExport.items} item(s), sha256 ${result.dataExport.sha256})`,
+        `  audit bundle       ${result.auditBundle.path} (sha256 ${result.auditBundle.sha256})`,
+        `  certificate        ${result.certificate.path}`,
+        `Check it with: sovereign tenant certificate-verify ${result.certificate.path}`,
+      ].join('\n'),
+    );
+  },
+});
