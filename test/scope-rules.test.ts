@@ -3,6 +3,7 @@
  * `"secrets"` configuration, the explanation and example reference of an out-of-scope reference
  * for each kind of rule, the reserved segment, and the limits of the ambiguity report.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { UserError } from '../src/errors.js';
@@ -11,8 +12,10 @@ import {
   checkTenantScope,
   patternAmbiguity,
   resolveSecretsConfig,
+  scopeRule,
   secretsConfigSchema,
   templateAmbiguityWarning,
+  type ScopeRule,
   type TenantScopeOptions,
 } from '../src/secrets/scope.js';
 import { thrownBy } from './helpers/errors.js';
@@ -126,13 +129,20 @@ describe('a reference outside the tenant scope', () => {
     });
   });
 
-  it('refuses a reference of its own while the pattern is ambiguous between two other tenants', () => {
-    const options = { config: { secretsManagerName: '{extension}-{tenant}-secrets' }, tenant: 'zed', extension: 'a', stage: 'dev', allTenants: ['zed', 'cde', 'b-cde'], allExtensions: ['a', 'a-b'] };
-    expect(checkTenantScope('secretsmanager:a-zed-secrets', options)).toStrictEqual({
+  it.each([
+    // The Secrets Manager name is ambiguous between two other tenants.
+    [{ secretsManagerName: '{extension}-{tenant}-secrets' }, 'a', ['cde', 'b-cde'], ['a', 'a-b'], 'secretsmanager:a-zed-secrets',
+      'the secrets pattern "{extension}-{tenant}-secrets" gives tenant "cde" (extension "a-b") and tenant "b-cde" (extension "a") the same name "a-b-cde-secrets"'],
+    // The SSM prefix is, while the Secrets Manager name (the default) is delimited.
+    [{ ssmPrefix: '/{stage}/{tenant}-{extension}/' }, 'billing', ['acme', 'acme-eu'], ['billing', 'eu-billing'], 'ssm:/dev/zed-billing/key',
+      'the secrets pattern "/{stage}/{tenant}-{extension}/" gives tenant "acme" (extension "eu-billing") and tenant "acme-eu" (extension "billing") the same name "/dev/acme-eu-billing/key"'],
+  ])('with %j refuses a reference of its own while the pattern is ambiguous between two other tenants', (config, extension, others, allExtensions, reference, message) => {
+    const options = { config, tenant: 'zed', extension, stage: 'dev', allTenants: ['zed', ...others], allExtensions };
+    expect(checkTenantScope(reference, options)).toStrictEqual({
       ok: false,
       problem: {
         code: 'ambiguous-pattern',
-        message: 'the secrets pattern "{extension}-{tenant}-secrets" gives tenant "cde" (extension "a-b") and tenant "b-cde" (extension "a") the same name "a-b-cde-secrets"',
+        message,
         hint: 'end each placeholder with a character ids cannot contain, e.g. "/{stage}/tenants/{tenant}/" or "{extension}/{tenant}/secrets"',
       },
     });
@@ -170,8 +180,84 @@ describe('templateAmbiguityWarning', () => {
     ['/{stage}/{tenant}/{extension}/', undefined],
     ['{stage}-{tenant}-secrets', undefined],
     ['{extension}_{tenant}', undefined],
+    ['{extension}/tenants/{tenant}', undefined],
     ['{bogus}-{tenant}', undefined],
   ])('%s', (template, warning) => {
     expect(templateAmbiguityWarning(template)).toBe(warning);
+  });
+});
+
+describe('pattern ambiguity against every pair of scopes', () => {
+  const id = fc.stringMatching(/^[a-c][a-c0-9]{0,1}(-[a-c0-9]{1,2}){0,2}$/);
+  const templates = {
+    ssmPrefix: ['/{stage}/tenants/{tenant}/', '/{stage}/{tenant}-{extension}/', '/{extension}{tenant}/', '/{tenant}{extension}/x/', '/{extension}/{tenant}/'],
+    secretsManagerName: ['{extension}-{tenant}-secrets', '{extension}-{tenant}/', 'x/{tenant}/{extension}', '{tenant}{extension}', '{extension}A{tenant}', '{stage}/tenants/{tenant}/'],
+  };
+
+  /** Whether some name lies in both scopes, by the definition of the rules. */
+  function overlap(a: ScopeRule, b: ScopeRule): boolean {
+    const [x, y] = [a.value.toLowerCase(), b.value.toLowerCase()];
+    if (a.match === 'exact' && b.match === 'exact') return x === y;
+    if (a.match === 'prefix' && b.match === 'prefix') return x.startsWith(y) || y.startsWith(x);
+    const [name, prefix] = a.match === 'exact' ? [x, y] : [y, x];
+    return name.length > prefix.length && name.startsWith(prefix);
+  }
+
+  it('property: reports a collision exactly when two tenants\' scopes share a name, and each one it reports is real', () => {
+    fc.assert(fc.property(
+      fc.constantFrom(...(Object.keys(templates) as (keyof typeof templates)[])).chain((key) => fc.record({ key: fc.constant(key), template: fc.constantFrom(...templates[key]) })),
+      fc.uniqueArray(id, { minLength: 2, maxLength: 5 }), fc.uniqueArray(id, { minLength: 1, maxLength: 3 }),
+      ({ key, template }, tenants, extensions) => {
+        const config = resolveSecretsConfig({ [key]: template });
+        const service = key === 'ssmPrefix' ? 'ssm' : 'secretsmanager';
+        const scopes = tenants.flatMap((tenant) => extensions.map((extension) => ({ tenant, extension, rule: scopeRule(config, service, { stage: 'dev', tenant, extension }) })));
+        const shared = scopes.some((a) => scopes.some((b) => a.tenant !== b.tenant && overlap(a.rule, b.rule)));
+        const ambiguity = patternAmbiguity({ [key]: template }, tenants, extensions);
+        expect(ambiguity !== undefined).toBe(shared);
+        for (const collision of ambiguity?.collisions ?? []) {
+          expect(collision.first.tenant).not.toBe(collision.second.tenant);
+          expect(overlap(collision.first.rule, collision.second.rule)).toBe(true);
+          expect(collision.first.rule).toStrictEqual(scopeRule(config, service, { stage: 'dev', tenant: collision.first.tenant, extension: collision.first.extension }));
+        }
+      }), { numRuns: 2000 });
+  });
+
+  it('property: with ids (which never contain "/") a template gives one service only prefixes or only exact names', () => {
+    fc.assert(fc.property(fc.constantFrom(...templates.secretsManagerName), id, id, (template, tenant, extension) => {
+      const rule = scopeRule(resolveSecretsConfig({ secretsManagerName: template }), 'secretsmanager', { stage: 'dev', tenant, extension });
+      expect(rule.match).toBe(template.endsWith('/') ? 'prefix' : 'exact');
+    }), { numRuns: 300 });
+  });
+});
+
+describe('scope checks that depend on the whole pattern', () => {
+  it('a configuration problem is one issue at its key, as editors and the config check show it', () => {
+    const parsed = secretsConfigSchema.safeParse({ ssmPrefix: '/{stage}/tenants/' });
+    expect(parsed.error?.issues).toMatchObject([{ code: 'custom', path: ['ssmPrefix'], message: 'must contain {tenant}: without it every tenant would share one scope' }]);
+  });
+
+  it('a name is another tenant\'s when it equals that tenant\'s name ignoring case', () => {
+    // "{extension}A{tenant}": extension "ab" of "cdaefg" and extension "abacd" of "efg" differ only in case.
+    const options = { config: { secretsManagerName: '{extension}A{tenant}' }, tenant: 'cdaefg', extension: 'ab', stage: 'dev', allTenants: ['cdaefg', 'efg'], allExtensions: ['abacd'] };
+    expect(checkTenantScope('secretsmanager:abAcdaefg', options)).toMatchObject({
+      ok: false,
+      problem: { code: 'other-tenant', message: 'secretsmanager:abAcdaefg also lies in tenant "efg"\'s scope (the Secrets Manager name "abacdAefg")' },
+    });
+  });
+
+  it('the name of a prefix itself is not a name below it: the syntax check refuses it', () => {
+    expect(checkTenantScope('ssm:/dev/tenants/acme/', acme)).toMatchObject({ ok: false, problem: { code: 'syntax' } });
+    expect(checkTenantScope('secretsmanager:dev/tenants/acme/', acme)).toMatchObject({ ok: false, problem: { code: 'syntax' } });
+  });
+
+  it('the reserved segment lies below a prefix only: an exact name that contains it is the tenant\'s', () => {
+    expect(checkTenantScope('secretsmanager:acme/_sovereign', { ...acme, config: { secretsManagerName: '{tenant}/_sovereign' } })).toMatchObject({ ok: true, rule: { match: 'exact' } });
+  });
+
+  it('no extension, or a single one, gives no collision whatever the tenants', () => {
+    const config = { secretsManagerName: '{extension}-{tenant}-secrets' };
+    expect(patternAmbiguity(config, ['cde', 'b-cde'], [])).toBeUndefined();
+    expect(patternAmbiguity(config, ['cde', 'b-cde', 'a-b-cde'], ['a'])).toBeUndefined();
+    expect(patternAmbiguity(config, ['cde', 'b-cde'], ['a', 'a-b'])?.collisions).toHaveLength(1);
   });
 });

@@ -126,7 +126,7 @@ describe('patternAmbiguity', () => {
     expect(ambiguity?.collisions[0]?.example).toBe('/dev/acme-eu-billing/key');
   });
 
-  it('finds an exact name below another tenant\'s prefix', () => {
+  it('finds nothing when {tenant} is delimited, even with {extension} after it', () => {
     const config = { secretsManagerName: 'x/{tenant}/{extension}' };
     expect(patternAmbiguity(config, ['acme', 'globex'], ['avalara'])).toBeUndefined();
   });

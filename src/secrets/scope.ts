@@ -28,9 +28,8 @@ export const DEFAULT_SECRETS_MANAGER_NAME = '{stage}/tenants/{tenant}/';
 const PLACEHOLDERS = ['stage', 'tenant', 'extension'] as const;
 type Placeholder = (typeof PLACEHOLDERS)[number];
 
-/** Characters a value of each placeholder may contain. */
-const PLACEHOLDER_CHARS: Record<Placeholder, RegExp> = {
-  stage: /[a-z0-9]/,
+/** Characters a tenant id or an extension name may contain (`{stage}` is the same for every tenant). */
+const PLACEHOLDER_CHARS: Record<Exclude<Placeholder, 'stage'>, RegExp> = {
   tenant: /[a-z0-9-]/,
   extension: /[a-z0-9-]/,
 };
@@ -40,27 +39,24 @@ type TemplatePart = { literal: string } | { placeholder: Placeholder };
 /** Splits `a/{tenant}/b` into literal and placeholder parts; throws on unknown placeholders. */
 function splitTemplate(template: string): TemplatePart[] {
   const parts: TemplatePart[] = [];
-  const pattern = /\{([^{}]*)\}/g;
-  let last = 0;
-  for (const match of template.matchAll(pattern)) {
-    const index = match.index ?? 0;
-    if (index > last) parts.push({ literal: template.slice(last, index) });
-    const name = match[1] ?? '';
-    if (!(PLACEHOLDERS as readonly string[]).includes(name)) {
-      throw new Error(`unknown placeholder "{${name}}"; use {stage}, {tenant} or {extension}`);
+  // Split by a capturing pattern: literal text at even indexes, placeholder names at odd ones.
+  template.split(/\{([^{}]*)\}/).forEach((piece, index) => {
+    if (index % 2 === 0) {
+      if (piece !== '') parts.push({ literal: piece });
+    } else if ((PLACEHOLDERS as readonly string[]).includes(piece)) {
+      parts.push({ placeholder: piece as Placeholder });
+    } else {
+      throw new Error(`unknown placeholder "{${piece}}"; use {stage}, {tenant} or {extension}`);
     }
-    parts.push({ placeholder: name as Placeholder });
-    last = index + match[0].length;
-  }
-  if (last < template.length) parts.push({ literal: template.slice(last) });
+  });
   if (parts.some((part) => 'literal' in part && /[{}]/.test(part.literal))) throw new Error('unbalanced "{" or "}"');
   return parts;
 }
 
 const SAMPLE = { stage: 'dev', tenant: 'acme', extension: 'avalara' };
 
-/** Why `template` is not a usable scope template for `service`, or undefined. */
-function templateProblem(template: string, service: 'ssm' | 'secretsmanager', kind: 'prefix' | 'name or prefix'): string | undefined {
+/** Why `template` is not a usable scope template for `service` (SSM: a prefix; Secrets Manager: a name or a prefix), or undefined. */
+function templateProblem(template: string, service: 'ssm' | 'secretsmanager'): string | undefined {
   let parts: TemplatePart[];
   try {
     parts = splitTemplate(template);
@@ -70,8 +66,10 @@ function templateProblem(template: string, service: 'ssm' | 'secretsmanager', ki
   if (!parts.some((part) => 'placeholder' in part && part.placeholder === 'tenant')) {
     return 'must contain {tenant}: without it every tenant would share one scope';
   }
-  if (kind === 'prefix' && !template.endsWith('/')) return 'a prefix must end with "/"';
-  if (service === 'ssm' && !template.startsWith('/')) return 'an SSM prefix must start with "/"';
+  if (service === 'ssm') {
+    if (!template.endsWith('/')) return 'a prefix must end with "/"';
+    if (!template.startsWith('/')) return 'an SSM prefix must start with "/"';
+  }
   const rendered = renderTemplate(template, SAMPLE);
   const probe = rendered.endsWith('/') ? `${rendered}key` : rendered;
   const result = parseReference(`${service}:${probe}`);
@@ -79,9 +77,9 @@ function templateProblem(template: string, service: 'ssm' | 'secretsmanager', ki
   return undefined;
 }
 
-const template = (service: 'ssm' | 'secretsmanager', kind: 'prefix' | 'name or prefix') =>
+const template = (service: 'ssm' | 'secretsmanager') =>
   z.string().min(1).superRefine((value, ctx) => {
-    const problem = templateProblem(value, service, kind);
+    const problem = templateProblem(value, service);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
@@ -91,10 +89,10 @@ const template = (service: 'ssm' | 'secretsmanager', kind: 'prefix' | 'name or p
  */
 export const secretsConfigSchema = z
   .object({
-    ssmPrefix: template('ssm', 'prefix')
+    ssmPrefix: template('ssm')
       .default(DEFAULT_SSM_PREFIX)
       .describe('SSM parameter names of a tenant lie below this prefix; placeholders {stage}, {tenant}, {extension}'),
-    secretsManagerName: template('secretsmanager', 'name or prefix')
+    secretsManagerName: template('secretsmanager')
       .default(DEFAULT_SECRETS_MANAGER_NAME)
       .describe('Secrets Manager names of a tenant: a prefix ending in "/", or one exact name per extension such as "{extension}-{tenant}-secrets"'),
   })
@@ -107,8 +105,9 @@ export type SecretsConfigInput = z.input<typeof secretsConfigSchema>;
 export function resolveSecretsConfig(raw: unknown): SecretsConfig {
   const parsed = secretsConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw badInput(`sovereign.config.json: secrets.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
+    // A failed parse has at least one issue; the schema is flat, so its path is one key or none.
+    const issue = parsed.error.issues[0]!;
+    throw badInput(`sovereign.config.json: secrets.${String(issue.path[0] ?? '')}: ${issue.message}`,
       `e.g. "secrets": { "ssmPrefix": "${DEFAULT_SSM_PREFIX}", "secretsManagerName": "{extension}-{tenant}-secrets" }`);
   }
   return parsed.data;
@@ -134,10 +133,11 @@ export function scopeRule(config: SecretsConfig, service: 'ssm' | 'secretsmanage
   return { service, match: value.endsWith('/') ? 'prefix' : 'exact', value };
 }
 
+/** Whether `name` lies in the scope of `rule`; a valid name never ends with "/", so one that starts with a prefix lies strictly below it. */
 function ruleMatches(rule: ScopeRule, name: string, caseInsensitive: boolean): boolean {
   const candidate = caseInsensitive ? name.toLowerCase() : name;
   const value = caseInsensitive ? rule.value.toLowerCase() : rule.value;
-  return rule.match === 'exact' ? candidate === value : candidate.length > value.length && candidate.startsWith(value);
+  return rule.match === 'exact' ? candidate === value : candidate.startsWith(value);
 }
 
 /** Human description of a rule, for messages and hints. */
@@ -208,18 +208,17 @@ export function checkTenantScope(reference: string | SecretReference, options: T
       },
     };
   }
-  if (own.match === 'prefix') {
-    const rest = ref.name.slice(own.value.length);
-    if (rest === RESERVED_SEGMENT || rest.startsWith(`${RESERVED_SEGMENT}/`)) {
-      return {
-        ok: false,
-        problem: {
-          code: 'reserved',
-          message: `${text} is in "${own.value}${RESERVED_SEGMENT}/", which holds sovereign's own secrets for the tenant`,
-          hint: `use another name below "${own.value}"`,
-        },
-      };
-    }
+  // The name below the tenant's prefix (empty for an exact name, which is never reserved).
+  const rest = ref.name.slice(own.value.length);
+  if (rest === RESERVED_SEGMENT || rest.startsWith(`${RESERVED_SEGMENT}/`)) {
+    return {
+      ok: false,
+      problem: {
+        code: 'reserved',
+        message: `${text} is in "${own.value}${RESERVED_SEGMENT}/", which holds sovereign's own secrets for the tenant`,
+        hint: `use another name below "${own.value}"`,
+      },
+    };
   }
   const extensions = [...new Set([extension, ...(options.allExtensions ?? [])])];
   for (const other of options.allTenants) {
@@ -272,38 +271,23 @@ export interface PatternAmbiguity {
 
 interface Scoped { tenant: string; extension: string; rule: ScopeRule; key: string }
 
-/** Collisions of one service's rules between different tenants. */
+/**
+ * Collisions of one service's rules between different tenants. Ids never contain "/", so every
+ * name one template renders has the same number of "/": all of one service's rules are exact
+ * names or all are prefixes (ending in "/"), and one prefix lies inside another only when the two
+ * are equal. Two scopes share names exactly when their names are equal (ignoring case).
+ */
 function collisionsOf(rules: Scoped[], limit: number): ScopeCollision[] {
   const found: ScopeCollision[] = [];
-  const exact = new Map<string, Scoped>();
-  for (const scoped of rules.filter((r) => r.rule.match === 'exact')) {
-    const seen = exact.get(scoped.key);
-    if (seen && seen.tenant !== scoped.tenant) {
-      found.push({ service: scoped.rule.service, first: seen, second: scoped, example: scoped.rule.value });
-      if (found.length >= limit) return found;
-    } else if (!seen) exact.set(scoped.key, scoped);
-  }
-  // Prefixes: in sorted order, every prefix of a string precedes it; keep a stack of the open ones.
-  const prefixes = rules.filter((r) => r.rule.match === 'prefix').sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const stack: Scoped[] = [];
-  for (const scoped of prefixes) {
-    while (stack.length > 0 && !scoped.key.startsWith(stack[stack.length - 1]!.key)) stack.pop();
-    const other = stack.find((open) => open.tenant !== scoped.tenant);
-    if (other) {
-      found.push({ service: scoped.rule.service, first: other, second: scoped, example: `${scoped.rule.value}key` });
-      if (found.length >= limit) return found;
-    }
-    stack.push(scoped);
-  }
-  // An exact name below another tenant's prefix.
-  const prefixByKey = new Map(prefixes.map((p) => [p.key, p]));
-  for (const scoped of exact.values()) {
-    for (let i = scoped.key.indexOf('/'); i !== -1; i = scoped.key.indexOf('/', i + 1)) {
-      const owner = prefixByKey.get(scoped.key.slice(0, i + 1));
-      if (owner && owner.tenant !== scoped.tenant && scoped.key.length > i + 1) {
-        found.push({ service: scoped.rule.service, first: owner, second: scoped, example: scoped.rule.value });
-        if (found.length >= limit) return found;
-      }
+  const firstByKey = new Map<string, Scoped>();
+  for (const scoped of rules) {
+    const seen = firstByKey.get(scoped.key);
+    if (seen === undefined) {
+      firstByKey.set(scoped.key, scoped);
+    } else if (seen.tenant !== scoped.tenant) {
+      const example = scoped.rule.match === 'prefix' ? `${scoped.rule.value}key` : scoped.rule.value;
+      found.push({ service: scoped.rule.service, first: seen, second: scoped, example });
+      if (found.length >= limit) break;
     }
   }
   return found;
@@ -321,27 +305,22 @@ function collisionsOf(rules: Scoped[], limit: number): ScopeCollision[] {
 export function patternAmbiguity(config: unknown, tenants: string[], extensions: string[], stage = 'dev'): PatternAmbiguity | undefined {
   const resolved = resolveSecretsConfig(config);
   const uniqueTenants = [...new Set(tenants)];
-  const uniqueExtensions = extensions.length > 0 ? [...new Set(extensions)] : ['extension'];
+  // With no extension there are no names; with one, names differ by tenant alone.
+  const uniqueExtensions = [...new Set(extensions)];
   const collisions: ScopeCollision[] = [];
   for (const service of ['ssm', 'secretsmanager'] as const) {
-    const rules: Scoped[] = [];
-    for (const tenant of uniqueTenants) {
-      for (const extension of uniqueExtensions) {
-        const rule = scopeRule(resolved, service, { stage, tenant, extension });
-        rules.push({ tenant, extension, rule, key: rule.value.toLowerCase() });
-      }
-    }
+    const rules = uniqueTenants.flatMap((tenant) => uniqueExtensions.map((extension): Scoped => {
+      const rule = scopeRule(resolved, service, { stage, tenant, extension });
+      // Stryker disable next-line MethodExpression: upper or lower case, either folds the ASCII names alike
+      return { tenant, extension, rule, key: rule.value.toLowerCase() };
+    }));
     collisions.push(...collisionsOf(rules, 5));
   }
   const first = collisions[0];
   if (!first) return undefined;
   const template = first.service === 'ssm' ? resolved.ssmPrefix : resolved.secretsManagerName;
-  const sameName = first.first.rule.value.toLowerCase() === first.second.rule.value.toLowerCase();
-  const message = sameName
-    ? `the secrets pattern "${template}" gives tenant "${first.first.tenant}" (extension "${first.first.extension}") and tenant "${first.second.tenant}" (extension "${first.second.extension}") the same name "${first.example}"`
-    : `the secrets pattern "${template}" puts "${first.example}" in the scope of both tenant "${first.first.tenant}" (${describeRule(first.first.rule)}) and tenant "${first.second.tenant}" (${describeRule(first.second.rule)})`;
   return {
-    message,
+    message: `the secrets pattern "${template}" gives tenant "${first.first.tenant}" (extension "${first.first.extension}") and tenant "${first.second.tenant}" (extension "${first.second.extension}") the same name "${first.example}"`,
     hint: 'end each placeholder with a character ids cannot contain, e.g. "/{stage}/tenants/{tenant}/" or "{extension}/{tenant}/secrets"',
     collisions,
   };
@@ -363,14 +342,13 @@ export function templateAmbiguityWarning(template: string): string | undefined {
   } catch {
     return undefined;
   }
-  const variables = parts
-    .map((part, index) => ({ part, index }))
-    .filter(({ part }) => 'placeholder' in part && part.placeholder !== 'stage');
+  const variables = parts.flatMap((part, index) =>
+    'placeholder' in part && part.placeholder !== 'stage' ? [{ placeholder: part.placeholder, index }] : []);
   // The last variable is fixed by the literal text after it; every earlier one needs a delimiter.
-  for (const { part, index } of variables.slice(0, -1)) {
-    const placeholder = (part as { placeholder: Placeholder }).placeholder;
-    const next = parts[index + 1];
-    const following = next === undefined ? '' : 'literal' in next ? next.literal[0] ?? '' : '{';
+  for (const { placeholder, index } of variables.slice(0, -1)) {
+    // A later variable exists, so some part follows: a placeholder or a literal, which is never empty.
+    const next = parts[index + 1]!;
+    const following = 'literal' in next ? next.literal.charAt(0) : '{';
     if (following === '{' || PLACEHOLDER_CHARS[placeholder].test(following)) {
       const what = following === '{' ? 'another placeholder' : `"${following}", which ids may contain`;
       return `in "${template}", {${placeholder}} is followed by ${what}: two different (extension, tenant) pairs can give the same name`;
