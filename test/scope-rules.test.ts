@@ -181,6 +181,7 @@ describe('templateAmbiguityWarning', () => {
     ['{stage}-{tenant}-secrets', undefined],
     ['{extension}_{tenant}', undefined],
     ['{extension}/tenants/{tenant}', undefined],
+    ['{extension}A{tenant}', 'in "{extension}A{tenant}", {extension} is followed by "A" ("a" ignoring case), which ids may contain: two different (extension, tenant) pairs can give the same name'],
     ['{bogus}-{tenant}', undefined],
   ])('%s', (template, warning) => {
     expect(templateAmbiguityWarning(template)).toBe(warning);
@@ -242,6 +243,14 @@ describe('scope checks that depend on the whole pattern', () => {
     expect(checkTenantScope('secretsmanager:abAcdaefg', options)).toMatchObject({
       ok: false,
       problem: { code: 'other-tenant', message: 'secretsmanager:abAcdaefg also lies in tenant "efg"\'s scope (the Secrets Manager name "abacdAefg")' },
+    });
+  });
+
+  it('a template delimited only by an upper-case letter is ambiguous: a third tenant\'s reference is refused', () => {
+    const options = { config: { secretsManagerName: '{extension}A{tenant}' }, tenant: 'zed', extension: 'ab', stage: 'dev', allTenants: ['zed', 'cdaefg', 'efg'], allExtensions: ['ab', 'abacd'] };
+    expect(checkTenantScope('secretsmanager:abAzed', options)).toMatchObject({
+      ok: false,
+      problem: { code: 'ambiguous-pattern', message: 'the secrets pattern "{extension}A{tenant}" gives tenant "cdaefg" (extension "ab") and tenant "efg" (extension "abacd") the same name "abacdAefg"' },
     });
   });
 

@@ -349,8 +349,11 @@ export function templateAmbiguityWarning(template: string): string | undefined {
     // A later variable exists, so some part follows: a placeholder or a literal, which is never empty.
     const next = parts[index + 1]!;
     const following = 'literal' in next ? next.literal.charAt(0) : '{';
-    if (following === '{' || PLACEHOLDER_CHARS[placeholder].test(following)) {
-      const what = following === '{' ? 'another placeholder' : `"${following}", which ids may contain`;
+    // Names are compared with other tenants' ignoring case, so "A" after an id is no delimiter.
+    const lower = following.toLowerCase();
+    if (following === '{' || PLACEHOLDER_CHARS[placeholder].test(lower)) {
+      const shown = lower === following ? `"${following}"` : `"${following}" ("${lower}" ignoring case)`;
+      const what = following === '{' ? 'another placeholder' : `${shown}, which ids may contain`;
       return `in "${template}", {${placeholder}} is followed by ${what}: two different (extension, tenant) pairs can give the same name`;
     }
   }
