@@ -4,7 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, UserError, badInput } from './errors.js';
 import { stageProblem } from './names.js';
 import { Output } from './output/output.js';
-import { TARGET_NAMES } from './targets/target.js';
+import { TARGET_NAMES } from './targets/names.js';
 import type { Project } from './project.js';
 import { COMMANDS, GROUPS, type CommandEntry } from './commands/registry.js';
 import { GLOBAL_ENV, type CommandContext, type CommandModule, type GlobalOptions } from './commands/types.js';

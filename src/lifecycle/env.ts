@@ -2,7 +2,7 @@
 import type { CommandContext } from '../commands/types.js';
 import type { LifecycleEnv } from './apply.js';
 
-export function lifecycleEnv(ctx: CommandContext): LifecycleEnv {
+export async function lifecycleEnv(ctx: CommandContext): Promise<LifecycleEnv> {
   const target = ctx.target();
-  return { state: target.state(), project: ctx.project(), target: target.name, secretMetadata: target.secretMetadata(), warn: (message) => ctx.out.warn(message) };
+  return { state: target.state(), project: ctx.project(), target: target.name, secretMetadata: await target.secretMetadata(), warn: (message) => ctx.out.warn(message) };
 }

@@ -24,9 +24,8 @@ import type { IsolationMatrix } from '../isolation/matrix.js';
 /** How often the runtime reads its generation marker by default (`SOVEREIGN_GENERATION_INTERVAL_MS`). */
 export const DEFAULT_PICKUP_MS = RUNTIME_DEFAULTS.generationIntervalMs;
 
-/** The targets a project can name in `sovereign.config.json` or `--target`. */
-export const TARGET_NAMES = ['local', 'aws'] as const;
-export type TargetName = (typeof TARGET_NAMES)[number];
+export { TARGET_NAMES, type TargetName } from './names.js';
+import type { TargetName } from './names.js';
 
 /** What a target takes from the command that opened it. */
 export interface TargetHost {
@@ -119,7 +118,7 @@ export interface Target {
   /** The secrets service's backend and runtime notice; `mutating` prints where it writes first. */
   secrets(options: { mutating: boolean }): Promise<SecretsPlumbing>;
   /** Rotation metadata for evidence bundles. */
-  secretMetadata(): SecretMetadataSource;
+  secretMetadata(): Promise<SecretMetadataSource>;
   /** Figures, health and logs of the target's tenants. */
   telemetry(): TelemetrySource;
   /** Where offboarding exports, releases and destroys a tenant. */

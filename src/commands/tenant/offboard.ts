@@ -29,7 +29,7 @@ export default defineCommand({
     return { due: false as const, id, ...rest };
   },
   async run(ctx, input) {
-    const env = lifecycleEnv(ctx);
+    const env = await lifecycleEnv(ctx);
     const target = await ctx.target().offboarding({ forceDeleteTable: input.forceDeleteTable });
     const onStep = (tenant: string) => (step: string, detail?: string) => ctx.out.event('offboard', { tenant, step, detail });
     if (input.due) {

@@ -13,7 +13,7 @@ export function transitionCommand(verb: 'suspend' | 'resume', transition: Transi
     arguments: { id: idArgument },
     options: { reason: transitionReason },
     async run(ctx, { id, reason }) {
-      const result = await transition(lifecycleEnv(ctx), id, reason ? { reason } : {});
+      const result = await transition(await lifecycleEnv(ctx), id, reason ? { reason } : {});
       ctx.out.result({ tenant: result.record.id, from: result.from, status: result.to, generation: result.generation }, () => done(result));
     },
   });

@@ -54,7 +54,7 @@ export function createAwsTarget(host: TargetHost): Target {
       const { awsSecretsPlumbing } = await import('./secrets.js');
       return awsSecretsPlumbing(host, sessionOf(), options);
     },
-    secretMetadata() {
+    async secretMetadata() {
       return { backend: () => undefined, unavailable: 'on the aws target rotation dates come from SSM and Secrets Manager, which were not queried' };
     },
     telemetry() {

@@ -3,13 +3,9 @@
  * state (registry, audit log, keys, vaults, data) lives in `.sovereign/`. Nothing here loads an AWS
  * client except the tenant-table export, which reads the tenant's own dynalite store.
  */
-import { scaleWarnings } from '../../fleet/scale.js';
+import type { TelemetrySource } from '../../telemetry/source.js';
 import { destroyTenant } from '../../tenants/tenants.js';
-import { localTelemetry } from './telemetry.js';
-import { templateSha256 } from '../diff.js';
 import type { Target, TargetHost } from '../target.js';
-import { diffLocalDeploy } from './diff.js';
-import { localSecretMetadata } from './secret-store.js';
 import { LocalState } from './state.js';
 
 /** Regional quotas matter only for a fleet heading to aws; the smallest (600 HTTP APIs) warns from 480. */
@@ -31,6 +27,7 @@ export function createLocalTarget(host: TargetHost): Target {
       // Every local tenant builds and runs here whatever its stage.
     },
     async diff(record, build) {
+      const [{ diffLocalDeploy }, { templateSha256 }] = await Promise.all([import('./diff.js'), import('../diff.js')]);
       return diffLocalDeploy(record.id, record.deploys, { artifact: build.artifact.sha256, extensions: record.extensions, templateSha256: templateSha256(build.template) });
     },
     destroys: 'its state, keys, secrets vault and data',
@@ -43,18 +40,30 @@ export function createLocalTarget(host: TargetHost): Target {
       const { localSecretsPlumbing } = await import('./secrets.js');
       return localSecretsPlumbing(host.project());
     },
-    secretMetadata() {
+    async secretMetadata() {
+      const { localSecretMetadata } = await import('./secret-store.js');
       return localSecretMetadata(host.project());
     },
     telemetry() {
-      return localTelemetry(host.project());
+      // Loaded on first use: the commands that open a target without reading figures load none of it.
+      let loaded: Promise<TelemetrySource> | undefined;
+      const load = () => (loaded ??= import('./telemetry.js').then(({ localTelemetry }) => localTelemetry(host.project())));
+      return {
+        unavailableHint: 'start `sovereign dev` in this project: runtime figures come from its gateway',
+        figures: async (query) => (await load()).figures(query),
+        health: async (tenant) => (await load()).health(tenant),
+        logs: async (tenant, query) => (await load()).logs(tenant, query),
+        follow: async (tenant, query, onLine, signal) => (await load()).follow!(tenant, query, onLine, signal),
+      };
     },
     async offboarding() {
       const { localOffboardTarget } = await import('./offboard.js');
       return localOffboardTarget({ state: target.state(), project: host.project(), target: 'local' });
     },
     async scaleWarnings(tiers) {
-      return tiers.length < SCALE_CHECK_FROM ? [] : scaleWarnings(tiers.length, tiers);
+      if (tiers.length < SCALE_CHECK_FROM) return [];
+      const { scaleWarnings } = await import('../../fleet/scale.js');
+      return scaleWarnings(tiers.length, tiers);
     },
     async isolation(records, options) {
       const [isolation, inputs] = await Promise.all([import('../../isolation/matrix.js'), import('../../isolation/inputs.js')]);

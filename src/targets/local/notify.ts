@@ -3,13 +3,11 @@
  * environment about once a second) and, when `sovereign dev` runs the tenant, a signed rotation
  * webhook that invalidates the cached references at once.
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import type { Project } from '../../project.js';
 import { nextGeneration, parseGenerationMarker, serializeGenerationMarker, type GenerationMarker } from '../../contract/generation.js';
-import { webhookHeaders } from '../../runtime/webhook.js';
 import type { WebhookDelivery } from '../target.js';
 import { runningDevState } from './dev/state-file.js';
 
@@ -57,7 +55,9 @@ export type NotifyResult = WebhookDelivery;
 export async function sendRotationWebhook(options: NotifyOptions): Promise<NotifyResult> {
   const now = options.now ?? Date.now;
   const body = JSON.stringify({ tenant: options.tenant, references: options.references, generation: options.generation });
-  const id = `msg_${randomUUID().replace(/-/g, '')}`;
+  // The signing code (node:crypto) loads with the first notice, not with every command that reads markers.
+  const { webhookHeaders } = await import('../../runtime/webhook.js');
+  const id = `msg_${globalThis.crypto.randomUUID().replace(/-/g, '')}`;
   const headers = webhookHeaders(options.secret, id, body, now());
   const url = new URL(`${options.baseUrl.replace(/\/$/, '')}/_sovereign/webhooks/rotation`);
   const started = now();

@@ -15,7 +15,6 @@ import { ExitCode, UserError } from '../../errors.js';
 import { writeFileAtomic } from '../../fs/atomic.js';
 import type { Project } from '../../project.js';
 import { nextGeneration, serializeGenerationMarker } from '../../contract/generation.js';
-import { openWritableVault } from './vault-writer.js';
 import { appendEvent, readTail, repairTornTail, type AuditEvent } from '../../state/audit-log.js';
 import type { TenantRecord } from '../../state/registry.js';
 import { listTenants, readTenant, serializeTenant, tenantFile } from './registry.js';
@@ -30,7 +29,9 @@ import { generationPath, readGenerationFile } from './notify.js';
  * The bytes of a new tenant's vault holding its webhook signing secret, built in a scratch
  * folder so they can land in the same commit as the tenant's record and key.
  */
-function seededVault(key: Buffer, id: string, stage: string, by: string): Buffer {
+async function seededVault(key: Buffer, id: string, stage: string, by: string): Promise<Buffer> {
+  // The vault writer (node:crypto) loads only for a mutation that provisions a tenant.
+  const { openWritableVault } = await import('./vault-writer.js');
   const scratch = mkdtempSync(join(tmpdir(), 'sovereign-vault-'));
   try {
     const path = join(scratch, `${id}.vault`);
@@ -114,7 +115,7 @@ export class LocalState implements StateStore {
       }
       // Local state is guarded by the project lock and keeps its ledgers in files (`tx.write`).
       if (tx.guarded.length > 0) throw new Error(`local state does not store guarded items (${tx.guarded.map((g) => g.partition).join(', ')})`);
-      const changes = this.fileChanges(tx);
+      const changes = await this.fileChanges(tx);
       // Outputs the user asked for outside `.sovereign/` (a retention folder) are written first:
       // recovery touches only the project's own state.
       const inside = changes.filter((c) => isInside(paths.state, c.path));
@@ -133,7 +134,7 @@ export class LocalState implements StateStore {
   }
 
   /** The files a transaction's intents become, in the order they are staged. */
-  private fileChanges(tx: Transaction): FileChange[] {
+  private async fileChanges(tx: Transaction): Promise<FileChange[]> {
     const project = this.project;
     const paths = project.paths;
     const changes: FileChange[] = [...tx.tenants].map(([id, record]) =>
@@ -145,7 +146,7 @@ export class LocalState implements StateStore {
       mkdirSync(paths.keys, { recursive: true, mode: 0o700 });
       chmodSync(paths.keys, 0o700);
       changes.push({ kind: 'write', path: tenantKeyPath(project, tenant), data: key, mode: 0o600 });
-      changes.push({ kind: 'write', path: tenantVaultPath(project, tenant), data: seededVault(key, tenant, stage, this.actor), mode: 0o600 });
+      changes.push({ kind: 'write', path: tenantVaultPath(project, tenant), data: await seededVault(key, tenant, stage, this.actor), mode: 0o600 });
     }
     for (const tenant of tx.unprovisioned) {
       changes.push({ kind: 'remove', path: tenantKeyPath(project, tenant) });
