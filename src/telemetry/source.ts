@@ -88,4 +88,3 @@ export function lineTime(line: LogLine): number | undefined {
   const emf = (line._aws as { Timestamp?: unknown } | undefined)?.Timestamp;
   return typeof emf === 'number' ? emf : undefined;
 }
-

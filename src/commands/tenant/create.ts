@@ -3,7 +3,6 @@ import { createTenant } from '../../tenants/tenants.js';
 import { tierSchema, type Tier } from '../../config.js';
 import { ExitCode, UserError } from '../../errors.js';
 import type { CommandContext } from '../types.js';
-import { deployerFor } from '../deployer.js';
 import { arg, defineCommand, option } from '../define.js';
 
 /** Warns before this tenant pushes the fleet past a regional AWS quota. */
@@ -14,7 +13,7 @@ async function warnAboutScale(ctx: CommandContext, tier: Tier): Promise<void> {
 }
 
 async function deployNew(ctx: CommandContext, id: string): Promise<{ artifact: string }> {
-  const deploy = await deployerFor(ctx, { log: (_tenant, line) => ctx.out.info(line), command: 'tenant create' });
+  const deploy = await ctx.target().deployer({ log: (_tenant, line) => ctx.out.info(line), command: 'tenant create' });
   return deploy(id);
 }
 

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { ExitCode, UserError } from '../../errors.js';
-import { deployerFor } from '../deployer.js';
 import { arg, defineCommand, flag, option } from '../define.js';
 import { wholeNumber } from '../fields.js';
 
@@ -45,7 +44,7 @@ export default defineCommand({
     const shardText = plan.shard ? ` (shard ${plan.shard.index}/${plan.shard.count})` : '';
     ctx.out.info(`Deploying ${plan.total} tenant(s) to ${target}, stage ${ctx.globals.stage}${shardText}, ${plan.waves.length} wave(s), concurrency ${concurrency}`);
     const view = await openLiveView(ctx.out, 'tenant deploy', 'deploy');
-    const deployOne = await deployerFor(ctx, { log: (tenant, line) => view.log(`${tenant}: ${line}`) });
+    const deployOne = await ctx.target().deployer({ log: (tenant, line) => view.log(`${tenant}: ${line}`) });
     const abort = new AbortController();
     const onSignal = () => abort.abort();
     process.once('SIGINT', onSignal);

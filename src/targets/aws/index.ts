@@ -5,7 +5,7 @@
  * region and stage are printed before the first change.
  */
 import { badInput } from '../../errors.js';
-import type { TelemetrySource } from '../../telemetry/source.js';
+import { lazyTelemetrySource } from '../../telemetry/lazy.js';
 import { tenantTags } from '../../templates/tenant-stack.js';
 import type { Target, TargetHost } from '../target.js';
 import { deferredView } from './command-context.js';
@@ -58,19 +58,12 @@ export function createAwsTarget(host: TargetHost): Target {
       return { backend: () => undefined, unavailable: 'on the aws target rotation dates come from SSM and Secrets Manager, which were not queried' };
     },
     telemetry() {
-      // CloudWatch clients load on first use; figures cover every deployed tenant of the stage.
-      let loaded: Promise<TelemetrySource> | undefined;
-      const load = () =>
-        (loaded ??= import('./telemetry.js').then(({ awsTelemetry, createTelemetryClients }) =>
+      // Figures cover every deployed tenant of the stage.
+      return lazyTelemetrySource(`no tenant of stage ${host.globals.stage} has been deployed to aws yet`, () =>
+        import('./telemetry.js').then(({ awsTelemetry, createTelemetryClients }) =>
           awsTelemetry({ session: sessionOf(), state: target.state(), clients: createTelemetryClients(sessionOf().settings) }),
-        ));
-      return {
-        unavailableHint: `no tenant of stage ${host.globals.stage} has been deployed to aws yet`,
-        figures: async (query) => (await load()).figures(query),
-        health: async (tenant) => (await load()).health(tenant),
-        logs: async (tenant, query) => (await load()).logs(tenant, query),
-        follow: async (tenant, query, onLine, signal) => (await load()).follow!(tenant, query, onLine, signal),
-      };
+        ),
+      );
     },
     async offboarding(options) {
       const { awsOffboardTarget } = await import('./offboard.js');

@@ -3,7 +3,7 @@
  * state (registry, audit log, keys, vaults, data) lives in `.sovereign/`. Nothing here loads an AWS
  * client except the tenant-table export, which reads the tenant's own dynalite store.
  */
-import type { TelemetrySource } from '../../telemetry/source.js';
+import { lazyTelemetrySource } from '../../telemetry/lazy.js';
 import { destroyTenant } from '../../tenants/tenants.js';
 import type { Target, TargetHost } from '../target.js';
 import { LocalState } from './state.js';
@@ -45,16 +45,9 @@ export function createLocalTarget(host: TargetHost): Target {
       return localSecretMetadata(host.project());
     },
     telemetry() {
-      // Loaded on first use: the commands that open a target without reading figures load none of it.
-      let loaded: Promise<TelemetrySource> | undefined;
-      const load = () => (loaded ??= import('./telemetry.js').then(({ localTelemetry }) => localTelemetry(host.project())));
-      return {
-        unavailableHint: 'start `sovereign dev` in this project: runtime figures come from its gateway',
-        figures: async (query) => (await load()).figures(query),
-        health: async (tenant) => (await load()).health(tenant),
-        logs: async (tenant, query) => (await load()).logs(tenant, query),
-        follow: async (tenant, query, onLine, signal) => (await load()).follow!(tenant, query, onLine, signal),
-      };
+      return lazyTelemetrySource('start `sovereign dev` in this project: runtime figures come from its gateway', () =>
+        import('./telemetry.js').then(({ localTelemetry }) => localTelemetry(host.project())),
+      );
     },
     async offboarding() {
       const { localOffboardTarget } = await import('./offboard.js');
