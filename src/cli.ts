@@ -199,7 +199,7 @@ export async function run(argv: string[]): Promise<number> {
     if (!chosen) return ExitCode.ok;
     const { module, command } = chosen;
     // Input is checked before the project or the target is opened: a usage error touches nothing.
-    const input = module.parse(command);
+    const input = await module.parse(command);
     const ctx = await createContext(program);
     out = ctx.out;
     await module.run(ctx, input);

@@ -1,11 +1,10 @@
-import { z } from 'zod';
-import { defineCommand, flag, issue, option } from './define.js';
+import { badInput } from '../errors.js';
+import { bool, defineCommand, flag, option, optional, parsedBy, schema } from './define.js';
 import { tenantId } from './fields.js';
 
-const port = z.string().transform((text, ctx) => {
+const port = parsedBy((text) => {
   if (/^\d+$/.test(text) && Number(text) <= 65535) return Number(text);
-  issue(ctx, text, `--port ${text} is not a port number`, 'pass 0–65535; 0 picks a free port');
-  return z.NEVER;
+  throw badInput(`--port ${text} is not a port number`, 'pass 0–65535; 0 picks a free port');
 });
 
 export default defineCommand({
@@ -16,10 +15,10 @@ export default defineCommand({
     'curl http://acme.localhost:4000/_sovereign/health',
   ],
   options: {
-    port: option('--port <n>', 'gateway port on loopback; 0 picks a free one (default: dev.port of the config, 4000)', port.optional()),
-    tenants: option('--tenant <id...>', 'serve only these tenants (repeatable)', z.array(tenantId).optional()),
+    port: option('--port <n>', 'gateway port on loopback; 0 picks a free one (default: dev.port of the config, 4000)', optional(port)),
+    tenants: option('--tenant <id...>', 'serve only these tenants (repeatable)', schema((z) => z.array(tenantId(z)).optional())),
     demo: flag('--demo', 'create tenants acme and globex if missing and serve them against local fake AvaTax and Cetec servers'),
-    throttle: option('--no-throttle', 'do not apply the tiers\' request rates', z.boolean()),
+    throttle: option('--no-throttle', 'do not apply the tiers\' request rates', bool),
   },
   async run(ctx, input) {
     const project = ctx.project();

@@ -1,12 +1,11 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { z } from 'zod';
 import { EXTENSION_NAME_LENGTH, segmentedNameProblem } from '../contract/names.js';
 import { conflict, badInput } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { CONFIG_FILE } from '../config.js';
 import { findProjectRoot } from '../project.js';
-import { arg, defineCommand, option } from './define.js';
+import { arg, defineCommand, option, optionalText } from './define.js';
 
 function projectNameFrom(dir: string): string {
   return basename(dir).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^[^a-z]+/, '').replace(/-+$/, '').slice(0, 40) || 'sovereign-project';
@@ -14,8 +13,8 @@ function projectNameFrom(dir: string): string {
 
 export default defineCommand({
   examples: ['sovereign init', 'sovereign init my-saas', 'sovereign init my-saas --name billing-platform'],
-  arguments: { dir: arg('[dir]', 'folder for the new project (default: the current folder)', z.string().optional()) },
-  options: { name: option('--name <name>', 'project name (default: the folder name)', z.string().optional()) },
+  arguments: { dir: arg('[dir]', 'folder for the new project (default: the current folder)', optionalText) },
+  options: { name: option('--name <name>', 'project name (default: the folder name)', optionalText) },
   async run(ctx, input) {
     const { dir } = input;
     const target = resolve(ctx.globals.cwd, dir ?? '.');

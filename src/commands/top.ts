@@ -1,14 +1,13 @@
-import { z } from 'zod';
 import { formatTopTable } from '../telemetry/format.js';
 import { topSnapshot } from '../telemetry/top.js';
-import { defineCommand, issue, option } from './define.js';
+import { badInput } from '../errors.js';
+import { defineCommand, option, parsedBy } from './define.js';
 import { windowMinutes } from './fields.js';
 
-const interval = z.string().transform((text, ctx) => {
+const interval = parsedBy((text) => {
   const seconds = Number(text);
   if (Number.isFinite(seconds) && seconds >= 0.2) return seconds;
-  issue(ctx, text, `--interval ${text} is not a number of seconds ≥ 0.2`);
-  return z.NEVER;
+  throw badInput(`--interval ${text} is not a number of seconds ≥ 0.2`);
 });
 
 export default defineCommand({

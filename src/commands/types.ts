@@ -46,7 +46,7 @@ export interface CommandModule<Input = unknown> {
   /** Declares arguments and options on the (already named and described) command. */
   configure(command: Command): void;
   /** The typed input from the values commander parsed; throws `badInput` (exit 2). */
-  parse(command: Command): Input;
+  parse(command: Command): Promise<Input>;
   run(ctx: CommandContext, input: Input): Promise<void>;
 }
 

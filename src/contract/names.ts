@@ -97,3 +97,11 @@ export function isSecretKey(key: string): boolean {
 export function isStage(stage: string): boolean {
   return stageProblem(stage) === undefined;
 }
+
+/**
+ * Where the rotation webhook's signing secret lives, inside the tenant's own SSM namespace (the
+ * reserved `_sovereign` segment, which no extension name can take).
+ */
+export function webhookSecretReference(stage: string, tenant: string): string {
+  return `ssm:/${stage}/tenants/${tenant}/_sovereign/webhook_secret`;
+}

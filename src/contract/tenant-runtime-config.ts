@@ -24,10 +24,7 @@ export interface TenantRuntimeConfig {
 /** The members of {@link TenantRuntimeConfig}; any other member is refused. */
 export const TENANT_CONFIG_KEYS: ReadonlySet<string> = new Set(['extensions', 'secrets', 'config', 'webhookSecret']);
 
-/** Where the rotation webhook's signing secret lives, inside the tenant's own SSM namespace. */
-export function webhookSecretReference(stage: string, tenant: string): string {
-  return `ssm:/${stage}/tenants/${tenant}/_sovereign/webhook_secret`;
-}
+export { webhookSecretReference } from './names.js';
 
 /**
  * The text of `SOVEREIGN_TENANT_CONFIG`. Deterministic: extensions and secret mappings sorted,

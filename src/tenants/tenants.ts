@@ -1,4 +1,4 @@
-import { webhookSecretReference } from '../contract/tenant-runtime-config.js';
+import { webhookSecretReference } from '../contract/names.js';
 import { conflict, notFound } from '../errors.js';
 import { assertTenantId } from '../names.js';
 import type { Tier } from '../config.js';

@@ -1,13 +1,14 @@
-import { z } from 'zod';
 import { exportAuditBundle } from '../../audit/export.js';
 import { loadProjectExtensions, offlineIsolationMatrix } from '../../audit/sources.js';
 import { secretsEnv } from '../secrets/context.js';
 import { packageVersion } from '../../artifact/locate.js';
-import { defineCommand, issue, option } from '../define.js';
+import { badInput } from '../../errors.js';
+import { defineCommand, option, optionalText, parsedBy } from '../define.js';
 
 // Commander requires --tenant; an empty one is refused here, before anything is read.
-const requiredTenant = z.string().superRefine((text, ctx) => {
-  if (text.length === 0) issue(ctx, text, '--tenant is required', 'e.g. sovereign audit export --tenant acme');
+const requiredTenant = parsedBy((text) => {
+  if (text.length === 0) throw badInput('--tenant is required', 'e.g. sovereign audit export --tenant acme');
+  return text;
 });
 
 export default defineCommand({
@@ -18,8 +19,8 @@ export default defineCommand({
   ],
   options: {
     tenant: option('--tenant <id>', 'the tenant the evidence is about', requiredTenant, { required: true }),
-    out: option('--out <file>', 'where to write the bundle (default: ./<tenant>-audit-<timestamp>.tar.gz)', z.string().optional()),
-    since: option('--since <iso-date>', 'only audit events at or after this date', z.string().optional()),
+    out: option('--out <file>', 'where to write the bundle (default: ./<tenant>-audit-<timestamp>.tar.gz)', optionalText),
+    since: option('--since <iso-date>', 'only audit events at or after this date', optionalText),
   },
   async run(ctx, { tenant, out, since }) {
     const project = ctx.project();

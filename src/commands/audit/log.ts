@@ -1,7 +1,6 @@
-import { z } from 'zod';
-import { ExitCode, UserError } from '../../errors.js';
+import { badInput, ExitCode, UserError } from '../../errors.js';
 import { readEvents, verifyLog, type AuditEvent } from '../../state/audit-log.js';
-import { defineCommand, flag, issue, option } from '../define.js';
+import { defineCommand, flag, option, optional, parsedBy } from '../define.js';
 import { tenantId } from '../fields.js';
 
 function line(e: AuditEvent): string {
@@ -9,19 +8,18 @@ function line(e: AuditEvent): string {
   return `${String(e.seq).padStart(5)}  ${e.time.slice(0, 19).replace('T', ' ')}  ${e.outcome === 'success' ? 'ok  ' : 'FAIL'}  ${e.action.padEnd(18)} ${(e.tenant ?? '-').padEnd(14)} ${e.actor}${args}${e.error ? `  error: ${e.error}` : ''}`;
 }
 
-const positiveLimit = z.string().transform((text, ctx) => {
+const positiveLimit = parsedBy((text) => {
   const limit = Number(text);
   if (Number.isInteger(limit) && limit >= 1) return limit;
-  issue(ctx, text, `--limit "${text}" is not a positive whole number`, 'e.g. --limit 50 for the last 50 events');
-  return z.NEVER;
+  throw badInput(`--limit "${text}" is not a positive whole number`, 'e.g. --limit 50 for the last 50 events');
 });
 
 export default defineCommand({
   examples: ['sovereign audit log', 'sovereign audit log --tenant acme --json', 'sovereign audit log --verify'],
   options: {
-    tenant: option('--tenant <id>', 'only events of this tenant', tenantId.optional()),
+    tenant: option('--tenant <id>', 'only events of this tenant', optional(tenantId)),
     verify: flag('--verify', 'check the hash chain; exit 1 naming the first bad seq'),
-    limit: option('--limit <n>', 'only the last <n> events', positiveLimit.optional()),
+    limit: option('--limit <n>', 'only the last <n> events', optional(positiveLimit)),
   },
   async run(ctx, { tenant, verify, limit }) {
     const path = ctx.project().paths.auditLog;

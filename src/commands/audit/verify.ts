@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
 import { readPinnedKey } from '../../audit/signing.js';
 import { verifyBundle } from '../../audit/verify.js';
 import { ExitCode, notFound, UserError } from '../../errors.js';
-import { arg, defineCommand, option } from '../define.js';
+import { arg, defineCommand, option, optionalText, text } from '../define.js';
 
 export default defineCommand({
   examples: [
@@ -12,8 +11,8 @@ export default defineCommand({
     'sovereign audit verify acme.tar.gz --key .sovereign/keys/_signing.pub',
     'sovereign audit verify acme.tar.gz --key MCowBQYDK2VwAyEA... --json',
   ],
-  arguments: { bundle: arg('<bundle>', 'the .tar.gz written by `sovereign audit export`', z.string()) },
-  options: { key: option('--key <pub>', 'require this signer: a public key file (PEM) or its base64', z.string().optional()) },
+  arguments: { bundle: arg('<bundle>', 'the .tar.gz written by `sovereign audit export`', text) },
+  options: { key: option('--key <pub>', 'require this signer: a public key file (PEM) or its base64', optionalText) },
   async run(ctx, { bundle, key }) {
     const path = resolve(ctx.globals.cwd, bundle);
     if (!existsSync(path)) throw notFound(`${bundle} does not exist`, 'pass the path of a bundle written by `sovereign audit export`');

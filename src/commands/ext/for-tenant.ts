@@ -1,8 +1,7 @@
 /** `ext enable` and `ext disable`: an extension and the tenant that gains or loses it. */
-import { z } from 'zod';
 import { badInput } from '../../errors.js';
 import type { CommandContext } from '../types.js';
-import { arg, defineCommand, option } from '../define.js';
+import { arg, defineCommand, option, optionalText, text } from '../define.js';
 
 /** The declared `ext <verb> <name> --tenant <id>`; `--tenant` is required, with the command's own example as the hint. */
 export function extensionForTenant(
@@ -11,8 +10,8 @@ export function extensionForTenant(
 ) {
   return defineCommand({
     examples: spec.examples,
-    arguments: { name: arg('<name>', spec.name, z.string()) },
-    options: { tenant: option('--tenant <id>', spec.tenant, z.string().optional()) },
+    arguments: { name: arg('<name>', spec.name, text) },
+    options: { tenant: option('--tenant <id>', spec.tenant, optionalText) },
     refine: ({ name, tenant }) => {
       if (!tenant) throw badInput(`ext ${verb} needs --tenant <id>`, `e.g. sovereign ext ${verb} ${name} --tenant acme`);
       return { name, tenant };

@@ -1,10 +1,9 @@
-import { z } from 'zod';
 import { scaffoldExtension } from '../../extensions/scaffold.js';
-import { arg, defineCommand } from '../define.js';
+import { arg, defineCommand, text } from '../define.js';
 
 export default defineCommand({
   examples: ['sovereign ext new shipping-rates', 'sovereign ext new crm-sync --json'],
-  arguments: { name: arg('<name>', 'extension name: 2–40 characters of a-z, 0-9 and "-"', z.string()) },
+  arguments: { name: arg('<name>', 'extension name: 2–40 characters of a-z, 0-9 and "-"', text) },
   async run(ctx, { name }) {
     const project = ctx.project();
     const result = scaffoldExtension({ extensionsDir: project.paths.extensions, name, projectDir: project.root });

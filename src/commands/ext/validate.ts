@@ -1,10 +1,9 @@
-import { z } from 'zod';
 import { badInput, notFound } from '../../errors.js';
-import { arg, defineCommand } from '../define.js';
+import { arg, defineCommand, optionalText } from '../define.js';
 
 export default defineCommand({
   examples: ['sovereign ext validate', 'sovereign ext validate avalara', 'sovereign ext validate --json'],
-  arguments: { name: arg('[name]', 'validate only this extension (routes of all are still checked for collisions)', z.string().optional()) },
+  arguments: { name: arg('[name]', 'validate only this extension (routes of all are still checked for collisions)', optionalText) },
   async run(ctx, { name }) {
     const project = ctx.project();
     const { listExtensionFolders } = await import('../../extensions/discover.js');

@@ -1,8 +1,7 @@
 /** What every `secrets` command shares: the service environment of the command's target. */
 import { Option, type Command } from 'commander';
-import { z } from 'zod';
 import { badInput } from '../../errors.js';
-import { arg, flag, option } from '../define.js';
+import { arg, flag, option, optionalText, text } from '../define.js';
 import type { SecretsEnv } from '../../secrets/shared.js';
 import type { CommandContext } from '../types.js';
 
@@ -20,16 +19,16 @@ export async function secretsEnv(ctx: CommandContext, options: { mutating: boole
 }
 
 /** `<tenant>`: the tenant whose secrets a command reads or writes. */
-export const tenantArgument = arg('<tenant>', 'tenant id', z.string());
+export const tenantArgument = arg('<tenant>', 'tenant id', text);
 
 /** `<tenant> <extension.key>`: one secret of one tenant (`history`, `rotate`, `rollback`). */
-export const mappingArguments = { tenant: tenantArgument, mapping: arg('<extension.key>', 'e.g. avalara.license_key', z.string()) };
+export const mappingArguments = { tenant: tenantArgument, mapping: arg('<extension.key>', 'e.g. avalara.license_key', text) };
 
 /** Value-source options shared by `put` and `rotate`; `readSecretValue` checks that exactly one is given. */
 export const VALUE_OPTIONS = {
   fromStdin: flag('--from-stdin', 'read the value from standard input (one trailing newline is dropped)'),
-  fromFile: option('--from-file <file>', 'read the value from a file (one trailing newline is dropped)', z.string().optional()),
-  generate: option('--generate <length>', 'generate a random value of this many characters (A-Z a-z 0-9)', z.string().optional()),
+  fromFile: option('--from-file <file>', 'read the value from a file (one trailing newline is dropped)', optionalText),
+  generate: option('--generate <length>', 'generate a random value of this many characters (A-Z a-z 0-9)', optionalText),
 };
 
 /**

@@ -1,7 +1,6 @@
-import { z } from 'zod';
 import { putSecret } from '../../secrets/put-value.js';
 import { readSecretValue } from '../../secrets/value-input.js';
-import { arg, defineCommand, option } from '../define.js';
+import { arg, defineCommand, option, text } from '../define.js';
 import { refuseValuesOnArgv, secretsEnv, VALUE_OPTIONS } from './context.js';
 
 export default defineCommand({
@@ -10,9 +9,9 @@ export default defineCommand({
     'sovereign secrets put secretsmanager:dev/tenants/acme/avalara --tenant acme --from-file avalara.json',
     'sovereign secrets put ssm:/dev/tenants/acme/cetec/api_token --tenant acme --generate 48 --json',
   ],
-  arguments: { reference: arg('<reference>', 'where the value goes: ssm:<parameter-name> or secretsmanager:<secret-name>', z.string()) },
+  arguments: { reference: arg('<reference>', 'where the value goes: ssm:<parameter-name> or secretsmanager:<secret-name>', text) },
   options: {
-    tenant: option('--tenant <id>', 'the tenant whose scope the reference must lie in', z.string(), { required: true }),
+    tenant: option('--tenant <id>', 'the tenant whose scope the reference must lie in', text, { required: true }),
     ...VALUE_OPTIONS,
   },
   configure: (command) => refuseValuesOnArgv(command, 1),

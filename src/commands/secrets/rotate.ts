@@ -1,8 +1,7 @@
-import { z } from 'zod';
 import { badInput } from '../../errors.js';
 import { rotateTenantSecret } from '../../secrets/rotate-value.js';
 import { readSecretValue } from '../../secrets/value-input.js';
-import { defineCommand, flag, option } from '../define.js';
+import { defineCommand, flag, option, optionalText } from '../define.js';
 import { mappingArguments, refuseValuesOnArgv, secretsEnv, VALUE_OPTIONS } from './context.js';
 
 export default defineCommand({
@@ -14,7 +13,7 @@ export default defineCommand({
   arguments: mappingArguments,
   options: {
     ...VALUE_OPTIONS,
-    rotationId: option('--rotation-id <id>', 'names this rotation: retrying with the same id and value writes nothing twice', z.string().optional()),
+    rotationId: option('--rotation-id <id>', 'names this rotation: retrying with the same id and value writes nothing twice', optionalText),
     resume: flag('--resume', 'complete an interrupted rotation (its AWSPENDING version becomes current)'),
     abort: flag('--abort', 'discard an interrupted rotation (its AWSPENDING version is dropped)'),
   },

@@ -1,6 +1,5 @@
-import { z } from 'zod';
 import { setSecret } from '../../secrets/set-reference.js';
-import { arg, defineCommand } from '../define.js';
+import { arg, defineCommand, text } from '../define.js';
 import { secretsEnv, tenantArgument } from './context.js';
 
 export default defineCommand({
@@ -10,8 +9,8 @@ export default defineCommand({
   ],
   arguments: {
     tenant: tenantArgument,
-    mapping: arg('<extension.key>', 'the extension and the secret key it declares, e.g. avalara.license_key', z.string()),
-    reference: arg('<reference>', 'ssm:<parameter-name> or secretsmanager:<secret-name>[:<json-key>[:<stage>]]', z.string()),
+    mapping: arg('<extension.key>', 'the extension and the secret key it declares, e.g. avalara.license_key', text),
+    reference: arg('<reference>', 'ssm:<parameter-name> or secretsmanager:<secret-name>[:<json-key>[:<stage>]]', text),
   },
   help: '\nChecks, in order: the syntax, the tenant\'s scope, that the extension declares the key, that the\ntarget exists (and holds the JSON key). Nothing is stored unless all pass.',
   async run(ctx, { tenant, mapping, reference }) {

@@ -1,13 +1,12 @@
-import { z } from 'zod';
 import { setBillingCustomer } from '../../billing/customer.js';
 import { requireTenant } from '../../tenants/tenants.js';
-import { defineCommand, option } from '../define.js';
+import { defineCommand, option, optionalText } from '../define.js';
 import { idArgument } from '../fields.js';
 
 export default defineCommand({
   examples: ['sovereign tenant billing acme --customer cus_NffrFeUfNV2Hib', 'sovereign tenant billing acme --json'],
   arguments: { id: idArgument },
-  options: { customer: option('--customer <id>', 'the billing customer whose events drive this tenant', z.string().optional()) },
+  options: { customer: option('--customer <id>', 'the billing customer whose events drive this tenant', optionalText) },
   async run(ctx, { id, customer }) {
     const state = ctx.state();
     if (customer !== undefined) {

@@ -1,18 +1,17 @@
-import { z } from 'zod';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readPinnedKey } from '../../audit/signing.js';
 import { ExitCode, notFound, UserError } from '../../errors.js';
 import { verifyCertificateFile } from '../../lifecycle/verify-certificate.js';
-import { arg, defineCommand, option } from '../define.js';
+import { arg, defineCommand, option, optionalText, text } from '../define.js';
 
 export default defineCommand({
   examples: [
     'sovereign tenant certificate-verify retention/acme/acme-deletion-certificate.json',
     'sovereign tenant certificate-verify acme-deletion-certificate.json --key .sovereign/keys/_signing.pub --json',
   ],
-  arguments: { file: arg('<file>', 'a deletion certificate', z.string()) },
-  options: { key: option('--key <public-key>', 'require this signer (PEM file or base64 SPKI)', z.string().optional()) },
+  arguments: { file: arg('<file>', 'a deletion certificate', text) },
+  options: { key: option('--key <public-key>', 'require this signer (PEM file or base64 SPKI)', optionalText) },
   async run(ctx, { file, key }) {
     const path = resolve(ctx.globals.cwd, file);
     if (!existsSync(path)) throw notFound(`${path} does not exist`);

@@ -1,9 +1,9 @@
-import { z } from 'zod';
 import { createTenant } from '../../tenants/tenants.js';
-import { tierSchema, type Tier } from '../../config.js';
+import type { Tier } from '../../config.js';
+import { TENANT_TIERS } from '../../contract/runtime-environment.js';
 import { ExitCode, UserError } from '../../errors.js';
 import type { CommandContext } from '../types.js';
-import { arg, defineCommand, option } from '../define.js';
+import { arg, bool, defineCommand, oneOf, option, optional, text } from '../define.js';
 
 /** Warns before this tenant pushes the fleet past a regional AWS quota. */
 async function warnAboutScale(ctx: CommandContext, tier: Tier): Promise<void> {
@@ -25,11 +25,11 @@ export default defineCommand({
     'sovereign tenant create acme --target aws --stage prod --yes',
   ],
   arguments: {
-    id: arg('<id>', 'tenant id: 3–28 characters of a-z, 0-9 and "-"', z.string()),
+    id: arg('<id>', 'tenant id: 3–28 characters of a-z, 0-9 and "-"', text),
   },
   options: {
-    tier: option('--tier <tier>', 'service tier: API limits and concurrency', tierSchema.optional()),
-    deploy: option('--no-deploy', 'only register the tenant (provisioning); its first `sovereign tenant deploy` activates it', z.boolean()),
+    tier: option('--tier <tier>', 'service tier: API limits and concurrency', optional(oneOf(TENANT_TIERS))),
+    deploy: option('--no-deploy', 'only register the tenant (provisioning); its first `sovereign tenant deploy` activates it', bool),
   },
   async run(ctx, input) {
     const project = ctx.project();

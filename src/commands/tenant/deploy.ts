@@ -1,6 +1,5 @@
-import { z } from 'zod';
 import { ExitCode, UserError } from '../../errors.js';
-import { arg, defineCommand, flag, option } from '../define.js';
+import { arg, defineCommand, flag, option, optional, optionalText, schema } from '../define.js';
 import { wholeNumber } from '../fields.js';
 
 export default defineCommand({
@@ -11,14 +10,14 @@ export default defineCommand({
     'sovereign tenant deploy --all --shard 2/4 --json > report.json',
   ],
   arguments: {
-    ids: arg('[id...]', 'tenants to deploy', z.array(z.string())),
+    ids: arg('[id...]', 'tenants to deploy', schema((z) => z.array(z.string()))),
   },
   options: {
     all: flag('--all', 'deploy every tenant'),
     concurrency: option('--concurrency <n>', 'tenants deployed at once', wholeNumber('--concurrency', 1), { default: '10' }),
-    waves: option('--wave <ids>', 'a wave of comma-separated tenant ids, or "rest" (repeatable, in order)', z.array(z.string()).default([]), { repeatable: true }),
-    shard: option('--shard <i/n>', 'deploy only shard i of n (stable split for parallel CI jobs)', z.string().optional()),
-    maxFailures: option('--max-failures <n>', 'stop starting tenants once more than n have failed', wholeNumber('--max-failures', 0).optional()),
+    waves: option('--wave <ids>', 'a wave of comma-separated tenant ids, or "rest" (repeatable, in order)', schema((z) => z.array(z.string()).default([])), { repeatable: true }),
+    shard: option('--shard <i/n>', 'deploy only shard i of n (stable split for parallel CI jobs)', optionalText),
+    maxFailures: option('--max-failures <n>', 'stop starting tenants once more than n have failed', optional(wholeNumber('--max-failures', 0))),
   },
   async run(ctx, { ids, all, concurrency, waves, shard, maxFailures }) {
     const state = ctx.state();

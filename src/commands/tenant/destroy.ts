@@ -1,7 +1,6 @@
-import { z } from 'zod';
 import { requireTenant } from '../../tenants/tenants.js';
 import { UserError, ExitCode } from '../../errors.js';
-import { defineCommand, option } from '../define.js';
+import { defineCommand, option, optionalText } from '../define.js';
 import { forceDeleteTable, idArgument } from '../fields.js';
 
 export default defineCommand({
@@ -12,7 +11,7 @@ export default defineCommand({
   ],
   arguments: { id: idArgument },
   options: {
-    exportData: option('--export-data <dir>', 'aws: export the tenant\'s table (JSONL.gz) to <dir> before deleting anything', z.string().optional()),
+    exportData: option('--export-data <dir>', 'aws: export the tenant\'s table (JSONL.gz) to <dir> before deleting anything', optionalText),
     forceDeleteTable,
   },
   async run(ctx, input) {

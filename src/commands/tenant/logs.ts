@@ -1,9 +1,8 @@
-import { z } from 'zod';
 import { badInput } from '../../errors.js';
 import { requireTenant } from '../../tenants/tenants.js';
 import { formatLogLine, matchesLogFilter } from '../../telemetry/format.js';
 import { followLogs, parseSinceOption } from '../../telemetry/logs.js';
-import { defineCommand, flag, option, parsedBy } from '../define.js';
+import { defineCommand, flag, option, optional, optionalText, parsedBy } from '../define.js';
 import { idArgument, wholeNumber } from '../fields.js';
 
 export default defineCommand({
@@ -16,9 +15,9 @@ export default defineCommand({
   arguments: { id: idArgument },
   options: {
     follow: flag('-f, --follow', 'keep printing new lines until interrupted'),
-    since: option('--since <dur>', 'only lines newer than this (30s, 10m, 2h, 1d) or since an ISO date; on aws the last hour by default', parsedBy((text) => parseSinceOption(text)).optional()),
-    extension: option('--extension <name>', 'only lines of this extension', z.string().optional()),
-    requestId: option('--request-id <id>', 'only lines of this request', z.string().optional()),
+    since: option('--since <dur>', 'only lines newer than this (30s, 10m, 2h, 1d) or since an ISO date; on aws the last hour by default', optional(parsedBy((text) => parseSinceOption(text)))),
+    extension: option('--extension <name>', 'only lines of this extension', optionalText),
+    requestId: option('--request-id <id>', 'only lines of this request', optionalText),
     limit: option('--limit <n>', 'at most this many of the newest lines (default 200)', wholeNumber('--limit', 1), { default: '200' }),
   },
   async run(ctx, { id, follow, since, extension, requestId, limit }) {

@@ -1,10 +1,9 @@
-import { z } from 'zod';
 import { runDueOffboardings } from '../../billing/webhook.js';
 import { badInput, ExitCode, UserError } from '../../errors.js';
 import { lifecycleEnv } from '../../lifecycle/env.js';
 import { offboardTenant } from '../../lifecycle/offboard.js';
 import { requireTenant } from '../../tenants/tenants.js';
-import { arg, defineCommand, flag, option } from '../define.js';
+import { arg, defineCommand, flag, option, optionalText } from '../define.js';
 import { forceDeleteTable } from '../fields.js';
 
 export default defineCommand({
@@ -14,10 +13,10 @@ export default defineCommand({
     'sovereign tenant offboard --due --yes',
     'sovereign tenant offboard acme --target aws --force-delete-table --yes',
   ],
-  arguments: { id: arg('[id]', 'tenant id', z.string().optional()) },
+  arguments: { id: arg('[id]', 'tenant id', optionalText) },
   options: {
-    out: option('--out <dir>', 'retention folder for the data export, audit bundle and deletion certificate (default .sovereign/retention/<id>-<time>/)', z.string().optional()),
-    reason: option('--reason <text>', 'why, recorded in the certificate and the audit log', z.string().optional()),
+    out: option('--out <dir>', 'retention folder for the data export, audit bundle and deletion certificate (default .sovereign/retention/<id>-<time>/)', optionalText),
+    reason: option('--reason <text>', 'why, recorded in the certificate and the audit log', optionalText),
     due: flag('--due', 'offboard every tenant whose billing grace period is over'),
     forceDeleteTable,
   },

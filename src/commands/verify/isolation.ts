@@ -1,5 +1,5 @@
 import { ExitCode, UserError } from '../../errors.js';
-import { defineCommand, option } from '../define.js';
+import { defineCommand, option, optional } from '../define.js';
 import { tenantId } from '../fields.js';
 
 /**
@@ -8,7 +8,7 @@ import { tenantId } from '../fields.js';
  */
 export default defineCommand({
   examples: ['sovereign verify isolation', 'sovereign verify isolation --tenant acme', 'sovereign verify isolation --target aws --json'],
-  options: { only: option('--tenant <id>', 'only the checks involving this tenant (its policy, and others against its resources)', tenantId.optional()) },
+  options: { only: option('--tenant <id>', 'only the checks involving this tenant (its policy, and others against its resources)', optional(tenantId)) },
   async run(ctx, { only }) {
     const { formatIsolationMatrix } = await import('../../isolation/matrix.js');
     const records = (await ctx.state().listTenants()).filter((r) => r.status !== 'deleted');

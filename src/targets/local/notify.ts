@@ -4,7 +4,6 @@
  * webhook that invalidates the cached references at once.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import type { Project } from '../../project.js';
 import { nextGeneration, parseGenerationMarker, serializeGenerationMarker, type GenerationMarker } from '../../contract/generation.js';
@@ -55,8 +54,8 @@ export type NotifyResult = WebhookDelivery;
 export async function sendRotationWebhook(options: NotifyOptions): Promise<NotifyResult> {
   const now = options.now ?? Date.now;
   const body = JSON.stringify({ tenant: options.tenant, references: options.references, generation: options.generation });
-  // The signing code (node:crypto) loads with the first notice, not with every command that reads markers.
-  const { webhookHeaders } = await import('../../runtime/webhook.js');
+  // The signing code and node:http load with the first notice, not with every command that reads markers.
+  const [{ webhookHeaders }, { request }] = await Promise.all([import('../../runtime/webhook.js'), import('node:http')]);
   const id = `msg_${globalThis.crypto.randomUUID().replace(/-/g, '')}`;
   const headers = webhookHeaders(options.secret, id, body, now());
   const url = new URL(`${options.baseUrl.replace(/\/$/, '')}/_sovereign/webhooks/rotation`);

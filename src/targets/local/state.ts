@@ -7,49 +7,16 @@
  * (see `journal.ts`).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative, isAbsolute, resolve } from 'node:path';
-import { ExitCode, UserError } from '../../errors.js';
-import { writeFileAtomic } from '../../fs/atomic.js';
 import type { Project } from '../../project.js';
-import { nextGeneration, serializeGenerationMarker } from '../../contract/generation.js';
-import { appendEvent, readTail, repairTornTail, type AuditEvent } from '../../state/audit-log.js';
 import type { TenantRecord } from '../../state/registry.js';
-import { listTenants, readTenant, serializeTenant, tenantFile } from './registry.js';
-import { localActor, mutationEvent, Transaction, type FileChange, type MutateOptions, type MutationInfo, type StateStore } from '../../state/store.js';
-import { webhookSecretReference } from '../../tenants/tenants.js';
-import { tenantKeyPath, tenantVaultPath } from './paths.js';
-import { applyChanges, recoverJournal, stageChanges } from './journal.js';
-import { acquireLock } from './lock.js';
-import { generationPath, readGenerationFile } from './notify.js';
-
-/**
- * The bytes of a new tenant's vault holding its webhook signing secret, built in a scratch
- * folder so they can land in the same commit as the tenant's record and key.
- */
-async function seededVault(key: Buffer, id: string, stage: string, by: string): Promise<Buffer> {
-  // The vault writer (node:crypto) loads only for a mutation that provisions a tenant.
-  const { openWritableVault } = await import('./vault-writer.js');
-  const scratch = mkdtempSync(join(tmpdir(), 'sovereign-vault-'));
-  try {
-    const path = join(scratch, `${id}.vault`);
-    openWritableVault(path, key, id).putVersion(webhookSecretReference(stage, id), randomBytes(32).toString('base64url'), { by });
-    return readFileSync(path);
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
-}
-
-/** Whether `path` lies inside `dir` (both resolved). */
-function isInside(dir: string, path: string): boolean {
-  const rel = relative(resolve(dir), resolve(path));
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
-}
+import { listTenants, readTenant } from './registry.js';
+import { localActor, type MutateOptions, type MutationInfo, type StateStore, type Transaction } from '../../state/store.js';
 
 /** The mutation running in this async context, with the state folder it commits to. */
 const running = new AsyncLocalStorage<{ stateDir: string; tx: Transaction }>();
+
+/** Where a committing mutation runs its transaction, so `runningTransaction` finds it. */
+export type MutationContext = typeof running;
 
 /**
  * The transaction of the mutation that is running (in this async context) on the project whose
@@ -59,24 +26,6 @@ const running = new AsyncLocalStorage<{ stateDir: string; tx: Transaction }>();
 export function runningTransaction(stateDir: string): Transaction | undefined {
   const current = running.getStore();
   return current && current.stateDir === stateDir ? current.tx : undefined;
-}
-
-/**
- * Every folder a commit stages temporary files in (each beside the file it replaces): the
- * registry, keys, vaults, the state folder itself, the billing ledger's, each tenant's data folder
- * (its generation marker) and each retention folder (certificates). Recovery removes the ones no
- * journal names.
- */
-function stagingFolders(project: Project): string[] {
-  const { paths } = project;
-  const subfolders = (dir: string) => {
-    try {
-      return readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => join(dir, entry.name));
-    } catch {
-      return [];
-    }
-  };
-  return [paths.tenants, paths.keys, paths.vault, paths.state, join(paths.state, 'billing'), ...subfolders(paths.data), ...subfolders(join(paths.state, 'retention'))];
 }
 
 export class LocalState implements StateStore {
@@ -97,74 +46,9 @@ export class LocalState implements StateStore {
     return this.project.root;
   }
 
+  /** Runs `run` under the project lock and commits its intents (`commit.ts`, loaded on first use). */
   async mutate<T>(info: MutationInfo, run: (tx: Transaction) => Promise<T> | T, options: MutateOptions = {}): Promise<T> {
-    const paths = this.project.paths;
-    const lock = await acquireLock(paths.lock, { command: info.command });
-    try {
-      const recovered = recoverJournal(paths.journal, paths.auditLog, paths.state, stagingFolders(this.project));
-      if (recovered) options.onRecovered?.(recovered);
-      const repair = repairTornTail(paths.auditLog, this.actor, info.command);
-      if (repair) options.onRecovered?.(`the audit log had a torn last line (${String(repair.args.tornBytes)} bytes) from an interrupted command; cut off and recorded as seq ${repair.seq}`);
-      const tx = new Transaction();
-      let result: T;
-      try {
-        result = await running.run({ stateDir: paths.state, tx }, () => run(tx));
-      } catch (error) {
-        if (!(error instanceof UserError && error.exitCode === ExitCode.badInput)) this.record(info, tx, error);
-        throw error;
-      }
-      // Local state is guarded by the project lock and keeps its ledgers in files (`tx.write`).
-      if (tx.guarded.length > 0) throw new Error(`local state does not store guarded items (${tx.guarded.map((g) => g.partition).join(', ')})`);
-      const changes = await this.fileChanges(tx);
-      // Outputs the user asked for outside `.sovereign/` (a retention folder) are written first:
-      // recovery touches only the project's own state.
-      const inside = changes.filter((c) => isInside(paths.state, c.path));
-      for (const output of changes.filter((c) => !isInside(paths.state, c.path))) {
-        if (output.kind === 'write') writeFileAtomic(output.path, output.data, output.mode === undefined ? {} : { mode: output.mode });
-        else rmSync(output.path, { recursive: true, force: true });
-      }
-      const seq = (readTail(paths.auditLog).last?.seq ?? 0) + 1;
-      const entry = stageChanges(paths.journal, seq, inside);
-      this.record(info, tx);
-      applyChanges(paths.journal, entry);
-      return result;
-    } finally {
-      lock.release();
-    }
-  }
-
-  /** The files a transaction's intents become, in the order they are staged. */
-  private async fileChanges(tx: Transaction): Promise<FileChange[]> {
-    const project = this.project;
-    const paths = project.paths;
-    const changes: FileChange[] = [...tx.tenants].map(([id, record]) =>
-      record ? { kind: 'write', path: tenantFile(paths.tenants, id), data: serializeTenant(record) } : { kind: 'remove', path: tenantFile(paths.tenants, id) },
-    );
-    for (const [tenant, { stage }] of tx.provisioned) {
-      const key = randomBytes(32);
-      // Keys are readable by their owner only, and so is the folder that lists them.
-      mkdirSync(paths.keys, { recursive: true, mode: 0o700 });
-      chmodSync(paths.keys, 0o700);
-      changes.push({ kind: 'write', path: tenantKeyPath(project, tenant), data: key, mode: 0o600 });
-      changes.push({ kind: 'write', path: tenantVaultPath(project, tenant), data: await seededVault(key, tenant, stage, this.actor), mode: 0o600 });
-    }
-    for (const tenant of tx.unprovisioned) {
-      changes.push({ kind: 'remove', path: tenantKeyPath(project, tenant) });
-      changes.push({ kind: 'remove', path: tenantVaultPath(project, tenant) });
-      changes.push({ kind: 'remove', path: join(paths.data, tenant) });
-    }
-    const now = new Date();
-    for (const [tenant, { change, ticket, audit }] of tx.generations) {
-      const path = generationPath(project, tenant);
-      const marker = nextGeneration(readGenerationFile(path), { references: change.references, now, ...(change.suspended !== undefined ? { suspended: change.suspended } : {}) });
-      changes.push({ kind: 'write', path, data: serializeGenerationMarker(marker) });
-      ticket.generation = marker.generation;
-      if (audit) tx.eventArgs.generation = marker.generation;
-    }
-    return [...changes, ...tx.changes];
-  }
-
-  private record(info: MutationInfo, tx: Transaction, error?: unknown): AuditEvent {
-    return appendEvent(this.project.paths.auditLog, mutationEvent(this.actor, info, tx, error));
+    const { commitMutation } = await import('./commit.js');
+    return commitMutation(this.project, this.actor, running, info, run, options);
   }
 }

@@ -1,0 +1,137 @@
+/**
+ * The local target's commit: a mutation's intents become file changes that are staged and
+ * journaled before its audit event is appended and renamed into place after it (see `journal.ts`).
+ * Loaded with the first mutation, so a command that only reads the registry loads none of it.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, isAbsolute, resolve } from 'node:path';
+import { ExitCode, UserError } from '../../errors.js';
+import { writeFileAtomic } from '../../fs/atomic.js';
+import type { Project } from '../../project.js';
+import { nextGeneration, serializeGenerationMarker } from '../../contract/generation.js';
+import { webhookSecretReference } from '../../contract/names.js';
+import { appendEvent, readTail, repairTornTail, type AuditEvent } from '../../state/audit-log.js';
+import { serializeTenant, tenantFile } from './registry.js';
+import { mutationEvent, Transaction, type FileChange, type MutateOptions, type MutationInfo } from '../../state/store.js';
+import { tenantKeyPath, tenantVaultPath } from './paths.js';
+import { applyChanges, recoverJournal, stageChanges } from './journal.js';
+import { acquireLock } from './lock.js';
+import { generationPath, readGenerationFile } from './notify.js';
+import type { MutationContext } from './state.js';
+
+/**
+ * The bytes of a new tenant's vault holding its webhook signing secret, built in a scratch
+ * folder so they can land in the same commit as the tenant's record and key.
+ */
+async function seededVault(key: Buffer, id: string, stage: string, by: string): Promise<Buffer> {
+  // The vault writer (node:crypto) loads only for a mutation that provisions a tenant.
+  const { openWritableVault } = await import('./vault-writer.js');
+  const scratch = mkdtempSync(join(tmpdir(), 'sovereign-vault-'));
+  try {
+    const path = join(scratch, `${id}.vault`);
+    openWritableVault(path, key, id).putVersion(webhookSecretReference(stage, id), randomBytes(32).toString('base64url'), { by });
+    return readFileSync(path);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Whether `path` lies inside `dir` (both resolved). */
+function isInside(dir: string, path: string): boolean {
+  const rel = relative(resolve(dir), resolve(path));
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+/**
+ * Every folder a commit stages temporary files in (each beside the file it replaces): the
+ * registry, keys, vaults, the state folder itself, the billing ledger's, each tenant's data folder
+ * (its generation marker) and each retention folder (certificates). Recovery removes the ones no
+ * journal names.
+ */
+function stagingFolders(project: Project): string[] {
+  const { paths } = project;
+  const subfolders = (dir: string) => {
+    try {
+      return readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => join(dir, entry.name));
+    } catch {
+      return [];
+    }
+  };
+  return [paths.tenants, paths.keys, paths.vault, paths.state, join(paths.state, 'billing'), ...subfolders(paths.data), ...subfolders(join(paths.state, 'retention'))];
+}
+
+/**
+ * Runs `run` under the project lock, after recovering an interrupted commit, and commits what it
+ * recorded with one audit event; a failure is audited too (bad input excepted) and changes nothing.
+ */
+export async function commitMutation<T>(project: Project, actor: string, running: MutationContext, info: MutationInfo, run: (tx: Transaction) => Promise<T> | T, options: MutateOptions): Promise<T> {
+  const paths = project.paths;
+  const lock = await acquireLock(paths.lock, { command: info.command });
+  try {
+    const recovered = recoverJournal(paths.journal, paths.auditLog, paths.state, stagingFolders(project));
+    if (recovered) options.onRecovered?.(recovered);
+    const repair = repairTornTail(paths.auditLog, actor, info.command);
+    if (repair) options.onRecovered?.(`the audit log had a torn last line (${String(repair.args.tornBytes)} bytes) from an interrupted command; cut off and recorded as seq ${repair.seq}`);
+    const tx = new Transaction();
+    let result: T;
+    try {
+      result = await running.run({ stateDir: paths.state, tx }, () => run(tx));
+    } catch (error) {
+      if (!(error instanceof UserError && error.exitCode === ExitCode.badInput)) record(project, actor, info, tx, error);
+      throw error;
+    }
+    // Local state is guarded by the project lock and keeps its ledgers in files (`tx.write`).
+    if (tx.guarded.length > 0) throw new Error(`local state does not store guarded items (${tx.guarded.map((g) => g.partition).join(', ')})`);
+    const changes = await fileChanges(project, actor, tx);
+    // Outputs the user asked for outside `.sovereign/` (a retention folder) are written first:
+    // recovery touches only the project's own state.
+    const inside = changes.filter((c) => isInside(paths.state, c.path));
+    for (const output of changes.filter((c) => !isInside(paths.state, c.path))) {
+      if (output.kind === 'write') writeFileAtomic(output.path, output.data, output.mode === undefined ? {} : { mode: output.mode });
+      else rmSync(output.path, { recursive: true, force: true });
+    }
+    const seq = (readTail(paths.auditLog).last?.seq ?? 0) + 1;
+    const entry = stageChanges(paths.journal, seq, inside);
+    record(project, actor, info, tx);
+    applyChanges(paths.journal, entry);
+    return result;
+  } finally {
+    lock.release();
+  }
+}
+
+/** The files a transaction's intents become, in the order they are staged. */
+async function fileChanges(project: Project, actor: string, tx: Transaction): Promise<FileChange[]> {
+  const paths = project.paths;
+  const changes: FileChange[] = [...tx.tenants].map(([id, record]) =>
+    record ? { kind: 'write', path: tenantFile(paths.tenants, id), data: serializeTenant(record) } : { kind: 'remove', path: tenantFile(paths.tenants, id) },
+  );
+  for (const [tenant, { stage }] of tx.provisioned) {
+    const key = randomBytes(32);
+    // Keys are readable by their owner only, and so is the folder that lists them.
+    mkdirSync(paths.keys, { recursive: true, mode: 0o700 });
+    chmodSync(paths.keys, 0o700);
+    changes.push({ kind: 'write', path: tenantKeyPath(project, tenant), data: key, mode: 0o600 });
+    changes.push({ kind: 'write', path: tenantVaultPath(project, tenant), data: await seededVault(key, tenant, stage, actor), mode: 0o600 });
+  }
+  for (const tenant of tx.unprovisioned) {
+    changes.push({ kind: 'remove', path: tenantKeyPath(project, tenant) });
+    changes.push({ kind: 'remove', path: tenantVaultPath(project, tenant) });
+    changes.push({ kind: 'remove', path: join(paths.data, tenant) });
+  }
+  const now = new Date();
+  for (const [tenant, { change, ticket, audit }] of tx.generations) {
+    const path = generationPath(project, tenant);
+    const marker = nextGeneration(readGenerationFile(path), { references: change.references, now, ...(change.suspended !== undefined ? { suspended: change.suspended } : {}) });
+    changes.push({ kind: 'write', path, data: serializeGenerationMarker(marker) });
+    ticket.generation = marker.generation;
+    if (audit) tx.eventArgs.generation = marker.generation;
+  }
+  return [...changes, ...tx.changes];
+}
+
+function record(project: Project, actor: string, info: MutationInfo, tx: Transaction, error?: unknown): AuditEvent {
+  return appendEvent(project.paths.auditLog, mutationEvent(actor, info, tx, error));
+}
