@@ -10,7 +10,7 @@ export const MODULES = {
   reference: { mutate: ['src/contract/reference.ts'], tests: ['src/contract/reference.test.ts', 'test/reference-problems.test.ts'] },
   scope: { mutate: ['src/secrets/scope.ts'], tests: ['src/secrets/scope.test.ts', 'test/scope-rules.test.ts'] },
   'audit-log': { mutate: ['src/state/audit-log.ts'], tests: ['src/state/audit-log.test.ts', 'test/audit-chain-forgery.test.ts', 'test/audit-log-edges.test.ts'] },
-  chain: { mutate: ['src/audit/chain.ts'], tests: ['src/audit/chain.test.ts', 'test/audit-chain-forgery.test.ts', 'test/audit-chain-check.test.ts', 'test/audit-chain-scan.test.ts'] },
+  chain: { mutate: ['src/audit/chain.ts'], tests: ['src/audit/chain.test.ts', 'test/audit-segment-reference.test.ts', 'test/audit-chain-forgery.test.ts', 'test/audit-chain-check.test.ts', 'test/audit-chain-scan.test.ts'] },
   verify: { mutate: ['src/audit/verify.ts'], tests: ['test/audit-verify.test.ts'] },
   webhook: { mutate: ['src/runtime/webhook.ts'], tests: ['src/runtime/webhook.test.ts', 'test/webhook-verify.test.ts'] },
   'billing-signature': { mutate: ['src/billing/signature.ts'], tests: ['test/billing.test.ts', 'test/billing-signature.test.ts'] },

@@ -64,7 +64,19 @@ describe('scanLogLine', () => {
     ['a prevHash key elsewhere', good.replace('"prevHash"', '"prevHasx"')],
     ['a line that does not end with "}', `${good} `],
     ['a line too short to hold both hashes', '{"seq":1,"time":"t","tenant":null,"action":"a","args":{}}'],
+    // Each of these is caught by one check alone: the others all pass.
+    ['a line whose last byte is not }', `${good.slice(0, -1)}x`],
+    ['a hash not closed by a quote', `${good.slice(0, -2)}x}`],
+    ['a seq followed by a letter', good.replace('{"seq":1,', '{"seq":1a,')],
   ])('declines %s', (_what, line) => {
     expect(scan(line)).toBeUndefined();
+  });
+
+  it('reads the shortest line that holds every field it reads', () => {
+    const hash = 'a'.repeat(64);
+    const line = `{"seq":1,"time":"","tenant":null,"action":"","args":{},"prevHash":"${hash}","hash":"${hash}"}`;
+    const view = scan(line);
+    expect(view).toBeDefined();
+    expect(fields(line, view!)).toEqual({ seq: 1, time: '', tenant: null, action: '', prevHash: hash, hash });
   });
 });
