@@ -4,6 +4,7 @@
  * CloudWatch. One session per command: the caller identity is looked up once and the account,
  * region and stage are printed before the first change.
  */
+import { awsConfigOf } from '../../config.js';
 import { badInput } from '../../errors.js';
 import { lazyTelemetrySource } from '../../telemetry/lazy.js';
 import { tenantTags } from '../../templates/tenant-stack.js';
@@ -67,7 +68,13 @@ export function createAwsTarget(host: TargetHost): Target {
     },
     async offboarding(options) {
       const { awsOffboardTarget } = await import('./offboard.js');
-      return awsOffboardTarget({ state: target.state(), session: sessionOf(), forceDeleteTable: options.forceDeleteTable });
+      const aws = awsConfigOf(host.project().config);
+      return awsOffboardTarget({
+        state: target.state(),
+        session: sessionOf(),
+        forceDeleteTable: options.forceDeleteTable,
+        keys: { tableKey: aws.tableKey, pendingWindowInDays: aws.keyDeletionWindowDays },
+      });
     },
     async scaleWarnings(tiers) {
       const { scaleWarningsOnAws } = await import('./scale.js');
