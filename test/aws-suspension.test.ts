@@ -14,6 +14,7 @@ import { DeleteFunctionConcurrencyCommand, LambdaClient, PutFunctionConcurrencyC
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { run } from '../src/cli.js';
 import { GENERATION_ITEM_KEY } from '../src/contract/generation.js';
 import { evaluatePolicies, type EvaluablePolicy } from '../src/isolation/policy-eval.js';
@@ -57,6 +58,33 @@ describe('the runtime role of a tenant on aws (offline IAM evaluation of the ren
     expect(decide('dynamodb:BatchWriteItem', ['avalara#a', 'cetec#b'])).toBe('allowed');
     expect(decide('dynamodb:GetItem', [GENERATION_ITEM_KEY.pk])).toBe('allowed');
     expect(decide('dynamodb:Query', ['avalara#orders'])).toBe('allowed');
+  });
+
+  it('gets the same decisions from an independent IAM simulator', async () => {
+    const requests: Array<[string, string[] | undefined]> = [
+      ['dynamodb:PutItem', [GENERATION_ITEM_KEY.pk]],
+      ['dynamodb:UpdateItem', [GENERATION_ITEM_KEY.pk]],
+      ['dynamodb:DeleteItem', [GENERATION_ITEM_KEY.pk]],
+      ['dynamodb:BatchWriteItem', ['avalara#orders', GENERATION_ITEM_KEY.pk]],
+      ['dynamodb:PutItem', ['stranger#x']],
+      ['dynamodb:PutItem', ['avalara#orders']],
+      ['dynamodb:UpdateItem', ['cetec#jobs']],
+      ['dynamodb:GetItem', [GENERATION_ITEM_KEY.pk]],
+    ];
+    for (const [action, keys] of requests) {
+      const answer = await runSimulation(
+        {
+          request: { principal: `arn:aws:iam::${ACCOUNT}:role/sovereign-prod-acme-runtime`, action, resource: { resource: TABLE_ARN, accountId: ACCOUNT }, contextVariables: keys ? { 'dynamodb:LeadingKeys': keys } : {} },
+          identityPolicies: [{ name: 'runtime', policy }],
+          serviceControlPolicies: [],
+          resourceControlPolicies: [],
+        },
+        {},
+      );
+      if (answer.resultType === 'error') throw new Error(`iam-simulate refused ${action}: ${answer.errors.message}`);
+      const independent = answer.overallResult === 'Allowed' ? 'allowed' : 'implicitDeny';
+      expect(independent, `${action} ${keys?.join(',')}`).toBe(decide(action, keys));
+    }
   });
 
   it('with no extension enabled writes nothing at all', () => {

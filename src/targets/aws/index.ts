@@ -39,7 +39,7 @@ export function createAwsTarget(host: TargetHost): Target {
       const { diffTenantOnAws } = await import('./diff.js');
       return diffTenantOnAws({ session: sessionOf(), tenant: record.id, template: build.template, tags: tenantTags(build.inputs) });
     },
-    destroys: 'its stack, table, function, API, role and log group',
+    destroys: 'its stack, table, function, API, role and log group, and schedules the deletion of its own KMS key',
     async destroy(request) {
       const { offboardTenantOnAws } = await import('./destroy.js');
       const { record, result } = await offboardTenantOnAws(target.state(), {
@@ -49,6 +49,11 @@ export function createAwsTarget(host: TargetHost): Target {
         forceDeleteTable: request.forceDeleteTable,
         view: deferredView(host.out, `destroy ${request.tenant}`, 'stack'),
       });
+      // What the table's backups and the logs were encrypted with goes too, after the stack (and the optional export).
+      const { kmsClientFor, shredTenantKey } = await import('./shred.js');
+      const aws = awsConfigOf(host.project().config);
+      const shredded = await shredTenantKey(kmsClientFor(sessionOf().settings), { stage: host.globals.stage, tenant: request.tenant, tableKey: aws.tableKey, pendingWindowInDays: aws.keyDeletionWindowDays });
+      host.out.info(shredded.shredded ? `key ${shredded.keyId} of ${request.tenant} is scheduled for deletion on ${shredded.deletionDate}` : (shredded.reason ?? 'no key was shredded'));
       return { record, stack: result.stack, existed: result.existed, exported: result.exported ? { path: result.exported.path, items: result.exported.items } : null };
     },
     async secrets(options) {
