@@ -351,7 +351,8 @@ export function renderTenantStack(inputs: TenantStackInputs): CfnTemplate {
       ApiUrl: { Description: 'Base URL of the tenant API', Value: getAtt('HttpApi', 'ApiEndpoint') },
       FunctionName: { Description: 'The tenant runtime function', Value: ref('Function') },
       TableName: { Description: 'The tenant table', Value: ref('Table') },
-      DataKeyArn: { Description: ownKey ? "The tenant's own KMS key (table, log group)" : "The stage's data key (table, log group)", Value: dataKeyArn },
+      // With the stage's key, the control plane's own output already names it.
+      ...(ownKey ? { DataKeyArn: { Description: "The tenant's own KMS key (table, log group)", Value: dataKeyArn } } : {}),
     },
   };
   return template;
