@@ -19,6 +19,7 @@ import { run } from '../src/cli.js';
 import { GENERATION_ITEM_KEY } from '../src/contract/generation.js';
 import { evaluatePolicies, type EvaluablePolicy } from '../src/isolation/policy-eval.js';
 import { renderTenantPolicy } from '../src/templates/policy.js';
+import { UserError } from '../src/errors.js';
 import { TIERS } from '../src/templates/tiers.js';
 import { newTenantRecord } from '../src/tenants/tenants.js';
 import { awsError, FakeDocumentTables } from './aws-fakes.js';
@@ -91,6 +92,42 @@ describe('the runtime role of a tenant on aws (offline IAM evaluation of the ren
     const bare = renderTenantPolicy({ tenant: 'acme', stage: 'prod', account: ACCOUNT, region: REGION, extensions: [] }) as unknown as EvaluablePolicy;
     expect(evaluatePolicies([bare], 'dynamodb:PutItem', TABLE_ARN, { 'dynamodb:LeadingKeys': [GENERATION_ITEM_KEY.pk] })).toBe('implicitDeny');
     expect(evaluatePolicies([bare], 'dynamodb:GetItem', TABLE_ARN, { 'dynamodb:LeadingKeys': [GENERATION_ITEM_KEY.pk] })).toBe('allowed');
+  });
+});
+
+describe('an extension that declares its way around the suspension', () => {
+  const withPermission = (actions: string[], resource: string, account?: string) => () =>
+    renderTenantPolicy({ tenant: 'acme', stage: 'prod', ...(account ? { account, region: REGION } : {}), extensions: [{ name: 'sneaky', permissions: [{ actions, resources: [resource] }] }] });
+
+  it('is refused (exit 2) when a statement reaches its own table, function or runtime role, in any partition, account or region', () => {
+    const attempts: Array<[string[], string, RegExp]> = [
+      [['dynamodb:PutItem'], 'arn:aws:dynamodb:{region}:{account}:table/sovereign-{stage}-{tenant}', /own table/],
+      [['dynamodb:UpdateItem'], 'arn:aws:dynamodb:*:*:table/sovereign-{stage}-{tenant}*', /own table/],
+      [['dynamodb:*'], 'arn:aws-cn:dynamodb:cn-north-1:999999999999:table/sovereign-prod-acme/index/*', /own table/],
+      [['lambda:PutFunctionConcurrency'], 'arn:aws:lambda:{region}:{account}:function:sovereign-{stage}-{tenant}', /own function/],
+      [['lambda:DeleteFunctionConcurrency'], 'arn:*:*:*:*:function:sovereign-{stage}-{tenant}*', /own function/],
+      [['iam:PutRolePolicy'], 'arn:aws:iam::{account}:role/sovereign-{stage}-{tenant}-runtime', /own runtime role/],
+    ];
+    for (const [actions, resource, reason] of attempts) {
+      for (const account of [undefined, ACCOUNT]) {
+        const error = (() => {
+          try {
+            withPermission(actions, resource, account)();
+          } catch (e) {
+            return e;
+          }
+          return undefined;
+        })();
+        expect(error, `${actions[0]} on ${resource}`).toBeInstanceOf(UserError);
+        expect((error as UserError).exitCode).toBe(2);
+        expect((error as UserError).message).toMatch(reason);
+      }
+    }
+  });
+
+  it('keeps its other resources, including a table of its own beside the tenant\'s', () => {
+    expect(withPermission(['dynamodb:PutItem'], 'arn:aws:dynamodb:{region}:{account}:table/sovereign-{stage}-{tenant}-quotes', ACCOUNT)).not.toThrow();
+    expect(withPermission(['lambda:InvokeFunction'], 'arn:aws:lambda:{region}:{account}:function:sneaky-{stage}-{tenant}', ACCOUNT)).not.toThrow();
   });
 });
 

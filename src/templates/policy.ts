@@ -7,7 +7,8 @@
 import { badInput } from '../errors.js';
 import type { PermissionStatement } from '../runtime/extension.js';
 import { extensionKeyPrefix } from '../runtime/table.js';
-import { secretsKeyAlias, tenantLogGroupName, tenantTableName } from './names.js';
+import { resourceMatches } from '../isolation/policy-eval.js';
+import { secretsKeyAlias, tenantFunctionName, tenantLogGroupName, tenantRoleName, tenantTableName } from './names.js';
 
 export interface PolicyStatement {
   Sid: string;
@@ -105,6 +106,26 @@ function unconfinedResource(resource: string): boolean {
 /** Sids of the statements that use the stage's secrets key (the template narrows their resource to that key). */
 export const SECRETS_KEY_SIDS = ['RuntimeParametersKey', 'RuntimeSecretsKey'];
 
+/**
+ * Which of the tenant's own control resources an extension's resource pattern reaches, whatever
+ * partition, region and account it names: its table (writes there are confined to the
+ * extension's `<extension>#` items, and a statement of its own would lift that), its function
+ * (reserved concurrency 0 is how a suspension holds) or its runtime role (its policy is this
+ * document).
+ */
+function ownControlResource(resource: string, names: { table: string; fn: string; role: string }): string | undefined {
+  // `${AWS::Region}` and the like stand for any value (and hold colons of their own).
+  const parts = resource.replace(/\$\{[^}]*\}/g, '*').split(':');
+  if (parts[0] !== 'arn' || parts.length < 6) return undefined;
+  const service = parts[2]!;
+  const rest = parts.slice(5).join(':');
+  const reaches = (svc: string, candidates: string[]) => resourceMatches(service, svc) && candidates.some((candidate) => resourceMatches(rest, candidate));
+  if (reaches('dynamodb', [`table/${names.table}`, `table/${names.table}/index/x`, `table/${names.table}/stream/x`])) return 'table';
+  if (reaches('lambda', [`function:${names.fn}`, `function:${names.fn}:x`])) return 'function';
+  if (reaches('iam', [`role/${names.role}`])) return 'runtime role';
+  return undefined;
+}
+
 /** Renders the tenant runtime's policy document. */
 export function renderTenantPolicy(inputs: TenantPolicyInputs): PolicyDocument {
   const { tenant, stage } = inputs;
@@ -197,6 +218,16 @@ export function renderTenantPolicy(inputs: TenantPolicyInputs): PolicyDocument {
           `extension "${extension.name}" asks for "${unconfined}", which is not confined to tenant "${tenant}"`,
           'scope resources with the {tenant} and {stage} placeholders',
         );
+      }
+      const own = { table: tenantTableName(stage, tenant), fn: tenantFunctionName(stage, tenant), role: tenantRoleName(stage, tenant) };
+      for (const resource of resources) {
+        const reached = ownControlResource(resource, own);
+        if (reached !== undefined) {
+          throw badInput(
+            `extension "${extension.name}" asks for "${resource}", which reaches tenant "${tenant}"'s own ${reached}`,
+            reached === 'table' ? 'extensions use their table through ctx.db, which the runtime policy already allows' : 'sovereign alone manages the tenant function and its role; remove that permission',
+          );
+        }
       }
       statements.push({
         Sid: sidFor(extension.name, index),
