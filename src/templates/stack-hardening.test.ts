@@ -174,6 +174,11 @@ describe('reserved concurrency', () => {
     expect((suspended as Json).Resources.Function.Properties.ReservedConcurrentExecutions).toBe(SUSPENDED_CONCURRENCY);
     expect((retierTenantTemplate(suspended, 'premium') as Json).Resources.Function.Properties.ReservedConcurrentExecutions).toBe(0);
     expect((retierTenantTemplate(renderTenantStack(inputs()), 'premium') as Json).Resources.Function.Properties.ReservedConcurrentExecutions).toBe(TIERS.premium.reservedConcurrency);
+    // Told the tenant's status, re-tiering follows it: a plan change of a suspended tenant does not lift the suspension.
+    const concurrency = (t: unknown) => (t as Json).Resources.Function.Properties.ReservedConcurrentExecutions;
+    expect(concurrency(retierTenantTemplate(renderTenantStack(inputs()), 'premium', {}, { suspended: true }))).toBe(0);
+    expect(concurrency(retierTenantTemplate(suspended, 'premium', {}, { suspended: false }))).toBe(TIERS.premium.reservedConcurrency);
+    expect(retierTenantTemplate(suspended, 'basic', {}, { suspended: true })).toEqual(renderTenantStack(inputs({ suspended: true, tier: 'basic' })));
   });
 });
 

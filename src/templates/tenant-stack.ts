@@ -390,13 +390,14 @@ function resourceOf(resources: Json, logicalId: string, type: string): Json {
  * concurrency, the `SOVEREIGN_TIER` variable, the stage's default-route throttling, the log
  * group's retention, and the tier named in the description and metadata. Nothing else changes, so
  * `retierTenantTemplate(renderTenantStack({ ...inputs, tier: a }), b)` equals
- * `renderTenantStack({ ...inputs, tier: b })`. Pure: the input is not modified.
+ * `renderTenantStack({ ...inputs, tier: b })`; `options.suspended` (the tenant refuses traffic)
+ * keeps the function's reserved concurrency at 0. Pure: the input is not modified.
  *
  * A template that is not one this version renders for the expected tenant (metadata, version,
  * logical ids, resource names) is refused with `NotATenantTemplateError`, so a caller holding a
  * stack name can never rewrite a foreign stack.
  */
-export function retierTenantTemplate(template: unknown, tier: Tier, expected: RetierExpectation = {}): CfnTemplate {
+export function retierTenantTemplate(template: unknown, tier: Tier, expected: RetierExpectation = {}, options: { suspended?: boolean } = {}): CfnTemplate {
   if (!isTier(tier)) throw badInput(`tier "${String(tier)}" is not one of basic, standard, premium`);
   if (!isObject(template) || !isObject(template.Metadata) || !isObject(template.Metadata.Sovereign) || !isObject(template.Resources)) {
     throw new NotATenantTemplateError('it has no Metadata.Sovereign section or no resources');
@@ -428,7 +429,9 @@ export function retierTenantTemplate(template: unknown, tier: Tier, expected: Re
   (copy.Metadata as { Sovereign: Json }).Sovereign.tier = tier;
   fn.MemorySize = limits.memorySize;
   // A suspended tenant stays throttled: only `tenant resume` gives its function concurrency back.
-  if (fn.ReservedConcurrentExecutions !== SUSPENDED_CONCURRENCY) fn.ReservedConcurrentExecutions = limits.reservedConcurrency;
+  // Without word of its status, a template deployed while suspended keeps its 0.
+  const suspended = options.suspended ?? fn.ReservedConcurrentExecutions === SUSPENDED_CONCURRENCY;
+  fn.ReservedConcurrentExecutions = suspended ? SUSPENDED_CONCURRENCY : limits.reservedConcurrency;
   const variables = isObject(fn.Environment) && isObject(fn.Environment.Variables) ? fn.Environment.Variables : undefined;
   if (variables && 'SOVEREIGN_TIER' in variables) {
     variables.SOVEREIGN_TIER = tier;
