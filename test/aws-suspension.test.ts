@@ -144,7 +144,7 @@ describe('tenant suspend / resume --target aws (in process, mocked AWS)', () => 
     vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
     project = mkdtempSync(join(tmpdir(), 'sovereign-aws-suspend-'));
-    writeFileSync(join(project, 'sovereign.config.json'), JSON.stringify({ project: 'demo', target: 'aws', region: REGION }));
+    writeFileSync(join(project, 'sovereign.config.json'), JSON.stringify({ project: 'demo', region: REGION }));
     sts = mockClient(STSClient);
     sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/deployer/ci`, UserId: 'AROA:ci' });
     db = new FakeDocumentTables();
@@ -167,13 +167,13 @@ describe('tenant suspend / resume --target aws (in process, mocked AWS)', () => 
   const concurrency = () => lambda.commandCalls(PutFunctionConcurrencyCommand).map((call) => call.args[0].input);
 
   it('suspend sets the function\'s reserved concurrency to 0 and records the suspension; resume restores the tier\'s value', async () => {
-    expect(await run(['tenant', 'suspend', 'acme', '--reason', 'abuse', '-C', project]), stderr).toBe(0);
+    expect(await run(['tenant', 'suspend', 'acme', '--target', 'aws', '--reason', 'abuse', '-C', project]), stderr).toBe(0);
     expect(concurrency()).toEqual([{ FunctionName: 'sovereign-dev-acme', ReservedConcurrentExecutions: 0 }]);
     expect(marker()).toMatchObject({ suspended: true });
     const record = db.table('sovereign_dev_tenants').get(FakeDocumentTables.key('demo#tenant', 'acme'))!.record as { status: string };
     expect(record.status).toBe('suspended');
 
-    expect(await run(['tenant', 'resume', 'acme', '-C', project]), stderr).toBe(0);
+    expect(await run(['tenant', 'resume', 'acme', '--target', 'aws', '-C', project]), stderr).toBe(0);
     expect(concurrency()).toEqual([
       { FunctionName: 'sovereign-dev-acme', ReservedConcurrentExecutions: 0 },
       { FunctionName: 'sovereign-dev-acme', ReservedConcurrentExecutions: TIERS.standard.reservedConcurrency },
@@ -184,14 +184,14 @@ describe('tenant suspend / resume --target aws (in process, mocked AWS)', () => 
 
   it('a tenant never deployed has no function: the suspension is recorded and the command succeeds', async () => {
     lambda.on(PutFunctionConcurrencyCommand).rejects(awsError('ResourceNotFoundException', 'Function not found', 404));
-    expect(await run(['tenant', 'suspend', 'acme', '-C', project]), stderr).toBe(0);
+    expect(await run(['tenant', 'suspend', 'acme', '--target', 'aws', '-C', project]), stderr).toBe(0);
     expect(marker()).toMatchObject({ suspended: true });
     expect(stderr).not.toMatch(/^warning: /m);
   });
 
   it('a concurrency change that fails is a warning naming what still holds; the suspension stays recorded', async () => {
     lambda.on(PutFunctionConcurrencyCommand).rejects(awsError('AccessDeniedException', 'not authorized to perform: lambda:PutFunctionConcurrency'));
-    expect(await run(['tenant', 'suspend', 'acme', '-C', project]), stderr).toBe(0);
+    expect(await run(['tenant', 'suspend', 'acme', '--target', 'aws', '-C', project]), stderr).toBe(0);
     expect(stderr).toMatch(/reserved concurrency of acme's function was not changed \(not authorized to perform: lambda:PutFunctionConcurrency\); new invocations still start/);
     expect(marker()).toMatchObject({ suspended: true });
   });

@@ -157,6 +157,19 @@ describe('the tenant data key', () => {
     expect(t.Resources.DataKey).toBeUndefined();
     expect(t.Resources.Table.Properties.SSESpecification.KMSMasterKeyId).toEqual(key);
     expect(t.Resources.LogGroup.Properties.KmsKeyId).toEqual(key);
+    // The stage key delegates to IAM: the runtime role names it, through DynamoDB and Logs only.
+    const policies = t.Resources.RuntimeRole.Properties.Policies as Json[];
+    expect(policies.map((p) => p.PolicyName)).toEqual(['sovereign-runtime', 'sovereign-stage-data-key']);
+    expect(policies[1]!.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'StageDataKeyThroughItsServices',
+        Effect: 'Allow',
+        Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+        Resource: [key],
+        Condition: { StringEquals: { 'kms:ViaService': [{ 'Fn::Sub': 'dynamodb.${AWS::Region}.amazonaws.com' }, { 'Fn::Sub': 'logs.${AWS::Region}.amazonaws.com' }] } },
+      },
+    ]);
+    expect((tenant().Resources.RuntimeRole.Properties.Policies as Json[]).map((p) => p.PolicyName)).toEqual(['sovereign-runtime']);
     const cp = controlPlane();
     expect(cp.Outputs.TenantDataKeyArn).toMatchObject({ Value: { 'Fn::GetAtt': ['TenantDataKey', 'Arn'] }, Export: { Name: 'sovereign-prod-control-plane-TenantDataKeyArn' } });
     const logs = (cp.Resources.TenantDataKey.Properties.KeyPolicy.Statement as Json[]).find((s) => s.Sid === 'LogsForTenantLogGroups')!;
