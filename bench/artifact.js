@@ -26,7 +26,7 @@ async function loadArtifactModule() {
 }
 
 /** Answers the AWS calls a cold start makes: SSM GetParameter and DynamoDB GetItem. */
-function startAwsStub() {
+export function startAwsStub() {
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
@@ -59,10 +59,11 @@ const t2 = performance.now();
 process.stdout.write(JSON.stringify({ status: result.statusCode, webhook: JSON.parse(result.body).webhookSecret?.status, importMs: t1 - t0, firstResponseMs: t2 - t0, body: result.body }));
 `;
 
-function coldStart(entry, endpoint) {
+/** One cold start of `entry` in a fresh process of `node` (default: this Node). */
+export function coldStart(entry, endpoint, node = process.execPath) {
   const started = performance.now();
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
+    const child = spawn(node, ['--input-type=module', '-e', CHILD], {
       env: {
         PATH: process.env.PATH,
         BENCH_ENTRY: pathToFileURL(entry).href,
@@ -96,7 +97,7 @@ function coldStart(entry, endpoint) {
   });
 }
 
-const median = (values) => {
+export const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
 };

@@ -3,6 +3,7 @@ import { EXTENSION_NAME_LENGTH, SEGMENTED_NAME, STAGE, stageProblem } from './co
 import { TENANT_TIERS } from './contract/runtime-environment.js';
 import { badInput } from './errors.js';
 import { secretsConfigSchema } from './secrets/scope.js';
+import { DEFAULT_LAMBDA_RUNTIME, LAMBDA_RUNTIMES } from './templates/lambda-runtime.js';
 
 export { CONFIG_FILE } from './project.js';
 
@@ -14,6 +15,24 @@ const name = z
 
 export const tierSchema = z.enum(TENANT_TIERS);
 export type Tier = z.infer<typeof tierSchema>;
+
+/** Settings of the aws target's stacks (see docs/aws.md). */
+export const awsConfigSchema = z
+  .object({
+    lambdaRuntime: z.enum(LAMBDA_RUNTIMES).default(DEFAULT_LAMBDA_RUNTIME).describe('Node.js runtime of tenant and billing functions; artifacts are built for that Node'),
+    tableKey: z
+      .enum(['tenant', 'stage'])
+      .default('tenant')
+      .describe("KMS key of each tenant's table and log group: its own (offboarding schedules its deletion: crypto-shredding) or the stage's data key"),
+    keyDeletionWindowDays: z.number().int().min(7).max(30).default(30).describe("Days KMS waits before deleting an offboarded tenant's key (7–30)"),
+  })
+  .strict();
+export type AwsConfig = z.infer<typeof awsConfigSchema>;
+
+/** The `aws` section with its defaults filled in (a config without one gets every default). */
+export function awsConfigOf(config: { aws?: Partial<AwsConfig> | undefined }): AwsConfig {
+  return awsConfigSchema.parse(config.aws ?? {});
+}
 
 export const configSchema = z
   .object({
@@ -47,6 +66,7 @@ export const configSchema = z
       .strict()
       .default({ port: 4000 }),
     billing: z.record(z.string(), z.unknown()).optional(),
+    aws: awsConfigSchema.optional().describe('Settings of the aws target\'s stacks'),
   })
   .strict();
 

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { CreateChangeSetCommand, DeleteChangeSetCommand, DescribeChangeSetCommand, ExecuteChangeSetCommand, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { LambdaClient, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { createBillingLambdaHandler, readBillingLambdaSettings } from '../src/billing/lambda.js';
@@ -55,11 +56,18 @@ let seen: string[];
 /** Outcome of every TransactWriteItems: the ledger partitions it held and whether it was cancelled. */
 let transactions: Array<{ partitions: string[]; cancelled: boolean }>;
 
+let lambda: AwsClientStub<LambdaClient>;
+
 beforeAll(() => {
   process.env.AWS_REGION = 'eu-west-1';
   ssm = mockClient(SSMClient);
+  // Class-level: a suspension sets the tenant function's reserved concurrency with a client of its own.
+  lambda = mockClient(LambdaClient);
 });
-afterAll(() => ssm.restore());
+afterAll(() => {
+  ssm.restore();
+  lambda.restore();
+});
 
 beforeEach(() => {
   clients = createAwsClients({ region: 'eu-west-1' });
@@ -70,6 +78,8 @@ beforeEach(() => {
   transactions = [];
   secretValue = CANARY;
   ssm.reset();
+  lambda.reset();
+  lambda.on(PutFunctionConcurrencyCommand).resolves({});
   ssm.on(GetParameterCommand).callsFake(async (input: { Name: string; WithDecryption?: boolean }) => {
     if (input.Name !== '/dev/_sovereign/billing/webhook_secret' || !input.WithDecryption) throw awsError('AccessDeniedException', 'not allowed');
     if (secretValue === undefined) throw awsError('ParameterNotFound', 'ParameterNotFound');
@@ -193,6 +203,11 @@ describe('billing webhook function (Function URL events)', () => {
     expect(marker()).toMatchObject({ suspended: true, generation: 1 });
     expect((await call(handler, signed(billingEvent('invoice.paid', 3, { id: 'in_1' })))).body).toMatchObject({ action: 'resume', status: 'active' });
     expect(marker()).toMatchObject({ suspended: false, generation: 2 });
+    // The function is throttled while suspended and gets its tier's concurrency back on payment.
+    expect(lambda.commandCalls(PutFunctionConcurrencyCommand).map((c) => c.args[0].input)).toEqual([
+      { FunctionName: 'sovereign-dev-acme', ReservedConcurrentExecutions: 0 },
+      { FunctionName: 'sovereign-dev-acme', ReservedConcurrentExecutions: TIERS[tenant().tier as Tier].reservedConcurrency },
+    ]);
     const events = auditEvents();
     expect(events.map((e) => e.action)).toEqual(['billing.recorded', 'tenant.suspend', 'tenant.resume']);
     expect(events.every((e) => e.actor === ROLE_ARN && e.outcome === 'success')).toBe(true);

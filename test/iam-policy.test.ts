@@ -26,11 +26,22 @@ describe('the tenant runtime policy', () => {
         {
           Sid: 'RuntimeTable',
           Effect: 'Allow',
-          Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+          Action: ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:Query'],
           Resource: ['arn:aws:dynamodb:eu-west-1:123456789012:table/sovereign-prod-acme', 'arn:aws:dynamodb:eu-west-1:123456789012:table/sovereign-prod-acme/index/*'],
         },
         { Sid: 'RuntimeParameters', Effect: 'Allow', Action: ['ssm:GetParameter', 'ssm:GetParameters'], Resource: ['arn:aws:ssm:eu-west-1:123456789012:parameter/prod/tenants/acme/*'] },
         { Sid: 'RuntimeSecrets', Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/tenants/acme/*'] },
+        {
+          Sid: 'RuntimeParametersKey',
+          Effect: 'Allow',
+          Action: ['kms:Decrypt'],
+          Resource: ['arn:aws:kms:eu-west-1:123456789012:key/*'],
+          Condition: {
+            'ForAnyValue:StringEquals': { 'kms:ResourceAliases': 'alias/sovereign-prod' },
+            StringEquals: { 'kms:ViaService': 'ssm.eu-west-1.amazonaws.com' },
+            StringLike: { 'kms:EncryptionContext:PARAMETER_ARN': ['arn:aws:ssm:eu-west-1:123456789012:parameter/prod/tenants/acme/*'] },
+          },
+        },
         {
           Sid: 'RuntimeSecretsKey',
           Effect: 'Allow',
@@ -38,7 +49,8 @@ describe('the tenant runtime policy', () => {
           Resource: ['arn:aws:kms:eu-west-1:123456789012:key/*'],
           Condition: {
             'ForAnyValue:StringEquals': { 'kms:ResourceAliases': 'alias/sovereign-prod' },
-            StringEquals: { 'kms:ViaService': ['ssm.eu-west-1.amazonaws.com', 'secretsmanager.eu-west-1.amazonaws.com'] },
+            StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' },
+            StringLike: { 'kms:EncryptionContext:SecretARN': ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/tenants/acme/*'] },
           },
         },
       ],
@@ -48,7 +60,8 @@ describe('the tenant runtime policy', () => {
   it('leaves account, region and partition to the template when not given', () => {
     const policy = renderTenantPolicy({ tenant: 'acme', stage: 'prod', extensions: [] });
     expect(policy.Statement[0]!.Resource).toEqual(['arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/sovereign-prod-acme:*']);
-    expect(policy.Statement.at(-1)!.Condition!.StringEquals!['kms:ViaService']).toEqual(['ssm.${AWS::Region}.amazonaws.com', 'secretsmanager.${AWS::Region}.amazonaws.com']);
+    expect(policy.Statement.map((s) => s.Condition?.StringEquals?.['kms:ViaService']).filter(Boolean)).toEqual(['ssm.${AWS::Region}.amazonaws.com', 'secretsmanager.${AWS::Region}.amazonaws.com']);
+    for (const statement of policy.Statement) for (const resource of statement.Resource) expect(resource).toMatch(/^arn:\$\{AWS::Partition\}:/);
   });
 
   it('uses the partition of the region, or the one given', () => {
@@ -69,7 +82,7 @@ describe('the tenant runtime policy', () => {
   it('has no parameter or secret statement for an empty scope', () => {
     const sids = (scope: TenantPolicyInputs['scope']) => renderTenantPolicy({ ...concrete, scope }).Statement.map((s) => s.Sid);
     expect(sids({ ssmParameters: [], secrets: ['x/*'] })).toEqual(['RuntimeLogs', 'RuntimeTable', 'RuntimeSecrets', 'RuntimeSecretsKey']);
-    expect(sids({ ssmParameters: ['/x/*'], secrets: [] })).toEqual(['RuntimeLogs', 'RuntimeTable', 'RuntimeParameters', 'RuntimeSecretsKey']);
+    expect(sids({ ssmParameters: ['/x/*'], secrets: [] })).toEqual(['RuntimeLogs', 'RuntimeTable', 'RuntimeParameters', 'RuntimeParametersKey']);
   });
 });
 
@@ -78,13 +91,20 @@ describe('extension statements', () => {
 
   it('come after the runtime statements in extension name order, numbered per extension, with placeholders filled', () => {
     const policy = renderTenantPolicy({ ...concrete, extensions: [ext('tax-engine', ['arn:aws:s3:::{stage}-{tenant}/*'], ['arn:aws:s3:::{region}-{account}-{tenant}']), ext('avalara', ['arn:aws:s3:::a-{tenant}'])] });
-    expect(policy.Statement.slice(5)).toStrictEqual([
+    expect(policy.Statement.find((st) => st.Sid === 'RuntimeExtensionItems')).toStrictEqual({
+      Sid: 'RuntimeExtensionItems',
+      Effect: 'Allow',
+      Action: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      Resource: ['arn:aws:dynamodb:eu-west-1:123456789012:table/sovereign-prod-acme'],
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['avalara#*', 'tax-engine#*'] }, Null: { 'dynamodb:LeadingKeys': 'false' } },
+    });
+    expect(policy.Statement.slice(7)).toStrictEqual([
       { Sid: 'ExtAvalara1', Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::a-acme'] },
       { Sid: 'ExtTaxEngine1', Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::prod-acme/*'] },
       { Sid: 'ExtTaxEngine2', Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::eu-west-1-123456789012-acme'] },
     ]);
-    expect(renderTenantPolicy({ ...concrete, extensions: [{ name: 'none' }] }).Statement).toHaveLength(5);
-    const order = (names: string[]) => renderTenantPolicy({ ...concrete, extensions: names.map((n) => ext(n, ['arn:aws:s3:::{tenant}'])) }).Statement.slice(5).map((st) => st.Sid);
+    expect(renderTenantPolicy({ ...concrete, extensions: [{ name: 'none' }] }).Statement).toHaveLength(7);
+    const order = (names: string[]) => renderTenantPolicy({ ...concrete, extensions: names.map((n) => ext(n, ['arn:aws:s3:::{tenant}'])) }).Statement.slice(7).map((st) => st.Sid);
     expect(order(['zeta', 'beta', 'alpha', 'gamma'])).toEqual(['ExtAlpha1', 'ExtBeta1', 'ExtGamma1', 'ExtZeta1']);
     expect(order(['alpha', 'beta', 'gamma', 'zeta'])).toEqual(['ExtAlpha1', 'ExtBeta1', 'ExtGamma1', 'ExtZeta1']);
   });
@@ -92,7 +112,7 @@ describe('extension statements', () => {
   it('refuse an effect other than Allow, and accept an explicit Allow', () => {
     const deny = refusal({ ...concrete, extensions: [{ name: 'avalara', permissions: [{ effect: 'Deny' as 'Allow', actions: ['s3:*'], resources: ['arn:aws:s3:::a-{tenant}'] }] }] });
     expect(deny.message).toBe('extension "avalara" declares a permission with effect "Deny"; only Allow is accepted');
-    expect(renderTenantPolicy({ ...concrete, extensions: [{ name: 'avalara', permissions: [{ effect: 'Allow', actions: ['s3:GetObject'], resources: ['arn:aws:s3:::a-{tenant}'] }] }] }).Statement).toHaveLength(6);
+    expect(renderTenantPolicy({ ...concrete, extensions: [{ name: 'avalara', permissions: [{ effect: 'Allow', actions: ['s3:GetObject'], resources: ['arn:aws:s3:::a-{tenant}'] }] }] }).Statement).toHaveLength(8);
   });
 
   it('refuse a resource that reaches every tenant', () => {
@@ -101,7 +121,7 @@ describe('extension statements', () => {
       expect(error.message).toBe(`extension "avalara" asks for "${substitutePlaceholders(resource, { tenant: 'acme', stage: 'prod', region: 'eu-west-1', account: '123456789012' })}", which is not confined to tenant "acme"`);
       expect(error.hint).toBe('scope resources with the {tenant} and {stage} placeholders');
     }
-    expect(renderTenantPolicy({ ...concrete, extensions: [ext('avalara', ['arn:aws:s3:::bucket/*', 'arn:aws:s3:::*-{tenant}', 'arn:aws:s3:::b-{tenant}/learn:a:b:c:d:*'])] }).Statement).toHaveLength(6);
+    expect(renderTenantPolicy({ ...concrete, extensions: [ext('avalara', ['arn:aws:s3:::bucket/*', 'arn:aws:s3:::*-{tenant}', 'arn:aws:s3:::b-{tenant}/learn:a:b:c:d:*'])] }).Statement).toHaveLength(8);
   });
 });
 

@@ -11,8 +11,9 @@ import { gunzipSync } from 'node:zlib';
 import { DeleteStackCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { DeleteAliasCommand, DescribeKeyCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { awsOffboardTarget } from '../src/targets/aws/offboard.js';
 import type { LifecycleEnv } from '../src/lifecycle/apply.js';
 import { offboardTenant } from '../src/lifecycle/offboard.js';
@@ -31,6 +32,11 @@ let clients: AwsClients;
 let cfn: FakeCloudFormation;
 let dynamodb: AwsClientStub<DynamoDBClient>;
 let order: string[];
+let kms: AwsClientStub<KMSClient>;
+/** The tenant keys KMS holds: alias → key state; `undefined` deletion date until scheduled. */
+let keys: Map<string, { KeyId: string; Arn: string; KeyState: string; DeletionDate?: Date }>;
+const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
+const DELETION = new Date('2026-03-11T05:06:07Z');
 
 beforeEach(() => {
   clients = createAwsClients({ region: 'eu-west-1' });
@@ -42,11 +48,31 @@ beforeEach(() => {
     order.push('DeleteStack');
     return (cfn as unknown as { deleteStack(n: string): unknown }).deleteStack(input.StackName);
   });
+  keys = new Map([['alias/sovereign-prod/tenants/acme', { KeyId: KEY_ID, Arn: `arn:aws:kms:eu-west-1:123456789012:key/${KEY_ID}`, KeyState: 'Enabled' }]]);
+  // Class-level: the offboarding target creates its KMS client from the session's settings.
+  kms = mockClient(KMSClient);
+  kms.on(DescribeKeyCommand).callsFake((input: { KeyId: string }) => {
+    const key = keys.get(input.KeyId);
+    if (!key) throw Object.assign(new Error(`Alias ${input.KeyId} is not found.`), { name: 'NotFoundException' });
+    return { KeyMetadata: { ...key } };
+  });
+  kms.on(ScheduleKeyDeletionCommand).callsFake((input: { KeyId: string; PendingWindowInDays: number }) => {
+    order.push(`ScheduleKeyDeletion ${input.PendingWindowInDays}`);
+    for (const key of keys.values()) if (key.KeyId === input.KeyId) Object.assign(key, { KeyState: 'PendingDeletion', DeletionDate: DELETION });
+    return { KeyId: input.KeyId, KeyState: 'PendingDeletion', DeletionDate: DELETION, PendingWindowInDays: input.PendingWindowInDays };
+  });
+  kms.on(DeleteAliasCommand).callsFake((input: { AliasName: string }) => {
+    order.push('DeleteAlias');
+    keys.delete(input.AliasName);
+    return {};
+  });
   dynamodb.on(ScanCommand).callsFake(() => {
     order.push('Scan');
     return { Items: [{ pk: { S: 'orders#1' }, sk: { S: 'v1' } }, { pk: { S: 'orders#2' }, sk: { S: 'v1' } }] };
   });
 });
+
+afterEach(() => kms.restore());
 
 describe('offboarding on aws', () => {
   it('exports before deleting; a protected table stops after the export and a second run completes', async () => {
@@ -70,7 +96,8 @@ describe('offboarding on aws', () => {
 
     order = [];
     const result = await offboardTenant(env, { tenant: 'acme', outDir: join(dir, 'second'), target: awsOffboardTarget({ state: env.state, session, forceDeleteTable: true }) });
-    expect(order).toEqual(['Scan', 'DeleteStack']);
+    // Crypto-shredding comes after the export and the stack: nothing needs to read the data any more.
+    expect(order).toEqual(['Scan', 'DeleteStack', 'ScheduleKeyDeletion 30', 'DeleteAlias']);
     expect(cfn.find(STACK)!.status).toBe('DELETE_COMPLETE');
     expect(await env.state.getTenant('acme')).toBeUndefined();
     const lines = gunzipSync(readFileSync(result.dataExport.path)).toString('utf8').trim().split('\n');
@@ -78,8 +105,9 @@ describe('offboarding on aws', () => {
     expect(existsSync(result.auditBundle.path)).toBe(true);
     const check = verifyCertificateFile(result.certificate.path);
     expect(check).toMatchObject({ ok: true, tenant: 'acme' });
-    const certificate = JSON.parse(readFileSync(result.certificate.path, 'utf8')) as { target: string; deleted: string[] };
+    const certificate = JSON.parse(readFileSync(result.certificate.path, 'utf8')) as { target: string; deleted: string[]; cryptoShredding: unknown };
     expect(certificate.target).toBe('aws');
+    expect(certificate.cryptoShredding).toEqual({ shredded: true, keyId: KEY_ID, keyArn: `arn:aws:kms:eu-west-1:123456789012:key/${KEY_ID}`, deletionDate: DELETION.toISOString(), reason: null });
     expect(certificate.deleted[0]).toMatch(/^stack sovereign-prod-acme: function, HTTP API, table/);
   });
 
@@ -117,4 +145,48 @@ describe('offboarding on aws', () => {
       expect(verifyCertificateFile(join(dir, tenant, `${tenant}-deletion-certificate.json`))).toMatchObject({ ok: true, tenant });
     }
   });
+
+  it('records the shredding, signed: a certificate whose key or date was edited no longer verifies', async () => {
+    const { env, session } = await offboardingProject('tampered');
+    const result = await offboardTenant(env, { tenant: 'acme', outDir: join(env.project.root, 'out'), target: awsOffboardTarget({ state: env.state, session, forceDeleteTable: true, keys: { tableKey: 'tenant', pendingWindowInDays: 7 } }) });
+    expect(order).toContain('ScheduleKeyDeletion 7');
+    const text = readFileSync(result.certificate.path, 'utf8');
+    expect(verifyCertificateFile(result.certificate.path)).toMatchObject({ ok: true });
+    writeFileSync(result.certificate.path, text.replace(DELETION.toISOString(), '2099-01-01T00:00:00.000Z'));
+    expect(verifyCertificateFile(result.certificate.path)).toMatchObject({ ok: false });
+  });
+
+  it('a key already scheduled for deletion (an interrupted run) is recorded with its date and not scheduled twice', async () => {
+    const { env, session } = await offboardingProject('again');
+    keys.get('alias/sovereign-prod/tenants/acme')!.KeyState = 'PendingDeletion';
+    keys.get('alias/sovereign-prod/tenants/acme')!.DeletionDate = DELETION;
+    const result = await offboardTenant(env, { tenant: 'acme', outDir: join(env.project.root, 'out'), target: awsOffboardTarget({ state: env.state, session, forceDeleteTable: true }) });
+    expect(order).toEqual(['Scan', 'DeleteStack', 'DeleteAlias']);
+    expect(JSON.parse(readFileSync(result.certificate.path, 'utf8')).cryptoShredding).toMatchObject({ shredded: true, keyId: KEY_ID, deletionDate: DELETION.toISOString() });
+  });
+
+  it('with the stage\'s data key says in the certificate that no key was shredded', async () => {
+    const { env, session } = await offboardingProject('stage-key');
+    keys.clear();
+    const result = await offboardTenant(env, { tenant: 'acme', outDir: join(env.project.root, 'out'), target: awsOffboardTarget({ state: env.state, session, forceDeleteTable: true, keys: { tableKey: 'stage', pendingWindowInDays: 30 } }) });
+    expect(kms.commandCalls(ScheduleKeyDeletionCommand)).toHaveLength(0);
+    const certificate = JSON.parse(readFileSync(result.certificate.path, 'utf8')) as { cryptoShredding: { shredded: boolean; keyId: null; reason: string } };
+    expect(certificate.cryptoShredding).toMatchObject({ shredded: false, keyId: null, deletionDate: null });
+    expect(certificate.cryptoShredding.reason).toMatch(/stage's data key \(alias\/sovereign-prod\/tenant-data\), which other tenants share; no key was shredded/);
+    expect(verifyCertificateFile(result.certificate.path)).toMatchObject({ ok: true });
+  });
 });
+
+/** A project with tenant `acme` deployed to stage prod and its stack seeded, deletion protection off. */
+async function offboardingProject(name: string) {
+  const dir = join(mkdtempSync(join(tmpdir(), `sovereign-offboard-${name}-`)), 'proj');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'sovereign.config.json'), JSON.stringify({ project: 'demo', stage: 'prod' }));
+  const project = await loadProject(dir);
+  const env: LifecycleEnv = { project, state: new LocalState(project), target: 'aws', warn: () => undefined };
+  await createDeployedTenant(env.state, 'prod', { id: 'acme', tier: 'basic', extensions: [] }, 'aws');
+  cfn.seed(STACK, 'UPDATE_COMPLETE', { Table: { Type: 'AWS::DynamoDB::Table' } });
+  dynamodb.on(DescribeTableCommand).resolves({ Table: { TableName: STACK, DeletionProtectionEnabled: false } });
+  const session = openAwsSession({ project: 'demo', stage: 'prod', clients, sleep: async () => undefined, now: () => Date.parse('2026-03-04T05:06:07Z') });
+  return { env, session };
+}

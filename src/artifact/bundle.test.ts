@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BUNDLE_BANNER, buildTenantBundle, withoutUnusedBanner, type TenantBundle } from './bundle.js';
+import { BUNDLE_BANNER, buildTenantBundle, lambdaBuildOptions, withoutUnusedBanner, type TenantBundle } from './bundle.js';
 import { renderEntrySource, renderExtensionModule } from './entry-source.js';
 import { packArtifact, readArtifactManifest, zipArtifact } from './pack.js';
 import { readZip } from './zip.js';
@@ -168,6 +168,14 @@ describe('packArtifact', () => {
     expect(readArtifactManifest(packed.path).extensions.map((e) => e.name)).toEqual(['alpha', 'beta']);
     // Packing again is a no-op that returns the same artifact.
     expect(packArtifact(await build(['alpha', 'beta']), artifacts)).toEqual(packed);
+  });
+
+  it('is built for the Node of the configured Lambda runtime (node24 unless aws.lambdaRuntime says nodejs22.x)', async () => {
+    expect(lambdaBuildOptions().target).toBe('node24');
+    expect(lambdaBuildOptions('nodejs22.x').target).toBe('node22');
+    expect((await build(['alpha'])).manifest.node).toBe('node24');
+    const on22 = await buildTenantBundle({ projectDir: project, extensionsDir: join(project, 'extensions'), extensions: ['alpha'], runtime, lambdaRuntime: 'nodejs22.x' });
+    expect(on22.manifest.node).toBe('node22');
   });
 
   it('gives a different artifact for a different set of extensions', async () => {

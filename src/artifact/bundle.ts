@@ -9,8 +9,9 @@ import type { BuildOptions, Plugin } from 'esbuild';
 import { EXTENSION_MODULE_PREFIX, renderEntrySource, renderExtensionModule, RUNTIME_HANDLER_MODULE, type EntryExtension } from './entry-source.js';
 import { packageRoot, packageVersion, runtimeEntry } from './locate.js';
 import { loadExtensionSources, type ExtensionSource } from './manifests.js';
+import { DEFAULT_LAMBDA_RUNTIME, esbuildTargetOf, type LambdaRuntime } from '../templates/lambda-runtime.js';
 
-/** `bundle`: the AWS SDK is inside the artifact; `external`: Lambda's nodejs20 runtime provides it. */
+/** `bundle`: the AWS SDK is inside the artifact; `external`: Lambda's Node.js runtime provides it. */
 export type AwsSdkMode = 'bundle' | 'external';
 
 export interface BuildTenantBundleOptions {
@@ -23,6 +24,8 @@ export interface BuildTenantBundleOptions {
   runtime?: string;
   /** Sources already loaded (skips reading the manifests again). */
   sources?: ExtensionSource[];
+  /** The Lambda runtime the artifact runs on; esbuild targets its Node (default {@link DEFAULT_LAMBDA_RUNTIME}). */
+  lambdaRuntime?: LambdaRuntime;
 }
 
 /** `manifest.json` of an artifact. No timestamps: it is part of the artifact's hash. */
@@ -32,6 +35,8 @@ export interface ArtifactManifest {
   component?: string;
   sovereign: string;
   awsSdk: AwsSdkMode;
+  /** The Node the code was built for (esbuild's target, e.g. `node24`). */
+  node?: string;
   extensions: Array<{ name: string; version: string; codeSha256: string }>;
 }
 
@@ -65,14 +70,14 @@ export function withoutUnusedBanner(code: Uint8Array): Uint8Array {
   return /\brequire\b/.test(body) ? code : new Uint8Array(Buffer.from(body, 'utf8'));
 }
 
-/** esbuild options every Lambda bundle shares: minified ESM for Node 20, resolving this package's dependencies. */
-export function lambdaBuildOptions(): BuildOptions & { bundle: true; write: false } {
+/** esbuild options every Lambda bundle shares: minified ESM for the runtime's Node, resolving this package's dependencies. */
+export function lambdaBuildOptions(runtime: LambdaRuntime = DEFAULT_LAMBDA_RUNTIME): BuildOptions & { bundle: true; write: false } {
   return {
     bundle: true,
     write: false,
     format: 'esm',
     platform: 'node',
-    target: 'node20',
+    target: esbuildTargetOf(runtime),
     minify: true,
     legalComments: 'none',
     charset: 'utf8',
@@ -127,7 +132,7 @@ export async function buildTenantBundle(options: BuildTenantBundleOptions): Prom
     entryNames: 'index',
     chunkNames: 'chunks/[name]-[hash]',
     outExtension: { '.js': '.mjs' },
-    ...lambdaBuildOptions(),
+    ...lambdaBuildOptions(options.lambdaRuntime),
     alias: { 'sovereign/runtime': runtime, [RUNTIME_HANDLER_MODULE]: runtimeHandlerModule(runtime) },
     external: awsSdk === 'external' ? ['@aws-sdk/*'] : [],
     plugins: [extensionModules(extensions)],
@@ -142,6 +147,7 @@ export async function buildTenantBundle(options: BuildTenantBundleOptions): Prom
     format: 1,
     sovereign: packageVersion(),
     awsSdk,
+    node: esbuildTargetOf(options.lambdaRuntime ?? DEFAULT_LAMBDA_RUNTIME),
     extensions: sources.map((s) => ({ name: s.name, version: s.manifest.version, codeSha256: s.codeSha256 })),
   };
   const inputs = Object.keys(result.metafile.inputs)

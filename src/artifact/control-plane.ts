@@ -6,6 +6,7 @@
 import { lambdaBuildOptions, withoutUnusedBanner, type ArtifactManifest } from './bundle.js';
 import { billingLambdaEntry, packageVersion } from './locate.js';
 import { packArtifact, type PackedArtifact } from './pack.js';
+import { DEFAULT_LAMBDA_RUNTIME, esbuildTargetOf, type LambdaRuntime } from '../templates/lambda-runtime.js';
 
 export const BILLING_WEBHOOK_COMPONENT = 'billing-webhook';
 
@@ -16,12 +17,13 @@ export const BILLING_WEBHOOK_COMPONENT = 'billing-webhook';
  */
 const CLI_ONLY = /\/(fleet\/local|lifecycle\/offboard)\.(js|ts)$/;
 
-export async function buildBillingWebhookArtifact(artifactsDir: string, options: { entry?: string } = {}): Promise<PackedArtifact> {
+export async function buildBillingWebhookArtifact(artifactsDir: string, options: { entry?: string; lambdaRuntime?: LambdaRuntime } = {}): Promise<PackedArtifact> {
+  const runtime = options.lambdaRuntime ?? DEFAULT_LAMBDA_RUNTIME;
   const entry = options.entry ?? billingLambdaEntry();
   const { build } = await import('esbuild');
   const result = await build({
     entryPoints: [entry],
-    ...lambdaBuildOptions(),
+    ...lambdaBuildOptions(runtime),
     outfile: '/sovereign-artifact/index.mjs',
     plugins: [
       {
@@ -34,6 +36,6 @@ export async function buildBillingWebhookArtifact(artifactsDir: string, options:
   });
   const output = result.outputFiles.find((file) => file.path.endsWith('index.mjs'));
   if (output === undefined) throw new Error('esbuild produced no index.mjs for the billing webhook');
-  const manifest: ArtifactManifest = { format: 1, component: BILLING_WEBHOOK_COMPONENT, sovereign: packageVersion(), awsSdk: 'bundle', extensions: [] };
+  const manifest: ArtifactManifest = { format: 1, component: BILLING_WEBHOOK_COMPONENT, sovereign: packageVersion(), awsSdk: 'bundle', node: esbuildTargetOf(runtime), extensions: [] };
   return packArtifact({ files: [{ name: 'index.mjs', data: withoutUnusedBanner(output.contents) }], manifest }, artifactsDir);
 }

@@ -11,10 +11,12 @@ export default defineCommand({
     ]);
     const session = awsSessionFor(ctx);
     const billing = await billingFunction(ctx);
+    const { awsConfigOf } = await import('../config.js');
+    const { lambdaRuntime } = awsConfigOf(ctx.project().config);
     const view = deferredView(ctx.out, `bootstrap ${ctx.globals.stage}`, 'stack');
     let result;
     try {
-      result = await bootstrapControlPlane({ session, approve: (q) => ctx.confirm(q), view, log: (line) => view.log(line), ...(billing ? { billing } : {}) });
+      result = await bootstrapControlPlane({ session, approve: (q) => ctx.confirm(q), view, log: (line) => view.log(line), lambdaRuntime, ...(billing ? { billing } : {}) });
     } finally {
       await view.stop();
     }
@@ -38,10 +40,11 @@ async function billingFunction(ctx: CommandContext) {
     import('../artifact/control-plane.js'),
   ]);
   const config = parseBillingConfig(project.config.billing);
+  const { lambdaRuntime } = (await import('../config.js')).awsConfigOf(project.config);
   return {
     config: { suspendAfterFailures: config.suspendAfterFailures, offboardGracePeriod: config.offboardGracePeriod, plans: config.plans },
     webhookSecret: config.webhookSecret ?? defaultBillingWebhookSecretReference(ctx.globals.stage),
-    artifact: () => buildBillingWebhookArtifact(project.paths.artifacts),
+    artifact: () => buildBillingWebhookArtifact(project.paths.artifacts, { lambdaRuntime }),
     keyAlias: secretsKeyAlias(ctx.globals.stage),
   };
 }

@@ -12,6 +12,8 @@ import type { TenantRecord } from '../state/registry.js';
 import { tenantSecretScope } from '../templates/secret-scope.js';
 import { renderTenantStack, type TenantStackInputs } from '../templates/tenant-stack.js';
 import type { CfnTemplate } from '../templates/cfn.js';
+import { awsConfigOf } from '../config.js';
+import { refusesTraffic } from '../lifecycle/apply.js';
 
 export interface TenantBuild {
   sources: ExtensionSource[];
@@ -24,6 +26,7 @@ export interface TenantBuild {
 /** Pure: the template inputs of a tenant, given its loaded extensions and artifact hash. */
 export function tenantStackInputs(project: Project, record: TenantRecord, sources: ExtensionSource[], artifactSha256: string): TenantStackInputs {
   const runtimeConfig = tenantRuntimeConfig(project, record);
+  const aws = awsConfigOf(project.config);
   return {
     project: project.config.project,
     tenant: record.id,
@@ -39,6 +42,10 @@ export function tenantStackInputs(project: Project, record: TenantRecord, source
       secretsConfig: project.config.secrets,
       references: [runtimeConfig.webhookSecret],
     }),
+    lambdaRuntime: aws.lambdaRuntime,
+    tableKey: aws.tableKey,
+    keyDeletionWindowDays: aws.keyDeletionWindowDays,
+    suspended: refusesTraffic(record.status),
   };
 }
 
@@ -56,6 +63,7 @@ export async function buildArtifactFor(project: Project, extensions: string[], o
     extensionsDir: project.paths.extensions,
     extensions,
     sources,
+    lambdaRuntime: awsConfigOf(project.config).lambdaRuntime,
     ...(options.awsSdk ? { awsSdk: options.awsSdk } : {}),
   });
   return { sources, bundle, artifact: packArtifact(bundle, project.paths.artifacts) };

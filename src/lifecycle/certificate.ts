@@ -19,6 +19,19 @@ export interface RetainedFile {
   bytes: number;
 }
 
+/**
+ * What offboarding did to the tenant's own encryption key: scheduled its deletion (`shredded`,
+ * with the key and the date KMS deletes it), or why no key was shredded (`reason`).
+ */
+export interface CryptoShredding {
+  shredded: boolean;
+  keyId: string | null;
+  keyArn?: string;
+  /** ISO time KMS deletes the key. */
+  deletionDate: string | null;
+  reason: string | null;
+}
+
 export interface DeletionCertificateBody {
   format: typeof CERTIFICATE_FORMAT;
   version: 1;
@@ -33,6 +46,8 @@ export interface DeletionCertificateBody {
   /** What no longer exists. */
   deleted: string[];
   retained: { dataExport: RetainedFile & { items: number; table: string }; auditBundle: RetainedFile };
+  /** Where the target encrypts a tenant's data with a key of its own: that key's scheduled deletion. */
+  cryptoShredding?: CryptoShredding;
   /** The tenant's lifecycle history up to its deletion. */
   transitions: Array<{ from: string | null; to: string; at: string; by: string; reason?: string }>;
   signer: { algorithm: 'Ed25519'; publicKey: string; fingerprint: string };

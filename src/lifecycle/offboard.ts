@@ -21,7 +21,7 @@ import { localSecretMetadata } from '../targets/local/secret-store.js';
 import { requireTenant } from '../tenants/tenants.js';
 import type { TenantRecord } from '../state/registry.js';
 import { transitionTenant, type LifecycleEnv } from './apply.js';
-import { serializeCertificate, sha256, signCertificate, type DeletionCertificate } from './certificate.js';
+import { serializeCertificate, sha256, signCertificate, type CryptoShredding, type DeletionCertificate } from './certificate.js';
 import type { DataExport } from '../tenants/table-export.js';
 
 /** What differs between targets: who must let go of the tenant, how its data is exported and destroyed. */
@@ -31,6 +31,8 @@ export interface OffboardTarget {
   exportData(record: TenantRecord, dir: string): Promise<DataExport>;
   /** Destroys the tenant (its own audited mutation); returns what no longer exists. */
   destroy(record: TenantRecord): Promise<string[]>;
+  /** After the destroy: makes what is left encrypted under the tenant's own key unreadable (where the target has such a key). */
+  shred?(record: TenantRecord): Promise<CryptoShredding>;
 }
 
 export interface OffboardOptions {
@@ -102,11 +104,24 @@ export async function offboardTenant(env: LifecycleEnv, options: OffboardOptions
   const final = await requireTenant(state, record.id);
   const deleted = await target.destroy(final);
   step('destroyed', record.id);
+  const cryptoShredding = await target.shred?.(final);
+  if (cryptoShredding) step('crypto-shredding', cryptoShredding.shredded ? `key ${cryptoShredding.keyId} deleted on ${cryptoShredding.deletionDate}` : (cryptoShredding.reason ?? 'no key'));
 
   const certificatePath = join(dir, `${record.id}-deletion-certificate.json`);
   const deletedAt = (env.now?.() ?? new Date()).toISOString();
   const certificate = await state.mutate(
-    { command, action: 'tenant.delete', tenant: record.id, args: { from: 'offboarding', to: 'deleted', dataExportSha256: dataExport.sha256, auditBundleSha256: bundle.sha256 } },
+    {
+      command,
+      action: 'tenant.delete',
+      tenant: record.id,
+      args: {
+        from: 'offboarding',
+        to: 'deleted',
+        dataExportSha256: dataExport.sha256,
+        auditBundleSha256: bundle.sha256,
+        ...(cryptoShredding ? { shreddedKeyId: cryptoShredding.keyId, keyDeletionDate: cryptoShredding.deletionDate } : {}),
+      },
+    },
     async (tx) => {
       const key = loadOrCreateSigningKey(project.paths.keys);
       const signed: DeletionCertificate = signCertificate(
@@ -122,6 +137,7 @@ export async function offboardTenant(env: LifecycleEnv, options: OffboardOptions
           deletedBy: state.actor,
           reason: options.reason ?? null,
           deleted,
+          ...(cryptoShredding ? { cryptoShredding } : {}),
           retained: {
             dataExport: { file: basename(dataExport.path), sha256: dataExport.sha256, bytes: statSync(dataExport.path).size, items: dataExport.items, table: dataExport.table },
             auditBundle: { file: basename(bundle.path), sha256: bundle.sha256, bytes: bundle.size },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BILLING_FUNCTION_ENV, renderControlPlaneStack, RETIER_STACK_ACTIONS, type ControlPlaneBillingInputs } from './control-plane.js';
+import { BILLING_FUNCTION_ENV, BILLING_RESERVED_CONCURRENCY, renderControlPlaneStack, RETIER_STACK_ACTIONS, type ControlPlaneBillingInputs } from './control-plane.js';
 import { artifactBucketName, billingWebhookFunctionName, tenantFunctionName, tenantRoleName, tenantStackName, tenantTableName } from './names.js';
 
 type Json = Record<string, any>;
@@ -54,10 +54,12 @@ describe('renderControlPlaneStack with the billing webhook', () => {
     expect(plain.Outputs.BillingWebhookUrl).toBeUndefined();
   });
 
-  it('runs the artifact named by its hash from the artifact bucket, nodejs20.x on arm64, logging to its own group', () => {
+  it('runs the artifact named by its hash from the artifact bucket, nodejs24.x on arm64 with a reserved concurrency, logging to its own group', () => {
     const t = template();
     const fn = t.Resources.BillingWebhookFunction.Properties;
-    expect(fn).toMatchObject({ FunctionName: 'sovereign_prod_billing_webhook', Runtime: 'nodejs20.x', Architectures: ['arm64'], Handler: 'index.handler' });
+    expect(fn).toMatchObject({ FunctionName: 'sovereign_prod_billing_webhook', Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', ReservedConcurrentExecutions: BILLING_RESERVED_CONCURRENCY });
+    expect(t.Resources.BillingWebhookFunction.DependsOn).toBeUndefined();
+    expect(renderControlPlaneStack({ project: 'shop', stage: 'prod', billing: BILLING, lambdaRuntime: 'nodejs22.x' }).Resources.BillingWebhookFunction!.Properties.Runtime).toBe('nodejs22.x');
     expect(fn.Code).toEqual({ S3Bucket: { Ref: 'ArtifactBucket' }, S3Key: `artifacts/${'c'.repeat(64)}.zip` });
     expect(fn.LoggingConfig).toEqual({ LogGroup: { Ref: 'BillingWebhookLogGroup' } });
     expect(t.Resources.BillingWebhookLogGroup.Properties).toMatchObject({ LogGroupName: '/aws/lambda/sovereign_prod_billing_webhook', RetentionInDays: 90 });

@@ -8,6 +8,8 @@ import type { Tier } from '../config.js';
 import { parseReference } from '../contract/reference.js';
 import { TENANT_TABLE_KEY_SCHEMA } from '../runtime/table.js';
 import { getAtt, ref, sub, tagList, withPseudoParameters, type CfnResource, type CfnTemplate } from './cfn.js';
+import { logsMayUseKey, symmetricKey } from './kms.js';
+import { DEFAULT_LAMBDA_RUNTIME, LAMBDA_ARCHITECTURE, type LambdaRuntime } from './lambda-runtime.js';
 import {
   artifactBucketNameSub,
   artifactKey,
@@ -15,8 +17,11 @@ import {
   billingWebhookFunctionName,
   billingWebhookLogGroupName,
   billingWebhookRoleName,
+  controlPlaneExportName,
   controlPlaneStackName,
   secretsKeyAlias,
+  stageDataKeyAlias,
+  tenantLogGroupPattern,
   tenantRegistryTableName,
   tenantStackNamePattern,
   tenantTableNamePattern,
@@ -29,7 +34,17 @@ export interface ControlPlaneInputs {
   stage: string;
   /** The billing webhook function; absent, the stack has none. */
   billing?: ControlPlaneBillingInputs;
+  /** Node.js runtime of the billing function (default {@link DEFAULT_LAMBDA_RUNTIME}). */
+  lambdaRuntime?: LambdaRuntime;
 }
+
+/**
+ * Concurrent executions reserved for the billing function: a cap, so a flood of (unsigned)
+ * requests to its public URL cannot take the account's unreserved concurrency from tenants, and
+ * a floor, so billing events are processed while tenants are busy. Providers retry throttled
+ * deliveries.
+ */
+export const BILLING_RESERVED_CONCURRENCY = 5;
 
 export interface ControlPlaneBillingInputs {
   /** SHA-256 of the function's zip (`artifacts/<sha256>.zip` in the artifact bucket). */
@@ -210,12 +225,13 @@ function billingResources(inputs: ControlPlaneInputs & { billing: ControlPlaneBi
     },
     BillingWebhookFunction: {
       Type: 'AWS::Lambda::Function',
-      DependsOn: 'BillingWebhookLogGroup',
+      // LoggingConfig's Ref orders the function after its log group; no DependsOn.
       Properties: {
         FunctionName: name,
         Description: `sovereign billing webhook (${stage})`,
-        Runtime: 'nodejs20.x',
-        Architectures: ['arm64'],
+        Runtime: inputs.lambdaRuntime ?? DEFAULT_LAMBDA_RUNTIME,
+        Architectures: [LAMBDA_ARCHITECTURE],
+        ReservedConcurrentExecutions: BILLING_RESERVED_CONCURRENCY,
         Handler: 'index.handler',
         Code: { S3Bucket: ref('ArtifactBucket'), S3Key: artifactKey(billing.artifactSha256) },
         Role: getAtt('BillingWebhookRole', 'Arn'),
@@ -251,11 +267,31 @@ function billingResources(inputs: ControlPlaneInputs & { billing: ControlPlaneBi
   };
 }
 
+/**
+ * The stage's data key, for tenants whose table and log group use the stage's key
+ * (`aws.tableKey: "stage"`). The account administers it and its IAM policies grant it (each
+ * tenant's runtime role names it, through DynamoDB and CloudWatch Logs only); CloudWatch Logs may
+ * use it for the stage's tenant log groups only. Offboarding
+ * cannot shred it (other tenants' data depends on it); the deletion certificate says so.
+ */
+function stageDataKeyResources(stage: string, tags: Record<string, string>): Record<string, CfnResource> {
+  const logGroups = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${tenantLogGroupPattern(stage)}`;
+  return {
+    TenantDataKey: symmetricKey({
+      description: `sovereign tenant data (stage ${stage}): tables and log groups of tenants without a key of their own`,
+      pendingWindowInDays: 30,
+      statements: [logsMayUseKey('LogsForTenantLogGroups', { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': sub(logGroups) } })],
+      tags,
+    }),
+    TenantDataKeyAlias: { Type: 'AWS::KMS::Alias', Properties: { AliasName: stageDataKeyAlias(stage), TargetKeyId: ref('TenantDataKey') } },
+  };
+}
+
 export function renderControlPlaneStack(inputs: ControlPlaneInputs): CfnTemplate {
   const { stage } = inputs;
   const stackName = controlPlaneStackName(stage);
   const tags = { 'sovereign:project': inputs.project, 'sovereign:stage': stage, 'sovereign:component': 'control-plane' };
-  const exportName = (output: string) => ({ Name: `${stackName}-${output}` });
+  const exportName = (output: string) => ({ Name: controlPlaneExportName(stage, output) });
 
   const billing = inputs.billing;
   return {
@@ -345,6 +381,7 @@ export function renderControlPlaneStack(inputs: ControlPlaneInputs): CfnTemplate
         Type: 'AWS::KMS::Alias',
         Properties: { AliasName: secretsKeyAlias(stage), TargetKeyId: ref('SecretsKey') },
       },
+      ...stageDataKeyResources(stage, tags),
       ...(billing ? billingResources({ ...inputs, billing }, tags) : {}),
     },
     Outputs: {
@@ -353,6 +390,7 @@ export function renderControlPlaneStack(inputs: ControlPlaneInputs): CfnTemplate
       AuditTableName: { Description: 'Audit event table', Value: ref('AuditTable'), Export: exportName('AuditTableName') },
       SecretsKeyArn: { Description: 'KMS key for tenant secrets', Value: getAtt('SecretsKey', 'Arn'), Export: exportName('SecretsKeyArn') },
       SecretsKeyAlias: { Description: 'Alias of the secrets key', Value: ref('SecretsKeyAlias'), Export: exportName('SecretsKeyAlias') },
+      TenantDataKeyArn: { Description: 'KMS key of tenant tables and log groups with aws.tableKey "stage"', Value: getAtt('TenantDataKey', 'Arn'), Export: exportName('TenantDataKeyArn') },
       ...(billing
         ? { BillingWebhookUrl: { Description: 'Billing webhook endpoint (give it to the billing provider)', Value: getAtt('BillingWebhookUrl', 'FunctionUrl'), Export: exportName('BillingWebhookUrl') } }
         : {}),

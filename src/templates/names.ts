@@ -117,3 +117,25 @@ export function tenantTableNamePattern(stage: string): string {
 export function tenantStackNamePattern(stage: string): string {
   return tenantTableNamePattern(stage);
 }
+
+/** `alias/sovereign-<stage>/tenants/<tenant>`: the tenant's own data key (table, log group). */
+export function tenantDataKeyAlias(stage: string, tenant: string): string {
+  tenantStackName(stage, tenant);
+  return `alias/sovereign-${stage}/tenants/${tenant}`;
+}
+
+/** `alias/sovereign-<stage>/tenant-data`: the stage's data key, for projects with `aws.tableKey: "stage"`. */
+export function stageDataKeyAlias(stage: string): string {
+  assertStage(stage);
+  return `alias/sovereign-${stage}/tenant-data`;
+}
+
+/** The name under which the control-plane stack exports `output`. */
+export function controlPlaneExportName(stage: string, output: string): string {
+  return `${controlPlaneStackName(stage)}-${output}`;
+}
+
+/** Every tenant log group of a stage (`/aws/lambda/sovereign-<stage>-*`). */
+export function tenantLogGroupPattern(stage: string): string {
+  return `/aws/lambda/${tenantStackNamePattern(stage)}`;
+}

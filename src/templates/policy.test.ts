@@ -32,8 +32,10 @@ describe('renderTenantPolicy', () => {
     expect(policy.Statement.map((s) => s.Sid)).toEqual([
       'RuntimeLogs',
       'RuntimeTable',
+      'RuntimeExtensionItems',
       'RuntimeParameters',
       'RuntimeSecrets',
+      'RuntimeParametersKey',
       'RuntimeSecretsKey',
     ]);
   });
@@ -48,7 +50,7 @@ describe('renderTenantPolicy', () => {
         { name: 'av-lara', permissions: [{ actions: ['sqs:SendMessage'], resources: ['arn:aws:sqs:{region}:{account}:q-{tenant}'] }] },
       ],
     });
-    const extra = policy.Statement.slice(5);
+    const extra = policy.Statement.slice(7);
     expect(extra).toEqual([
       { Sid: 'ExtAvLara1', Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: ['arn:aws:sqs:eu-west-1:123456789012:q-acme'] },
       { Sid: 'ExtZeta1', Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::zeta-prod/acme/*'] },
@@ -63,7 +65,7 @@ describe('renderTenantPolicy', () => {
     });
     expect(policy.Statement[0]!.Resource[0]).toBe('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/sovereign-prod-acme:*');
     const wrapped = withPseudoParameters(policy) as unknown as { Statement: Array<{ Resource: unknown[] }> };
-    expect(wrapped.Statement[5]!.Resource[0]).toEqual({ 'Fn::Sub': 'arn:aws:s3:::files-${AWS::AccountId}/${!aws:PrincipalTag/team}/acme/*' });
+    expect(wrapped.Statement[7]!.Resource[0]).toEqual({ 'Fn::Sub': 'arn:aws:s3:::files-${AWS::AccountId}/${!aws:PrincipalTag/team}/acme/*' });
   });
 
   it('refuses a resource that reaches every tenant', () => {

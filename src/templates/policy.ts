@@ -6,7 +6,9 @@
  */
 import { badInput } from '../errors.js';
 import type { PermissionStatement } from '../runtime/extension.js';
-import { secretsKeyAlias, tenantLogGroupName, tenantTableName } from './names.js';
+import { extensionKeyPrefix } from '../runtime/table.js';
+import { resourceMatches } from '../isolation/policy-eval.js';
+import { secretsKeyAlias, tenantFunctionName, tenantLogGroupName, tenantRoleName, tenantTableName } from './names.js';
 
 export interface PolicyStatement {
   Sid: string;
@@ -54,17 +56,13 @@ export interface TenantPolicyInputs {
 /** Inline policies of an IAM role are limited to 10,240 characters (whitespace excluded). */
 export const MAX_INLINE_POLICY_LENGTH = 10_240;
 
-export const RUNTIME_TABLE_ACTIONS = [
-  'dynamodb:BatchGetItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:DescribeTable',
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:Query',
-  'dynamodb:UpdateItem',
-];
+/** What the runtime may read in its table: every item, sovereign's generation marker included (read at cold start and about once a second). */
+export const RUNTIME_TABLE_READ_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:Query'];
+
+/** What the runtime may write in its table: only items whose partition key carries an enabled extension's `<extension>#` prefix. */
+export const RUNTIME_TABLE_WRITE_ACTIONS = ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+
+export const RUNTIME_TABLE_ACTIONS = [...RUNTIME_TABLE_READ_ACTIONS, ...RUNTIME_TABLE_WRITE_ACTIONS].sort();
 
 /** The product's default secret scope: `/<stage>/tenants/<tenant>/…` and `<stage>/tenants/<tenant>/…`. */
 export function defaultSecretScope(stage: string, tenant: string): TenantSecretScope {
@@ -105,6 +103,29 @@ function unconfinedResource(resource: string): boolean {
   return resource === '*' || /^arn:[^:]*:[^:]*:[^:]*:[^:]*:\*$/.test(resource);
 }
 
+/** Sids of the statements that use the stage's secrets key (the template narrows their resource to that key). */
+export const SECRETS_KEY_SIDS = ['RuntimeParametersKey', 'RuntimeSecretsKey'];
+
+/**
+ * Which of the tenant's own control resources an extension's resource pattern reaches, whatever
+ * partition, region and account it names: its table (writes there are confined to the
+ * extension's `<extension>#` items, and a statement of its own would lift that), its function
+ * (reserved concurrency 0 is how a suspension holds) or its runtime role (its policy is this
+ * document).
+ */
+function ownControlResource(resource: string, names: { table: string; fn: string; role: string }): string | undefined {
+  // `${AWS::Region}` and the like stand for any value (and hold colons of their own).
+  const parts = resource.replace(/\$\{[^}]*\}/g, '*').split(':');
+  if (parts[0] !== 'arn' || parts.length < 6) return undefined;
+  const service = parts[2]!;
+  const rest = parts.slice(5).join(':');
+  const reaches = (svc: string, candidates: string[]) => resourceMatches(service, svc) && candidates.some((candidate) => resourceMatches(rest, candidate));
+  if (reaches('dynamodb', [`table/${names.table}`, `table/${names.table}/index/x`, `table/${names.table}/stream/x`])) return 'table';
+  if (reaches('lambda', [`function:${names.fn}`, `function:${names.fn}:x`])) return 'function';
+  if (reaches('iam', [`role/${names.role}`])) return 'runtime role';
+  return undefined;
+}
+
 /** Renders the tenant runtime's policy document. */
 export function renderTenantPolicy(inputs: TenantPolicyInputs): PolicyDocument {
   const { tenant, stage } = inputs;
@@ -118,6 +139,7 @@ export function renderTenantPolicy(inputs: TenantPolicyInputs): PolicyDocument {
   const arn = `arn:${partition}`;
   const fill = (text: string): string => substitutePlaceholders(text, values);
   const scope = inputs.scope ?? defaultSecretScope(stage, tenant);
+  const table = fill(`${arn}:dynamodb:{region}:{account}:table/${tenantTableName(stage, tenant)}`);
 
   const statements: PolicyStatement[] = [
     {
@@ -129,13 +151,23 @@ export function renderTenantPolicy(inputs: TenantPolicyInputs): PolicyDocument {
     {
       Sid: 'RuntimeTable',
       Effect: 'Allow',
-      Action: [...RUNTIME_TABLE_ACTIONS],
-      Resource: [
-        fill(`${arn}:dynamodb:{region}:{account}:table/${tenantTableName(stage, tenant)}`),
-        fill(`${arn}:dynamodb:{region}:{account}:table/${tenantTableName(stage, tenant)}/index/*`),
-      ],
+      Action: [...RUNTIME_TABLE_READ_ACTIONS],
+      Resource: [table, fill(`${arn}:dynamodb:{region}:{account}:table/${tenantTableName(stage, tenant)}/index/*`)],
     },
   ];
+  // Sovereign's own items (the `_sovereign` generation marker that carries suspension) are
+  // written by the CLI and the billing function only: a write whose partition keys are not all
+  // an enabled extension's is denied, so tenant code cannot lift its own suspension.
+  const prefixes = [...new Set(inputs.extensions.map((e) => `${extensionKeyPrefix(e.name)}*`))].sort();
+  if (prefixes.length > 0) {
+    statements.push({
+      Sid: 'RuntimeExtensionItems',
+      Effect: 'Allow',
+      Action: [...RUNTIME_TABLE_WRITE_ACTIONS],
+      Resource: [table],
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes }, Null: { 'dynamodb:LeadingKeys': 'false' } },
+    });
+  }
   if (scope.ssmParameters.length > 0) {
     statements.push({
       Sid: 'RuntimeParameters',
@@ -152,18 +184,26 @@ export function renderTenantPolicy(inputs: TenantPolicyInputs): PolicyDocument {
       Resource: scope.secrets.map((pattern) => fill(secretArn(arn, pattern))),
     });
   }
-  statements.push({
-    Sid: 'RuntimeSecretsKey',
+  // The stage key decrypts only through SSM and Secrets Manager, and only for this tenant's own
+  // parameters and secrets: both services name the item in the encryption context they send.
+  const keyArn = fill(`${arn}:kms:{region}:{account}:key/*`);
+  const decryptThrough = (Sid: string, service: string, contextKey: string, items: string[]): PolicyStatement => ({
+    Sid,
     Effect: 'Allow',
     Action: ['kms:Decrypt'],
-    Resource: [fill(`${arn}:kms:{region}:{account}:key/*`)],
+    Resource: [keyArn],
     Condition: {
       'ForAnyValue:StringEquals': { 'kms:ResourceAliases': secretsKeyAlias(stage) },
-      StringEquals: {
-        'kms:ViaService': [fill('ssm.{region}.amazonaws.com'), fill('secretsmanager.{region}.amazonaws.com')],
-      },
+      StringEquals: { 'kms:ViaService': fill(`${service}.{region}.amazonaws.com`) },
+      StringLike: { [`kms:EncryptionContext:${contextKey}`]: items },
     },
   });
+  if (scope.ssmParameters.length > 0) {
+    statements.push(decryptThrough('RuntimeParametersKey', 'ssm', 'PARAMETER_ARN', scope.ssmParameters.map((pattern) => fill(ssmParameterArn(arn, pattern)))));
+  }
+  if (scope.secrets.length > 0) {
+    statements.push(decryptThrough('RuntimeSecretsKey', 'secretsmanager', 'SecretARN', scope.secrets.map((pattern) => fill(secretArn(arn, pattern)))));
+  }
 
   const extensions = [...inputs.extensions].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const extension of extensions) {
@@ -178,6 +218,16 @@ export function renderTenantPolicy(inputs: TenantPolicyInputs): PolicyDocument {
           `extension "${extension.name}" asks for "${unconfined}", which is not confined to tenant "${tenant}"`,
           'scope resources with the {tenant} and {stage} placeholders',
         );
+      }
+      const own = { table: tenantTableName(stage, tenant), fn: tenantFunctionName(stage, tenant), role: tenantRoleName(stage, tenant) };
+      for (const resource of resources) {
+        const reached = ownControlResource(resource, own);
+        if (reached !== undefined) {
+          throw badInput(
+            `extension "${extension.name}" asks for "${resource}", which reaches tenant "${tenant}"'s own ${reached}`,
+            reached === 'table' ? 'extensions use their table through ctx.db, which the runtime policy already allows' : 'sovereign alone manages the tenant function and its role; remove that permission',
+          );
+        }
       }
       statements.push({
         Sid: sidFor(extension.name, index),

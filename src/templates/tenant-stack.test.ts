@@ -60,7 +60,8 @@ describe('renderTenantStack', () => {
     expect(r.RuntimeRole.Properties.RoleName).toBe('sovereign-prod-acme-eu-runtime');
     expect(r.LogGroup.Properties.LogGroupName).toBe('/aws/lambda/sovereign-prod-acme-eu');
     expect(r.Function.Properties.Code.S3Key).toBe(`artifacts/${SHA}.zip`);
-    expect(Object.keys(template.Outputs).sort()).toEqual(['ApiUrl', 'FunctionName', 'TableName']);
+    expect(Object.keys(template.Outputs).sort()).toEqual(['ApiUrl', 'DataKeyArn', 'FunctionName', 'TableName']);
+    expect(r.DataKeyAlias.Properties.AliasName).toBe('alias/sovereign-prod/tenants/acme-eu');
   });
 
   it('protects the table from deletion outside dev only', () => {

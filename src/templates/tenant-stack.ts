@@ -7,17 +7,21 @@ import { runtimeEnvironment } from '../contract/runtime-environment.js';
 import type { TenantRuntimeConfig } from '../contract/tenant-runtime-config.js';
 import { TENANT_TABLE_KEY_SCHEMA } from '../runtime/table.js';
 import { parseReference } from '../contract/reference.js';
-import { getAtt, ref, sub, tagList, withPseudoParameters, type CfnTemplate } from './cfn.js';
+import { getAtt, ref, sub, tagList, withPseudoParameters, type CfnResource, type CfnTemplate } from './cfn.js';
+import { logsMayUseKey, symmetricKey } from './kms.js';
+import { DEFAULT_LAMBDA_RUNTIME, LAMBDA_ARCHITECTURE, type LambdaRuntime } from './lambda-runtime.js';
 import {
   artifactBucketNameSub,
   artifactKey,
+  controlPlaneExportName,
+  tenantDataKeyAlias,
   tenantFunctionName,
   tenantLogGroupName,
   tenantRoleName,
   tenantStackName,
   tenantTableName,
 } from './names.js';
-import { renderTenantPolicy, type PolicyExtension, type TenantSecretScope } from './policy.js';
+import { renderTenantPolicy, SECRETS_KEY_SIDS, type PolicyDocument, type PolicyExtension, type TenantSecretScope } from './policy.js';
 import { isTier, TIERS, type Tier } from './tiers.js';
 
 /** Version of the template layout, recorded in the template's metadata. */
@@ -40,7 +44,36 @@ export interface TenantStackInputs {
   scope?: TenantSecretScope;
   /** Lambda timeout in seconds; HTTP APIs stop waiting at 30. */
   timeoutSeconds?: number;
+  /** Node.js runtime of the function (default {@link DEFAULT_LAMBDA_RUNTIME}); the artifact is built for it. */
+  lambdaRuntime?: LambdaRuntime;
+  /**
+   * Which KMS key encrypts the table and the log group: the tenant's own (default; offboarding
+   * schedules its deletion) or the stage's data key of the control plane.
+   */
+  tableKey?: TableKeyMode;
+  /** Days KMS waits before deleting the tenant's own key once its deletion is scheduled (7–30, default 30). */
+  keyDeletionWindowDays?: number;
+  /** The tenant refuses traffic (suspended, offboarding): the function's reserved concurrency is 0. */
+  suspended?: boolean;
 }
+
+export type TableKeyMode = 'tenant' | 'stage';
+
+/** Reserved concurrency 0: Lambda throttles every invocation, whatever the function's code does. */
+export const SUSPENDED_CONCURRENCY = 0;
+
+/** Fields of each HTTP API access log line (API Gateway `$context` variables), one JSON object per request. */
+export const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: '$context.requestId',
+  time: '$context.requestTime',
+  ip: '$context.identity.sourceIp',
+  method: '$context.httpMethod',
+  path: '$context.path',
+  status: '$context.status',
+  latencyMs: '$context.responseLatency',
+  integrationStatus: '$context.integrationStatus',
+  error: '$context.error.message',
+});
 
 /** Lambda allows 4 KB of environment variables in total (names plus values). */
 export const MAX_ENVIRONMENT_BYTES = 4096;
@@ -93,6 +126,78 @@ function environmentBytes(variables: Record<string, unknown>): number {
   return Object.entries(variables).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(String(v)), 0);
 }
 
+/** What the tenant's table and log group need of their key, on the runtime's behalf. */
+export const DATA_KEY_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'] as const;
+
+/** The services through which the runtime's credentials may use its data key. */
+export const dataKeyServices = () => [sub('dynamodb.${AWS::Region}.amazonaws.com'), sub('logs.${AWS::Region}.amazonaws.com')];
+
+/**
+ * The tenant's own KMS key. Its policy lets the account administer it, the tenant's runtime role
+ * use it through DynamoDB and CloudWatch Logs only (never a direct Decrypt of an arbitrary
+ * ciphertext), and CloudWatch Logs use it for this tenant's log group only (the encryption
+ * context names the log group). Retained by the stack: offboarding schedules its deletion after
+ * the export, which makes every backup of the table and the logs unreadable (crypto-shredding).
+ */
+function tenantKeyResources(inputs: TenantStackInputs, tags: Record<string, string>): Record<string, CfnResource> {
+  const { stage, tenant } = inputs;
+  const logGroupArn = `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${tenantLogGroupName(stage, tenant)}`;
+  return {
+    DataKey: symmetricKey({
+      description: `sovereign tenant ${tenant} (${stage}): its table and log group`,
+      pendingWindowInDays: inputs.keyDeletionWindowDays ?? 30,
+      statements: [
+        {
+          Sid: 'TenantRuntimeThroughItsServices',
+          Effect: 'Allow',
+          Principal: { AWS: getAtt('RuntimeRole', 'Arn') },
+          Action: [...DATA_KEY_ACTIONS],
+          Resource: '*',
+          Condition: { StringEquals: { 'kms:ViaService': dataKeyServices() } },
+        },
+        logsMayUseKey('LogsForTheTenantLogGroup', { ArnEquals: { 'kms:EncryptionContext:aws:logs:arn': sub(logGroupArn) } }),
+      ],
+      tags,
+    }),
+    // Kept with the key when the stack is deleted: offboarding finds the key by it afterwards.
+    DataKeyAlias: {
+      Type: 'AWS::KMS::Alias',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: { AliasName: tenantDataKeyAlias(stage, tenant), TargetKeyId: ref('DataKey') },
+    },
+  };
+}
+
+/**
+ * The policy with its secrets-key statements on the stage's key itself (the control plane's
+ * `SecretsKeyArn` export) instead of `key/*`: the rendered policy keeps the alias condition for
+ * offline evaluation, where the key's id is unknown.
+ */
+function onStageSecretsKey(policy: PolicyDocument, stage: string): PolicyDocument {
+  const key = { 'Fn::ImportValue': controlPlaneExportName(stage, 'SecretsKeyArn') };
+  return {
+    ...policy,
+    Statement: policy.Statement.map((statement) => (SECRETS_KEY_SIDS.includes(statement.Sid) ? { ...statement, Resource: [key as unknown as string] } : statement)),
+  };
+}
+
+/** What the runtime role may do with the stage's data key: what its table and log group need, through those services only. */
+function stageDataKeyPolicy(key: unknown) {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'StageDataKeyThroughItsServices',
+        Effect: 'Allow',
+        Action: [...DATA_KEY_ACTIONS],
+        Resource: [key],
+        Condition: { StringEquals: { 'kms:ViaService': dataKeyServices() } },
+      },
+    ],
+  };
+}
+
 /** Renders the tenant's CloudFormation template. */
 export function renderTenantStack(inputs: TenantStackInputs): CfnTemplate {
   const { tenant, stage, tier } = inputs;
@@ -107,6 +212,8 @@ export function renderTenantStack(inputs: TenantStackInputs): CfnTemplate {
   const timeout = inputs.timeoutSeconds ?? 29;
   const policy = renderTenantPolicy({ tenant, stage, extensions: inputs.extensions, scope: inputs.scope });
   const bucket = inputs.artifactBucket === undefined ? sub(artifactBucketNameSub(stage)) : inputs.artifactBucket;
+  const ownKey = (inputs.tableKey ?? 'tenant') === 'tenant';
+  const dataKeyArn = ownKey ? getAtt('DataKey', 'Arn') : { 'Fn::ImportValue': controlPlaneExportName(stage, 'TenantDataKeyArn') };
 
   const template: CfnTemplate = {
     AWSTemplateFormatVersion: '2010-09-09',
@@ -123,6 +230,7 @@ export function renderTenantStack(inputs: TenantStackInputs): CfnTemplate {
       },
     },
     Resources: {
+      ...(ownKey ? tenantKeyResources(inputs, tags) : {}),
       LogGroup: {
         Type: 'AWS::Logs::LogGroup',
         DeletionPolicy: 'Delete',
@@ -130,6 +238,7 @@ export function renderTenantStack(inputs: TenantStackInputs): CfnTemplate {
         Properties: {
           LogGroupName: tenantLogGroupName(stage, tenant),
           RetentionInDays: limits.logRetentionDays,
+          KmsKeyId: dataKeyArn,
           Tags: tagList(tags),
         },
       },
@@ -143,7 +252,7 @@ export function renderTenantStack(inputs: TenantStackInputs): CfnTemplate {
           AttributeDefinitions: TENANT_TABLE_KEY_SCHEMA.AttributeDefinitions.map((d) => ({ ...d })),
           KeySchema: TENANT_TABLE_KEY_SCHEMA.KeySchema.map((k) => ({ ...k })),
           PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-          SSESpecification: { SSEEnabled: true },
+          SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: dataKeyArn },
           DeletionProtectionEnabled: stage !== 'dev',
           Tags: tagList(tags),
         },
@@ -159,24 +268,28 @@ export function renderTenantStack(inputs: TenantStackInputs): CfnTemplate {
               { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
             ],
           },
-          Policies: [{ PolicyName: 'sovereign-runtime', PolicyDocument: withPseudoParameters(policy) }],
+          Policies: [
+            { PolicyName: 'sovereign-runtime', PolicyDocument: onStageSecretsKey(withPseudoParameters(policy), stage) },
+            // The stage's data key delegates to IAM (its policy names the account): the role names that key.
+            ...(ownKey ? [] : [{ PolicyName: 'sovereign-stage-data-key', PolicyDocument: stageDataKeyPolicy(dataKeyArn) }]),
+          ],
           Tags: tagList(tags),
         },
       },
       Function: {
         Type: 'AWS::Lambda::Function',
-        DependsOn: 'LogGroup',
+        // LoggingConfig's Ref orders the function after its log group; no DependsOn.
         Properties: {
           FunctionName: tenantFunctionName(stage, tenant),
           Description: `sovereign tenant ${tenant} (${stage})`,
-          Runtime: 'nodejs20.x',
-          Architectures: ['arm64'],
+          Runtime: inputs.lambdaRuntime ?? DEFAULT_LAMBDA_RUNTIME,
+          Architectures: [LAMBDA_ARCHITECTURE],
           Handler: 'index.handler',
           Code: { S3Bucket: bucket, S3Key: artifactKey(inputs.artifactSha256) },
           Role: getAtt('RuntimeRole', 'Arn'),
           MemorySize: limits.memorySize,
           Timeout: timeout,
-          ReservedConcurrentExecutions: limits.reservedConcurrency,
+          ReservedConcurrentExecutions: inputs.suspended ? SUSPENDED_CONCURRENCY : limits.reservedConcurrency,
           Environment: { Variables: lambdaTenantEnvironment(inputs) },
           LoggingConfig: { LogGroup: ref('LogGroup') },
           Tags: tagList(tags),
@@ -219,6 +332,8 @@ export function renderTenantStack(inputs: TenantStackInputs): CfnTemplate {
             ThrottlingRateLimit: limits.rateLimit,
             ThrottlingBurstLimit: limits.burstLimit,
           },
+          // One JSON line per request in the tenant's own log group, beside its function's logs.
+          AccessLogSettings: { DestinationArn: getAtt('LogGroup', 'Arn'), Format: ACCESS_LOG_FORMAT },
           Tags: { ...tags },
         },
       },
@@ -236,6 +351,8 @@ export function renderTenantStack(inputs: TenantStackInputs): CfnTemplate {
       ApiUrl: { Description: 'Base URL of the tenant API', Value: getAtt('HttpApi', 'ApiEndpoint') },
       FunctionName: { Description: 'The tenant runtime function', Value: ref('Function') },
       TableName: { Description: 'The tenant table', Value: ref('Table') },
+      // With the stage's key, the control plane's own output already names it.
+      ...(ownKey ? { DataKeyArn: { Description: "The tenant's own KMS key (table, log group)", Value: dataKeyArn } } : {}),
     },
   };
   return template;
@@ -273,13 +390,14 @@ function resourceOf(resources: Json, logicalId: string, type: string): Json {
  * concurrency, the `SOVEREIGN_TIER` variable, the stage's default-route throttling, the log
  * group's retention, and the tier named in the description and metadata. Nothing else changes, so
  * `retierTenantTemplate(renderTenantStack({ ...inputs, tier: a }), b)` equals
- * `renderTenantStack({ ...inputs, tier: b })`. Pure: the input is not modified.
+ * `renderTenantStack({ ...inputs, tier: b })`; `options.suspended` (the tenant refuses traffic)
+ * keeps the function's reserved concurrency at 0. Pure: the input is not modified.
  *
  * A template that is not one this version renders for the expected tenant (metadata, version,
  * logical ids, resource names) is refused with `NotATenantTemplateError`, so a caller holding a
  * stack name can never rewrite a foreign stack.
  */
-export function retierTenantTemplate(template: unknown, tier: Tier, expected: RetierExpectation = {}): CfnTemplate {
+export function retierTenantTemplate(template: unknown, tier: Tier, expected: RetierExpectation = {}, options: { suspended?: boolean } = {}): CfnTemplate {
   if (!isTier(tier)) throw badInput(`tier "${String(tier)}" is not one of basic, standard, premium`);
   if (!isObject(template) || !isObject(template.Metadata) || !isObject(template.Metadata.Sovereign) || !isObject(template.Resources)) {
     throw new NotATenantTemplateError('it has no Metadata.Sovereign section or no resources');
@@ -310,7 +428,10 @@ export function retierTenantTemplate(template: unknown, tier: Tier, expected: Re
   copy.Description = tenantStackDescription(tenant, stage, tier);
   (copy.Metadata as { Sovereign: Json }).Sovereign.tier = tier;
   fn.MemorySize = limits.memorySize;
-  fn.ReservedConcurrentExecutions = limits.reservedConcurrency;
+  // A suspended tenant stays throttled: only `tenant resume` gives its function concurrency back.
+  // Without word of its status, a template deployed while suspended keeps its 0.
+  const suspended = options.suspended ?? fn.ReservedConcurrentExecutions === SUSPENDED_CONCURRENCY;
+  fn.ReservedConcurrentExecutions = suspended ? SUSPENDED_CONCURRENCY : limits.reservedConcurrency;
   const variables = isObject(fn.Environment) && isObject(fn.Environment.Variables) ? fn.Environment.Variables : undefined;
   if (variables && 'SOVEREIGN_TIER' in variables) {
     variables.SOVEREIGN_TIER = tier;

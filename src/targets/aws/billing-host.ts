@@ -26,6 +26,7 @@ import { projectPaths, type Project } from '../../project.js';
 import type { ProjectConfig } from '../../config.js';
 import { awsBillingLedger } from './billing-ledger.js';
 import { createAwsClients, type AwsClients } from './clients.js';
+import { refusesTraffic } from '../../lifecycle/apply.js';
 import { openAwsSession } from './session.js';
 import { AwsState } from './state.js';
 
@@ -80,6 +81,7 @@ export function createAwsBillingHost(settings: BillingLambdaSettings, options: A
         stage: settings.stage,
         tenant,
         tier: record.tier,
+        suspended: refusesTraffic(record.status),
         waitMs: options.redeployWaitMs ?? BILLING_REDEPLOY_WAIT_MS,
         ...(options.log ? { log: options.log, onThrottled: options.log } : {}),
       });

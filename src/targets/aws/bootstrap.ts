@@ -13,6 +13,7 @@ import { ExitCode, UserError } from '../../errors.js';
 import type { LiveView } from '../../output/live.js';
 import { renderControlPlaneStack, type ControlPlaneBillingInputs } from '../../templates/control-plane.js';
 import { controlPlaneStackName } from '../../templates/names.js';
+import type { LambdaRuntime } from '../../templates/lambda-runtime.js';
 import type { ChangeSetSummary } from './changeset.js';
 import { artifactBucket, deployStack, uploadArtifact, type DeployStackResult, type UploadResult } from './deploy.js';
 import type { AwsSession } from './session.js';
@@ -34,6 +35,8 @@ export interface BootstrapOptions {
   pollMs?: number;
   /** The billing webhook function; without it the control plane has none. */
   billing?: BootstrapBillingOptions;
+  /** Node.js runtime of the billing function (`aws.lambdaRuntime`); its artifact must be built for it. */
+  lambdaRuntime?: LambdaRuntime;
 }
 
 export interface BootstrapResult extends DeployStackResult {
@@ -51,7 +54,7 @@ export async function bootstrapControlPlane(options: BootstrapOptions): Promise<
   const { session } = options;
   const { identity, region } = await session.announce();
   const stackName = controlPlaneStackName(session.stage);
-  const base = { project: session.project, stage: session.stage };
+  const base = { project: session.project, stage: session.stage, ...(options.lambdaRuntime ? { lambdaRuntime: options.lambdaRuntime } : {}) };
   const deploy = (template: unknown, approve = options.approve) =>
     deployStack({
       cfn: session.clients.cloudformation,

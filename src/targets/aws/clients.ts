@@ -79,3 +79,20 @@ export async function resolvedRegion(clients: Pick<AwsClients, 'sts'>): Promise<
   if (!region) throw new Error('no AWS region');
   return region;
 }
+
+/**
+ * A client of a service only some commands call (Lambda for suspension, KMS for offboarding),
+ * created on first use from the session's settings and kept for the session: its SDK package is
+ * imported by the module that needs it, not at every command's start.
+ */
+export function lazyClientFactory<C>(create: (config: ReturnType<typeof clientConfig>) => C): (settings: AwsSettings) => C {
+  const made = new WeakMap<AwsSettings, C>();
+  return (settings) => {
+    let client = made.get(settings);
+    if (!client) {
+      client = create(clientConfig(settings));
+      made.set(settings, client);
+    }
+    return client;
+  };
+}

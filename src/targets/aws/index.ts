@@ -4,6 +4,7 @@
  * CloudWatch. One session per command: the caller identity is looked up once and the account,
  * region and stage are printed before the first change.
  */
+import { awsConfigOf } from '../../config.js';
 import { badInput } from '../../errors.js';
 import { lazyTelemetrySource } from '../../telemetry/lazy.js';
 import { tenantTags } from '../../templates/tenant-stack.js';
@@ -38,7 +39,7 @@ export function createAwsTarget(host: TargetHost): Target {
       const { diffTenantOnAws } = await import('./diff.js');
       return diffTenantOnAws({ session: sessionOf(), tenant: record.id, template: build.template, tags: tenantTags(build.inputs) });
     },
-    destroys: 'its stack, table, function, API, role and log group',
+    destroys: 'its stack, table, function, API, role and log group, and schedules the deletion of its own KMS key',
     async destroy(request) {
       const { offboardTenantOnAws } = await import('./destroy.js');
       const { record, result } = await offboardTenantOnAws(target.state(), {
@@ -48,6 +49,11 @@ export function createAwsTarget(host: TargetHost): Target {
         forceDeleteTable: request.forceDeleteTable,
         view: deferredView(host.out, `destroy ${request.tenant}`, 'stack'),
       });
+      // What the table's backups and the logs were encrypted with goes too, after the stack (and the optional export).
+      const { kmsClientFor, shredTenantKey } = await import('./shred.js');
+      const aws = awsConfigOf(host.project().config);
+      const shredded = await shredTenantKey(kmsClientFor(sessionOf().settings), { stage: host.globals.stage, tenant: request.tenant, tableKey: aws.tableKey, pendingWindowInDays: aws.keyDeletionWindowDays });
+      host.out.info(shredded.shredded ? `key ${shredded.keyId} of ${request.tenant} is scheduled for deletion on ${shredded.deletionDate}` : (shredded.reason ?? 'no key was shredded'));
       return { record, stack: result.stack, existed: result.existed, exported: result.exported ? { path: result.exported.path, items: result.exported.items } : null };
     },
     async secrets(options) {
@@ -67,7 +73,13 @@ export function createAwsTarget(host: TargetHost): Target {
     },
     async offboarding(options) {
       const { awsOffboardTarget } = await import('./offboard.js');
-      return awsOffboardTarget({ state: target.state(), session: sessionOf(), forceDeleteTable: options.forceDeleteTable });
+      const aws = awsConfigOf(host.project().config);
+      return awsOffboardTarget({
+        state: target.state(),
+        session: sessionOf(),
+        forceDeleteTable: options.forceDeleteTable,
+        keys: { tableKey: aws.tableKey, pendingWindowInDays: aws.keyDeletionWindowDays },
+      });
     },
     async scaleWarnings(tiers) {
       const { scaleWarningsOnAws } = await import('./scale.js');

@@ -51,6 +51,8 @@ export interface RetierTenantStackOptions extends StackIo {
   stage: string;
   tenant: string;
   tier: Tier;
+  /** The tenant is suspended (or offboarding): its function keeps a reserved concurrency of 0. */
+  suspended?: boolean;
   /** Budget in ms (default `RETIER_WAIT_MS`). */
   waitMs?: number;
   log?: (line: string) => void;
@@ -93,7 +95,7 @@ export async function retierTenantStack(options: RetierTenantStackOptions): Prom
     } catch {
       return decline(`the template of ${stackName} is not JSON, so sovereign did not write it; it was left alone`);
     }
-    const template = retierTenantTemplate(deployed, tier, { project: options.project, stage: options.stage, tenant });
+    const template = retierTenantTemplate(deployed, tier, { project: options.project, stage: options.stage, tenant }, options.suspended === undefined ? {} : { suspended: options.suspended });
     const body = JSON.stringify(template);
     if (Buffer.byteLength(body) > MAX_TEMPLATE_BODY_BYTES) {
       return decline(`the template of ${stackName} is over ${MAX_TEMPLATE_BODY_BYTES} bytes and the billing function does not upload templates`);

@@ -341,6 +341,8 @@ export class AwsState implements StateStore {
     const now = new Date(this.options.now?.() ?? Date.now());
     for (const [tenant, { change, ticket }] of tx.generations) {
       const table = tenantTableName(this.session.stage, tenant);
+      // First the function's concurrency: it holds even if the marker write below fails.
+      if (change.suspended !== undefined) await this.applyConcurrency(tx, tenant, change.suspended);
       try {
         const marker = await publishGenerationItem(this.documents, table, change.references, now, change.suspended === undefined ? {} : { suspended: change.suspended });
         ticket.generation = marker.generation;
@@ -349,6 +351,21 @@ export class AwsState implements StateStore {
         const what = change.suspended === undefined ? 'runtimes pick the change up when their cache expires' : 'its runtime keeps its previous suspension state until it is';
         this.options.warn?.(`the generation marker of ${tenant} was not updated (${error instanceof Error ? error.message : String(error)}); ${what}`);
       }
+    }
+  }
+
+  /** Suspension's reserved concurrency (0, or the tier's on resume) on the tenant's function; see `concurrency.ts`. */
+  private async applyConcurrency(tx: Transaction, tenant: string, suspended: boolean): Promise<void> {
+    const record = tx.tenants.get(tenant);
+    if (!record) return;
+    const { applySuspensionConcurrency, lambdaClientFor } = await import('./concurrency.js');
+    try {
+      const outcome = await applySuspensionConcurrency(lambdaClientFor(this.session.settings), this.session.stage, tenant, record.tier, suspended);
+      if ('absent' in outcome) this.options.log?.(`tenant ${tenant} has no function on aws yet; its reserved concurrency was not changed`);
+      else this.options.log?.(`reserved concurrency of ${tenant}'s function set to ${outcome.set ?? 'none'}`);
+    } catch (error) {
+      const what = suspended ? 'new invocations still start; its runtime refuses extension routes once it reads the marker' : 'it stays throttled until `sovereign tenant resume` is run again';
+      this.options.warn?.(`the reserved concurrency of ${tenant}'s function was not changed (${error instanceof Error ? error.message : String(error)}); ${what}`);
     }
   }
 
