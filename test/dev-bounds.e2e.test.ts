@@ -19,6 +19,7 @@ import { killDev, startDevCli, type RunningDev } from './helpers/dev.js';
 import { loadProject } from '../src/project.js';
 import { readVaultKey } from '../src/runtime/secrets/vault.js';
 import { openWritableVault } from '../src/targets/local/vault-writer.js';
+import { INVOKE_PATH } from '../src/targets/local/dev/protocol.js';
 import { waitFor, write } from './helpers/wait.js';
 
 const PROBE_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
@@ -71,7 +72,7 @@ const pids = new Set<number>();
 const env = { NO_COLOR: '1', SOVEREIGN_ACTOR: 'test@host', SOVEREIGN_LOCK_WAIT_MS: '5000', CI: '1', SOVEREIGN_BILLING_WEBHOOK_SECRET: BILLING_SECRET };
 
 interface DevJson {
-  tenants: Record<string, { pid: number | null; status: string }>;
+  tenants: Record<string, { pid: number | null; port: number | null; status: string }>;
 }
 const devState = (): DevJson => JSON.parse(readFileSync(join(dir, '.sovereign', 'dev.json'), 'utf8')) as DevJson;
 const url = (path: string) => `http://127.0.0.1:${port}${path}`;
@@ -95,14 +96,14 @@ interface StreamOutcome {
  * POSTs up to `total` bytes of zeros, chunked (or with a declared `content-length`), writing as fast
  * as the gateway reads, and stops at the answer.
  */
-function streamBody(path: string, total: number, options: { declared?: boolean; headers?: Record<string, string> } = {}): Promise<StreamOutcome> {
+function streamBody(path: string, total: number, options: { declared?: boolean; headers?: Record<string, string>; port?: number } = {}): Promise<StreamOutcome> {
   const chunk = Buffer.alloc(64 * 1024);
   return new Promise((resolve, reject) => {
     let sent = 0;
     let answered = false;
     const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
     if (options.declared) headers['content-length'] = String(total);
-    const req = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', headers, agent: false }, (res) => {
+    const req = httpRequest({ host: '127.0.0.1', port: options.port ?? port, path, method: 'POST', headers, agent: false }, (res) => {
       answered = true;
       const parts: Buffer[] = [];
       res.on('data', (part: Buffer) => parts.push(part));
@@ -250,6 +251,12 @@ describe('the dev gateway\'s bounds', { timeout: 120_000 }, () => {
     expect(JSON.parse(rotation.result.body)).toMatchObject({ type: 'https://sovereign.dev/problems/webhook-too-large' });
     const billing = await underAttack(() => streamBody('/_sovereign/billing/webhook', total));
     expect(billing.result.status).toBe(413);
+    // The tenant process's own invocation endpoint (Lambda's Invoke API locally) has Lambda's limit too.
+    const invokePort = devState().tenants.acme!.port!;
+    const invoke = await streamBody(INVOKE_PATH, total, { port: invokePort });
+    expect(invoke.status).toBe(413);
+    expect(JSON.parse(invoke.body)).toMatchObject({ errorType: 'RequestEntityTooLargeException' });
+    expect(invoke.sent).toBeLessThan(64 * MB);
 
     for (const [name, run] of Object.entries({ declared, chunked, rotation, billing })) {
       

@@ -11,8 +11,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** How long a refused body is still read (and dropped) before the connection is closed. */
+/** How long after a refusal the connection is closed. */
 export const LINGER_MS = 1000;
+/** Lambda's synchronous payload limit: the most a tenant route or an invocation takes. */
+export const LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
 export type BodyResult = { ok: true; body: Buffer } | { ok: false; reason: 'too-large' };
 

@@ -20,12 +20,12 @@ import { InvokeChannel, type InvocationResult } from './channel.js';
 import { FairQueue } from './fair.js';
 import { MINUTE_SLOTS, TenantStats, type TenantStatsSnapshot } from './stats.js';
 import type { TokenBucket } from './throttle.js';
-import { discardBody, readLimitedBody } from './body.js';
+import { discardBody, LAMBDA_PAYLOAD_BYTES, readLimitedBody } from './body.js';
 import { ROTATION_WEBHOOK_PATH } from '../../../contract/rotation-webhook.js';
 import { MAX_WEBHOOK_BODY_BYTES, ReplayGuard } from '../../../runtime/webhook.js';
 
 /** Lambda's synchronous payload limit; API Gateway refuses larger bodies too. */
-export const MAX_BODY_BYTES = 6 * 1024 * 1024;
+export const MAX_BODY_BYTES = LAMBDA_PAYLOAD_BYTES;
 /** API Gateway's own answer to a body over the limit (not problem+json: the function never sees it). */
 const TOO_LARGE_BODY = '{"message":"Request Entity Too Large"}';
 /** How long, on average, a connection that was answered 429 is not read from. */
