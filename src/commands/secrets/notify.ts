@@ -14,10 +14,14 @@ export default defineCommand({
   options: {
     references: option('--reference <ref>', 'a reference whose cached value the runtime drops (repeatable; default: every reference of the tenant)', schema((z) => z.array(z.string()).default([])), { repeatable: true }),
   },
+  // A malformed reference is a usage error, found before anything is read or sent.
+  refine: (input) => {
+    for (const reference of input.references) parseReferenceForInput(reference);
+    return input;
+  },
   help: '\nSends the running tenant a rotation notice signed with its webhook secret (Standard Webhooks),\nfor a value changed outside sovereign. Nothing is written; the secret is never printed.',
   async run(ctx, { tenant, references }) {
     const env = await secretsEnv(ctx, { mutating: false });
-    for (const reference of references) parseReferenceForInput(reference);
     const record = await requireTenant(env.state, tenant);
     const targets = references.length > 0 ? references : Object.values(record.secrets ?? {}).map((s) => s.reference).sort();
     const runtime = await env.notifyRuntime(record, targets, null);
