@@ -259,7 +259,6 @@ describe('the dev gateway\'s bounds', { timeout: 120_000 }, () => {
     expect(invoke.sent).toBeLessThan(64 * MB);
 
     for (const [name, run] of Object.entries({ declared, chunked, rotation, billing })) {
-      
       expect(run.result.sent, name).toBeLessThan(64 * MB);
       expect(run.growth, `${name}: the gateway grew by ${(run.growth / MB).toFixed(1)} MB`).toBeLessThan(name === 'chunked' ? 6 * MB + growthLimit : growthLimit);
       expect(run.served.length, name).toBeGreaterThan(0);
