@@ -5,11 +5,15 @@
  *    bare `node:http` server measured in the same run.
  * 2. Noisy neighbour: tenant B's p99 at a steady 200 req/s, quiet and while tenant A (premium,
  *    then standard) is flooded; three interleaved rounds, median p99 of each condition.
+ * 3. Oversized bodies: tenant B's p50/p99 at 200 req/s, quiet and while an attacker (its own
+ *    process) keeps starting unsigned 400 MB POSTs to tenant A's route, then to the billing and
+ *    rotation webhooks; three interleaved rounds, medians; the gateway's RSS peak over each.
  *
  * Load comes from autocannon in its own process (so the measuring process stays idle); B's
  * latencies are timed here with a keep-alive client. Only loopback addresses are used.
  *
- * Run alone: `npx tsc -p tsconfig.build.json && node bench/dev.js` (BENCH_DEV_SECONDS=5 for a quick run).
+ * Run alone: `npx tsc -p tsconfig.build.json && node bench/dev.js` (BENCH_DEV_SECONDS=5 for a quick run);
+ * `node bench/dev.js oversized` runs section 3 only.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -192,6 +196,162 @@ async function cpuPerRequest(pids, load) {
   return { result, perRequest };
 }
 
+/**
+ * The attacker of section 3, in its own process: for `seconds`, one connection after another
+ * streaming up to 400 MB of zeros, unsigned and chunked, to each path in turn, each stopped at the
+ * gateway's answer. Prints `{ attempts, refused, sentBytes }`.
+ */
+const OVERSIZED_ATTACKER = `const http = require('node:http');
+const [port, seconds, ...paths] = process.argv.slice(1);
+const chunk = Buffer.alloc(64 * 1024);
+const total = 400 * 1024 * 1024;
+const until = Date.now() + Number(seconds) * 1000;
+let attempts = 0, refused = 0, sentBytes = 0;
+function once(path) {
+  return new Promise((done) => {
+    let sent = 0, answered = false;
+    const req = http.request({ host: '127.0.0.1', port: Number(port), path, method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+      answered = true;
+      if (res.statusCode === 413) refused += 1;
+      res.resume();
+      res.on('end', () => { req.destroy(); sentBytes += sent; done(); });
+    });
+    req.on('error', () => { sentBytes += sent; done(); });
+    const pump = () => {
+      while (!answered && sent < total) { sent += chunk.length; if (!req.write(chunk)) { req.once('drain', pump); return; } }
+      if (!answered) req.end();
+    };
+    pump();
+  });
+}
+(async () => {
+  for (let i = 0; Date.now() < until; i += 1) { attempts += 1; await once(paths[i % paths.length]); }
+  process.stdout.write(JSON.stringify({ attempts, refused, sentBytes }));
+})();`;
+
+function startAttacker(port, seconds, paths) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('node', ['-e', OVERSIZED_ATTACKER, String(port), String(seconds), ...paths], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.on('exit', () => {
+      try {
+        resolvePromise(JSON.parse(out));
+      } catch {
+        reject(new Error('the attacker failed'));
+      }
+    });
+  });
+}
+
+/** Resident set of a process in bytes (Linux /proc; undefined elsewhere). */
+function rssBytes(pid) {
+  try {
+    return Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How far the RSS of `pid` rose above its value at the start while `work()` ran, sampled every 10 ms. */
+async function rssGrowth(pid, work) {
+  const start = rssBytes(pid) ?? 0;
+  let peak = start;
+  const timer = setInterval(() => (peak = Math.max(peak, rssBytes(pid) ?? 0)), 10);
+  try {
+    return { result: await work(), growth: peak - start, peak };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/**
+ * Section 3: tenant beta's latency at a steady rate, quiet and under an oversized-body attack on
+ * alpha's route and both webhooks, in the same run; three interleaved rounds, medians.
+ */
+export async function runOversizedBench(existing) {
+  const project = existing ?? (await makeProject());
+  const rows = [];
+  let dev;
+  try {
+    dev = await startDev(project.dir, ['--no-throttle']);
+    const bUrl = `http://127.0.0.1:${dev.port}/t/beta/hello/`;
+    const attacks = {
+      route: { label: "A's route (6 MiB)", paths: ['/t/alpha/hello/'] },
+      webhooks: { label: 'the billing (256 KiB) and rotation (64 KiB) webhooks', paths: ['/_sovereign/billing/webhook', '/t/alpha/_sovereign/webhooks/rotation'] },
+    };
+    await timedLoad(bUrl, B_RATE, 1); // warm-up
+    const startRss = rssBytes(dev.pid) ?? 0;
+    const rounds = { quiet: [], route: [], webhooks: [] };
+    const growths = { quiet: [], route: [], webhooks: [] };
+    let highest = 0;
+    const attackers = { route: [], webhooks: [] };
+    for (let round = 0; round < 3; round += 1) {
+      const quiet = await rssGrowth(dev.pid, () => timedLoad(bUrl, B_RATE, SHORT_SECONDS));
+      rounds.quiet.push(quiet.result);
+      growths.quiet.push(quiet.growth);
+      highest = Math.max(highest, quiet.peak);
+      for (const [name, attack] of Object.entries(attacks)) {
+        // RSS from before the attacker starts: its first second counts too.
+        const attacked = await rssGrowth(dev.pid, async () => {
+          const attacker = startAttacker(dev.port, SHORT_SECONDS + 2, attack.paths);
+          await new Promise((r) => setTimeout(r, 1000));
+          const load = await timedLoad(bUrl, B_RATE, SHORT_SECONDS);
+          attackers[name].push(await attacker);
+          return load;
+        });
+        rounds[name].push(attacked.result);
+        growths[name].push(attacked.growth);
+        highest = Math.max(highest, attacked.peak);
+      }
+    }
+    const median = (list) => [...list].sort((a, b) => a - b)[1];
+    const medianBy = (list, key) => median(list.map((r) => r[key]));
+    const mb = (bytes) => `${fmt(bytes / 2 ** 20, 1)} MB`;
+    const quietP50 = medianBy(rounds.quiet, 'p50');
+    const quietP99 = medianBy(rounds.quiet, 'p99');
+    rows.push([
+      `tenant B at ${B_RATE} req/s, quiet`,
+      `p50 ${fmt(quietP50, 2)} ms, p99 ${fmt(quietP99, 2)} ms`,
+      `median of 3 rounds (p99s ${rounds.quiet.map((r) => fmt(r.p99, 1)).join(', ')} ms); errors ${rounds.quiet.reduce((n, r) => n + r.errors, 0)}; gateway RSS ${mb(startRss)} before the first round, rising by ${mb(median(growths.quiet))} (median) over a quiet round`,
+    ]);
+    for (const [name, attack] of Object.entries(attacks)) {
+      const p50 = medianBy(rounds[name], 'p50');
+      const p99 = medianBy(rounds[name], 'p99');
+      const attempts = attackers[name].reduce((n, a) => n + a.attempts, 0);
+      const refused = attackers[name].reduce((n, a) => n + a.refused, 0);
+      const sent = attackers[name].reduce((n, a) => n + a.sentBytes, 0);
+      rows.push([
+        `tenant B at ${B_RATE} req/s while 400 MB unsigned bodies stream to ${attack.label}`,
+        `p50 ${fmt(p50, 2)} ms (${fmt(p50 / quietP50, 2)}×), p99 ${fmt(p99, 2)} ms (${fmt(p99 / quietP99, 2)}×)`,
+        `median of 3 rounds (p99s ${rounds[name].map((r) => fmt(r.p99, 1)).join(', ')} ms); errors ${rounds[name].reduce((n, r) => n + r.errors, 0)}; ${fmt(attempts)} attempts, ${fmt(refused)} answered 413, ${mb(sent / Math.max(1, attempts))} written by the attacker before each answer; gateway RSS rising by ${mb(median(growths[name]))} (median; ${growths[name].map((g) => fmt(g / 2 ** 20, 1)).join(', ')} MB) over the round`,
+      ]);
+    }
+    await new Promise((r) => setTimeout(r, 5000));
+    const idleRss = rssBytes(dev.pid) ?? 0;
+    rows.push(['gateway RSS, highest over all rounds', mb(highest), `${mb(highest - startRss)} above its value before the first round; ${mb(idleRss)} after 5 s without load`]);
+  } finally {
+    await dev?.stop();
+    if (!existing) project.cleanup();
+  }
+  return section('## dev: oversized bodies while another tenant is served', `Tenant B (beta) at a steady ${B_RATE} req/s through the \`sovereign dev\` gateway (throttling off), quiet and while an attacker in its own process streams unsigned, chunked 400 MB bodies, one connection after another, to tenant A's route, then in turn to \`/_sovereign/billing/webhook\` and A's rotation webhook; each attempt stops at the gateway's 413. Rounds of ${SHORT_SECONDS} s, three interleaved (quiet, route, webhooks); ratios are against the quiet rounds of the same run. What the attacker wrote includes what the kernel's socket buffers took before the answer.`, rows);
+}
+
+/** A results section: heading, what was measured, the table of rows and the machine's load. */
+function section(heading, intro, rows) {
+  return [
+    heading,
+    '',
+    intro,
+    '',
+    '| measurement | result | detail |',
+    '|---|---|---|',
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+    `Machine load (1-minute average) at the end: ${loadavg()[0].toFixed(1)} on ${cpus().length} cores.`,
+    '',
+  ].join('\n');
+}
+
 const fmt = (n, d = 0) => Number(n).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const errorsOf = (r) => r.errors + r.timeouts + (r.non2xx ?? 0);
 
@@ -199,6 +359,7 @@ export async function runDevBench() {
   const { dir, cleanup } = await makeProject();
   const rows = [];
   const notes = [];
+  let oversized = '';
   try {
     // 1a. Bare node:http vs the gateway without throttling, same load, same run; CPU per request
     // of each process too (robust to other load on the machine, unlike req/s).
@@ -272,26 +433,20 @@ export async function runDevBench() {
       ]);
     }
     await dev.stop();
+    oversized = await runOversizedBench({ dir, cleanup });
   } finally {
     cleanup();
   }
   return [
-    '## dev: gateway and tenant processes',
-    '',
-    `Tenants alpha and beta (premium) and gamma (standard), each in its own process running its built artifact behind the \`sovereign dev\` gateway on loopback; load from autocannon in a separate process. Sustained run ${SUSTAIN_SECONDS} s (BENCH_DEV_SECONDS), other runs ${SHORT_SECONDS} s.`,
-    '',
-    '| measurement | result | detail |',
-    '|---|---|---|',
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-    `Machine load (1-minute average) at the end: ${loadavg()[0].toFixed(1)} on ${cpus().length} cores.`,
-    '',
+    section('## dev: gateway and tenant processes', `Tenants alpha and beta (premium) and gamma (standard), each in its own process running its built artifact behind the \`sovereign dev\` gateway on loopback; load from autocannon in a separate process. Sustained run ${SUSTAIN_SECONDS} s (BENCH_DEV_SECONDS), other runs ${SHORT_SECONDS} s.`, rows),
     ...notes,
     '',
+    oversized,
   ].join('\n');
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  runDevBench().then(
+  (process.argv[2] === 'oversized' ? runOversizedBench() : runDevBench()).then(
     (markdown) => process.stdout.write(`${markdown}\n`),
     (error) => {
       process.stderr.write(`${error.stack ?? error}\n`);

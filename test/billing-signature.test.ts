@@ -3,6 +3,7 @@
  * exact message, the tolerance window's bounds, and how the accepted secrets are read.
  */
 import { createHmac } from 'node:crypto';
+import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import {
   BillingSignatureError,
@@ -83,5 +84,26 @@ describe('the accepted secrets', () => {
     expect(splitSecrets(' a, b\tc,,d\n')).toEqual(['a', 'b', 'c', 'd']);
     expect(secretsFromEnv({ SOVEREIGN_BILLING_WEBHOOK_SECRET: 'old new' })).toEqual(['old', 'new']);
     expect(secretsFromEnv({})).toEqual([]);
+  });
+});
+
+describe('interoperability with the stripe library (the oracle)', () => {
+  const stripe = new Stripe('sk_test_oracle');
+  const payload = JSON.stringify({ id: 'evt_oracle', object: 'event', type: 'invoice.paid', data: { object: { customer: 'cus_1' } } });
+  const seconds = Math.floor(NOW / 1000);
+
+  it('verifies what stripe signs, and refuses it altered or under another secret', () => {
+    const header = stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET, timestamp: seconds });
+    expect(verifySignature(header, payload, [SECRET], { now: NOW })).toBe(seconds);
+    expect(thrownBy(() => verifySignature(header, payload.replace('cus_1', 'cus_2'), [SECRET], { now: NOW }), BillingSignatureError).reason).toBe('mismatch');
+    expect(thrownBy(() => verifySignature(header, payload, ['whsec_other'], { now: NOW }), BillingSignatureError).reason).toBe('mismatch');
+  });
+
+  it('signs what stripe verifies, with every secret of a rotation', () => {
+    const header = signatureHeader([SECRET, 'whsec_next'], seconds, payload);
+    for (const secret of [SECRET, 'whsec_next']) {
+      expect(stripe.webhooks.constructEvent(payload, header, secret, 300, undefined, seconds)).toMatchObject({ id: 'evt_oracle' });
+    }
+    expect(() => stripe.webhooks.constructEvent(payload, header, 'whsec_other', 300, undefined, seconds)).toThrow();
   });
 });

@@ -8,9 +8,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
-import { execa, type Options, type ResultPromise } from 'execa';
+import type { Options, ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, makeProject, runCli } from './helpers/cli.js';
+import { makeProject, runCli } from './helpers/cli.js';
+import { alive, killDev, startDevCli, type RunningDev } from './helpers/dev.js';
 import { loadProject } from '../src/project.js';
 import { readVaultKey } from '../src/runtime/secrets/vault.js';
 import { openWritableVault } from '../src/targets/local/vault-writer.js';
@@ -72,14 +73,6 @@ export const handler = defineHandler(async () => ({ mark: '${label}' }));
 const fingerprint = (value: string) => createHash('sha256').update(value).digest('hex').slice(0, 16);
 
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface DevJson {
   pid: number;
@@ -89,7 +82,8 @@ interface DevJson {
 
 let dir: string;
 let dev: ResultPromise<Options> | undefined;
-let stderr = '';
+let running: RunningDev | undefined;
+const stderr = () => running?.stderr() ?? '';
 let port = 0;
 const pids = new Set<number>();
 const env = { NO_COLOR: '1', SOVEREIGN_ACTOR: 'test@host', SOVEREIGN_LOCK_WAIT_MS: '5000', CI: '1' };
@@ -118,27 +112,11 @@ function viaHost(tenant: string, path: string, init: { method?: string; headers?
 const json = async (response: Response) => (await response.json()) as Record<string, unknown>;
 
 async function startDev(): Promise<number> {
-  stderr = '';
-  const child: ResultPromise<Options> = execa('node', [cliPath, 'dev', '--port', '0', '--json'], { cwd: dir, reject: false, env, stdin: 'ignore' } as Options);
-  dev = child;
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  let stdout = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  const ready = await waitFor('the dev server to be ready', () => {
-    if (child.exitCode !== null && child.exitCode !== undefined) throw new Error(`dev exited: ${stderr}`);
-    try {
-      return JSON.parse(stdout) as { port: number; pid: number };
-    } catch {
-      return undefined;
-    }
-  }, 90_000);
-  pids.add(ready.pid);
+  running = await startDevCli(dir, env);
+  dev = running.child;
+  pids.add(running.pid);
   for (const t of Object.values(devState().tenants)) if (t.pid) pids.add(t.pid);
-  return ready.port;
+  return running.port;
 }
 
 async function setSecret(tenant: string, reference: string, value: string): Promise<void> {
@@ -179,11 +157,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  if (dev && dev.exitCode === null) {
-    dev.kill('SIGKILL');
-    await dev;
-  }
-  for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  await killDev(running, pids);
 });
 
 describe('sovereign dev', { timeout: 120_000 }, () => {
@@ -350,7 +324,7 @@ describe('sovereign dev', { timeout: 120_000 }, () => {
     pids.add(back.pid as number);
     expect(seen.has(503)).toBe(true);
     expect([...seen].filter((s) => s !== 200 && s !== 503 && s !== 502)).toEqual([]);
-    expect(stderr).toMatch(/tenant acme crashed signal=SIGKILL restarting in \d+ms/);
+    expect(stderr()).toMatch(/tenant acme crashed signal=SIGKILL restarting in \d+ms/);
     // Its table is on disk: the counter survived the crash.
     expect((await json(await fetch(url('/t/acme/probe/count'), { method: 'POST' }))).hits).toBe(hitsBefore + 1);
   });
@@ -410,8 +384,8 @@ describe('sovereign dev', { timeout: 120_000 }, () => {
     for (const t of Object.values(devState().tenants)) if (t.pid) pids.add(t.pid);
     dev!.kill('SIGTERM');
     const result = await dev!;
-    expect(result.exitCode, stderr).toBe(0);
-    expect(stderr).toContain('dev stopped');
+    expect(result.exitCode, stderr()).toBe(0);
+    expect(stderr()).toContain('dev stopped');
     await waitFor('every recorded process to be gone', () => ([...pids].every((pid) => !alive(pid)) ? true : undefined), 10_000);
     expect(existsSync(join(dir, '.sovereign', 'dev.json'))).toBe(false);
   });

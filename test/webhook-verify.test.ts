@@ -3,9 +3,11 @@
  * timestamp window at and one past its bounds, the signature list, replays, and the replay
  * memory's bounds.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import {
+  generateWebhookSecret,
   MAX_WEBHOOK_BODY_BYTES,
   ReplayGuard,
   signWebhook,
@@ -144,5 +146,41 @@ describe('ReplayGuard', () => {
     guard.remember('newest', 1200);
     // Full at three: the oldest live id goes.
     expect(['live', 'new', 'newer', 'newest'].map((id) => guard.has(id, 1200))).toEqual([false, true, true, true]);
+  });
+});
+
+describe('Standard Webhooks interoperability (the `standardwebhooks` library as oracle)', () => {
+  const notice = '{"tenant":"acme","references":["ssm:/dev/tenants/acme/avalara/account_id"]}';
+
+  it('generates whsec_ secrets of 32 random bytes, a new one each time', () => {
+    const secrets = new Set(Array.from({ length: 20 }, () => generateWebhookSecret()));
+    expect(secrets.size).toBe(20);
+    for (const secret of secrets) {
+      expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+      expect(Buffer.from(secret.slice(6), 'base64')).toHaveLength(32);
+    }
+  });
+
+  it('signs what the library verifies', () => {
+    const secret = generateWebhookSecret();
+    const signed = webhookHeaders(secret, 'msg_ours', notice, Date.now());
+    expect(new Webhook(secret).verify(notice, signed)).toEqual(JSON.parse(notice));
+    const other = generateWebhookSecret();
+    expect(() => new Webhook(other).verify(notice, signed)).toThrow();
+  });
+
+  it('verifies what the library signs, and refuses it under another secret or altered', () => {
+    const secret = generateWebhookSecret();
+    const now = new Date();
+    const theirs = { 'webhook-id': 'msg_theirs', 'webhook-timestamp': String(Math.floor(now.getTime() / 1000)), 'webhook-signature': new Webhook(secret).sign('msg_theirs', now, notice) };
+    expect(verifyWebhook({ secret, headers: theirs, body: notice, now: now.getTime() })).toEqual({ id: 'msg_theirs', timestamp: Math.floor(now.getTime() / 1000) });
+    expect(refusal(() => verifyWebhook({ secret: generateWebhookSecret(), headers: theirs, body: notice, now: now.getTime() })).reason).toBe('bad-signature');
+    expect(refusal(() => verifyWebhook({ secret, headers: theirs, body: notice.replace('acme', 'acmf'), now: now.getTime() })).reason).toBe('bad-signature');
+  });
+
+  it('still verifies a secret of the earlier form (no prefix, its UTF-8 bytes the key) signed by sovereign', () => {
+    const legacy = randomBytes(32).toString('base64url');
+    const signed = webhookHeaders(legacy, 'msg_legacy', notice, NOW);
+    expect(verifyWebhook({ secret: legacy, headers: signed, body: notice, now: NOW }).id).toBe('msg_legacy');
   });
 });

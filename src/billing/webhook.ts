@@ -68,8 +68,12 @@ export interface BillingWebhookDeps {
 const COMMAND = 'billing webhook';
 /** Where `sovereign dev` serves the webhook (the aws function answers there and at `/`). */
 export const BILLING_WEBHOOK_PATH = '/_sovereign/billing/webhook';
-/** Billing events are a few kilobytes; anything this large is not one (checked before the HMAC). */
-export const MAX_WEBHOOK_BYTES = 1024 * 1024;
+/**
+ * Billing events are a few kilobytes (Stripe's own lists inside an event are cut at ten items);
+ * anything larger is not one. Checked before the HMAC, and by the dev gateway while the body
+ * streams, so an unsigned sender costs no more than this much memory.
+ */
+export const MAX_WEBHOOK_BYTES = 256 * 1024;
 
 function header(headers: BillingWebhookRequest['headers'], name: string): string | undefined {
   for (const [key, value] of Object.entries(headers)) {

@@ -48,6 +48,7 @@ export const COMMANDS: CommandEntry[] = [
   { path: ['secrets', 'check'], summary: 'Resolve every reference of a tenant: ok, missing, denied, key missing', load: () => import('./secrets/check.js') },
   { path: ['secrets', 'history'], summary: 'Versions and staging labels of one secret key', load: () => import('./secrets/history.js') },
   { path: ['secrets', 'rotate'], summary: 'Rotate a secret (AWSPENDING → AWSCURRENT) and notify the running tenant', load: () => import('./secrets/rotate.js') },
+  { path: ['secrets', 'notify'], summary: 'Send the running tenant a signed rotation notice (Standard Webhooks)', load: () => import('./secrets/notify.js') },
   { path: ['secrets', 'rollback'], summary: 'Move AWSCURRENT back to the AWSPREVIOUS version', load: () => import('./secrets/rollback.js') },
   { path: ['template', 'render'], summary: 'Print a tenant\'s rendered CloudFormation template', load: () => import('./template/render.js') },
   { path: ['audit', 'log'], summary: 'Read or verify the audit log', load: () => import('./audit/log.js') },

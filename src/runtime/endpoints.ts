@@ -13,11 +13,12 @@ import { json, problem, type HttpResultV2, type IncomingRequest } from './http.j
 import type { LogLevel } from './log.js';
 import type { CacheTraffic, RuntimeMetrics } from './runtime-metrics.js';
 import { statusOf, type ReferenceStatus, type SecretResolver } from './secrets/resolver.js';
+import { ROTATION_WEBHOOK_PATH } from '../contract/rotation-webhook.js';
 import type { ReplayGuard } from './webhook.js';
 
 const HEALTH = '/_sovereign/health';
 const OPENAPI = '/_sovereign/openapi.json';
-const ROTATION = '/_sovereign/webhooks/rotation';
+const ROTATION = ROTATION_WEBHOOK_PATH;
 const RUNTIME_ROUTES: Record<string, string | undefined> = Object.assign(Object.create(null) as Record<string, string>, {
   [HEALTH]: 'GET',
   [OPENAPI]: 'GET',

@@ -4,10 +4,22 @@
  * space-separated signatures allowed (key rollover). The CLI signs with {@link signWebhook}; the
  * runtime verifies with {@link verifyWebhook}.
  *
- * The secret may be a Standard Webhooks `whsec_<base64>` secret (the decoded bytes are the key) or
- * any other string (its UTF-8 bytes are the key).
+ * Secrets are made by {@link generateWebhookSecret} in the form Standard Webhooks defines,
+ * `whsec_<base64 of 32 random bytes>`: the decoded bytes are the HMAC key, so any Standard
+ * Webhooks library can sign a notice with the stored value as it is. A secret without the prefix
+ * (what tenants provisioned before this form was adopted hold: 32 random bytes in base64url) is
+ * still accepted, its UTF-8 bytes being the key; only sovereign's own signer speaks that form.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** Random bytes in a new signing secret (Standard Webhooks allows 24 to 64). */
+export const WEBHOOK_SECRET_BYTES = 32;
+const SECRET_PREFIX = 'whsec_';
+
+/** A new signing secret, `whsec_<base64>`: the one generator every target provisions tenants with. */
+export function generateWebhookSecret(): string {
+  return `${SECRET_PREFIX}${randomBytes(WEBHOOK_SECRET_BYTES).toString('base64')}`;
+}
 
 /** Largest accepted body, in bytes. */
 export const MAX_WEBHOOK_BODY_BYTES = 64 * 1024;
@@ -33,7 +45,7 @@ export class WebhookVerificationError extends Error {
 }
 
 function keyBytes(secret: string): Buffer {
-  return secret.startsWith('whsec_') ? Buffer.from(secret.slice(6), 'base64') : Buffer.from(secret, 'utf8');
+  return secret.startsWith(SECRET_PREFIX) ? Buffer.from(secret.slice(SECRET_PREFIX.length), 'base64') : Buffer.from(secret, 'utf8');
 }
 
 /** The `webhook-signature` header value for one message: `v1,<base64>`. */

@@ -27,11 +27,11 @@ import type { MutationContext } from './state.js';
  */
 async function seededVault(key: Buffer, id: string, stage: string, by: string): Promise<Buffer> {
   // The vault writer (node:crypto) loads only for a mutation that provisions a tenant.
-  const { openWritableVault } = await import('./vault-writer.js');
+  const [{ openWritableVault }, { generateWebhookSecret }] = await Promise.all([import('./vault-writer.js'), import('../../runtime/webhook.js')]);
   const scratch = mkdtempSync(join(tmpdir(), 'sovereign-vault-'));
   try {
     const path = join(scratch, `${id}.vault`);
-    openWritableVault(path, key, id).putVersion(webhookSecretReference(stage, id), randomBytes(32).toString('base64url'), { by });
+    openWritableVault(path, key, id).putVersion(webhookSecretReference(stage, id), generateWebhookSecret(), { by });
     return readFileSync(path);
   } finally {
     rmSync(scratch, { recursive: true, force: true });

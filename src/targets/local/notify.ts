@@ -9,6 +9,7 @@ import type { Project } from '../../project.js';
 import { nextGeneration, parseGenerationMarker, serializeGenerationMarker, type GenerationMarker } from '../../contract/generation.js';
 import type { WebhookDelivery } from '../target.js';
 import { runningDevState } from './dev/state-file.js';
+import { ROTATION_WEBHOOK_PATH } from '../../contract/rotation-webhook.js';
 
 export { DEFAULT_PICKUP_MS } from '../target.js';
 
@@ -58,7 +59,7 @@ export async function sendRotationWebhook(options: NotifyOptions): Promise<Notif
   const [{ webhookHeaders }, { request }] = await Promise.all([import('../../runtime/webhook.js'), import('node:http')]);
   const id = `msg_${globalThis.crypto.randomUUID().replace(/-/g, '')}`;
   const headers = webhookHeaders(options.secret, id, body, now());
-  const url = new URL(`${options.baseUrl.replace(/\/$/, '')}/_sovereign/webhooks/rotation`);
+  const url = new URL(`${options.baseUrl.replace(/\/$/, '')}${ROTATION_WEBHOOK_PATH}`);
   const started = now();
   return new Promise<NotifyResult>((resolve) => {
     const req = request(url, { method: 'POST', agent: false, headers: { ...headers, 'content-length': Buffer.byteLength(body) }, timeout: options.timeoutMs ?? 3000 }, (res) => {

@@ -20,9 +20,14 @@ import { InvokeChannel, type InvocationResult } from './channel.js';
 import { FairQueue } from './fair.js';
 import { MINUTE_SLOTS, TenantStats, type TenantStatsSnapshot } from './stats.js';
 import type { TokenBucket } from './throttle.js';
+import { discardBody, LAMBDA_PAYLOAD_BYTES, readLimitedBody } from './body.js';
+import { ROTATION_WEBHOOK_PATH } from '../../../contract/rotation-webhook.js';
+import { MAX_WEBHOOK_BODY_BYTES, ReplayGuard } from '../../../runtime/webhook.js';
 
 /** Lambda's synchronous payload limit; API Gateway refuses larger bodies too. */
-export const MAX_BODY_BYTES = 6 * 1024 * 1024;
+export const MAX_BODY_BYTES = LAMBDA_PAYLOAD_BYTES;
+/** API Gateway's own answer to a body over the limit (not problem+json: the function never sees it). */
+const TOO_LARGE_BODY = '{"message":"Request Entity Too Large"}';
 /** How long, on average, a connection that was answered 429 is not read from. */
 export const THROTTLED_PAUSE_MS = 100;
 /** HTTP APIs stop waiting for an integration after 30 s. */
@@ -33,6 +38,11 @@ export interface GatewayTenant {
   id: string;
   /** `running` tenants are served; any other status answers 503. */
   status: string;
+  /**
+   * Suspended in the registry: extension routes answer 403 here, before the tenant's process is
+   * reached, whatever its own (tenant-writable) marker says.
+   */
+  suspended: boolean;
   /** Loopback port of the tenant's RIE-style HTTP invocation endpoint when running. */
   port: number | null;
   /** Loopback port of the tenant's framed invocation channel (what the gateway uses) when running. */
@@ -68,6 +78,8 @@ export type GatewayRouteHandler = (request: GatewayRouteRequest) => Promise<Gate
 export interface GatewayRoute {
   method: string;
   path: string;
+  /** Larger bodies are refused with 413 while they stream; the handler never sees them. */
+  maxBodyBytes: number;
   handler: GatewayRouteHandler;
 }
 
@@ -179,6 +191,8 @@ export class Gateway {
   private readonly sockets = new Set<Socket>();
   private readonly channels = new Map<string, InvokeChannel>();
   private readonly fair = new FairQueue();
+  /** Per tenant: see {@link Gateway.replayGuard}. */
+  private readonly replay = new Map<string, ReplayGuard>();
   port = 0;
 
   constructor(private readonly options: GatewayOptions) {}
@@ -255,7 +269,7 @@ export class Gateway {
     }
     const tenant = this.options.tenant(route.tenant);
     if (!tenant) {
-      req.resume();
+      discardBody(req, res, MAX_BODY_BYTES);
       writeResponse(res, gatewayProblem(404, 'unknown-tenant', 'Not Found', `there is no tenant "${route.tenant}" on this dev server`, route.path, requestId));
       return;
     }
@@ -272,7 +286,7 @@ export class Gateway {
     if (this.options.throttle !== false) {
       const decision = tenant.bucket.take(arrived);
       if (!decision.allowed) {
-        req.resume();
+        discardBody(req, res, MAX_BODY_BYTES);
         this.holdBack(req.socket, res);
         finish(
           gatewayProblem(429, 'throttled', 'Too Many Requests', `tenant "${tenant.id}" is over its tier's request rate (${tenant.bucket.rate}/s, burst ${tenant.bucket.burst})`, route.path, requestId, {
@@ -282,25 +296,33 @@ export class Gateway {
         return;
       }
     }
+    const rotation = route.path === ROTATION_WEBHOOK_PATH;
+    // The registry is out of the tenant's reach; its own marker is not (it lives in its data folder).
+    if (tenant.suspended && !route.path.startsWith('/_sovereign/')) {
+      discardBody(req, res, MAX_BODY_BYTES);
+      finish(gatewayProblem(403, 'tenant-suspended', 'Forbidden', `tenant "${tenant.id}" is suspended`, route.path, requestId));
+      return;
+    }
     if (tenant.status !== 'running' || tenant.channelPort === null) {
-      req.resume();
+      discardBody(req, res, MAX_BODY_BYTES);
       const retry = tenant.restartAt ? Math.max(1, Math.ceil((tenant.restartAt - Date.now()) / 1000)) : 1;
       finish(gatewayProblem(503, 'tenant-unavailable', 'Service Unavailable', `tenant "${tenant.id}" is ${tenant.status}`, route.path, requestId, { 'retry-after': String(retry) }));
       return;
     }
+    const webhookId = rotation ? req.headers['webhook-id'] : undefined;
+    if (typeof webhookId === 'string' && this.replayGuard(tenant.id).has(webhookId, Date.now())) {
+      discardBody(req, res, MAX_WEBHOOK_BODY_BYTES);
+      finish(gatewayProblem(409, 'webhook-replayed', 'Conflict', `message ${webhookId} was already delivered`, route.path, requestId));
+      return;
+    }
 
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('error', () => res.destroy());
-    req.on('end', () => {
-      if (tooLarge) {
-        finish(gatewayProblem(413, 'payload-too-large', 'Content Too Large', `request bodies are limited to ${MAX_BODY_BYTES} bytes`, route.path, requestId));
+    readLimitedBody(req, res, rotation ? MAX_WEBHOOK_BODY_BYTES : MAX_BODY_BYTES, (read) => {
+      if (!read.ok) {
+        finish(
+          rotation
+            ? gatewayProblem(413, 'webhook-too-large', 'Content Too Large', `the body is larger than ${MAX_WEBHOOK_BODY_BYTES} bytes`, route.path, requestId)
+            : { statusCode: 413, headers: { 'content-type': 'application/json', 'apigw-requestid': requestId }, body: TOO_LARGE_BODY },
+        );
         return;
       }
       const socket = req.socket;
@@ -309,7 +331,7 @@ export class Gateway {
         path: route.path,
         query: route.query,
         rawHeaders: req.rawHeaders,
-        body: Buffer.concat(chunks),
+        body: read.body,
         sourceIp: (socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
         protocol: `HTTP/${req.httpVersion}`,
         host: req.headers.host ?? 'localhost',
@@ -318,7 +340,11 @@ export class Gateway {
       });
       // The answer is turned into HTTP on the tenant's next fair turn too.
       this.invoke(tenant.id, tenant.channelPort!, event).then(
-        (answer) => this.fair.run(tenant.id, () => finish(toGatewayResponse(answer, route.path, requestId))),
+        (answer) => {
+          const response = toGatewayResponse(answer, route.path, requestId);
+          if (typeof webhookId === 'string' && response.statusCode >= 200 && response.statusCode < 300) this.replayGuard(tenant.id).remember(webhookId, Date.now());
+          this.fair.run(tenant.id, () => finish(response));
+        },
         (error: Error & { code?: string }) => {
           if (error.code === 'ETIMEDOUT') {
             finish(gatewayProblem(504, 'integration-timeout', 'Gateway Timeout', `tenant "${tenant.id}" did not answer within ${INTEGRATION_TIMEOUT_MS / 1000} s`, route.path, requestId));
@@ -328,6 +354,22 @@ export class Gateway {
         },
       );
     });
+    req.on('error', () => res.destroy());
+  }
+
+  /**
+   * The rotation notices a tenant's runtime accepted (answered 2xx), remembered here rather than
+   * only in the tenant's process: a restarted process starts with an empty memory, and a notice
+   * replayed to it inside the timestamp window would otherwise be accepted again. Only accepted
+   * ids are recorded, so an unsigned request cannot make the gateway refuse a genuine one.
+   */
+  private replayGuard(tenant: string): ReplayGuard {
+    let guard = this.replay.get(tenant);
+    if (!guard) {
+      guard = new ReplayGuard();
+      this.replay.set(tenant, guard);
+    }
+    return guard;
   }
 
   /**
@@ -373,18 +415,18 @@ export class Gateway {
     const params = new URLSearchParams(query);
     const json = (status: number, value: unknown) => writeResponse(res, { statusCode: status, headers: { 'content-type': 'application/json' }, body: `${JSON.stringify(value)}\n` });
     if (!local) {
-      req.resume();
+      discardBody(req, res, MAX_BODY_BYTES);
       writeResponse(res, gatewayProblem(404, 'unknown-host', 'Not Found', `send requests to <tenant>.localhost:${this.port} or localhost:${this.port}/t/<tenant>/`, path, requestId));
       return;
     }
     if (method === 'GET' && path === '/_sovereign/dev/stats') {
-      req.resume();
+      discardBody(req, res, MAX_BODY_BYTES);
       const minutes = Number(params.get('minutes') ?? NaN);
       json(200, this.statsDocument(Number.isInteger(minutes) && minutes >= 1 ? Math.min(minutes, MINUTE_SLOTS) : undefined));
       return;
     }
     if (method === 'GET' && path === '/_sovereign/dev/logs') {
-      req.resume();
+      discardBody(req, res, MAX_BODY_BYTES);
       const id = params.get('tenant') ?? '';
       const tenant = this.options.tenant(id);
       if (!tenant) {
@@ -411,15 +453,17 @@ export class Gateway {
     }
     const route = this.options.routes?.find((r) => r.method === method && r.path === path);
     if (!route) {
-      req.resume();
+      discardBody(req, res, MAX_BODY_BYTES);
       writeResponse(res, gatewayProblem(404, 'not-found', 'Not Found', `nothing at ${method} ${path}; tenants are at <tenant>.localhost:${this.port}/ or localhost:${this.port}/t/<tenant>/`, path, requestId));
       return;
     }
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
+    readLimitedBody(req, res, route.maxBodyBytes, (read) => {
+      if (!read.ok) {
+        writeResponse(res, gatewayProblem(413, 'payload-too-large', 'Content Too Large', `${method} ${path} takes bodies of at most ${route.maxBodyBytes} bytes`, path, requestId));
+        return;
+      }
       Promise.resolve()
-        .then(() => route.handler({ method, path, query: params, headers: collectHeaders(req), body: Buffer.concat(chunks) }))
+        .then(() => route.handler({ method, path, query: params, headers: collectHeaders(req), body: read.body }))
         .then((answer) => {
           const headers = { ...(answer.headers ?? {}) };
           let body: Buffer;

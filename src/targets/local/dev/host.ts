@@ -15,7 +15,8 @@
  * Started by the supervisor with `SOVEREIGN_DEV_ENTRY` (the artifact's `index.mjs`) and
  * `SOVEREIGN_DEV_DATA` (the tenant's data folder) besides the runtime's own variables.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type ServerResponse } from 'node:http';
+import { discardBody, LAMBDA_PAYLOAD_BYTES, readLimitedBody } from './body.js';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -100,15 +101,6 @@ async function ensureTable(port: number, table: string): Promise<void> {
   if (created.status !== 200 && !created.type.endsWith('ResourceInUseException')) throw new Error(`CreateTable ${table} failed: ${created.type || created.status}`);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 function reply(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
@@ -175,12 +167,17 @@ async function main(): Promise<void> {
 
   const server = createServer({ noDelay: true }, (req, res) => {
     if (req.method !== 'POST' || req.url !== INVOKE_PATH) {
+      discardBody(req, res, LAMBDA_PAYLOAD_BYTES);
       reply(res, 404, JSON.stringify({ errorType: 'ResourceNotFoundException', errorMessage: `no route ${req.method} ${req.url}` }));
       return;
     }
-    readBody(req)
-      .then((body) => invoke(body.toString('utf8'), req.headers['x-amz-request-id'] as string | undefined))
-      .then(
+    // Lambda's Invoke API refuses a payload over its limit the same way.
+    readLimitedBody(req, res, LAMBDA_PAYLOAD_BYTES, (read) => {
+      if (!read.ok) {
+        reply(res, 413, JSON.stringify({ errorType: 'RequestEntityTooLargeException', errorMessage: `the payload is larger than ${LAMBDA_PAYLOAD_BYTES} bytes` }));
+        return;
+      }
+      invoke(read.body.toString('utf8'), req.headers['x-amz-request-id'] as string | undefined).then(
         (result) => {
           if (result.invalidEvent) reply(res, 400, result.json);
           else reply(res, 200, result.json, result.functionError ? { 'x-amz-function-error': 'Unhandled' } : {});
@@ -190,6 +187,8 @@ async function main(): Promise<void> {
           else res.destroy();
         },
       );
+    });
+    req.on('error', () => res.destroy());
   });
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 65_000;

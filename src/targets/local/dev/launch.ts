@@ -3,7 +3,6 @@
  * that tenant's runtime configuration, vault paths, data folder and dummy local AWS credentials.
  * Pure where it can be (`tenantRuntimeConfig`, `localTenantEnvironment`); `prepareLaunch` builds.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { packageRoot } from '../../../artifact/locate.js';
@@ -102,12 +101,14 @@ export function localTenantEnvironment(
  * secret), so `secrets rotate` can notify the running tenant. Never prints or returns the value.
  */
 export async function ensureWebhookSecret(project: Project, record: TenantRecord): Promise<void> {
-  const [{ readVaultKey }, { openWritableVault }] = await Promise.all([import('../../../runtime/secrets/vault.js'), import('../vault-writer.js')]);
+  const [{ readVaultKey }, { openWritableVault }, { generateWebhookSecret }] = await Promise.all([
+    import('../../../runtime/secrets/vault.js'), import('../vault-writer.js'), import('../../../runtime/webhook.js'),
+  ]);
   const paths = tenantDataPaths(project, record.id);
   const vault = openWritableVault(paths.vault, readVaultKey(paths.key), record.id);
   const reference = webhookSecretReference(record.stage, record.id);
   if (vault.has(reference)) return;
-  vault.putVersion(reference, `whsec_${randomBytes(32).toString('base64')}`, { by: 'sovereign dev' });
+  vault.putVersion(reference, generateWebhookSecret(), { by: 'sovereign dev' });
 }
 
 /** A tenant's artifact: built from the current extension sources, content-addressed. */

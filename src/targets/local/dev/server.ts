@@ -158,6 +158,7 @@ export class DevServer {
     return {
       id,
       status,
+      suspended: entry.record.status === 'suspended',
       port: p?.port ?? null,
       channelPort: p?.channelPort ?? null,
       pid: p?.pid ?? null,
