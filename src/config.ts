@@ -47,6 +47,23 @@ export const configSchema = z
       .strict()
       .default({ port: 4000 }),
     billing: z.record(z.string(), z.unknown()).optional(),
+    audit: z
+      .object({
+        trustedKeys: z
+          .array(z.string().min(1))
+          .default([])
+          .describe('The signers `audit verify`, `tenant certificate-verify` and `audit log --verify` trust: public keys as base64 SPKI, or paths (from the project folder) of PEM files'),
+        checkpointRetentionDays: z
+          .number()
+          .int()
+          .min(1)
+          .max(36500)
+          .default(400)
+          .describe('On aws: days each audit checkpoint object stays under S3 Object Lock (compliance mode) in the control-plane bucket'),
+      })
+      .strict()
+      .optional()
+      .describe('Audit checkpoints and pinned signers'),
   })
   .strict();
 

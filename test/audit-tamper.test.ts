@@ -158,12 +158,13 @@ describe('tampered bundles', () => {
     const events = items.find((e) => e.name === 'audit/events.jsonl')!;
     events.data = Buffer.from(events.data.toString().replace('"tenant.create"', '"tenant.delete"'));
     const file = await repack('cli', items);
-    const result = await runCli(['audit', 'verify', file]);
+    const result = await runCli(['audit', 'verify', file, '--trust-bundle-key']);
     expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/^warning: --trust-bundle-key: trusting the key inside the bundle \(SHA256:[A-Za-z0-9+/]{43}\)/m);
     expect(result.stderr).toContain('error: bundle verification failed: hash audit/events.jsonl: SHA-256');
     expect(result.stdout).toMatch(/^ok +signature: Ed25519 signature valid/m);
     expect(result.stdout).toMatch(/^FAIL +hash audit\/events\.jsonl/m);
-    const json = await runCli(['audit', 'verify', file, '--json']);
+    const json = await runCli(['audit', 'verify', file, '--json', '--trust-bundle-key']);
     expect(json.exitCode, json.stderr).toBe(1);
     expect(json.stdout.startsWith('{'), `stdout: ${json.stdout.slice(0, 200)} stderr: ${json.stderr}`).toBe(true);
     // stdout holds exactly one JSON document: the report.
