@@ -8,12 +8,12 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync, appendFileSync, mkdir
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { list } from 'tar';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeTarGz } from '../src/audit/archive.js';
 import { keyFingerprint, serializeCheckpoint, signCheckpointSync, localCheckpointSigner } from '../src/audit/checkpoint.js';
 import { serializeManifest, signedBytes } from '../src/audit/manifest.js';
 import { buildEvent, verifyLog, type AuditEvent } from '../src/state/audit-log.js';
+import { readEntries } from './helpers/bundle-entries.js';
 import { makeProject, runCli } from './helpers/cli.js';
 
 const LOG = ['.sovereign', 'audit', 'events.jsonl'];
@@ -140,19 +140,6 @@ describe('audit log --verify against signed checkpoints', () => {
   });
 });
 
-/** The entries of a bundle, in order. */
-async function readEntries(file: string): Promise<Array<{ name: string; data: Buffer }>> {
-  const out: Array<{ name: string; data: Buffer }> = [];
-  await list({
-    file,
-    onReadEntry: (entry) => {
-      const chunks: Buffer[] = [];
-      entry.on('data', (c: Buffer) => chunks.push(c));
-      entry.on('end', () => out.push({ name: entry.path, data: Buffer.concat(chunks) }));
-    },
-  });
-  return out;
-}
 
 describe('audit verify trusts only a pinned signer', () => {
   let dir: string;
