@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EXTENSION_NAME_LENGTH, SEGMENTED_NAME, STAGE, stageProblem } from './contract/names.js';
 import { TENANT_TIERS } from './contract/runtime-environment.js';
+import { DEFAULT_CHECKPOINT_RETENTION_DAYS } from './audit/checkpoint.js';
 import { badInput } from './errors.js';
 import { secretsConfigSchema } from './secrets/scope.js';
 
@@ -58,7 +59,7 @@ export const configSchema = z
           .int()
           .min(1)
           .max(36500)
-          .default(400)
+          .default(DEFAULT_CHECKPOINT_RETENTION_DAYS)
           .describe('On aws: days each audit checkpoint object stays under S3 Object Lock (compliance mode) in the control-plane bucket'),
       })
       .strict()

@@ -19,6 +19,9 @@ import type { AuditEvent } from '../state/audit-log.js';
 
 export const CHECKPOINT_FORMAT = 'sovereign-audit-checkpoint-v1';
 
+/** Days a checkpoint stays under S3 Object Lock on aws unless `audit.checkpointRetentionDays` says otherwise. */
+export const DEFAULT_CHECKPOINT_RETENTION_DAYS = 400;
+
 /** What a checkpoint states about the log. */
 export interface CheckpointBody {
   seq: number;
