@@ -130,6 +130,8 @@ describe('verifyAwsTrail against attacks on the audit table', () => {
     auditItems().delete(itemKey(3));
     auditItems().delete(itemKey(2));
     expect(await verifyAwsTrail(state, anchor)).toMatchObject({ ok: false, kind: 'truncated', firstBadSeq: 2, lastSeq: 1, checkpoint: { seq: 3 } });
+    // What `audit log --verify` renders on aws.
+    expect(await state.verifyAuditTrail()).toMatchObject({ ok: false, kind: 'truncated', firstBadSeq: 2, problem: { seq: 2, message: expect.stringContaining('the audit table ends at seq 1, but checkpoint seq 3') } });
   });
 
   it('a rewritten tail with recomputed hashes, and an event appended without the key', async () => {

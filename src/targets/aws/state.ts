@@ -28,6 +28,7 @@ import { awsFailure, realSleep, withBackoff, type Sleep } from './errors.js';
 import { openAwsSession, type AwsSession } from './session.js';
 import type { KeyObject } from 'node:crypto';
 import { checkpointSignedBy, DEFAULT_CHECKPOINT_RETENTION_DAYS, keyFingerprint, type Checkpoint } from '../../audit/checkpoint.js';
+import type { TrailVerification } from '../../audit/trail.js';
 import { openCheckpointAnchor, type AwsCheckpointAnchor } from './checkpoints.js';
 
 export interface AwsStateOptions {
@@ -383,6 +384,26 @@ export class AwsState implements StateStore {
     }
   }
 
+  /** `audit log --verify` on aws: the audit table against the anchor bucket's newest checkpoint. */
+  async verifyAuditTrail(): Promise<TrailVerification> {
+    const opening = this.openAnchor();
+    if (!opening) throw new Error('this state has no audit anchor');
+    const found = await verifyAwsTrail(this, await opening);
+    const result: TrailVerification = {
+      ok: found.ok,
+      events: found.events,
+      lastSeq: found.lastSeq,
+      lastHash: found.lastHash,
+      repairs: [],
+      checkpoint: found.checkpoint ? { ...found.checkpoint, count: found.checkpoint.seq } : null,
+      lastTrusted: found.ok || found.kind === 'unsigned-append' ? (found.checkpoint ? { seq: found.checkpoint.seq, time: found.checkpoint.time } : null) : null,
+    };
+    if (found.kind) result.kind = found.kind;
+    if (found.firstBadSeq !== undefined) result.firstBadSeq = found.firstBadSeq;
+    if (found.problem) result.problem = { seq: found.firstBadSeq ?? null, line: found.firstBadSeq ?? 0, message: found.problem };
+    return result;
+  }
+
   /** The checkpoint at the chain's head and the KMS key's public half, for `audit export`. */
   async headCheckpoint(): Promise<{ checkpoint: Checkpoint; publicKey: KeyObject } | undefined> {
     const opening = this.openAnchor();
@@ -501,6 +522,7 @@ export interface AwsTrailVerification {
   ok: boolean;
   events: number;
   lastSeq: number;
+  lastHash: string;
   /** The newest checkpoint object, signed by the KMS key. */
   checkpoint: { seq: number; time: string; signer: string } | null;
   kind?: 'chain' | 'unanchored' | 'untrusted-checkpoint' | 'truncated' | 'rewritten' | 'unsigned-append';
@@ -523,7 +545,7 @@ export async function verifyAwsTrail(state: AwsState, anchor: AwsCheckpointAncho
   let prevHash = GENESIS_HASH;
   let expected = 1;
   let hashAtLatest: string | undefined;
-  const base = () => ({ events: expected - 1, lastSeq: expected - 1, checkpoint: latest ? { seq: latest.seq, time: latest.time, signer: latest.signer } : null });
+  const base = () => ({ events: expected - 1, lastSeq: expected - 1, lastHash: prevHash, checkpoint: latest ? { seq: latest.seq, time: latest.time, signer: latest.signer } : null });
   for await (const event of state.events()) {
     const problem = chainLinkProblem(event, expected, prevHash);
     if (problem) return { ok: false, ...base(), kind: 'chain', firstBadSeq: event.seq, problem };
