@@ -143,6 +143,11 @@ describe('verifyAwsTrail against attacks on the audit table', () => {
     const saved = new Map(auditItems());
     for (const event of rewritten) auditItems().set(itemKey(event.seq), { ...auditItems().get(itemKey(event.seq))!, hash: event.hash, tenant: event.tenant, event: JSON.stringify(event) });
     expect(await verifyAwsTrail(state, anchor)).toMatchObject({ ok: false, kind: 'rewritten', firstBadSeq: 3 });
+    // The next mutation refuses to sign over the rewritten table, and writes nothing.
+    const before = new Map(auditItems());
+    await expect(createTenants(state, ['hooli'])).rejects.toMatchObject({ exitCode: 1, message: 'the audit table does not match its signed checkpoint at seq 3; nothing was changed' });
+    expect(new Map(auditItems())).toEqual(before);
+    expect(objects.size).toBe(3);
 
     for (const [k, v] of saved) auditItems().set(k, v);
     const last = JSON.parse(String(auditItems().get(itemKey(3))!.event));

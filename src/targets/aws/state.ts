@@ -314,6 +314,7 @@ export class AwsState implements StateStore {
     await this.resolveActor();
     const lock = await this.acquireLock(info.command);
     try {
+      await this.assertAnchored();
       this.versions = new Map();
       const tx = new Transaction();
       let result: T;
@@ -381,6 +382,36 @@ export class AwsState implements StateStore {
       await (await opening).write(event);
     } catch (error) {
       this.options.warn?.(`the audit checkpoint of seq ${event.seq} was not written (${error instanceof Error ? error.message : String(error)}); the next mutation's checkpoint covers it`);
+    }
+  }
+
+  /**
+   * Before a mutation signs anything: the checkpoint at the table's last event, when there is one,
+   * must have signed that event, or the next checkpoint would sign over a rewritten table. A last
+   * event without a checkpoint (an interrupted command, or an append without the key — they look
+   * the same here) is warned about and named by `audit log --verify`.
+   */
+  private async assertAnchored(): Promise<void> {
+    const opening = this.openAnchor();
+    if (!opening) return;
+    const last = await this.lastEvent();
+    if (!last) return;
+    let checkpoint: Checkpoint | undefined;
+    try {
+      checkpoint = await (await opening).read(last.seq);
+    } catch (error) {
+      this.options.warn?.(`the audit checkpoint of seq ${last.seq} could not be read (${error instanceof Error ? error.message : String(error)})`);
+      return;
+    }
+    if (!checkpoint) {
+      this.options.warn?.(`the last audit event (seq ${last.seq}) has no checkpoint; run \`sovereign audit log --verify\``);
+      return;
+    }
+    if (checkpoint.headHash !== last.hash) {
+      throw new UserError(`the audit table does not match its signed checkpoint at seq ${last.seq}; nothing was changed`, {
+        hint: 'run `sovereign audit log --verify` to see where; the table was rewritten after the checkpoint was signed',
+        exitCode: ExitCode.failed,
+      });
     }
   }
 
