@@ -215,3 +215,45 @@ describe('audit verify trusts only a pinned signer', () => {
     expect(both.exitCode).toBe(2);
   });
 });
+
+describe('tenant certificate-verify trusts only a pinned signer', () => {
+  let dir: string;
+  let genuine: string;
+  let forged: string;
+  let mallory: ReturnType<typeof generateKeyPairSync>;
+
+  beforeAll(async () => {
+    dir = copy();
+    for (const args of [['tenant', 'resume', 'acme'], ['tenant', 'offboard', 'acme', '--yes', '--out', 'retained', '--reason', 'contract ended']]) {
+      const result = await runCli(args, { cwd: dir });
+      if (result.exitCode !== 0) throw new Error(`${args.join(' ')}: ${result.stderr}`);
+    }
+    genuine = join(dir, 'retained', 'acme-deletion-certificate.json');
+    // The same certificate signed by a fresh key: every check of its own passes.
+    mallory = generateKeyPairSync('ed25519');
+    const { signature: _signature, ...body } = JSON.parse(readFileSync(genuine, 'utf8')) as Record<string, any>;
+    body.signer = { algorithm: 'Ed25519', publicKey: mallory.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'), fingerprint: keyFingerprint(mallory.publicKey) };
+    const { canonicalJson } = await import('../src/contract/canonical-json.js');
+    const certificate = { ...body, signature: sign(null, Buffer.from(canonicalJson(body)), mallory.privateKey).toString('base64') };
+    forged = join(dir, 'retained', 'forged-certificate.json');
+    writeFileSync(forged, canonicalJson(certificate, { layout: 'document' }));
+  }, 60_000);
+
+  it('the genuine certificate verifies with --key and names its signer; the re-signed one fails with exit 1 and a hint', async () => {
+    const ok = await runCli(['tenant', 'certificate-verify', genuine, '--key', '.sovereign/keys/_signing.pub'], { cwd: dir });
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^ {2}signer {5}SHA256:[A-Za-z0-9+/]{43} \(pinned\)$/m);
+    const bad = await runCli(['tenant', 'certificate-verify', forged, '--key', '.sovereign/keys/_signing.pub'], { cwd: dir });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toContain(`error: the certificate is signed by ${keyFingerprint(mallory.publicKey)}, which is not a pinned key (pinned: `);
+    expect(bad.stderr).toMatch(/^hint: check SHA256:/m);
+  });
+
+  it('with no key pinned both fail; --trust-bundle-key accepts the re-signed one with a warning', async () => {
+    expect((await runCli(['tenant', 'certificate-verify', genuine], { cwd: dir })).exitCode).toBe(1);
+    const trusted = await runCli(['tenant', 'certificate-verify', forged, '--trust-bundle-key', '--json'], { cwd: dir });
+    expect(trusted.exitCode, trusted.stderr).toBe(0);
+    expect(trusted.stderr).toContain(`warning: --trust-bundle-key: trusting the key inside the certificate (${keyFingerprint(mallory.publicKey)})`);
+    expect(JSON.parse(trusted.stdout)).toMatchObject({ ok: true, pinned: false, signer: keyFingerprint(mallory.publicKey) });
+  });
+});
