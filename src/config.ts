@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EXTENSION_NAME_LENGTH, SEGMENTED_NAME, STAGE, stageProblem } from './contract/names.js';
 import { TENANT_TIERS } from './contract/runtime-environment.js';
+import { DEFAULT_CHECKPOINT_RETENTION_DAYS } from './audit/checkpoint.js';
 import { badInput } from './errors.js';
 import { secretsConfigSchema } from './secrets/scope.js';
 import { DEFAULT_LAMBDA_RUNTIME, LAMBDA_RUNTIMES } from './templates/lambda-runtime.js';
@@ -67,6 +68,23 @@ export const configSchema = z
       .default({ port: 4000 }),
     billing: z.record(z.string(), z.unknown()).optional(),
     aws: awsConfigSchema.optional().describe('Settings of the aws target\'s stacks'),
+    audit: z
+      .object({
+        trustedKeys: z
+          .array(z.string().min(1))
+          .default([])
+          .describe('The signers `audit verify`, `tenant certificate-verify` and `audit log --verify` trust: public keys as base64 SPKI, or paths (from the project folder) of PEM files'),
+        checkpointRetentionDays: z
+          .number()
+          .int()
+          .min(1)
+          .max(36500)
+          .default(DEFAULT_CHECKPOINT_RETENTION_DAYS)
+          .describe('On aws: days each audit checkpoint object stays under S3 Object Lock (compliance mode) in the control-plane bucket'),
+      })
+      .strict()
+      .optional()
+      .describe('Audit checkpoints and pinned signers'),
   })
   .strict();
 

@@ -31,6 +31,7 @@ describe('sovereign audit export', () => {
     expect([...entries.keys()]).toEqual([
       'manifest.json',
       'audit/chain.jsonl',
+      'audit/checkpoints.jsonl',
       'audit/events.jsonl',
       'extensions/avalara.json',
       'extensions/cetec.json',
@@ -89,7 +90,8 @@ describe('sovereign audit export', () => {
     expect(readFileSync(key, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----/);
     expect(readFileSync(join(project.dir, '.sovereign', 'keys', '_signing.pub'), 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----/);
     expect(readFileSync(join(project.dir, '.gitignore'), 'utf8')).toMatch(/^\.sovereign\/$/m);
-    expect(exportRun.stderr).toContain('Created the project signing key');
+    // The key is made by the project's first mutation (it signs the audit checkpoints), not by the export.
+    expect(exportRun.stderr).not.toContain('Created the project signing key');
     const before = readFileSync(key);
     const again = await runCli(['audit', 'export', '--tenant', 'globex', '--out', 'evidence/globex.tar.gz'], { cwd: project.dir });
     expect(again.exitCode, again.stderr).toBe(0);
@@ -121,7 +123,7 @@ describe('sovereign audit export', () => {
     const b = bundleEntries(join(project.dir, 'evidence', 'acme-2.tar.gz'));
     expect([...b.keys()]).toEqual([...a.keys()]);
     for (const name of a.keys()) {
-      if (['manifest.json', 'report.html', 'audit/events.jsonl', 'audit/chain.jsonl'].includes(name)) continue;
+      if (['manifest.json', 'report.html', 'audit/events.jsonl', 'audit/chain.jsonl', 'audit/checkpoints.jsonl'].includes(name)) continue;
       expect(b.get(name)!.equals(a.get(name)!), name).toBe(true);
     }
   });
@@ -142,7 +144,7 @@ describe('sovereign audit export', () => {
     const events = bundleEntries(join(project.dir, 'evidence', 'since.tar.gz')).get('audit/events.jsonl')!.toString().trim().split('\n');
     expect(events.length).toBe(all.events.filter((e) => e.time >= cut).length);
     expect(events.length).toBeLessThan(all.events.length);
-    const verify = await runCli(['audit', 'verify', 'evidence/since.tar.gz'], { cwd: project.dir });
+    const verify = await runCli(['audit', 'verify', 'evidence/since.tar.gz', '--key', '.sovereign/keys/_signing.pub'], { cwd: project.dir });
     expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
   });
 
@@ -168,7 +170,7 @@ describe('sovereign audit verify', () => {
     const human = await runCli(['audit', 'verify', bundle, '--key', '.sovereign/keys/_signing.pub'], { cwd: project.dir });
     expect(human.exitCode, human.stderr).toBe(0);
     for (const check of ['archive', 'manifest', 'signature', 'signer: the signer is the pinned key', 'files', 'hash report.html', 'audit chain']) expect(human.stdout).toContain(check);
-    const json = await runCli(['audit', 'verify', bundle, '--json'], { cwd: project.dir });
+    const json = await runCli(['audit', 'verify', bundle, '--json', '--key', '.sovereign/keys/_signing.pub'], { cwd: project.dir });
     const report = JSON.parse(json.stdout) as { ok: boolean; tenant: string; checks: Array<{ check: string; ok: boolean }> };
     expect(report).toMatchObject({ ok: true, tenant: 'acme' });
     expect(report.checks.length).toBeGreaterThan(15);
@@ -181,7 +183,8 @@ describe('sovereign audit verify', () => {
     writeFileSync(pem, other.export({ type: 'spki', format: 'pem' }));
     const byFile = await runCli(['audit', 'verify', bundle, '--key', pem], { cwd: project.dir });
     expect(byFile.exitCode).toBe(1);
-    expect(byFile.stderr).toMatch(/error: bundle verification failed: signer: signed by [0-9a-f]{16}…, not by the pinned key/);
+    expect(byFile.stderr).toMatch(/^error: the bundle is signed by SHA256:[A-Za-z0-9+/]{43}, which is not a pinned key \(pinned: SHA256:[A-Za-z0-9+/]{43} \(--key\)\)$/m);
+    expect(byFile.stderr).toMatch(/^hint: check SHA256:\S+ with whoever exported it, then pin their public key: --key <file\.pub>, or add it to "audit": \{ "trustedKeys"/m);
     const base64 = other.export({ type: 'spki', format: 'der' }).toString('base64');
     const byText = await runCli(['audit', 'verify', bundle, '--key', base64], { cwd: project.dir });
     expect(byText.exitCode).toBe(1);

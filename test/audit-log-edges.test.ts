@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/errors.js';
-import { appendEvent, buildEvent, GENESIS_HASH, readEvents, readTail, scrubArgs, verifyLog, type NewAuditEvent } from '../src/state/audit-log.js';
+import { appendEvent, buildEvent, GENESIS_HASH, readEvents, readLastEvents, readTail, repairTornTail, scrubArgs, verifyLog, type NewAuditEvent } from '../src/state/audit-log.js';
 import { thrownBy } from './helpers/errors.js';
 
 const logPath = () => join(mkdtempSync(join(tmpdir(), 'sovereign-audit-edges-')), 'audit', 'events.jsonl');
@@ -97,6 +97,52 @@ describe('reading the tail of the log', () => {
       readTail(path);
     }
     expect(open()).toBe(before);
+  });
+});
+
+describe('reading the last events from the end', () => {
+  it('returns the last n events oldest first, across 64 KiB blocks and lines longer than a block, reading only the end', async () => {
+    const path = logPath();
+    const all = [];
+    for (let i = 0; i < 300; i += 1) all.push(appendEvent(path, input({ tenant: i % 3 === 0 ? 'globex' : 'acme', args: { pad: 'p'.repeat(i === 290 ? 150 * 1024 : 500) } })));
+    expect(readLastEvents(path, 20).events).toEqual(all.slice(-20));
+    expect(readLastEvents(path, 1).events).toEqual(all.slice(-1));
+    expect(readLastEvents(path, 1000).events).toEqual(all);
+    expect(readLastEvents(path, 5, (e) => e.tenant === 'globex').events).toEqual(all.filter((e) => e.tenant === 'globex').slice(-5));
+    // Damage far from the end is never read for a small limit; a full read skips the line.
+    const text = readFileSync(path, 'utf8');
+    writeFileSync(path, `not json\n${text.slice(text.indexOf('\n') + 1)}`);
+    expect(readLastEvents(path, 3).events).toEqual(all.slice(-3));
+    expect(readLastEvents(path, 1000).events).toEqual(all.slice(1));
+  });
+
+  it('reports a torn last line and returns the events before it; an empty or missing log has none', () => {
+    const path = logPath();
+    expect(readLastEvents(path, 5)).toEqual({ events: [], tornBytes: 0 });
+    const first = appendEvent(path, input());
+    const second = appendEvent(path, input());
+    appendFileSync(path, '{"seq":3,"ti');
+    expect(readLastEvents(path, 5)).toEqual({ events: [first, second], tornBytes: 12 });
+    writeFileSync(path, '');
+    expect(readLastEvents(path, 5)).toEqual({ events: [], tornBytes: 0 });
+  });
+});
+
+describe('the hooks around an append', () => {
+  it('before sees the built event with nothing written yet, after sees it written; a repair gets its own pair', () => {
+    const path = logPath();
+    appendEvent(path, input());
+    appendFileSync(path, '{"torn');
+    const calls: string[] = [];
+    const hooks = {
+      before: (e: { seq: number; action: string }) => calls.push(`before ${e.seq} ${e.action} lines=${readFileSync(path, 'utf8').split('\n').length - 1}`),
+      after: (e: { seq: number; action: string }) => calls.push(`after ${e.seq} ${e.action} lines=${readFileSync(path, 'utf8').split('\n').length - 1}`),
+    };
+    const event = appendEvent(path, input(), hooks);
+    expect(event.seq).toBe(3);
+    expect(calls).toEqual(['before 2 audit.repair lines=1', 'after 2 audit.repair lines=2', 'before 3 tenant.create lines=2', 'after 3 tenant.create lines=3']);
+    expect(repairTornTail(path, 'a@h', 'x', hooks)).toBeUndefined();
+    expect(calls).toHaveLength(4);
   });
 });
 

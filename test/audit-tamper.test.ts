@@ -8,11 +8,11 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { list } from 'tar';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeTarGz } from '../src/audit/archive.js';
 import { verifyBundle } from '../src/audit/verify.js';
 import { runCli } from './helpers/cli.js';
+import { readEntries } from './helpers/bundle-entries.js';
 import { makeAuditProject } from './audit-fixture.js';
 
 const SEED = 0x5eed_a0d1;
@@ -35,19 +35,6 @@ let entries: Array<{ name: string; data: Buffer }>;
 /** The project's signing key: re-packs are sealed like the export seals, so only the intended change differs. */
 let signingKey: KeyObject;
 
-/** Reads the bundle with tar 7 (any archive tool reads it). */
-async function readEntries(file: string): Promise<Array<{ name: string; data: Buffer }>> {
-  const out: Array<{ name: string; data: Buffer }> = [];
-  await list({
-    file,
-    onReadEntry: (entry) => {
-      const chunks: Buffer[] = [];
-      entry.on('data', (c: Buffer) => chunks.push(c));
-      entry.on('end', () => out.push({ name: entry.path, data: Buffer.concat(chunks) }));
-    },
-  });
-  return out;
-}
 
 async function repack(name: string, items: Array<{ name: string; data: Buffer }>): Promise<string> {
   const dir = join(work, `${name}.d`);
@@ -158,12 +145,13 @@ describe('tampered bundles', () => {
     const events = items.find((e) => e.name === 'audit/events.jsonl')!;
     events.data = Buffer.from(events.data.toString().replace('"tenant.create"', '"tenant.delete"'));
     const file = await repack('cli', items);
-    const result = await runCli(['audit', 'verify', file]);
+    const result = await runCli(['audit', 'verify', file, '--trust-bundle-key']);
     expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/^warning: --trust-bundle-key: trusting the key inside the bundle \(SHA256:[A-Za-z0-9+/]{43}\)/m);
     expect(result.stderr).toContain('error: bundle verification failed: hash audit/events.jsonl: SHA-256');
     expect(result.stdout).toMatch(/^ok +signature: Ed25519 signature valid/m);
     expect(result.stdout).toMatch(/^FAIL +hash audit\/events\.jsonl/m);
-    const json = await runCli(['audit', 'verify', file, '--json']);
+    const json = await runCli(['audit', 'verify', file, '--json', '--trust-bundle-key']);
     expect(json.exitCode, json.stderr).toBe(1);
     expect(json.stdout.startsWith('{'), `stdout: ${json.stdout.slice(0, 200)} stderr: ${json.stderr}`).toBe(true);
     // stdout holds exactly one JSON document: the report.

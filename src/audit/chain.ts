@@ -23,6 +23,8 @@ import { GENESIS_HASH, hashEvent, readTail, type AuditEvent } from '../state/aud
 
 export const EVENTS_FILE = 'audit/events.jsonl';
 export const CHAIN_FILE = 'audit/chain.jsonl';
+/** The signed checkpoints that cover the segment (see checkpoint.ts). */
+export const CHECKPOINTS_FILE = 'audit/checkpoints.jsonl';
 /** Rows of events the report renders (the newest); the JSONL file has them all. */
 export const REPORT_EVENT_ROWS = 1000;
 

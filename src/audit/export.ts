@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { badInput, conflict } from '../errors.js';
+import type { KeyObject } from 'node:crypto';
+import { badInput, conflict, ExitCode, UserError } from '../errors.js';
 import { tempPathFor, fsyncDirectory } from '../fs/atomic.js';
 import { assertTenantId } from '../names.js';
 import type { Project } from '../project.js';
@@ -21,11 +22,13 @@ import type { TenantRecord } from '../state/registry.js';
 import type { StateStore } from '../state/store.js';
 import { requireTenant } from '../tenants/tenants.js';
 import { DeflateSink, writeTarGz, type ArchiveEntry, type DeflatedData } from './archive.js';
-import { CHAIN_FILE, EVENTS_FILE, writeTenantSegment, type SegmentSummary, type WrittenSegment } from './chain.js';
+import { CHAIN_FILE, CHECKPOINTS_FILE, EVENTS_FILE, writeTenantSegment, type SegmentSummary, type WrittenSegment } from './chain.js';
 import { gatherEvidence, type EvidenceSources, type LoadedExtension, type Section } from './evidence.js';
 import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, MANIFEST_FILE, serializeManifest, signedBytes, type BundleManifest, type ManifestFile, type UnsignedManifest } from './manifest.js';
 import { renderReport } from './report.js';
-import { loadOrCreateSigningKey, sealSign, signBytes } from './signing.js';
+import { keyFingerprint, serializeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { checkpointPaths, readLatestCheckpoint } from './checkpoint-files.js';
+import { loadOrCreateSigningKey, publicKeyBase64, sealSign, signBytes, type SigningKey } from './signing.js';
 
 export const REPORT_FILE = 'report.html';
 
@@ -89,6 +92,24 @@ function digest(file: string): { sha256: string; size: number } {
   return { sha256: createHash('sha256').update(data).digest('hex'), size: data.length };
 }
 
+/** The signed checkpoint at the log's head and the key that signed it. */
+export interface HeadCheckpoint {
+  checkpoint: Checkpoint;
+  publicKey: KeyObject;
+}
+
+/**
+ * The checkpoint that covers the exported segment: the one at its head. A store that anchors its
+ * log elsewhere (the aws target: KMS-signed objects in the control-plane bucket) reports its own;
+ * the local one is `.sovereign/audit/checkpoint.json`, signed by the project key.
+ */
+async function headCheckpoint(state: StateStore, project: Project, key: SigningKey): Promise<HeadCheckpoint | undefined> {
+  const own = (state as { headCheckpoint?: () => Promise<HeadCheckpoint | undefined> }).headCheckpoint;
+  if (typeof own === 'function') return own.call(state);
+  const latest = readLatestCheckpoint(checkpointPaths(project.paths.auditLog).latest);
+  return latest.state === 'present' ? { checkpoint: latest.checkpoint, publicKey: key.publicKey } : undefined;
+}
+
 /** A store whose log is not a local file (the aws target's) streams its events itself. */
 function eventSource(state: StateStore): AsyncIterable<AuditEvent> | undefined {
   const events = (state as { events?: () => AsyncIterable<AuditEvent> }).events;
@@ -150,15 +171,24 @@ export async function exportAuditBundle(options: ExportOptions): Promise<ExportR
       } finally {
         deflated = await sink.close();
       }
+      const covering = await headCheckpoint(state, project, key);
+      if (segment.head.seq > 0 && (!covering || covering.checkpoint.seq !== segment.head.seq || covering.checkpoint.headHash !== segment.head.hash)) {
+        throw new UserError(`no signed checkpoint covers the audit log's head (seq ${segment.head.seq}); no bundle was written`, {
+          hint: 'run `sovereign audit log --verify`: a project older than checkpoints gets its first one from its next mutating command',
+          exitCode: ExitCode.failed,
+        });
+      }
+      const checkpointLines = covering && segment.head.seq > 0 ? [covering.checkpoint] : [];
+      writeFileSync(join(staging, CHECKPOINTS_FILE), checkpointLines.map((c) => `${serializeCheckpoint(c)}\n`).join(''), { mode: 0o600 });
       const sections: Section[] = [
         ...evidence.sections,
-        { id: 'audit', title: 'Audit events and hash chain', status: 'included', files: [CHAIN_FILE, EVENTS_FILE] },
+        { id: 'audit', title: 'Audit events, hash chain and signed checkpoints', status: 'included', files: [CHAIN_FILE, CHECKPOINTS_FILE, EVENTS_FILE] },
         { id: 'report', title: 'Human-readable report', status: 'included', files: [REPORT_FILE] },
       ];
 
       const files: ManifestFile[] = [];
       for (const path of evidence.documents.keys()) files.push({ path, ...digest(join(staging, path)) });
-      files.push({ path: EVENTS_FILE, ...segment.files.events }, { path: CHAIN_FILE, ...segment.files.chain });
+      files.push({ path: EVENTS_FILE, ...segment.files.events }, { path: CHAIN_FILE, ...segment.files.chain }, { path: CHECKPOINTS_FILE, ...digest(join(staging, CHECKPOINTS_FILE)) });
       files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
       const summary: SegmentSummary = segment;
       const report = renderReport({
@@ -198,6 +228,13 @@ export async function exportAuditBundle(options: ExportOptions): Promise<ExportR
           gapRuns: segment.gapRuns,
           anchor: segment.anchor,
           head: segment.head,
+          checkpoints: {
+            file: CHECKPOINTS_FILE,
+            count: checkpointLines.length,
+            signer: covering
+              ? { algorithm: covering.checkpoint.algorithm, publicKey: publicKeyBase64(covering.publicKey), fingerprint: keyFingerprint(covering.publicKey) }
+              : { algorithm: 'Ed25519', publicKey: key.publicKeyBase64, fingerprint: key.fingerprint },
+          },
         },
       };
       const manifest: BundleManifest = {

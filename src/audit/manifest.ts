@@ -6,11 +6,13 @@
  */
 import { canonicalJson } from '../contract/canonical-json.js';
 import type { ChainPoint } from './chain.js';
+import type { CheckpointAlgorithm } from './checkpoint.js';
 import type { Section } from './evidence.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const BUNDLE_FORMAT = 'sovereign-audit-bundle';
-export const BUNDLE_FORMAT_VERSION = 1;
+/** 2: the audit chain carries the signed checkpoints that cover it. */
+export const BUNDLE_FORMAT_VERSION = 2;
 
 export interface ManifestFile {
   path: string;
@@ -40,6 +42,12 @@ export interface BundleManifest {
     gapRuns: number;
     anchor: ChainPoint;
     head: ChainPoint;
+    /** Format 2 on: the signed checkpoints (one a line) that cover the segment, and their signer. */
+    checkpoints?: {
+      file: string;
+      count: number;
+      signer: { algorithm: CheckpointAlgorithm; publicKey: string; fingerprint: string };
+    };
   };
   signature: { algorithm: 'Ed25519'; over: string; value: string };
 }

@@ -5,11 +5,12 @@
  * The key lives at `.sovereign/keys/_signing.key`: tenant vault keys share that folder as
  * `<tenant>.key`, and a tenant id can never start with `_`, so no tenant can collide with it.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, readFileSync, statSync, unlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { badInput, ExitCode, UserError } from '../errors.js';
+import { join } from 'node:path';
+import { ExitCode, UserError } from '../errors.js';
 import { fsyncDirectory, writeFileAtomic, writeTempFile } from '../fs/atomic.js';
+import { keyFingerprint } from './checkpoint.js';
 
 export const SIGNING_KEY_FILE = '_signing.key';
 export const SIGNING_PUBLIC_KEY_FILE = '_signing.pub';
@@ -19,7 +20,7 @@ export interface SigningKey {
   publicKey: KeyObject;
   /** Base64 of the public key's SPKI DER: what manifests carry. */
   publicKeyBase64: string;
-  /** SHA-256 hex of the SPKI DER. */
+  /** `SHA256:<base64>` of the SPKI DER. */
   fingerprint: string;
   /** True when this call created the key. */
   created: boolean;
@@ -34,8 +35,9 @@ export function publicKeyBase64(key: KeyObject): string {
   return key.export({ type: 'spki', format: 'der' }).toString('base64');
 }
 
+/** `SHA256:<base64>` of the SPKI DER, as ssh prints fingerprints (one format wherever a key is shown). */
 export function fingerprintOf(key: KeyObject): string {
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+  return keyFingerprint(key);
 }
 
 function describe(privateKey: KeyObject, path: string, created: boolean): SigningKey {
@@ -107,22 +109,5 @@ export function verifyBytes(publicKey: KeyObject, data: Buffer, signature: strin
     return verify(null, data, publicKey, Buffer.from(signature, 'base64'));
   } catch {
     return false;
-  }
-}
-
-/**
- * Reads the `--key` of `audit verify`: a file holding a PEM or base64 public key, or the base64
- * text itself. Returns the key's base64 SPKI form.
- */
-export function readPinnedKey(value: string, cwd: string): string {
-  let text = value.trim();
-  const file = resolve(cwd, value);
-  if (existsSync(file) && statSync(file).isFile()) text = readFileSync(file, 'utf8').trim();
-  try {
-    const key = text.includes('-----BEGIN') ? createPublicKey(text) : parsePublicKeyBase64(text.replace(/\s+/g, ''));
-    if (key.asymmetricKeyType !== 'ed25519') throw new Error('not Ed25519');
-    return publicKeyBase64(key);
-  } catch {
-    throw badInput(`--key "${value.length > 60 ? `${value.slice(0, 57)}...` : value}" is not an Ed25519 public key (a PEM file, or base64 of its SPKI form)`, 'the project key is in .sovereign/keys/_signing.pub; a bundle names its signer in manifest.json');
   }
 }

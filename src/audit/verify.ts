@@ -7,12 +7,13 @@
  * the hash chain of the audit events. Entries stream to a private temporary folder, so a bundle
  * with a million events is checked without holding them in memory.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArchiveError, readTarGz, type ReadResult } from './archive.js';
 import { checkTenantSegment } from './chain.js';
+import { checkpointSignedBy, keyFingerprint, parseCheckpoint } from './checkpoint.js';
 import { BUNDLE_FORMAT, MANIFEST_FILE, serializeManifest, signedBytes, type BundleManifest } from './manifest.js';
 import { fingerprintOf, parsePublicKeyBase64, verifyBytes } from './signing.js';
 
@@ -45,6 +46,42 @@ interface ExtractedEntry {
 export interface VerifyOptions {
   /** Base64 SPKI of the signer the bundle must have. */
   pinnedKey?: string;
+  /** Base64 SPKI of the signers the bundle may have (the project's `audit.trustedKeys`). */
+  pinnedKeys?: string[];
+  /** Fail when no key is pinned (the CLI, unless the user asked to trust the bundle's own key). */
+  requirePinned?: boolean;
+}
+
+/**
+ * The bundle's checkpoints: each signed by the checkpoint signer the (signed) manifest names, each
+ * at the segment's anchor or head with that point's hash, and one at the head, so the key that
+ * anchors the log vouches for every event up to it. Returns the problem, or what passed.
+ */
+function checkCheckpoints(chain: BundleManifest['auditChain'], file: string | undefined, bundleSigner: string): string | { detail: string } {
+  const listed = chain.checkpoints;
+  if (!listed || typeof listed.signer?.publicKey !== 'string') return 'the manifest names no checkpoints';
+  if (!file) return `${listed.file} is not in the bundle`;
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: Buffer.from(listed.signer.publicKey, 'base64'), format: 'der', type: 'spki' });
+  } catch {
+    return 'the checkpoint signer is not a public key';
+  }
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  if (lines.length !== listed.count) return `${listed.file} holds ${lines.length} checkpoints, the manifest says ${listed.count}`;
+  let coversHead = chain.head.seq === 0;
+  for (const [i, text] of lines.entries()) {
+    const checkpoint = parseCheckpoint(text);
+    if (!checkpoint) return `${listed.file} line ${i + 1} is not a checkpoint`;
+    if (!checkpointSignedBy(checkpoint, key)) return `checkpoint seq ${checkpoint.seq} is not signed by the checkpoint key ${keyFingerprint(key)}`;
+    const point = checkpoint.seq === chain.head.seq ? chain.head : checkpoint.seq === chain.anchor.seq ? chain.anchor : undefined;
+    if (!point) return `checkpoint seq ${checkpoint.seq} is neither the segment's anchor nor its head`;
+    if (point.hash !== checkpoint.headHash) return `checkpoint seq ${checkpoint.seq} signed another event than the chain's (the events were rewritten)`;
+    if (point === chain.head) coversHead = true;
+  }
+  if (!coversHead) return `no checkpoint covers the head seq ${chain.head.seq}`;
+  const by = listed.signer.publicKey === bundleSigner ? 'the bundle signer' : keyFingerprint(key);
+  return { detail: lines.length === 0 ? 'an empty log: nothing to cover' : `the head seq ${chain.head.seq} is covered by a checkpoint signed by ${by}` };
 }
 
 /** Verifies a bundle; never throws for a bad bundle, only reports. */
@@ -125,21 +162,25 @@ export async function verifyBundle(path: string, options: VerifyOptions = {}): P
     try {
       const key = parsePublicKeyBase64(manifest.signer.publicKey);
       fingerprint = fingerprintOf(key);
-      if (!verifyBytes(key, signedBytes(manifest), manifest.signature.value)) return fail('signature', `the Ed25519 signature does not match the manifest (signer ${fingerprint.slice(0, 16)}…)`);
+      if (!verifyBytes(key, signedBytes(manifest), manifest.signature.value)) return fail('signature', `the Ed25519 signature does not match the manifest (signer ${fingerprint})`);
     } catch {
       return fail('signature', 'the signer public key is not an Ed25519 key');
     }
-    result.signer = { fingerprint, pinned: options.pinnedKey !== undefined };
+    const pinnedKeys = [...(options.pinnedKey === undefined ? [] : [options.pinnedKey]), ...(options.pinnedKeys ?? [])];
+    result.signer = { fingerprint, pinned: pinnedKeys.length > 0 };
     pass('signature', `Ed25519 signature valid, signer ${fingerprint}`);
     if (!verifyBytes(parsePublicKeyBase64(manifest.signer.publicKey), seal.message, seal.signature.toString('base64'))) {
       return fail('seal', 'the seal of the compressed file is not signed by the manifest\'s signer (the file was re-packed)');
     }
     pass('seal', 'the compressed file is sealed by the same signer');
-    if (options.pinnedKey !== undefined) {
-      if (options.pinnedKey !== manifest.signer.publicKey) {
-        return fail('signer', `signed by ${fingerprint.slice(0, 16)}…, not by the pinned key ${fingerprintOf(parsePublicKeyBase64(options.pinnedKey)).slice(0, 16)}…`);
+    if (pinnedKeys.length > 0) {
+      if (!pinnedKeys.includes(manifest.signer.publicKey)) {
+        const names = pinnedKeys.map((k) => fingerprintOf(parsePublicKeyBase64(k))).join(', ');
+        return fail('signer', `signed by ${fingerprint}, not by the pinned key${pinnedKeys.length > 1 ? 's' : ''} ${names}`);
       }
-      pass('signer', 'the signer is the pinned key');
+      pass('signer', `the signer is the pinned key ${fingerprint}`);
+    } else if (options.requirePinned) {
+      return fail('signer', `signed by ${fingerprint}, and no key is pinned`);
     } else {
       pass('signer', 'not pinned (pass --key to require a signer)');
     }
@@ -183,6 +224,13 @@ export async function verifyBundle(path: string, options: VerifyOptions = {}): P
     if (!checked.ok) return fail('audit chain', checked.problem!);
     if (checked.tenantEvents !== chain.tenantEvents) return fail('audit chain', `${checked.tenantEvents} events in ${chain.events}, the manifest says ${chain.tenantEvents}`);
     pass('audit chain', `${checked.tenantEvents} events of ${manifest.tenant} link into the chain from seq ${chain.anchor.seq} to head seq ${chain.head.seq} (${chain.head.hash.slice(0, 16)}…)`);
+
+    // Checkpoints (format 2 on): signed heads that cover the segment.
+    if (manifest.formatVersion >= 2) {
+      const problem = checkCheckpoints(chain, present.get(chain.checkpoints?.file ?? '')?.file, manifest.signer.publicKey);
+      if (typeof problem === 'string') return fail('checkpoints', problem);
+      pass('checkpoints', problem.detail);
+    }
     return done();
   } finally {
     rmSync(dir, { recursive: true, force: true });

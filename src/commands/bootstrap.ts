@@ -16,7 +16,8 @@ export default defineCommand({
     const view = deferredView(ctx.out, `bootstrap ${ctx.globals.stage}`, 'stack');
     let result;
     try {
-      result = await bootstrapControlPlane({ session, approve: (q) => ctx.confirm(q), view, log: (line) => view.log(line), lambdaRuntime, ...(billing ? { billing } : {}) });
+      const retention = ctx.project().config.audit?.checkpointRetentionDays;
+      result = await bootstrapControlPlane({ session, approve: (q) => ctx.confirm(q), view, log: (line) => view.log(line), lambdaRuntime, ...(billing ? { billing } : {}), ...(retention === undefined ? {} : { checkpointRetentionDays: retention }) });
     } finally {
       await view.stop();
     }

@@ -78,7 +78,7 @@ export interface CertificateCheck {
  * Verifies a certificate file's bytes: canonical form, format, signature, and (when given) that
  * the signer is the pinned key (base64 SPKI).
  */
-export function verifyCertificateBytes(bytes: Buffer, options: { pinnedKey?: string } = {}): CertificateCheck {
+export function verifyCertificateBytes(bytes: Buffer, options: { pinnedKey?: string; pinnedKeys?: string[] } = {}): CertificateCheck {
   let parsed: DeletionCertificate;
   try {
     parsed = JSON.parse(bytes.toString('utf8')) as DeletionCertificate;
@@ -93,12 +93,15 @@ export function verifyCertificateBytes(bytes: Buffer, options: { pinnedKey?: str
   try {
     const key = parsePublicKeyBase64(String(body.signer?.publicKey ?? ''));
     fingerprint = fingerprintOf(key);
-    if (fingerprint !== body.signer.fingerprint) problems.push('the signer fingerprint does not match its public key');
+    // Certificates written before fingerprints took the `SHA256:<base64>` form name the hex digest.
+    const legacyHex = createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+    if (fingerprint !== body.signer.fingerprint && legacyHex !== body.signer.fingerprint) problems.push('the signer fingerprint does not match its public key');
     if (typeof signature !== 'string' || !verifyBytes(key, Buffer.from(canonicalJson(body)), signature)) problems.push('the signature does not match the certificate');
   } catch {
     problems.push('the signer public key is not an Ed25519 key');
   }
-  if (options.pinnedKey !== undefined && options.pinnedKey !== body.signer?.publicKey) problems.push('signed by another key than the pinned one');
+  const pinned = [...(options.pinnedKey === undefined ? [] : [options.pinnedKey]), ...(options.pinnedKeys ?? [])];
+  if (pinned.length > 0 && !pinned.includes(String(body.signer?.publicKey))) problems.push('signed by another key than the pinned one');
   return { ok: problems.length === 0, problems, certificate: parsed, ...(fingerprint ? { fingerprint } : {}) };
 }
 

@@ -15,7 +15,7 @@ export interface CertificateVerification {
   retained: Array<{ file: string; status: 'ok' | 'changed' | 'absent' }>;
 }
 
-export function verifyCertificateFile(file: string, options: { pinnedKey?: string } = {}): CertificateVerification {
+export function verifyCertificateFile(file: string, options: { pinnedKey?: string; pinnedKeys?: string[] } = {}): CertificateVerification {
   const check = verifyCertificateBytes(readFileSync(file), options);
   const c = check.certificate;
   const retained: CertificateVerification['retained'] = [];

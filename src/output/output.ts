@@ -51,6 +51,35 @@ export class Output {
     if (text.length > 0) this.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
+  /**
+   * A result too large to hold in memory: with --json `{"<key>": [...]}` (the same text `result`
+   * would write), otherwise one `line(item)` per item, or `empty` when there are none. Written in
+   * blocks, waiting while stdout is full, so memory stays flat however many items there are.
+   */
+  async resultStream<T>(key: string, items: AsyncIterable<T>, line: (item: T) => string, empty: string): Promise<void> {
+    if (this.json) {
+      if (this.resultWritten) throw new Error('a command wrote two JSON results');
+      this.resultWritten = true;
+    }
+    let block = '';
+    let count = 0;
+    const flush = async () => {
+      if (block.length === 0) return;
+      const ok = this.stdout.write(block);
+      block = '';
+      if (!ok) await new Promise<void>((resolve) => this.stdout.once('drain', () => resolve()));
+    };
+    for await (const item of items) {
+      if (this.json) block += `${count === 0 ? `{\n  ${JSON.stringify(key)}: [\n` : ',\n'}${JSON.stringify(item, null, 2).replace(/^/gm, '    ')}`;
+      else block += `${line(item)}\n`;
+      count += 1;
+      if (block.length >= 64 * 1024) await flush();
+    }
+    if (this.json) block += count === 0 ? `{\n  ${JSON.stringify(key)}: []\n}\n` : '\n  ]\n}\n';
+    else if (count === 0) block += `${empty}\n`;
+    await flush();
+  }
+
   get hasResult(): boolean {
     return this.resultWritten;
   }

@@ -112,15 +112,28 @@ function appendLine(path: string, line: string, truncateTo?: number): void {
 }
 
 /**
+ * What a caller does around the append of one event: `before` runs once the event is built (its
+ * seq and hash known) and before a byte of it is written, `after` once it is fsynced. The local
+ * commit stages the event's file changes and its signed checkpoint in `before` and applies them
+ * in `after`, so the event, its changes and its checkpoint land together or not at all.
+ */
+export interface AppendHooks {
+  before?(event: AuditEvent): void;
+  after?(event: AuditEvent): void;
+}
+
+/**
  * Appends an event, chained to the previous one. A torn last line (a crash in the middle of an
  * earlier append) is cut off and recorded by an `audit.repair` event first, so it is reported in
  * the chain rather than accepted or built upon. Call with the project lock held.
  */
-export function appendEvent(path: string, input: NewAuditEvent): AuditEvent {
+export function appendEvent(path: string, input: NewAuditEvent, hooks: AppendHooks = {}): AuditEvent {
   mkdirSync(dirname(path), { recursive: true });
-  const last = repairTornTail(path, input.actor, input.command) ?? readTail(path).last;
+  const last = repairTornTail(path, input.actor, input.command, hooks) ?? readTail(path).last;
   const event = buildEvent(last, input);
+  hooks.before?.(event);
   appendLine(path, `${JSON.stringify(event)}\n`);
+  hooks.after?.(event);
   return event;
 }
 
@@ -129,7 +142,7 @@ export function appendEvent(path: string, input: NewAuditEvent): AuditEvent {
  * `audit.repair` event, so it is reported in the chain rather than silently accepted or built
  * upon. Returns the repair event, or undefined when the log was whole. Call with the lock held.
  */
-export function repairTornTail(path: string, actor: string, command: string): AuditEvent | undefined {
+export function repairTornTail(path: string, actor: string, command: string, hooks: AppendHooks = {}): AuditEvent | undefined {
   const tail = readTail(path);
   if (tail.torn.length === 0) return undefined;
   const repair = buildEvent(tail.last, {
@@ -144,7 +157,9 @@ export function repairTornTail(path: string, actor: string, command: string): Au
     },
     outcome: 'success',
   });
+  hooks.before?.(repair);
   appendLine(path, `${JSON.stringify(repair)}\n`, tail.completeLength);
+  hooks.after?.(repair);
   return repair;
 }
 
@@ -163,6 +178,47 @@ export function buildEvent(previous: AuditEvent | undefined, input: NewAuditEven
     prevHash: previous?.hash ?? GENESIS_HASH,
   };
   return { ...body, hash: hashEvent(body) };
+}
+
+/**
+ * The last `limit` complete events that `keep` accepts, oldest first, read backwards from the end
+ * of the file in 64 KiB blocks: the cost grows with what is returned, not with the log (a filter
+ * that rarely matches reads further back). Lines that are not JSON are skipped, as in a full read.
+ */
+export function readLastEvents(path: string, limit: number, keep: (event: AuditEvent) => boolean = () => true): { events: AuditEvent[]; tornBytes: number } {
+  if (!existsSync(path)) return { events: [], tornBytes: 0 };
+  const tail = readTail(path);
+  const found: AuditEvent[] = [];
+  const fd = openSync(path, 'r');
+  try {
+    // `buffer` holds the bytes [bufferStart, end of the unread lines), without the newline that ends them.
+    let bufferStart = Math.max(0, tail.completeLength - 1);
+    let buffer = Buffer.alloc(0);
+    while (found.length < limit && (buffer.length > 0 || bufferStart > 0)) {
+      const newline = buffer.lastIndexOf(0x0a);
+      if (newline < 0 && bufferStart > 0) {
+        const size = Math.min(64 * 1024, bufferStart);
+        const block = Buffer.alloc(size);
+        readSync(fd, block, 0, size, bufferStart - size);
+        buffer = buffer.length === 0 ? block : Buffer.concat([block, buffer]);
+        bufferStart -= size;
+        continue;
+      }
+      const line = buffer.subarray(newline + 1);
+      buffer = newline < 0 ? Buffer.alloc(0) : buffer.subarray(0, newline);
+      if (line.length === 0) continue;
+      let event: AuditEvent | undefined;
+      try {
+        event = JSON.parse(line.toString('utf8')) as AuditEvent;
+      } catch {
+        continue;
+      }
+      if (event && typeof event === 'object' && keep(event)) found.push(event);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { events: found.reverse(), tornBytes: tail.torn.length };
 }
 
 /** Streams every complete event; a torn last line is reported through `onTorn`. */
@@ -212,7 +268,7 @@ export function chainLinkProblem(event: AuditEvent, expectedSeq: number, prevHas
  * Verifies the chain: every line parses, seq increases by one, prevHash links to the previous
  * hash, and each hash matches its content. Detects edited, deleted, inserted or reordered events.
  */
-export async function verifyLog(path: string, filter?: (event: AuditEvent) => void): Promise<VerifyResult> {
+export async function verifyLog(path: string, filter?: (event: AuditEvent) => void | Promise<void>): Promise<VerifyResult> {
   let prevHash = GENESIS_HASH;
   let expectedSeq = 1;
   let count = 0;
@@ -232,7 +288,8 @@ export async function verifyLog(path: string, filter?: (event: AuditEvent) => vo
     if (broken) return fail(event.seq ?? null, broken);
     const { hash } = event;
     if (event.action === 'audit.repair') repairs.push({ seq: event.seq, tornBytes: Number(event.args.tornBytes) });
-    filter?.(event);
+    const pending = filter?.(event);
+    if (pending) await pending;
     prevHash = hash;
     expectedSeq += 1;
     count += 1;

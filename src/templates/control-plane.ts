@@ -6,6 +6,7 @@
 import { badInput } from '../errors.js';
 import type { Tier } from '../config.js';
 import { parseReference } from '../contract/reference.js';
+import { DEFAULT_CHECKPOINT_RETENTION_DAYS } from '../audit/checkpoint.js';
 import { TENANT_TABLE_KEY_SCHEMA } from '../runtime/table.js';
 import { getAtt, ref, sub, tagList, withPseudoParameters, type CfnResource, type CfnTemplate } from './cfn.js';
 import { logsMayUseKey, symmetricKey } from './kms.js';
@@ -13,6 +14,8 @@ import { DEFAULT_LAMBDA_RUNTIME, LAMBDA_ARCHITECTURE, type LambdaRuntime } from 
 import {
   artifactBucketNameSub,
   artifactKey,
+  auditAnchorBucketNameSub,
+  auditCheckpointKeyAlias,
   auditTableName,
   billingWebhookFunctionName,
   billingWebhookLogGroupName,
@@ -36,6 +39,102 @@ export interface ControlPlaneInputs {
   billing?: ControlPlaneBillingInputs;
   /** Node.js runtime of the billing function (default {@link DEFAULT_LAMBDA_RUNTIME}). */
   lambdaRuntime?: LambdaRuntime;
+  /** Days each audit checkpoint stays under Object Lock (`audit.checkpointRetentionDays`, default 400). */
+  checkpointRetentionDays?: number;
+}
+
+export { DEFAULT_CHECKPOINT_RETENTION_DAYS };
+
+/** What every control-plane bucket has: SSE, no public access, owner-enforced objects. */
+const PRIVATE_BUCKET = {
+  BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+  PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+  OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+};
+
+/** A key policy statement: the account's principals (through IAM) may do `actions`. */
+function accountAllows(sid: string, actions: string | string[]): Record<string, unknown> {
+  return { Sid: sid, Effect: 'Allow', Principal: { AWS: sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:root') }, Action: actions, Resource: '*' };
+}
+
+/** Refuses plain-HTTP access to the bucket `logicalId` and its objects. */
+function denyInsecureTransport(logicalId: string): Record<string, unknown> {
+  return {
+    Sid: 'DenyInsecureTransport',
+    Effect: 'Deny',
+    Principal: '*',
+    Action: 's3:*',
+    Resource: [getAtt(logicalId, 'Arn'), sub(`\${${logicalId}.Arn}/*`)],
+    Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+  };
+}
+
+/**
+ * The audit anchor: a bucket with S3 Object Lock (it can only be turned on when the bucket is
+ * created, hence a bucket of its own) whose default retention locks every checkpoint in
+ * compliance mode, and the KMS asymmetric key that signs them. KMS never exports an asymmetric
+ * private key; the key policy gives the account's principals `kms:Sign` and `kms:GetPublicKey`
+ * (through IAM) and no statement can make the private half readable.
+ */
+function auditAnchorResources(stage: string, retentionDays: number, tags: Record<string, string>): Record<string, CfnResource> {
+  return {
+    AuditAnchorBucket: {
+      Type: 'AWS::S3::Bucket',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        BucketName: sub(auditAnchorBucketNameSub(stage)),
+        ObjectLockEnabled: true,
+        ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: retentionDays } } },
+        VersioningConfiguration: { Status: 'Enabled' },
+        ...PRIVATE_BUCKET,
+        Tags: tagList(tags),
+      },
+    },
+    AuditAnchorBucketPolicy: {
+      Type: 'AWS::S3::BucketPolicy',
+      Properties: {
+        Bucket: ref('AuditAnchorBucket'),
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            denyInsecureTransport('AuditAnchorBucket'),
+            {
+              Sid: 'DenyUnlockedCheckpoints',
+              Effect: 'Deny',
+              Principal: '*',
+              Action: 's3:PutObject',
+              Resource: sub('${AuditAnchorBucket.Arn}/*'),
+              Condition: { StringNotEquals: { 's3:object-lock-mode': 'COMPLIANCE' } },
+            },
+          ],
+        },
+      },
+    },
+    AuditCheckpointKey: {
+      Type: 'AWS::KMS::Key',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        Description: `sovereign audit checkpoints (stage ${stage}): signs {seq, headHash, count, time}; the private key never leaves KMS`,
+        KeySpec: 'ECC_NIST_P256',
+        KeyUsage: 'SIGN_VERIFY',
+        PendingWindowInDays: 30,
+        KeyPolicy: {
+          Version: '2012-10-17',
+          Statement: [
+            accountAllows('AccountAdministers', ['kms:Describe*', 'kms:List*', 'kms:Get*', 'kms:Put*', 'kms:Create*', 'kms:Update*', 'kms:Enable*', 'kms:TagResource', 'kms:UntagResource', 'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion']),
+            accountAllows('CliSignsAndReadsPublicKey', ['kms:Sign', 'kms:GetPublicKey', 'kms:DescribeKey']),
+          ],
+        },
+        Tags: tagList(tags),
+      },
+    },
+    AuditCheckpointKeyAlias: {
+      Type: 'AWS::KMS::Alias',
+      Properties: { AliasName: auditCheckpointKeyAlias(stage), TargetKeyId: ref('AuditCheckpointKey') },
+    },
+  };
 }
 
 /**
@@ -308,16 +407,7 @@ export function renderControlPlaneStack(inputs: ControlPlaneInputs): CfnTemplate
         Properties: {
           BucketName: sub(artifactBucketNameSub(stage)),
           VersioningConfiguration: { Status: 'Enabled' },
-          BucketEncryption: {
-            ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
-          },
-          PublicAccessBlockConfiguration: {
-            BlockPublicAcls: true,
-            BlockPublicPolicy: true,
-            IgnorePublicAcls: true,
-            RestrictPublicBuckets: true,
-          },
-          OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+          ...PRIVATE_BUCKET,
           LifecycleConfiguration: {
             Rules: [
               {
@@ -337,16 +427,7 @@ export function renderControlPlaneStack(inputs: ControlPlaneInputs): CfnTemplate
           Bucket: ref('ArtifactBucket'),
           PolicyDocument: {
             Version: '2012-10-17',
-            Statement: [
-              {
-                Sid: 'DenyInsecureTransport',
-                Effect: 'Deny',
-                Principal: '*',
-                Action: 's3:*',
-                Resource: [getAtt('ArtifactBucket', 'Arn'), sub('${ArtifactBucket.Arn}/*')],
-                Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-              },
-            ],
+            Statement: [denyInsecureTransport('ArtifactBucket')],
           },
         },
       },
@@ -364,15 +445,7 @@ export function renderControlPlaneStack(inputs: ControlPlaneInputs): CfnTemplate
           PendingWindowInDays: 30,
           KeyPolicy: {
             Version: '2012-10-17',
-            Statement: [
-              {
-                Sid: 'AccountAdministers',
-                Effect: 'Allow',
-                Principal: { AWS: sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:root') },
-                Action: 'kms:*',
-                Resource: '*',
-              },
-            ],
+            Statement: [accountAllows('AccountAdministers', 'kms:*')],
           },
           Tags: tagList(tags),
         },
@@ -382,6 +455,7 @@ export function renderControlPlaneStack(inputs: ControlPlaneInputs): CfnTemplate
         Properties: { AliasName: secretsKeyAlias(stage), TargetKeyId: ref('SecretsKey') },
       },
       ...stageDataKeyResources(stage, tags),
+      ...auditAnchorResources(stage, inputs.checkpointRetentionDays ?? DEFAULT_CHECKPOINT_RETENTION_DAYS, tags),
       ...(billing ? billingResources({ ...inputs, billing }, tags) : {}),
     },
     Outputs: {
@@ -391,6 +465,8 @@ export function renderControlPlaneStack(inputs: ControlPlaneInputs): CfnTemplate
       SecretsKeyArn: { Description: 'KMS key for tenant secrets', Value: getAtt('SecretsKey', 'Arn'), Export: exportName('SecretsKeyArn') },
       SecretsKeyAlias: { Description: 'Alias of the secrets key', Value: ref('SecretsKeyAlias'), Export: exportName('SecretsKeyAlias') },
       TenantDataKeyArn: { Description: 'KMS key of tenant tables and log groups with aws.tableKey "stage"', Value: getAtt('TenantDataKey', 'Arn'), Export: exportName('TenantDataKeyArn') },
+      AuditAnchorBucketName: { Description: 'Bucket holding the signed audit checkpoints under Object Lock', Value: ref('AuditAnchorBucket'), Export: exportName('AuditAnchorBucketName') },
+      AuditCheckpointKeyArn: { Description: 'KMS key that signs audit checkpoints', Value: getAtt('AuditCheckpointKey', 'Arn'), Export: exportName('AuditCheckpointKeyArn') },
       ...(billing
         ? { BillingWebhookUrl: { Description: 'Billing webhook endpoint (give it to the billing provider)', Value: getAtt('BillingWebhookUrl', 'FunctionUrl'), Export: exportName('BillingWebhookUrl') } }
         : {}),

@@ -63,6 +63,22 @@ export function artifactBucketName(stage: string, account: string, region: strin
   );
 }
 
+/** The audit anchor bucket (S3 Object Lock on): as long as the artifact bucket's name at most. */
+export function auditAnchorBucketNameSub(stage: string): string {
+  assertStage(stage);
+  return `sovereign-${stage}-audit-\${AWS::AccountId}-\${AWS::Region}`;
+}
+
+export function auditAnchorBucketName(stage: string, account: string, region: string): string {
+  return checked(auditAnchorBucketNameSub(stage).replace('${AWS::AccountId}', account).replace('${AWS::Region}', region), 63, 'bucket name');
+}
+
+/** The KMS asymmetric key that signs audit checkpoints. */
+export function auditCheckpointKeyAlias(stage: string): string {
+  assertStage(stage);
+  return `alias/sovereign-${stage}-audit-checkpoints`;
+}
+
 export function tenantRegistryTableName(stage: string): string {
   assertStage(stage);
   return `sovereign_${stage}_tenants`;

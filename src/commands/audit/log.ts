@@ -1,5 +1,6 @@
+import { localCheckpointKeys, verifyTrail, type TrailVerification } from '../../audit/trail.js';
 import { badInput, ExitCode, UserError } from '../../errors.js';
-import { readEvents, verifyLog, type AuditEvent } from '../../state/audit-log.js';
+import { readEvents, readLastEvents, type AuditEvent } from '../../state/audit-log.js';
 import { defineCommand, flag, option, optional, parsedBy } from '../define.js';
 import { tenantId } from '../fields.js';
 
@@ -14,40 +15,54 @@ const positiveLimit = parsedBy((text) => {
   throw badInput(`--limit "${text}" is not a positive whole number`, 'e.g. --limit 50 for the last 50 events');
 });
 
+const tornWarning = (bytes: number) => `the audit log ends with a torn line of ${bytes} bytes (an interrupted command); run \`sovereign audit log --verify\``;
+
 export default defineCommand({
-  examples: ['sovereign audit log', 'sovereign audit log --tenant acme --json', 'sovereign audit log --verify'],
+  examples: ['sovereign audit log', 'sovereign audit log --tenant acme --limit 20 --json', 'sovereign audit log --verify'],
   options: {
     tenant: option('--tenant <id>', 'only events of this tenant', optional(tenantId)),
-    verify: flag('--verify', 'check the hash chain; exit 1 naming the first bad seq'),
-    limit: option('--limit <n>', 'only the last <n> events', optional(positiveLimit)),
+    verify: flag('--verify', 'check the hash chain against its signed checkpoints; exit 1 naming the first bad seq and the last trusted checkpoint'),
+    limit: option('--limit <n>', 'only the last <n> events (read from the end of the log)', optional(positiveLimit)),
   },
   async run(ctx, { tenant, verify, limit }) {
-    const path = ctx.project().paths.auditLog;
+    const project = ctx.project();
+    const path = project.paths.auditLog;
     if (verify) {
-      const result = await verifyLog(path);
+      // A target that anchors its log elsewhere (aws: the audit table and the anchor bucket) checks it itself.
+      const state = ctx.state() as { verifyAuditTrail?: () => Promise<TrailVerification> };
+      const result = typeof state.verifyAuditTrail === 'function' ? await state.verifyAuditTrail() : await verifyTrail({ logPath: path, trustedKeys: localCheckpointKeys(project), journalPath: project.paths.journal });
       ctx.out.result(result, () => {
         const repairs = result.repairs.map((r) => `  seq ${r.seq}: a torn line of ${r.tornBytes} bytes left by an interrupted command was cut off`);
-        if (result.ok) return [`Audit chain intact: ${result.events} events, last seq ${result.lastSeq}, head ${result.lastHash.slice(0, 16)}…`, ...repairs].join('\n');
+        const anchor = result.checkpoint ? `, signed checkpoint at seq ${result.checkpoint.seq} (${result.checkpoint.time}) by ${result.checkpoint.signer}` : '';
+        const pending = result.pending ? [`  seq ${result.pending.seq}: an interrupted command's checkpoint is staged in its journal; the next command completes it`] : [];
+        if (result.ok) return [`Audit chain intact: ${result.events} events, last seq ${result.lastSeq}, head ${result.lastHash.slice(0, 16)}…${anchor}`, ...repairs, ...pending].join('\n');
         return '';
       });
       if (!result.ok) {
-        const where = result.problem!.seq === null ? `at line ${result.problem!.line}` : `at seq ${result.problem!.seq}`;
+        const where = result.firstBadSeq !== undefined ? `at seq ${result.firstBadSeq}` : result.problem!.seq === null ? `at line ${result.problem!.line}` : `at seq ${result.problem!.seq}`;
         throw new UserError(`audit chain broken ${where}: ${result.problem!.message}`, {
-          hint: result.tornTail ? 'the next mutating command cuts the torn line off and records that in the chain' : 'the log was altered after it was written; restore it from a backup and investigate',
+          hint: result.tornTail
+            ? 'the next mutating command cuts the torn line off and records that in the chain'
+            : result.kind === 'unanchored'
+              ? 'a project older than signed checkpoints gets its first one from its next mutating command; otherwise the checkpoint was removed: restore .sovereign/audit/ from a backup'
+              : 'the log was altered after it was written; restore it from a backup and investigate',
           exitCode: ExitCode.failed,
         });
       }
       return;
     }
-    const events: AuditEvent[] = [];
-    let torn: number | undefined;
-    for await (const { event } of readEvents(path, (bytes) => (torn = bytes))) {
-      if (!event) continue;
-      if (tenant && event.tenant !== tenant) continue;
-      events.push(event);
-      if (limit !== undefined && events.length > limit) events.shift();
+    const keep = (event: AuditEvent) => tenant === undefined || event.tenant === tenant;
+    if (limit !== undefined) {
+      const { events, tornBytes } = readLastEvents(path, limit, keep);
+      if (tornBytes > 0) ctx.out.warn(tornWarning(tornBytes));
+      ctx.out.result({ events }, () => (events.length === 0 ? 'No audit events.' : events.map(line).join('\n')));
+      return;
     }
-    if (torn !== undefined) ctx.out.warn(`the audit log ends with a torn line of ${torn} bytes (an interrupted command); run \`sovereign audit log --verify\``);
-    ctx.out.result({ events }, () => (events.length === 0 ? 'No audit events.' : events.map(line).join('\n')));
+    let torn: number | undefined;
+    async function* matching(): AsyncGenerator<AuditEvent> {
+      for await (const { event } of readEvents(path, (bytes) => (torn = bytes))) if (event && keep(event)) yield event;
+    }
+    await ctx.out.resultStream('events', matching(), line, 'No audit events.');
+    if (torn !== undefined) ctx.out.warn(tornWarning(torn));
   },
 });

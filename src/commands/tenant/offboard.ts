@@ -62,7 +62,7 @@ export default defineCommand({
         `  data export        ${result.dataExport.path} (${result.dataExport.items} item(s), sha256 ${result.dataExport.sha256})`,
         `  audit bundle       ${result.auditBundle.path} (sha256 ${result.auditBundle.sha256})`,
         `  certificate        ${result.certificate.path}`,
-        `Check it with: sovereign tenant certificate-verify ${result.certificate.path}`,
+        `Check it with: sovereign tenant certificate-verify ${result.certificate.path} --key .sovereign/keys/_signing.pub`,
       ].join('\n'),
     );
   },

@@ -1,6 +1,6 @@
 /**
  * `sovereign bootstrap`: the stage's control plane (artifact bucket, tenant-registry and audit
- * tables, secrets key and, for projects with a `billing` section, the billing webhook function)
+ * tables, secrets key, the audit anchor bucket and checkpoint signing key and, for projects with a `billing` section, the billing webhook function)
  * as the stack `sovereign-<stage>-control-plane`, deployed through the same change-set flow as
  * tenants. Running it again is a no-op when nothing changed.
  *
@@ -37,6 +37,8 @@ export interface BootstrapOptions {
   billing?: BootstrapBillingOptions;
   /** Node.js runtime of the billing function (`aws.lambdaRuntime`); its artifact must be built for it. */
   lambdaRuntime?: LambdaRuntime;
+  /** `audit.checkpointRetentionDays`: the Object Lock retention of the audit anchor bucket. */
+  checkpointRetentionDays?: number;
 }
 
 export interface BootstrapResult extends DeployStackResult {
@@ -54,7 +56,12 @@ export async function bootstrapControlPlane(options: BootstrapOptions): Promise<
   const { session } = options;
   const { identity, region } = await session.announce();
   const stackName = controlPlaneStackName(session.stage);
-  const base = { project: session.project, stage: session.stage, ...(options.lambdaRuntime ? { lambdaRuntime: options.lambdaRuntime } : {}) };
+  const base = {
+    project: session.project,
+    stage: session.stage,
+    ...(options.lambdaRuntime ? { lambdaRuntime: options.lambdaRuntime } : {}),
+    ...(options.checkpointRetentionDays === undefined ? {} : { checkpointRetentionDays: options.checkpointRetentionDays }),
+  };
   const deploy = (template: unknown, approve = options.approve) =>
     deployStack({
       cfn: session.clients.cloudformation,

@@ -26,6 +26,10 @@ import { GuardedWriteConflict, mutationEvent, Transaction, type GuardedItem, typ
 import { auditTableName, tenantRegistryTableName, tenantTableName } from '../../templates/names.js';
 import { awsFailure, realSleep, withBackoff, type Sleep } from './errors.js';
 import { openAwsSession, type AwsSession } from './session.js';
+import type { KeyObject } from 'node:crypto';
+import { checkpointSignedBy, DEFAULT_CHECKPOINT_RETENTION_DAYS, keyFingerprint, type Checkpoint } from '../../audit/checkpoint.js';
+import type { TrailVerification } from '../../audit/trail.js';
+import { openCheckpointAnchor, type AwsCheckpointAnchor } from './checkpoints.js';
 
 export interface AwsStateOptions {
   session: AwsSession;
@@ -39,6 +43,11 @@ export interface AwsStateOptions {
   warn?: (message: string) => void;
   sleep?: Sleep;
   now?: () => number;
+  /**
+   * The audit anchor (KMS-signed checkpoints under S3 Object Lock), opened on first use; each
+   * committed event gets its checkpoint. Without it (tests of the table alone) none is written.
+   */
+  checkpoints?: () => Promise<AwsCheckpointAnchor>;
 }
 
 /** `000000000042`: sorts as the number does. */
@@ -305,6 +314,7 @@ export class AwsState implements StateStore {
     await this.resolveActor();
     const lock = await this.acquireLock(info.command);
     try {
+      await this.assertAnchored();
       this.versions = new Map();
       const tx = new Transaction();
       let result: T;
@@ -318,7 +328,7 @@ export class AwsState implements StateStore {
         this.options.log?.(`the aws target keeps no local state; ${tx.changes.length} local file change(s) of \`${info.command}\` were not applied`);
       }
       try {
-        await this.commit(info, tx);
+        await this.anchor(await this.commit(info, tx));
       } catch (error) {
         if (error instanceof UserError && error.exitCode === ExitCode.conflict) await this.recordFailure(info, tx, error);
         throw error;
@@ -367,6 +377,89 @@ export class AwsState implements StateStore {
       const what = suspended ? 'new invocations still start; its runtime refuses extension routes once it reads the marker' : 'it stays throttled until `sovereign tenant resume` is run again';
       this.options.warn?.(`the reserved concurrency of ${tenant}'s function was not changed (${error instanceof Error ? error.message : String(error)}); ${what}`);
     }
+  }
+
+  private anchorOpened: Promise<AwsCheckpointAnchor> | undefined;
+
+  private openAnchor(): Promise<AwsCheckpointAnchor> | undefined {
+    if (!this.options.checkpoints) return undefined;
+    this.anchorOpened ??= this.options.checkpoints();
+    return this.anchorOpened;
+  }
+
+  /**
+   * Writes the committed event's signed checkpoint. It follows the transaction, so a failure here
+   * (or a crash) leaves the last checkpoint behind the log, never ahead of it; the next event's
+   * checkpoint covers this one too, and `audit log --verify` names the events not yet covered.
+   */
+  private async anchor(event: AuditEvent): Promise<void> {
+    const opening = this.openAnchor();
+    if (!opening) return;
+    try {
+      await (await opening).write(event);
+    } catch (error) {
+      this.options.warn?.(`the audit checkpoint of seq ${event.seq} was not written (${error instanceof Error ? error.message : String(error)}); the next mutation's checkpoint covers it`);
+    }
+  }
+
+  /**
+   * Before a mutation signs anything: the checkpoint at the table's last event, when there is one,
+   * must have signed that event, or the next checkpoint would sign over a rewritten table. A last
+   * event without a checkpoint (an interrupted command, or an append without the key — they look
+   * the same here) is warned about and named by `audit log --verify`.
+   */
+  private async assertAnchored(): Promise<void> {
+    const opening = this.openAnchor();
+    if (!opening) return;
+    const last = await this.lastEvent();
+    if (!last) return;
+    let checkpoint: Checkpoint | undefined;
+    try {
+      checkpoint = await (await opening).read(last.seq);
+    } catch (error) {
+      this.options.warn?.(`the audit checkpoint of seq ${last.seq} could not be read (${error instanceof Error ? error.message : String(error)})`);
+      return;
+    }
+    if (!checkpoint) {
+      this.options.warn?.(`the last audit event (seq ${last.seq}) has no checkpoint; run \`sovereign audit log --verify\``);
+      return;
+    }
+    if (checkpoint.headHash !== last.hash) {
+      throw new UserError(`the audit table does not match its signed checkpoint at seq ${last.seq}; nothing was changed`, {
+        hint: 'run `sovereign audit log --verify` to see where; the table was rewritten after the checkpoint was signed',
+        exitCode: ExitCode.failed,
+      });
+    }
+  }
+
+  /** `audit log --verify` on aws: the audit table against the anchor bucket's newest checkpoint. */
+  async verifyAuditTrail(): Promise<TrailVerification> {
+    const opening = this.openAnchor();
+    if (!opening) throw new Error('this state has no audit anchor');
+    const found = await verifyAwsTrail(this, await opening);
+    const result: TrailVerification = {
+      ok: found.ok,
+      events: found.events,
+      lastSeq: found.lastSeq,
+      lastHash: found.lastHash,
+      repairs: [],
+      checkpoint: found.checkpoint ? { ...found.checkpoint, count: found.checkpoint.seq } : null,
+      lastTrusted: found.ok || found.kind === 'unsigned-append' ? (found.checkpoint ? { seq: found.checkpoint.seq, time: found.checkpoint.time } : null) : null,
+    };
+    if (found.kind) result.kind = found.kind;
+    if (found.firstBadSeq !== undefined) result.firstBadSeq = found.firstBadSeq;
+    if (found.problem) result.problem = { seq: found.firstBadSeq ?? null, line: found.firstBadSeq ?? 0, message: found.problem };
+    return result;
+  }
+
+  /** The checkpoint at the chain's head and the KMS key's public half, for `audit export`. */
+  async headCheckpoint(): Promise<{ checkpoint: Checkpoint; publicKey: KeyObject } | undefined> {
+    const opening = this.openAnchor();
+    const last = await this.lastEvent();
+    if (!opening || !last) return undefined;
+    const anchor = await opening;
+    const checkpoint = await anchor.read(last.seq);
+    return checkpoint ? { checkpoint, publicKey: await anchor.loadPublicKey() } : undefined;
   }
 
   private newEvent(info: MutationInfo, tx: Transaction, error?: unknown): NewAuditEvent {
@@ -432,6 +525,7 @@ export class AwsState implements StateStore {
       const event = this.buildEvent(await this.lastEvent(), this.newEvent(info, tx, error));
       try {
         await this.call('recording the failure', () => this.documents.send(new PutCommand(this.eventItem(event))));
+        await this.anchor(event);
         return;
       } catch (failure) {
         if (!isConditionFailure(failure)) return; // the original error matters more
@@ -453,6 +547,7 @@ export function createAwsState(
   const { debug, warn } = extra.out ?? {};
   return new AwsState(project, {
     session,
+    checkpoints: () => openCheckpointAnchor(session, project.config.audit?.checkpointRetentionDays ?? DEFAULT_CHECKPOINT_RETENTION_DAYS),
     ...(debug ? { log: (message: string) => debug.call(extra.out, message) } : {}),
     ...(warn ? { warn: (message: string) => warn.call(extra.out, message) } : {}),
   });
@@ -469,4 +564,49 @@ export async function verifyAwsChain(state: AwsState): Promise<{ ok: boolean; ev
     expected += 1;
   }
   return { ok: true, events: expected - 1, lastSeq: expected - 1 };
+}
+
+export interface AwsTrailVerification {
+  ok: boolean;
+  events: number;
+  lastSeq: number;
+  lastHash: string;
+  /** The newest checkpoint object, signed by the KMS key. */
+  checkpoint: { seq: number; time: string; signer: string } | null;
+  kind?: 'chain' | 'unanchored' | 'untrusted-checkpoint' | 'truncated' | 'rewritten' | 'unsigned-append';
+  firstBadSeq?: number;
+  problem?: string;
+}
+
+/**
+ * The chain in the audit table against the newest checkpoint in the anchor bucket, by the local
+ * log's rules (see src/audit/trail.ts): a table that ends before the checkpoint was truncated, an
+ * event at its seq with another hash means a rewrite at or before it, events after it were
+ * written without `kms:Sign` — or by a command that crashed between its commit and its checkpoint,
+ * which is why those are reported with the seq to look at rather than repaired.
+ */
+export async function verifyAwsTrail(state: AwsState, anchor: AwsCheckpointAnchor): Promise<AwsTrailVerification> {
+  let latestSeq: number | undefined;
+  for await (const seq of anchor.seqs()) latestSeq = latestSeq === undefined ? seq : Math.max(latestSeq, seq);
+  const latest = latestSeq === undefined ? undefined : await anchor.read(latestSeq);
+  const publicKey = await anchor.loadPublicKey();
+  let prevHash = GENESIS_HASH;
+  let expected = 1;
+  let hashAtLatest: string | undefined;
+  const base = () => ({ events: expected - 1, lastSeq: expected - 1, lastHash: prevHash, checkpoint: latest ? { seq: latest.seq, time: latest.time, signer: latest.signer } : null });
+  for await (const event of state.events()) {
+    const problem = chainLinkProblem(event, expected, prevHash);
+    if (problem) return { ok: false, ...base(), kind: 'chain', firstBadSeq: event.seq, problem };
+    if (event.seq === latest?.seq) hashAtLatest = event.hash;
+    prevHash = event.hash;
+    expected += 1;
+  }
+  const lastSeq = expected - 1;
+  const fail = (kind: NonNullable<AwsTrailVerification['kind']>, firstBadSeq: number, problem: string): AwsTrailVerification => ({ ok: false, ...base(), kind, firstBadSeq, problem });
+  if (!latest) return lastSeq === 0 ? { ok: true, ...base() } : fail('unanchored', 1, `the audit table has ${lastSeq} events but the anchor bucket holds no checkpoint`);
+  if (!checkpointSignedBy(latest, publicKey)) return fail('untrusted-checkpoint', latest.seq, `checkpoint seq ${latest.seq} is not signed by the KMS key ${keyFingerprint(publicKey)}`);
+  if (lastSeq < latest.seq) return fail('truncated', lastSeq + 1, `the audit table ends at seq ${lastSeq}, but checkpoint seq ${latest.seq} (${latest.time}) proves ${latest.count} events existed`);
+  if (hashAtLatest !== latest.headHash) return fail('rewritten', latest.seq, `the event at seq ${latest.seq} is not the one its checkpoint signed: the table was rewritten at or before it`);
+  if (lastSeq > latest.seq) return fail('unsigned-append', latest.seq + 1, `seq ${latest.seq + 1} to ${lastSeq} have no checkpoint: written without the KMS key, or by a command interrupted between its commit and its checkpoint`);
+  return { ok: true, ...base() };
 }

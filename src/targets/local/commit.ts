@@ -4,15 +4,18 @@
  * Loaded with the first mutation, so a command that only reads the registry loads none of it.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, isAbsolute, resolve } from 'node:path';
+import { dirname, join, relative, isAbsolute, resolve } from 'node:path';
 import { ExitCode, UserError } from '../../errors.js';
 import { writeFileAtomic } from '../../fs/atomic.js';
 import type { Project } from '../../project.js';
 import { nextGeneration, serializeGenerationMarker } from '../../contract/generation.js';
 import { webhookSecretReference } from '../../contract/names.js';
-import { appendEvent, readTail, repairTornTail, type AuditEvent } from '../../state/audit-log.js';
+import { appendEvent, readTail, repairTornTail, type AppendHooks, type AuditEvent } from '../../state/audit-log.js';
+import { checkpointBody, keyFingerprint, localCheckpointSigner, serializeCheckpoint, signCheckpointSync, type Checkpoint } from '../../audit/checkpoint.js';
+import { appendCheckpointHistory, checkpointPaths, readLatestCheckpoint } from '../../audit/checkpoint-files.js';
+import { loadOrCreateSigningKey } from '../../audit/signing.js';
 import { serializeTenant, tenantFile } from './registry.js';
 import { mutationEvent, Transaction, type FileChange, type MutateOptions, type MutationInfo } from '../../state/store.js';
 import { tenantKeyPath, tenantVaultPath } from './paths.js';
@@ -59,7 +62,7 @@ function stagingFolders(project: Project): string[] {
       return [];
     }
   };
-  return [paths.tenants, paths.keys, paths.vault, paths.state, join(paths.state, 'billing'), ...subfolders(paths.data), ...subfolders(join(paths.state, 'retention'))];
+  return [paths.tenants, paths.keys, paths.vault, paths.state, dirname(paths.auditLog), join(paths.state, 'billing'), ...subfolders(paths.data), ...subfolders(join(paths.state, 'retention'))];
 }
 
 /**
@@ -72,14 +75,15 @@ export async function commitMutation<T>(project: Project, actor: string, running
   try {
     const recovered = recoverJournal(paths.journal, paths.auditLog, paths.state, stagingFolders(project));
     if (recovered) options.onRecovered?.(recovered);
-    const repair = repairTornTail(paths.auditLog, actor, info.command);
+    const anchor = openAnchor(project);
+    const repair = repairTornTail(paths.auditLog, actor, info.command, anchor.hooks([]));
     if (repair) options.onRecovered?.(`the audit log had a torn last line (${String(repair.args.tornBytes)} bytes) from an interrupted command; cut off and recorded as seq ${repair.seq}`);
     const tx = new Transaction();
     let result: T;
     try {
       result = await running.run({ stateDir: paths.state, tx }, () => run(tx));
     } catch (error) {
-      if (!(error instanceof UserError && error.exitCode === ExitCode.badInput)) record(project, actor, info, tx, error);
+      if (!(error instanceof UserError && error.exitCode === ExitCode.badInput)) record(project, actor, info, tx, anchor.hooks([]), error);
       throw error;
     }
     // Local state is guarded by the project lock and keeps its ledgers in files (`tx.write`).
@@ -92,10 +96,7 @@ export async function commitMutation<T>(project: Project, actor: string, running
       if (output.kind === 'write') writeFileAtomic(output.path, output.data, output.mode === undefined ? {} : { mode: output.mode });
       else rmSync(output.path, { recursive: true, force: true });
     }
-    const seq = (readTail(paths.auditLog).last?.seq ?? 0) + 1;
-    const entry = stageChanges(paths.journal, seq, inside);
-    record(project, actor, info, tx);
-    applyChanges(paths.journal, entry);
+    record(project, actor, info, tx, anchor.hooks(inside));
     return result;
   } finally {
     lock.release();
@@ -132,6 +133,55 @@ async function fileChanges(project: Project, actor: string, tx: Transaction): Pr
   return [...changes, ...tx.changes];
 }
 
-function record(project: Project, actor: string, info: MutationInfo, tx: Transaction, error?: unknown): AuditEvent {
-  return appendEvent(project.paths.auditLog, mutationEvent(actor, info, tx, error));
+function record(project: Project, actor: string, info: MutationInfo, tx: Transaction, hooks: AppendHooks, error?: unknown): AuditEvent {
+  return appendEvent(project.paths.auditLog, mutationEvent(actor, info, tx, error), hooks);
+}
+
+/**
+ * The signed checkpoint of every event this commit appends. Each event's checkpoint is staged in
+ * the same journal as the event's file changes and applied with them, so after a crash recovery
+ * rolls both forward or neither: the latest checkpoint never lags the log nor runs ahead of it.
+ * The history line is appended once the commit is applied (it may lag by one, by design).
+ *
+ * Before anything is signed the log must still end at the latest checkpoint: a log that was cut,
+ * rewritten or appended to since would otherwise be signed over, and the forgery laundered. A
+ * log with no checkpoint and no history (a project older than checkpoints) is anchored as it is.
+ */
+function openAnchor(project: Project): { hooks(changes: FileChange[]): AppendHooks } {
+  const paths = project.paths;
+  const files = checkpointPaths(paths.auditLog);
+  mkdirSync(paths.keys, { recursive: true, mode: 0o700 });
+  const key = loadOrCreateSigningKey(paths.keys);
+  const signer = localCheckpointSigner(key.privateKey);
+  const latest = readLatestCheckpoint(files.latest);
+  const last = readTail(paths.auditLog).last;
+  const refuse = (why: string) =>
+    new UserError(`the audit log does not match its last signed checkpoint: ${why}; nothing was changed`, {
+      hint: 'run `sovereign audit log --verify` to see where; restore .sovereign/audit/ from a backup and investigate',
+      exitCode: ExitCode.failed,
+    });
+  if (latest.state === 'malformed') throw refuse(`${files.latest} is not a checkpoint`);
+  if (latest.state === 'absent') {
+    if (last && existsSync(files.history)) throw refuse(`${files.latest} is missing`);
+  } else {
+    const checkpoint = latest.checkpoint;
+    if (checkpoint.signer !== keyFingerprint(signer.publicKey)) throw refuse(`checkpoint seq ${checkpoint.seq} is signed by ${checkpoint.signer}, not by the project key`);
+    if (!last || last.seq !== checkpoint.seq || last.hash !== checkpoint.headHash) throw refuse(`the log ends at seq ${last?.seq ?? 0}, the checkpoint covers seq ${checkpoint.seq}`);
+  }
+  return {
+    hooks(changes) {
+      let entry: ReturnType<typeof stageChanges> | undefined;
+      let checkpoint: Checkpoint | undefined;
+      return {
+        before(event) {
+          checkpoint = signCheckpointSync(signer, checkpointBody(event, new Date().toISOString()));
+          entry = stageChanges(paths.journal, event.seq, [...changes, { kind: 'write', path: files.latest, data: `${serializeCheckpoint(checkpoint)}\n` }]);
+        },
+        after() {
+          applyChanges(paths.journal, entry!);
+          appendCheckpointHistory(files.history, checkpoint!);
+        },
+      };
+    },
+  };
 }
