@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { describe, expect, it } from 'vitest';
 import type { LifecycleEnv } from '../src/lifecycle/apply.js';
@@ -39,6 +39,8 @@ async function seedTable(env: LifecycleEnv, tenant: string, count: number): Prom
   const client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
   const table = tenantTableName('dev', tenant);
   await client.send(new CreateTableCommand({ TableName: table, BillingMode: 'PAY_PER_REQUEST', KeySchema: TENANT_TABLE_KEY_SCHEMA.KeySchema.map((k) => ({ ...k })), AttributeDefinitions: TENANT_TABLE_KEY_SCHEMA.AttributeDefinitions.map((a) => ({ ...a })) }));
+  // dynalite makes the table ACTIVE on a timer, which a loaded machine can run after the first put.
+  while ((await client.send(new DescribeTableCommand({ TableName: table }))).Table?.TableStatus !== 'ACTIVE') await new Promise((resolve) => setTimeout(resolve, 5));
   for (let i = 0; i < count; i += 1) {
     await client.send(new PutItemCommand({ TableName: table, Item: { pk: { S: `orders#${i}` }, sk: { S: 'v1' }, total: { N: String(i * 10) } } }));
   }
