@@ -15,7 +15,7 @@ import type { TenantRecord } from '../state/registry.js';
 import type { GenerationTicket, StateStore, Transaction } from '../state/store.js';
 import type { RuntimeNotice } from '../targets/target.js';
 import type { SecretStore } from './store.js';
-import { checkTenantScope, patternAmbiguity, type ScopeProblem } from './scope.js';
+import { checkTenantScope, secretsPatternAmbiguity, type ScopeProblem } from './scope.js';
 
 export type { RuntimeNotice };
 
@@ -116,10 +116,11 @@ export function mappedReference(record: TenantRecord, mapping: string): SecretRe
 }
 
 /**
- * For `tenant create` (and anything adding tenants or extensions): refuses, exit 2, when the
- * configured secrets pattern would put one name in two tenants' scopes.
+ * For `tenant create`, `tenant deploy`, `ext new` and `ext enable`: refuses, exit 2, when the
+ * configured secrets pattern could put one name in two tenants' scopes, for any stage, tenant or
+ * extension (a property of the pattern, so an id or extension added later cannot break it).
  */
-export function assertSecretsPatternUnambiguous(project: Project, tenants: string[], extensions = projectExtensions(project), stage = 'dev'): void {
-  const ambiguity = patternAmbiguity(project.config.secrets, tenants, extensions, stage);
+export function assertSecretsPatternUnambiguous(project: Project): void {
+  const ambiguity = secretsPatternAmbiguity(project.config.secrets);
   if (ambiguity) throw badInput(ambiguity.message, ambiguity.hint);
 }
