@@ -91,7 +91,8 @@ export function readRuntimeConfig(env: Record<string, string | undefined>, write
 export async function selectFetcher(config: RuntimeConfig, options: LambdaHandlerOptions): Promise<SecretFetcher> {
   if (config.secretsBackend.kind === 'vault') {
     const { createVaultSecretFetcher } = await import('./secrets/vault-backend.js');
-    return createVaultSecretFetcher({ path: config.secretsBackend.path, keyFile: config.secretsBackend.keyFile, tenant: config.tenant });
+    const { path, keyFile, minGeneration } = config.secretsBackend;
+    return createVaultSecretFetcher({ path, keyFile, tenant: config.tenant, ...(minGeneration === undefined ? {} : { minGeneration }) });
   }
   return createAwsSecretFetcher({ ssm: options.aws?.ssm, secretsManager: options.aws?.secretsManager });
 }
