@@ -12,6 +12,9 @@ import { configSchema } from '../src/config.js';
 import { projectPaths, type Project } from '../src/project.js';
 import { defineExtension, defineHandler } from '../src/runtime/extension.js';
 import { createLambdaHandler } from '../src/runtime/handler.js';
+import { openVault, readVaultKey } from '../src/runtime/secrets/vault.js';
+import { webhookHeaders } from '../src/runtime/webhook.js';
+import { webhookSecretReference } from '../src/contract/names.js';
 import type { TenantRecord } from '../src/state/registry.js';
 import { localTenantEnvironment } from '../src/targets/local/dev/launch.js';
 import { startLocalTable, type LocalTable } from '../src/testing/dynalite.js';
@@ -192,5 +195,28 @@ describe('a rolled-back vault in the tenant runtime', { timeout: 120_000 }, () =
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect((await served(handler)).sha256).not.toBe(sha(OLD));
     }
+  });
+
+  it('told of a rotation by the signed notice before reading the newer vault, it refuses the older copy put back afterwards', async () => {
+    // Running since before the rotation, on the vault as it was then, with the floor recorded then.
+    copyFileSync(oldCopy, vaultFile);
+    const handler = startRuntime({ SOVEREIGN_VAULT_MIN_GENERATION: String(header(oldCopy).generation), SOVEREIGN_SECRET_TTL_MS: '600000' });
+    const secret = openVault(vaultFile, readVaultKey(join(dir, '.sovereign', 'keys', 'acme.key')), 'acme').readSecret(webhookSecretReference('dev', 'acme'));
+    let sent = 0;
+    const notify = async (vaultGeneration: number) => {
+      const body = JSON.stringify({ tenant: 'acme', references: [REFERENCE], generation: sent + 1, vaultGeneration });
+      const headers = { 'content-type': 'application/json', ...webhookHeaders(secret, `msg_rollback${(sent += 1)}`, body, Date.now()) };
+      return handler(apiGatewayEvent('POST', '/_sovereign/webhooks/rotation', { body, headers }), {});
+    };
+    expect(await served(handler)).toEqual({ status: 200, sha256: sha(OLD) });
+    // An earlier notice: the webhook secret is cached from now on, so later notices read no vault.
+    expect((await notify(header(oldCopy).generation)).statusCode).toBe(200);
+    // The rotation writes the newer vault and its notice arrives; the runtime serves no request in between.
+    copyFileSync(newCopy, vaultFile);
+    expect((await notify(registry().vaultGeneration!)).statusCode).toBe(200);
+    copyFileSync(oldCopy, vaultFile);
+    const result = await served(handler);
+    expect(result.sha256).not.toBe(sha(OLD));
+    expect(result.status).toBe(503);
   });
 });

@@ -368,7 +368,10 @@ describe('the rotation webhook', { timeout: 120_000 }, () => {
     expect(result.runtime.summary).toMatch(/acknowledged the rotation in \d+ ms/);
     expect(received).toHaveLength(1);
     expect(received[0]).toMatchObject({ url: '/t/acme/_sovereign/webhooks/rotation', verified: true });
-    expect(JSON.parse(received[0]!.body)).toEqual({ tenant: 'acme', references: [ref], generation: result.runtime.generation });
+    // The notice carries the vault generation the registry recorded with the rotation.
+    const recorded = JSON.parse(readFileSync(join(dir, '.sovereign', 'tenants', 'acme.json'), 'utf8')).vaultGeneration;
+    expect(JSON.parse(received[0]!.body)).toEqual({ tenant: 'acme', references: [ref], generation: result.runtime.generation, vaultGeneration: recorded });
+    expect(recorded).toBeGreaterThan(1);
     expect(received[0]!.body).not.toContain(CANARY);
 
     // The runtime unreachable: the rotation still completes and says when it is picked up.

@@ -106,6 +106,9 @@ export function deferredFetcher(ready: Promise<SecretFetcher>): SecretFetcher {
       return backend?.name ?? 'pending';
     },
     fetch: (reference) => (backend === undefined ? ready.then((selected) => selected.fetch(reference)) : backend.fetch(reference)),
+    raiseVaultFloor: (generation) => {
+      void ready.then((selected) => selected.raiseVaultFloor?.(generation), () => undefined);
+    },
   };
 }
 

@@ -20,16 +20,21 @@ export class VaultBackendError extends RuntimeError {
 
 export function createVaultSecretFetcher(options: { path: string; keyFile: string; tenant: string; minGeneration?: number }): SecretFetcher {
   let vault: Promise<Vault> | undefined;
+  let floor = options.minGeneration ?? 0;
   const open = () =>
-    (vault ??= import('./vault.js').then((m) => m.openVault(options.path, m.readVaultKey(options.keyFile), options.tenant, { minGeneration: options.minGeneration ?? 0 })).catch((error: unknown) => {
+    (vault ??= import('./vault.js').then((m) => m.openVault(options.path, m.readVaultKey(options.keyFile), options.tenant, { minGeneration: floor })).catch((error: unknown) => {
       vault = undefined;
       throw new VaultBackendError(`cannot open the vault of tenant "${options.tenant}": ${(error as Error).message}`, { cause: error });
     }));
   return {
     name: 'vault',
+    raiseVaultFloor(generation) {
+      floor = Math.max(floor, generation);
+    },
     async fetch(reference) {
       const [v, { SecretLookupError }] = await Promise.all([open(), import('./vault.js')]);
       try {
+        v.raiseFloor(floor);
         v.refresh();
         // The raw value at the reference's stage; the resolver applies the JSON key.
         return v.getVersion({ ...reference, ...(reference.service === 'secretsmanager' ? { jsonKey: undefined } : {}) }).value;

@@ -327,6 +327,16 @@ export class Vault {
     return changed;
   }
 
+  /**
+   * From now on, refuses the file below `generation` (a generation recorded elsewhere, e.g. by a
+   * rotation notice); the file is checked again at the next read, whether it changed or not.
+   */
+  raiseFloor(generation: number): void {
+    if (generation <= this.floor) return;
+    this.floor = generation;
+    if (this.currentGeneration < generation) this.signature = undefined;
+  }
+
   /** Reads the file, refusing one below the floor, and raises the floor to what it read. */
   protected load(): LoadedVault {
     const loaded = loadVaultFile(this.path, this.key, this.tenant, this.floor);
