@@ -21,7 +21,7 @@ import {
 } from '../src/secrets/scope.js';
 import { thrownBy } from './helpers/errors.js';
 
-const HINT = 'e.g. "secrets": { "ssmPrefix": "/{stage}/tenants/{tenant}/", "secretsManagerName": "{extension}-{tenant}-secrets" }';
+const HINT = 'e.g. "secrets": { "ssmPrefix": "/{stage}/tenants/{tenant}/", "secretsManagerName": "{extension}/{tenant}-secrets" }';
 const acme: TenantScopeOptions = { tenant: 'acme', extension: 'avalara', stage: 'dev', allTenants: ['acme', 'globex'] };
 
 const configError = (raw: unknown): UserError => thrownBy(() => resolveSecretsConfig(raw), UserError);
@@ -62,7 +62,7 @@ describe('the "secrets" configuration', () => {
   it('describes both keys in the JSON schema editors read', () => {
     const schema = z.toJSONSchema(secretsConfigSchema, { io: 'input' }) as { properties: Record<string, { description?: string }> };
     expect(schema.properties.ssmPrefix?.description).toBe('SSM parameter names of a tenant lie below this prefix; placeholders {stage}, {tenant}, {extension}');
-    expect(schema.properties.secretsManagerName?.description).toBe('Secrets Manager names of a tenant: a prefix ending in "/", or one exact name per extension such as "{extension}-{tenant}-secrets"');
+    expect(schema.properties.secretsManagerName?.description).toBe('Secrets Manager names of a tenant: a prefix ending in "/", or one exact name per extension such as "{extension}/{tenant}-secrets"');
   });
 });
 

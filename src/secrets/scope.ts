@@ -7,13 +7,17 @@
  *
  * ```json
  * { "secrets": { "ssmPrefix": "/{stage}/tenants/{tenant}/", "secretsManagerName": "{stage}/tenants/{tenant}/" } }
- * { "secrets": { "secretsManagerName": "{extension}-{tenant}-secrets" } }
+ * { "secrets": { "secretsManagerName": "{extension}/{tenant}-secrets" } }
  * ```
  *
  * `ssmPrefix` ends with `/`: a tenant's parameters are the names below it. `secretsManagerName`
  * ending with `/` is a prefix in the same way; otherwise it is the one exact secret name of a
- * tenant's extension (the case study's `<extension>-<tenant>-secrets`).
+ * tenant's extension (the case study's layout, delimited: `{extension}/{tenant}-secrets`; its
+ * `{extension}-{tenant}-secrets` is refused, see {@link templateAmbiguity}).
  *
+ * A pattern must be injective over every stage, tenant and extension there may ever be
+ * ({@link secretsPatternAmbiguity}): that is what keeps one name out of two tenants' scopes, for
+ * tenants and extensions added later too.
  * Names are compared exactly for the tenant's own scope and case-insensitively against other
  * tenants. The syntax check that runs first has already refused `..`, `.`, empty segments,
  * percent-encoding and non-ASCII look-alikes, so no two spellings of one name reach this module.
@@ -101,7 +105,7 @@ export const secretsConfigSchema = z
       .describe('SSM parameter names of a tenant lie below this prefix; placeholders {stage}, {tenant}, {extension}'),
     secretsManagerName: template('secretsmanager')
       .default(DEFAULT_SECRETS_MANAGER_NAME)
-      .describe('Secrets Manager names of a tenant: a prefix ending in "/", or one exact name per extension such as "{extension}-{tenant}-secrets"'),
+      .describe('Secrets Manager names of a tenant: a prefix ending in "/", or one exact name per extension such as "{extension}/{tenant}-secrets"'),
   })
   .strict();
 
@@ -115,7 +119,7 @@ export function resolveSecretsConfig(raw: unknown): SecretsConfig {
     // A failed parse has at least one issue; the schema is flat, so its path is one key or none.
     const issue = parsed.error.issues[0]!;
     throw badInput(`sovereign.config.json: secrets.${String(issue.path[0] ?? '')}: ${issue.message}`,
-      `e.g. "secrets": { "ssmPrefix": "${DEFAULT_SSM_PREFIX}", "secretsManagerName": "{extension}-{tenant}-secrets" }`);
+      `e.g. "secrets": { "ssmPrefix": "${DEFAULT_SSM_PREFIX}", "secretsManagerName": "{extension}/{tenant}-secrets" }`);
   }
   return parsed.data;
 }
