@@ -31,10 +31,16 @@ export interface SecretsEnv {
   warn?: (message: string) => void;
 }
 
-/** `<extension>.<key>` of the commands (the rule is `contract/secret-mapping.ts`'s); a usage error otherwise. */
+/**
+ * `<extension>.<key>` of the commands (the rule is `contract/secret-mapping.ts`'s); a usage error
+ * otherwise, which does not repeat the argument: a value pasted in its place would be echoed.
+ */
 export function parseMappingKey(text: string): { extension: string; key: string; mapping: string } {
   const parsed = parseSecretMapping(text);
-  if (!parsed.ok) throw badInput(parsed.problem, 'e.g. avalara.license_key: an extension name, ".", and one of its secret keys (a-z, 0-9 and "_")');
+  if (!parsed.ok) {
+    throw badInput('the secret argument is not <extension>.<key>',
+      'e.g. avalara.license_key: an extension name (a-z, 0-9 and single "-"), ".", and one of its secret keys (a-z, 0-9 and "_")');
+  }
   return { ...parsed.mapping, mapping: formatSecretMapping(parsed.mapping) };
 }
 
@@ -84,7 +90,8 @@ export async function composeValue(backend: SecretStore, reference: SecretRefere
     object = undefined;
   }
   if (typeof object !== 'object' || object === null || Array.isArray(object)) {
-    throw new UserError(`the value of ${referenceTarget(reference)} is not a JSON object, so its key "${reference.jsonKey}" cannot be replaced`, {
+    // The JSON key is not repeated: it could be a value pasted into the reference.
+    throw new UserError(`the value of ${referenceTarget(reference)} is not a JSON object, so the reference's JSON key cannot be replaced in it`, {
       exitCode: ExitCode.conflict,
       hint: `store the whole value with \`sovereign secrets put secretsmanager:${reference.name} --tenant <id> --from-file <json>\``,
     });
