@@ -16,6 +16,7 @@
  * | `SOVEREIGN_SECRETS_BACKEND` | `aws` (SSM + Secrets Manager) or `vault` (local encrypted vault); default `aws` |
  * | `SOVEREIGN_VAULT_PATH` | vault file, required with `vault` |
  * | `SOVEREIGN_VAULT_KEY_FILE` | file holding the tenant's vault key, required with `vault` |
+ * | `SOVEREIGN_VAULT_MIN_GENERATION` | the vault generation the registry recorded; an older vault file is refused (default 0) |
  * | `SOVEREIGN_GENERATION_SOURCE` | `dynamodb` (item `{ pk: '_sovereign', sk: 'generation' }` of the table; default) or `file:<path>` |
  * | `SOVEREIGN_GENERATION_INTERVAL_MS` | how often at most the generation marker is read (default 1000) |
  * | `SOVEREIGN_SECRET_TTL_MS` | secret cache TTL (default 300000) |
@@ -38,6 +39,7 @@ export const RUNTIME_ENV = {
   secretsBackend: 'SOVEREIGN_SECRETS_BACKEND',
   vaultPath: 'SOVEREIGN_VAULT_PATH',
   vaultKeyFile: 'SOVEREIGN_VAULT_KEY_FILE',
+  vaultMinGeneration: 'SOVEREIGN_VAULT_MIN_GENERATION',
   generationSource: 'SOVEREIGN_GENERATION_SOURCE',
   generationIntervalMs: 'SOVEREIGN_GENERATION_INTERVAL_MS',
   secretTtlMs: 'SOVEREIGN_SECRET_TTL_MS',
@@ -94,7 +96,7 @@ export function isUnknownRuntimeVariable(name: string): boolean {
 }
 
 /** Where the runtime reads its secrets. */
-export type SecretsBackendSetting = { kind: 'aws' } | { kind: 'vault'; path: string; keyFile: string };
+export type SecretsBackendSetting = { kind: 'aws' } | { kind: 'vault'; path: string; keyFile: string; minGeneration?: number };
 
 /** Where the runtime reads its generation marker. */
 export type GenerationSource = { kind: 'dynamodb' } | { kind: 'file'; path: string };
@@ -151,6 +153,7 @@ export function runtimeEnvironment(input: RuntimeEnvironmentInput): Record<strin
   if (input.secretsBackend.kind === 'vault') {
     env[RUNTIME_ENV.vaultPath] = input.secretsBackend.path;
     env[RUNTIME_ENV.vaultKeyFile] = input.secretsBackend.keyFile;
+    if (input.secretsBackend.minGeneration !== undefined) env[RUNTIME_ENV.vaultMinGeneration] = String(input.secretsBackend.minGeneration);
   }
   env[RUNTIME_ENV.generationSource] = formatGenerationSource(input.generationSource);
   for (const name of RUNTIME_TUNING_VARS) {

@@ -91,7 +91,8 @@ export function readRuntimeConfig(env: Record<string, string | undefined>, write
 export async function selectFetcher(config: RuntimeConfig, options: LambdaHandlerOptions): Promise<SecretFetcher> {
   if (config.secretsBackend.kind === 'vault') {
     const { createVaultSecretFetcher } = await import('./secrets/vault-backend.js');
-    return createVaultSecretFetcher({ path: config.secretsBackend.path, keyFile: config.secretsBackend.keyFile, tenant: config.tenant });
+    const { path, keyFile, minGeneration } = config.secretsBackend;
+    return createVaultSecretFetcher({ path, keyFile, tenant: config.tenant, ...(minGeneration === undefined ? {} : { minGeneration }) });
   }
   return createAwsSecretFetcher({ ssm: options.aws?.ssm, secretsManager: options.aws?.secretsManager });
 }
@@ -105,6 +106,9 @@ export function deferredFetcher(ready: Promise<SecretFetcher>): SecretFetcher {
       return backend?.name ?? 'pending';
     },
     fetch: (reference) => (backend === undefined ? ready.then((selected) => selected.fetch(reference)) : backend.fetch(reference)),
+    raiseVaultFloor: (generation) => {
+      void ready.then((selected) => selected.raiseVaultFloor?.(generation), () => undefined);
+    },
   };
 }
 

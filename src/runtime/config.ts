@@ -69,6 +69,11 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
   let secretsBackend: SecretsBackendSetting = { kind: 'aws' };
   if (backendName === 'vault') {
     secretsBackend = { kind: 'vault', path: required(RUNTIME_ENV.vaultPath), keyFile: required(RUNTIME_ENV.vaultKeyFile) };
+    const floor = env[RUNTIME_ENV.vaultMinGeneration];
+    if (floor !== undefined && floor !== '') {
+      if (/^\d{1,15}$/.test(floor)) secretsBackend.minGeneration = Number(floor);
+      else problems.push(`${RUNTIME_ENV.vaultMinGeneration} "${floor}" must be a whole number`);
+    }
   } else if (backendName !== 'aws') {
     problems.push(`${RUNTIME_ENV.secretsBackend} "${backendName}" must be aws or vault`);
   }

@@ -184,10 +184,10 @@ export class RuntimeEndpoints {
     } catch {
       return problem(400, 'invalid-json', request, 'the body is not valid JSON');
     }
-    const n = notice as { tenant?: unknown; references?: unknown; generation?: unknown };
+    const n = notice as { tenant?: unknown; references?: unknown; generation?: unknown; vaultGeneration?: unknown };
     if (typeof n !== 'object' || n === null || typeof n.tenant !== 'string' || !Array.isArray(n.references) || !n.references.every((r) => typeof r === 'string') ||
-        (n.generation !== undefined && typeof n.generation !== 'number')) {
-      return problem(400, 'validation-failed', request, 'the body must be { tenant: string, references: string[], generation?: number }');
+        (n.generation !== undefined && typeof n.generation !== 'number') || (n.vaultGeneration !== undefined && !Number.isSafeInteger(n.vaultGeneration))) {
+      return problem(400, 'validation-failed', request, 'the body must be { tenant: string, references: string[], generation?: number, vaultGeneration?: integer }');
     }
     if (n.tenant !== config.tenant) return problem(403, 'wrong-tenant', request, `this runtime serves tenant "${config.tenant}"`);
     const invalid = (n.references as string[]).filter((reference) => {
@@ -199,6 +199,8 @@ export class RuntimeEndpoints {
       }
     });
     if (invalid.length > 0) return problem(400, 'invalid-reference', request, `${invalid.length} reference(s) are not valid secret references`);
+    // Signed: the vault this rotation wrote is at least this generation, an older copy is refused.
+    if (typeof n.vaultGeneration === 'number') resolver.raiseVaultFloor(n.vaultGeneration);
     const invalidated = resolver.invalidate(n.references as string[]);
     this.failedStatus.clear();
     const receivedAt = new Date(this.host.now()).toISOString();

@@ -5,7 +5,7 @@ import { UserError } from '../errors.js';
 import { loadExtension } from '../extensions/discover.js';
 import { parseReference, referenceTarget } from '../contract/reference.js';
 import { requireTenant } from '../tenants/tenants.js';
-import { probeReference, type ProbeStatus } from './store.js';
+import { probeReference, type ProbeStatus, type RollbackProblem } from './store.js';
 import type { SecretsEnv } from './shared.js';
 
 export interface SecretCheckEntry {
@@ -15,16 +15,36 @@ export interface SecretCheckEntry {
   detail: string;
 }
 
+/** A problem of the tenant's secret store as a whole (today: `rollback`, a vault older than its record). */
+export interface SecretStoreProblem extends RollbackProblem {
+  code: 'rollback';
+}
+
+export interface SecretCheckResult {
+  tenant: string;
+  ok: boolean;
+  /** Problems of the store as a whole; with one, no reference is resolved. */
+  problems: SecretStoreProblem[];
+  secrets: SecretCheckEntry[];
+}
+
 /**
- * `secrets check`: resolves every reference of the tenant (stage and JSON key included) and lists
+ * `secrets check`: first that the tenant's store is not older than its records (a rolled-back
+ * vault), then resolves every reference of the tenant (stage and JSON key included) and lists
  * required keys of enabled extensions that have no reference.
  */
-export async function checkTenantSecrets(env: SecretsEnv, tenantId: string): Promise<{ tenant: string; ok: boolean; secrets: SecretCheckEntry[] }> {
+export async function checkTenantSecrets(env: SecretsEnv, tenantId: string): Promise<SecretCheckResult> {
   const record = await requireTenant(env.state, tenantId);
   const backend = await env.backendFor(record);
   const results: SecretCheckEntry[] = [];
+  const rollback = await backend.rollbackProblem?.();
+  const problems: SecretStoreProblem[] = rollback ? [{ code: 'rollback', ...rollback }] : [];
   for (const mapping of Object.keys(record.secrets ?? {}).sort()) {
     const text = record.secrets[mapping]!.reference;
+    if (rollback) {
+      results.push({ mapping, reference: text, status: 'error', detail: 'not resolved: the vault is older than its record (rollback)' });
+      continue;
+    }
     const parsed = parseReference(text);
     if (!parsed.ok) {
       results.push({ mapping, reference: text, status: 'error', detail: `invalid reference: ${parsed.problem.message}` });
@@ -46,5 +66,5 @@ export async function checkTenantSecrets(env: SecretsEnv, tenantId: string): Pro
     }
   }
   results.sort((a, b) => a.mapping.localeCompare(b.mapping));
-  return { tenant: record.id, ok: results.every((entry) => entry.status === 'ok'), secrets: results };
+  return { tenant: record.id, ok: problems.length === 0 && results.every((entry) => entry.status === 'ok'), problems, secrets: results };
 }

@@ -1,7 +1,7 @@
 /** `secrets list`: a tenant's references with their version metadata, never values. */
 import { referenceTarget } from '../contract/reference.js';
 import { requireTenant } from '../tenants/tenants.js';
-import { SecretStoreError } from './store.js';
+import { SecretStoreError, VaultRollbackError } from './store.js';
 import { parseReferenceForInput, type SecretsEnv } from './shared.js';
 
 export interface SecretListEntry {
@@ -19,7 +19,8 @@ export interface SecretListEntry {
 }
 
 function statusOfError(error: unknown): { status: 'missing' | 'denied' | 'error'; detail: string } {
-  if (error instanceof SecretStoreError) {
+  // A rolled-back vault is not listed from: its metadata is an older copy's (shortened history).
+  if (error instanceof SecretStoreError && !(error instanceof VaultRollbackError)) {
     return { status: error.reason === 'not-found' ? 'missing' : error.reason === 'denied' ? 'denied' : 'error', detail: error.message };
   }
   throw error;

@@ -7,13 +7,17 @@
  *
  * ```json
  * { "secrets": { "ssmPrefix": "/{stage}/tenants/{tenant}/", "secretsManagerName": "{stage}/tenants/{tenant}/" } }
- * { "secrets": { "secretsManagerName": "{extension}-{tenant}-secrets" } }
+ * { "secrets": { "secretsManagerName": "{extension}/{tenant}-secrets" } }
  * ```
  *
  * `ssmPrefix` ends with `/`: a tenant's parameters are the names below it. `secretsManagerName`
  * ending with `/` is a prefix in the same way; otherwise it is the one exact secret name of a
- * tenant's extension (the case study's `<extension>-<tenant>-secrets`).
+ * tenant's extension (the case study's layout, delimited: `{extension}/{tenant}-secrets`; its
+ * `{extension}-{tenant}-secrets` is refused, see {@link templateAmbiguity}).
  *
+ * A pattern must be injective over every stage, tenant and extension there may ever be
+ * ({@link secretsPatternAmbiguity}): that is what keeps one name out of two tenants' scopes, for
+ * tenants and extensions added later too.
  * Names are compared exactly for the tenant's own scope and case-insensitively against other
  * tenants. The syntax check that runs first has already refused `..`, `.`, empty segments,
  * percent-encoding and non-ASCII look-alikes, so no two spellings of one name reach this module.
@@ -21,6 +25,7 @@
 import { z } from 'zod';
 import { badInput } from '../errors.js';
 import { parseReference, formatReference, type ReferenceProblem, type SecretReference } from '../contract/reference.js';
+import { SEGMENTED_NAME, STAGE } from '../contract/names.js';
 
 export const DEFAULT_SSM_PREFIX = '/{stage}/tenants/{tenant}/';
 export const DEFAULT_SECRETS_MANAGER_NAME = '{stage}/tenants/{tenant}/';
@@ -28,11 +33,17 @@ export const DEFAULT_SECRETS_MANAGER_NAME = '{stage}/tenants/{tenant}/';
 const PLACEHOLDERS = ['stage', 'tenant', 'extension'] as const;
 type Placeholder = (typeof PLACEHOLDERS)[number];
 
-/** Characters a tenant id or an extension name may contain (`{stage}` is the same for every tenant). */
-const PLACEHOLDER_CHARS: Record<Exclude<Placeholder, 'stage'>, RegExp> = {
-  tenant: /[a-z0-9-]/,
-  extension: /[a-z0-9-]/,
+/**
+ * Whether a placeholder's value may contain `char`, derived from the name rules themselves
+ * (`contract/names.ts`): a stage is `[a-z0-9]`, tenant ids and extension names `[a-z0-9-]`.
+ */
+const MAY_CONTAIN: Record<Placeholder, (char: string) => boolean> = {
+  stage: (char) => STAGE.test(`a${char}`),
+  tenant: (char) => SEGMENTED_NAME.test(`aa${char}a`),
+  extension: (char) => SEGMENTED_NAME.test(`aa${char}a`),
 };
+
+const VALUE_OF: Record<Placeholder, string> = { stage: 'a stage', tenant: 'a tenant id', extension: 'an extension name' };
 
 type TemplatePart = { literal: string } | { placeholder: Placeholder };
 
@@ -94,7 +105,7 @@ export const secretsConfigSchema = z
       .describe('SSM parameter names of a tenant lie below this prefix; placeholders {stage}, {tenant}, {extension}'),
     secretsManagerName: template('secretsmanager')
       .default(DEFAULT_SECRETS_MANAGER_NAME)
-      .describe('Secrets Manager names of a tenant: a prefix ending in "/", or one exact name per extension such as "{extension}-{tenant}-secrets"'),
+      .describe('Secrets Manager names of a tenant: a prefix ending in "/", or one exact name per extension such as "{extension}/{tenant}-secrets"'),
   })
   .strict();
 
@@ -108,7 +119,7 @@ export function resolveSecretsConfig(raw: unknown): SecretsConfig {
     // A failed parse has at least one issue; the schema is flat, so its path is one key or none.
     const issue = parsed.error.issues[0]!;
     throw badInput(`sovereign.config.json: secrets.${String(issue.path[0] ?? '')}: ${issue.message}`,
-      `e.g. "secrets": { "ssmPrefix": "${DEFAULT_SSM_PREFIX}", "secretsManagerName": "{extension}-{tenant}-secrets" }`);
+      `e.g. "secrets": { "ssmPrefix": "${DEFAULT_SSM_PREFIX}", "secretsManagerName": "{extension}/{tenant}-secrets" }`);
   }
   return parsed.data;
 }
@@ -195,15 +206,19 @@ export function checkTenantScope(reference: string | SecretReference, options: T
   }
   const ref = parsed.reference;
   const config = resolveSecretsConfig(options.config);
+  // The pattern must be injective for every stage, tenant and extension there may ever be, not
+  // only for the ones the project has today (an extension added later must not reach a name).
+  const ambiguity = secretsPatternAmbiguity(config);
+  if (ambiguity) return { ok: false, problem: { code: 'ambiguous-pattern', message: ambiguity.message, hint: ambiguity.hint } };
   const { tenant, extension, stage } = options;
-  const text = formatReference(ref);
+  // Messages never repeat the reference: a value pasted where a reference belongs would be echoed.
   const own = scopeRule(config, ref.service, { stage, tenant, extension });
   if (!ruleMatches(own, ref.name, false)) {
     return {
       ok: false,
       problem: {
         code: 'outside-scope',
-        message: `${text} is outside tenant "${tenant}"'s scope: ${extension} secrets of ${tenant} are ${describeRule(own)}`,
+        message: `the reference is outside tenant "${tenant}"'s scope: ${extension} secrets of ${tenant} are ${describeRule(own)}`,
         hint: `use a reference such as ${exampleReference(own, extension)}`,
       },
     };
@@ -215,7 +230,7 @@ export function checkTenantScope(reference: string | SecretReference, options: T
       ok: false,
       problem: {
         code: 'reserved',
-        message: `${text} is in "${own.value}${RESERVED_SEGMENT}/", which holds sovereign's own secrets for the tenant`,
+        message: `the reference is in "${own.value}${RESERVED_SEGMENT}/", which holds sovereign's own secrets for the tenant`,
         hint: `use another name below "${own.value}"`,
       },
     };
@@ -230,20 +245,13 @@ export function checkTenantScope(reference: string | SecretReference, options: T
           ok: false,
           problem: {
             code: 'other-tenant',
-            message: `${text} also lies in tenant "${other}"'s scope (${describeRule(rule)})`,
-            hint: 'the configured secrets pattern is ambiguous for these tenants; change "secrets" in sovereign.config.json so tenant ids are delimited by "/"',
+            message: `the reference also lies in tenant "${other}"'s scope (${describeRule(rule)})`,
+            hint: 'choose a name in the tenant\'s own scope',
           },
         };
       }
     }
   }
-  // A template whose ids are delimited is unambiguous for every id (see templateAmbiguityWarning):
-  // only an ambiguous one needs the pairwise check over the project's tenants.
-  const delimited = templateAmbiguityWarning(config.ssmPrefix) === undefined && templateAmbiguityWarning(config.secretsManagerName) === undefined;
-  const ambiguity = delimited
-    ? undefined
-    : patternAmbiguity(config, [...new Set([tenant, ...options.allTenants])], extensions, stage);
-  if (ambiguity) return { ok: false, problem: { code: 'ambiguous-pattern', message: ambiguity.message, hint: ambiguity.hint } };
   return { ok: true, reference: ref, rule: own };
 }
 
@@ -254,108 +262,110 @@ export function assertTenantScope(reference: string | SecretReference, options: 
   return result.reference;
 }
 
-/** Two tenants whose scopes share names. */
-export interface ScopeCollision {
-  service: 'ssm' | 'secretsmanager';
-  first: { tenant: string; extension: string; rule: ScopeRule };
-  second: { tenant: string; extension: string; rule: ScopeRule };
-  /** A name that lies in both scopes. */
-  example: string;
-}
-
+/** Why a configured pattern could give two tenants one name, and a safe form of it. */
 export interface PatternAmbiguity {
+  /** `ssmPrefix` or `secretsManagerName`. */
+  key: 'ssmPrefix' | 'secretsManagerName';
+  template: string;
   message: string;
   hint: string;
-  collisions: ScopeCollision[];
-}
-
-interface Scoped { tenant: string; extension: string; rule: ScopeRule; key: string }
-
-/**
- * Collisions of one service's rules between different tenants. Ids never contain "/", so every
- * name one template renders has the same number of "/": all of one service's rules are exact
- * names or all are prefixes (ending in "/"), and one prefix lies inside another only when the two
- * are equal. Two scopes share names exactly when their names are equal (ignoring case).
- */
-function collisionsOf(rules: Scoped[], limit: number): ScopeCollision[] {
-  const found: ScopeCollision[] = [];
-  const firstByKey = new Map<string, Scoped>();
-  for (const scoped of rules) {
-    const seen = firstByKey.get(scoped.key);
-    if (seen === undefined) {
-      firstByKey.set(scoped.key, scoped);
-    } else if (seen.tenant !== scoped.tenant) {
-      const example = scoped.rule.match === 'prefix' ? `${scoped.rule.value}key` : scoped.rule.value;
-      found.push({ service: scoped.rule.service, first: seen, second: scoped, example });
-      if (found.length >= limit) break;
-    }
-  }
-  return found;
 }
 
 /**
- * Explains why the configured pattern lets one name fall into two of these tenants' scopes
- * (for any of these extensions), or returns undefined when it does not. `tenant create` and
- * `secrets set` refuse when it returns something.
+ * Why `template` is not injective, or undefined when it is. Injective means: two different
+ * (stage, tenant, extension) values of the placeholders it contains never render overlapping
+ * scopes (equal names, or one prefix inside another), ignoring case.
+ *
+ * The rule that guarantees it: the literal text after each placeholder contains a character its
+ * value cannot contain (`{stage}`: anything but a-z 0-9; `{tenant}`, `{extension}`: anything but
+ * a-z 0-9 and "-"), unless that text ends the template. Reading a rendered name from the left,
+ * each value then runs, together with the fixed text after it, up to the first character it
+ * cannot contain (or the end of the name): one way to read the name back, so one tuple of values
+ * per name. A prefix ends with "/", which no value contains, so a rendered prefix that starts
+ * another one holds every delimiter too and reads back to the same values. Refused: adjacent
+ * placeholders (`/{stage}{tenant}/`) and a placeholder followed only by characters its value may
+ * contain before the next one (`{extension}-{tenant}-secrets`).
  *
  * @example
- * patternAmbiguity({ secretsManagerName: '{extension}-{tenant}-secrets' }, ['cde', 'b-cde'], ['a', 'a-b'])
- * // → message: 'the secrets pattern "{extension}-{tenant}-secrets" gives tenant "cde" (extension "a-b") and tenant "b-cde" (extension "a") the same name "a-b-cde-secrets"'
+ * templateAmbiguity('{extension}-{tenant}-secrets')
+ * // → 'in "{extension}-{tenant}-secrets", {extension} is followed by "-" and then {tenant}: …'
  */
-export function patternAmbiguity(config: unknown, tenants: string[], extensions: string[], stage = 'dev'): PatternAmbiguity | undefined {
-  const resolved = resolveSecretsConfig(config);
-  const uniqueTenants = [...new Set(tenants)];
-  // With no extension there are no names; with one, names differ by tenant alone.
-  const uniqueExtensions = [...new Set(extensions)];
-  const collisions: ScopeCollision[] = [];
-  for (const service of ['ssm', 'secretsmanager'] as const) {
-    const rules = uniqueTenants.flatMap((tenant) => uniqueExtensions.map((extension): Scoped => {
-      const rule = scopeRule(resolved, service, { stage, tenant, extension });
-      // Stryker disable next-line MethodExpression: upper or lower case, either folds the ASCII names alike
-      return { tenant, extension, rule, key: rule.value.toLowerCase() };
-    }));
-    collisions.push(...collisionsOf(rules, 5));
-  }
-  const first = collisions[0];
-  if (!first) return undefined;
-  const template = first.service === 'ssm' ? resolved.ssmPrefix : resolved.secretsManagerName;
-  return {
-    message: `the secrets pattern "${template}" gives tenant "${first.first.tenant}" (extension "${first.first.extension}") and tenant "${first.second.tenant}" (extension "${first.second.extension}") the same name "${first.example}"`,
-    hint: 'end each placeholder with a character ids cannot contain, e.g. "/{stage}/tenants/{tenant}/" or "{extension}/{tenant}/secrets"',
-    collisions,
-  };
-}
-
-/**
- * Whether a template could become ambiguous for some future ids: `{tenant}` and `{extension}`
- * both present and the first of them followed by a character ids may contain (e.g.
- * `{extension}-{tenant}`), so two different (extension, tenant) pairs can give one name. A
- * template with only `{tenant}` (and `{stage}`, the same for every tenant) is never ambiguous:
- * the literal text around the id fixes it. Returns an explanation, or undefined when the template
- * is unambiguous for every possible id. Advisory: refusal is based on the actual tenants
- * ({@link patternAmbiguity}).
- */
-export function templateAmbiguityWarning(template: string): string | undefined {
+export function templateAmbiguity(template: string): string | undefined {
   let parts: TemplatePart[];
   try {
     parts = splitTemplate(template);
   } catch {
+    // Not a template at all: the schema reports it.
     return undefined;
   }
-  const variables = parts.flatMap((part, index) =>
-    'placeholder' in part && part.placeholder !== 'stage' ? [{ placeholder: part.placeholder, index }] : []);
-  // The last variable is fixed by the literal text after it; every earlier one needs a delimiter.
-  for (const { placeholder, index } of variables.slice(0, -1)) {
-    // A later variable exists, so some part follows: a placeholder or a literal, which is never empty.
-    const next = parts[index + 1]!;
-    const following = 'literal' in next ? next.literal.charAt(0) : '{';
-    // Names are compared with other tenants' ignoring case, so "A" after an id is no delimiter.
-    const lower = following.toLowerCase();
-    if (following === '{' || PLACEHOLDER_CHARS[placeholder].test(lower)) {
-      const shown = lower === following ? `"${following}"` : `"${following}" ("${lower}" ignoring case)`;
-      const what = following === '{' ? 'another placeholder' : `${shown}, which ids may contain`;
-      return `in "${template}", {${placeholder}} is followed by ${what}: two different (extension, tenant) pairs can give the same name`;
+  for (const [index, part] of parts.entries()) {
+    if (!('placeholder' in part)) continue;
+    const next = parts[index + 1];
+    // The end of the name ends the value.
+    if (next === undefined) continue;
+    if ('placeholder' in next) {
+      return `in "${template}", {${part.placeholder}} is followed by {${next.placeholder}}: where one value ends and the next begins is not fixed, so two different values give the same name`;
     }
+    // So does the end of the name after fixed text; otherwise a character the value cannot contain.
+    if (index + 2 < parts.length && !delimits(part.placeholder, next.literal)) {
+      const after = parts[index + 2] as { placeholder: Placeholder };
+      return `in "${template}", {${part.placeholder}} is followed by "${next.literal}" and then {${after.placeholder}}: ${VALUE_OF[part.placeholder]} may contain ${describeChars(next.literal)}, so where it ends is not fixed and two different values give the same name`;
+    }
+  }
+  return undefined;
+}
+
+/** Whether `literal` holds a character a value of `placeholder` cannot contain (ignoring case: names are compared with other tenants' so). */
+function delimits(placeholder: Placeholder, literal: string): boolean {
+  return [...literal.toLowerCase()].some((char) => !MAY_CONTAIN[placeholder](char));
+}
+
+function describeChars(literal: string): string {
+  const lower = literal.toLowerCase();
+  return lower === literal ? `"${literal}"` : `"${lower}" (ignoring case, "${literal}")`;
+}
+
+/**
+ * A safe form of `template`: "/" after each placeholder that is not delimited (a "-" right after
+ * it becomes "/"), e.g. `{extension}-{tenant}-secrets` → `{extension}/{tenant}-secrets`.
+ */
+export function delimitedTemplate(template: string): string {
+  let parts: TemplatePart[];
+  try {
+    parts = splitTemplate(template);
+  } catch {
+    return template;
+  }
+  return parts.map((part, index) => {
+    const previous = parts[index - 1];
+    if ('literal' in part) {
+      const last = index + 1 === parts.length;
+      if (last || previous === undefined || !('placeholder' in previous) || delimits(previous.placeholder, part.literal)) return part.literal;
+      return part.literal.startsWith('-') ? `/${part.literal.slice(1)}` : `/${part.literal}`;
+    }
+    const next = parts[index + 1];
+    return next !== undefined && 'placeholder' in next ? `{${part.placeholder}}/` : `{${part.placeholder}}`;
+  }).join('');
+}
+
+/**
+ * Why the configured `"secrets"` patterns could put one name in two tenants' scopes, for any
+ * stages, tenants and extensions there may ever be, or undefined when they cannot. Refused
+ * (exit 2) by `tenant create`, `tenant deploy`, `ext new`, `ext enable`, `secrets set` and
+ * `secrets put`.
+ */
+export function secretsPatternAmbiguity(config: unknown): PatternAmbiguity | undefined {
+  const resolved = resolveSecretsConfig(config);
+  for (const key of ['ssmPrefix', 'secretsManagerName'] as const) {
+    const template = resolved[key];
+    const problem = templateAmbiguity(template);
+    if (problem === undefined) continue;
+    return {
+      key,
+      template,
+      message: `the secrets pattern "${template}" (secrets.${key} in sovereign.config.json) is ambiguous: ${problem}`,
+      hint: `end each placeholder with a character its value cannot contain, e.g. "${key}": "${delimitedTemplate(template)}"`,
+    };
   }
   return undefined;
 }

@@ -7,13 +7,16 @@ import { requireTenant } from '../tenants/tenants.js';
 import { probeReference, type ProbeStatus } from './store.js';
 import { assertScope, parseMappingKey, parseReferenceForInput, projectExtensions, type SecretsEnv } from './shared.js';
 
-/** Maps a failed probe to the exit code of SPEC.md. */
-function probeError(status: ProbeStatus, detail: string, reference: string, tenant: string): UserError {
+/**
+ * Maps a failed probe to the exit code of SPEC.md. The message never repeats the typed reference
+ * (nor its JSON key): a value pasted into a reference would be echoed.
+ */
+function probeError(status: ProbeStatus, detail: string, tenant: string): UserError {
   switch (status) {
     case 'missing':
-      return notFound(detail, `store a value first: sovereign secrets put ${reference} --tenant ${tenant} --from-stdin`);
+      return notFound(`nothing is stored behind the reference for tenant "${tenant}"`, `store a value first: sovereign secrets put <reference> --tenant ${tenant} --from-stdin`);
     case 'key-missing':
-      return notFound(detail, 'add the key to the secret\'s JSON value, or reference the whole value');
+      return notFound('the secret the reference names has no such JSON key (or its value is not a JSON object)', 'add the key to the secret\'s JSON value, or reference the whole value');
     case 'denied':
       return denied(detail);
     default:
@@ -55,7 +58,7 @@ export async function setSecret(env: SecretsEnv, tenantId: string, mappingText: 
     const text = formatReference(reference);
     const backend = await env.backendFor(record);
     const probe = await probeReference(backend, reference, referenceTarget(reference));
-    if (probe.status !== 'ok') throw probeError(probe.status, probe.detail, text, record.id);
+    if (probe.status !== 'ok') throw probeError(probe.status, probe.detail, record.id);
     if (!record.extensions.includes(extension)) env.warn?.(`extension "${extension}" is not enabled for ${record.id}; the mapping takes effect once it is`);
     const now = new Date().toISOString();
     const previous = record.secrets?.[mapping]?.reference ?? null;

@@ -15,7 +15,7 @@ import type { TenantRecord } from '../state/registry.js';
 import type { GenerationTicket, StateStore, Transaction } from '../state/store.js';
 import type { RuntimeNotice } from '../targets/target.js';
 import type { SecretStore } from './store.js';
-import { checkTenantScope, patternAmbiguity, type ScopeProblem } from './scope.js';
+import { checkTenantScope, secretsPatternAmbiguity, type ScopeProblem } from './scope.js';
 
 export type { RuntimeNotice };
 
@@ -31,10 +31,16 @@ export interface SecretsEnv {
   warn?: (message: string) => void;
 }
 
-/** `<extension>.<key>` of the commands (the rule is `contract/secret-mapping.ts`'s); a usage error otherwise. */
+/**
+ * `<extension>.<key>` of the commands (the rule is `contract/secret-mapping.ts`'s); a usage error
+ * otherwise, which does not repeat the argument: a value pasted in its place would be echoed.
+ */
 export function parseMappingKey(text: string): { extension: string; key: string; mapping: string } {
   const parsed = parseSecretMapping(text);
-  if (!parsed.ok) throw badInput(parsed.problem, 'e.g. avalara.license_key: an extension name, ".", and one of its secret keys (a-z, 0-9 and "_")');
+  if (!parsed.ok) {
+    throw badInput('the secret argument is not <extension>.<key>',
+      'e.g. avalara.license_key: an extension name (a-z, 0-9 and single "-"), ".", and one of its secret keys (a-z, 0-9 and "_")');
+  }
   return { ...parsed.mapping, mapping: formatSecretMapping(parsed.mapping) };
 }
 
@@ -84,7 +90,8 @@ export async function composeValue(backend: SecretStore, reference: SecretRefere
     object = undefined;
   }
   if (typeof object !== 'object' || object === null || Array.isArray(object)) {
-    throw new UserError(`the value of ${referenceTarget(reference)} is not a JSON object, so its key "${reference.jsonKey}" cannot be replaced`, {
+    // The JSON key is not repeated: it could be a value pasted into the reference.
+    throw new UserError(`the value of ${referenceTarget(reference)} is not a JSON object, so the reference's JSON key cannot be replaced in it`, {
       exitCode: ExitCode.conflict,
       hint: `store the whole value with \`sovereign secrets put secretsmanager:${reference.name} --tenant <id> --from-file <json>\``,
     });
@@ -116,10 +123,11 @@ export function mappedReference(record: TenantRecord, mapping: string): SecretRe
 }
 
 /**
- * For `tenant create` (and anything adding tenants or extensions): refuses, exit 2, when the
- * configured secrets pattern would put one name in two tenants' scopes.
+ * For `tenant create`, `tenant deploy`, `ext new` and `ext enable`: refuses, exit 2, when the
+ * configured secrets pattern could put one name in two tenants' scopes, for any stage, tenant or
+ * extension (a property of the pattern, so an id or extension added later cannot break it).
  */
-export function assertSecretsPatternUnambiguous(project: Project, tenants: string[], extensions = projectExtensions(project), stage = 'dev'): void {
-  const ambiguity = patternAmbiguity(project.config.secrets, tenants, extensions, stage);
+export function assertSecretsPatternUnambiguous(project: Project): void {
+  const ambiguity = secretsPatternAmbiguity(project.config.secrets);
   if (ambiguity) throw badInput(ambiguity.message, ambiguity.hint);
 }

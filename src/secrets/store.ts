@@ -96,6 +96,21 @@ export interface SecretStore {
   history(reference: SecretReference): Promise<SecretVersionInfo[]>;
   /** Targets (`ssm:<name>`, `secretsmanager:<name>`) whose names start with the prefixes. */
   list(prefixes: { ssm?: string; secretsmanager?: string }): Promise<string[]>;
+  /**
+   * Where the store's state carries a generation recorded elsewhere (the local vault: the
+   * registry and the audit log): why it is older than a record, or undefined when it is not.
+   */
+  rollbackProblem?(): Promise<RollbackProblem | undefined>;
+}
+
+/** A store older than what was recorded of it: an older copy put back. */
+export interface RollbackProblem {
+  /** The generation the store is at. */
+  generation: number;
+  /** The highest generation recorded, and where (`registry`, `audit log`). */
+  recorded: number;
+  recordedIn: string[];
+  detail: string;
 }
 
 /** Why a backend call failed, as far as the user is concerned. */
@@ -120,6 +135,17 @@ export class SecretStoreError extends UserError {
   }
 }
 
+/**
+ * The tenant's vault is older than the generation recorded for it (an older copy put back): it
+ * is not read, not written and not served (exit 1).
+ */
+export class VaultRollbackError extends SecretStoreError {
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super('failed', message, options);
+    this.name = 'VaultRollbackError';
+  }
+}
+
 /** The outcome of resolving one reference, for `secrets check` and health reports. */
 export type ProbeStatus = 'ok' | 'missing' | 'denied' | 'key-missing' | 'error';
 
@@ -137,7 +163,8 @@ export async function probeReference(backend: SecretStore, reference: SecretRefe
   try {
     value = await backend.readValue(reference);
   } catch (error) {
-    if (error instanceof SecretStoreError) {
+    // A rolled-back store is not a reference's problem: the caller refuses it as a whole.
+    if (error instanceof SecretStoreError && !(error instanceof VaultRollbackError)) {
       const status: ProbeStatus = error.reason === 'not-found' ? 'missing' : error.reason === 'denied' ? 'denied' : error.reason === 'key-missing' ? 'key-missing' : 'error';
       return { status, detail: error.message };
     }

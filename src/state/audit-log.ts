@@ -30,20 +30,23 @@ export type NewAuditEvent = Omit<AuditEvent, 'seq' | 'prevHash' | 'hash' | 'time
 /** Keys whose values are never written into an event, whatever a command passes. */
 const SECRET_KEYS = /^(value|values|secret|secretValue|password|token|apiKey|privateKey|key|keyMaterial|plaintext)$/i;
 
-/** Removes secret material from event arguments (defence in depth; commands pass references only). */
+/**
+ * Removes secret material from event arguments (defence in depth; commands pass references only):
+ * the value of every secret-named key, in objects nested at any depth, inside arrays too.
+ */
 export function scrubArgs(args: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(args)) {
     if (v === undefined) continue;
-    if (SECRET_KEYS.test(k)) {
-      out[k] = '[removed]';
-    } else if (v && typeof v === 'object' && !Array.isArray(v)) {
-      out[k] = scrubArgs(v as Record<string, unknown>);
-    } else {
-      out[k] = v;
-    }
+    out[k] = SECRET_KEYS.test(k) ? '[removed]' : scrubValue(v);
   }
   return out;
+}
+
+function scrubValue(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(scrubValue);
+  if (value && typeof value === 'object') return scrubArgs(value as Record<string, unknown>);
+  return value;
 }
 
 export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {

@@ -38,5 +38,10 @@ export interface TenantRecord {
   deploys: DeployRecord[];
   /** Lifecycle history: every status change. */
   transitions: Array<{ from: TenantStatus | null; to: TenantStatus; at: string; by: string; reason?: string }>;
+  /**
+   * The generation of the tenant's vault (local target) as its last committed write left it; a
+   * vault file below it is refused as rolled back. Absent before the first recorded write.
+   */
+  vaultGeneration?: number;
   billing?: { customerId?: string; failedPayments?: number; plan?: string; suspendedForPayment?: boolean; subscriptionId?: string; offboardAfter?: string };
 }

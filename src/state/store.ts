@@ -93,6 +93,8 @@ export class Transaction {
   readonly provisioned = new Map<string, { stage: string }>();
   /** Tenants whose key, vault and data the commit removes (where the target keeps them). */
   readonly unprovisioned = new Set<string>();
+  /** The generation each tenant's vault is written at by this commit (where the target keeps vaults). */
+  readonly vaultGenerations = new Map<string, number>();
 
   putTenant(record: TenantRecord): void {
     this.tenants.set(record.id, record);
@@ -139,6 +141,14 @@ export class Transaction {
   /** Creates the tenant's own vault key and vault (seeded with its webhook signing secret). */
   provisionTenant(tenant: string, stage: string): void {
     this.provisioned.set(tenant, { stage });
+  }
+
+  /**
+   * Records that the commit writes the tenant's vault at `generation`: the commit stores it in the
+   * tenant's record and the audit event, so an older copy of the vault put back is refused.
+   */
+  recordVaultGeneration(tenant: string, generation: number): void {
+    this.vaultGenerations.set(tenant, Math.max(generation, this.vaultGenerations.get(tenant) ?? 0));
   }
 
   /** Removes the tenant's key, vault and data. */

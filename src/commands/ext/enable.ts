@@ -6,6 +6,7 @@ export default extensionForTenant('enable', {
   tenant: 'the tenant that gets it (required)',
   async run(ctx, { name, tenant }) {
     const project = ctx.project();
+    if (project.config.secrets) (await import('../../secrets/shared.js')).assertSecretsPatternUnambiguous(project);
     const { enableExtension } = await import('../../extensions/enablement.js');
     const result = await enableExtension(ctx.state(), { extensionsDir: project.paths.extensions, name, tenant, secretsConfig: project.config.secrets });
     ctx.out.result(result, () => {

@@ -41,11 +41,10 @@ export default defineCommand({
       tier,
       extensions: project.config.defaults.extensions,
       // A configured secret-name pattern must keep every tenant's scope apart, this one's included.
-      extend: async (_tx, created) => {
+      extend: async () => {
         if (!project.config.secrets) return;
         const { assertSecretsPatternUnambiguous } = await import('../../secrets/shared.js');
-        const ids = (await state.listTenants()).map((t) => t.id);
-        assertSecretsPatternUnambiguous(project, [...ids, created.id], undefined, ctx.globals.stage);
+        assertSecretsPatternUnambiguous(project);
       },
     });
     let artifact: string | undefined;

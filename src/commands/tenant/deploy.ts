@@ -21,6 +21,9 @@ export default defineCommand({
   },
   async run(ctx, { ids, all, concurrency, waves, shard, maxFailures }) {
     const state = ctx.state();
+    // The deployed IAM policy grants the pattern's names: it must keep every tenant's apart.
+    const project = ctx.project();
+    if (project.config.secrets) (await import('../../secrets/shared.js')).assertSecretsPatternUnambiguous(project);
     const { planFleetDeploy } = await import('../../fleet/plan.js');
     const records = await state.listTenants();
     const known = records.map((t) => t.id);

@@ -12,4 +12,9 @@ import type { SecretReference } from '../../contract/reference.js';
 export interface SecretFetcher {
   readonly name: string;
   fetch(reference: SecretReference): Promise<string>;
+  /**
+   * A store with a recorded generation (the local vault): from now on, refuse it below
+   * `generation` (the rotation notice carries the one the registry recorded).
+   */
+  raiseVaultFloor?(generation: number): void;
 }

@@ -115,6 +115,11 @@ export class SecretResolver {
     return this.cache.invalidate(keys);
   }
 
+  /** Passes a recorded vault generation to the backend (see `SecretFetcher.raiseVaultFloor`). */
+  raiseVaultFloor(generation: number): void {
+    this.backend.raiseVaultFloor?.(generation);
+  }
+
   /** Whether a reference resolves now (health): ok / missing / denied / error. */
   async status(text: string): Promise<ReferenceStatus> {
     try {

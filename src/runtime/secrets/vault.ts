@@ -16,6 +16,10 @@
  * - A fresh random IV is drawn for every write; writes are atomic (temp file, fsync, rename) with
  *   mode 0600, under a short lock so two commands never lose each other's update.
  * - A file that fails to open (wrong key, other tenant, corrupted) is never written over.
+ * - Every write increments `generation`, which the additional data authenticates. A reader given
+ *   a floor (the generation the registry recorded with the last committed write, or the highest
+ *   it has itself read) refuses a file below it as `rolled-back`: an older copy of the vault put
+ *   back would otherwise serve old values and a shortened history, every check passing.
  *
  * Each secret holds versions `{ versionId, createdAt, createdBy, labels, value }`; staging labels
  * behave like Secrets Manager's: a label sits on at most one version, and moving `AWSCURRENT`
@@ -72,7 +76,7 @@ export interface VaultSecretDescription {
 }
 
 /** Why a vault file could not be opened. */
-export type VaultOpenFailure = 'bad-key' | 'wrong-key' | 'wrong-tenant' | 'corrupted' | 'unsupported-version' | 'unreadable';
+export type VaultOpenFailure = 'bad-key' | 'wrong-key' | 'wrong-tenant' | 'corrupted' | 'unsupported-version' | 'unreadable' | 'rolled-back';
 
 /** The vault file cannot be used; it is left exactly as it is. */
 export class VaultOpenError extends Error {
@@ -197,10 +201,16 @@ export function vaultFileSignature(path: string): FileSignature | undefined {
 /** A vault file as read: decrypted contents, header generation, file signature. */
 export interface LoadedVault { contents: VaultContents; generation: number; signature: FileSignature | undefined }
 
-/** Decrypts a vault file; an absent file is an empty vault at generation 0. */
-export function loadVaultFile(path: string, key: Buffer, tenant: string): LoadedVault {
+/**
+ * Decrypts a vault file; an absent file is an empty vault at generation 0. A file whose
+ * (authenticated) generation is below `floor` is refused as `rolled-back`: it is an older copy.
+ */
+export function loadVaultFile(path: string, key: Buffer, tenant: string, floor = 0): LoadedVault {
   const signature = vaultFileSignature(path);
-  if (signature === undefined) return { contents: { tenant, secrets: {} }, generation: 0, signature };
+  if (signature === undefined) {
+    assertNotRolledBack(path, tenant, 0, floor);
+    return { contents: { tenant, secrets: {} }, generation: 0, signature };
+  }
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -251,7 +261,20 @@ export function loadVaultFile(path: string, key: Buffer, tenant: string): Loaded
   if (typeof contents !== 'object' || contents === null || contents.tenant !== tenant || typeof contents.secrets !== 'object' || contents.secrets === null) {
     throw corrupted('malformed contents');
   }
+  assertNotRolledBack(path, tenant, header.generation, floor);
   return { contents, generation: header.generation, signature };
+}
+
+function assertNotRolledBack(path: string, tenant: string, generation: number, floor: number): void {
+  if (generation >= floor) return;
+  throw new VaultOpenError('rolled-back', path,
+    `the vault ${path} is at generation ${generation}, older than generation ${floor} recorded for tenant "${tenant}": an older copy was put back (it would serve old values); it was left untouched`);
+}
+
+/** Options of {@link openVault}. */
+export interface OpenVaultOptions {
+  /** The lowest generation the file may have (the recorded one); every read raises it to what it read. */
+  minGeneration?: number;
 }
 
 /**
@@ -267,9 +290,11 @@ export class Vault {
   protected contents: VaultContents;
   protected currentGeneration: number;
   protected signature: FileSignature | undefined;
+  /** A file below this generation is refused: the recorded one, raised by every read (a vault never goes back). */
+  protected floor: number;
 
   /** Use {@link openVault}. */
-  constructor(path: string, key: Uint8Array, tenant: string) {
+  constructor(path: string, key: Uint8Array, tenant: string, options: OpenVaultOptions = {}) {
     if (key.length !== VAULT_KEY_BYTES) {
       throw new VaultOpenError('bad-key', path, `a tenant key is ${VAULT_KEY_BYTES} bytes, got ${key.length}`);
     }
@@ -277,7 +302,8 @@ export class Vault {
     this.tenant = tenant;
     this.key = Buffer.from(key);
     this.keyId = vaultKeyId(this.key);
-    const loaded = loadVaultFile(path, this.key, tenant);
+    this.floor = options.minGeneration ?? 0;
+    const loaded = this.load();
     this.contents = loaded.contents;
     this.currentGeneration = loaded.generation;
     this.signature = loaded.signature;
@@ -295,10 +321,27 @@ export class Vault {
       ? this.signature === undefined
       : this.signature !== undefined && signature.mtimeMs === this.signature.mtimeMs && signature.size === this.signature.size && signature.ino === this.signature.ino;
     if (same) return false;
-    const loaded = loadVaultFile(this.path, this.key, this.tenant);
+    const loaded = this.load();
     const changed = loaded.generation !== this.currentGeneration || loaded.signature?.ino !== this.signature?.ino;
     this.adopt(loaded);
     return changed;
+  }
+
+  /**
+   * From now on, refuses the file below `generation` (a generation recorded elsewhere, e.g. by a
+   * rotation notice); the file is checked again at the next read, whether it changed or not.
+   */
+  raiseFloor(generation: number): void {
+    if (generation <= this.floor) return;
+    this.floor = generation;
+    if (this.currentGeneration < generation) this.signature = undefined;
+  }
+
+  /** Reads the file, refusing one below the floor, and raises the floor to what it read. */
+  protected load(): LoadedVault {
+    const loaded = loadVaultFile(this.path, this.key, this.tenant, this.floor);
+    this.floor = Math.max(this.floor, loaded.generation);
+    return loaded;
   }
 
   /** Takes `loaded` (just read or just written) as the state reads serve from. */
@@ -401,13 +444,13 @@ export function extractJsonKey(value: string, jsonKey: string, target: string): 
 
 /**
  * Opens a tenant's vault. An absent file is an empty vault (created by the first write). A file
- * under another key, of another tenant, or damaged throws {@link VaultOpenError} and is left
- * untouched.
+ * under another key, of another tenant, damaged, or below `minGeneration` throws
+ * {@link VaultOpenError} and is left untouched.
  *
  * @example
  * const vault = openVault('.sovereign/vault/acme.vault', readVaultKey('.sovereign/keys/acme.key'), 'acme');
  * const licenseKey = vault.readSecret('secretsmanager:dev/tenants/acme/avalara:license_key');
  */
-export function openVault(path: string, key: Uint8Array, tenant: string): Vault {
-  return new Vault(path, key, tenant);
+export function openVault(path: string, key: Uint8Array, tenant: string, options: OpenVaultOptions = {}): Vault {
+  return new Vault(path, key, tenant, options);
 }

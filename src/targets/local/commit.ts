@@ -16,7 +16,7 @@ import { appendEvent, readTail, repairTornTail, type AppendHooks, type AuditEven
 import { checkpointBody, keyFingerprint, localCheckpointSigner, serializeCheckpoint, signCheckpointSync, type Checkpoint } from '../../audit/checkpoint.js';
 import { appendCheckpointHistory, checkpointPaths, readLatestCheckpoint } from '../../audit/checkpoint-files.js';
 import { loadOrCreateSigningKey } from '../../audit/signing.js';
-import { serializeTenant, tenantFile } from './registry.js';
+import { readTenant, serializeTenant, tenantFile } from './registry.js';
 import { mutationEvent, Transaction, type FileChange, type MutateOptions, type MutationInfo } from '../../state/store.js';
 import { tenantKeyPath, tenantVaultPath } from './paths.js';
 import { applyChanges, recoverJournal, stageChanges } from './journal.js';
@@ -28,14 +28,15 @@ import type { MutationContext } from './state.js';
  * The bytes of a new tenant's vault holding its webhook signing secret, built in a scratch
  * folder so they can land in the same commit as the tenant's record and key.
  */
-async function seededVault(key: Buffer, id: string, stage: string, by: string): Promise<Buffer> {
+async function seededVault(key: Buffer, id: string, stage: string, by: string): Promise<{ bytes: Buffer; generation: number }> {
   // The vault writer (node:crypto) loads only for a mutation that provisions a tenant.
   const [{ openWritableVault }, { generateWebhookSecret }] = await Promise.all([import('./vault-writer.js'), import('../../runtime/webhook.js')]);
   const scratch = mkdtempSync(join(tmpdir(), 'sovereign-vault-'));
   try {
     const path = join(scratch, `${id}.vault`);
-    openWritableVault(path, key, id).putVersion(webhookSecretReference(stage, id), generateWebhookSecret(), { by });
-    return readFileSync(path);
+    const vault = openWritableVault(path, key, id);
+    vault.putVersion(webhookSecretReference(stage, id), generateWebhookSecret(), { by });
+    return { bytes: readFileSync(path), generation: vault.generation };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -106,17 +107,22 @@ export async function commitMutation<T>(project: Project, actor: string, running
 /** The files a transaction's intents become, in the order they are staged. */
 async function fileChanges(project: Project, actor: string, tx: Transaction): Promise<FileChange[]> {
   const paths = project.paths;
-  const changes: FileChange[] = [...tx.tenants].map(([id, record]) =>
-    record ? { kind: 'write', path: tenantFile(paths.tenants, id), data: serializeTenant(record) } : { kind: 'remove', path: tenantFile(paths.tenants, id) },
-  );
+  const provisioning: FileChange[] = [];
   for (const [tenant, { stage }] of tx.provisioned) {
     const key = randomBytes(32);
     // Keys are readable by their owner only, and so is the folder that lists them.
     mkdirSync(paths.keys, { recursive: true, mode: 0o700 });
     chmodSync(paths.keys, 0o700);
-    changes.push({ kind: 'write', path: tenantKeyPath(project, tenant), data: key, mode: 0o600 });
-    changes.push({ kind: 'write', path: tenantVaultPath(project, tenant), data: await seededVault(key, tenant, stage, actor), mode: 0o600 });
+    const vault = await seededVault(key, tenant, stage, actor);
+    provisioning.push({ kind: 'write', path: tenantKeyPath(project, tenant), data: key, mode: 0o600 });
+    provisioning.push({ kind: 'write', path: tenantVaultPath(project, tenant), data: vault.bytes, mode: 0o600 });
+    tx.recordVaultGeneration(tenant, vault.generation);
   }
+  recordVaultGenerations(paths.tenants, tx);
+  const changes: FileChange[] = [...tx.tenants].map(([id, record]) =>
+    record ? { kind: 'write', path: tenantFile(paths.tenants, id), data: serializeTenant(record) } : { kind: 'remove', path: tenantFile(paths.tenants, id) },
+  );
+  changes.push(...provisioning);
   for (const tenant of tx.unprovisioned) {
     changes.push({ kind: 'remove', path: tenantKeyPath(project, tenant) });
     changes.push({ kind: 'remove', path: tenantVaultPath(project, tenant) });
@@ -131,6 +137,19 @@ async function fileChanges(project: Project, actor: string, tx: Transaction): Pr
     if (audit) tx.eventArgs.generation = marker.generation;
   }
   return [...changes, ...tx.changes];
+}
+
+/**
+ * Each vault generation the commit writes goes into the tenant's record (outside the tenant
+ * process's reach: it writes only its data folder) and into the audit event, with the vault.
+ */
+function recordVaultGenerations(tenantsDir: string, tx: Transaction): void {
+  if (tx.vaultGenerations.size === 0) return;
+  for (const [tenant, generation] of tx.vaultGenerations) {
+    const record = tx.tenants.has(tenant) ? tx.tenants.get(tenant) : readTenant(tenantsDir, tenant);
+    if (record) tx.tenants.set(tenant, { ...record, vaultGeneration: generation });
+  }
+  tx.eventArgs.vaultGenerations = Object.fromEntries(tx.vaultGenerations);
 }
 
 function record(project: Project, actor: string, info: MutationInfo, tx: Transaction, hooks: AppendHooks, error?: unknown): AuditEvent {

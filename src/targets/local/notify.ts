@@ -40,6 +40,8 @@ export interface NotifyOptions {
   tenant: string;
   references: string[];
   generation: number;
+  /** The vault generation the registry recorded with the change: the runtime refuses an older vault from then on. */
+  vaultGeneration?: number;
   /** The webhook signing secret (never logged). */
   secret: string;
   /** `http://127.0.0.1:<port>/t/<tenant>` (the dev gateway's route to the tenant). */
@@ -54,7 +56,10 @@ export type NotifyResult = WebhookDelivery;
 /** POSTs the signed rotation notice to the tenant's runtime. Never throws. */
 export async function sendRotationWebhook(options: NotifyOptions): Promise<NotifyResult> {
   const now = options.now ?? Date.now;
-  const body = JSON.stringify({ tenant: options.tenant, references: options.references, generation: options.generation });
+  const body = JSON.stringify({
+    tenant: options.tenant, references: options.references, generation: options.generation,
+    ...(options.vaultGeneration === undefined ? {} : { vaultGeneration: options.vaultGeneration }),
+  });
   // The signing code and node:http load with the first notice, not with every command that reads markers.
   const [{ webhookHeaders }, { request }] = await Promise.all([import('../../runtime/webhook.js'), import('node:http')]);
   const id = `msg_${globalThis.crypto.randomUUID().replace(/-/g, '')}`;

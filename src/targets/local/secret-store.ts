@@ -7,12 +7,13 @@ import type { Project } from '../../project.js';
 import type { SecretMetadataSource } from '../target.js';
 import type { SecretReference } from '../../contract/reference.js';
 import { tenantKeyPath, tenantVaultPath } from './paths.js';
-import { readVaultKey, SecretLookupError, STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS, VaultOpenError } from '../../runtime/secrets/vault.js';
+import { readTenant } from './registry.js';
+import { openVault, readVaultKey, SecretLookupError, STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS, VaultOpenError } from '../../runtime/secrets/vault.js';
 import { openStagedVault, openWritableVault, VaultConflictError, type WritableVault } from './vault-writer.js';
 import type { Transaction } from '../../state/store.js';
 import { runningTransaction } from './state.js';
 import {
-  SecretStoreError, type SecretStoreCapabilities, type PutVersionOptions, type PutVersionResult, type ReadValueOptions,
+  SecretStoreError, VaultRollbackError, type RollbackProblem, type SecretStoreCapabilities, type PutVersionOptions, type PutVersionResult, type ReadValueOptions,
   type SecretStore, type SecretDescription, type SecretVersionInfo,
 } from '../../secrets/store.js';
 
@@ -25,6 +26,13 @@ export interface LocalSecretStoreOptions {
    * transaction (and land with its audit event) instead of going to the file.
    */
   stateDir?: string;
+  /**
+   * The vault generation recorded for the tenant (its registry record); an older vault file is
+   * refused. Read at each open, so a record moved on by another command is seen.
+   */
+  recordedGeneration?: () => number;
+  /** The audit log: `rollbackProblem` also compares with the generations its events recorded. */
+  auditLog?: string;
 }
 
 /** Turns vault errors into user-facing backend errors; values never appear in them. */
@@ -34,6 +42,11 @@ export function mapVaultError(error: unknown, options: LocalSecretStoreOptions):
       case 'wrong-key':
         throw new SecretStoreError('denied', `the vault of tenant "${options.tenant}" is encrypted under another key than ${options.keyPath}`, {
           hint: `restore the tenant's key file ${options.keyPath}; the vault ${options.vaultPath} was left untouched`,
+          cause: error,
+        });
+      case 'rolled-back':
+        throw new VaultRollbackError(error.message, {
+          hint: `restore the newest copy of ${options.vaultPath} (its generation must be at least the recorded one); \`sovereign audit log --tenant ${options.tenant}\` lists the writes since`,
           cause: error,
         });
       case 'bad-key':
@@ -72,11 +85,15 @@ export class LocalSecretStore implements SecretStore {
     const tx = this.options.stateDir === undefined ? undefined : runningTransaction(this.options.stateDir);
     if (tx) return this.stagedVault(tx);
     if (this.vault) {
-      this.guard(() => this.vault?.refresh());
-      return this.vault;
+      // A record moved on by a commit since (this process's or another's) raises the floor.
+      if (this.recorded() > this.vault.generation) this.vault = undefined;
+      else {
+        this.guard(() => this.vault?.refresh());
+        return this.vault;
+      }
     }
     this.assertKey();
-    this.vault = this.guard(() => openWritableVault(this.options.vaultPath, readVaultKey(this.options.keyPath), this.options.tenant));
+    this.vault = this.guard(() => openWritableVault(this.options.vaultPath, readVaultKey(this.options.keyPath), this.options.tenant, this.floor()));
     return this.vault;
   }
 
@@ -88,10 +105,21 @@ export class LocalSecretStore implements SecretStore {
     if (!vault) {
       this.assertKey();
       const { vaultPath, keyPath, tenant } = this.options;
-      vault = this.guard(() => openStagedVault(vaultPath, readVaultKey(keyPath), tenant, (bytes) => tx.write(vaultPath, bytes, 0o600)));
+      vault = this.guard(() => openStagedVault(vaultPath, readVaultKey(keyPath), tenant, (bytes, generation) => {
+        tx.write(vaultPath, bytes, 0o600);
+        tx.recordVaultGeneration(tenant, generation);
+      }, this.floor()));
       this.staged.set(tx, vault);
     }
     return vault;
+  }
+
+  private recorded(): number {
+    return this.options.recordedGeneration?.() ?? 0;
+  }
+
+  private floor(): { minGeneration: number } {
+    return { minGeneration: this.recorded() };
   }
 
   private assertKey(): void {
@@ -168,6 +196,33 @@ export class LocalSecretStore implements SecretStore {
     }));
   }
 
+  /**
+   * Compares the vault file's generation with the registry's record and with the highest one the
+   * audit log's events recorded (so a registry edited back as well still shows): `secrets check`.
+   */
+  async rollbackProblem(): Promise<RollbackProblem | undefined> {
+    const { vaultPath, keyPath, tenant, auditLog } = this.options;
+    let generation: number;
+    try {
+      generation = openVault(vaultPath, readVaultKey(keyPath), tenant).generation;
+    } catch {
+      // A vault that does not open at all (no key, another key, damaged) is reported by each reference's probe.
+      return undefined;
+    }
+    const records: Array<[string, number]> = [['registry', this.recorded()]];
+    if (auditLog !== undefined) records.push(['audit log', await auditedVaultGeneration(auditLog, tenant)]);
+    const recorded = Math.max(...records.map(([, value]) => value));
+    if (generation >= recorded) return undefined;
+    const recordedIn = records.filter(([, value]) => value > generation).map(([where]) => where);
+    const shown = records.map(([where, value]) => `${value} in the ${where}`).join(', ');
+    return {
+      generation,
+      recorded,
+      recordedIn,
+      detail: `the vault of tenant "${tenant}" is at generation ${generation}, older than recorded (${shown}): an older copy was put back`,
+    };
+  }
+
   async list(prefixes: { ssm?: string; secretsmanager?: string }): Promise<string[]> {
     const vault = this.open();
     return vault.listNames().filter((target) => {
@@ -180,7 +235,35 @@ export class LocalSecretStore implements SecretStore {
 
 /** The store over a tenant's vault and key in `.sovereign/`. */
 export function localBackendFor(project: Project, tenant: string): LocalSecretStore {
-  return new LocalSecretStore({ tenant, vaultPath: tenantVaultPath(project, tenant), keyPath: tenantKeyPath(project, tenant), stateDir: project.paths.state });
+  return new LocalSecretStore({
+    tenant,
+    vaultPath: tenantVaultPath(project, tenant),
+    keyPath: tenantKeyPath(project, tenant),
+    stateDir: project.paths.state,
+    recordedGeneration: () => recordedVaultGeneration(project, tenant),
+    auditLog: project.paths.auditLog,
+  });
+}
+
+/**
+ * The highest vault generation of `tenant` that the audit log's successful events recorded since
+ * the tenant was last created (a destroyed and re-created tenant starts a new vault).
+ */
+async function auditedVaultGeneration(auditLog: string, tenant: string): Promise<number> {
+  const { readEvents } = await import('../../state/audit-log.js');
+  let highest = 0;
+  for await (const { event } of readEvents(auditLog)) {
+    if (event?.outcome !== 'success') continue;
+    if (event.tenant === tenant && (event.action === 'tenant.create' || event.action === 'tenant.destroy')) highest = 0;
+    const recorded = (event.args?.vaultGenerations as Record<string, unknown> | undefined)?.[tenant];
+    if (typeof recorded === 'number' && recorded > highest) highest = recorded;
+  }
+  return highest;
+}
+
+/** The vault generation the tenant's registry record holds (0 before the first recorded write). */
+export function recordedVaultGeneration(project: Project, tenant: string): number {
+  return readTenant(project.paths.tenants, tenant)?.vaultGeneration ?? 0;
 }
 
 /** Rotation metadata for evidence bundles: each tenant's vault (metadata only, never values). */

@@ -10,7 +10,7 @@ import type { TenantRecord } from '../../state/registry.js';
 import { webhookSecretReference } from '../../tenants/tenants.js';
 import type { RuntimeNotice, SecretsPlumbing } from '../target.js';
 import { DEFAULT_PICKUP_MS, runningDevPort, sendRotationWebhook } from './notify.js';
-import { localBackendFor } from './secret-store.js';
+import { localBackendFor, recordedVaultGeneration } from './secret-store.js';
 
 export function localSecretsPlumbing(project: Project): SecretsPlumbing {
   const stores = new Map<string, SecretStore>();
@@ -40,6 +40,8 @@ export function localSecretsPlumbing(project: Project): SecretsPlumbing {
         tenant: record.id,
         references: targets,
         generation: generation ?? 0,
+        // Read after the commit: the generation this change's vault write recorded.
+        vaultGeneration: recordedVaultGeneration(project, record.id),
         secret,
         baseUrl: `http://127.0.0.1:${port}/t/${record.id}`,
       });

@@ -10,9 +10,9 @@ import { dirname } from 'node:path';
 import type { SecretReference } from '../../contract/reference.js';
 import { writeFileAtomic } from '../../fs/atomic.js';
 import {
-  loadVaultFile, SecretLookupError, STAGE_CURRENT, STAGE_PREVIOUS, Vault, VAULT_FORMAT, VAULT_FORMAT_VERSION, vaultAdditionalData,
+  SecretLookupError, STAGE_CURRENT, STAGE_PREVIOUS, Vault, VAULT_FORMAT, VAULT_FORMAT_VERSION, vaultAdditionalData,
   vaultFileSignature, vaultKeyId, vaultTarget, versionMetadata,
-  type SecretRecord, type StagingLabel, type VaultContents, type VaultHeader, type VaultVersion, type VaultVersionMetadata,
+  type OpenVaultOptions, type SecretRecord, type StagingLabel, type VaultContents, type VaultHeader, type VaultVersion, type VaultVersionMetadata,
 } from '../../runtime/secrets/vault.js';
 
 /** Versions kept per secret; the oldest versions without a label are dropped beyond it. */
@@ -36,6 +36,9 @@ export interface PutVersionOptions {
   versionId?: string;
   now?: Date;
 }
+
+/** Receives a staged vault's encrypted bytes and the generation they carry. */
+export type StageWrite = (bytes: string, generation: number) => void;
 
 /** Options of {@link WritableVault.moveLabel}. */
 export interface MoveLabelOptions {
@@ -113,13 +116,13 @@ function withFileLock<T>(path: string, fn: () => T): T {
  */
 export class WritableVault extends Vault {
   /** Where a staged vault's writes go instead of its file (see {@link openStagedVault}). */
-  private readonly stageWrite: ((bytes: string) => void) | undefined;
+  private readonly stageWrite: StageWrite | undefined;
   /** A staged write happened: reads serve the staged state, not the file. */
   private staged = false;
 
   /** Use {@link openWritableVault} or {@link openStagedVault}. */
-  constructor(path: string, key: Uint8Array, tenant: string, stageWrite?: (bytes: string) => void) {
-    super(path, key, tenant);
+  constructor(path: string, key: Uint8Array, tenant: string, options: OpenVaultOptions = {}, stageWrite?: StageWrite) {
+    super(path, key, tenant, options);
     this.stageWrite = stageWrite;
   }
 
@@ -196,7 +199,7 @@ export class WritableVault extends Vault {
   private mutate<T>(change: (contents: VaultContents) => { result: T; changed: boolean }): T {
     if (this.stageWrite) return this.mutateStaged(change, this.stageWrite);
     return withFileLock(this.path, () => {
-      const loaded = loadVaultFile(this.path, this.key, this.tenant);
+      const loaded = this.load();
       const { result, changed } = change(loaded.contents);
       if (changed) {
         const generation = loaded.generation + 1;
@@ -215,14 +218,14 @@ export class WritableVault extends Vault {
    * writes the bytes in the same journaled commit as the change's audit event, so a crash never
    * leaves a vault changed without its event (or an event without its vault).
    */
-  private mutateStaged<T>(change: (contents: VaultContents) => { result: T; changed: boolean }, stageWrite: (bytes: string) => void): T {
-    const base = this.staged ? { contents: this.contents, generation: this.currentGeneration, signature: this.signature } : loadVaultFile(this.path, this.key, this.tenant);
+  private mutateStaged<T>(change: (contents: VaultContents) => { result: T; changed: boolean }, stageWrite: StageWrite): T {
+    const base = this.staged ? { contents: this.contents, generation: this.currentGeneration, signature: this.signature } : this.load();
     // A change that throws half-way must not leave the staged state half-changed.
     const contents = structuredClone(base.contents);
     const { result, changed } = change(contents);
     if (changed) {
       const generation = base.generation + 1;
-      stageWrite(encryptVault(contents, this.key, this.tenant, generation));
+      stageWrite(encryptVault(contents, this.key, this.tenant, generation), generation);
       this.staged = true;
       this.adopt({ contents, generation, signature: base.signature });
     } else if (!this.staged) {
@@ -257,15 +260,16 @@ function pruneVersions(record: SecretRecord): void {
  * the first write). A file under another key, of another tenant, or damaged throws
  * `VaultOpenError` and is left untouched.
  */
-export function openWritableVault(path: string, key: Uint8Array, tenant: string): WritableVault {
-  return new WritableVault(path, key, tenant);
+export function openWritableVault(path: string, key: Uint8Array, tenant: string, options: OpenVaultOptions = {}): WritableVault {
+  return new WritableVault(path, key, tenant, options);
 }
 
 /**
  * Opens a tenant's vault whose writes are staged: each change's encrypted bytes go to
  * `stageWrite` (a mutation's transaction) and the file is left as it is; reads see the staged
- * state. For use under the project lock only.
+ * state. For use under the project lock only. The caller records `generation` with the bytes, so
+ * a later open can refuse an older copy of the file.
  */
-export function openStagedVault(path: string, key: Uint8Array, tenant: string, stageWrite: (bytes: string) => void): WritableVault {
-  return new WritableVault(path, key, tenant, stageWrite);
+export function openStagedVault(path: string, key: Uint8Array, tenant: string, stageWrite: StageWrite, options: OpenVaultOptions = {}): WritableVault {
+  return new WritableVault(path, key, tenant, options, stageWrite);
 }

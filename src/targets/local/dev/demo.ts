@@ -112,7 +112,9 @@ export async function prepareDemo(state: StateStore, project: Project, stage: st
         'avalara-cetec-sync.cetec_api_token': token,
       };
       const [{ readVaultKey }, { openWritableVault }] = await Promise.all([import('../../../runtime/secrets/vault.js'), import('../vault-writer.js')]);
-      const vault = openWritableVault(join(project.paths.vault, `${id}.vault`), readVaultKey(tenantKeyPath(project, id)), id);
+      // Never written on top of an older copy of the vault than the registry recorded.
+      const minGeneration = (await state.getTenant(id))?.vaultGeneration ?? 0;
+      const vault = openWritableVault(join(project.paths.vault, `${id}.vault`), readVaultKey(tenantKeyPath(project, id)), id, { minGeneration });
       for (const [key, value] of Object.entries(values)) vault.putVersion(references[key]!, value, { by: 'sovereign dev --demo' });
       // A JSON secret: the reference's `:license_key` picks the key out of it.
       vault.putVersion(`secretsmanager:${stage}/tenants/${id}/avalara`, JSON.stringify({ license_key: licenseKey }), { by: 'sovereign dev --demo' });

@@ -74,7 +74,7 @@ export function localTenantEnvironment(
       table: tenantTableName(record.stage, record.id),
       artifact: artifact.sha256,
       tenantConfig: tenantRuntimeConfig(project, record),
-      secretsBackend: { kind: 'vault', path: paths.vault, keyFile: paths.key },
+      secretsBackend: { kind: 'vault', path: paths.vault, keyFile: paths.key, minGeneration: record.vaultGeneration ?? 0 },
       generationSource: { kind: 'file', path: paths.generation },
       tuning,
     }),
@@ -105,7 +105,8 @@ export async function ensureWebhookSecret(project: Project, record: TenantRecord
     import('../../../runtime/secrets/vault.js'), import('../vault-writer.js'), import('../../../runtime/webhook.js'),
   ]);
   const paths = tenantDataPaths(project, record.id);
-  const vault = openWritableVault(paths.vault, readVaultKey(paths.key), record.id);
+  // Never written on top of an older copy of the vault than the registry recorded.
+  const vault = openWritableVault(paths.vault, readVaultKey(paths.key), record.id, { minGeneration: record.vaultGeneration ?? 0 });
   const reference = webhookSecretReference(record.stage, record.id);
   if (vault.has(reference)) return;
   vault.putVersion(reference, generateWebhookSecret(), { by: 'sovereign dev' });
