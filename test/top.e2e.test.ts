@@ -103,7 +103,12 @@ describe('suspension through the running dev gateway', () => {
     }, 10_000);
     expect(refused.headers.get('content-type')).toMatch(/problem\+json/);
     expect((await fetch(url('/t/globex/probe/whoami'))).status).toBe(200);
-    const health = (await (await fetch(url('/t/acme/_sovereign/health'))).json()) as { suspended: boolean; status: string };
+    // The gateway refuses from the registry at once; the runtime's health reports the suspension
+    // once it has read its own marker (its pickup time).
+    const health = await waitFor('acme\'s runtime to report its suspension', async () => {
+      const body = (await (await fetch(url('/t/acme/_sovereign/health'))).json()) as { suspended: boolean; status: string };
+      return body.suspended ? body : undefined;
+    }, 10_000);
     expect(health).toMatchObject({ suspended: true, status: 'suspended' });
 
     const again = await cli(['tenant', 'suspend', 'acme']);
