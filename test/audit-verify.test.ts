@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { GZIP_HEADER, sealMessage, tarHeader, writeTarGz } from '../src/audit/archive.js';
 import { CHAIN_FILE, EVENTS_FILE, type WrittenSegment } from '../src/audit/chain.js';
 import { BUNDLE_FORMAT, MANIFEST_FILE, serializeManifest, signedBytes } from '../src/audit/manifest.js';
+import { keyFingerprint, localCheckpointSigner, serializeCheckpoint, signCheckpointSync } from '../src/audit/checkpoint.js';
 import { fingerprintOf, publicKeyBase64 } from '../src/audit/signing.js';
 import { verifyBundle, type BundleVerification } from '../src/audit/verify.js';
 import { hashEvent, type AuditEvent } from '../src/state/audit-log.js';
@@ -278,5 +279,58 @@ describe('audit verify refuses', () => {
       const result = await verifyBundle(await bundle({ data: (files) => void files.set(CHAIN_FILE, Buffer.from(`${first}\n${files.get(CHAIN_FILE)!.toString().split('\n').slice(1).join('\n')}`)) }));
       expect(result.failure).toBe(`audit chain: ${CHAIN_FILE} does not start with its anchor`);
     }
+  });
+});
+
+describe('audit verify of the checkpoints a bundle carries (format 2)', () => {
+  const CHECKPOINTS = 'audit/checkpoints.jsonl';
+  const checkpointKey = generateKeyPairSync('ed25519');
+  const signerOf = (k: { privateKey: KeyObject }) => localCheckpointSigner(k.privateKey);
+  const at = (point: { seq: number; hash: string }, k: { privateKey: KeyObject } = checkpointKey) => signCheckpointSync(signerOf(k), { seq: point.seq, headHash: point.hash, count: point.seq, time: '2026-02-01T00:00:00.000Z' });
+  /** A format-2 bundle: `lines` are the checkpoints file, `listed` what the manifest says of it. */
+  const withCheckpoints = (lines: string[], listed: (m: Manifest) => Record<string, unknown> | undefined = () => ({}), extra: Build = {}) =>
+    bundle({
+      ...extra,
+      data: (files) => void files.set(CHECKPOINTS, Buffer.from(lines.map((l) => `${l}\n`).join(''))),
+      manifest: (m) => {
+        m.formatVersion = 2;
+        const spec = listed(m);
+        if (spec !== undefined) m.auditChain.checkpoints = { file: CHECKPOINTS, count: lines.length, signer: { algorithm: 'Ed25519', publicKey: publicKeyBase64(checkpointKey.publicKey) }, ...spec };
+        extra.manifest?.(m);
+      },
+    });
+  const checkpointFailure = async (file: string) => {
+    const result = await verifyBundle(file);
+    return result.checks.find((c) => c.check === 'checkpoints');
+  };
+
+  it('passes with a checkpoint of the head signed by the key the manifest names, saying who signed it', async () => {
+    const check = await checkpointFailure(await withCheckpoints([serializeCheckpoint(at(segment.written.head))]));
+    expect(check).toEqual({ check: 'checkpoints', ok: true, detail: `the head seq ${segment.written.head.seq} is covered by a checkpoint signed by ${keyFingerprint(checkpointKey.publicKey)}` });
+    // Signed by the bundle's own key: named as such.
+    const own = await withCheckpoints([serializeCheckpoint(at(segment.written.head, key))], () => ({ signer: { algorithm: 'Ed25519', publicKey: publicKeyBase64(key.publicKey) } }));
+    expect((await checkpointFailure(own))?.detail).toBe(`the head seq ${segment.written.head.seq} is covered by a checkpoint signed by the bundle signer`);
+  });
+
+  it.each([
+    ['no checkpoints in the manifest', () => withCheckpoints([serializeCheckpoint(at(segment.written.head))], () => undefined), 'the manifest names no checkpoints'],
+    ['a signer that is not a string', () => withCheckpoints([serializeCheckpoint(at(segment.written.head))], () => ({ signer: { publicKey: 7 } })), 'the manifest names no checkpoints'],
+    ['a signer that is not a public key', () => withCheckpoints([serializeCheckpoint(at(segment.written.head))], () => ({ signer: { publicKey: 'bm90IGEga2V5' } })), 'the checkpoint signer is not a public key'],
+    ['a count that differs from the file', () => withCheckpoints([serializeCheckpoint(at(segment.written.head))], () => ({ count: 2 })), `${'audit/checkpoints.jsonl'} holds 1 checkpoints, the manifest says 2`],
+    ['a line that is not a checkpoint', () => withCheckpoints(['{"seq":"x"}']), `${'audit/checkpoints.jsonl'} line 1 is not a checkpoint`],
+    ['a checkpoint signed by another key', () => withCheckpoints([serializeCheckpoint(at(segment.written.head, otherKey))]), `checkpoint seq ${9} is not signed by the checkpoint key`],
+    ['a checkpoint of an event inside the segment', () => withCheckpoints([serializeCheckpoint(at({ seq: 5, hash: segment.written.head.hash }))]), 'checkpoint seq 5 is neither the segment\'s anchor nor its head'],
+    ['a checkpoint of the head that signed another event', () => withCheckpoints([serializeCheckpoint(at({ seq: segment.written.head.seq, hash: 'e'.repeat(64) }))]), `checkpoint seq ${9} signed another event than the chain's (the events were rewritten)`],
+  ] as const)('fails on %s', async (_what, make, message) => {
+    const check = await checkpointFailure(await make());
+    expect(check?.ok).toBe(false);
+    expect(check?.detail.startsWith(message)).toBe(true);
+  });
+
+  it('fails when the checkpoints file is missing from the bundle, or none covers the head', async () => {
+    const missing = await bundle({ manifest: (m) => void ((m.formatVersion = 2), (m.auditChain.checkpoints = { file: CHECKPOINTS, count: 0, signer: { algorithm: 'Ed25519', publicKey: publicKeyBase64(checkpointKey.publicKey) } })) });
+    expect((await checkpointFailure(missing))).toEqual({ check: 'checkpoints', ok: false, detail: `${CHECKPOINTS} is not in the bundle` });
+    const none = await withCheckpoints([]);
+    expect((await checkpointFailure(none))).toEqual({ check: 'checkpoints', ok: false, detail: `no checkpoint covers the head seq ${segment.written.head.seq}` });
   });
 });
