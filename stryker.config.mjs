@@ -15,9 +15,9 @@ export const MODULES = {
   webhook: { mutate: ['src/runtime/webhook.ts'], tests: ['src/runtime/webhook.test.ts', 'test/webhook-verify.test.ts'] },
   'billing-signature': { mutate: ['src/billing/signature.ts'], tests: ['test/billing.test.ts', 'test/billing-signature.test.ts'] },
   lock: { mutate: ['src/targets/local/lock.ts'], tests: ['test/lock.test.ts', 'test/lock-race.test.ts'] },
-  redact: { mutate: ['src/runtime/redact.ts'], tests: ['src/runtime/redact.test.ts', 'test/redact.test.ts', 'test/redact-encodings.test.ts'] },
+  redact: { mutate: ['src/runtime/redact.ts'], tests: ['src/runtime/redact.test.ts', 'src/runtime/redact-forms.test.ts', 'test/redact.test.ts', 'test/redact-encodings.test.ts'] },
   cache: { mutate: ['src/runtime/cache.ts'], tests: ['src/runtime/cache.test.ts', 'test/cache-rules.test.ts'] },
-  'iam-policy': { mutate: ['src/templates/policy.ts', 'src/templates/secret-scope.ts'], tests: ['src/templates/policy.test.ts', 'src/templates/secret-scope.test.ts', 'test/iam-policy.test.ts'] },
+  'iam-policy': { mutate: ['src/templates/policy.ts', 'src/templates/secret-scope.ts'], tests: ['src/templates/policy.test.ts', 'src/templates/secret-scope.test.ts', 'src/templates/stack-hardening.test.ts', 'test/iam-policy.test.ts', 'test/aws-suspension.test.ts'] },
   'value-input': { mutate: ['src/secrets/value-input.ts'], tests: ['src/secrets/value-input.test.ts', 'test/value-input-edges.test.ts'] },
 };
 
