@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -50,7 +50,9 @@ function scrubValue(value: unknown): unknown {
 }
 
 export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
-  return createHash('sha256').update(canonicalJson(event)).digest('hex');
+  // One-shot hashing: about half the cost of createHash for a line-sized input, which counts when
+  // `audit verify` and `audit log --verify` rehash a million events.
+  return hash('sha256', canonicalJson(event), 'hex');
 }
 
 export interface LogTail {
