@@ -61,4 +61,15 @@ describe('maskedForms', () => {
     expect(cores.length).toBeGreaterThan(0);
     expect(cores.every((core) => core.length >= MIN_SUBSTRING_SECRET_LENGTH)).toBe(true);
   });
+
+  it('masks a value of 20,000 characters and forms that are prefixes of one another, longest first', () => {
+    const long = 'k'.repeat(10_000) + 'v'.repeat(10_000);
+    const bothLong = new Redactor();
+    bothLong.add(long);
+    bothLong.add('shortsecret');
+    expect(bothLong.redactString(`x${long}y shortsecret ${Buffer.from(long).toString('base64')} z`)).toBe(`x${MASK}y ${MASK} ${MASK} z`);
+    const redactor = new Redactor();
+    for (const value of ['abcd', 'abcdef', 'abcdxy']) redactor.add(value);
+    expect(redactor.redactString('abcdefg abcdxz abcdxyz')).toBe(`${MASK}g ${MASK}xz ${MASK}z`);
+  });
 });

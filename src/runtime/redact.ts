@@ -16,6 +16,9 @@ export const MIN_SUBSTRING_SECRET_LENGTH = 4;
 
 export const MASK = '***';
 
+/** Forms longer than this are masked as plain text instead of through the pattern (see `compile`). */
+const MAX_PATTERN_FORM_LENGTH = 1024;
+
 /**
  * The strings that stand for `value` in a log: the value, its JSON-escaped form and its encodings.
  * Encodings are derived only for values long enough to be masked inside text.
@@ -67,6 +70,8 @@ export class Redactor {
   /** Every string masked: the values and their forms. */
   private readonly values = new Set<string>();
   private pattern: RegExp | undefined;
+  /** Forms too long for the pattern, longest first. */
+  private literal: string[] = [];
   // Stryker disable next-line BooleanLiteral: compile() is reached only after add() has set it; starting true changes nothing
   private dirty = false;
 
@@ -89,7 +94,9 @@ export class Redactor {
     if (this.values.size === 0) return text;
     if (this.values.has(text)) return MASK;
     const pattern = this.compile();
-    return pattern === undefined ? text : text.replace(pattern, MASK);
+    let out = text;
+    for (const form of this.literal) if (out.includes(form)) out = out.split(form).join(MASK);
+    return pattern === undefined ? out : out.replace(pattern, MASK);
   }
 
   /** A deep copy of `value` with every string (and object key) redacted. */
@@ -110,7 +117,11 @@ export class Redactor {
     // Stryker disable next-line ConditionalExpression: a cache; recompiling gives the same pattern
     if (this.dirty) {
       const long = [...this.values].filter((v) => v.length >= MIN_SUBSTRING_SECRET_LENGTH).sort((a, b) => b.length - a.length);
-      this.pattern = long.length === 0 ? undefined : new RegExp(alternation(long), 'g');
+      // V8 refuses a pattern past a size ("Regular expression too large"): a value of some
+      // 20,000 characters has forms enough. Forms that long are replaced as plain text, first.
+      this.literal = long.filter((v) => v.length > MAX_PATTERN_FORM_LENGTH);
+      const inPattern = long.filter((v) => v.length <= MAX_PATTERN_FORM_LENGTH);
+      this.pattern = inPattern.length === 0 ? undefined : new RegExp(alternation(inPattern), 'g');
       // Stryker disable next-line BooleanLiteral: a cache; staying dirty only recompiles the same pattern
       this.dirty = false;
     }
