@@ -13,7 +13,7 @@ import { GZIP_HEADER, sealMessage, tarHeader, writeTarGz } from '../src/audit/ar
 import { CHAIN_FILE, EVENTS_FILE, type WrittenSegment } from '../src/audit/chain.js';
 import { BUNDLE_FORMAT, MANIFEST_FILE, serializeManifest, signedBytes } from '../src/audit/manifest.js';
 import { keyFingerprint, localCheckpointSigner, serializeCheckpoint, signCheckpointSync } from '../src/audit/checkpoint.js';
-import { fingerprintOf, publicKeyBase64 } from '../src/audit/signing.js';
+import { publicKeyBase64 } from '../src/audit/signing.js';
 import { verifyBundle, type BundleVerification } from '../src/audit/verify.js';
 import { hashEvent, type AuditEvent } from '../src/state/audit-log.js';
 import { exportSegment, makeLog } from './helpers/audit-log.js';
@@ -75,7 +75,7 @@ async function bundle(build: Build = {}): Promise<string> {
     stage: 'dev',
     target: 'local',
     since: null,
-    signer: { algorithm: 'Ed25519', publicKey: publicKeyBase64(signer.publicKey), fingerprint: fingerprintOf(signer.publicKey) },
+    signer: { algorithm: 'Ed25519', publicKey: publicKeyBase64(signer.publicKey), fingerprint: keyFingerprint(signer.publicKey) },
     files: names.map((path) => ({ path, sha256: sha256(files.get(path)!), size: files.get(path)!.length })),
     sections: [
       { id: 'audit', title: 'Audit events', status: 'ok', files: [EVENTS_FILE, CHAIN_FILE] },
@@ -126,19 +126,19 @@ function rawTarGz(out: string, items: Item[]): string {
 }
 
 const failure = async (build: Build): Promise<string | null> => (await verifyBundle(await bundle(build))).failure;
-const fp16 = (k: KeyObject) => fingerprintOf(k);
+const fp16 = (k: KeyObject) => keyFingerprint(k);
 
 describe('audit verify on an intact bundle', () => {
   it('passes every check, in order, and says what it checked', async () => {
     const result: BundleVerification = await verifyBundle(await bundle());
     const { written } = segment;
-    expect(result).toMatchObject({ ok: true, failure: null, tenant: 'acme', generatedAt: '2026-02-01T00:00:00.000Z', toolVersion: '9.9.9-test', signer: { fingerprint: fingerprintOf(key.publicKey), pinned: false } });
+    expect(result).toMatchObject({ ok: true, failure: null, tenant: 'acme', generatedAt: '2026-02-01T00:00:00.000Z', toolVersion: '9.9.9-test', signer: { fingerprint: keyFingerprint(key.publicKey), pinned: false } });
     expect(result.checks.every((c) => c.ok)).toBe(true);
     expect(result.checks.map((c) => c.check)).toEqual(['archive', 'manifest', 'signature', 'seal', 'signer', 'files', `hash ${CHAIN_FILE}`, `hash ${EVENTS_FILE}`, 'hash evidence/tenant.json', 'hash report.html', 'audit chain']);
     const detail = Object.fromEntries(result.checks.map((c) => [c.check, c.detail]));
     expect(detail.archive).toBe('canonical gzip and tar, 5 entries, nothing appended, compressed bytes match their sealed SHA-256');
     expect(detail.manifest).toBe('tenant acme, generated 2026-02-01T00:00:00.000Z by sovereign 9.9.9-test, 4 files listed');
-    expect(detail.signature).toBe(`Ed25519 signature valid, signer ${fingerprintOf(key.publicKey)}`);
+    expect(detail.signature).toBe(`Ed25519 signature valid, signer ${keyFingerprint(key.publicKey)}`);
     expect(detail.seal).toBe('the compressed file is sealed by the same signer');
     expect(detail.signer).toBe('not pinned (pass --key to require a signer)');
     expect(detail.files).toBe('4 files present, none missing or added');
@@ -155,7 +155,7 @@ describe('audit verify on an intact bundle', () => {
     const file = await bundle();
     const pinned = await verifyBundle(file, { pinnedKey: publicKeyBase64(key.publicKey) });
     expect(pinned).toMatchObject({ ok: true, signer: { pinned: true } });
-    expect(pinned.checks.find((c) => c.check === 'signer')).toEqual({ check: 'signer', ok: true, detail: `the signer is the pinned key ${fingerprintOf(key.publicKey)}` });
+    expect(pinned.checks.find((c) => c.check === 'signer')).toEqual({ check: 'signer', ok: true, detail: `the signer is the pinned key ${keyFingerprint(key.publicKey)}` });
     const other = await verifyBundle(file, { pinnedKey: publicKeyBase64(otherKey.publicKey) });
     expect(other.ok).toBe(false);
     expect(other.failure).toBe(`signer: signed by ${fp16(key.publicKey)}, not by the pinned key ${fp16(otherKey.publicKey)}`);

@@ -110,6 +110,8 @@ describe('tenant destroy on aws', () => {
       project: { config: { project: 'demo' } } as unknown as Project,
       getTenant: async (id) => tenants.get(id),
       listTenants: async () => [...tenants.values()],
+      verifyAuditTrail: () => Promise.reject(new Error('not used here')),
+      headCheckpoint: async () => undefined,
       async mutate(info, run) {
         const tx = new Transaction();
         try {

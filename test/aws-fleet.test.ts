@@ -35,6 +35,12 @@ class MemoryState implements StateStore {
   async listTenants() {
     return [...this.tenants.values()];
   }
+  verifyAuditTrail(): never {
+    throw new Error('not used here');
+  }
+  async headCheckpoint() {
+    return undefined;
+  }
   async mutate<T>(info: MutationInfo, run: (tx: Transaction) => Promise<T> | T): Promise<T> {
     const tx = new Transaction();
     const result = await run(tx);

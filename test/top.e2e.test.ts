@@ -6,10 +6,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { execa, type Options, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signatureHeader } from '../src/billing/signature.js';
 import { cliPath, makeProject, runCli } from './helpers/cli.js';
+import { startDevCli, type RunningDev } from './helpers/dev.js';
 import { waitFor, write } from './helpers/wait.js';
 
 const MANIFEST = `import { defineExtension } from 'sovereign/runtime';
@@ -42,9 +43,8 @@ export const handler = defineHandler(async (request, ctx) => {
 const BILLING_SECRET = 'whsec_e2e_top_7d1f0c';
 const env = { NO_COLOR: '1', SOVEREIGN_ACTOR: 'test@host', SOVEREIGN_LOCK_WAIT_MS: '5000', CI: '1' };
 let dir: string;
-let dev: ResultPromise<Options> | undefined;
+let dev: RunningDev | undefined;
 let port = 0;
-let devStderr = '';
 const url = (path: string) => `http://127.0.0.1:${port}${path}`;
 const cli = (args: string[]) => runCli(args, { cwd: dir, env });
 
@@ -63,32 +63,16 @@ beforeAll(async () => {
   // Deployed, so active: one build for both (the same extensions).
   const deployed = await cli(['tenant', 'deploy', '--all']);
   expect(deployed.exitCode, deployed.stderr).toBe(0);
-  const child: ResultPromise<Options> = execa('node', [cliPath, 'dev', '--port', '0', '--json'], { cwd: dir, reject: false, env: { ...env, SOVEREIGN_BILLING_WEBHOOK_SECRET: BILLING_SECRET }, stdin: 'ignore' } as Options);
-  dev = child;
-  let stdout = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr!.on('data', (chunk: Buffer) => {
-    devStderr += chunk.toString();
-  });
-  const ready = await waitFor('the dev server to be ready', () => {
-    if (child.exitCode !== null && child.exitCode !== undefined) throw new Error(`dev exited: ${devStderr}`);
-    try {
-      return JSON.parse(stdout) as { port: number };
-    } catch {
-      return undefined;
-    }
-  }, 90_000);
-  port = ready.port;
+  dev = await startDevCli(dir, { ...env, SOVEREIGN_BILLING_WEBHOOK_SECRET: BILLING_SECRET });
+  port = dev.port;
   for (const id of ['acme', 'globex']) await waitFor(`${id} to serve`, async () => ((await fetch(url(`/t/${id}/probe/whoami`))).status === 200 ? true : undefined), 60_000);
 }, 180_000);
 
 afterAll(async () => {
-  if (dev && dev.exitCode === null) {
-    dev.kill('SIGINT');
-    await Promise.race([dev, new Promise((r) => setTimeout(r, 15_000))]);
-    if (dev.exitCode === null) dev.kill('SIGKILL');
+  if (dev && dev.child.exitCode === null) {
+    dev.child.kill('SIGINT');
+    await Promise.race([dev.child, new Promise((r) => setTimeout(r, 15_000))]);
+    if (dev.child.exitCode === null) dev.child.kill('SIGKILL');
   }
 }, 30_000);
 
@@ -243,7 +227,7 @@ describe('billing webhook served by sovereign dev', () => {
     await waitFor('globex to serve again', async () => ((await fetch(url('/t/globex/probe/whoami'))).status === 200 ? true : undefined), 10_000);
     const log = await cli(['audit', 'log', '--tenant', 'globex', '--json']);
     expect(log.stdout).toContain('tenant.suspend');
-    expect(log.stdout + devStderr).not.toContain(BILLING_SECRET);
+    expect(log.stdout + dev!.stderr()).not.toContain(BILLING_SECRET);
   }, 60_000);
 });
 

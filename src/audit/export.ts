@@ -11,7 +11,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { KeyObject } from 'node:crypto';
 import { badInput, conflict, ExitCode, UserError } from '../errors.js';
 import { tempPathFor, fsyncDirectory } from '../fs/atomic.js';
 import { assertTenantId } from '../names.js';
@@ -26,9 +25,8 @@ import { CHAIN_FILE, CHECKPOINTS_FILE, EVENTS_FILE, writeTenantSegment, type Seg
 import { gatherEvidence, type EvidenceSources, type LoadedExtension, type Section } from './evidence.js';
 import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, MANIFEST_FILE, serializeManifest, signedBytes, type BundleManifest, type ManifestFile, type UnsignedManifest } from './manifest.js';
 import { renderReport } from './report.js';
-import { keyFingerprint, serializeCheckpoint, type Checkpoint } from './checkpoint.js';
-import { checkpointPaths, readLatestCheckpoint } from './checkpoint-files.js';
-import { loadOrCreateSigningKey, publicKeyBase64, sealSign, signBytes, type SigningKey } from './signing.js';
+import { keyFingerprint, serializeCheckpoint } from './checkpoint.js';
+import { loadOrCreateSigningKey, publicKeyBase64, sealSign, signBytes } from './signing.js';
 
 export const REPORT_FILE = 'report.html';
 
@@ -92,24 +90,6 @@ function digest(file: string): { sha256: string; size: number } {
   return { sha256: createHash('sha256').update(data).digest('hex'), size: data.length };
 }
 
-/** The signed checkpoint at the log's head and the key that signed it. */
-export interface HeadCheckpoint {
-  checkpoint: Checkpoint;
-  publicKey: KeyObject;
-}
-
-/**
- * The checkpoint that covers the exported segment: the one at its head. A store that anchors its
- * log elsewhere (the aws target: KMS-signed objects in the control-plane bucket) reports its own;
- * the local one is `.sovereign/audit/checkpoint.json`, signed by the project key.
- */
-async function headCheckpoint(state: StateStore, project: Project, key: SigningKey): Promise<HeadCheckpoint | undefined> {
-  const own = (state as { headCheckpoint?: () => Promise<HeadCheckpoint | undefined> }).headCheckpoint;
-  if (typeof own === 'function') return own.call(state);
-  const latest = readLatestCheckpoint(checkpointPaths(project.paths.auditLog).latest);
-  return latest.state === 'present' ? { checkpoint: latest.checkpoint, publicKey: key.publicKey } : undefined;
-}
-
 /** A store whose log is not a local file (the aws target's) streams its events itself. */
 function eventSource(state: StateStore): AsyncIterable<AuditEvent> | undefined {
   const events = (state as { events?: () => AsyncIterable<AuditEvent> }).events;
@@ -171,7 +151,8 @@ export async function exportAuditBundle(options: ExportOptions): Promise<ExportR
       } finally {
         deflated = await sink.close();
       }
-      const covering = await headCheckpoint(state, project, key);
+      // The checkpoint that covers the segment: the one at its head, wherever the target keeps it.
+      const covering = await state.headCheckpoint();
       if (segment.head.seq > 0 && (!covering || covering.checkpoint.seq !== segment.head.seq || covering.checkpoint.headHash !== segment.head.hash)) {
         throw new UserError(`no signed checkpoint covers the audit log's head (seq ${segment.head.seq}); no bundle was written`, {
           hint: 'run `sovereign audit log --verify`: a project older than checkpoints gets its first one from its next mutating command',

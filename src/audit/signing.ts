@@ -35,14 +35,9 @@ export function publicKeyBase64(key: KeyObject): string {
   return key.export({ type: 'spki', format: 'der' }).toString('base64');
 }
 
-/** `SHA256:<base64>` of the SPKI DER, as ssh prints fingerprints (one format wherever a key is shown). */
-export function fingerprintOf(key: KeyObject): string {
-  return keyFingerprint(key);
-}
-
 function describe(privateKey: KeyObject, path: string, created: boolean): SigningKey {
   const publicKey = createPublicKey(privateKey);
-  return { privateKey, publicKey, publicKeyBase64: publicKeyBase64(publicKey), fingerprint: fingerprintOf(publicKey), created, path };
+  return { privateKey, publicKey, publicKeyBase64: publicKeyBase64(publicKey), fingerprint: keyFingerprint(publicKey), created, path };
 }
 
 /**

@@ -15,7 +15,7 @@ import { ArchiveError, readTarGz, type ReadResult } from './archive.js';
 import { checkTenantSegment } from './chain.js';
 import { checkpointSignedBy, keyFingerprint, parseCheckpoint } from './checkpoint.js';
 import { BUNDLE_FORMAT, MANIFEST_FILE, serializeManifest, signedBytes, type BundleManifest } from './manifest.js';
-import { fingerprintOf, parsePublicKeyBase64, verifyBytes } from './signing.js';
+import { parsePublicKeyBase64, verifyBytes } from './signing.js';
 
 export interface VerifyCheck {
   check: string;
@@ -161,7 +161,7 @@ export async function verifyBundle(path: string, options: VerifyOptions = {}): P
     let fingerprint: string;
     try {
       const key = parsePublicKeyBase64(manifest.signer.publicKey);
-      fingerprint = fingerprintOf(key);
+      fingerprint = keyFingerprint(key);
       if (!verifyBytes(key, signedBytes(manifest), manifest.signature.value)) return fail('signature', `the Ed25519 signature does not match the manifest (signer ${fingerprint})`);
     } catch {
       return fail('signature', 'the signer public key is not an Ed25519 key');
@@ -175,7 +175,7 @@ export async function verifyBundle(path: string, options: VerifyOptions = {}): P
     pass('seal', 'the compressed file is sealed by the same signer');
     if (pinnedKeys.length > 0) {
       if (!pinnedKeys.includes(manifest.signer.publicKey)) {
-        const names = pinnedKeys.map((k) => fingerprintOf(parsePublicKeyBase64(k))).join(', ');
+        const names = pinnedKeys.map((k) => keyFingerprint(parsePublicKeyBase64(k))).join(', ');
         return fail('signer', `signed by ${fingerprint}, not by the pinned key${pinnedKeys.length > 1 ? 's' : ''} ${names}`);
       }
       pass('signer', `the signer is the pinned key ${fingerprint}`);

@@ -9,7 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../contract/canonical-json.js';
-import { fingerprintOf, parsePublicKeyBase64, signBytes, verifyBytes, type SigningKey } from '../audit/signing.js';
+import { keyFingerprint } from '../audit/checkpoint.js';
+import { parsePublicKeyBase64, signBytes, verifyBytes, type SigningKey } from '../audit/signing.js';
 
 export const CERTIFICATE_FORMAT = 'sovereign-deletion-certificate';
 
@@ -92,7 +93,7 @@ export function verifyCertificateBytes(bytes: Buffer, options: { pinnedKey?: str
   let fingerprint: string | undefined;
   try {
     const key = parsePublicKeyBase64(String(body.signer?.publicKey ?? ''));
-    fingerprint = fingerprintOf(key);
+    fingerprint = keyFingerprint(key);
     // Certificates written before fingerprints took the `SHA256:<base64>` form name the hex digest.
     const legacyHex = createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
     if (fingerprint !== body.signer.fingerprint && legacyHex !== body.signer.fingerprint) problems.push('the signer fingerprint does not match its public key');

@@ -1,6 +1,9 @@
 import { userInfo, hostname } from 'node:os';
 import { ExitCode, UserError, type UserErrorOptions } from '../errors.js';
 import type { Project } from '../project.js';
+import type { KeyObject } from 'node:crypto';
+import type { Checkpoint } from '../audit/checkpoint.js';
+import type { TrailVerification } from '../audit/trail.js';
 import type { NewAuditEvent } from './audit-log.js';
 import type { TenantRecord } from './registry.js';
 
@@ -181,6 +184,16 @@ export interface StateStore {
    * successful event.
    */
   mutate<T>(info: MutationInfo, run: (tx: Transaction) => Promise<T> | T, options?: MutateOptions): Promise<T>;
+  /** `audit log --verify`: the log against its signed checkpoints, wherever this target keeps them. */
+  verifyAuditTrail(): Promise<TrailVerification>;
+  /** The signed checkpoint at the log's head and the key that signed it (for `audit export`), if there is one. */
+  headCheckpoint(): Promise<HeadCheckpoint | undefined>;
+}
+
+/** A signed checkpoint and the public key it verifies with. */
+export interface HeadCheckpoint {
+  checkpoint: Checkpoint;
+  publicKey: KeyObject;
 }
 
 /** The audit event of a mutation, success or failure (every target records the same). */

@@ -1,4 +1,3 @@
-import { localCheckpointKeys, verifyTrail, type TrailVerification } from '../../audit/trail.js';
 import { badInput, ExitCode, UserError } from '../../errors.js';
 import { readEvents, readLastEvents, type AuditEvent } from '../../state/audit-log.js';
 import { defineCommand, flag, option, optional, parsedBy } from '../define.js';
@@ -25,12 +24,9 @@ export default defineCommand({
     limit: option('--limit <n>', 'only the last <n> events (read from the end of the log)', optional(positiveLimit)),
   },
   async run(ctx, { tenant, verify, limit }) {
-    const project = ctx.project();
-    const path = project.paths.auditLog;
+    const path = ctx.project().paths.auditLog;
     if (verify) {
-      // A target that anchors its log elsewhere (aws: the audit table and the anchor bucket) checks it itself.
-      const state = ctx.state() as { verifyAuditTrail?: () => Promise<TrailVerification> };
-      const result = typeof state.verifyAuditTrail === 'function' ? await state.verifyAuditTrail() : await verifyTrail({ logPath: path, trustedKeys: localCheckpointKeys(project), journalPath: project.paths.journal });
+      const result = await ctx.state().verifyAuditTrail();
       ctx.out.result(result, () => {
         const repairs = result.repairs.map((r) => `  seq ${r.seq}: a torn line of ${r.tornBytes} bytes left by an interrupted command was cut off`);
         const anchor = result.checkpoint ? `, signed checkpoint at seq ${result.checkpoint.seq} (${result.checkpoint.time}) by ${result.checkpoint.signer}` : '';

@@ -22,11 +22,10 @@ import { ExitCode, UserError, conflict } from '../../errors.js';
 import type { Project } from '../../project.js';
 import { buildEvent, chainLinkProblem, GENESIS_HASH, type AuditEvent, type NewAuditEvent } from '../../state/audit-log.js';
 import type { TenantRecord } from '../../state/registry.js';
-import { GuardedWriteConflict, mutationEvent, Transaction, type GuardedItem, type MutateOptions, type MutationInfo, type StateStore } from '../../state/store.js';
+import { GuardedWriteConflict, mutationEvent, Transaction, type GuardedItem, type HeadCheckpoint, type MutateOptions, type MutationInfo, type StateStore } from '../../state/store.js';
 import { auditTableName, tenantRegistryTableName, tenantTableName } from '../../templates/names.js';
 import { awsFailure, realSleep, withBackoff, type Sleep } from './errors.js';
 import { openAwsSession, type AwsSession } from './session.js';
-import type { KeyObject } from 'node:crypto';
 import { checkpointSignedBy, DEFAULT_CHECKPOINT_RETENTION_DAYS, keyFingerprint, type Checkpoint } from '../../audit/checkpoint.js';
 import type { TrailVerification } from '../../audit/trail.js';
 import { openCheckpointAnchor, type AwsCheckpointAnchor } from './checkpoints.js';
@@ -453,7 +452,7 @@ export class AwsState implements StateStore {
   }
 
   /** The checkpoint at the chain's head and the KMS key's public half, for `audit export`. */
-  async headCheckpoint(): Promise<{ checkpoint: Checkpoint; publicKey: KeyObject } | undefined> {
+  async headCheckpoint(): Promise<HeadCheckpoint | undefined> {
     const opening = this.openAnchor();
     const last = await this.lastEvent();
     if (!opening || !last) return undefined;

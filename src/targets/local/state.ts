@@ -10,7 +10,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Project } from '../../project.js';
 import type { TenantRecord } from '../../state/registry.js';
 import { listTenants, readTenant } from './registry.js';
-import { localActor, type MutateOptions, type MutationInfo, type StateStore, type Transaction } from '../../state/store.js';
+import type { TrailVerification } from '../../audit/trail.js';
+import { localActor, type HeadCheckpoint, type MutateOptions, type MutationInfo, type StateStore, type Transaction } from '../../state/store.js';
 
 /** The mutation running in this async context, with the state folder it commits to. */
 const running = new AsyncLocalStorage<{ stateDir: string; tx: Transaction }>();
@@ -50,5 +51,19 @@ export class LocalState implements StateStore {
   async mutate<T>(info: MutationInfo, run: (tx: Transaction) => Promise<T> | T, options: MutateOptions = {}): Promise<T> {
     const { commitMutation } = await import('./commit.js');
     return commitMutation(this.project, this.actor, running, info, run, options);
+  }
+
+  /** The log against `.sovereign/audit/checkpoint.json` and its history, signed by the project key (or `audit.trustedKeys`). */
+  async verifyAuditTrail(): Promise<TrailVerification> {
+    const { localCheckpointKeys, verifyTrail } = await import('../../audit/trail.js');
+    const paths = this.project.paths;
+    return verifyTrail({ logPath: paths.auditLog, trustedKeys: localCheckpointKeys(this.project), journalPath: paths.journal });
+  }
+
+  /** `.sovereign/audit/checkpoint.json`, signed by the project key. */
+  async headCheckpoint(): Promise<HeadCheckpoint | undefined> {
+    const [{ checkpointPaths, readLatestCheckpoint }, { loadOrCreateSigningKey }] = await Promise.all([import('../../audit/checkpoint-files.js'), import('../../audit/signing.js')]);
+    const latest = readLatestCheckpoint(checkpointPaths(this.project.paths.auditLog).latest);
+    return latest.state === 'present' ? { checkpoint: latest.checkpoint, publicKey: loadOrCreateSigningKey(this.project.paths.keys).publicKey } : undefined;
   }
 }
