@@ -19,7 +19,6 @@ import type { GetPublicKeyCommandOutput, KMSClient } from '@aws-sdk/client-kms';
 import { checkpointBody, parseCheckpoint, serializeCheckpoint, signCheckpoint, type Checkpoint, type CheckpointSigner } from '../../audit/checkpoint.js';
 import type { AuditEvent } from '../../state/audit-log.js';
 import { auditAnchorBucketName, auditCheckpointKeyAlias } from '../../templates/names.js';
-import { clientConfig } from './clients.js';
 import { awsFailure } from './errors.js';
 import type { AwsSession } from './session.js';
 
@@ -133,7 +132,7 @@ export class AwsCheckpointAnchor implements CheckpointSigner {
 /** The stage's anchor: the bucket and key that `sovereign bootstrap` creates. */
 export async function openCheckpointAnchor(session: AwsSession, retentionDays: number, kms?: Pick<KMSClient, 'send'>): Promise<AwsCheckpointAnchor> {
   const { identity, region } = await session.announce();
-  const client = kms ?? new (await import('@aws-sdk/client-kms')).KMSClient(clientConfig(session.settings));
+  const client = kms ?? (await import('./kms-client.js')).kmsClientFor(session.settings);
   return new AwsCheckpointAnchor({
     kms: client,
     s3: session.clients.s3,

@@ -50,7 +50,7 @@ export function createAwsTarget(host: TargetHost): Target {
         view: deferredView(host.out, `destroy ${request.tenant}`, 'stack'),
       });
       // What the table's backups and the logs were encrypted with goes too, after the stack (and the optional export).
-      const { kmsClientFor, shredTenantKey } = await import('./shred.js');
+      const [{ kmsClientFor }, { shredTenantKey }] = await Promise.all([import('./kms-client.js'), import('./shred.js')]);
       const aws = awsConfigOf(host.project().config);
       const shredded = await shredTenantKey(kmsClientFor(sessionOf().settings), { stage: host.globals.stage, tenant: request.tenant, tableKey: aws.tableKey, pendingWindowInDays: aws.keyDeletionWindowDays });
       host.out.info(shredded.shredded ? `key ${shredded.keyId} of ${request.tenant} is scheduled for deletion on ${shredded.deletionDate}` : (shredded.reason ?? 'no key was shredded'));

@@ -46,7 +46,7 @@ export function awsOffboardTarget(options: AwsOffboardOptions): OffboardTarget {
     },
     // After the export and the stack: the key goes last, once nothing needs to read the data.
     shred: async (record) => {
-      const { kmsClientFor, shredTenantKey } = await import('./shred.js');
+      const [{ kmsClientFor }, { shredTenantKey }] = await Promise.all([import('./kms-client.js'), import('./shred.js')]);
       const keys = options.keys ?? { tableKey: 'tenant', pendingWindowInDays: 30 };
       return shredTenantKey(kmsClientFor(options.session.settings), { stage: record.stage, tenant: record.id, ...keys });
     },

@@ -8,14 +8,11 @@
  * A tenant on the stage's data key (`aws.tableKey: "stage"`) has no key of its own: nothing is
  * shredded, and the certificate says so.
  */
-import { DeleteAliasCommand, DescribeKeyCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import { DeleteAliasCommand, DescribeKeyCommand, ScheduleKeyDeletionCommand, type KMSClient } from '@aws-sdk/client-kms';
 import type { CryptoShredding } from '../../lifecycle/certificate.js';
 import { stageDataKeyAlias, tenantDataKeyAlias } from '../../templates/names.js';
 import type { TableKeyMode } from '../../templates/tenant-stack.js';
-import { lazyClientFactory } from './clients.js';
 import { awsFailure } from './errors.js';
-
-export const kmsClientFor = lazyClientFactory((config) => new KMSClient(config));
 
 export interface ShredOptions {
   stage: string;
