@@ -9,7 +9,7 @@ import { parseReference } from '../contract/reference.js';
 import { DEFAULT_CHECKPOINT_RETENTION_DAYS } from '../audit/checkpoint.js';
 import { TENANT_TABLE_KEY_SCHEMA } from '../runtime/table.js';
 import { getAtt, ref, sub, tagList, withPseudoParameters, type CfnResource, type CfnTemplate } from './cfn.js';
-import { logsMayUseKey, symmetricKey } from './kms.js';
+import { accountAllows, logsMayUseKey, symmetricKey } from './kms.js';
 import { DEFAULT_LAMBDA_RUNTIME, LAMBDA_ARCHITECTURE, type LambdaRuntime } from './lambda-runtime.js';
 import {
   artifactBucketNameSub,
@@ -51,11 +51,6 @@ const PRIVATE_BUCKET = {
   PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
   OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
 };
-
-/** A key policy statement: the account's principals (through IAM) may do `actions`. */
-function accountAllows(sid: string, actions: string | string[]): Record<string, unknown> {
-  return { Sid: sid, Effect: 'Allow', Principal: { AWS: sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:root') }, Action: actions, Resource: '*' };
-}
 
 /** Refuses plain-HTTP access to the bucket `logicalId` and its objects. */
 function denyInsecureTransport(logicalId: string): Record<string, unknown> {

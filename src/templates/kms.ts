@@ -1,6 +1,11 @@
 /** KMS keys as template data: the stack's symmetric keys share one shape and one administrator. */
 import { sub, tagList, type CfnResource } from './cfn.js';
 
+/** A key policy statement: the account's principals (through IAM) may do `actions`. */
+export function accountAllows(sid: string, actions: string | string[]): Record<string, unknown> {
+  return { Sid: sid, Effect: 'Allow', Principal: { AWS: sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:root') }, Action: actions, Resource: '*' };
+}
+
 /**
  * A symmetric encrypt/decrypt key with yearly rotation, retained when its stack deletes or
  * replaces it (deleting a key is a decision of its own: see crypto-shredding in docs/aws.md). The
@@ -20,7 +25,7 @@ export function symmetricKey(options: { description: string; pendingWindowInDays
       KeyPolicy: {
         Version: '2012-10-17',
         Statement: [
-          { Sid: 'AccountAdministers', Effect: 'Allow', Principal: { AWS: sub('arn:${AWS::Partition}:iam::${AWS::AccountId}:root') }, Action: 'kms:*', Resource: '*' },
+          accountAllows('AccountAdministers', 'kms:*'),
           ...options.statements,
         ],
       },
