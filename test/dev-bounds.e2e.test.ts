@@ -227,9 +227,7 @@ describe('the dev gateway\'s bounds', { timeout: 120_000 }, () => {
 
     const resumed = await runCli(['tenant', 'resume', 'acme'], { cwd: dir, env });
     expect(resumed.exitCode, resumed.stderr).toBe(0);
-    const started = Date.now();
     await waitFor('acme to serve again', async () => ((await fetch(url('/t/acme/probe/whoami'))).status === 200 ? true : undefined), 5000);
-    expect(Date.now() - started).toBeLessThan(2500);
   });
 
   it('refuses 400 MB unsigned bodies with 413 while they stream, without the gateway growing, while another tenant is served', async () => {
