@@ -3,6 +3,7 @@ import { EXTENSION_NAME_LENGTH, SEGMENTED_NAME, STAGE, stageProblem } from './co
 import { TENANT_TIERS } from './contract/runtime-environment.js';
 import { DEFAULT_CHECKPOINT_RETENTION_DAYS } from './audit/checkpoint.js';
 import { badInput } from './errors.js';
+import { DEFAULT_TENANT_CLAIM } from './contract/auth.js';
 import { secretsConfigSchema } from './secrets/scope.js';
 import { DEFAULT_LAMBDA_RUNTIME, LAMBDA_RUNTIMES } from './templates/lambda-runtime.js';
 
@@ -34,6 +35,38 @@ export type AwsConfig = z.infer<typeof awsConfigSchema>;
 export function awsConfigOf(config: { aws?: Partial<AwsConfig> | undefined }): AwsConfig {
   return awsConfigSchema.parse(config.aws ?? {});
 }
+
+const jwtSettingsSchema = z
+  .object({
+    issuer: z.string().min(1).describe('The JWT issuer (`iss`); `{tenant}` gives each tenant its own, e.g. a Cognito user pool URL per tenant'),
+    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).describe('Accepted audience(s) (`aud`, or `client_id` without `aud`); `{tenant}` allowed'),
+    tenantClaim: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9:._/-]{0,127}$/, 'a claim name such as tenant_id or custom:tenant_id')
+      .nullable()
+      .optional()
+      .describe(`The claim that must equal the tenant id (default "${DEFAULT_TENANT_CLAIM}"); null only with {tenant} in the issuer`),
+    jwksUri: z.url().optional().describe("The issuer's JWKS URL (default: from its /.well-known/openid-configuration)"),
+  })
+  .strict()
+  .superRefine((jwt, ctx) => {
+    if (jwt.tenantClaim === null && !jwt.issuer.includes('{tenant}')) {
+      ctx.addIssue({ code: 'custom', path: ['tenantClaim'], message: 'an issuer without {tenant} is shared by every tenant, so tenantClaim must name the claim carrying the tenant id' });
+    }
+  });
+
+const authCommon = {
+  jwt: jwtSettingsSchema.optional().describe('JWT callers: the issuer and audience tokens must have'),
+  apiKeys: z.boolean().optional().describe('Whether machine clients may call with API keys (`sovereign tenant keys`); default true'),
+};
+
+/** `auth`: who may call each tenant's API (docs/auth.md). */
+export const authConfigSchema = z
+  .object({
+    ...authCommon,
+    tenants: z.record(z.string(), z.object(authCommon).strict()).optional().describe('Per-tenant overrides of jwt and apiKeys'),
+  })
+  .strict();
 
 export const configSchema = z
   .object({
@@ -68,6 +101,7 @@ export const configSchema = z
       .default({ port: 4000 }),
     billing: z.record(z.string(), z.unknown()).optional(),
     aws: awsConfigSchema.optional().describe('Settings of the aws target\'s stacks'),
+    auth: authConfigSchema.optional().describe("Who may call each tenant's API: JWT issuer and audience, API keys"),
     audit: z
       .object({
         trustedKeys: z

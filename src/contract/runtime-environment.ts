@@ -18,6 +18,7 @@
  * | `SOVEREIGN_VAULT_KEY_FILE` | file holding the tenant's vault key, required with `vault` |
  * | `SOVEREIGN_VAULT_MIN_GENERATION` | the vault generation the registry recorded; an older vault file is refused (default 0) |
  * | `SOVEREIGN_GENERATION_SOURCE` | `dynamodb` (item `{ pk: '_sovereign', sk: 'generation' }` of the table; default) or `file:<path>` |
+ * | `SOVEREIGN_API_KEY_SOURCE` | where API keys are looked up (`contract/api-keys.ts`): `dynamodb` (the table; default) or `file:<dir>` (the tenant's data folder) |
  * | `SOVEREIGN_GENERATION_INTERVAL_MS` | how often at most the generation marker is read (default 1000) |
  * | `SOVEREIGN_SECRET_TTL_MS` | secret cache TTL (default 300000) |
  * | `SOVEREIGN_SECRET_CACHE_MAX` | secret cache entries (default 1000) |
@@ -41,6 +42,7 @@ export const RUNTIME_ENV = {
   vaultKeyFile: 'SOVEREIGN_VAULT_KEY_FILE',
   vaultMinGeneration: 'SOVEREIGN_VAULT_MIN_GENERATION',
   generationSource: 'SOVEREIGN_GENERATION_SOURCE',
+  apiKeySource: 'SOVEREIGN_API_KEY_SOURCE',
   generationIntervalMs: 'SOVEREIGN_GENERATION_INTERVAL_MS',
   secretTtlMs: 'SOVEREIGN_SECRET_TTL_MS',
   secretCacheMax: 'SOVEREIGN_SECRET_CACHE_MAX',
@@ -127,6 +129,8 @@ export interface RuntimeSettings {
   tenantConfig: TenantRuntimeConfig;
   secretsBackend: SecretsBackendSetting;
   generationSource: GenerationSource;
+  /** Where API keys are looked up; default the table (`dynamodb`). For `file`, `path` is a folder. */
+  apiKeySource?: GenerationSource;
 }
 
 /** Everything a tenant runtime is told: its settings and, optionally, tuning. */
@@ -156,6 +160,7 @@ export function runtimeEnvironment(input: RuntimeEnvironmentInput): Record<strin
     if (input.secretsBackend.minGeneration !== undefined) env[RUNTIME_ENV.vaultMinGeneration] = String(input.secretsBackend.minGeneration);
   }
   env[RUNTIME_ENV.generationSource] = formatGenerationSource(input.generationSource);
+  if (input.apiKeySource !== undefined && input.apiKeySource.kind !== 'dynamodb') env[RUNTIME_ENV.apiKeySource] = formatGenerationSource(input.apiKeySource);
   for (const name of RUNTIME_TUNING_VARS) {
     const value = input.tuning?.[name];
     if (value !== undefined && value !== '') env[name] = value;

@@ -5,6 +5,7 @@
  *
  * Pure and dependency-free: it is bundled into every tenant runtime.
  */
+import { SCOPE, type TenantAuth } from './auth.js';
 import { isExtensionName } from './names.js';
 import { parseReference } from './reference.js';
 import { parseSecretMapping } from './secret-mapping.js';
@@ -19,10 +20,15 @@ export interface TenantRuntimeConfig {
   config: Record<string, unknown>;
   /** Reference of the rotation webhook's signing secret, e.g. `ssm:/dev/tenants/acme/_sovereign/webhook_secret`. */
   webhookSecret: string;
+  /** Who may call the tenant's API (`contract/auth.ts`); absent: no JWT issuer, API keys accepted. */
+  auth?: TenantAuth;
 }
 
+/** The caller rules of a configuration without `auth`. */
+export const NO_JWT_AUTH: TenantAuth = Object.freeze({ issuers: [], audiences: [], tenantClaim: 'tenant_id', apiKeys: true }) as TenantAuth;
+
 /** The members of {@link TenantRuntimeConfig}; any other member is refused. */
-export const TENANT_CONFIG_KEYS: ReadonlySet<string> = new Set(['extensions', 'secrets', 'config', 'webhookSecret']);
+export const TENANT_CONFIG_KEYS: ReadonlySet<string> = new Set(['extensions', 'secrets', 'config', 'webhookSecret', 'auth']);
 
 export { webhookSecretReference } from './names.js';
 
@@ -37,6 +43,7 @@ export function serializeTenantRuntimeConfig(config: TenantRuntimeConfig): strin
     secrets: Object.fromEntries(Object.keys(config.secrets).sort().map((key) => [key, config.secrets[key]])),
     config: config.config,
     webhookSecret: config.webhookSecret,
+    ...(config.auth === undefined ? {} : { auth: config.auth }),
   });
 }
 
@@ -114,5 +121,26 @@ export function parseTenantRuntimeConfig(text: string, problems: string[]): Tena
     if (!parsed.ok) problems.push(`SOVEREIGN_TENANT_CONFIG.webhookSecret: ${parsed.problem.message}`);
     else webhookSecret = v.webhookSecret;
   }
-  return { extensions, secrets, config, webhookSecret };
+  const auth = v.auth === undefined ? undefined : parseAuth(v.auth, problems);
+  return { extensions, secrets, config, webhookSecret, ...(auth === undefined ? {} : { auth }) };
+}
+
+function stringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string' && item !== '');
+}
+
+function parseAuth(value: unknown, problems: string[]): TenantAuth | undefined {
+  const a = jsonObject(value);
+  if (a === undefined) {
+    problems.push('SOVEREIGN_TENANT_CONFIG.auth must be an object');
+    return undefined;
+  }
+  for (const key of Object.keys(a)) if (!['issuers', 'audiences', 'tenantClaim', 'apiKeys'].includes(key)) problems.push(`SOVEREIGN_TENANT_CONFIG.auth has unknown key "${key}"`);
+  const before = problems.length;
+  if (!stringList(a.issuers)) problems.push('SOVEREIGN_TENANT_CONFIG.auth.issuers must be a list of issuer strings');
+  if (!stringList(a.audiences)) problems.push('SOVEREIGN_TENANT_CONFIG.auth.audiences must be a list of audience strings');
+  if (a.tenantClaim !== null && (typeof a.tenantClaim !== 'string' || !SCOPE.test(a.tenantClaim))) problems.push('SOVEREIGN_TENANT_CONFIG.auth.tenantClaim must be a claim name or null');
+  if (typeof a.apiKeys !== 'boolean') problems.push('SOVEREIGN_TENANT_CONFIG.auth.apiKeys must be true or false');
+  if (problems.length > before) return undefined;
+  return { issuers: a.issuers as string[], audiences: a.audiences as string[], tenantClaim: a.tenantClaim as string | null, apiKeys: a.apiKeys as boolean };
 }

@@ -5,10 +5,11 @@
 import { z } from 'zod';
 import type { ExtensionManifest, HttpMethod, PermissionStatement, RouteDefinition, SecretDeclaration } from '../runtime/extension.js';
 import { extensionNameProblem, SECRET_KEY } from '../contract/names.js';
+import { SCOPE } from '../contract/auth.js';
 
 /** A manifest that passed `validateManifest`: defaults applied. */
 export interface ValidManifest extends ExtensionManifest<unknown> {
-  routes: RouteDefinition[];
+  routes: Array<RouteDefinition & { auth: 'required' | 'public' }>;
   secrets: Array<SecretDeclaration & { required: boolean }>;
   permissions: Array<PermissionStatement & { effect: 'Allow' }>;
 }
@@ -121,10 +122,23 @@ const routeSchema = z
       .strict()
       .optional(),
     response: zodSchema('response').optional(),
+    auth: z.enum(['required', 'public'], { message: 'auth must be "required" (the default) or "public"' }).default('required'),
+    scopes: z
+      .array(z.string().regex(SCOPE, 'each scope must be 1–128 letters, digits or ":._/-" (e.g. "invoices:write")'))
+      .optional(),
+    responses: z
+      .record(
+        z.string().regex(/^[1-5]\d\d$/, 'each response status must be a 3-digit HTTP status'),
+        z.string().min(1, 'each response needs a description'),
+      )
+      .optional(),
   })
   .strict()
   .superRefine((route, ctx) => {
     for (const message of routePathProblems(route.path)) ctx.addIssue({ code: 'custom', path: ['path'], message });
+    if (route.auth === 'public' && route.scopes !== undefined && route.scopes.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['scopes'], message: 'a public route cannot require scopes (its callers are not authenticated)' });
+    }
   });
 
 const secretSchema = z

@@ -26,6 +26,7 @@ export { RUNTIME_ENV_VARS } from '../contract/runtime-environment.js';
 
 /** The runtime's configuration: the target's settings and the tuning, defaults applied. */
 export interface RuntimeConfig extends RuntimeSettings {
+  apiKeySource: GenerationSource;
   generationIntervalMs: number;
   secretTtlMs: number;
   secretCacheMax: number;
@@ -83,6 +84,11 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
   const generationSource: GenerationSource = parsedSource ?? { kind: 'dynamodb' };
   if (parsedSource === undefined) problems.push(`${RUNTIME_ENV.generationSource} "${sourceText}" must be dynamodb or file:<path>`);
 
+  const keyText = env[RUNTIME_ENV.apiKeySource] || 'dynamodb';
+  const parsedKeys = parseGenerationSource(keyText);
+  const apiKeySource: GenerationSource = parsedKeys ?? { kind: 'dynamodb' };
+  if (parsedKeys === undefined) problems.push(`${RUNTIME_ENV.apiKeySource} "${keyText}" must be dynamodb or file:<folder>`);
+
   const logLevel = env[RUNTIME_ENV.logLevel] || RUNTIME_DEFAULTS.logLevel;
   if (!(RUNTIME_LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`${RUNTIME_ENV.logLevel} "${logLevel}" must be debug, info, warn or error`);
 
@@ -97,6 +103,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined> = proc
     tenantConfig,
     secretsBackend,
     generationSource,
+    apiKeySource,
     generationIntervalMs: integer(RUNTIME_ENV.generationIntervalMs, RUNTIME_DEFAULTS.generationIntervalMs, 0),
     secretTtlMs: integer(RUNTIME_ENV.secretTtlMs, RUNTIME_DEFAULTS.secretTtlMs, 0),
     secretCacheMax: integer(RUNTIME_ENV.secretCacheMax, RUNTIME_DEFAULTS.secretCacheMax, 1),

@@ -3,7 +3,7 @@ import { formatSecretMapping } from '../contract/secret-mapping.js';
 import type { DocumentClientProvider } from './db.js';
 import { createExtensionTable } from './db.js';
 import { SecretNotConfiguredError, UndeclaredSecretError } from './errors.js';
-import type { ExtensionTable, Logger, Metrics, PaginateOptions, RouteContext, SecretAccessor } from './extension.js';
+import type { CallerIdentity, ExtensionTable, Logger, Metrics, PaginateOptions, RouteContext, SecretAccessor } from './extension.js';
 import { createLogger, type LineWriter, type LogLevel } from './log.js';
 import { createMetrics } from './metrics.js';
 import { paginate, type PaginateDeps } from './paginate.js';
@@ -90,7 +90,7 @@ class RequestContext implements RouteContext {
   // A true private field: handlers must not reach the shared redactor (it holds every handed-out value).
   readonly #scope: ExtensionScope;
 
-  constructor(scope: ExtensionScope, readonly requestId: string, readonly metrics: Metrics) {
+  constructor(scope: ExtensionScope, readonly requestId: string, readonly metrics: Metrics, readonly identity: CallerIdentity) {
     this.#scope = scope;
   }
 
@@ -130,16 +130,19 @@ class RequestContext implements RouteContext {
 
   /** Plain-object view (console.log, JSON) without internals. */
   toJSON(): Record<string, unknown> {
-    return { tenant: this.tenant, extension: this.extension, requestId: this.requestId, config: this.config };
+    return { tenant: this.tenant, extension: this.extension, requestId: this.requestId, config: this.config, identity: this.identity };
   }
 }
 
+/** A `public` route's caller: nobody checked. */
+export const ANONYMOUS: CallerIdentity = Object.freeze({ kind: 'anonymous', subject: null, scopes: Object.freeze([]) as unknown as string[], claims: Object.freeze({}) as Record<string, string> });
+
 /** The context for one request to `route` (e.g. `GET /orders/{id}`) of the scope's extension. */
-export function createRouteContext(scope: ExtensionScope, route: string, requestId: string): RouteContext {
+export function createRouteContext(scope: ExtensionScope, route: string, requestId: string, identity: CallerIdentity = ANONYMOUS): RouteContext {
   let metrics = scope.metrics.get(route);
   if (metrics === undefined) {
     metrics = createMetrics({ tenant: scope.tenant.id, extension: scope.extension, route }, scope.write);
     scope.metrics.set(route, metrics);
   }
-  return new RequestContext(scope, requestId, metrics);
+  return new RequestContext(scope, requestId, metrics, identity);
 }

@@ -31,6 +31,41 @@ export interface RouteDefinition {
   };
   /** zod schema of a successful response body, for the OpenAPI document. */
   response?: z.ZodType;
+  /**
+   * Who may call the route: `'required'` (the default) answers only an authenticated caller of
+   * this tenant (a JWT of its issuer, or one of its API keys); `'public'` answers anyone.
+   */
+  auth?: RouteAuth;
+  /**
+   * OAuth scopes of a `required` route: the caller's token or key must carry at least one of them
+   * (API Gateway's rule), else 403. None: any authenticated caller of the tenant.
+   */
+  scopes?: string[];
+  /**
+   * Extra responses for the OpenAPI document, by status (e.g. `{ 202: 'Sync started' }`); the
+   * runtime's own (401, 403, 404, …) are listed for every route.
+   */
+  responses?: Record<number, string>;
+}
+
+/** A route's caller requirement. */
+export type RouteAuth = 'required' | 'public';
+
+/**
+ * Who is calling, as a handler sees it (`ctx.identity`): verified before the handler runs.
+ *
+ * - `jwt`: a token of the tenant's issuer, verified by API Gateway's JWT authorizer (aws) or the
+ *   `dev` gateway (local), its tenant claim checked again by the runtime. `subject` is `sub`;
+ *   `claims` are the token's claims as API Gateway passes them (every value a string).
+ * - `apiKey`: one of the tenant's API keys (`sovereign tenant keys create`). `subject` is the key's
+ *   id (`key_…`), `claims` holds `name`.
+ * - `anonymous`: a `public` route called without credentials checked (`subject` is null).
+ */
+export interface CallerIdentity {
+  kind: 'jwt' | 'apiKey' | 'anonymous';
+  subject: string | null;
+  scopes: string[];
+  claims: Record<string, string>;
 }
 
 /** A secret key the extension reads with `ctx.secrets.get(key)`. */
@@ -188,6 +223,8 @@ export interface RouteContext<Config = Record<string, unknown>> {
   metrics: Metrics;
   /** Walks a paginated HTTP API in constant memory. */
   paginate<T>(options: PaginateOptions<T>): AsyncIterable<T>;
+  /** Who is calling: verified before the handler runs (`anonymous` only on a `public` route). */
+  identity: CallerIdentity;
 }
 
 /** A route handler; default export name in a handler file is `handler`. */
