@@ -3,6 +3,7 @@
  * that tenant's runtime configuration, vault paths, data folder and dummy local AWS credentials.
  * Pure where it can be (`tenantRuntimeConfig`, `localTenantEnvironment`); `prepareLaunch` builds.
  */
+import { devIssuer, resolveTenantAuth, type AuthSettings } from '../../../contract/auth.js';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { packageRoot } from '../../../artifact/locate.js';
@@ -35,7 +36,7 @@ export function tenantDataPaths(project: Project, tenant: string): { dir: string
  * project's per-extension defaults (`tenantConfig` in the config file) under the tenant's own
  * settings, and the webhook secret reference.
  */
-export function tenantRuntimeConfig(project: Project, record: TenantRecord): TenantRuntimeConfig {
+export function tenantRuntimeConfig(project: Project, record: TenantRecord, options: { dev?: boolean } = {}): TenantRuntimeConfig {
   const extensions = [...record.extensions].sort();
   const config: Record<string, unknown> = {};
   for (const extension of extensions) {
@@ -48,7 +49,9 @@ export function tenantRuntimeConfig(project: Project, record: TenantRecord): Ten
     const extension = secretMappingExtension(key);
     if (extension !== undefined && extensions.includes(extension)) secrets[key] = record.secrets[key]!.reference;
   }
-  return { extensions, secrets, config, webhookSecret: webhookSecretReference(record.stage, record.id) };
+  // Who may call: the project's `auth` settings; under `dev` its own issuer is trusted too.
+  const auth = resolveTenantAuth(project.config.auth as AuthSettings | undefined, record.id, options.dev ? devIssuer(project.config.project, record.stage) : undefined);
+  return { extensions, secrets, config, webhookSecret: webhookSecretReference(record.stage, record.id), auth };
 }
 
 /**
@@ -73,9 +76,10 @@ export function localTenantEnvironment(
       tier,
       table: tenantTableName(record.stage, record.id),
       artifact: artifact.sha256,
-      tenantConfig: tenantRuntimeConfig(project, record),
+      tenantConfig: tenantRuntimeConfig(project, record, { dev: true }),
       secretsBackend: { kind: 'vault', path: paths.vault, keyFile: paths.key, minGeneration: record.vaultGeneration ?? 0 },
       generationSource: { kind: 'file', path: paths.generation },
+      apiKeySource: { kind: 'file', path: paths.dir },
       tuning,
     }),
     SOVEREIGN_DEV_ENTRY: artifact.entry,
@@ -179,5 +183,5 @@ export async function prepareLaunch(project: Project, record: TenantRecord, pare
 
 /** The parts of a record that change what the tenant's process runs; a change means a restart. */
 export function launchFingerprint(project: Project, record: TenantRecord): string {
-  return JSON.stringify({ tier: record.tier, stage: record.stage, config: tenantRuntimeConfig(project, record) });
+  return JSON.stringify({ tier: record.tier, stage: record.stage, config: tenantRuntimeConfig(project, record, { dev: true }) });
 }
