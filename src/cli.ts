@@ -6,7 +6,7 @@ import { stageProblem } from './names.js';
 import { Output } from './output/output.js';
 import { TARGET_NAMES } from './targets/names.js';
 import type { Project } from './project.js';
-import { COMMANDS, GROUPS, type CommandEntry } from './commands/registry.js';
+import { COMMANDS, GROUPS, SUBGROUPS, type CommandEntry } from './commands/registry.js';
 import { GLOBAL_ENV, type CommandContext, type CommandModule, type GlobalOptions } from './commands/types.js';
 import { usageError } from './commands/usage-error.js';
 
@@ -17,10 +17,10 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-/** The command path argv names (`['tenant', 'create']`), skipping global options and their values. */
+/** The command path argv names (`['tenant', 'create']`, `['tenant', 'keys', 'list']`), skipping global options and their values. */
 export function commandPathOf(argv: string[]): string[] {
   const words: string[] = [];
-  for (let i = 0; i < argv.length && words.length < 2; i += 1) {
+  for (let i = 0; i < argv.length && words.length < 3; i += 1) {
     const token = argv[i]!;
     if (token === '--') break;
     if (token.startsWith('-')) {
@@ -29,6 +29,7 @@ export function commandPathOf(argv: string[]): string[] {
     }
     words.push(token);
     if (words.length === 1 && !(token in GROUPS)) break;
+    if (words.length === 2 && !(words.join(' ') in SUBGROUPS)) break;
   }
   return words;
 }
@@ -167,8 +168,15 @@ export async function buildProgram(argv: string[], onRun: (m: CommandModule, c: 
     if (!COMMANDS.some((c) => c.path[0] === group)) continue;
     groups.set(group, program.command(group).description(summary));
   }
+  // A subgroup (`tenant keys`) is listed in its group's help where its first verb comes.
+  const parentOf = (path: string[]): Command => {
+    const key = path.join(' ');
+    let parent = groups.get(key);
+    if (!parent) groups.set(key, (parent = groups.get(path[0]!)!.command(path[1]!).description(SUBGROUPS[key]!)));
+    return parent;
+  };
   for (const entry of COMMANDS) {
-    const parent = entry.path.length === 2 ? groups.get(entry.path[0])! : program;
+    const parent = entry.path.length === 1 ? program : parentOf(entry.path.slice(0, -1));
     const selected = entry.path.every((p, i) => path[i] === p);
     await wire(entry, parent, selected, onRun);
   }

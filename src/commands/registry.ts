@@ -2,7 +2,7 @@ import type { CommandModule } from './types.js';
 
 /** A command of the table: found by its path, loaded only when it runs. */
 export interface CommandEntry {
-  path: [string] | [string, string];
+  path: [string] | [string, string] | [string, string, string];
   summary: string;
   /** The command file: its default export is the declared command. */
   load: () => Promise<{ default: CommandModule }>;
@@ -16,6 +16,11 @@ export const GROUPS: Record<string, string> = {
   template: 'The CloudFormation templates tenants are deployed with',
   verify: 'Prove properties of the deployed fleet',
   secrets: 'Secret references, values, rotation and rollback (values never printed)',
+};
+
+/** Groups inside a group (`tenant keys`), by their two-word path, and what they are about. */
+export const SUBGROUPS: Record<string, string> = {
+  'tenant keys': 'API keys of a tenant\'s machine clients: shown once, stored hashed, scoped, revocable',
 };
 
 /**
@@ -37,6 +42,9 @@ export const COMMANDS: CommandEntry[] = [
   { path: ['tenant', 'offboard'], summary: 'Export data and audit bundle, destroy, and sign a deletion certificate', load: () => import('./tenant/offboard.js') },
   { path: ['tenant', 'certificate-verify'], summary: 'Check a deletion certificate and the files it names', load: () => import('./tenant/certificate-verify.js') },
   { path: ['tenant', 'billing'], summary: 'Show or set the billing customer whose events drive a tenant', load: () => import('./tenant/billing.js') },
+  { path: ['tenant', 'keys', 'create'], summary: 'Create an API key for a machine client; the key is printed once', load: () => import('./tenant/keys/create.js') },
+  { path: ['tenant', 'keys', 'list'], summary: 'List a tenant\'s API keys: name, scopes, created, last used, expiry (never the key)', load: () => import('./tenant/keys/list.js') },
+  { path: ['tenant', 'keys', 'revoke'], summary: 'Revoke an API key: runtimes refuse it within about a second', load: () => import('./tenant/keys/revoke.js') },
   { path: ['ext', 'new'], summary: 'Scaffold a new extension that passes its test at once', load: () => import('./ext/new.js') },
   { path: ['ext', 'list'], summary: 'List extensions: version, routes, secrets and the tenants that enable them', load: () => import('./ext/list.js') },
   { path: ['ext', 'validate'], summary: 'Check manifests, handlers, route collisions, permissions and secret use', load: () => import('./ext/validate.js') },

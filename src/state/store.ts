@@ -70,6 +70,18 @@ export interface GenerationChange {
   suspended?: boolean;
 }
 
+/**
+ * An item of a tenant's own table that a commit writes in the same step as its audit event
+ * (targets that keep tenant tables: aws, in the commit's transaction). A put only creates (the
+ * item must be absent), a delete only removes an item that is there; otherwise nothing is written.
+ */
+export interface TenantItemChange {
+  tenant: string;
+  kind: 'put' | 'delete';
+  /** put: the whole item; delete: its key (`pk`, `sk`). */
+  item: Record<string, unknown>;
+}
+
 /** The generation a commit gave a marker change; `null` until committed, or where it was not published. */
 export interface GenerationTicket {
   readonly tenant: string;
@@ -98,6 +110,8 @@ export class Transaction {
   readonly unprovisioned = new Set<string>();
   /** The generation each tenant's vault is written at by this commit (where the target keeps vaults). */
   readonly vaultGenerations = new Map<string, number>();
+  /** Items of tenants' own tables (targets that keep them: aws). */
+  readonly tenantItems: TenantItemChange[] = [];
 
   putTenant(record: TenantRecord): void {
     this.tenants.set(record.id, record);
@@ -120,6 +134,16 @@ export class Transaction {
 
   putGuarded(item: GuardedItem): void {
     this.guarded.push(item);
+  }
+
+  /** Creates an item in the tenant's own table with the commit (only if no item has its key). */
+  putTenantItem(tenant: string, item: Record<string, unknown>): void {
+    this.tenantItems.push({ tenant, kind: 'put', item });
+  }
+
+  /** Deletes an item of the tenant's own table with the commit (only if it is there). */
+  deleteTenantItem(tenant: string, key: { pk: string; sk: string }): void {
+    this.tenantItems.push({ tenant, kind: 'delete', item: key });
   }
 
   /**

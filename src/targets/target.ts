@@ -15,7 +15,8 @@ import type { Output } from '../output/output.js';
 import type { Project } from '../project.js';
 import type { SecretStore } from '../secrets/store.js';
 import type { TenantRecord } from '../state/registry.js';
-import type { StateStore } from '../state/store.js';
+import type { StateStore, Transaction } from '../state/store.js';
+import type { ApiKeyRecord } from '../contract/api-keys.js';
 import type { TelemetrySource } from '../telemetry/source.js';
 import type { TenantBuild } from '../fleet/tenant-build.js';
 import type { TenantDiff } from './diff.js';
@@ -101,6 +102,25 @@ export interface SecretMetadataSource {
   unavailable?: string;
 }
 
+/**
+ * Where a target keeps a tenant's API key records (see `contract/api-keys.ts`): reads, and the
+ * changes a `tenant keys` mutation stages in its transaction so they land with its audit event.
+ */
+export interface ApiKeyStore {
+  /** The tenant's key records, as stored now (read under the mutation's lock when it runs in one). */
+  records(tenant: TenantRecord): Promise<ApiKeyRecord[]>;
+  /**
+   * When each key was last used, by key id, as the tenant's runtime records it. A hint for
+   * people: the tenant's own code can write it, so nothing is decided on it, and a record that
+   * cannot be read is no record.
+   */
+  lastUsed(tenant: TenantRecord): Promise<Record<string, string>>;
+  /** Stages a new key's record; `current` are the records read in the same mutation. */
+  stageCreate(tx: Transaction, tenant: TenantRecord, record: ApiKeyRecord, current: ApiKeyRecord[]): void;
+  /** Stages the removal of a key's record; `current` are the records read in the same mutation. */
+  stageRevoke(tx: Transaction, tenant: TenantRecord, record: ApiKeyRecord, current: ApiKeyRecord[]): void;
+}
+
 export interface Target {
   readonly name: TargetName;
   /** The tenant registry, the audit log and the lock. */
@@ -119,6 +139,8 @@ export interface Target {
   secrets(options: { mutating: boolean }): Promise<SecretsPlumbing>;
   /** Rotation metadata for evidence bundles. */
   secretMetadata(): Promise<SecretMetadataSource>;
+  /** Where the tenants' API key records are kept. */
+  apiKeys(): Promise<ApiKeyStore>;
   /** Figures, health and logs of the target's tenants. */
   telemetry(): TelemetrySource;
   /** Where offboarding exports, releases and destroys a tenant. */

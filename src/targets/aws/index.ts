@@ -63,6 +63,10 @@ export function createAwsTarget(host: TargetHost): Target {
     async secretMetadata() {
       return { backend: () => undefined, unavailable: 'on the aws target rotation dates come from SSM and Secrets Manager, which were not queried' };
     },
+    async apiKeys() {
+      const { awsApiKeyStore } = await import('./api-keys.js');
+      return awsApiKeyStore(sessionOf());
+    },
     telemetry() {
       // Figures cover every deployed tenant of the stage.
       return lazyTelemetrySource(`no tenant of stage ${host.globals.stage} has been deployed to aws yet`, () =>

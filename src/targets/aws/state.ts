@@ -10,8 +10,9 @@
  *   the registry table's TTL attribute) when the item expires.
  *
  * A mutation takes the lock, runs, then writes its tenant items (each conditional on the version
- * it read), its guarded items (each under its own condition) and its audit event (conditional on
- * its `seq` being free) in one transaction, so two writers never fork the chain, a record never
+ * it read), its guarded items (each under its own condition), the items of tenants' own tables it
+ * staged (API key records: a put only where none is, a delete only of what is there) and its
+ * audit event (conditional on its `seq` being free) in one transaction, so two writers never fork the chain, a record never
  * changes without its event, and a guarded claim (a billing event id) lands with the change it
  * guards or not at all — even from a process whose lock expired.
  */
@@ -22,7 +23,7 @@ import { ExitCode, UserError, conflict } from '../../errors.js';
 import type { Project } from '../../project.js';
 import { buildEvent, chainLinkProblem, GENESIS_HASH, type AuditEvent, type NewAuditEvent } from '../../state/audit-log.js';
 import type { TenantRecord } from '../../state/registry.js';
-import { GuardedWriteConflict, mutationEvent, Transaction, type GuardedItem, type HeadCheckpoint, type MutateOptions, type MutationInfo, type StateStore } from '../../state/store.js';
+import { GuardedWriteConflict, mutationEvent, Transaction, type GuardedItem, type HeadCheckpoint, type MutateOptions, type MutationInfo, type StateStore, type TenantItemChange } from '../../state/store.js';
 import { auditTableName, tenantRegistryTableName, tenantTableName } from '../../templates/names.js';
 import { awsFailure, realSleep, withBackoff, type Sleep } from './errors.js';
 import { openAwsSession, type AwsSession } from './session.js';
@@ -191,6 +192,16 @@ export class AwsState implements StateStore {
       ExpressionAttributeNames: { '#field': item.when.field },
       ExpressionAttributeValues: { ':value': item.attributes[item.when.field] },
     };
+  }
+
+  /**
+   * A tenant-table item of the transaction: the tenant's own table (same account and region as
+   * the control plane, so one transaction holds both); a put only creates, a delete only removes.
+   */
+  private tenantTableWrite(change: TenantItemChange) {
+    const TableName = tenantTableName(this.session.stage, change.tenant);
+    if (change.kind === 'put') return { Put: { TableName, Item: change.item, ConditionExpression: 'attribute_not_exists(sk)' } };
+    return { Delete: { TableName, Key: { pk: change.item.pk, sk: change.item.sk }, ConditionExpression: 'attribute_exists(sk)' } };
   }
 
   /** The last audit event, or undefined for an empty chain. */
@@ -490,11 +501,12 @@ export class AwsState implements StateStore {
       };
     });
     const guardedItems = tx.guarded.map((item) => ({ Put: this.guardedPut(item) }));
+    const tenantTableItems = tx.tenantItems.map((change) => this.tenantTableWrite(change));
     for (let attempt = 1; ; attempt += 1) {
       const event = this.buildEvent(await this.lastEvent(), this.newEvent(info, tx));
       try {
         await this.call('recording the change', () =>
-          this.documents.send(new TransactWriteCommand({ TransactItems: [...tenantItems, ...guardedItems, { Put: this.eventItem(event) }] })),
+          this.documents.send(new TransactWriteCommand({ TransactItems: [...tenantItems, ...guardedItems, ...tenantTableItems, { Put: this.eventItem(event) }] })),
         );
         return event;
       } catch (error) {
@@ -506,6 +518,14 @@ export class AwsState implements StateStore {
           throw new GuardedWriteConflict(guardedFailures, `${guardedFailures.map((g) => `${g.partition} ${g.key}`).join(', ')} was written by another command while this one ran; nothing was written`, {
             hint: 'run the command again: it starts from the current state',
           });
+        }
+        const tableStart = tenantItems.length + guardedItems.length;
+        const tableFailures = failed.filter((i) => i >= tableStart && i < tableStart + tenantTableItems.length).map((i) => tx.tenantItems[i - tableStart]!);
+        if (tableFailures.length > 0) {
+          throw conflict(
+            `${tableFailures.map((c) => `item ${String(c.item.pk)} of tenant ${c.tenant}'s table`).join(', ')} was changed by another command while this one ran; nothing was written`,
+            'run the command again: it starts from the current state',
+          );
         }
         const tenantFailures = failed.filter((i) => i < tenantItems.length).map((i) => [...tx.tenants.keys()][i]!);
         if (tenantFailures.length > 0) {

@@ -89,6 +89,7 @@ export async function commitMutation<T>(project: Project, actor: string, running
     }
     // Local state is guarded by the project lock and keeps its ledgers in files (`tx.write`).
     if (tx.guarded.length > 0) throw new Error(`local state does not store guarded items (${tx.guarded.map((g) => g.partition).join(', ')})`);
+    if (tx.tenantItems.length > 0) throw new Error('local state has no tenant tables: tenant files are written with `tx.write`');
     const changes = await fileChanges(project, actor, tx);
     // Outputs the user asked for outside `.sovereign/` (a retention folder) are written first:
     // recovery touches only the project's own state.

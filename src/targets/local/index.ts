@@ -44,6 +44,10 @@ export function createLocalTarget(host: TargetHost): Target {
       const { localSecretMetadata } = await import('./secret-store.js');
       return localSecretMetadata(host.project());
     },
+    async apiKeys() {
+      const { localApiKeyStore } = await import('./api-keys.js');
+      return localApiKeyStore(host.project());
+    },
     telemetry() {
       return lazyTelemetrySource('start `sovereign dev` in this project: runtime figures come from its gateway', () =>
         import('./telemetry.js').then(({ localTelemetry }) => localTelemetry(host.project())),
