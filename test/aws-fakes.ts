@@ -371,6 +371,8 @@ export class FakeDocumentTables {
       const clause = part.trim();
       let m = /^attribute_not_exists\((\w+)\)$/.exec(clause);
       if (m) return existing === undefined || existing[m[1]!] === undefined;
+      m = /^attribute_exists\((\w+)\)$/.exec(clause);
+      if (m) return existing !== undefined && existing[m[1]!] !== undefined;
       m = /^([#\w]+)\s*(<=|=|<)\s*(:\w+)$/.exec(clause);
       if (m) {
         const attr = m[1]!.startsWith('#') ? names[m[1]!]! : m[1]!;

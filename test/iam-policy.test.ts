@@ -96,7 +96,7 @@ describe('extension statements', () => {
       Effect: 'Allow',
       Action: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       Resource: ['arn:aws:dynamodb:eu-west-1:123456789012:table/sovereign-prod-acme'],
-      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['avalara#*', 'tax-engine#*'] }, Null: { 'dynamodb:LeadingKeys': 'false' } },
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['avalara#*', 'tax-engine#*', '_usage'] }, Null: { 'dynamodb:LeadingKeys': 'false' } },
     });
     expect(policy.Statement.slice(7)).toStrictEqual([
       { Sid: 'ExtAvalara1', Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::a-acme'] },

@@ -7,6 +7,7 @@
 import { badInput } from '../errors.js';
 import type { PermissionStatement } from '../runtime/extension.js';
 import { extensionKeyPrefix } from '../runtime/table.js';
+import { USAGE_PARTITION } from '../contract/api-keys.js';
 import { resourceMatches } from '../isolation/policy-eval.js';
 import { secretsKeyAlias, tenantFunctionName, tenantLogGroupName, tenantRoleName, tenantTableName } from './names.js';
 
@@ -155,9 +156,10 @@ export function renderTenantPolicy(inputs: TenantPolicyInputs): PolicyDocument {
       Resource: [table, fill(`${arn}:dynamodb:{region}:{account}:table/${tenantTableName(stage, tenant)}/index/*`)],
     },
   ];
-  // Sovereign's own items (the `_sovereign` generation marker that carries suspension) are
-  // written by the CLI and the billing function only: a write whose partition keys are not all
-  // an enabled extension's is denied, so tenant code cannot lift its own suspension.
+  // Sovereign's own items (the `_sovereign` generation marker that carries suspension, the
+  // `_sovereign#apikey` key records) are written by the CLI and the billing function only: a write
+  // whose partition keys are not all an enabled extension's (or `_usage`, where the runtime records
+  // when a key was last used) is denied, so tenant code cannot lift its own suspension or mint keys.
   const prefixes = [...new Set(inputs.extensions.map((e) => `${extensionKeyPrefix(e.name)}*`))].sort();
   if (prefixes.length > 0) {
     statements.push({
@@ -165,7 +167,7 @@ export function renderTenantPolicy(inputs: TenantPolicyInputs): PolicyDocument {
       Effect: 'Allow',
       Action: [...RUNTIME_TABLE_WRITE_ACTIONS],
       Resource: [table],
-      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes }, Null: { 'dynamodb:LeadingKeys': 'false' } },
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...prefixes, USAGE_PARTITION] }, Null: { 'dynamodb:LeadingKeys': 'false' } },
     });
   }
   if (scope.ssmParameters.length > 0) {
