@@ -33,6 +33,7 @@ describe('sovereign audit export', () => {
       'audit/chain.jsonl',
       'audit/checkpoints.jsonl',
       'audit/events.jsonl',
+      'auth.json',
       'extensions/avalara.json',
       'extensions/cetec.json',
       'extensions/index.json',

@@ -46,7 +46,7 @@ describe.skipIf(!available)('report.html in a headless browser', () => {
 
       expect(await page.title()).toBe('Audit report — tenant acme');
       const headings = (await page.locator('h2').allInnerTexts()).map((h) => h.trim());
-      expect(headings).toEqual(['Tenant summary', 'Resources', 'IAM policy', 'Isolation matrix', 'Secrets', 'Deploy timeline', 'Extensions', 'Audit events', 'Control mapping', 'Bundle contents']);
+      expect(headings).toEqual(['Tenant summary', 'Resources', 'IAM policy', 'Isolation matrix', 'Secrets', 'Route authentication and API keys', 'Deploy timeline', 'Extensions', 'Audit events', 'Control mapping', 'Bundle contents']);
 
       // Isolation: acme → globex and globex → acme, every kind denied.
       const matrix = page.locator('#isolation-matrix');

@@ -22,6 +22,8 @@ import { renderTenantPolicy, tenantStackName, renderTenantStack, tenantTags, TIE
 import { tenantSecretScope } from '../templates/secret-scope.js';
 import { tenantRuntimeConfig } from '../targets/local/dev/launch.js';
 import type { Project } from '../project.js';
+import { resolveTenantAuth, type TenantAuth } from '../contract/auth.js';
+import type { ApiKeyView } from '../tenants/api-keys.js';
 
 /** References whose current version is older than this are flagged. */
 export const ROTATION_MAX_AGE_DAYS = 90;
@@ -53,6 +55,22 @@ export interface EvidenceSources {
   secretBackendUnavailable?: string;
   /** The isolation matrix evaluator (`sovereign verify isolation`'s offline one). */
   isolationMatrix(inputs: IsolationInputs, options: { only: string }): Promise<IsolationMatrix>;
+  /** The tenant's API keys (metadata only: never a key or its hash); absent: not read for this bundle. */
+  apiKeys?(): Promise<ApiKeyView[]>;
+}
+
+/** Who may call the tenant's API, as the bundle's `auth.json` carries it. */
+export interface AuthEvidence {
+  tenant: string;
+  note: string;
+  /** The caller rules deployed with the tenant (issuers, audiences, tenant claim, whether keys are accepted). */
+  callers: TenantAuth;
+  /** Every route of the enabled extensions (those that load) with its requirement. */
+  routes: Array<{ extension: string; method: string; path: string; auth: 'required' | 'public'; scopes: string[] }>;
+  /** The active keys; null when they could not be read (`keysUnavailable` says why). */
+  keys: Array<Omit<ApiKeyView, 'status'>> | null;
+  expiredKeys: number | null;
+  keysUnavailable?: string;
 }
 
 /** The isolation proof as a bundle carries it. */
@@ -120,6 +138,8 @@ export interface Evidence {
   resources: Array<{ logicalId: string; type: string; name: string }>;
   stackName: string;
   parameters: Record<string, unknown> | undefined;
+  /** Route requirements and API keys (bundles made before them have none). */
+  auth?: AuthEvidence;
 }
 
 
@@ -203,6 +223,29 @@ async function secretEvidence(sources: EvidenceSources, record: TenantRecord): P
     out.push(evidence);
   }
   return { secrets: out, ...(backend ? {} : { reason: sources.secretBackendUnavailable ?? 'the secret store cannot be read from here' }) };
+}
+
+/** Route requirements of the loaded extensions and the tenant's active keys, without key material. */
+async function authEvidence(sources: EvidenceSources, record: TenantRecord, loaded: LoadedExtension[]): Promise<AuthEvidence> {
+  const routes = loaded.flatMap((e) =>
+    (e.manifest?.routes ?? []).map((r) => ({ extension: e.name, method: r.method, path: `/${e.name}${r.path === '/' ? '' : r.path}`, auth: r.auth, scopes: [...(r.scopes ?? [])] })),
+  );
+  const evidence: AuthEvidence = {
+    tenant: record.id,
+    note: 'route requirements and API key metadata only; no key and no key hash is part of this bundle',
+    callers: resolveTenantAuth(sources.project.config.auth, record.id),
+    routes,
+    keys: null,
+    expiredKeys: null,
+  };
+  if (!sources.apiKeys) return { ...evidence, keysUnavailable: 'the API keys were not read for this bundle' };
+  try {
+    const keys = await sources.apiKeys();
+    const active = keys.filter((k) => k.status === 'active');
+    return { ...evidence, keys: active.map(({ status: _status, ...rest }) => rest), expiredKeys: keys.length - active.length };
+  } catch (error) {
+    return { ...evidence, keysUnavailable: `the API keys could not be read: ${firstLine(error)}` };
+  }
 }
 
 /** Collects every evidence document of the tenant. */
@@ -372,5 +415,16 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
     sections.push({ id: 'openapi', title: 'OpenAPI document', status: 'not available', files: [], reason: extensionsBlocker! });
   }
 
-  return { sections, documents, tenant: record, extensions, secrets, policy, isolation, resources, stackName, parameters };
+  // Who may call: each route's requirement and the active API keys.
+  const auth = await authEvidence(sources, record, (loaded ?? []).filter((e) => e.status === 'ok'));
+  documents.set('auth.json', auth);
+  sections.push({
+    id: 'auth',
+    title: 'Route authentication and API keys',
+    status: 'included',
+    files: ['auth.json'],
+    ...(auth.keysUnavailable ? { reason: `routes included; keys not available: ${auth.keysUnavailable}` } : loaded ? {} : { reason: `keys included; routes not available: ${extensionsBlocker}` }),
+  });
+
+  return { sections, documents, tenant: record, extensions, secrets, policy, isolation, resources, stackName, parameters, auth };
 }

@@ -20,6 +20,7 @@ import type { AuditEvent } from '../state/audit-log.js';
 import type { TenantRecord } from '../state/registry.js';
 import type { StateStore } from '../state/store.js';
 import { requireTenant } from '../tenants/tenants.js';
+import type { ApiKeyView } from '../tenants/api-keys.js';
 import { DeflateSink, writeTarGz, type ArchiveEntry, type DeflatedData } from './archive.js';
 import { CHAIN_FILE, CHECKPOINTS_FILE, EVENTS_FILE, writeTenantSegment, type SegmentSummary, type WrittenSegment } from './chain.js';
 import { gatherEvidence, type EvidenceSources, type LoadedExtension, type Section } from './evidence.js';
@@ -45,6 +46,8 @@ export interface ExportOptions {
   secretBackend(tenant: TenantRecord): Promise<SecretStore | undefined> | SecretStore | undefined;
   secretBackendUnavailable?: string;
   isolationMatrix: EvidenceSources['isolationMatrix'];
+  /** The tenant's API keys for the bundle's `auth.json` (metadata only); absent: not read. */
+  apiKeys?: (tenant: TenantRecord) => Promise<ApiKeyView[]>;
   now?: () => Date;
   /** gzip level (default 1: the content is mostly hashes, higher levels cost time for little size). */
   level?: number;
@@ -131,6 +134,7 @@ export async function exportAuditBundle(options: ExportOptions): Promise<ExportR
         secretBackend: () => options.secretBackend(record),
         ...(options.secretBackendUnavailable ? { secretBackendUnavailable: options.secretBackendUnavailable } : {}),
         isolationMatrix: options.isolationMatrix,
+        ...(options.apiKeys ? { apiKeys: () => options.apiKeys!(record) } : {}),
       });
       for (const [path, value] of evidence.documents) writeJson(staging, path, value);
 

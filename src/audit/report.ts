@@ -159,6 +159,39 @@ function secrets(inputs: ReportInputs): string {
   return section('secrets', 'Secrets', `<p class="note">References and version metadata only — no secret value is in this bundle.</p>${note}${table(['Key', 'Reference', 'Versions', 'Current version', 'Last rotation', 'Age', 'Rotation'], rows, { id: 'secrets-table' })}`);
 }
 
+function callers(inputs: ReportInputs): string {
+  const auth = inputs.evidence.auth;
+  if (!auth) return section('auth', 'Route authentication and API keys', '<p class="na"><strong>Not available.</strong> This bundle carries no caller evidence.</p>');
+  const c = auth.callers;
+  const rules = `<dl>${[
+    ['JWT issuers', c.issuers.length ? list(c.issuers) : 'none (no JWT callers)'],
+    ['Audiences', c.audiences.length ? list(c.audiences) : 'none'],
+    ['Tenant claim', c.tenantClaim === null ? 'none (an issuer of this tenant only)' : code(c.tenantClaim)],
+    ['API keys', c.apiKeys ? 'accepted' : 'refused'],
+  ].map(([k, v]) => `<dt>${e(k)}</dt><dd>${v}</dd>`).join('')}</dl>`;
+  const routeRows = auth.routes.map((r) => [
+    code(r.method),
+    code(r.path),
+    r.auth === 'public' ? badge('public', 'warn') : badge('required', 'ok'),
+    r.scopes.length ? `at least one of ${list(r.scopes)}` : r.auth === 'public' ? 'anyone' : 'any caller of this tenant',
+  ]);
+  const keys =
+    auth.keys === null
+      ? `<p class="na"><strong>Not available.</strong> ${e(auth.keysUnavailable ?? '')}</p>`
+      : table(
+          ['Name', 'Id', 'Scopes', 'Created', 'Last used', 'Expires'],
+          auth.keys.map((k) => [code(k.name), code(k.id), k.scopes.length ? list(k.scopes) : 'none', `${e(k.createdAt)} by ${e(k.createdBy)}`, e(k.lastUsedAt ?? 'never'), e(k.expiresAt ?? 'never')]),
+          { id: 'keys-table', empty: 'The tenant has no active API keys.' },
+        ) + (auth.expiredKeys ? `<p class="note">${e(auth.expiredKeys)} expired key(s) are still stored and refused; revoke them with <code>sovereign tenant keys revoke</code>.</p>` : '');
+  return section(
+    'auth',
+    'Route authentication and API keys',
+    `<p class="note">Who may call the tenant's API: the caller rules it is deployed with, each route of its enabled extensions with its requirement (a route with scopes needs a token or key carrying at least one), and its active API keys. Key names and metadata only — no key and no key hash is in this bundle (<code>auth.json</code>).</p>${rules}` +
+      table(['Method', 'Path', 'Auth', 'Scopes'], routeRows, { id: 'routes-table', empty: 'No routes: no extension is enabled (or none loads).' }) +
+      keys,
+  );
+}
+
 function timeline(inputs: ReportInputs): string {
   const r = inputs.evidence.tenant;
   type Row = { at: string; what: string; by: string; detail: string };
@@ -253,6 +286,7 @@ export function renderReport(inputs: ReportInputs): string {
     ['iam-policy', 'IAM policy'],
     ['isolation', 'Isolation matrix'],
     ['secrets', 'Secrets'],
+    ['auth', 'Route authentication and API keys'],
     ['timeline', 'Deploy timeline'],
     ['extensions', 'Extensions'],
     ['events', 'Audit events'],
@@ -279,6 +313,7 @@ ${resources(inputs)}
 ${policy(inputs)}
 ${isolation(inputs)}
 ${secrets(inputs)}
+${callers(inputs)}
 ${timeline(inputs)}
 ${extensions(inputs)}
 ${events(inputs)}

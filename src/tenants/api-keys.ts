@@ -11,6 +11,7 @@ import { API_KEY_NAME, API_KEYS_GENERATION_REFERENCE, generateApiKey, hashApiKey
 import { resolveTenantAuth } from '../contract/auth.js';
 import { badInput, conflict, notFound } from '../errors.js';
 import type { Project } from '../project.js';
+import type { TenantRecord } from '../state/registry.js';
 import type { StateStore } from '../state/store.js';
 import type { ApiKeyStore } from '../targets/target.js';
 import { requireTenant } from './tenants.js';
@@ -135,10 +136,14 @@ export async function revokeApiKey(env: KeysEnv, options: { tenant: string; name
   });
 }
 
-/** The tenant's keys with their last use, oldest first. */
+/** The keys of a tenant the caller has read, with their last use, in stored order. */
+export async function tenantKeyViews(store: ApiKeyStore, record: TenantRecord, now: Date): Promise<ApiKeyView[]> {
+  const [records, lastUsed] = await Promise.all([store.records(record), store.lastUsed(record)]);
+  return records.map((r) => apiKeyView(r, lastUsed, now.getTime()));
+}
+
+/** The tenant's keys with their last use. */
 export async function listApiKeys(env: KeysEnv, tenant: string): Promise<{ tenant: string; keys: ApiKeyView[] }> {
   const record = await requireTenant(env.state, tenant);
-  const [records, lastUsed] = await Promise.all([env.store.records(record), env.store.lastUsed(record)]);
-  const now = (env.now ?? (() => new Date()))().getTime();
-  return { tenant: record.id, keys: records.map((r) => apiKeyView(r, lastUsed, now)) };
+  return { tenant: record.id, keys: await tenantKeyViews(env.store, record, (env.now ?? (() => new Date()))()) };
 }

@@ -4,6 +4,7 @@ import { secretsEnv } from '../secrets/context.js';
 import { packageVersion } from '../../artifact/locate.js';
 import { badInput } from '../../errors.js';
 import { defineCommand, option, optionalText, parsedBy } from '../define.js';
+import { tenantKeyViews } from '../../tenants/api-keys.js';
 
 // Commander requires --tenant; an empty one is refused here, before anything is read.
 const requiredTenant = parsedBy((text) => {
@@ -26,6 +27,7 @@ export default defineCommand({
     const project = ctx.project();
     // The target's secret store (the vault, or SSM and Secrets Manager): version metadata only.
     const secrets = await secretsEnv(ctx, { mutating: false });
+    const keys = await ctx.target().apiKeys();
     const result = await exportAuditBundle({
       state: ctx.state(),
       project,
@@ -36,6 +38,7 @@ export default defineCommand({
       loadExtensions: (names) => loadProjectExtensions(project, names),
       secretBackend: (record) => secrets.backendFor(record),
       isolationMatrix: offlineIsolationMatrix,
+      apiKeys: (record) => tenantKeyViews(keys, record, new Date()),
       ...(out === undefined ? {} : { out }),
       ...(since === undefined ? {} : { since }),
     });
