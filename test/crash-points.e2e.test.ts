@@ -46,6 +46,8 @@ const CASES: Case[] = [
   { id: 'tenant-suspend', from: 'active', args: ['tenant', 'suspend', 'acme', '--reason', 'crash test'] },
   { id: 'tenant-resume', from: 'suspended', args: ['tenant', 'resume', 'acme'] },
   { id: 'tenant-destroy', from: 'active', args: ['tenant', 'destroy', 'acme', '--yes'], nested: true },
+  { id: 'tenant-keys-create', from: 'enabled', args: ['tenant', 'keys', 'create', 'acme', '--name', 'erp', '--scopes', 'invoices:read'] },
+  { id: 'tenant-keys-revoke', from: 'keyed', args: ['tenant', 'keys', 'revoke', 'acme', 'erp'] },
 ];
 
 const only = process.env.CRASH_POINTS_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -71,8 +73,8 @@ function keep(dir: string, name: string): void {
 }
 
 /**
- * One chain of commands prepares every project: a tenant, an extension enabled, a value stored,
- * mapped, rotated, the tenant active, then suspended.
+ * One chain of commands prepares every project: a tenant, an extension enabled, an API key
+ * created (and revoked again), a value stored, mapped, rotated, the tenant active, then suspended.
  */
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'sovereign-crash-points-'));
@@ -84,6 +86,9 @@ beforeAll(async () => {
   keep(dir, 'tenant');
   await ok(dir, ['ext', 'enable', 'avalara', '--tenant', 'acme']);
   keep(dir, 'enabled');
+  await ok(dir, ['tenant', 'keys', 'create', 'acme', '--name', 'erp', '--scopes', 'invoices:read']);
+  keep(dir, 'keyed');
+  await ok(dir, ['tenant', 'keys', 'revoke', 'acme', 'erp']);
   await ok(dir, ['secrets', 'put', LICENSE_KEY, '--tenant', 'acme', '--from-stdin'], 'license-1');
   keep(dir, 'stored');
   await ok(dir, ['secrets', 'set', 'acme', 'avalara.license_key', LICENSE_KEY]);

@@ -77,6 +77,8 @@ export async function recover(dir: string): Promise<{ ok: boolean; detail: strin
 /** Keys that hold a time: they differ between any two runs. */
 const TIME_KEY = /(At|^at|^time)$/;
 const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g;
+/** API key ids (`key_<16 hex>`), random like version ids. */
+const API_KEY_ID = /\bkey_[0-9a-f]{16}\b/g;
 
 /**
  * Keeps the version ids the prepared project already holds (the same in every copy) and replaces
@@ -97,7 +99,7 @@ class IdMapper {
     return token;
   }
   text(value: string): string {
-    return value.replace(UUID, (id) => this.map(id));
+    return value.replace(UUID, (id) => this.map(id)).replace(API_KEY_ID, (id) => this.map(id));
   }
 }
 
@@ -145,6 +147,7 @@ export interface Snapshot {
   keys: unknown;
   vaults: unknown;
   generations: unknown;
+  apiKeys: unknown;
   events: unknown;
   files: unknown;
 }
@@ -152,7 +155,7 @@ export interface Snapshot {
 /**
  * The project's state, normalised: tenant records without times, keys (presence, size, mode),
  * every vault decrypted (header generation, per target its versions with labels, author and a
- * hash of the value; the random webhook secret by length only), generation markers without
+ * hash of the value; the random webhook secret by length only), generation markers and API key records without
  * times, audit events (action, tenant, outcome, args) and the list of files below `.sovereign/`
  * except the config cache. Version ids in `known` (those of the prepared project) are kept, new
  * ones numbered. The recovery's tenant and event are left out, and with `dropRepairs`
@@ -161,6 +164,7 @@ export interface Snapshot {
 export async function snapshot(dir: string, options: { dropRepairs?: boolean; known?: ReadonlySet<string> } = {}): Promise<{ snapshot: Snapshot; chain: { ok: boolean; detail: string }; repairs: number; ids: Set<string> }> {
   const state = join(dir, '.sovereign');
   const ids = new IdMapper(options.known ?? new Set());
+  const hashes = new IdMapper(options.known ?? new Set());
   const log = join(state, 'audit', 'events.jsonl');
   // A last line without its newline is torn (an append cut short): not an event.
   const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
@@ -209,11 +213,19 @@ export async function snapshot(dir: string, options: { dropRepairs?: boolean; kn
   }
 
   const generations: Record<string, unknown> = {};
+  const apiKeys: Record<string, unknown> = {};
   const dataDir = join(state, 'data');
   if (existsSync(dataDir)) {
     for (const id of readdirSync(dataDir).filter((t) => t !== PROBE).sort()) {
       const path = join(dataDir, id, 'generation.json');
       if (existsSync(path)) generations[id] = normalise(JSON.parse(readFileSync(path, 'utf8')), ids);
+      // Key records: a random id and hash per key (numbered like version ids; hashes apart, so a key
+      // id gets the same number whether the events or the keys file show it first), name and scopes as they are.
+      const keysPath = join(dataDir, id, 'api-keys.json');
+      if (existsSync(keysPath)) {
+        const file = JSON.parse(readFileSync(keysPath, 'utf8')) as { keys: Array<{ hash: string }> };
+        apiKeys[id] = normalise({ ...file, keys: file.keys.map((k) => ({ ...k, hash: hashes.map(k.hash) })) }, ids);
+      }
     }
   }
 
@@ -227,7 +239,7 @@ export async function snapshot(dir: string, options: { dropRepairs?: boolean; kn
     detail: verified.ok ? '' : `audit chain does not verify: ${verified.problem?.message ?? `torn tail of ${verified.tornTail?.bytes ?? '?'} bytes`}`,
   };
   const files = filesBelow(state).filter((path) => !path.startsWith('cache/') && !isProbe(path));
-  return { snapshot: { registry, keys, vaults, generations, events, files }, chain, repairs, ids: ids.seen };
+  return { snapshot: { registry, keys, vaults, generations, apiKeys, events, files }, chain, repairs, ids: new Set([...ids.seen, ...hashes.seen]) };
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -269,13 +281,13 @@ export async function pool<T>(limit: number, tasks: Array<() => Promise<T>>): Pr
 }
 
 /**
- * What a reader sees before recovery: a change to the registry, keys, vaults or generation
- * markers must not be visible while the audit log lacks its event (a pending journal may still
+ * What a reader sees before recovery: a change to the registry, keys, vaults, generation
+ * markers or API key records must not be visible while the audit log lacks its event (a pending journal may still
  * hold changes back; that is the other, allowed, direction). Undefined when it holds.
  */
 export function unrecordedChange(got: Snapshot, before: Snapshot, after: Snapshot): string | undefined {
   if (same(got.events, after.events)) return undefined;
-  const changed = (['registry', 'keys', 'vaults', 'generations'] as const).filter((part) => !same(got[part], before[part]));
+  const changed = (['registry', 'keys', 'vaults', 'generations', 'apiKeys'] as const).filter((part) => !same(got[part], before[part]));
   if (changed.length === 0) return undefined;
   return `${changed.join('+')} changed while the audit log ${same(got.events, before.events) ? 'lacks the command\'s event' : 'matches neither state'}`;
 }
