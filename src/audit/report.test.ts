@@ -50,4 +50,45 @@ describe('report.html', () => {
     expect(html).not.toMatch(/<script|<link|src="http|href="http/i);
     expect(html).toContain("Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\"");
   });
+
+  it('lists each route with its requirement and the active keys, escaped, or says why the keys are not there', () => {
+    const base: Evidence = { sections: [], documents: new Map(), tenant: record, extensions: [], secrets: [], policy: undefined, isolation: undefined, resources: [], stackName: 'sovereign-dev-acme', parameters: undefined };
+    const render = (evidence: Evidence) =>
+      renderReport({
+        tenant: 'acme',
+        generatedAt: '2026-01-02T00:00:00.000Z',
+        toolVersion: '0.1.0',
+        signerFingerprint: 'f'.repeat(64),
+        since: null,
+        evidence,
+        events: { tenantEvents: 0, segmentEvents: 0, gapRuns: 0, anchor: { seq: 0, hash: '0'.repeat(64) }, head: { seq: 0, hash: '0'.repeat(64) }, since: null, firstTime: null, lastTime: null, actions: {}, recent: [] },
+        sections: [],
+        files: [],
+      });
+    const auth = {
+      tenant: 'acme',
+      note: '',
+      callers: { issuers: ['https://issuer.example/acme'], audiences: ['api'], tenantClaim: null, apiKeys: true },
+      routes: [
+        { extension: 'shop', method: 'GET', path: '/shop/status', auth: 'public' as const, scopes: [] },
+        { extension: 'shop', method: 'POST', path: '/shop/orders', auth: 'required' as const, scopes: ['orders:write', 'orders:admin'] },
+        { extension: 'shop', method: 'GET', path: '/shop/orders', auth: 'required' as const, scopes: [] },
+      ],
+      keys: [{ name: 'erp', id: 'key_0123456789abcdef', scopes: ['orders:write'], createdAt: '2026-01-01T00:00:00.000Z', createdBy: '<b>ops</b>@host', lastUsedAt: null, expiresAt: '2026-04-01T00:00:00.000Z' }],
+      expiredKeys: 2,
+    };
+    const html = render({ ...base, auth });
+    expect(html).toContain('<h2>Route authentication and API keys</h2>');
+    expect(html).toContain('<tr><td><code>GET</code></td><td><code>/shop/status</code></td><td><span class="badge warn">public</span></td><td>anyone</td></tr>');
+    expect(html).toContain('<tr><td><code>POST</code></td><td><code>/shop/orders</code></td><td><span class="badge ok">required</span></td><td>at least one of <code>orders:write</code><br><code>orders:admin</code></td></tr>');
+    expect(html).toContain('<td>any caller of this tenant</td>');
+    expect(html).toContain('<tr><td><code>erp</code></td><td><code>key_0123456789abcdef</code></td><td><code>orders:write</code></td><td>2026-01-01T00:00:00.000Z by &lt;b&gt;ops&lt;/b&gt;@host</td><td>never</td><td>2026-04-01T00:00:00.000Z</td></tr>');
+    expect(html).toContain('2 expired key(s)');
+    expect(html).toContain('none (an issuer of this tenant only)');
+
+    const unread = render({ ...base, auth: { ...auth, keys: null, expiredKeys: null, keysUnavailable: 'the API keys could not be read: <denied>' } });
+    expect(unread).toContain('<strong>Not available.</strong> the API keys could not be read: &lt;denied&gt;');
+    expect(unread).not.toContain('keys-table');
+    expect(render(base)).toContain('This bundle carries no caller evidence.');
+  });
 });
