@@ -6,6 +6,7 @@
  * the audit log, the evidence bundle and the whole `.sovereign/` tree are searched for the key
  * in every encoding — it appears only in its creation's stdout.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -47,6 +48,13 @@ describe('sovereign tenant keys (local target)', { timeout: 240_000 }, () => {
     await ok(dir, ['tenant', 'create', 'globex', '--no-deploy']);
     await ok(dir, ['ext', 'enable', 'avalara', '--tenant', 'acme']);
   }, 120_000);
+
+  it('`tenant --help` lists keys and `tenant keys --help` its three verbs', async () => {
+    const tenant = await ok(dir, ['tenant', '--help']);
+    expect(tenant.stdout).toMatch(/^\s+keys\s+API keys of a tenant's machine clients/m);
+    const keys = await ok(dir, ['tenant', 'keys', '--help']);
+    for (const verb of ['create', 'list', 'revoke']) expect(keys.stdout).toMatch(new RegExp(`^\\s+${verb}\\s+\\S`, 'm'));
+  });
 
   it('create prints the key once on stdout, warns on stderr, stores only its record, and audits it without key material', async () => {
     const created = await ok(dir, ['tenant', 'keys', 'create', 'acme', '--name', 'erp', '--scopes', 'invoices:read,invoices:write', '--scopes', 'invoices:read', '--scopes', 'sync:run', '--expires', '90d']);
@@ -239,6 +247,9 @@ describe('sovereign tenant keys (local target)', { timeout: 240_000 }, () => {
     await extract({ file: bundle, cwd: unpacked });
     const bundled = files(unpacked);
     expect(bundled.map((f) => relative(unpacked, f))).toContain('auth.json');
+    // Signed with the rest: the manifest lists it with its digest, so `audit verify` fails on any changed byte.
+    const manifest = JSON.parse(readFileSync(join(unpacked, 'manifest.json'), 'utf8')) as { files: Array<{ path: string; sha256: string }> };
+    expect(manifest.files.find((f) => f.path === 'auth.json')?.sha256).toBe(createHash('sha256').update(readFileSync(join(unpacked, 'auth.json'))).digest('hex'));
     for (const file of bundled) expect(leaks(readFileSync(file, 'latin1')), relative(unpacked, file)).toEqual([]);
     const auth = JSON.parse(readFileSync(join(unpacked, 'auth.json'), 'utf8')) as { keys: Array<{ name: string }>; routes: Array<{ path: string; auth: string }> };
     expect(auth.keys.map((k) => k.name).slice(-2)).toEqual(['kept', 'canary']);
