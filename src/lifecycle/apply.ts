@@ -6,7 +6,7 @@
  * warm runtime reads about once a second and then answers extension routes with 403.
  */
 import type { Project } from '../project.js';
-import type { SecretMetadataSource, TargetName } from '../targets/target.js';
+import type { ApiKeyStore, SecretMetadataSource, TargetName } from '../targets/target.js';
 import type { TenantRecord, TenantStatus } from '../state/registry.js';
 import type { StateStore, Transaction } from '../state/store.js';
 import { requireTenant } from '../tenants/tenants.js';
@@ -19,6 +19,8 @@ export interface LifecycleEnv {
   target: TargetName;
   /** Rotation metadata for the final audit bundle (default: none, with a reason). */
   secretMetadata?: SecretMetadataSource;
+  /** The tenants' API keys for the final audit bundle (default: not read, with a reason). */
+  apiKeys?: ApiKeyStore;
   warn?: (message: string) => void;
   now?: () => Date;
 }

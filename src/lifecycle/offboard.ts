@@ -19,6 +19,7 @@ import { loadOrCreateSigningKey } from '../audit/signing.js';
 import { localOffboardTarget } from '../targets/local/offboard.js';
 import { localSecretMetadata } from '../targets/local/secret-store.js';
 import { requireTenant } from '../tenants/tenants.js';
+import { tenantKeyViews } from '../tenants/api-keys.js';
 import type { TenantRecord } from '../state/registry.js';
 import { transitionTenant, type LifecycleEnv } from './apply.js';
 import { serializeCertificate, sha256, signCertificate, type CryptoShredding, type DeletionCertificate } from './certificate.js';
@@ -98,6 +99,7 @@ export async function offboardTenant(env: LifecycleEnv, options: OffboardOptions
     secretBackend: secrets.backend,
     isolationMatrix: offlineIsolationMatrix,
     ...(secrets.unavailable ? { secretBackendUnavailable: secrets.unavailable } : {}),
+    ...(env.apiKeys ? { apiKeys: (tenant: TenantRecord) => tenantKeyViews(env.apiKeys!, tenant, now) } : {}),
   });
   step('audit bundle', bundle.path);
 
