@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS } from './registry.js';
+import { commandPathOf } from '../cli.js';
+import { COMMANDS, GROUPS, SUBGROUPS } from './registry.js';
 
 describe('the command table', () => {
   it('loads a declared command for every entry, each with examples and every option described', async () => {
@@ -13,5 +14,17 @@ describe('the command table', () => {
       module.configure(command);
       for (const option of command.options) if (!option.hidden) expect(option.description, `${name} ${option.flags}`).not.toBe('');
     }
+  });
+
+  it('names a command by one word, a group and a verb, or a group, a subgroup and a verb', () => {
+    for (const entry of COMMANDS) {
+      if (entry.path.length > 1) expect(GROUPS, entry.path.join(' ')).toHaveProperty([entry.path[0]]);
+      if (entry.path.length === 3) expect(SUBGROUPS, entry.path.join(' ')).toHaveProperty([entry.path.slice(0, 2).join(' ')]);
+      expect(commandPathOf([...entry.path, 'acme', '--json'])).toEqual(entry.path);
+    }
+    expect(commandPathOf(['--stage', 'prod', 'tenant', 'keys', 'create', 'acme', '--name', 'erp'])).toEqual(['tenant', 'keys', 'create']);
+    // A tenant called like a subgroup is an argument of its verb, not a path.
+    expect(commandPathOf(['tenant', 'show', 'keys'])).toEqual(['tenant', 'show']);
+    expect(commandPathOf(['tenant', 'keys'])).toEqual(['tenant', 'keys']);
   });
 });
