@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../errors.js';
+import { thrownBy } from '../../test/helpers/errors.js';
 import { apiKeyView, parseExpiry, parseKeyName, parseScopes } from './api-keys.js';
 
-const refused = (fn: () => unknown): UserError => {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof UserError) return error;
-    throw error;
-  }
-  throw new Error('not refused');
-};
+const refused = (fn: () => unknown): UserError => thrownBy(fn, UserError);
 
 describe('tenant keys input', () => {
   it('--expires takes minutes, hours or days up to 3650 days; anything else is exit 2', () => {
