@@ -7,7 +7,8 @@
  * in every encoding — it appears only in its creation's stdout.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -178,13 +179,54 @@ describe('sovereign tenant keys (local target)', { timeout: 240_000 }, () => {
 
   it('a keys file that is not one is a clear error (exit 1), not a crash', async () => {
     const copy = join(mkdtempSync(join(tmpdir(), 'sovereign-keys-')), 'proj');
-    await ok(dir, ['tenant', 'list']);
-    const { cpSync } = await import('node:fs');
     cpSync(dir, copy, { recursive: true });
     writeFileSync(keysFile(copy), '{"version":1,"keys":[{"id":1}]}');
     const result = await runCli(['tenant', 'keys', 'list', 'acme'], { cwd: copy });
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(/^error: .*api-keys\.json is not a keys file \(api-keys\.json: keys\[0\] is not a key record\)\nhint: it is written only by `sovereign tenant keys`/m);
+    rmSync(join(copy, '..'), { recursive: true, force: true });
+  });
+
+  it('tenant code that puts a link, a FIFO or another file\'s text in place of its key files gets nothing out of the CLI', async () => {
+    // The tenant's data folder is the one folder its process may write: a hostile extension of acme
+    // points its key files at a secret the CLI can read and acme cannot (here a file beside the
+    // project; another tenant's key works the same way), hoping an error line or audit event quotes it.
+    const copy = join(mkdtempSync(join(tmpdir(), 'sovereign-keys-')), 'proj');
+    cpSync(dir, copy, { recursive: true });
+    await ok(copy, ['tenant', 'keys', 'create', 'acme', '--name', 'victim']);
+    const original = readFileSync(keysFile(copy));
+    const secret = join(copy, 'outside-secret.txt');
+    const CANARY = 'zk_live_7fQ2mX9pLr4sVt8w';
+    writeFileSync(secret, `${CANARY}\n`);
+    const used = join(copy, '.sovereign', 'data', 'acme', 'api-keys-used.json');
+    const log = join(copy, '.sovereign', 'audit', 'events.jsonl');
+    const quoted = (text: string) => [CANARY.slice(0, 10), CANARY.slice(0, 6)].some((part) => text.includes(part));
+
+    for (const plant of [() => symlinkSync(secret, keysFile(copy)), () => writeFileSync(keysFile(copy), readFileSync(secret))]) {
+      rmSync(keysFile(copy), { force: true });
+      plant();
+      for (const args of [['tenant', 'keys', 'list', 'acme'], ['tenant', 'keys', 'list', 'acme', '--json'], ['tenant', 'keys', 'create', 'acme', '--name', 'probe'], ['tenant', 'keys', 'revoke', 'acme', 'erp', '--json']]) {
+        const result = await runCli(args, { cwd: copy });
+        expect(result.exitCode, args.join(' ')).toBe(1);
+        expect(result.stderr, args.join(' ')).toMatch(/api-keys\.json is not a keys file \(it (is a symbolic link|is not JSON)\)/);
+        expect(quoted(result.stdout + result.stderr), args.join(' ')).toBe(false);
+      }
+      expect(quoted(readFileSync(log, 'utf8')), 'audit log').toBe(false);
+    }
+
+    // The record of use: a link to a file that would parse, a FIFO nobody writes to. `list` answers, showing no use.
+    rmSync(keysFile(copy), { force: true });
+    writeFileSync(keysFile(copy), original);
+    const id = parseApiKeysFile(original.toString('utf8')).keys.at(-1)!.id;
+    const decoy = join(copy, 'decoy.json');
+    writeFileSync(decoy, JSON.stringify({ [id]: '2026-01-01T00:00:00.000Z' }));
+    symlinkSync(decoy, used);
+    const linked = await ok(copy, ['tenant', 'keys', 'list', 'acme', '--json']);
+    expect((JSON.parse(linked.stdout) as { keys: Array<{ id: string; lastUsedAt: string | null }> }).keys.find((k) => k.id === id)!.lastUsedAt).toBeNull();
+    rmSync(used);
+    execFileSync('mkfifo', [used]);
+    const fifo = await runCli(['tenant', 'keys', 'list', 'acme', '--json'], { cwd: copy, timeout: 20_000 });
+    expect(fifo.exitCode, fifo.stderr).toBe(0);
     rmSync(join(copy, '..'), { recursive: true, force: true });
   });
 
