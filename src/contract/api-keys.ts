@@ -34,8 +34,7 @@ const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 export const API_KEY_PATTERN = /\bsov_[a-z][a-z0-9]{0,11}_[0-9A-Za-z]{38}\b/;
 const WHOLE_KEY = /^sov_([a-z][a-z0-9]{0,11})_([0-9A-Za-z]{32})([0-9A-Za-z]{6})$/;
 
-/** The generation-marker reference a key change lists: runtimes drop their cached key lookups. */
-export const API_KEYS_GENERATION_REFERENCE = '_sovereign:api-keys';
+export { API_KEYS_GENERATION_REFERENCE } from './auth.js';
 
 /** aws: the partition of the tenant table's key items. */
 export const API_KEY_PARTITION = '_sovereign#apikey';

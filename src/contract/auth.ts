@@ -28,6 +28,9 @@ export interface TenantAuth {
 /** A scope a route may require and a key or token may carry (`invoices:write`, `orders/read`). */
 export const SCOPE = /^[A-Za-z0-9][A-Za-z0-9:._/-]{0,127}$/;
 
+/** The generation-marker reference a key change lists: runtimes drop their cached key lookups (`api-keys.ts`). */
+export const API_KEYS_GENERATION_REFERENCE = '_sovereign:api-keys';
+
 /** The claim that names the tenant when none is configured. */
 export const DEFAULT_TENANT_CLAIM = 'tenant_id';
 
