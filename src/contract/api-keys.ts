@@ -22,6 +22,7 @@
  *
  * Pure apart from `node:crypto`; bundled into every tenant runtime.
  */
+import * as crypto from 'node:crypto';
 import { createHash, randomBytes } from 'node:crypto';
 
 /** Every key starts with this, then the stage and `_`. */
@@ -111,9 +112,12 @@ export function isWellFormedApiKey(text: string, stage?: string): boolean {
   return checksumOf(match[2]!) === match[3];
 }
 
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
 /** The stored hash of a key. */
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  // One-shot `crypto.hash` where the Node has it (20.12+): a fraction of createHash's cost per key.
+  return oneShot !== undefined ? oneShot('sha256', key, 'hex') : createHash('sha256').update(key).digest('hex');
 }
 
 /** Whether the key is expired at `now` (epoch ms). */

@@ -28,6 +28,10 @@ export type KeyCheck =
   | { ok: true; record: ApiKeyRecord }
   | { ok: false; reason: 'malformed' | 'unknown' | 'expired' };
 
+const MALFORMED: KeyCheck = { ok: false, reason: 'malformed' };
+const UNKNOWN: KeyCheck = { ok: false, reason: 'unknown' };
+const EXPIRED: KeyCheck = { ok: false, reason: 'expired' };
+
 export interface ApiKeyVerifierOptions {
   stage: string;
   table: string;
@@ -61,22 +65,26 @@ export class ApiKeyVerifier {
     this.pending.clear();
   }
 
-  /** Whether `key` is one of the tenant's live keys, and its record. */
-  async verify(key: string): Promise<KeyCheck> {
-    if (!isWellFormedApiKey(key, this.options.stage)) return { ok: false, reason: 'malformed' };
+  /**
+   * Whether `key` is one of the tenant's live keys, and its record: synchronously when the answer
+   * is known without a read (malformed, or cached), else a promise of it.
+   */
+  verify(key: string): KeyCheck | Promise<KeyCheck> {
+    if (!isWellFormedApiKey(key, this.options.stage)) return MALFORMED;
     const hash = hashApiKey(key);
     const now = this.options.now();
     const cached = this.cache.get(hash);
-    let record: ApiKeyRecord | null;
-    if (cached !== undefined && (cached.record !== null || now - cached.at < MISS_TTL_MS)) {
-      record = cached.record;
-    } else {
-      const epoch = this.epoch;
-      record = await this.lookup(hash);
+    if (cached !== undefined && (cached.record !== null || now - cached.at < MISS_TTL_MS)) return this.judge(cached.record, now);
+    const epoch = this.epoch;
+    return this.lookup(hash).then((record) => {
       if (epoch === this.epoch) this.remember(hash, { record, at: now });
-    }
-    if (record === null) return { ok: false, reason: 'unknown' };
-    if (record.expiresAt !== null && Date.parse(record.expiresAt) <= now) return { ok: false, reason: 'expired' };
+      return this.judge(record, now);
+    });
+  }
+
+  private judge(record: ApiKeyRecord | null, now: number): KeyCheck {
+    if (record === null) return UNKNOWN;
+    if (record.expiresAt !== null && Date.parse(record.expiresAt) <= now) return EXPIRED;
     this.recordUse(record.id, now);
     return { ok: true, record };
   }

@@ -12,8 +12,8 @@
  * The JWT path is synchronous (no allocation beyond the identity); the key path loads
  * `api-keys.ts` on first use.
  */
-import { API_KEYS_GENERATION_REFERENCE, scopesAllow, tokenScopes, type JwtAuthorizerContext, type TenantAuth } from '../contract/auth.js';
-import type { ApiKeyVerifier, ApiKeyVerifierOptions } from './api-keys.js';
+import { API_KEYS_GENERATION_REFERENCE, tokenScopes, type JwtAuthorizerContext, type TenantAuth } from '../contract/auth.js';
+import type { ApiKeyVerifier, ApiKeyVerifierOptions, KeyCheck } from './api-keys.js';
 import type { CallerIdentity } from './extension.js';
 import { problem, type HttpResultV2, type IncomingRequest } from './http.js';
 
@@ -27,17 +27,28 @@ export function presentedApiKey(request: IncomingRequest): string | undefined {
   return undefined;
 }
 
-/** `aud` as API Gateway passes it: one audience, or several as `[a b]`. */
-function audiencesOf(claims: Record<string, string>): string[] {
+/** Whether `aud` (or `client_id` without it) as API Gateway passes it — one audience, or several as `[a b]` — names one of `accepted`. */
+function audienceAccepted(claims: Record<string, string>, accepted: readonly string[]): boolean {
   const aud = claims.aud ?? claims.client_id;
-  if (aud === undefined) return [];
-  return aud.startsWith('[') && aud.endsWith(']') ? aud.slice(1, -1).split(' ').filter((a) => a !== '') : [aud];
+  if (typeof aud !== 'string') return false;
+  if (accepted.includes(aud)) return true;
+  if (aud.length < 2 || aud[0] !== '[' || aud[aud.length - 1] !== ']') return false;
+  return aud.slice(1, -1).split(' ').some((a) => accepted.includes(a));
+}
+
+/** {@link scopesAllow} without a closure: this runs on every request of a route with scopes. */
+function anyScopeHeld(required: readonly string[] | undefined, held: readonly string[]): boolean {
+  if (required === undefined || required.length === 0) return true;
+  for (let i = 0; i < required.length; i++) if (held.includes(required[i]!)) return true;
+  return false;
 }
 
 export type AuthOutcome = CallerIdentity | HttpResultV2;
 
 export class Authenticator {
   private verifier: Promise<ApiKeyVerifier> | undefined;
+  /** The verifier once its module loaded (the cached path then stays synchronous). */
+  private loaded: ApiKeyVerifier | undefined;
 
   constructor(
     private readonly tenant: string,
@@ -68,28 +79,35 @@ export class Authenticator {
   }
 
   private fromJwt(jwt: JwtAuthorizerContext, request: IncomingRequest, scopes: readonly string[] | undefined, now: number): AuthOutcome {
-    const claims = jwt.claims ?? {};
+    const claims = jwt.claims;
     const { issuers, audiences, tenantClaim } = this.auth;
     if (!issuers.includes(claims.iss ?? '')) return unauthorized(request, 'invalid-token', 'the token\'s issuer is not one this tenant trusts');
-    if (!audiencesOf(claims).some((aud) => audiences.includes(aud))) return unauthorized(request, 'invalid-token', 'the token\'s audience is not this tenant\'s');
+    if (!audienceAccepted(claims, audiences)) return unauthorized(request, 'invalid-token', 'the token\'s audience is not this tenant\'s');
     const exp = Number(claims.exp);
     if (!(exp * 1000 > now)) return unauthorized(request, 'invalid-token', 'the token has expired or has no expiry');
     if (tenantClaim !== null && claims[tenantClaim] !== this.tenant) {
       return problem(403, 'wrong-tenant', request, `the token is not for tenant "${this.tenant}"`);
     }
-    const held = jwt.scopes ?? tokenScopes(claims);
-    if (!scopesAllow(scopes, held)) return insufficientScope(request, scopes!);
+    const held = Array.isArray(jwt.scopes) ? jwt.scopes : tokenScopes(claims);
+    if (!anyScopeHeld(scopes, held)) return insufficientScope(request, scopes!);
     return { kind: 'jwt', subject: claims.sub ?? null, scopes: held, claims };
   }
 
-  private async fromKey(key: string, request: IncomingRequest, scopes: readonly string[] | undefined): Promise<AuthOutcome> {
-    const verifier = await (this.verifier ??= import('./api-keys.js').then(({ ApiKeyVerifier }) => new ApiKeyVerifier(this.keyOptions)));
-    const check = await verifier.verify(key);
+  private fromKey(key: string, request: IncomingRequest, scopes: readonly string[] | undefined): AuthOutcome | Promise<AuthOutcome> {
+    if (this.loaded === undefined) {
+      this.verifier ??= import('./api-keys.js').then(({ ApiKeyVerifier }) => (this.loaded = new ApiKeyVerifier(this.keyOptions)));
+      return this.verifier.then(() => this.fromKey(key, request, scopes));
+    }
+    const check = this.loaded.verify(key);
+    return check instanceof Promise ? check.then((settled) => this.keyOutcome(settled, request, scopes)) : this.keyOutcome(check, request, scopes);
+  }
+
+  private keyOutcome(check: KeyCheck, request: IncomingRequest, scopes: readonly string[] | undefined): AuthOutcome {
     if (!check.ok) {
       return unauthorized(request, 'invalid-api-key', check.reason === 'expired' ? 'the API key has expired' : 'the API key is not one of this tenant\'s keys');
     }
     const { record } = check;
-    if (!scopesAllow(scopes, record.scopes)) return insufficientScope(request, scopes!);
+    if (!anyScopeHeld(scopes, record.scopes)) return insufficientScope(request, scopes!);
     return { kind: 'apiKey', subject: record.id, scopes: record.scopes, claims: { name: record.name } };
   }
 }

@@ -114,12 +114,10 @@ class NormalisedRequest implements IncomingRequest {
     return (this.#query ??= queryOf(this.#event));
   }
 
+  /** API Gateway's object itself (no copy): `scopes` may be absent or null. */
   get authorizer(): JwtAuthorizerContext | undefined {
-    const jwt = (this.#event.requestContext?.authorizer as { jwt?: unknown } | undefined)?.jwt;
-    if (typeof jwt !== 'object' || jwt === null) return undefined;
-    const { claims, scopes } = jwt as { claims?: unknown; scopes?: unknown };
-    if (typeof claims !== 'object' || claims === null) return undefined;
-    return { claims: claims as Record<string, string>, scopes: Array.isArray(scopes) ? (scopes as string[]) : null };
+    const jwt = (this.#event.requestContext?.authorizer as { jwt?: JwtAuthorizerContext } | undefined)?.jwt;
+    return typeof jwt === 'object' && jwt !== null && typeof jwt.claims === 'object' && jwt.claims !== null ? jwt : undefined;
   }
 
   toJSON(): IncomingRequest {

@@ -214,7 +214,9 @@ export class TenantRuntime {
   private invoke(entry: RouteEntry, params: Record<string, string>, request: IncomingRequest): Promise<HttpResultV2> | HttpResultV2 {
     const { route } = entry;
     if (route.auth === 'public') return this.run(entry, params, request, ANONYMOUS);
-    return this.authenticated(request, route.scopes, (identity) => this.run(entry, params, request, identity));
+    const outcome = this.authenticator.authenticate(request, route.scopes, this.now());
+    if (outcome instanceof Promise) return this.settled(outcome.then((settled) => (isIdentity(settled) ? this.run(entry, params, request, settled) : this.refused(settled, request))), request);
+    return isIdentity(outcome) ? this.run(entry, params, request, outcome) : this.refused(outcome, request);
   }
 
   /** Runs `next` with the caller, or answers the 401/403 that refuses it. */
