@@ -95,20 +95,6 @@ export function resolveTenantAuth(settings: AuthSettings | undefined, tenant: st
 }
 
 /**
- * Why the settings are unusable for `tenant`, or undefined: an issuer shared by tenants (no
- * `{tenant}`) needs a tenant claim, or any tenant's token would open every tenant's API.
- */
-export function authSettingsProblem(settings: AuthSettings | undefined, tenant: string): string | undefined {
-  const jwt = settings?.tenants?.[tenant]?.jwt ?? settings?.jwt;
-  if (jwt === undefined) return undefined;
-  const own = settings?.tenants?.[tenant]?.jwt !== undefined;
-  if (jwt.tenantClaim === null && !jwt.issuer.includes('{tenant}') && !own) {
-    return `auth.jwt.issuer "${jwt.issuer}" is shared by every tenant, so auth.jwt.tenantClaim must name the claim that carries the tenant id`;
-  }
-  return undefined;
-}
-
-/**
  * What API Gateway (and the `dev` gateway) put in `requestContext.authorizer.jwt` after verifying a
  * token: every claim as a string (numbers and booleans printed, arrays as `[a b]`, objects as JSON)
  * and the token's scopes.
