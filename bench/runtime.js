@@ -92,6 +92,7 @@ function tenantEnv(stubUrl, overrides = {}) {
       secrets: { 'bench.api_key': 'ssm:/dev/tenants/acme/bench/api_key' },
       config: {},
       webhookSecret: 'ssm:/dev/tenants/acme/_sovereign/webhook_secret',
+      auth: { issuers: [BENCH_ISSUER], audiences: ['bench'], tenantClaim: 'tenant_id', apiKeys: true },
     }),
     ...overrides,
   };
@@ -100,7 +101,14 @@ function tenantEnv(stubUrl, overrides = {}) {
 const benchExtension = {
   name: 'bench',
   load: async () => ({
-    manifest: { name: 'bench', version: '1.0.0', description: 'bench', routes: [{ method: 'GET', path: '/items/{id}', handler: 'item' }], secrets: [{ key: 'api_key', description: 'k' }] },
+    manifest: {
+      name: 'bench', version: '1.0.0', description: 'bench',
+      routes: [
+        { method: 'GET', path: '/items/{id}', handler: 'item', scopes: ['items:read'] },
+        { method: 'GET', path: '/public/{id}', handler: 'item', auth: 'public' },
+      ],
+      secrets: [{ key: 'api_key', description: 'k' }],
+    },
     handlers: {
       item: {
         handler: async (request, ctx) => {
@@ -113,7 +121,11 @@ const benchExtension = {
 };
 
 // ---------------------------------------------------------------------------------------------
+const BENCH_ISSUER = 'https://issuer.bench.invalid/';
 const BARE = 'bare handler, awaited secret getter';
+const PUBLIC = 'sovereign runtime, public route (no caller check)';
+const JWT = 'sovereign runtime, JWT authorizer claims re-checked';
+const KEY = 'sovereign runtime, API key (cached lookup)';
 const BARE_SYNC = 'bare handler, secret read synchronously';
 
 /** One process's medians (µs per invocation) of the four peers. */
@@ -168,9 +180,15 @@ async function warmSamples(rt, stub) {
     };
   };
 
-  // 3. sovereign: full runtime (generation check per request at its 1 s interval, router, context, cached secret).
+  // 3. sovereign: full runtime (generation check per request at its 1 s interval, caller check,
+  //    router, context, cached secret), one runtime serving the public route, the JWT caller
+  //    (claims as API Gateway's authorizer passes them) and the API key caller (keys file of dev).
+  const { generateApiKey, hashApiKey } = await import(pathToFileURL(join(repo, 'dist', 'contract', 'api-keys.js')).href);
+  const keysDir = mkdtempSync(join(tmpdir(), 'sovereign-bench-keys-'));
+  const apiKey = generateApiKey('dev');
+  writeFileSync(join(keysDir, 'api-keys.json'), JSON.stringify({ version: 1, keys: [{ id: apiKey.id, name: 'bench', hash: hashApiKey(apiKey.key), scopes: ['items:read'], createdAt: new Date().toISOString(), createdBy: 'bench', expiresAt: null }] }));
   const sovereign = rt.createLambdaHandler([benchExtension], {
-    env: tenantEnv(stub.url, { SOVEREIGN_GENERATION_SOURCE: `file:${join(tmpdir(), 'sovereign-bench-none.json')}` }),
+    env: tenantEnv(stub.url, { SOVEREIGN_GENERATION_SOURCE: `file:${join(tmpdir(), 'sovereign-bench-none.json')}`, SOVEREIGN_API_KEY_SOURCE: `file:${keysDir}` }),
     write: () => undefined,
   });
 
@@ -184,28 +202,36 @@ async function warmSamples(rt, stub) {
     return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: match[1], keyLength: key.length }) };
   });
 
-  const peers = [[BARE_SYNC, bare], [BARE, bareAsync], ['sovereign runtime', sovereign], ['middy + Powertools', middyHandler]];
-  // The event exactly as API Gateway HTTP API sends it (a dozen headers, the full requestContext).
+  // The event exactly as API Gateway HTTP API sends it (a dozen headers, the full requestContext),
+  // with the JWT authorizer's verified claims for the route that requires a caller.
   const { apiGatewayEvent } = await import(pathToFileURL(join(repo, 'dist', 'testing', 'events.js')).href);
-  const e = apiGatewayEvent('GET', '/bench/items/42', { requestId: 'bench-req' });
-  for (const [, fn] of peers) {
-    const out = await fn(e, { awsRequestId: 'r' });
-    if (out.statusCode !== 200 || !out.body.includes('"keyLength":18')) throw new Error(`warm-up answered ${out.statusCode} ${out.body}`);
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { iss: BENCH_ISSUER, aud: 'bench', sub: 'u1', tenant_id: 'acme', iat: now, exp: now + 86_400, scope: 'items:read', email: 'u1@acme.test' };
+  const e = apiGatewayEvent('GET', '/bench/items/42', { requestId: 'bench-req', jwt: claims });
+  const ePublic = apiGatewayEvent('GET', '/bench/public/42', { requestId: 'bench-req' });
+  const eKey = apiGatewayEvent('GET', '/bench/items/42', { requestId: 'bench-req', headers: { 'x-api-key': apiKey.key } });
+  const peers = [
+    [BARE_SYNC, bare, e], [BARE, bareAsync, e], [PUBLIC, sovereign, ePublic], [JWT, sovereign, e], [KEY, sovereign, eKey], ['middy + Powertools', middyHandler, e],
+  ];
+  for (const [name, fn, ev] of peers) {
+    const out = await fn(ev, { awsRequestId: 'r' });
+    if (out.statusCode !== 200 || !out.body.includes('"keyLength":18')) throw new Error(`warm-up of ${name} answered ${out.statusCode} ${out.body}`);
   }
   // JIT warm-up (a warm Lambda environment serves many requests), then interleaved rounds.
   const WARMUP = 100_000;
-  for (const [, fn] of peers) for (let i = 0; i < WARMUP; i++) await fn(e, { awsRequestId: 'r' });
+  for (const [, fn, ev] of peers) for (let i = 0; i < WARMUP; i++) await fn(ev, { awsRequestId: 'r' });
   const ROUNDS = 21;
   const CALLS = 10_000;
   const samples = new Map(peers.map(([name]) => [name, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, fn] of peers) {
+    for (const [name, fn, ev] of peers) {
       const t0 = process.hrtime.bigint();
-      for (let i = 0; i < CALLS; i++) await fn(e, { awsRequestId: 'r' });
+      for (let i = 0; i < CALLS; i++) await fn(ev, { awsRequestId: 'r' });
       samples.get(name).push(Number(process.hrtime.bigint() - t0) / CALLS / 1000);
     }
   }
   delete process.env.AWS_ENDPOINT_URL;
+  rmSync(keysDir, { recursive: true, force: true });
   return Object.fromEntries(peers.map(([name]) => [name, median(samples.get(name))]));
 }
 
@@ -227,10 +253,13 @@ async function warmOverhead() {
   }
   const names = Object.keys(runs[0]);
   const of = (name) => median(runs.map((r) => r[name]));
-  const ratios = runs.map((r) => r['sovereign runtime'] / r[BARE]);
-  const syncRatios = runs.map((r) => r['sovereign runtime'] / r[BARE_SYNC]);
+  const ratios = runs.map((r) => r[JWT] / r[BARE]);
+  const syncRatios = runs.map((r) => r[JWT] / r[BARE_SYNC]);
   const ratio = median(ratios);
-  const ours = of('sovereign runtime');
+  const ours = of(JWT);
+  // The caller check's share: what it adds to the runtime's own overhead over the bare handler.
+  const authShare = (name) => median(runs.map((r) => (r[name] - r[PUBLIC]) / (r[PUBLIC] - r[BARE])));
+  const authAdded = (name) => median(runs.map((r) => r[name] / r[PUBLIC] - 1));
   const theirs = of('middy + Powertools');
   const vs = (name, bare) => `${fmt(median(runs.map((r) => r[name] / r[bare])))}×`;
   const rows = names.map((name) => `| ${name} | ${fmt(of(name))} µs | ${vs(name, BARE)} | ${vs(name, BARE_SYNC)} |`);
@@ -244,7 +273,9 @@ async function warmOverhead() {
       '|---|---|---|---|',
       ...rows,
       '',
-      `Per process, sovereign ÷ ${BARE}: ${ratios.map((r) => fmt(r)).join(', ')}; ÷ ${BARE_SYNC}: ${syncRatios.map((r) => fmt(r)).join(', ')}.`,
+      `Per process, sovereign (JWT caller) ÷ ${BARE}: ${ratios.map((r) => fmt(r)).join(', ')}; ÷ ${BARE_SYNC}: ${syncRatios.map((r) => fmt(r)).join(', ')}.`,
+      '',
+      `The caller check (docs/auth.md): the same runtime serves a public route (no check) and the route requiring a caller, once with the claims API Gateway's JWT authorizer passes (issuer, audience, expiry, tenant claim and scope checked again) and once with an API key (format and checksum, SHA-256, cached lookup). Added to the runtime's per-request time (median over processes of check ÷ public − 1): JWT **${fmt(authAdded(JWT) * 100, 0)} %** (${fmt(of(JWT) - of(PUBLIC), 2)} µs), API key ${fmt(authAdded(KEY) * 100, 0)} % (${fmt(of(KEY) - of(PUBLIC), 2)} µs); to the runtime's own share over ${BARE} ((check − public) ÷ (public − bare)): JWT ${fmt(authShare(JWT) * 100, 0)} %, API key ${fmt(authShare(KEY) * 100, 0)} %. Target: the JWT check adds ≤ 10 % to the warm per-request time → **${authAdded(JWT) <= 0.1 ? 'met' : 'missed'}**.`,
       '',
       `Targets: < 2× bare → **${ratio < 2 ? 'met' : 'missed'}** (${fmt(ratio)}× the bare handler with an awaited getter; ${fmt(median(syncRatios))}× the synchronous floor); faster than middy + Powertools → **${ours < theirs ? 'met' : 'missed'}** (${fmt(theirs / ours)}× faster).`,
       '',
@@ -259,7 +290,7 @@ import { defineExtension } from 'sovereign/runtime';
 export default defineExtension({
   name: '${name}', version: '1.0.0', description: '${name} extension',
   routes: [
-    { method: 'GET', path: '/ping', handler: 'ping' },
+    { method: 'GET', path: '/ping', handler: 'ping', auth: 'public' },
     { method: 'POST', path: '/items', handler: 'items#create', request: { body: z.object({ id: z.string(), qty: z.number().int().positive(), tags: z.array(z.string()).max(10) }) } },
     { method: 'GET', path: '/items/{id}', handler: 'items#read', response: z.object({ id: z.string(), qty: z.number() }) },
   ],
@@ -478,7 +509,7 @@ async function rotation(rt, stub) {
   const env = tenantEnv(stub.url, { SOVEREIGN_GENERATION_SOURCE: `file:${markerFile}`, SOVEREIGN_GENERATION_INTERVAL_MS: '1000' });
   const a = rt.createLambdaHandler([benchExtension], { env, write: () => undefined });
   const b = rt.createLambdaHandler([benchExtension], { env, write: () => undefined });
-  const keyLength = async (h) => JSON.parse((await h(event('GET', '/bench/items/1'), {})).body).keyLength;
+  const keyLength = async (h) => JSON.parse((await h(event('GET', '/bench/public/1'), {})).body).keyLength;
   try {
     const webhookTimes = [];
     const markerTimes = [];

@@ -48,23 +48,26 @@ const jwtSettingsSchema = z
       .describe(`The claim that must equal the tenant id (default "${DEFAULT_TENANT_CLAIM}"); null only with {tenant} in the issuer`),
     jwksUri: z.url().optional().describe("The issuer's JWKS URL (default: from its /.well-known/openid-configuration)"),
   })
-  .strict()
-  .superRefine((jwt, ctx) => {
-    if (jwt.tenantClaim === null && !jwt.issuer.includes('{tenant}')) {
-      ctx.addIssue({ code: 'custom', path: ['tenantClaim'], message: 'an issuer without {tenant} is shared by every tenant, so tenantClaim must name the claim carrying the tenant id' });
-    }
-  });
+  .strict();
 
-const authCommon = {
-  jwt: jwtSettingsSchema.optional().describe('JWT callers: the issuer and audience tokens must have'),
-  apiKeys: z.boolean().optional().describe('Whether machine clients may call with API keys (`sovereign tenant keys`); default true'),
-};
+const apiKeysSetting = z.boolean().optional().describe('Whether machine clients may call with API keys (`sovereign tenant keys`); default true');
 
 /** `auth`: who may call each tenant's API (docs/auth.md). */
 export const authConfigSchema = z
   .object({
-    ...authCommon,
-    tenants: z.record(z.string(), z.object(authCommon).strict()).optional().describe('Per-tenant overrides of jwt and apiKeys'),
+    jwt: jwtSettingsSchema
+      // The project's issuer is shared by every tenant unless it names {tenant}; a tenant's own (below) is its alone.
+      .refine((jwt) => jwt.tenantClaim !== null || jwt.issuer.includes('{tenant}'), {
+        path: ['tenantClaim'],
+        message: 'an issuer without {tenant} is shared by every tenant, so tenantClaim must name the claim carrying the tenant id',
+      })
+      .optional()
+      .describe('JWT callers: the issuer and audience tokens must have'),
+    apiKeys: apiKeysSetting,
+    tenants: z
+      .record(z.string(), z.object({ jwt: jwtSettingsSchema.optional().describe("The tenant's own issuer; tenantClaim may be null"), apiKeys: apiKeysSetting }).strict())
+      .optional()
+      .describe('Per-tenant overrides of jwt and apiKeys'),
   })
   .strict();
 

@@ -4,9 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineExtension, defineHandler } from '../src/runtime/extension.js';
-import { apiGatewayEvent } from '../src/testing/events.js';
 import { startLocalTable, type LocalTable } from '../src/testing/dynalite.js';
-import { CANARY, makeRuntime, tenantConfig } from './runtime-fixtures.js';
+import { CANARY, makeRuntime, tenantConfig , apiGatewayEvent, functionUrlEvent } from './runtime-fixtures.js';
 
 let table: LocalTable;
 beforeAll(async () => {

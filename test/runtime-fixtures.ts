@@ -4,6 +4,10 @@ import { defineExtension, defineHandler } from '../src/runtime/extension.js';
 import { createLambdaHandler, type BundledExtension, type LambdaHandlerOptions } from '../src/runtime/handler.js';
 import { createMemorySecretFetcher } from '../src/runtime/secrets/memory.js';
 import type { LocalTable } from '../src/testing/dynalite.js';
+import { apiGatewayEvent as kitApiGatewayEvent, functionUrlEvent as kitFunctionUrlEvent, type TestEventOptions } from '../src/testing/events.js';
+import { TEST_AUDIENCE, TEST_ISSUER } from '../src/testing/index.js';
+import type { HttpEventV2 } from '../src/runtime/http.js';
+import type { TenantAuth } from '../src/contract/auth.js';
 
 export const CANARY = 'canary-VALUE-7b1e0c9d';
 export const JSON_CANARY = 'json-canary-55aa11ff';
@@ -109,8 +113,30 @@ export function tenantConfig(overrides: Record<string, unknown> = {}) {
     },
     config: {},
     webhookSecret: 'ssm:/dev/tenants/acme/_sovereign/webhook_secret',
+    auth: FIXTURE_AUTH,
     ...overrides,
   };
+}
+
+/** The caller rules of the fixture's tenant: one issuer shared by tenants, the tenant in `tenant_id`. */
+export const FIXTURE_AUTH: TenantAuth = { issuers: [TEST_ISSUER], audiences: [TEST_AUDIENCE], tenantClaim: 'tenant_id', apiKeys: true };
+
+/** Claims of a valid token of tenant `acme` as API Gateway's JWT authorizer passes them on. */
+export function acmeClaims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const now = Math.floor(Date.now() / 1000);
+  return { iss: TEST_ISSUER, aud: TEST_AUDIENCE, sub: 'user-1', tenant_id: 'acme', iat: now, exp: now + 3600, ...overrides };
+}
+
+/**
+ * The testing kit's event builders with a JWT caller of `acme` (verified by API Gateway's
+ * authorizer) unless the options give `jwt` (claims) themselves; `jwt: undefined` sends none.
+ */
+export function apiGatewayEvent(method: string, path: string, options: TestEventOptions = {}): HttpEventV2 {
+  return kitApiGatewayEvent(method, path, 'jwt' in options ? options : { ...options, jwt: acmeClaims() });
+}
+
+export function functionUrlEvent(method: string, path: string, options: TestEventOptions = {}): HttpEventV2 {
+  return kitFunctionUrlEvent(method, path, 'jwt' in options ? options : { ...options, jwt: acmeClaims() });
 }
 
 export function makeRuntime(options: RuntimeFixtureOptions) {

@@ -7,9 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generationMarkerToItem, initialGenerationMarker, nextGeneration, serializeGenerationMarker, type GenerationMarker } from '../src/contract/generation.js';
 import { createLambdaHandler } from '../src/runtime/handler.js';
 import { openWritableVault } from '../src/targets/local/vault-writer.js';
-import { apiGatewayEvent } from '../src/testing/events.js';
 import { startLocalTable, type LocalTable } from '../src/testing/dynalite.js';
-import { bundled, makeRuntime, tenantConfig, JSON_CANARY, CANARY } from './runtime-fixtures.js';
+import { bundled, makeRuntime, tenantConfig, JSON_CANARY, CANARY , apiGatewayEvent, functionUrlEvent } from './runtime-fixtures.js';
 
 let table: LocalTable;
 let dir: string;

@@ -9,9 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BundledExtension } from '../src/runtime/handler.js';
 import { defineExtension } from '../src/runtime/index.js';
-import { apiGatewayEvent } from '../src/testing/events.js';
 import { startLocalTable, type LocalTable } from '../src/testing/dynalite.js';
-import { makeRuntime, tenantConfig } from './runtime-fixtures.js';
+import { makeRuntime, tenantConfig , apiGatewayEvent, functionUrlEvent } from './runtime-fixtures.js';
 
 let table: LocalTable;
 let dir: string;

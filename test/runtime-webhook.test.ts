@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhook } from '../src/runtime/webhook.js';
-import { apiGatewayEvent } from '../src/testing/events.js';
 import { startLocalTable, type LocalTable } from '../src/testing/dynalite.js';
-import { CANARY, JSON_CANARY, makeRuntime, tenantConfig, WEBHOOK_SECRET } from './runtime-fixtures.js';
+import { CANARY, JSON_CANARY, makeRuntime, tenantConfig, WEBHOOK_SECRET , apiGatewayEvent, functionUrlEvent } from './runtime-fixtures.js';
 
 let table: LocalTable;
 beforeAll(async () => {

@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextGeneration, serializeGenerationMarker } from '../src/contract/generation.js';
 import { createLambdaHandler } from '../src/runtime/handler.js';
-import { apiGatewayEvent, functionUrlEvent } from '../src/testing/events.js';
 import { startLocalTable, type LocalTable } from '../src/testing/dynalite.js';
-import { CANARY, JSON_CANARY, makeRuntime, tenantConfig, WEBHOOK_SECRET } from './runtime-fixtures.js';
+import { CANARY, JSON_CANARY, makeRuntime, tenantConfig, WEBHOOK_SECRET , apiGatewayEvent, functionUrlEvent } from './runtime-fixtures.js';
 
 let table: LocalTable;
 let dir: string;

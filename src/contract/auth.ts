@@ -28,6 +28,9 @@ export interface TenantAuth {
 /** A scope a route may require and a key or token may carry (`invoices:write`, `orders/read`). */
 export const SCOPE = /^[A-Za-z0-9][A-Za-z0-9:._/-]{0,127}$/;
 
+/** The generation-marker reference a key change lists: runtimes drop their cached key lookups (`api-keys.ts`). */
+export const API_KEYS_GENERATION_REFERENCE = '_sovereign:api-keys';
+
 /** The claim that names the tenant when none is configured. */
 export const DEFAULT_TENANT_CLAIM = 'tenant_id';
 
@@ -89,20 +92,6 @@ export function resolveTenantAuth(settings: AuthSettings | undefined, tenant: st
     tenantClaim ??= DEFAULT_TENANT_CLAIM;
   }
   return { issuers, audiences, tenantClaim, apiKeys };
-}
-
-/**
- * Why the settings are unusable for `tenant`, or undefined: an issuer shared by tenants (no
- * `{tenant}`) needs a tenant claim, or any tenant's token would open every tenant's API.
- */
-export function authSettingsProblem(settings: AuthSettings | undefined, tenant: string): string | undefined {
-  const jwt = settings?.tenants?.[tenant]?.jwt ?? settings?.jwt;
-  if (jwt === undefined) return undefined;
-  const own = settings?.tenants?.[tenant]?.jwt !== undefined;
-  if (jwt.tenantClaim === null && !jwt.issuer.includes('{tenant}') && !own) {
-    return `auth.jwt.issuer "${jwt.issuer}" is shared by every tenant, so auth.jwt.tenantClaim must name the claim that carries the tenant id`;
-  }
-  return undefined;
 }
 
 /**

@@ -58,6 +58,9 @@ export default defineExtension({
       summary: 'Greet someone and count how often they were greeted',
       request: { body: greetingRequestSchema },
       response: greetingResponseSchema,
+      // Only an authenticated caller of the tenant (its JWT issuer or an API key); 'public' opens it to anyone.
+      auth: 'required',
+      // Optional: callers need at least one of these scopes, e.g. ['greetings:write'].
     },
   ],
   // Secret keys this extension reads with ctx.secrets.get('<key>'), e.g.

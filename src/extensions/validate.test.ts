@@ -49,7 +49,22 @@ export default defineExtension({ name: 'strict', version: '1.0.0', description: 
 
   it('passes a correct extension and warns about nothing', async () => {
     const report = await validateExtensions(dir, { only: ['good'] });
-    expect(report).toEqual({ ok: true, extensions: [{ name: 'good', version: '1.0.0', ok: true, problems: [], warnings: [] }] });
+    expect(report).toEqual({ ok: true, extensions: [{ name: 'good', version: '1.0.0', ok: true, problems: [], warnings: [], publicRoutes: [] }] });
+  });
+
+  it('reports the routes that answer anyone, and refuses scopes on them', async () => {
+    const open = mkdtempSync(join(tmpdir(), 'sov-public-'));
+    try {
+      write(join(open, 'status', 'extension.ts'), manifest('status', "[{ method: 'GET', path: '/', handler: 'get-x', auth: 'public' }, { method: 'GET', path: '/private', handler: 'get-x' }]"));
+      write(join(open, 'status', 'handlers', 'get-x.ts'), 'export const handler = () => 1;\n');
+      const report = await validateExtensions(open);
+      expect(report.extensions[0]).toMatchObject({ ok: true, publicRoutes: ['GET /status'] });
+      write(join(open, 'status', 'extension.ts'), manifest('status', "[{ method: 'GET', path: '/', handler: 'get-x', auth: 'public', scopes: ['a:b'] }]"));
+      const refused = await validateExtensions(open);
+      expect(refused.extensions[0]!.problems).toEqual([expect.stringContaining('a public route cannot require scopes')]);
+    } finally {
+      rmSync(open, { recursive: true, force: true });
+    }
   });
 
   it('reports missing handler files, missing exports, compile errors and undeclared secrets', async () => {

@@ -16,6 +16,8 @@ export interface ExtensionValidation {
   problems: string[];
   /** Not failures: e.g. a declared secret nothing reads. */
   warnings: string[];
+  /** Routes anyone may call (`auth: 'public'`), as `METHOD /<extension><path>`: reported so none is public by accident. */
+  publicRoutes: string[];
 }
 
 export interface ValidationReport {
@@ -152,6 +154,9 @@ export async function validateDiscovered(all: DiscoveredExtension[], only?: stri
     const problems = [...ext.problems];
     const warnings: string[] = [];
     const manifest = ext.manifest ?? bestEffort(ext.loaded);
+    const publicRoutes = (ext.manifest?.routes ?? [])
+      .filter((route) => route.auth === 'public')
+      .map((route) => `${route.method} /${ext.name}${route.path === '/' ? '' : route.path}`);
     if (manifest) {
       problems.push(...(collisions.get(ext.name) ?? []));
       problems.push(...(await checkHandlers(ext, manifest)));
@@ -177,6 +182,7 @@ export async function validateDiscovered(all: DiscoveredExtension[], only?: stri
       ok: problems.length === 0,
       problems,
       warnings,
+      publicRoutes,
     });
   }
   return { ok: results.every((r) => r.ok), extensions: results };

@@ -3,6 +3,7 @@
  * and recording each deploy (success or failure) in the tenant's history with an audit event.
  * Recording is serialised, since every mutation takes the project lock.
  */
+import { resolveTenantAuth, type AuthSettings, type TenantAuth } from '../contract/auth.js';
 import { afterDeploy } from '../lifecycle/machine.js';
 import type { Project } from '../project.js';
 import type { DeployRecord, TenantRecord } from '../state/registry.js';
@@ -42,7 +43,18 @@ export function artifactCache(project: Project): (extensions: string[]) => Promi
 export function withDeploy(eventArgs: Record<string, unknown>, current: TenantRecord, deploy: DeployRecord): TenantRecord {
   const record = afterDeploy(current, deploy.outcome, { by: deploy.by, now: deploy.at });
   if (record.status !== current.status) eventArgs.status = { from: current.status, to: record.status };
+  if (deploy.auth !== undefined && deploy.outcome === 'success') {
+    // Who may call the tenant is part of what a deploy changes: the event says when it did.
+    const before = [...current.deploys].reverse().find((d) => d.outcome === 'success')?.auth;
+    eventArgs.auth = deploy.auth;
+    if (before === undefined || JSON.stringify(before) !== JSON.stringify(deploy.auth)) eventArgs.authChanged = { from: before ?? null, to: deploy.auth };
+  }
   return { ...record, updatedAt: deploy.at, deploys: [...current.deploys, deploy] };
+}
+
+/** The caller rules a deploy of `tenant` records: the project's (the `dev` issuer is not deployed anywhere). */
+export function deployedAuth(project: Project, tenant: string): TenantAuth {
+  return resolveTenantAuth(project.config.auth as AuthSettings | undefined, tenant);
 }
 
 /** Appends a deploy to the tenant's history, with a `tenant.deploy` audit event. */

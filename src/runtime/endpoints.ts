@@ -17,7 +17,9 @@ import { ROTATION_WEBHOOK_PATH } from '../contract/rotation-webhook.js';
 import type { ReplayGuard } from './webhook.js';
 
 const HEALTH = '/_sovereign/health';
-const OPENAPI = '/_sovereign/openapi.json';
+/** The tenant's OpenAPI document: only an authenticated caller of the tenant reads it (docs/auth.md). */
+export const OPENAPI_PATH = '/_sovereign/openapi.json';
+const OPENAPI = OPENAPI_PATH;
 const ROTATION = ROTATION_WEBHOOK_PATH;
 const RUNTIME_ROUTES: Record<string, string | undefined> = Object.assign(Object.create(null) as Record<string, string>, {
   [HEALTH]: 'GET',

@@ -2,6 +2,7 @@
  * The two event shapes the runtime serves — API Gateway HTTP API payload 2.0 and Lambda Function
  * URL (the same 2.0 format) — and the response shape plus RFC 9457 problem documents.
  */
+import type { JwtAuthorizerContext } from '../contract/auth.js';
 
 /** API Gateway HTTP API (payload 2.0) and Lambda Function URL event. */
 export interface HttpEventV2 {
@@ -39,6 +40,8 @@ export interface HttpResultV2 {
 
 /** An incoming request, normalised. */
 export interface IncomingRequest {
+  /** The claims API Gateway's JWT authorizer (or the `dev` gateway) verified, when a route has one. */
+  readonly authorizer?: JwtAuthorizerContext | undefined;
   method: string;
   path: string;
   query: Record<string, string>;
@@ -111,9 +114,15 @@ class NormalisedRequest implements IncomingRequest {
     return (this.#query ??= queryOf(this.#event));
   }
 
+  /** API Gateway's object itself (no copy): `scopes` may be absent or null. */
+  get authorizer(): JwtAuthorizerContext | undefined {
+    const jwt = (this.#event.requestContext?.authorizer as { jwt?: JwtAuthorizerContext } | undefined)?.jwt;
+    return typeof jwt === 'object' && jwt !== null && typeof jwt.claims === 'object' && jwt.claims !== null ? jwt : undefined;
+  }
+
   toJSON(): IncomingRequest {
-    const { method, path, query, headers, body, bodyBytes, requestId, sourceIp } = this;
-    return { method, path, query, headers, body, bodyBytes, requestId, sourceIp };
+    const { method, path, query, headers, body, bodyBytes, requestId, sourceIp, authorizer } = this;
+    return { method, path, query, headers, body, bodyBytes, requestId, sourceIp, authorizer };
   }
 }
 
@@ -162,6 +171,7 @@ const TITLES: Record<number, string> = {
   405: 'Method Not Allowed',
   413: 'Content Too Large',
   401: 'Unauthorized',
+  429: 'Too Many Requests',
   409: 'Conflict',
   500: 'Internal Server Error',
   502: 'Bad Gateway',

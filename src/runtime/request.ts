@@ -5,12 +5,14 @@
  * `cold-start.ts`.
  */
 import type { RuntimeConfig } from './config.js';
-import { createRouteContext, type ExtensionScope } from './context.js';
+import { ANONYMOUS, createRouteContext, type ExtensionScope } from './context.js';
+import { Authenticator, isIdentity, type AuthOutcome } from './auth.js';
+import { NO_JWT_AUTH } from '../contract/tenant-runtime-config.js';
 import { loadExtensions, type BundledExtension, type ExtensionState, type LambdaHandlerOptions, type RouteEntry } from './cold-start.js';
 import { lazyDocumentClient, type DocumentClientProvider } from './db.js';
-import { RuntimeEndpoints } from './endpoints.js';
+import { OPENAPI_PATH, RuntimeEndpoints } from './endpoints.js';
 import { describeError, RuntimeError, UndeclaredSecretError } from './errors.js';
-import type { HttpMethod, RouteContext, RouteDefinition, RouteRequest, RouteResult } from './extension.js';
+import type { CallerIdentity, HttpMethod, RouteContext, RouteDefinition, RouteRequest, RouteResult } from './extension.js';
 import { generationReaderFor, GenerationWatcher } from './generation-reader.js';
 import { json, problem, type HttpResultV2, type IncomingRequest } from './http.js';
 import { formatLogLine, stdoutWriter, type LineWriter, type LogLevel } from './log.js';
@@ -41,6 +43,8 @@ export class TenantRuntime {
   private readonly paginateDeps: PaginateDeps;
   /** Whether some enabled extension failed to load (its routes answer 503). */
   private anyFailed = false;
+  /** Who is calling: every `required` route's check (`auth.ts`). */
+  readonly authenticator: Authenticator;
 
   constructor(config: RuntimeConfig, backend: SecretFetcher, options: LambdaHandlerOptions) {
     this.config = config;
@@ -67,6 +71,7 @@ export class TenantRuntime {
       intervalMs: config.generationIntervalMs,
       now: this.now,
       onChange: (changed, marker) => {
+        this.authenticator.generationChanged(changed);
         const dropped = this.resolver.invalidate(changed);
         this.endpoints.forgetFailures();
         this.log('info', 'secrets generation changed', {
@@ -77,6 +82,14 @@ export class TenantRuntime {
         });
       },
       onError: (error) => this.log('warn', 'reading the generation marker failed', { error: describeError(error) }),
+    });
+    this.authenticator = new Authenticator(config.tenant, config.tenantConfig.auth ?? NO_JWT_AUTH, {
+      stage: config.stage,
+      table: config.table,
+      source: config.apiKeySource,
+      documentClient: this.documentClient,
+      now: this.now,
+      onUsageError: (error) => this.log('debug', 'recording an API key\'s last use failed', { error: describeError(error) }),
     });
     this.endpoints = new RuntimeEndpoints({
       config,
@@ -160,7 +173,7 @@ export class TenantRuntime {
    */
   private route(request: IncomingRequest): Promise<HttpResultV2> | HttpResultV2 {
     const path = request.path;
-    if (path.startsWith('/_sovereign/')) return this.endpoints.serve(request);
+    if (path.startsWith('/_sovereign/')) return path === OPENAPI_PATH ? this.authenticated(request, undefined, () => this.endpoints.serve(request)) : this.endpoints.serve(request);
     if (this.watcher.suspended || this.anyFailed) {
       const refused = this.refusal(request);
       if (refused !== undefined) return refused;
@@ -200,6 +213,32 @@ export class TenantRuntime {
    */
   private invoke(entry: RouteEntry, params: Record<string, string>, request: IncomingRequest): Promise<HttpResultV2> | HttpResultV2 {
     const { route } = entry;
+    if (route.auth === 'public') return this.run(entry, params, request, ANONYMOUS);
+    const outcome = this.authenticator.authenticate(request, route.scopes, this.now());
+    if (outcome instanceof Promise) return this.settled(outcome.then((settled) => (isIdentity(settled) ? this.run(entry, params, request, settled) : this.refused(settled, request))), request);
+    return isIdentity(outcome) ? this.run(entry, params, request, outcome) : this.refused(outcome, request);
+  }
+
+  /** Runs `next` with the caller, or answers the 401/403 that refuses it. */
+  private authenticated(
+    request: IncomingRequest,
+    scopes: readonly string[] | undefined,
+    next: (identity: CallerIdentity) => Promise<HttpResultV2> | HttpResultV2,
+  ): Promise<HttpResultV2> | HttpResultV2 {
+    const outcome = this.authenticator.authenticate(request, scopes, this.now());
+    if (!(outcome instanceof Promise)) return isIdentity(outcome) ? next(outcome) : this.refused(outcome, request);
+    return this.settled(outcome.then((settled: AuthOutcome) => (isIdentity(settled) ? next(settled) : this.refused(settled, request))), request);
+  }
+
+  /** A refused caller, logged (without its credential) so an operator sees who knocks. */
+  private refused(response: HttpResultV2, request: IncomingRequest): HttpResultV2 {
+    this.log('info', 'caller refused', { status: response.statusCode, method: request.method, path: request.path, sourceIp: request.sourceIp }, request.requestId);
+    return response;
+  }
+
+  /** The route's handler with its caller. */
+  private run(entry: RouteEntry, params: Record<string, string>, request: IncomingRequest, identity: CallerIdentity): Promise<HttpResultV2> | HttpResultV2 {
+    const { route } = entry;
     let body: unknown;
     let query: unknown;
     // A request without a body to a route without schemas (most GETs) has nothing to parse.
@@ -208,7 +247,7 @@ export class TenantRuntime {
       if ('statusCode' in input) return input;
       ({ body, query } = input);
     }
-    const ctx = createRouteContext(entry.extension.scope as ExtensionScope, entry.key, request.requestId);
+    const ctx = createRouteContext(entry.extension.scope as ExtensionScope, entry.key, request.requestId, identity);
     let result: RouteResult | PromiseLike<RouteResult>;
     try {
       result = entry.handler(new HandlerRequest(route.method, request, params, body, query), ctx);

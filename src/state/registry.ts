@@ -1,4 +1,5 @@
 /** A tenant's record in the registry, the same on every target (files locally, control-plane items on aws). */
+import type { TenantAuth } from '../contract/auth.js';
 import type { Tier } from '../config.js';
 
 export type TenantStatus = 'provisioning' | 'active' | 'suspended' | 'offboarding' | 'deleted' | 'failed';
@@ -18,6 +19,8 @@ export interface DeployRecord {
   outcome: 'success' | 'failure';
   stack?: string;
   error?: string;
+  /** The caller rules this deploy gave the tenant (`contract/auth.ts`); absent in records older than them. */
+  auth?: TenantAuth;
 }
 
 /** One tenant in the registry. */

@@ -1,6 +1,7 @@
 /** Builders for the event shapes the runtime serves: API Gateway HTTP API v2 and Function URLs. */
 import { randomUUID } from 'node:crypto';
 import type { HttpEventV2 } from '../runtime/http.js';
+import { claimText, tokenScopes, type JwtAuthorizerContext } from '../contract/auth.js';
 
 export interface TestEventOptions {
   /** JSON-serialised unless a string. */
@@ -13,6 +14,18 @@ export interface TestEventOptions {
   base64?: boolean;
   requestId?: string;
   sourceIp?: string;
+  /**
+   * Claims a JWT authorizer verified: put in `requestContext.authorizer.jwt` as API Gateway does
+   * (every value as a string; `scope` gives `scopes`). Absent: no authorizer ran (`$default`).
+   */
+  jwt?: Record<string, unknown>;
+}
+
+/** `requestContext.authorizer` as API Gateway's JWT authorizer passes verified claims on. */
+function authorizerOf(jwt: Record<string, unknown>): { jwt: JwtAuthorizerContext } {
+  const claims = Object.fromEntries(Object.entries(jwt).filter(([, value]) => value !== undefined).map(([name, value]) => [name, claimText(value)]));
+  const scopes = tokenScopes(jwt);
+  return { jwt: { claims, scopes: scopes.length > 0 ? scopes : null } };
 }
 
 function parts(method: string, path: string, options: TestEventOptions) {
@@ -68,6 +81,7 @@ function payloadV2(source: EventSource, method: string, path: string, options: T
       stage: '$default',
       time: now.toUTCString(),
       timeEpoch: now.getTime(),
+      ...(options.jwt === undefined ? {} : { authorizer: authorizerOf(options.jwt) }),
     },
     ...(p.body === undefined ? {} : { body: p.body }),
     isBase64Encoded: options.base64 ?? false,

@@ -9,13 +9,15 @@
  * expect(res.status).toBe(200);
  * await t.close();
  */
-import type { ExtensionManifest, RouteContext } from '../runtime/extension.js';
+import type { CallerIdentity, ExtensionManifest, RouteContext } from '../runtime/extension.js';
+import type { TenantAuth } from '../contract/auth.js';
 import { createExtensionScope, createRouteContext } from '../runtime/context.js';
 import { lazyDocumentClient } from '../runtime/db.js';
 import { initialGenerationMarker, nextGeneration, type GenerationMarker } from '../contract/generation.js';
 import { runtimeEnvironment } from '../contract/runtime-environment.js';
 import { formatSecretMapping } from '../contract/secret-mapping.js';
 import { webhookSecretReference } from '../contract/tenant-runtime-config.js';
+import { API_KEYS_GENERATION_REFERENCE } from '../contract/auth.js';
 import { createLambdaHandler, type RuntimeHandler } from '../runtime/handler.js';
 import type { HttpResultV2 } from '../runtime/http.js';
 import { Redactor } from '../runtime/redact.js';
@@ -46,6 +48,37 @@ export interface TestContextOptions {
   handlers?: Record<string, Record<string, unknown>>;
   /** `fetch` used by `ctx.paginate()` (default the global one). */
   fetch?: typeof fetch;
+  /** `ctx.identity` of the kit's `ctx` (default a JWT caller of the tenant, see {@link testCallerIdentity}). */
+  identity?: CallerIdentity;
+}
+
+/** The issuer the kit's tenant trusts; `invoke`'s default caller has a token of it. */
+export const TEST_ISSUER = 'https://issuer.test.sovereign.invalid/';
+/** The audience of the kit's tokens. */
+export const TEST_AUDIENCE = 'sovereign-test';
+
+/**
+ * Who calls in `invoke`:
+ * - `{ jwt: { … } }` (the default, with no claims given): a token API Gateway's JWT authorizer
+ *   verified; the claims given are merged over a valid token of the tenant (issuer, audience,
+ *   `tenant_id`, `sub: test-user`, an hour to expiry), `scopes` set its `scope` claim;
+ * - `{ apiKey }`: a key from `createApiKey` (or any string: the real check runs);
+ * - `'anonymous'`: no credentials (what a caller on the internet without any sends).
+ */
+export type TestCaller = 'anonymous' | { jwt?: Record<string, unknown>; scopes?: string[] } | { apiKey: string };
+
+export interface TestInvokeOptions extends TestEventOptions {
+  caller?: TestCaller;
+}
+
+/** `ctx.identity` of a JWT caller of `tenant` (what `createTestContext` gives its `ctx` by default). */
+export function testCallerIdentity(tenant: string, scopes: string[] = []): CallerIdentity {
+  return {
+    kind: 'jwt',
+    subject: 'test-user',
+    scopes,
+    claims: { iss: TEST_ISSUER, aud: TEST_AUDIENCE, sub: 'test-user', tenant_id: tenant, ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}) },
+  };
 }
 
 export interface TestResponse {
@@ -69,8 +102,13 @@ export interface TestContext {
   secretStore: MemorySecretFetcher;
   /** The reference the kit assigned to a secret key. */
   referenceOf(key: string): string;
-  /** Sends a request through the real router (needs `manifest` and `handlers`). */
-  invoke(method: string, path: string, options?: TestEventOptions): Promise<TestResponse>;
+  /**
+   * Sends a request through the real runtime — caller check, router, handler (needs `manifest`
+   * and `handlers`). The caller is a JWT caller of the tenant unless `options.caller` says otherwise.
+   */
+  invoke(method: string, path: string, options?: TestInvokeOptions): Promise<TestResponse>;
+  /** Stores an API key for the tenant as `sovereign tenant keys create` does; returns the key. */
+  createApiKey(options?: { name?: string; scopes?: string[]; expiresAt?: string | null }): Promise<string>;
   /** Suspends or resumes the tenant as the generation marker would. */
   setSuspended(suspended: boolean): void;
   close(): Promise<void>;
@@ -113,7 +151,8 @@ export async function createTestContext(options: TestContextOptions): Promise<Te
     logLevel: 'debug',
     paginateDeps: options.fetch ? { fetch: options.fetch } : {},
   });
-  const ctx = createRouteContext(scope, 'test', 'test-request');
+  const ctx = createRouteContext(scope, 'test', 'test-request', options.identity ?? testCallerIdentity(tenant));
+  const auth: TenantAuth = { issuers: [TEST_ISSUER], audiences: [TEST_AUDIENCE], tenantClaim: 'tenant_id', apiKeys: true };
 
   let marker: GenerationMarker = initialGenerationMarker();
   let handler: RuntimeHandler | undefined;
@@ -136,6 +175,7 @@ export async function createTestContext(options: TestContextOptions): Promise<Te
           secrets: references,
           config: { [options.extension]: options.config ?? {} },
           webhookSecret: webhookReference,
+          auth,
         },
         secretsBackend: { kind: 'aws' },
         generationSource: { kind: 'dynamodb' },
@@ -157,17 +197,56 @@ export async function createTestContext(options: TestContextOptions): Promise<Te
     logEntries: () => logs.map((line) => JSON.parse(line) as Record<string, any>),
     secretStore,
     referenceOf,
-    async invoke(method, path, eventOptions = {}) {
-      const result: HttpResultV2 = await runtimeHandler()(apiGatewayEvent(method, path, eventOptions), {});
+    async invoke(method, path, invokeOptions = {}) {
+      const { caller = {}, ...eventOptions } = invokeOptions;
+      const event = apiGatewayEvent(method, path, { ...eventOptions, ...callerEvent(caller, tenant, eventOptions.headers) });
+      const result: HttpResultV2 = await runtimeHandler()(event, {});
       let body: unknown = result.body;
       if (/json/.test(result.headers['content-type'] ?? '') && result.body !== '') body = JSON.parse(result.body);
       return { status: result.statusCode, headers: result.headers, body, text: result.body };
+    },
+    async createApiKey(keyOptions = {}) {
+      const [{ apiKeyItem, generateApiKey, hashApiKey }, { PutCommand }] = await Promise.all([import('../contract/api-keys.js'), import('@aws-sdk/lib-dynamodb')]);
+      const { key, id } = generateApiKey(stage);
+      const record = {
+        id,
+        name: keyOptions.name ?? `test-${id.slice(4, 10)}`,
+        hash: hashApiKey(key),
+        scopes: keyOptions.scopes ?? [],
+        createdAt: new Date().toISOString(),
+        createdBy: 'sovereign/testing',
+        expiresAt: keyOptions.expiresAt ?? null,
+      };
+      await table.client.send(new PutCommand({ TableName: table.name, Item: apiKeyItem(record) }));
+      // A key change moves the marker, as the CLI's does: cached lookups are dropped.
+      marker = nextGeneration(marker, { references: [API_KEYS_GENERATION_REFERENCE] });
+      return key;
     },
     setSuspended(suspended) {
       marker = nextGeneration(marker, { suspended });
     },
     async close() {
       await table.close();
+    },
+  };
+}
+
+/** The event options that present `caller`. */
+function callerEvent(caller: TestCaller, tenant: string, headers: Record<string, string> = {}): TestEventOptions {
+  if (caller === 'anonymous') return {};
+  if ('apiKey' in caller) return { headers: { ...headers, 'x-api-key': caller.apiKey } };
+  const now = Math.floor(Date.now() / 1000);
+  const scopes = caller.scopes ?? [];
+  return {
+    jwt: {
+      iss: TEST_ISSUER,
+      aud: TEST_AUDIENCE,
+      sub: 'test-user',
+      tenant_id: tenant,
+      iat: now,
+      exp: now + 3600,
+      ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+      ...caller.jwt,
     },
   };
 }

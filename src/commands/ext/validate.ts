@@ -27,6 +27,7 @@ export default defineCommand({
         lines.push(`${ext.ok ? ctx.out.paint('green', '✔') : ctx.out.paint('red', '✖')} ${ext.name}${ext.version ? ` ${ext.version}` : ''}`);
         for (const problem of ext.problems) lines.push(`    ${problem}`);
         for (const warning of ext.warnings) lines.push(`    ${ctx.out.paint('yellow', 'warning:')} ${warning}`);
+        for (const route of ext.publicRoutes) lines.push(`    public: ${route} answers callers without credentials`);
       }
       return lines.join('\n');
     });

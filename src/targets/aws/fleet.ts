@@ -6,7 +6,7 @@
  * "Rate exceeded", which the fleet runner retries with backoff.
  */
 import { conflict, firstLine, UserError } from '../../errors.js';
-import { withDeploy } from '../../fleet/record.js';
+import { deployedAuth, withDeploy } from '../../fleet/record.js';
 import { buildArtifactFor, withTemplate, type BuiltArtifact } from '../../fleet/tenant-build.js';
 import { awaitsFirstDeploy } from '../../lifecycle/machine.js';
 import type { LiveView } from '../../output/live.js';
@@ -113,7 +113,7 @@ export function createAwsDeployer(state: StateStore, project: Project, session: 
       stack = result.stackName;
       // An unchanged stack is recorded only when it is the deploy that takes the tenant out of provisioning.
       if (result.outcome !== 'unchanged' || awaitsFirstDeploy(tenant)) {
-        await save(id, (by) => ({ at: new Date(session.now()).toISOString(), by, target: 'aws', artifact, extensions, outcome: 'success', stack: stack! }));
+        await save(id, (by) => ({ at: new Date(session.now()).toISOString(), by, target: 'aws', artifact, extensions, outcome: 'success', stack: stack!, auth: deployedAuth(project, id) }));
       }
       const counts = result.summary?.counts ?? { add: 0, modify: 0, remove: 0 };
       return { artifact, stack, outcome: result.outcome, changes: { add: counts.add, modify: counts.modify, remove: counts.remove }, uploaded: result.artifact.uploaded };

@@ -8,7 +8,7 @@ import type { Project } from '../../project.js';
 import type { StateStore } from '../../state/store.js';
 import { requireTenant } from '../../tenants/tenants.js';
 import { firstLine } from '../../errors.js';
-import { artifactCache, deployRecorder } from '../../fleet/record.js';
+import { artifactCache, deployedAuth, deployRecorder } from '../../fleet/record.js';
 import { withTemplate, type TenantBuild } from '../../fleet/tenant-build.js';
 
 export interface LocalDeployResult {
@@ -35,7 +35,7 @@ export function createLocalDeployer(state: StateStore, project: Project, options
       await save(id, { at: new Date().toISOString(), by: state.actor, target: 'local', artifact: '', extensions, outcome: 'failure', error: firstLine(error) });
       throw error instanceof UserError ? error : new UserError(firstLine(error), { cause: error });
     }
-    await save(id, { at: new Date().toISOString(), by: state.actor, target: 'local', artifact: build.artifact.sha256, extensions, outcome: 'success' });
+    await save(id, { at: new Date().toISOString(), by: state.actor, target: 'local', artifact: build.artifact.sha256, extensions, outcome: 'success', auth: deployedAuth(project, id) });
     return { artifact: build.artifact.sha256, size: build.artifact.size, extensions, entry: build.artifact.entry };
   };
 }
