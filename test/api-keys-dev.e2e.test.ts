@@ -74,7 +74,8 @@ describe('API keys through sovereign dev', { timeout: 120_000 }, () => {
 
     expect((await call('/t/acme/probe/whoami')).status).toBe(401);
     expect((await call('/t/acme/probe/open')).status).toBe(200);
-    for (const headers of [{ 'x-api-key': reader.key }, { authorization: `Bearer ${reader.key}` }]) {
+    const presented: Array<Record<string, string>> = [{ 'x-api-key': reader.key }, { authorization: `Bearer ${reader.key}` }];
+    for (const headers of presented) {
       const answer = await call('/t/acme/probe/whoami', headers);
       expect(answer.status).toBe(200);
       expect(answer.body).toMatchObject({ tenant: 'acme', identity: { kind: 'apiKey', subject: reader.id, scopes: ['probe:read'], claims: { name: 'reader' } } });

@@ -3,6 +3,11 @@ import { defineCommand, option, optional, parsedBy, schema } from '../../define.
 import { idArgument } from '../../fields.js';
 import { keysEnv, timeText } from './env.js';
 
+/** The values of every `--scopes` given (none: `[]`), checked without loading zod; `parseScopes` reads them. */
+const scopeFlags = Object.assign(schema((z) => z.array(z.string()).default([])), {
+  plain: (value: unknown) => (value === undefined ? { value: [] } : Array.isArray(value) && value.every((v) => typeof v === 'string') ? { value } : undefined),
+});
+
 export default defineCommand({
   examples: [
     'sovereign tenant keys create acme --name erp --scopes invoices:read,invoices:write --expires 90d',
@@ -12,7 +17,7 @@ export default defineCommand({
   arguments: { id: idArgument },
   options: {
     name: option('--name <name>', 'the key\'s name, unique among the tenant\'s keys (a-z, 0-9, "-")', parsedBy(parseKeyName), { required: true }),
-    scopes: option('--scopes <scopes>', 'comma-separated scopes the key carries (repeatable); routes with scopes need one of them', schema((z) => z.array(z.string()).default([])), { repeatable: true }),
+    scopes: option('--scopes <scopes>', 'comma-separated scopes the key carries (repeatable); routes with scopes need one of them', scopeFlags, { repeatable: true }),
     expires: option('--expires <duration>', 'how long the key is valid: 30m, 12h, 90d (default: it does not expire)', optional(parsedBy(parseExpiry))),
   },
   refine: ({ id, name, scopes, expires }) => ({ id, name, scopes: parseScopes(scopes), expires }),
