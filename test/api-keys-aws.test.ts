@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { run } from '../src/cli.js';
@@ -163,6 +163,14 @@ describe('tenant keys --target aws (in process, mocked AWS)', () => {
     expect(auditEvents().filter((e) => e.outcome === 'success').map((e) => e.action)).toEqual(['tenant.keys.create', 'tenant.keys.revoke']);
     expect(await cli('tenant', 'keys', 'revoke', 'acme', 'erp'), stderr).toBe(3);
     expect(stderr).toMatch(/^error: tenant "acme" has no API key named "erp"\nhint: /m);
+  });
+
+  it('a revoke whose marker write fails is committed, and the warning says how to move the marker', async () => {
+    expect(await cli('tenant', 'keys', 'create', 'acme', '--name', 'erp'), stderr).toBe(0);
+    docs.on(PutCommand, { TableName: TENANT_TABLE }).rejects(awsError('ProvisionedThroughputExceededException', 'Rate of requests exceeds the allowed throughput'));
+    expect(await cli('tenant', 'keys', 'revoke', 'acme', 'erp'), stderr).toBe(0);
+    expect(keyItems()).toHaveLength(0);
+    expect(stderr).toMatch(/^warning: the generation marker of acme was not updated \(writing the generation marker of table sovereign-dev-acme failed: ProvisionedThroughputExceededException\); warm runtimes keep the API keys they cached \(a revoked one still works\) until the marker moves: create and revoke a key to move it \(`sovereign tenant keys create acme --name flush`, then `sovereign tenant keys revoke acme flush`\)$/m);
   });
 
   it('a transaction that fails writes neither the key nor its event', async () => {

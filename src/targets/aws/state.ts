@@ -30,6 +30,7 @@ import { openAwsSession, type AwsSession } from './session.js';
 import { checkpointSignedBy, DEFAULT_CHECKPOINT_RETENTION_DAYS, keyFingerprint, type Checkpoint } from '../../audit/checkpoint.js';
 import type { TrailVerification } from '../../audit/trail.js';
 import { openCheckpointAnchor, type AwsCheckpointAnchor } from './checkpoints.js';
+import { API_KEYS_GENERATION_REFERENCE } from '../../contract/api-keys.js';
 
 export interface AwsStateOptions {
   session: AwsSession;
@@ -368,7 +369,13 @@ export class AwsState implements StateStore {
         ticket.generation = marker.generation;
         this.options.log?.(`generation marker of ${tenant} written: generation ${marker.generation}${change.suspended === undefined ? '' : change.suspended ? ', suspended' : ', serving'}`);
       } catch (error) {
-        const what = change.suspended === undefined ? 'runtimes pick the change up when their cache expires' : 'its runtime keeps its previous suspension state until it is';
+        const what =
+          change.suspended !== undefined
+            ? 'its runtime keeps its previous suspension state until it is'
+            : change.references.includes(API_KEYS_GENERATION_REFERENCE)
+              // Found keys stay cached until the marker lists a key change: a revoked one would keep working.
+              ? `warm runtimes keep the API keys they cached (a revoked one still works) until the marker moves: create and revoke a key to move it (\`sovereign tenant keys create ${tenant} --name flush\`, then \`sovereign tenant keys revoke ${tenant} flush\`)`
+              : 'runtimes pick the change up when their cache expires';
         this.options.warn?.(`the generation marker of ${tenant} was not updated (${error instanceof Error ? error.message : String(error)}); ${what}`);
       }
     }
