@@ -81,6 +81,8 @@ export interface KeysEnv {
   now?: () => Date;
 }
 
+const nowOf = (env: KeysEnv): Date => env.now?.() ?? new Date();
+
 export interface CreateApiKeyOptions {
   tenant: string;
   name: string;
@@ -102,7 +104,7 @@ export async function createApiKey(env: KeysEnv, options: CreateApiKeyOptions): 
     if (current.some((k) => k.name === options.name)) {
       throw conflict(`tenant "${record.id}" already has an API key named "${options.name}"`, `choose another --name, or revoke it first: sovereign tenant keys revoke ${record.id} ${options.name}`);
     }
-    const now = (env.now ?? (() => new Date()))();
+    const now = nowOf(env);
     const { key, id } = generateApiKey(record.stage);
     const created: ApiKeyRecord = {
       id,
@@ -132,7 +134,7 @@ export async function revokeApiKey(env: KeysEnv, options: { tenant: string; name
     store.stageRevoke(tx, record, found, current);
     tx.bumpGeneration(record.id, { references: [API_KEYS_GENERATION_REFERENCE] });
     Object.assign(tx.eventArgs, { id: found.id, scopes: found.scopes, expiresAt: found.expiresAt });
-    return { tenant: record.id, view: apiKeyView(found, {}, (env.now ?? (() => new Date()))().getTime()) };
+    return { tenant: record.id, view: apiKeyView(found, {}, nowOf(env).getTime()) };
   });
 }
 
@@ -145,5 +147,5 @@ export async function tenantKeyViews(store: ApiKeyStore, record: TenantRecord, n
 /** The tenant's keys with their last use. */
 export async function listApiKeys(env: KeysEnv, tenant: string): Promise<{ tenant: string; keys: ApiKeyView[] }> {
   const record = await requireTenant(env.state, tenant);
-  return { tenant: record.id, keys: await tenantKeyViews(env.store, record, (env.now ?? (() => new Date()))()) };
+  return { tenant: record.id, keys: await tenantKeyViews(env.store, record, nowOf(env)) };
 }
