@@ -232,7 +232,7 @@ describe('sovereign tenant keys (local target)', { timeout: 240_000 }, () => {
 
   it('canary: the key appears in no output but its creation\'s stdout, in no encoding, nor in the log, the bundle or .sovereign/', async () => {
     await ok(dir, ['tenant', 'keys', 'create', 'acme', '--name', 'kept']);
-    const created = await ok(dir, ['tenant', 'keys', 'create', 'acme', '--name', 'canary', '--scopes', 'canary:read']);
+    const created = await ok(dir, ['tenant', 'keys', 'create', 'acme', '--name', 'canary', '--scopes', 'canary:read', '--verbose']);
     const key = created.stdout.trim();
     expect(isWellFormedApiKey(key, 'dev')).toBe(true);
     const hash = hashApiKey(key);
@@ -259,6 +259,7 @@ describe('sovereign tenant keys (local target)', { timeout: 240_000 }, () => {
     const later: string[][] = [
       ['tenant', 'keys', 'list', 'acme'],
       ['tenant', 'keys', 'list', 'acme', '--json'],
+      ['tenant', 'keys', 'list', 'acme', '--verbose'],
       ['tenant', 'show', 'acme'],
       ['tenant', 'show', 'acme', '--json'],
       ['tenant', 'list', '--json'],
