@@ -28,6 +28,9 @@ function rsaKey(): SigningKey {
 }
 const key = rsaKey();
 const otherKey = rsaKey();
+/** Keys the issuer also publishes, without `alg` (as many identity providers do): an EC key and another RSA key. */
+const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const plainRsaKey = rsaKey();
 
 /** The clock both the authorizer and the tokens use (epoch ms). */
 let now = Date.now();
@@ -73,7 +76,13 @@ beforeAll(async () => {
     return { functionError: false, json: JSON.stringify({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ran: event.rawPath }) }) };
   });
   await new Promise<void>((resolve) => channel.listen(0, '127.0.0.1', resolve));
-  const jwks = { keys: [{ ...(await exportJWK(key.publicKey)), kid: key.kid, alg: 'RS256', use: 'sig' }] };
+  const jwks = {
+    keys: [
+      { ...(await exportJWK(key.publicKey)), kid: key.kid, alg: 'RS256', use: 'sig' },
+      { ...(await exportJWK(ecKey.publicKey)), kid: 'ec-key' },
+      { ...(await exportJWK(plainRsaKey.publicKey)), kid: 'rsa-key' },
+    ],
+  };
   const keys = await issuerKeys({ dev: { isDevIssuer: (issuer) => issuer.startsWith('urn:sovereign:dev:proj:'), jwks }, jwksUri: () => undefined });
   auth = resolveTenantAuth(undefined, 'acme', ISSUER);
   tenant = {
@@ -178,6 +187,12 @@ describe('the dev gateway as a JWT authorizer', () => {
       const forged = `${signingInput}.${createHmac('sha256', secret).update(signingInput).digest('base64url')}`;
       expectRefused(await call('/probe/whoami', bearer(forged)), 401, 'invalid_token');
     }
+  });
+
+  it('refuses algorithms API Gateway does not take (ES256, PS256) even with an issuer\'s key that fits them', async () => {
+    expect((await call('/probe/whoami', bearer(await token({ header: { kid: 'rsa-key' }, signWith: plainRsaKey.privateKey })))).status).toBe(200);
+    expectRefused(await call('/probe/whoami', bearer(await token({ header: { alg: 'PS256', kid: 'rsa-key' }, signWith: plainRsaKey.privateKey }))), 401, 'invalid_token');
+    expectRefused(await call('/probe/whoami', bearer(await token({ header: { alg: 'ES256', kid: 'ec-key' }, signWith: ecKey.privateKey }))), 401, 'invalid_token');
   });
 
   it('refuses an unknown kid, no kid at all, and another RSA key under the right kid', async () => {
