@@ -9,6 +9,7 @@ const sections = [
   ['secrets', './secrets.js', 'runSecretsBench'],
   ['runtime', './runtime.js', 'runRuntimeBench'],
   ['dev', './dev.js', 'runDevBench'],
+  ['auth-gateway', './auth-gateway.js', 'runAuthGatewayBench'],
   ['sync', './sync.js', 'runSyncBench'],
   ['artifact', './artifact.js', 'runArtifactBench'],
   ['fleet', './fleet.js', 'runFleetBench'],
