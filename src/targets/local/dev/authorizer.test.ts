@@ -4,6 +4,7 @@
  * what the caller got and whether the function ran, and with which authorizer context.
  */
 import { createHash, createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import { SignJWT, exportJWK } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { DEV_AUDIENCE, devIssuer, resolveTenantAuth, type TenantAuth } from '../
 import { serveInvocations } from './channel.js';
 import type { ApiGatewayV2Event } from './event.js';
 import { Gateway, type GatewayTenant } from './gateway.js';
-import { JwtAuthorizer, RouteTable, VERIFIED_TTL_MS, issuerKeys, routeSpecs } from './authorizer.js';
+import { JwtAuthorizer, RouteTable, VERIFIED_TTL_MS, configuredJwksUri, issuerKeys, routeSpecs } from './authorizer.js';
 import { bucketForTier } from './throttle.js';
 
 const ISSUER = devIssuer('proj', 'dev');
@@ -276,5 +277,59 @@ describe('the dev gateway as a JWT authorizer', () => {
     } finally {
       tenant.routes = routes;
     }
+  });
+});
+
+describe('a configured issuer\'s keys', () => {
+  let idp: HttpServer;
+  let base: string;
+  /** What the identity provider's discovery document names as its issuer. */
+  let claimedIssuer: string | undefined;
+  const idpKey = rsaKey();
+
+  beforeAll(async () => {
+    const jwks = { keys: [{ ...(await exportJWK(idpKey.publicKey)), kid: idpKey.kid, alg: 'RS256' }] };
+    idp = createServer((req, res) => {
+      const body = req.url === '/.well-known/openid-configuration' ? { issuer: claimedIssuer ?? base, jwks_uri: `${base}/keys` } : req.url === '/keys' ? jwks : undefined;
+      res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body ?? {}));
+    });
+    await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => idp.close(() => resolve())));
+
+  async function decide(jwksUri: string | undefined, tokenIssuer = base) {
+    const keys = await issuerKeys({ dev: { isDevIssuer: () => false, jwks: { keys: [] } }, jwksUri: () => jwksUri });
+    const tenantAuth: TenantAuth = { issuers: [base], audiences: ['api'], tenantClaim: 'tenant_id', apiKeys: false };
+    const signed = await new SignJWT({ tenant_id: 'acme' }).setProtectedHeader({ alg: 'RS256', kid: idpKey.kid }).setIssuer(tokenIssuer).setAudience('api').setIssuedAt().setExpirationTime('5m').sign(idpKey.privateKey);
+    return new JwtAuthorizer({ keys }).authorize(tenantAuth, { auth: 'required', scopes: [] }, { authorization: `Bearer ${signed}` });
+  }
+
+  it('are read from its jwksUri, or from the jwks_uri of its discovery document', async () => {
+    expect((await decide(`${base}/keys`)).kind).toBe('pass');
+    claimedIssuer = undefined;
+    expect((await decide(undefined)).kind).toBe('pass');
+  });
+
+  it('are not taken from a discovery document that names another issuer', async () => {
+    claimedIssuer = 'https://someone-else.example';
+    try {
+      expect(await decide(undefined)).toMatchObject({ kind: 'refuse', statusCode: 401 });
+    } finally {
+      claimedIssuer = undefined;
+    }
+  });
+
+  it('come from the jwksUri the config gives for the issuer, filled in for the tenant', () => {
+    const settings = {
+      jwt: { issuer: 'https://idp.example/{tenant}', audience: 'api', jwksUri: 'https://idp.example/{tenant}/keys' },
+      tenants: { globex: { jwt: { issuer: 'https://globex.example', audience: 'api', jwksUri: 'https://globex.example/jwks' } } },
+    };
+    const lookup = configuredJwksUri(settings, () => ['acme', 'globex']);
+    expect(lookup('https://idp.example/acme')).toBe('https://idp.example/acme/keys');
+    expect(lookup('https://globex.example')).toBe('https://globex.example/jwks');
+    expect(lookup('https://idp.example/initech')).toBeUndefined();
+    expect(configuredJwksUri({ jwt: { issuer: 'https://idp.example', audience: 'api' } }, () => ['acme'])('https://idp.example')).toBeUndefined();
   });
 });

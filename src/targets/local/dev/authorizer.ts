@@ -22,7 +22,7 @@
  * and the runtime checks the key (locally one address serves the main and the machine API).
  */
 import type { JWTPayload, JWTVerifyGetKey, JSONWebKeySet } from 'jose';
-import { claimText, scopesAllow, tokenScopes, type JwtAuthorizerContext, type TenantAuth } from '../../../contract/auth.js';
+import { claimText, forTenant, scopesAllow, tokenScopes, type AuthSettings, type JwtAuthorizerContext, type TenantAuth } from '../../../contract/auth.js';
 import { Router } from '../../../runtime/router.js';
 import type { ExtensionManifest, RouteAuth } from '../../../runtime/extension.js';
 
@@ -254,6 +254,21 @@ export interface IssuerKeysOptions {
   dev: { isDevIssuer(issuer: string): boolean; jwks: { keys: object[] } };
   /** A configured issuer's `jwksUri`, when the config names one (else its discovery document is read). */
   jwksUri(issuer: string): string | undefined;
+}
+
+/**
+ * The `jwksUri` the project's `auth` settings give for an issuer, as filled in for one of
+ * `tenants` (`{tenant}` in both); undefined when none does (then the discovery document is read).
+ */
+export function configuredJwksUri(settings: AuthSettings | undefined, tenants: () => Iterable<string>): (issuer: string) => string | undefined {
+  return (issuer) => {
+    const own = Object.entries(settings?.tenants ?? {}).map(([tenant, override]) => ({ jwt: override.jwt, tenants: [tenant] }));
+    for (const { jwt, tenants: ids } of [...own, { jwt: settings?.jwt, tenants: [...tenants()] }]) {
+      if (jwt?.jwksUri === undefined) continue;
+      for (const tenant of ids) if (forTenant(jwt.issuer, tenant) === issuer) return forTenant(jwt.jwksUri, tenant);
+    }
+    return undefined;
+  };
 }
 
 /** {@link IssuerKeys} for the gateway: created once per issuer, so jose's JWKS cache is reused. */

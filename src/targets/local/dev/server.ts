@@ -15,8 +15,8 @@ import type { TenantRecord } from '../../../state/registry.js';
 import { listTenants, readTenant } from '../registry.js';
 import { Gateway, type GatewayRoute, type GatewayTenant } from './gateway.js';
 import { launchFingerprint, prepareLaunch, tenantDataPaths, tenantRuntimeConfig } from './launch.js';
-import { DEV_ISSUER_PATH, devIssuer, forTenant, type AuthSettings, type TenantAuth } from '../../../contract/auth.js';
-import { JwtAuthorizer, RouteTable, issuerKeys, type IssuerKeys } from './authorizer.js';
+import { DEV_ISSUER_PATH, devIssuer, type AuthSettings, type TenantAuth } from '../../../contract/auth.js';
+import { JwtAuthorizer, RouteTable, configuredJwksUri, issuerKeys, type IssuerKeys } from './authorizer.js';
 import { isAlive, readDevState, type DevStateFile } from './state-file.js';
 import { secretCacheFromHealth } from './stats.js';
 import { TenantProcess, type SupervisorEvent } from './supervisor.js';
@@ -254,16 +254,7 @@ export class DevServer {
     this.devJwks = await devJwks(loadOrCreateDevIssuerKey(this.project.paths.keys));
     const settings = this.project.config.auth as AuthSettings | undefined;
     const prefix = devIssuer(this.project.config.project, '');
-    // A configured issuer's JWKS URL, by the issuer it was filled in for (`{tenant}` in both).
-    const jwksUri = (issuer: string): string | undefined => {
-      for (const jwt of [settings?.jwt, ...Object.values(settings?.tenants ?? {}).map((t) => t.jwt)]) {
-        if (jwt?.jwksUri === undefined) continue;
-        for (const record of this.entries.values()) {
-          if (forTenant(jwt.issuer, record.record.id) === issuer) return forTenant(jwt.jwksUri, record.record.id);
-        }
-      }
-      return undefined;
-    };
+    const jwksUri = configuredJwksUri(settings, () => this.entries.keys());
     this.issuerKeys = await issuerKeys({ dev: { isDevIssuer: (issuer) => issuer.startsWith(prefix), jwks: this.devJwks }, jwksUri });
   }
 
