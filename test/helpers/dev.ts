@@ -2,8 +2,6 @@
 import { execa, type Options, type ResultPromise } from 'execa';
 import { cliPath } from './cli.js';
 import { waitFor } from './wait.js';
-import { loadOrCreateDevIssuerKey, mintDevToken, type DevTokenOptions } from '../../src/auth/dev-issuer.js';
-import { loadProject } from '../../src/project.js';
 
 export interface RunningDev {
   child: ResultPromise<Options>;
@@ -55,16 +53,3 @@ export async function killDev(dev: RunningDev | undefined, pids: Iterable<number
   for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
 }
 
-/**
- * A dev issuer token for `tenant` of the project in `dir`, minted in-process with the project's
- * dev issuer key (what `sovereign auth token` does, without a CLI start per token).
- */
-export async function devToken(dir: string, tenant: string, options: Omit<DevTokenOptions, 'project' | 'stage' | 'tenant'> & { stage?: string } = {}): Promise<string> {
-  const project = await loadProject(dir);
-  return mintDevToken(loadOrCreateDevIssuerKey(project.paths.keys), { project: project.config.project, stage: options.stage ?? 'dev', tenant, ...options });
-}
-
-/** `{ authorization: 'Bearer <dev token>' }` for a request to `tenant`'s non-public routes. */
-export async function devAuthorization(dir: string, tenant: string, options: Parameters<typeof devToken>[2] = {}): Promise<{ authorization: string }> {
-  return { authorization: `Bearer ${await devToken(dir, tenant, options)}` };
-}
