@@ -195,6 +195,7 @@ describe('the dev gateway as the JWT authorizer', { timeout: 60_000 }, () => {
     expect(discovery.issuer).toBe(devIssuer(project, 'dev'));
     const staged = (await (await fetch(url('/_sovereign/dev/issuer/.well-known/openid-configuration?stage=prod'))).json()) as Record<string, unknown>;
     expect(staged.issuer).toBe(devIssuer(project, 'prod'));
+    expect((await fetch(url('/_sovereign/dev/issuer/.well-known/openid-configuration?stage=Not%20A%20Stage'))).status).toBe(404);
     const jwks = (await (await fetch(String(discovery.jwks_uri))).json()) as { keys: Array<Record<string, unknown>> };
     const key = loadOrCreateDevIssuerKey(join(dir, '.sovereign', 'keys'));
     expect(jwks.keys).toHaveLength(1);

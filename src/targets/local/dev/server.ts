@@ -16,6 +16,7 @@ import { listTenants, readTenant } from '../registry.js';
 import { Gateway, type GatewayRoute, type GatewayTenant } from './gateway.js';
 import { launchFingerprint, prepareLaunch, tenantDataPaths, tenantRuntimeConfig } from './launch.js';
 import { DEV_ISSUER_PATH, devIssuer, type AuthSettings, type TenantAuth } from '../../../contract/auth.js';
+import { STAGE } from '../../../contract/names.js';
 import { JwtAuthorizer, RouteTable, configuredJwksUri, issuerKeys, type IssuerKeys } from './authorizer.js';
 import { isAlive, readDevState, type DevStateFile } from './state-file.js';
 import { secretCacheFromHealth } from './stats.js';
@@ -167,6 +168,7 @@ export class DevServer {
         maxBodyBytes: 0,
         handler: ({ query, headers }) => {
           const stage = query.get('stage') ?? this.project.config.stage ?? 'dev';
+          if (!STAGE.test(stage)) return { statusCode: 404, body: { message: `"${stage.slice(0, 12)}" is not a stage name` } };
           const base = `http://${headers.host ?? `localhost:${this.port}`}${DEV_ISSUER_PATH}`;
           return {
             statusCode: 200,
@@ -375,7 +377,9 @@ export class DevServer {
       const fingerprint = launchFingerprint(this.project, record);
       if (record.tier !== entry.record.tier) entry.bucket = bucketForTier(record.tier);
       entry.record = record;
-      entry.auth = this.callerRules(record);
+      // Kept when unchanged: verified tokens are remembered per rules object.
+      const auth = this.callerRules(record);
+      if (JSON.stringify(auth) !== JSON.stringify(entry.auth)) entry.auth = auth;
       entry.extensions = [...record.extensions];
       if (fingerprint !== entry.fingerprint) {
         entry.fingerprint = fingerprint;
