@@ -11,6 +11,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateDevIssuerKey, mintDevToken } from '../src/auth/dev-issuer.js';
 import { devIssuer } from '../src/contract/auth.js';
+import { API_KEYS_FILE, generateApiKey, hashApiKey, type ApiKeysFile } from '../src/contract/api-keys.js';
 import { makeProject, runCli, snapshotTree } from './helpers/cli.js';
 import { devAuth } from './helpers/auth.js';
 import { killDev, startDevCli, type RunningDev } from './helpers/dev.js';
@@ -190,6 +191,24 @@ describe('the dev gateway as the JWT authorizer', { timeout: 60_000 }, () => {
     expect((await call('globex', '/probe/whoami', await devAuth(dir, 'globex'))).status).toBe(200);
   });
 
+  it('passes API keys on to the runtime, which serves a key of the tenant and refuses any other', async () => {
+    const { key, id } = generateApiKey('dev');
+    const file: ApiKeysFile = { version: 1, keys: [{ id, name: 'erp', hash: hashApiKey(key), scopes: [], createdAt: new Date().toISOString(), createdBy: 'test@host', expiresAt: null }] };
+    writeFileSync(join(dir, '.sovereign', 'data', 'acme', API_KEYS_FILE), JSON.stringify(file));
+    minted.push(key);
+    for (const headers of [{ 'x-api-key': key }, bearer(key)]) {
+      const answer = await call('acme', '/probe/whoami', headers);
+      expect(answer.status, answer.text).toBe(200);
+      expect(JSON.parse(answer.text)).toMatchObject({ identity: { kind: 'apiKey', subject: id } });
+    }
+    // Not the gateway's refusal: the runtime's (problem+json), for a made-up key and for acme's key at globex.
+    for (const [tenant, apiKey] of [['acme', generateApiKey('dev').key], ['globex', key]] as const) {
+      const refused = await call(tenant, '/probe/whoami', { 'x-api-key': apiKey });
+      expect(refused.status, tenant).toBe(401);
+      expect(refused.type, tenant).toContain('application/problem+json');
+    }
+  });
+
   it('serves the dev issuer\'s discovery document and public keys on localhost', async () => {
     const discovery = (await (await fetch(url('/_sovereign/dev/issuer/.well-known/openid-configuration'))).json()) as Record<string, unknown>;
     expect(discovery.issuer).toBe(devIssuer(project, 'dev'));
@@ -203,12 +222,12 @@ describe('the dev gateway as the JWT authorizer', { timeout: 60_000 }, () => {
     for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(jwks.keys[0]).not.toHaveProperty(secret);
   });
 
-  it('leaves no token in any file of the project or in dev\'s output', async () => {
+  it('leaves no token or key in any file of the project or in dev\'s output', async () => {
     expect(minted.length).toBeGreaterThan(0);
     const text = projectText();
     for (const token of minted) {
       expect(text.includes(token)).toBe(false);
-      expect(text.includes(token.split('.')[2]!)).toBe(false);
+      if (token.includes('.')) expect(text.includes(token.split('.')[2]!)).toBe(false);
     }
   });
 });
