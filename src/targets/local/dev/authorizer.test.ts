@@ -12,7 +12,7 @@ import { DEV_AUDIENCE, devIssuer, resolveTenantAuth, type TenantAuth } from '../
 import { serveInvocations } from './channel.js';
 import type { ApiGatewayV2Event } from './event.js';
 import { Gateway, type GatewayTenant } from './gateway.js';
-import { JwtAuthorizer, RouteTable, VERIFIED_TTL_MS, configuredJwksUri, issuerKeys, routeSpecs } from './authorizer.js';
+import { JwtAuthorizer, RouteTable, VERIFIED_CACHE_ENTRIES, VERIFIED_TTL_MS, configuredJwksUri, issuerKeys, routeSpecs } from './authorizer.js';
 import { bucketForTier } from './throttle.js';
 
 const ISSUER = devIssuer('proj', 'dev');
@@ -277,6 +277,25 @@ describe('the dev gateway as a JWT authorizer', () => {
     } finally {
       tenant.routes = routes;
     }
+  });
+});
+
+describe('the verified-token memory', () => {
+  it('holds at most VERIFIED_CACHE_ENTRIES tokens per tenant rules: the oldest is verified again', async () => {
+    const jwks = { keys: [{ ...(await exportJWK(key.publicKey)), kid: key.kid, alg: 'RS256' }] };
+    const keys = await issuerKeys({ dev: { isDevIssuer: () => true, jwks }, jwksUri: () => undefined });
+    let lookups = 0;
+    const authorizer = new JwtAuthorizer({ keys: (issuer) => (lookups++, keys(issuer)) });
+    const rules = resolveTenantAuth(undefined, 'acme', ISSUER);
+    const rule = { auth: 'required' as const, scopes: [] };
+    const tokens = await Promise.all(Array.from({ length: VERIFIED_CACHE_ENTRIES + 1 }, (_, i) => token({ claims: { sub: `user-${i}` } })));
+    for (const t of tokens) expect((await authorizer.authorize(rules, rule, { authorization: `Bearer ${t}` })).kind).toBe('pass');
+    expect(lookups).toBe(tokens.length);
+    // The newest is remembered (no key lookup); the first was dropped to make room for it.
+    await authorizer.authorize(rules, rule, { authorization: `Bearer ${tokens.at(-1)!}` });
+    expect(lookups).toBe(tokens.length);
+    await authorizer.authorize(rules, rule, { authorization: `Bearer ${tokens[0]!}` });
+    expect(lookups).toBe(tokens.length + 1);
   });
 });
 
