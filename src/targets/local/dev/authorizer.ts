@@ -5,8 +5,10 @@
  * What it guarantees, and why where it lives gives that guarantee:
  * - The rules come from outside the tenant's process: the route table is read from the manifests
  *   the tenant's artifact was built from (in the `dev` process), the caller rules from the
- *   project's config (`tenantRuntimeConfig(…, { dev: true }).auth`). A hostile extension can change
- *   neither for the running gateway; it can only answer the requests the gateway let through.
+ *   project's config (`tenantRuntimeConfig(…, { dev: true }).auth`). An extension's code running
+ *   in the tenant's process can change neither for the running gateway; it only answers the
+ *   requests the gateway let through. (Its manifest module is imported by the CLI itself, as every
+ *   command that reads manifests does: a hostile manifest is outside this boundary.)
  * - Matching is the runtime's own (`runtime/router.ts`, the same path decoding), so every path the
  *   runtime would route to a non-public handler is a path the gateway verifies.
  * - Verification is `jose`'s `jwtVerify` with API Gateway's checks: RSA signatures only (so `alg:
