@@ -3,6 +3,7 @@
  * schemas. Pure: the runtime serves it at `/_sovereign/openapi.json`, the CLI puts it in audit bundles.
  */
 import { z } from 'zod';
+import { ROTATION_WEBHOOK_PATH } from '../contract/rotation-webhook.js';
 import type { ExtensionManifest, RouteDefinition } from './extension.js';
 
 export interface OpenApiInfo {
@@ -10,6 +11,18 @@ export interface OpenApiInfo {
   stage: string;
   /** Version of the document (artifact hash or runtime version). */
   version: string;
+}
+
+/** The runtime's own endpoints, on every tenant API. */
+export const RUNTIME_PATHS = {
+  health: '/_sovereign/health',
+  openapi: '/_sovereign/openapi.json',
+  rotation: ROTATION_WEBHOOK_PATH,
+} as const;
+
+/** The full path of an extension's route: the prefix `/<extension>`, then the route's path (`/` is the bare prefix). */
+export function extensionRoutePath(extension: string, path: string): string {
+  return `/${extension}${path === '/' ? '' : path}`;
 }
 
 type JsonSchema = Record<string, unknown>;
@@ -72,7 +85,7 @@ export function buildOpenApiDocument(manifests: ExtensionManifest<unknown>[], in
   const sorted = [...manifests].sort((a, b) => a.name.localeCompare(b.name));
   for (const manifest of sorted) {
     for (const route of manifest.routes) {
-      const path = `/${manifest.name}${route.path === '/' ? '' : route.path}`;
+      const path = extensionRoutePath(manifest.name, route.path);
       (paths[path] ??= {})[route.method.toLowerCase()] = operation(manifest.name, route);
     }
   }
