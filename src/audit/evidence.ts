@@ -363,7 +363,7 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
   // OpenAPI.
   if (loaded && broken.length === 0) {
     try {
-      const openapi = buildOpenApiDocument(loaded.map((e) => e.manifest!), { tenant: record.id, stage, version: artifact ?? sources.toolVersion });
+      const openapi = buildOpenApiDocument(loaded.map((e) => e.manifest!), { tenant: record.id, stage, version: artifact ?? sources.toolVersion, auth: runtimeConfig.auth });
       documents.set('openapi.json', openapi);
       sections.push({ id: 'openapi', title: 'OpenAPI document', status: 'included', files: ['openapi.json'] });
     } catch (error) {
