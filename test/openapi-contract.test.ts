@@ -15,7 +15,10 @@ import { devIssuer, resolveTenantAuth } from '../src/contract/auth.js';
 import { discoverExtensions } from '../src/extensions/discover.js';
 import type { ExtensionManifest, RouteDefinition } from '../src/runtime/extension.js';
 import { buildOpenApiDocument, extensionRoutePath, RUNTIME_PATHS } from '../src/runtime/openapi.js';
+import { startLocalTable } from '../src/testing/dynalite.js';
+import { apiGatewayEvent } from '../src/testing/events.js';
 import { repoRoot } from './helpers/cli.js';
+import { makeRuntime, tenantConfig } from './runtime-fixtures.js';
 
 type Json = Record<string, any>;
 type Manifest = ExtensionManifest<unknown>;
@@ -156,4 +159,27 @@ describe('the OpenAPI document', () => {
     const document = buildOpenApiDocument([twice], { tenant: 'acme', stage: 'dev', version: '1' }) as Json;
     expect([document.paths['/twice/a'].get.operationId, document.paths['/twice/b'].get.operationId]).toEqual(['twice.list.get', 'twice.list.get_2']);
   });
+});
+
+describe('the OpenAPI document the runtime serves', () => {
+  it('carries the tenant\'s caller rules from its configuration, and validates', async () => {
+    const table = await startLocalTable('sovereign-dev-acme');
+    try {
+      const issuer = 'https://issuer.example.com/acme';
+      const auth: TenantAuth = { issuers: [issuer], audiences: ['app'], tenantClaim: 'tenant_id', apiKeys: false };
+      const { handler } = makeRuntime({ table, tenantConfig: tenantConfig({ auth }) });
+      // As API Gateway's JWT authorizer hands a verified caller of this tenant to the function.
+      const event = apiGatewayEvent('GET', RUNTIME_PATHS.openapi, { headers: { authorization: 'Bearer x.y.z' } }) as Json;
+      const exp = String(Math.floor(Date.now() / 1000) + 300);
+      event.requestContext.authorizer = { jwt: { claims: { iss: issuer, aud: 'app', sub: 'user-1', tenant_id: 'acme', exp, iat: String(Number(exp) - 600) }, scopes: null } };
+      const result = await handler(event as never, {});
+      expect(result.statusCode).toBe(200);
+      const document = JSON.parse(result.body as string) as Json;
+      expect(document.components.securitySchemes).toEqual({ jwt: expect.objectContaining({ type: 'openIdConnect', openIdConnectUrl: `${issuer}/.well-known/openid-configuration` }) });
+      expect(document.paths['/orders/orders'].post.security).toEqual([{ jwt: [] }]);
+      await expect(SwaggerParser.validate(document as never)).resolves.toBeDefined();
+    } finally {
+      await table.close();
+    }
+  }, 60_000);
 });
