@@ -154,6 +154,13 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(document.paths).filter((p) => p.startsWith('/_sovereign/')).sort()).toEqual(Object.values(RUNTIME_PATHS).sort());
   });
 
+  it('adds a route\'s own description to a runtime answer of that status for that operation only', () => {
+    const limited: Manifest = { ...catalog, name: 'limited', routes: [{ method: 'GET', path: '/a', handler: 'a', responses: { 429: 'The upstream quota is spent' } }, { method: 'GET', path: '/b', handler: 'b' }] };
+    const document = buildOpenApiDocument([limited], { tenant: 'acme', stage: 'dev', version: '1' }) as Json;
+    expect(document.paths['/limited/a'].get.responses['429'].description).toMatch(/throttling.*; The upstream quota is spent$/);
+    expect(document.paths['/limited/b'].get.responses['429'].description).not.toContain('upstream');
+  });
+
   it('keeps operation ids unique when two routes share a handler and a method', () => {
     const twice: Manifest = { ...catalog, name: 'twice', routes: [{ method: 'GET', path: '/a', handler: 'list' }, { method: 'GET', path: '/b', handler: 'list' }] };
     const document = buildOpenApiDocument([twice], { tenant: 'acme', stage: 'dev', version: '1' }) as Json;

@@ -140,7 +140,8 @@ function operation(extension: string, route: RouteDefinition, auth: TenantAuth, 
   // The route's own answers: a success shaped like its response, anything else described only.
   for (const [status, description] of Object.entries(route.responses ?? {})) {
     const existing = responses[status];
-    if (existing !== undefined) existing.description = `${String(existing.description)}; ${description}`;
+    // A copy: the runtime's answers (401, 403, 413, 429) are objects every operation shares.
+    if (existing !== undefined) responses[status] = { ...existing, description: `${String(existing.description)}; ${description}` };
     else responses[status] = { description, ...(status.startsWith('2') ? success : {}) };
   }
   return {
