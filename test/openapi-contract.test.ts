@@ -51,6 +51,8 @@ beforeAll(async () => {
 }, 60_000);
 
 const documentFor = (auth: TenantAuth | undefined) => buildOpenApiDocument(manifests, { tenant: 'acme', stage: 'dev', version: 'a'.repeat(64), ...(auth ? { auth } : {}) }) as Json;
+/** The document with its references (the shared responses) resolved, as a client generator reads it. */
+const resolved = async (document: Json) => (await SwaggerParser.dereference(structuredClone(document) as never)) as Json;
 
 /** Every operation of the extensions with the route it documents. */
 function operations(document: Json): Array<{ route: RouteDefinition; extension: string; operation: Json; key: string }> {
@@ -91,8 +93,8 @@ describe.each(Object.entries(AUTHS))('the OpenAPI document with %s', (_name, aut
     expect(Object.keys(document.components.securitySchemes).sort()).toEqual(apiKeys ? ['apiKey', 'jwt'] : ['jwt']);
   });
 
-  it('lists every answer the runtime and the gateway can give, and the route\'s own', () => {
-    for (const { route, operation, key } of operations(documentFor(auth))) {
+  it('lists every answer the runtime and the gateway can give, and the route\'s own', async () => {
+    for (const { route, operation, key } of operations(await resolved(documentFor(auth)))) {
       const statuses = Object.keys(operation.responses);
       const expected = ['200', '403', '404', '405', '413', '429', '500', '503'];
       if (route.auth !== 'public') expected.push('401');
@@ -123,8 +125,8 @@ describe('the OpenAPI document', () => {
     expect(documentFor(undefined).components.securitySchemes.jwt.description).toMatch(/trusts no issuer/);
   });
 
-  it('documents the sync\'s 202 with the sync\'s response schema, and extensions\' upstream failures', () => {
-    const document = documentFor(undefined);
+  it('documents the sync\'s 202 with the sync\'s response schema, and extensions\' upstream failures', async () => {
+    const document = await resolved(documentFor(undefined));
     const sync = document.paths['/avalara-cetec-sync/sync/invoices'].post;
     expect(sync.responses['202'].description).toMatch(/call again/);
     expect(sync.responses['202'].content).toEqual(sync.responses['200'].content);
@@ -134,8 +136,8 @@ describe('the OpenAPI document', () => {
     expect(document.paths['/catalog/items/{id}'].put.responses['201']).toEqual({ description: 'Created' });
   });
 
-  it('documents the runtime\'s endpoints: health public, the document itself for a caller of the tenant, the rotation webhook signed', () => {
-    const document = documentFor(AUTHS['a Cognito issuer and API keys']);
+  it('documents the runtime\'s endpoints: health public, the document itself for a caller of the tenant, the rotation webhook signed', async () => {
+    const document = await resolved(documentFor(AUTHS['a Cognito issuer and API keys']));
     const health = document.paths[RUNTIME_PATHS.health].get;
     expect(health.security).toEqual([]);
     expect(health.responses['401']).toBeUndefined();
@@ -154,10 +156,11 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(document.paths).filter((p) => p.startsWith('/_sovereign/')).sort()).toEqual(Object.values(RUNTIME_PATHS).sort());
   });
 
-  it('adds a route\'s own description to a runtime answer of that status for that operation only', () => {
+  it('adds a route\'s own description to a runtime answer of that status for that operation only', async () => {
     const limited: Manifest = { ...catalog, name: 'limited', routes: [{ method: 'GET', path: '/a', handler: 'a', responses: { 429: 'The upstream quota is spent' } }, { method: 'GET', path: '/b', handler: 'b' }] };
-    const document = buildOpenApiDocument([limited], { tenant: 'acme', stage: 'dev', version: '1' }) as Json;
+    const document = await resolved(buildOpenApiDocument([limited], { tenant: 'acme', stage: 'dev', version: '1' }) as Json);
     expect(document.paths['/limited/a'].get.responses['429'].description).toMatch(/throttling.*; The upstream quota is spent$/);
+    expect(document.paths['/limited/a'].get.responses['429'].content['application/json']).toBeDefined();
     expect(document.paths['/limited/b'].get.responses['429'].description).not.toContain('upstream');
   });
 

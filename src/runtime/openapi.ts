@@ -57,18 +57,54 @@ const problemResponse = (description: string) => ({ description, content: proble
 /** An answer either the runtime (a problem) or API Gateway (a message) may give. */
 const problemOrGatewayResponse = (description: string) => ({ description, content: { ...problemContent, ...gatewayContent } });
 
-/** The answers any route of the tenant API can get from the gateway in front of the runtime. */
-const GATEWAY_RESPONSES = {
-  '413': problemOrGatewayResponse('The body is larger than the limit (the dev gateway\'s, or Lambda\'s 6 MB payload on aws)'),
-  '429': problemOrGatewayResponse('Over the tenant\'s request rate (its tier\'s throttling)'),
+/**
+ * The runtime's and the gateway's answers, defined once in `components.responses` and referred to
+ * by every operation that can get them (only those some operation uses are emitted).
+ */
+const SHARED_RESPONSES = {
+  BadRequest: problemResponse('Request does not match the schema'),
+  Unauthorized: problemOrGatewayResponse(
+    'No credential, or one that is not valid: a JWT that is expired, not yet valid, of another issuer or audience, or badly signed; an unknown, revoked or expired API key',
+  ),
+  Forbidden: problemOrGatewayResponse(
+    'The caller is authenticated but refused: it lacks every scope the route accepts (`insufficient-scope`), it is a caller of another tenant (`wrong-tenant`), or the tenant is suspended (`tenant-suspended`)',
+  ),
+  // A public route still refuses every caller while the tenant is suspended.
+  Suspended: problemResponse('The tenant is suspended (`tenant-suspended`)'),
+  NotFound: problemResponse('No such resource (the handler\'s answer) or no such route'),
+  MethodNotAllowed: problemResponse('The path exists with another method (see `Allow`)'),
+  ContentTooLarge: problemOrGatewayResponse('The body is larger than the limit (the dev gateway\'s, or Lambda\'s 6 MB payload on aws)'),
+  TooManyRequests: problemOrGatewayResponse('Over the tenant\'s request rate (its tier\'s throttling)'),
+  HandlerFailed: problemResponse('Handler failed'),
+  Unavailable: problemResponse('Extension or secret unavailable'),
 };
+type SharedResponse = keyof typeof SHARED_RESPONSES;
+type ResponseEntry = Record<string, unknown>;
 
-const UNAUTHORIZED = problemOrGatewayResponse(
-  'No credential, or one that is not valid: a JWT that is expired, not yet valid, of another issuer or audience, or badly signed; an unknown, revoked or expired API key',
-);
-const FORBIDDEN = problemOrGatewayResponse(
-  'The caller is authenticated but refused: it lacks every scope the route accepts (`insufficient-scope`), it is a caller of another tenant (`wrong-tenant`), or the tenant is suspended (`tenant-suspended`)',
-);
+const RESPONSES_REF = '#/components/responses/';
+
+/** A reference to a shared response. */
+const sharedRef = (name: SharedResponse): ResponseEntry => ({ $ref: `${RESPONSES_REF}${name}` });
+
+/** The answers any route of the tenant API can get from the gateway in front of the runtime. */
+const gatewayResponses = (): Record<string, ResponseEntry> => ({ '413': sharedRef('ContentTooLarge'), '429': sharedRef('TooManyRequests') });
+
+/**
+ * `entry` with `more` added to its description. A shared response is copied in full rather than
+ * referred to with an overriding description: OpenAPI 3.1 allows that, but dereferencing tools
+ * (json-schema-ref-parser among them) drop the override.
+ */
+function describedAlso(entry: ResponseEntry, more: string): ResponseEntry {
+  const name = typeof entry.$ref === 'string' ? (entry.$ref.slice(RESPONSES_REF.length) as SharedResponse) : undefined;
+  const base: ResponseEntry = name === undefined ? entry : SHARED_RESPONSES[name];
+  return { ...base, description: `${String(base.description)}; ${more}` };
+}
+
+/** The shared responses `paths` refers to, for `components.responses`. */
+function usedResponses(paths: unknown): Record<string, unknown> {
+  const text = JSON.stringify(paths);
+  return Object.fromEntries((Object.keys(SHARED_RESPONSES) as SharedResponse[]).filter((name) => text.includes(`"${RESPONSES_REF}${name}"`)).map((name) => [name, SHARED_RESPONSES[name]]));
+}
 
 /** `security` of an operation that needs a caller of this tenant: a JWT or, where enabled, an API key, either with one of `scopes`. */
 function requiredSecurity(auth: TenantAuth, scopes: string[]): Array<Record<string, string[]>> {
@@ -121,28 +157,21 @@ function operation(extension: string, route: RouteDefinition, auth: TenantAuth, 
   }
   const isPublic = route.auth === 'public';
   const success = route.response ? { content: { 'application/json': { schema: schemaOf(route.response, 'output') } } } : {};
-  const responses: Record<string, Record<string, unknown>> = {
+  const responses: Record<string, ResponseEntry> = {
     '200': { description: 'Success', ...success },
-    '404': problemResponse('No such resource (the handler\'s answer) or no such route'),
-    '405': problemResponse('The path exists with another method (see `Allow`)'),
-    ...GATEWAY_RESPONSES,
-    '500': problemResponse('Handler failed'),
-    '503': problemResponse('Extension or secret unavailable'),
+    '403': sharedRef(isPublic ? 'Suspended' : 'Forbidden'),
+    '404': sharedRef('NotFound'),
+    '405': sharedRef('MethodNotAllowed'),
+    ...gatewayResponses(),
+    '500': sharedRef('HandlerFailed'),
+    '503': sharedRef('Unavailable'),
   };
-  if (route.request?.body || route.request?.query) responses['400'] = problemResponse('Request does not match the schema');
-  if (!isPublic) {
-    responses['401'] = UNAUTHORIZED;
-    responses['403'] = FORBIDDEN;
-  } else {
-    // A public route still refuses every caller while the tenant is suspended.
-    responses['403'] = problemResponse('The tenant is suspended (`tenant-suspended`)');
-  }
+  if (route.request?.body || route.request?.query) responses['400'] = sharedRef('BadRequest');
+  if (!isPublic) responses['401'] = sharedRef('Unauthorized');
   // The route's own answers: a success shaped like its response, anything else described only.
   for (const [status, description] of Object.entries(route.responses ?? {})) {
     const existing = responses[status];
-    // A copy: the runtime's answers (401, 403, 413, 429) are objects every operation shares.
-    if (existing !== undefined) responses[status] = { ...existing, description: `${String(existing.description)}; ${description}` };
-    else responses[status] = { description, ...(status.startsWith('2') ? success : {}) };
+    responses[status] = existing !== undefined ? describedAlso(existing, description) : { description, ...(status.startsWith('2') ? success : {}) };
   }
   return {
     operationId,
@@ -176,7 +205,7 @@ function runtimePaths(auth: TenantAuth): Record<string, Record<string, unknown>>
         security: [],
         responses: sortedByStatus({
           '200': { description: 'Health report', content: { 'application/json': { schema: { type: 'object', required: ['status', 'tenant', 'stage'], properties: { status: { enum: ['ok', 'degraded', 'suspended'] }, tenant: { type: 'string' }, stage: { type: 'string' } } } } } },
-          ...GATEWAY_RESPONSES,
+          ...gatewayResponses(),
           '500': problemResponse('Runtime failed'),
         }),
       },
@@ -189,10 +218,10 @@ function runtimePaths(auth: TenantAuth): Record<string, Record<string, unknown>>
         security: requiredSecurity(auth, []),
         responses: sortedByStatus({
           '200': { description: 'The OpenAPI document', content: { 'application/json': { schema: { type: 'object' } } } },
-          '401': UNAUTHORIZED,
+          '401': sharedRef('Unauthorized'),
           // The runtime's endpoints keep answering while the tenant is suspended, and have no scopes.
           '403': problemOrGatewayResponse('The caller is authenticated for another tenant (`wrong-tenant`)'),
-          ...GATEWAY_RESPONSES,
+          ...gatewayResponses(),
           '500': problemResponse('Runtime failed'),
         }),
       },
@@ -227,7 +256,7 @@ function runtimePaths(auth: TenantAuth): Record<string, Record<string, unknown>>
           '401': problemResponse('The signature does not verify'),
           '403': problemResponse('The notice is for another tenant (`wrong-tenant`)'),
           '409': problemResponse('The notice\'s id was seen before (replayed)'),
-          ...GATEWAY_RESPONSES,
+          ...gatewayResponses(),
           '500': problemResponse('Runtime failed'),
           '503': problemResponse('The webhook signing secret is unavailable'),
         }),
@@ -269,6 +298,7 @@ export function buildOpenApiDocument(manifests: ExtensionManifest<unknown>[], in
     paths,
     components: {
       securitySchemes: securitySchemes(auth),
+      responses: usedResponses(paths),
       schemas: {
         Problem: {
           type: 'object',
