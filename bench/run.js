@@ -16,6 +16,7 @@ const sections = [
   ['fleet-aws', './fleet-aws.js', 'runFleetAwsBench'],
   ['audit', './audit.js', 'runAuditBench'],
   ['redesign', './redesign.js', 'runRedesignBench'],
+  ['tenant-api', './tenant-api.js', 'runTenantApiBench'],
 ];
 
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;

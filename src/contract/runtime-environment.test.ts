@@ -82,7 +82,7 @@ describe('the local and the aws environment of one tenant', () => {
   const local = localTenantEnvironment(project, record, { sha256: 'b'.repeat(64), entry: '/p/.sovereign/artifacts/b/index.mjs' }, {});
   const aws = lambdaTenantEnvironment({
     project: 'demo', tenant: 'acme', stage: 'dev', tier: 'premium', artifactSha256: 'a'.repeat(64),
-    extensions: [{ name: 'avalara', permissions: [] }, { name: 'cetec', permissions: [] }], runtimeConfig,
+    extensions: [{ name: 'avalara', permissions: [], routes: [] }, { name: 'cetec', permissions: [], routes: [] }], runtimeConfig,
   });
 
   it('carry the same tenant, tier, table and tenant configuration text', () => {
