@@ -30,7 +30,7 @@ const SHORT_SECONDS = Math.max(3, Math.min(10, SUSTAIN_SECONDS));
 const B_RATE = 200;
 
 const EXTENSION = `import { defineExtension } from 'sovereign/runtime';
-export default defineExtension({ name: 'hello', version: '1.0.0', description: 'bench', routes: [{ method: 'GET', path: '/', handler: 'hello' }] });
+export default defineExtension({ name: 'hello', version: '1.0.0', description: 'bench', routes: [{ method: 'GET', path: '/', handler: 'hello', auth: 'public' }] });
 `;
 const HANDLER = `import { defineHandler } from 'sovereign/runtime';
 export const handler = defineHandler(async (_request, ctx) => ({ hello: ctx.tenant.id }));
@@ -47,24 +47,26 @@ function run(args, cwd) {
   });
 }
 
-async function makeProject() {
-  const parent = mkdtempSync(join(tmpdir(), 'sovereign-bench-dev-'));
+/**
+ * A project made by `sovereign init` with one extension (`hello` unless told otherwise) enabled by
+ * default and the given tenants (default alpha and beta premium, gamma standard).
+ */
+export async function makeProject({ prefix = 'sovereign-bench-dev-', extension = { name: 'hello', manifest: EXTENSION, handlers: { hello: HANDLER } }, tenants = [['alpha', 'premium'], ['beta', 'premium'], ['gamma', 'standard']] } = {}) {
+  const parent = mkdtempSync(join(tmpdir(), prefix));
   const dir = join(parent, 'proj');
   await run(['init', dir], parent);
   const configFile = join(dir, 'sovereign.config.json');
   const config = JSON.parse(readFileSync(configFile, 'utf8'));
-  writeFileSync(configFile, JSON.stringify({ ...config, defaults: { tier: 'premium', extensions: ['hello'] } }, null, 2));
-  mkdirSync(join(dir, 'extensions', 'hello', 'handlers'), { recursive: true });
-  writeFileSync(join(dir, 'extensions', 'hello', 'extension.ts'), EXTENSION);
-  writeFileSync(join(dir, 'extensions', 'hello', 'handlers', 'hello.ts'), HANDLER);
-  await run(['tenant', 'create', 'alpha', '--tier', 'premium', '--no-deploy'], dir);
-  await run(['tenant', 'create', 'beta', '--tier', 'premium', '--no-deploy'], dir);
-  await run(['tenant', 'create', 'gamma', '--tier', 'standard', '--no-deploy'], dir);
-  return { dir, cleanup: () => rmSync(parent, { recursive: true, force: true }) };
+  writeFileSync(configFile, JSON.stringify({ ...config, defaults: { tier: 'premium', extensions: [extension.name] } }, null, 2));
+  mkdirSync(join(dir, 'extensions', extension.name, 'handlers'), { recursive: true });
+  writeFileSync(join(dir, 'extensions', extension.name, 'extension.ts'), extension.manifest);
+  for (const [name, source] of Object.entries(extension.handlers)) writeFileSync(join(dir, 'extensions', extension.name, 'handlers', `${name}.ts`), source);
+  for (const [id, tier] of tenants) await run(['tenant', 'create', id, '--tier', tier, '--no-deploy'], dir);
+  return { dir, project: config.project, cleanup: () => rmSync(parent, { recursive: true, force: true }) };
 }
 
 /** Starts `sovereign dev --port 0 --json` and resolves with its port and a stop function. */
-function startDev(dir, extra = []) {
+export function startDev(dir, extra = []) {
   return new Promise((resolvePromise, reject) => {
     const child = spawn('node', [cli, 'dev', '--port', '0', '--json', ...extra], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', CI: '1' } });
     let out = '';
@@ -178,7 +180,7 @@ async function timedLoad(url, rate, seconds) {
 }
 
 /** CPU time (user + system) a process has used, in microseconds (Linux /proc; undefined elsewhere). */
-function cpuMicros(pid) {
+export function cpuMicros(pid) {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;

@@ -9,6 +9,7 @@ const sections = [
   ['secrets', './secrets.js', 'runSecretsBench'],
   ['runtime', './runtime.js', 'runRuntimeBench'],
   ['dev', './dev.js', 'runDevBench'],
+  ['auth-gateway', './auth-gateway.js', 'runAuthGatewayBench'],
   ['sync', './sync.js', 'runSyncBench'],
   ['artifact', './artifact.js', 'runArtifactBench'],
   ['fleet', './fleet.js', 'runFleetBench'],
@@ -16,6 +17,7 @@ const sections = [
   ['audit', './audit.js', 'runAuditBench'],
   ['redesign', './redesign.js', 'runRedesignBench'],
   ['api-keys', './api-keys.js', 'runApiKeysBench'],
+  ['tenant-api', './tenant-api.js', 'runTenantApiBench'],
 ];
 
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;

@@ -24,11 +24,14 @@ async function callBundle(entry: string, path: string, extensions: string[]): Pr
   const script = `
     const { handler } = await import(${JSON.stringify(`file://${entry}`)});
     const event = { version: '2.0', routeKey: '$default', rawPath: ${JSON.stringify(path)}, rawQueryString: '', headers: { host: 'acme.localhost' },
-      requestContext: { http: { method: 'GET', path: ${JSON.stringify(path)}, sourceIp: '127.0.0.1', protocol: 'HTTP/1.1', userAgent: 'test' }, requestId: 'r1', stage: '$default', timeEpoch: Date.now() },
+      requestContext: { http: { method: 'GET', path: ${JSON.stringify(path)}, sourceIp: '127.0.0.1', protocol: 'HTTP/1.1', userAgent: 'test' }, requestId: 'r1', stage: '$default', timeEpoch: Date.now(),
+        authorizer: { jwt: { claims: { iss: 'https://idp.test/', aud: 'api', sub: 'u', tenant_id: 'acme', exp: String(Math.floor(Date.now() / 1000) + 600) }, scopes: null } } },
       isBase64Encoded: false };
     process.stdout.write('\\n@@' + JSON.stringify(await handler(event)));
   `;
-  const config = { extensions, secrets: {}, config: {}, webhookSecret: 'ssm:/dev/tenants/acme/_sovereign/webhook_secret' };
+  // A caller API Gateway's JWT authorizer verified (the event above carries its claims).
+  const auth = { issuers: ['https://idp.test/'], audiences: ['api'], tenantClaim: 'tenant_id', apiKeys: true };
+  const config = { extensions, secrets: {}, config: {}, webhookSecret: 'ssm:/dev/tenants/acme/_sovereign/webhook_secret', auth };
   const result = await execa('node', ['--input-type=module', '-e', script], {
     cwd: work,
     env: {

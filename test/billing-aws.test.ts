@@ -19,7 +19,7 @@ import type { HttpEventV2, HttpResultV2 } from '../src/runtime/http.js';
 import type { TenantRecord } from '../src/state/registry.js';
 import { tagList } from '../src/templates/cfn.js';
 import { BILLING_FUNCTION_ENV, renderControlPlaneStack } from '../src/templates/control-plane.js';
-import { tenantTags } from '../src/templates/tenant-stack.js';
+import { RETIERED_RESOURCES, tenantTags } from '../src/templates/tenant-stack.js';
 import { TIERS, type Tier } from '../src/templates/tiers.js';
 import { newTenantRecord } from '../src/tenants/tenants.js';
 import { awsBillingLedger, PROCESSED_RETENTION_DAYS } from '../src/targets/aws/billing-ledger.js';
@@ -401,7 +401,7 @@ describe('plan changes re-tier the deployed stack on aws', () => {
     expect(sent.Resources.LogGroup.Properties.RetentionInDays).toBe(TIERS.premium.logRetentionDays);
     // Everything else is the template as deployed.
     const old = acmeTemplate('basic') as Json;
-    for (const id of Object.keys(old.Resources).filter((id) => !['Function', 'HttpApiStage', 'LogGroup'].includes(id))) expect(sent.Resources[id]).toEqual(old.Resources[id]);
+    for (const id of Object.keys(old.Resources).filter((id) => !RETIERED_RESOURCES.includes(id))) expect(sent.Resources[id]).toEqual(old.Resources[id]);
     expect({ ...fn, MemorySize: 0, ReservedConcurrentExecutions: 0, Environment: { Variables: { ...fn.Environment.Variables, SOVEREIGN_TIER: '' } } }).toEqual({
       ...old.Resources.Function.Properties,
       MemorySize: 0,

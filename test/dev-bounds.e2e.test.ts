@@ -22,14 +22,15 @@ import { openWritableVault } from '../src/targets/local/vault-writer.js';
 import { INVOKE_PATH } from '../src/targets/local/dev/protocol.js';
 import { waitFor, write } from './helpers/wait.js';
 
+// Public routes: who may call is test/dev-auth.e2e.test.ts's subject, not this file's.
 const PROBE_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
 export default defineExtension({
   name: 'probe',
   version: '1.0.0',
   description: 'who serves, and an echo',
   routes: [
-    { method: 'GET', path: '/whoami', handler: 'whoami' },
-    { method: 'POST', path: '/echo', handler: 'echo' },
+    { method: 'GET', path: '/whoami', handler: 'whoami', auth: 'public' },
+    { method: 'POST', path: '/echo', handler: 'echo', auth: 'public' },
   ],
 });
 `;
@@ -41,7 +42,7 @@ export const handler = defineHandler(async (request) => ({ bytes: String(request
 `;
 /** The attack: once armed, it puts its tenant's marker back to "not suspended" whenever it says otherwise. */
 const UNSUSPEND_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
-export default defineExtension({ name: 'unsuspend', version: '1.0.0', description: 'rewrites its own suspension marker', routes: [{ method: 'POST', path: '/arm', handler: 'arm' }] });
+export default defineExtension({ name: 'unsuspend', version: '1.0.0', description: 'rewrites its own suspension marker', routes: [{ method: 'POST', path: '/arm', handler: 'arm', auth: 'public' }] });
 `;
 const ARM = `import { readFileSync, writeFileSync } from 'node:fs';
 import { defineHandler } from 'sovereign/runtime';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type Options, type ResultPromise } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliPath, repoRoot } from './helpers/cli.js';
+import { cliPath, repoRoot, runCli } from './helpers/cli.js';
 import { openVault, readVaultKey } from '../src/runtime/secrets/vault.js';
 
 let dev: ResultPromise<Options> | undefined;
@@ -53,19 +53,27 @@ describe('sovereign dev --demo', () => {
     expect(ready!.tenants.map((t) => t.id)).toEqual(['acme', 'globex']);
     const base = `http://127.0.0.1:${ready!.port}`;
 
-    const ping = await fetch(`${base}/t/acme/avalara/ping`);
+    // As the README does: a route refuses a caller without a token, and answers one minted by `auth token`.
+    expect((await fetch(`${base}/t/acme/avalara/ping`)).status).toBe(401);
+    const bearer = async (tenant: string) => {
+      const minted = await runCli(['auth', 'token', '--tenant', tenant], { cwd: dir });
+      expect(minted.exitCode, minted.stderr).toBe(0);
+      return { authorization: `Bearer ${minted.stdout.trim()}` };
+    };
+    const acme = await bearer('acme');
+    const ping = await fetch(`${base}/t/acme/avalara/ping`, { headers: acme });
     expect(ping.status).toBe(200);
     expect(await ping.json()).toMatchObject({ authenticated: true });
 
     const quote = await fetch(`${base}/t/acme/avalara/quotes`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...acme, 'content-type': 'application/json' },
       body: JSON.stringify({ customerCode: 'C-1', shipTo: { region: 'CA' }, lines: [{ amount: 100 }] }),
     });
     expect(quote.status).toBe(200);
     expect(await quote.json()).toMatchObject({ totalAmount: 100, totalTax: 7.25 });
 
-    const invoices = await fetch(`${base}/t/globex/cetec/invoices?limit=2`);
+    const invoices = await fetch(`${base}/t/globex/cetec/invoices?limit=2`, { headers: await bearer('globex') });
     expect(invoices.status).toBe(200);
     expect(((await invoices.json()) as { items: unknown[] }).items).toHaveLength(2);
 

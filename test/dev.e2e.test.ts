@@ -18,17 +18,18 @@ import { openWritableVault } from '../src/targets/local/vault-writer.js';
 import { webhookHeaders } from '../src/runtime/webhook.js';
 import { waitFor, write } from './helpers/wait.js';
 
+// Public routes: who may call is test/dev-auth.e2e.test.ts's subject, not this file's.
 const PROBE_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
 export default defineExtension({
   name: 'probe',
   version: '1.0.0',
   description: 'Reports which process serves the tenant, a fingerprint of its secret and a counter in its table',
   routes: [
-    { method: 'GET', path: '/whoami', handler: 'whoami' },
-    { method: 'GET', path: '/token', handler: 'token' },
-    { method: 'POST', path: '/echo', handler: 'echo' },
-    { method: 'POST', path: '/count', handler: 'count' },
-    { method: 'GET', path: '/peek', handler: 'peek' },
+    { method: 'GET', path: '/whoami', handler: 'whoami', auth: 'public' },
+    { method: 'GET', path: '/token', handler: 'token', auth: 'public' },
+    { method: 'POST', path: '/echo', handler: 'echo', auth: 'public' },
+    { method: 'POST', path: '/count', handler: 'count', auth: 'public' },
+    { method: 'GET', path: '/peek', handler: 'peek', auth: 'public' },
   ],
   secrets: [{ key: 'token', description: 'a test token' }],
   permissions: [],
@@ -64,7 +65,7 @@ export const handler = defineHandler(async (request) => {
 });
 `;
 const MARKER_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
-export default defineExtension({ name: 'marker', version: '1.0.0', description: 'enabled for globex only', routes: [{ method: 'GET', path: '/mark', handler: 'mark' }] });
+export default defineExtension({ name: 'marker', version: '1.0.0', description: 'enabled for globex only', routes: [{ method: 'GET', path: '/mark', handler: 'mark', auth: 'public' }] });
 `;
 const MARK = (label: string) => `import { defineHandler } from 'sovereign/runtime';
 export const handler = defineHandler(async () => ({ mark: '${label}' }));

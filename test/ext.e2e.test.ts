@@ -8,6 +8,7 @@ import { openWritableVault } from '../src/targets/local/vault-writer.js';
 import { LocalState } from '../src/targets/local/state.js';
 import { startFakeAvalara, type FakeAvalara } from './fakes/avalara-server.js';
 import { startFakeCetec, type FakeCetec } from './fakes/cetec-server.js';
+import { devAuth } from './helpers/auth.js';
 import { cliPath, makeProject, repoRoot, runCli, snapshotTree } from './helpers/cli.js';
 
 let project: string;
@@ -262,10 +263,13 @@ describe('the case study on sovereign dev: avalara, cetec and the sync as one te
     pids.add(ready.pid);
     const devState = JSON.parse(readFileSync(join(dir, '.sovereign', 'dev.json'), 'utf8')) as { tenants: Record<string, { pid: number | null }> };
     for (const t of Object.values(devState.tenants)) if (t.pid) pids.add(t.pid);
+    // The example extensions' routes need a caller of acme, as on aws.
+    const caller = await devAuth(dir, 'acme');
     const call = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(`http://127.0.0.1:${ready.port}/t/acme${path}`, {
         method,
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+        headers: body === undefined ? caller : { ...caller, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await res.text();
       return { status: res.status, text, body: JSON.parse(text) as Record<string, any> };

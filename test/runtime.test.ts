@@ -180,7 +180,7 @@ describe('faults and runtime endpoints', () => {
     const { handler } = makeRuntime({ table });
     const doc = body(await handler(apiGatewayEvent('GET', '/_sovereign/openapi.json'), {}));
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths).sort()).toEqual(['/billing/invoices', '/orders/boom', '/orders/echo', '/orders/orders', '/orders/orders/latest', '/orders/orders/{id}', '/orders/secret', '/orders/undeclared']);
+    expect(Object.keys(doc.paths).sort()).toEqual(['/_sovereign/health', '/_sovereign/openapi.json', '/_sovereign/webhooks/rotation', '/billing/invoices', '/orders/boom', '/orders/echo', '/orders/orders', '/orders/orders/latest', '/orders/orders/{id}', '/orders/secret', '/orders/undeclared']);
     const post = doc.paths['/orders/orders'].post;
     expect(post.requestBody.content['application/json'].schema).toMatchObject({ type: 'object', required: ['id', 'total'] });
     expect(post.parameters).toEqual([{ name: 'dryRun', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] } }]);

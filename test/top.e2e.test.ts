@@ -13,14 +13,15 @@ import { cliPath, makeProject, runCli } from './helpers/cli.js';
 import { startDevCli, type RunningDev } from './helpers/dev.js';
 import { waitFor, write } from './helpers/wait.js';
 
+// Public routes: who may call is test/dev-auth.e2e.test.ts's subject, not this file's.
 const MANIFEST = `import { defineExtension } from 'sovereign/runtime';
 export default defineExtension({
   name: 'probe',
   version: '1.0.0',
   description: 'Answers who serves the tenant and logs each call',
   routes: [
-    { method: 'GET', path: '/whoami', handler: 'whoami' },
-    { method: 'POST', path: '/note', handler: 'note' },
+    { method: 'GET', path: '/whoami', handler: 'whoami', auth: 'public' },
+    { method: 'POST', path: '/note', handler: 'note', auth: 'public' },
   ],
 });
 `;

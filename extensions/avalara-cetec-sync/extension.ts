@@ -14,6 +14,13 @@ export default defineExtension({
       summary: 'Run (or resume) the invoice sync; 202 means call again to continue',
       request: { body: syncRequestSchema },
       response: syncResponseSchema,
+      responses: {
+        202: 'Partial: the time budget ran out; the state so far (call again to continue)',
+        409: 'Another call holds the sync run',
+        422: 'AvaTax rejected an invoice',
+        502: 'Cetec or AvaTax could not be reached, refused the tenant credentials, or failed (call again to resume)',
+        503: 'Cetec or AvaTax rate limit reached',
+      },
     },
     {
       method: 'GET',

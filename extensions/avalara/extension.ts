@@ -13,6 +13,7 @@ export default defineExtension({
       handler: 'ping',
       summary: 'Check that AvaTax is reachable and accepts the tenant credentials',
       response: pingResponseSchema,
+      responses: { 502: 'AvaTax could not be reached or failed', 503: 'AvaTax rate limit reached' },
     },
     {
       method: 'POST',
@@ -21,6 +22,11 @@ export default defineExtension({
       summary: 'Compute the tax of a prospective sale (AvaTax SalesOrder)',
       request: { body: quoteRequestSchema },
       response: quoteResponseSchema,
+      responses: {
+        422: 'AvaTax rejected the transaction',
+        502: 'AvaTax could not be reached, refused the tenant credentials, or failed',
+        503: 'AvaTax rate limit reached',
+      },
     },
   ],
   secrets: [

@@ -2,6 +2,9 @@ import { defineExtension } from 'sovereign/runtime';
 import { cetecConfigSchema } from './models/config.js';
 import { customerSchema, invoiceSchema, listQuerySchema, orderSchema, pageSchema } from './models/records.js';
 
+/** What every route answers when Cetec does not (`services/problems.ts`). */
+const CETEC_RESPONSES = { 502: 'Cetec could not be reached, refused the tenant token, or failed', 503: 'Cetec rate limit reached' };
+
 export default defineExtension({
   name: 'cetec',
   version: '1.0.0',
@@ -14,6 +17,7 @@ export default defineExtension({
       summary: 'One page of customers (offset / limit)',
       request: { query: listQuerySchema },
       response: pageSchema(customerSchema),
+      responses: CETEC_RESPONSES,
     },
     {
       method: 'GET',
@@ -22,6 +26,7 @@ export default defineExtension({
       summary: 'One page of sales orders (offset / limit)',
       request: { query: listQuerySchema },
       response: pageSchema(orderSchema),
+      responses: CETEC_RESPONSES,
     },
     {
       method: 'GET',
@@ -30,6 +35,7 @@ export default defineExtension({
       summary: 'One page of invoices (offset / limit)',
       request: { query: listQuerySchema },
       response: pageSchema(invoiceSchema),
+      responses: CETEC_RESPONSES,
     },
     {
       method: 'GET',
@@ -37,6 +43,7 @@ export default defineExtension({
       handler: 'get-invoice',
       summary: 'One invoice',
       response: invoiceSchema,
+      responses: { ...CETEC_RESPONSES, 400: 'The invoice id is not a number', 404: 'No such invoice' },
     },
   ],
   secrets: [{ key: 'api_token', description: 'Cetec ERP preshared token (sent as the preshared_token query parameter)' }],

@@ -18,7 +18,8 @@ import type { SecretStore, SecretVersionInfo } from '../secrets/store.js';
 import type { TenantRecord } from '../state/registry.js';
 import type { IsolationInputs, IsolationMatrix } from '../isolation/matrix.js';
 import { OFFLINE_ACCOUNT, OFFLINE_REGION } from '../isolation/inputs.js';
-import { renderTenantPolicy, tenantStackName, renderTenantStack, tenantTags, TIERS, type PolicyExtension } from '../templates/index.js';
+import { renderTenantPolicy, tenantStackName, renderTenantStack, tenantTags, TIERS } from '../templates/index.js';
+import { stackRoutesOf, type StackExtension } from '../templates/tenant-api.js';
 import { tenantSecretScope } from '../templates/secret-scope.js';
 import { tenantRuntimeConfig } from '../targets/local/dev/launch.js';
 import type { Project } from '../project.js';
@@ -283,7 +284,7 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
     sections.push({ id: 'extensions', title: 'Extension manifests and code hashes', status: 'not available', files: [], reason: `the extensions could not be loaded: ${extensionsProblem}` });
   }
   const broken = (loaded ?? []).filter((e) => e.status !== 'ok' || !e.manifest);
-  const policyExtensions: PolicyExtension[] | undefined = loaded && broken.length === 0 ? loaded.map((e) => ({ name: e.name, permissions: e.manifest!.permissions })) : undefined;
+  const policyExtensions: StackExtension[] | undefined = loaded && broken.length === 0 ? loaded.map((e) => ({ name: e.name, permissions: e.manifest!.permissions, routes: stackRoutesOf(e.manifest!.routes) })) : undefined;
   const extensionsBlocker = !loaded
     ? `the extensions could not be loaded: ${extensionsProblem}`
     : broken.length > 0
@@ -405,7 +406,7 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
   // OpenAPI.
   if (loaded && broken.length === 0) {
     try {
-      const openapi = buildOpenApiDocument(loaded.map((e) => e.manifest!), { tenant: record.id, stage, version: artifact ?? sources.toolVersion });
+      const openapi = buildOpenApiDocument(loaded.map((e) => e.manifest!), { tenant: record.id, stage, version: artifact ?? sources.toolVersion, auth: runtimeConfig.auth });
       documents.set('openapi.json', openapi);
       sections.push({ id: 'openapi', title: 'OpenAPI document', status: 'included', files: ['openapi.json'] });
     } catch (error) {

@@ -16,6 +16,7 @@ export const GROUPS: Record<string, string> = {
   template: 'The CloudFormation templates tenants are deployed with',
   verify: 'Prove properties of the deployed fleet',
   secrets: 'Secret references, values, rotation and rollback (values never printed)',
+  auth: 'Who may call tenant APIs: dev tokens for local tenants',
 };
 
 /** Groups inside a group (`tenant keys`), by their two-word path, and what they are about. */
@@ -64,6 +65,7 @@ export const COMMANDS: CommandEntry[] = [
   { path: ['audit', 'verify'], summary: 'Check an evidence bundle: hashes, signature and event chain', load: () => import('./audit/verify.js') },
   { path: ['bootstrap'], summary: 'Create or update the aws control plane of a stage', load: () => import('./bootstrap.js') },
   { path: ['verify', 'isolation'], summary: 'Prove no tenant policy reaches another tenant\'s resources', load: () => import('./verify/isolation.js') },
+  { path: ['auth', 'token'], summary: 'Mint a dev issuer token for a local tenant (printed alone on stdout)', load: () => import('./auth/token.js') },
   { path: ['dev'], summary: 'Run every tenant as its own process behind a local gateway', load: () => import('./dev.js') },
   { path: ['top'], summary: 'Live dashboard of every tenant: state, requests, errors, latency, secret cache', load: () => import('./top.js') },
 ];

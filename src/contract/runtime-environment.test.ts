@@ -8,6 +8,8 @@ import { loadRuntimeConfig } from '../runtime/config.js';
 import { DEFAULT_PICKUP_MS } from '../targets/local/notify.js';
 import { lambdaTenantEnvironment } from '../templates/tenant-stack.js';
 import { newTenantRecord } from '../tenants/tenants.js';
+import { devIssuer, resolveTenantAuth } from './auth.js';
+import { serializeTenantRuntimeConfig } from './tenant-runtime-config.js';
 import {
   formatGenerationSource, isUnknownRuntimeVariable, parseGenerationSource, RUNTIME_DEFAULTS, RUNTIME_ENV, RUNTIME_ENV_VARS,
   RUNTIME_TUNING_VARS, runtimeEnvironment, type RuntimeEnvironmentInput,
@@ -41,6 +43,7 @@ describe('runtimeEnvironment', () => {
       tenantConfig: { ...tenantConfig, extensions: ['avalara', 'cetec'] },
       secretsBackend: { kind: 'vault', path: '/v/acme.vault', keyFile: '/k/acme.key' },
       generationSource: { kind: 'file', path: '/d/generation.json' },
+      apiKeySource: { kind: 'dynamodb' },
       generationIntervalMs: RUNTIME_DEFAULTS.generationIntervalMs, secretTtlMs: 1000, secretCacheMax: RUNTIME_DEFAULTS.secretCacheMax,
       secretMaxStaleMs: RUNTIME_DEFAULTS.secretMaxStaleMs, logLevel: RUNTIME_DEFAULTS.logLevel,
     });
@@ -82,19 +85,24 @@ describe('the local and the aws environment of one tenant', () => {
   const local = localTenantEnvironment(project, record, { sha256: 'b'.repeat(64), entry: '/p/.sovereign/artifacts/b/index.mjs' }, {});
   const aws = lambdaTenantEnvironment({
     project: 'demo', tenant: 'acme', stage: 'dev', tier: 'premium', artifactSha256: 'a'.repeat(64),
-    extensions: [{ name: 'avalara', permissions: [] }, { name: 'cetec', permissions: [] }], runtimeConfig,
+    extensions: [{ name: 'avalara', permissions: [], routes: [] }, { name: 'cetec', permissions: [], routes: [] }], runtimeConfig,
   });
 
-  it('carry the same tenant, tier, table and tenant configuration text', () => {
-    for (const name of [RUNTIME_ENV.tenant, RUNTIME_ENV.stage, RUNTIME_ENV.tier, RUNTIME_ENV.table, RUNTIME_ENV.tenantConfig]) {
+  // Under dev the gateway's own issuer is trusted as well; nothing else differs.
+  const underDev = { ...runtimeConfig, auth: resolveTenantAuth(undefined, 'acme', devIssuer('demo', 'dev')) };
+
+  it('carry the same tenant, tier, table and tenant configuration text (but for the dev issuer)', () => {
+    for (const name of [RUNTIME_ENV.tenant, RUNTIME_ENV.stage, RUNTIME_ENV.tier, RUNTIME_ENV.table]) {
       expect({ name, value: local[name] }).toEqual({ name, value: aws[name] });
     }
+    expect(local[RUNTIME_ENV.tenantConfig]).toBe(serializeTenantRuntimeConfig(underDev));
+    expect(aws[RUNTIME_ENV.tenantConfig]).toBe(serializeTenantRuntimeConfig(runtimeConfig));
   });
 
   it('are both read by the runtime into the same tenant configuration', () => {
     const fromLocal = loadRuntimeConfig(local);
     const fromAws = loadRuntimeConfig(aws);
-    expect(fromLocal.tenantConfig).toEqual(runtimeConfig);
+    expect(fromLocal.tenantConfig).toEqual(underDev);
     expect(fromAws.tenantConfig).toEqual(runtimeConfig);
     expect(fromLocal.secretsBackend.kind).toBe('vault');
     expect(fromAws.secretsBackend.kind).toBe('aws');

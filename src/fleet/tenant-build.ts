@@ -11,6 +11,7 @@ import type { Project } from '../project.js';
 import type { TenantRecord } from '../state/registry.js';
 import { tenantSecretScope } from '../templates/secret-scope.js';
 import { renderTenantStack, type TenantStackInputs } from '../templates/tenant-stack.js';
+import { stackRoutesOf } from '../templates/tenant-api.js';
 import type { CfnTemplate } from '../templates/cfn.js';
 import { awsConfigOf } from '../config.js';
 import { refusesTraffic } from '../lifecycle/apply.js';
@@ -33,7 +34,7 @@ export function tenantStackInputs(project: Project, record: TenantRecord, source
     stage: record.stage,
     tier: record.tier,
     artifactSha256,
-    extensions: sources.map((s) => ({ name: s.name, permissions: s.manifest.permissions ?? [] })),
+    extensions: sources.map((s) => ({ name: s.name, permissions: s.manifest.permissions ?? [], routes: stackRoutesOf(s.manifest.routes) })),
     runtimeConfig,
     scope: tenantSecretScope({
       stage: record.stage,

@@ -150,7 +150,7 @@ export class RuntimeEndpoints {
       const { config } = this.host;
       const manifests = [...this.host.extensions.values()].flatMap((s) => (s.status === 'ok' && s.manifest ? [s.manifest] : []));
       this.openapi = JSON.stringify(
-        buildOpenApiDocument(manifests, { tenant: config.tenant, stage: config.stage, version: config.artifact }),
+        buildOpenApiDocument(manifests, { tenant: config.tenant, stage: config.stage, version: config.artifact, auth: config.tenantConfig.auth }),
       );
     }
     return { statusCode: 200, headers: { 'content-type': 'application/json', 'x-request-id': request.requestId }, body: this.openapi, isBase64Encoded: false };

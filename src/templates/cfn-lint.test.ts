@@ -21,18 +21,29 @@ const tenant: TenantStackInputs = {
   stage: 'prod',
   tier: 'standard',
   artifactSha256: 'a'.repeat(64),
-  extensions: [{ name: 'avalara', permissions: [{ actions: ['sqs:SendMessage'], resources: ['arn:aws:sqs:{region}:{account}:avalara-{stage}-{tenant}'] }] }],
+  extensions: [
+    {
+      name: 'avalara',
+      permissions: [{ actions: ['sqs:SendMessage'], resources: ['arn:aws:sqs:{region}:{account}:avalara-{stage}-{tenant}'] }],
+      routes: [{ method: 'POST', path: '/quotes', scopes: ['quotes:write'] }, { method: 'GET', path: '/quotes/{id}' }, { method: 'GET', path: '/', auth: 'public' }],
+    },
+  ],
   runtimeConfig: { extensions: ['avalara'], secrets: { 'avalara.key': 'ssm:/prod/tenants/acme/avalara/key' }, config: {}, webhookSecret: 'secretsmanager:prod/tenants/acme/webhook' },
 };
 
+const JWT_AUTH = { issuers: ['https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Abc123'], audiences: ['client-1'], tenantClaim: 'custom:tenant_id' };
+
 describe.skipIf(!cfnLint)('cfn-lint', () => {
-  it('finds nothing in the tenant stack (own key, stage key, suspended) nor in the control plane with billing', () => {
+  it('finds nothing in the tenant stack (own key, stage key, suspended, JWT authorizer, machine API) nor in the control plane with billing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sovereign-cfn-lint-'));
     try {
       const templates = {
         'tenant.json': renderTenantStack(tenant),
         'tenant-stage-key.json': renderTenantStack({ ...tenant, tableKey: 'stage', lambdaRuntime: 'nodejs22.x' }),
         'tenant-suspended.json': renderTenantStack({ ...tenant, suspended: true }),
+        // The JWT authorizer with its routes and the machine API; and the authorizer alone, without API keys.
+        'tenant-jwt.json': renderTenantStack({ ...tenant, runtimeConfig: { ...tenant.runtimeConfig, auth: { ...JWT_AUTH, apiKeys: true } } }),
+        'tenant-jwt-no-keys.json': renderTenantStack({ ...tenant, runtimeConfig: { ...tenant.runtimeConfig, auth: { ...JWT_AUTH, apiKeys: false } } }),
         'control-plane.json': renderControlPlaneStack({
           project: 'shop',
           stage: 'prod',

@@ -32,11 +32,24 @@ describe('template integrity', () => {
       stage: 'prod',
       tier: 'basic',
       artifactSha256: 'b'.repeat(64),
-      extensions: [{ name: 'avalara', permissions: [{ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::x-{account}/{tenant}/${aws:username}'] }] }],
-      runtimeConfig: { extensions: ['avalara'], secrets: {}, config: {}, webhookSecret: 'ssm:/prod/tenants/acme/_sovereign/webhook_secret' },
+      extensions: [
+        {
+          name: 'avalara',
+          permissions: [{ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::x-{account}/{tenant}/${aws:username}'] }],
+          routes: [{ method: 'GET', path: '/quotes/{id}', scopes: ['quotes:read'] }, { method: 'GET', path: '/status', auth: 'public' }],
+        },
+      ],
+      runtimeConfig: {
+        extensions: ['avalara'],
+        secrets: {},
+        config: {},
+        webhookSecret: 'ssm:/prod/tenants/acme/_sovereign/webhook_secret',
+        auth: { issuers: ['https://issuer.example.com/acme'], audiences: ['api'], tenantClaim: 'tenant_id', apiKeys: true },
+      },
     });
     expect(danglingReferences(template)).toEqual([]);
-    expect(referencedIds(template.Resources).has('HttpApiIntegration')).toBe(true);
+    const referenced = referencedIds(template.Resources);
+    for (const id of ['HttpApiIntegration', 'HttpApiAuthorizer', 'MachineApi', 'MachineApiIntegration']) expect(referenced.has(id), id).toBe(true);
   });
 
   it('refers only to resources the control plane defines', () => {
@@ -81,6 +94,8 @@ describe('template integrity', () => {
     expect(`role/${r.RuntimeRole!.Properties.RoleName}`).toMatch(pattern('PassTenantRuntimeRolesToTheirFunctions'));
     expect(`log-group:${r.LogGroup!.Properties.LogGroupName}`).toMatch(pattern('RetierTenantLogGroups'));
     expect(`/apis/a1b2c3/stages/${r.HttpApiStage!.Properties.StageName}`).toMatch(pattern('RetierTenantApiStages'));
+    // The machine API's stage is re-tiered too (a tenant with API keys has one).
+    expect(`/apis/d4e5f6/stages/${r.MachineApiStage!.Properties.StageName}`).toMatch(pattern('RetierTenantApiStages'));
     const own = controlPlane.Resources;
     expect(`function:${own.BillingWebhookFunction!.Properties.FunctionName}`).not.toMatch(pattern('RetierTenantFunctions'));
     expect(`role/${own.BillingWebhookRole!.Properties.RoleName}`).not.toMatch(pattern('PassTenantRuntimeRolesToTheirFunctions'));

@@ -19,7 +19,7 @@ const inputs = (overrides: Partial<TenantStackInputs> = {}): TenantStackInputs =
   stage: 'prod',
   tier: 'standard',
   artifactSha256: 'a'.repeat(64),
-  extensions: [{ name: 'cetec', permissions: [] }],
+  extensions: [{ name: 'cetec', permissions: [], routes: [] }],
   runtimeConfig: { extensions: ['cetec'], secrets: {}, config: {}, webhookSecret: 'secretsmanager:prod/tenants/acme/webhook' },
   ...overrides,
 });

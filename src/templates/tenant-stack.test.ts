@@ -14,12 +14,13 @@ function inputs(overrides: Partial<TenantStackInputs> = {}): TenantStackInputs {
     tier: 'standard',
     artifactSha256: SHA,
     extensions: [
-      { name: 'cetec', permissions: [] },
+      { name: 'cetec', permissions: [], routes: [] },
       {
         name: 'avalara',
         permissions: [
           { actions: ['sqs:SendMessage'], resources: ['arn:aws:sqs:{region}:{account}:avalara-{stage}-{tenant}'] },
         ],
+        routes: [],
       },
     ],
     runtimeConfig: {
@@ -60,7 +61,8 @@ describe('renderTenantStack', () => {
     expect(r.RuntimeRole.Properties.RoleName).toBe('sovereign-prod-acme-eu-runtime');
     expect(r.LogGroup.Properties.LogGroupName).toBe('/aws/lambda/sovereign-prod-acme-eu');
     expect(r.Function.Properties.Code.S3Key).toBe(`artifacts/${SHA}.zip`);
-    expect(Object.keys(template.Outputs).sort()).toEqual(['ApiUrl', 'DataKeyArn', 'FunctionName', 'TableName']);
+    expect(Object.keys(template.Outputs).sort()).toEqual(['ApiUrl', 'DataKeyArn', 'FunctionName', 'MachineApiUrl', 'TableName']);
+    expect(r.MachineApi.Properties.Name).toBe('sovereign-prod-acme-eu-machine');
     expect(r.DataKeyAlias.Properties.AliasName).toBe('alias/sovereign-prod/tenants/acme-eu');
   });
 
@@ -172,7 +174,9 @@ describe('retierTenantTemplate', () => {
     expect(after.Metadata.Sovereign.tier).toBe('premium');
     expect(after.Description).toContain('tier premium');
     const changed = Object.keys(after.Resources).filter((id) => JSON.stringify(after.Resources[id]) !== JSON.stringify((before as Json).Resources[id]));
-    expect(changed.sort()).toEqual(['Function', 'HttpApiStage', 'LogGroup']);
+    // Both API stages (the machine API's too) take the tier's throttling.
+    expect(changed.sort()).toEqual(['Function', 'HttpApiStage', 'LogGroup', 'MachineApiStage']);
+    expect(after.Resources.MachineApiStage.Properties.DefaultRouteSettings).toEqual(after.Resources.HttpApiStage.Properties.DefaultRouteSettings);
   });
 
   it('refuses templates that are not this tenant\'s sovereign template, naming the problem', () => {

@@ -1,6 +1,7 @@
 /**
- * The tenant stack: one Lambda, one HTTP API, one DynamoDB table, one log group and one IAM role,
- * all named `sovereign-<stage>-<tenant>`. Pure data from inputs; the deploy flow sends it to CloudFormation.
+ * The tenant stack: one Lambda, one HTTP API (with the tenant's JWT authorizer, and a second one
+ * for API keys: `tenant-api.ts`), one DynamoDB table, one log group and one IAM role, all named
+ * `sovereign-<stage>-<tenant>`. Pure data from inputs; the deploy flow sends it to CloudFormation.
  */
 import { badInput } from '../errors.js';
 import { runtimeEnvironment } from '../contract/runtime-environment.js';
@@ -21,7 +22,8 @@ import {
   tenantStackName,
   tenantTableName,
 } from './names.js';
-import { renderTenantPolicy, SECRETS_KEY_SIDS, type PolicyDocument, type PolicyExtension, type TenantSecretScope } from './policy.js';
+import { renderTenantPolicy, SECRETS_KEY_SIDS, type PolicyDocument, type TenantSecretScope } from './policy.js';
+import { TIERED_API_STAGES, tenantApiResources, type StackExtension } from './tenant-api.js';
 import { isTier, TIERS, type Tier } from './tiers.js';
 
 /** Version of the template layout, recorded in the template's metadata. */
@@ -36,8 +38,8 @@ export interface TenantStackInputs {
   tier: Tier;
   /** SHA-256 of the tenant's artifact zip (`artifacts/<sha256>.zip` in the artifact bucket). */
   artifactSha256: string;
-  /** Enabled extensions with their declared permissions. */
-  extensions: PolicyExtension[];
+  /** Enabled extensions with their declared permissions (the role) and routes (the API's authorizer). */
+  extensions: StackExtension[];
   runtimeConfig: TenantRuntimeConfig;
   /** Overrides the stage's artifact bucket (default: the one `sovereign bootstrap` creates). */
   artifactBucket?: string;
@@ -214,6 +216,16 @@ export function renderTenantStack(inputs: TenantStackInputs): CfnTemplate {
   const bucket = inputs.artifactBucket === undefined ? sub(artifactBucketNameSub(stage)) : inputs.artifactBucket;
   const ownKey = (inputs.tableKey ?? 'tenant') === 'tenant';
   const dataKeyArn = ownKey ? getAtt('DataKey', 'Arn') : { 'Fn::ImportValue': controlPlaneExportName(stage, 'TenantDataKeyArn') };
+  const api = tenantApiResources({
+    name,
+    tenant,
+    stage,
+    extensions: inputs.extensions,
+    auth: inputs.runtimeConfig.auth,
+    tags,
+    throttling: { rateLimit: limits.rateLimit, burstLimit: limits.burstLimit },
+    accessLogFormat: ACCESS_LOG_FORMAT,
+  });
 
   const template: CfnTemplate = {
     AWSTemplateFormatVersion: '2010-09-09',
@@ -295,60 +307,10 @@ export function renderTenantStack(inputs: TenantStackInputs): CfnTemplate {
           Tags: tagList(tags),
         },
       },
-      HttpApi: {
-        Type: 'AWS::ApiGatewayV2::Api',
-        Properties: {
-          Name: name,
-          Description: `sovereign tenant ${tenant} (${stage})`,
-          ProtocolType: 'HTTP',
-          Tags: { ...tags },
-        },
-      },
-      HttpApiIntegration: {
-        Type: 'AWS::ApiGatewayV2::Integration',
-        Properties: {
-          ApiId: ref('HttpApi'),
-          IntegrationType: 'AWS_PROXY',
-          IntegrationUri: getAtt('Function', 'Arn'),
-          PayloadFormatVersion: '2.0',
-          TimeoutInMillis: 30_000,
-        },
-      },
-      HttpApiRoute: {
-        Type: 'AWS::ApiGatewayV2::Route',
-        Properties: {
-          ApiId: ref('HttpApi'),
-          RouteKey: '$default',
-          Target: sub('integrations/${HttpApiIntegration}'),
-        },
-      },
-      HttpApiStage: {
-        Type: 'AWS::ApiGatewayV2::Stage',
-        Properties: {
-          ApiId: ref('HttpApi'),
-          StageName: '$default',
-          AutoDeploy: true,
-          DefaultRouteSettings: {
-            ThrottlingRateLimit: limits.rateLimit,
-            ThrottlingBurstLimit: limits.burstLimit,
-          },
-          // One JSON line per request in the tenant's own log group, beside its function's logs.
-          AccessLogSettings: { DestinationArn: getAtt('LogGroup', 'Arn'), Format: ACCESS_LOG_FORMAT },
-          Tags: { ...tags },
-        },
-      },
-      InvokePermission: {
-        Type: 'AWS::Lambda::Permission',
-        Properties: {
-          Action: 'lambda:InvokeFunction',
-          FunctionName: ref('Function'),
-          Principal: 'apigateway.amazonaws.com',
-          SourceArn: sub('arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*'),
-        },
-      },
+      ...api.resources,
     },
     Outputs: {
-      ApiUrl: { Description: 'Base URL of the tenant API', Value: getAtt('HttpApi', 'ApiEndpoint') },
+      ...api.outputs,
       FunctionName: { Description: 'The tenant runtime function', Value: ref('Function') },
       TableName: { Description: 'The tenant table', Value: ref('Table') },
       // With the stage's key, the control plane's own output already names it.
@@ -357,6 +319,9 @@ export function renderTenantStack(inputs: TenantStackInputs): CfnTemplate {
   };
   return template;
 }
+
+/** The resources a re-tiering modifies (logical ids of the tenant template; the machine API's stage only where it exists). */
+export const RETIERED_RESOURCES: readonly string[] = ['Function', ...TIERED_API_STAGES, 'LogGroup'];
 
 /** A template that is not a sovereign tenant template of the expected tenant: it is never edited. */
 export class NotATenantTemplateError extends Error {
@@ -387,7 +352,7 @@ function resourceOf(resources: Json, logicalId: string, type: string): Json {
 
 /**
  * The tenant's template as deployed, with another tier's limits: function memory and reserved
- * concurrency, the `SOVEREIGN_TIER` variable, the stage's default-route throttling, the log
+ * concurrency, the `SOVEREIGN_TIER` variable, the API stages' default-route throttling, the log
  * group's retention, and the tier named in the description and metadata. Nothing else changes, so
  * `retierTenantTemplate(renderTenantStack({ ...inputs, tier: a }), b)` equals
  * `renderTenantStack({ ...inputs, tier: b })`; `options.suspended` (the tenant refuses traffic)
@@ -419,10 +384,13 @@ export function retierTenantTemplate(template: unknown, tier: Tier, expected: Re
   const copy = structuredClone(template) as Json & { Resources: Json };
   const fn = resourceOf(copy.Resources, 'Function', 'AWS::Lambda::Function');
   const logGroup = resourceOf(copy.Resources, 'LogGroup', 'AWS::Logs::LogGroup');
-  const apiStage = resourceOf(copy.Resources, 'HttpApiStage', 'AWS::ApiGatewayV2::Stage');
+  // The main API's stage always, the machine API's when the tenant has one.
+  const apiStages = TIERED_API_STAGES.filter((id, i) => i === 0 || id in copy.Resources).map((id) => resourceOf(copy.Resources, id, 'AWS::ApiGatewayV2::Stage'));
   if (fn.FunctionName !== tenantFunctionName(stage, tenant)) throw new NotATenantTemplateError(`its function is not named ${tenantFunctionName(stage, tenant)}`);
   if (logGroup.LogGroupName !== tenantLogGroupName(stage, tenant)) throw new NotATenantTemplateError(`its log group is not named ${tenantLogGroupName(stage, tenant)}`);
-  if (!isObject(apiStage.DefaultRouteSettings)) throw new NotATenantTemplateError('its API stage has no default route settings');
+  for (const apiStage of apiStages) {
+    if (!isObject(apiStage.DefaultRouteSettings)) throw new NotATenantTemplateError('its API stage has no default route settings');
+  }
 
   const limits = TIERS[tier];
   copy.Description = tenantStackDescription(tenant, stage, tier);
@@ -440,8 +408,11 @@ export function retierTenantTemplate(template: unknown, tier: Tier, expected: Re
       throw badInput(`tenant "${tenant}"'s environment would be ${bytes} bytes at tier ${tier}; Lambda allows ${MAX_ENVIRONMENT_BYTES} bytes`, 'move large extension settings out of the tenant configuration');
     }
   }
-  apiStage.DefaultRouteSettings.ThrottlingRateLimit = limits.rateLimit;
-  apiStage.DefaultRouteSettings.ThrottlingBurstLimit = limits.burstLimit;
+  for (const apiStage of apiStages) {
+    const settings = apiStage.DefaultRouteSettings as Json;
+    settings.ThrottlingRateLimit = limits.rateLimit;
+    settings.ThrottlingBurstLimit = limits.burstLimit;
+  }
   logGroup.RetentionInDays = limits.logRetentionDays;
   return copy as unknown as CfnTemplate;
 }

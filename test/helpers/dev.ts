@@ -52,3 +52,4 @@ export async function killDev(dev: RunningDev | undefined, pids: Iterable<number
   }
   for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
 }
+

@@ -11,7 +11,7 @@
  * set, and CloudFormation finishes it (or rolls it back) on its own.
  *
  * Safety: the change set is executed only when every change is an in-place modification of the
- * three re-tiered resources (function, API stage, log group). Anything else — a replacement, an
+ * re-tiered resources (function, API stages, log group). Anything else — a replacement, an
  * IAM resource, a resource that differs from its template — is left for `sovereign tenant deploy`.
  *
  * Answers never carry AWS error text (it can quote request values): they name the step and the
@@ -20,7 +20,7 @@
 import { ExecuteChangeSetCommand, GetTemplateCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { UserError } from '../../errors.js';
 import { tenantStackName } from '../../templates/names.js';
-import { NotATenantTemplateError, retierTenantTemplate } from '../../templates/tenant-stack.js';
+import { NotATenantTemplateError, RETIERED_RESOURCES, retierTenantTemplate } from '../../templates/tenant-stack.js';
 import type { Tier } from '../../templates/tiers.js';
 import { ChangeSetFailedError, ChangeSetTimeoutError, createChangeSet, deleteChangeSet, MAX_TEMPLATE_BODY_BYTES } from './changeset.js';
 import { awsErrorCode, isAccessDenied } from './errors.js';
@@ -31,9 +31,6 @@ export const RETIER_WAIT_MS = 12_000;
 
 /** Stack statuses an update may start from. */
 const UPDATABLE = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'IMPORT_COMPLETE', 'IMPORT_ROLLBACK_COMPLETE']);
-
-/** The resources a re-tiering modifies (logical ids of the tenant template). */
-export const RETIERED_RESOURCES: readonly string[] = ['Function', 'HttpApiStage', 'LogGroup'];
 
 export type RetierOutcome =
   | {

@@ -152,10 +152,12 @@ export async function prepareDemo(state: StateStore, project: Project, stage: st
 export function demoCurlLines(port: number): string[] {
   return [
     `curl http://acme.localhost:${port}/_sovereign/health`,
-    `curl http://acme.localhost:${port}/avalara/ping`,
-    `curl -X POST http://localhost:${port}/t/acme/avalara/quotes -H 'content-type: application/json' \\\n     -d '{"customerCode":"C-1","shipTo":{"region":"CA"},"lines":[{"amount":100}]}'`,
-    `curl 'http://globex.localhost:${port}/cetec/invoices?limit=2'`,
-    `curl -X POST http://acme.localhost:${port}/avalara-cetec-sync/sync/invoices -H 'content-type: application/json' -d '{}'`,
-    `curl http://localhost:${port}/t/globex/_sovereign/openapi.json`,
+    'ACME="authorization: Bearer $(npx sovereign auth token --tenant acme)"',
+    'GLOBEX="authorization: Bearer $(npx sovereign auth token --tenant globex)"',
+    `curl -H "$ACME" http://acme.localhost:${port}/avalara/ping`,
+    `curl -X POST http://localhost:${port}/t/acme/avalara/quotes -H "$ACME" -H 'content-type: application/json' \\\n     -d '{"customerCode":"C-1","shipTo":{"region":"CA"},"lines":[{"amount":100}]}'`,
+    `curl -H "$GLOBEX" 'http://globex.localhost:${port}/cetec/invoices?limit=2'`,
+    `curl -X POST http://acme.localhost:${port}/avalara-cetec-sync/sync/invoices -H "$ACME" -H 'content-type: application/json' -d '{}'`,
+    `curl -H "$GLOBEX" http://localhost:${port}/t/globex/_sovereign/openapi.json`,
   ];
 }

@@ -4,6 +4,12 @@ import { formatRequestTime, fromLambdaResult, isTextContentType, toApiGatewayEve
 const base = { method: 'post', path: '/avalara/quotes', query: '', rawHeaders: [] as string[], body: Buffer.alloc(0), sourceIp: '127.0.0.1', protocol: 'HTTP/1.1', host: 'acme.localhost:4000', port: 4000, now: Date.UTC(2020, 2, 12, 19, 3, 58), requestId: 'req-1' };
 
 describe('toApiGatewayEvent', () => {
+  it('carries a JWT authorizer\'s verdict in requestContext.authorizer.jwt, and none without one', () => {
+    const jwt = { claims: { sub: 'user-1', tenant_id: 'acme', exp: '1700000000' }, scopes: ['orders:read'] };
+    expect(toApiGatewayEvent({ ...base, authorizer: { jwt } }).requestContext.authorizer).toEqual({ jwt });
+    expect('authorizer' in toApiGatewayEvent(base).requestContext).toBe(false);
+  });
+
   it('builds a payload 2.0 event the way API Gateway HTTP APIs do', () => {
     const event = toApiGatewayEvent({
       ...base,

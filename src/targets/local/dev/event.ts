@@ -4,6 +4,7 @@
  * gateway and its tests share exactly one definition.
  */
 import { randomBytes } from 'node:crypto';
+import type { JwtAuthorizerContext } from '../../../contract/auth.js';
 
 /** API Gateway HTTP API payload 2.0 event, as Lambda receives it. */
 export interface ApiGatewayV2Event {
@@ -17,6 +18,8 @@ export interface ApiGatewayV2Event {
   requestContext: {
     accountId: string;
     apiId: string;
+    /** What a JWT authorizer verified; absent on routes without one (and for API-key callers). */
+    authorizer?: { jwt: JwtAuthorizerContext };
     domainName: string;
     domainPrefix: string;
     http: { method: string; path: string; protocol: string; sourceIp: string; userAgent: string };
@@ -48,6 +51,8 @@ export interface GatewayRequest {
   port: number;
   now?: number;
   requestId?: string;
+  /** The gateway's JWT authorizer's verdict for this request, when the route has one. */
+  authorizer?: { jwt: JwtAuthorizerContext };
 }
 
 /** An HTTP response ready to write. */
@@ -174,6 +179,7 @@ export function toApiGatewayEvent(request: GatewayRequest): ApiGatewayV2Event {
     requestContext: {
       accountId: 'anonymous',
       apiId: 'local',
+      ...(request.authorizer === undefined ? {} : { authorizer: request.authorizer }),
       domainName,
       domainPrefix: domainName.split('.', 1)[0] ?? domainName,
       http: {

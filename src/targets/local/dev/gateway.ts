@@ -23,11 +23,15 @@ import type { TokenBucket } from './throttle.js';
 import { discardBody, LAMBDA_PAYLOAD_BYTES, readLimitedBody } from './body.js';
 import { ROTATION_WEBHOOK_PATH } from '../../../contract/rotation-webhook.js';
 import { MAX_WEBHOOK_BODY_BYTES, ReplayGuard } from '../../../runtime/webhook.js';
+import type { JwtAuthorizerContext, TenantAuth } from '../../../contract/auth.js';
+import type { AuthDecision, JwtAuthorizer, RouteTable } from './authorizer.js';
 
 /** Lambda's synchronous payload limit; API Gateway refuses larger bodies too. */
 export const MAX_BODY_BYTES = LAMBDA_PAYLOAD_BYTES;
 /** API Gateway's own answer to a body over the limit (not problem+json: the function never sees it). */
 const TOO_LARGE_BODY = '{"message":"Request Entity Too Large"}';
+/** API Gateway's own answers when its JWT authorizer refuses (the function never runs). */
+const AUTHORIZER_REFUSALS = { 401: '{"message":"Unauthorized"}', 403: '{"message":"Forbidden"}' } as const;
 /** How long, on average, a connection that was answered 429 is not read from. */
 export const THROTTLED_PAUSE_MS = 100;
 /** HTTP APIs stop waiting for an integration after 30 s. */
@@ -54,6 +58,13 @@ export interface GatewayTenant {
   bucket: TokenBucket;
   /** The tenant's runtime log file (JSON lines). */
   logFile: string;
+  /**
+   * Which routes of the running artifact need a verified caller (from the manifests it was built
+   * from); undefined until it is built, and then the tenant answers 503 rather than guess.
+   */
+  routes: RouteTable | undefined;
+  /** The tenant's caller rules (issuers, audiences, API keys), as its runtime holds them. */
+  auth: TenantAuth;
 }
 
 /** A request handed to a gateway route. */
@@ -102,6 +113,8 @@ export interface GatewayOptions {
   routes?: GatewayRoute[];
   /** Whether to apply the tier's token bucket (default true). */
   throttle?: boolean;
+  /** Verifies the callers of every non-public route, as API Gateway's JWT authorizer does. */
+  authorizer: JwtAuthorizer;
 }
 
 function isLocalName(host: string): boolean {
@@ -296,19 +309,53 @@ export class Gateway {
         return;
       }
     }
-    const rotation = route.path === ROTATION_WEBHOOK_PATH;
     // The registry is out of the tenant's reach; its own marker is not (it lives in its data folder).
     if (tenant.suspended && !route.path.startsWith('/_sovereign/')) {
       discardBody(req, res, MAX_BODY_BYTES);
       finish(gatewayProblem(403, 'tenant-suspended', 'Forbidden', `tenant "${tenant.id}" is suspended`, route.path, requestId));
       return;
     }
-    if (tenant.status !== 'running' || tenant.channelPort === null) {
+    if (tenant.status !== 'running' || tenant.channelPort === null || tenant.routes === undefined) {
       discardBody(req, res, MAX_BODY_BYTES);
       const retry = tenant.restartAt ? Math.max(1, Math.ceil((tenant.restartAt - Date.now()) / 1000)) : 1;
       finish(gatewayProblem(503, 'tenant-unavailable', 'Service Unavailable', `tenant "${tenant.id}" is ${tenant.status}`, route.path, requestId, { 'retry-after': String(retry) }));
       return;
     }
+    req.on('error', () => res.destroy());
+    const rule = tenant.routes.required(req.method ?? 'GET', route.path);
+    if (rule === undefined) {
+      this.forward(req, res, tenant, route, requestId, finish, undefined);
+      return;
+    }
+    const apiKey = req.headers['x-api-key'];
+    const decision = this.options.authorizer.authorize(tenant.auth, rule, { authorization: req.headers.authorization, apiKey: typeof apiKey === 'string' ? apiKey : undefined });
+    const decided = (verdict: AuthDecision) => {
+      if (verdict.kind === 'pass') {
+        this.forward(req, res, tenant, route, requestId, finish, verdict.authorizer);
+        return;
+      }
+      discardBody(req, res, MAX_BODY_BYTES);
+      finish({
+        statusCode: verdict.statusCode,
+        headers: { 'content-type': 'application/json', 'apigw-requestid': requestId, 'www-authenticate': verdict.challenge },
+        body: AUTHORIZER_REFUSALS[verdict.statusCode],
+      });
+    };
+    if (decision instanceof Promise) decision.then(decided, () => decided({ kind: 'refuse', statusCode: 401, challenge: 'Bearer' }));
+    else decided(decision);
+  }
+
+  /** The request past throttling, suspension and the authorizer: its body read and handed to the tenant's process. */
+  private forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    tenant: GatewayTenant,
+    route: { path: string; query: string },
+    requestId: string,
+    finish: (response: GatewayResponse) => void,
+    authorizer: { jwt: JwtAuthorizerContext } | undefined,
+  ): void {
+    const rotation = route.path === ROTATION_WEBHOOK_PATH;
     const webhookId = rotation ? req.headers['webhook-id'] : undefined;
     if (typeof webhookId === 'string' && this.replayGuard(tenant.id).has(webhookId, Date.now())) {
       discardBody(req, res, MAX_WEBHOOK_BODY_BYTES);
@@ -337,6 +384,7 @@ export class Gateway {
         host: req.headers.host ?? 'localhost',
         port: this.port,
         requestId,
+        authorizer,
       });
       // The answer is turned into HTTP on the tenant's next fair turn too.
       this.invoke(tenant.id, tenant.channelPort!, event).then(
@@ -354,7 +402,6 @@ export class Gateway {
         },
       );
     });
-    req.on('error', () => res.destroy());
   }
 
   /**

@@ -28,7 +28,10 @@ describe('tenantRuntimeConfig', () => {
       secrets: { 'avalara.license_key': 'secretsmanager:dev/tenants/acme/avalara:license_key' },
       config: { avalara: { companyCode: 'ACME', timeoutMs: 5000 } },
       webhookSecret: 'ssm:/dev/tenants/acme/_sovereign/webhook_secret',
+      auth: { issuers: [], audiences: [], tenantClaim: 'tenant_id', apiKeys: true },
     });
+    // Under dev, the gateway's issuer is trusted too.
+    expect(tenantRuntimeConfig(project, record(), { dev: true }).auth).toEqual({ issuers: ['urn:sovereign:dev:demo:dev'], audiences: ['sovereign'], tenantClaim: 'tenant_id', apiKeys: true });
     expect(webhookSecretReference('prod', 'globex')).toBe('ssm:/prod/tenants/globex/_sovereign/webhook_secret');
   });
 });

@@ -16,6 +16,7 @@ import { TIERS, type Tier } from '../../../templates/tiers.js';
 import { tenantFunctionName, tenantTableName } from '../../../templates/names.js';
 import { tenantKeyPath } from '../paths.js';
 import type { TenantLaunch } from './supervisor.js';
+import { routeSpecs, type RouteSpec } from './authorizer.js';
 
 export { webhookSecretReference };
 
@@ -120,14 +121,17 @@ export async function ensureWebhookSecret(project: Project, record: TenantRecord
 export interface BuiltArtifact {
   sha256: string;
   entry: string;
+  /** The routes of its extensions, from the same manifests the bundle holds (for the gateway's authorizer). */
+  routes: RouteSpec[];
 }
 
 /** Builds and packs the tenant's bundle (runtime + only its enabled extensions). */
 export async function buildArtifact(project: Project, record: TenantRecord): Promise<BuiltArtifact> {
-  const { buildTenantBundle, packArtifact } = await import('../../../artifact/index.js');
-  const bundle = await buildTenantBundle({ projectDir: project.root, extensionsDir: project.paths.extensions, extensions: record.extensions });
+  const { buildTenantBundle, loadExtensionSources, packArtifact } = await import('../../../artifact/index.js');
+  const sources = await loadExtensionSources(project.paths.extensions, record.extensions);
+  const bundle = await buildTenantBundle({ projectDir: project.root, extensionsDir: project.paths.extensions, extensions: record.extensions, sources });
   const packed = packArtifact(bundle, project.paths.artifacts);
-  return { sha256: packed.sha256, entry: packed.entry };
+  return { sha256: packed.sha256, entry: packed.entry, routes: routeSpecs(sources.map((source) => source.manifest)) };
 }
 
 /**
@@ -165,7 +169,7 @@ export function permissionArgs(paths: { artifactDir: string; dataDir: string; va
 }
 
 /** Everything to start the tenant's process with. */
-export async function prepareLaunch(project: Project, record: TenantRecord, parentEnv: Record<string, string | undefined> = process.env): Promise<TenantLaunch> {
+export async function prepareLaunch(project: Project, record: TenantRecord, parentEnv: Record<string, string | undefined> = process.env): Promise<TenantLaunch & { routes: RouteSpec[] }> {
   await ensureWebhookSecret(project, record);
   const artifact = await buildArtifact(project, record);
   const paths = tenantDataPaths(project, record.id);
@@ -178,6 +182,7 @@ export async function prepareLaunch(project: Project, record: TenantRecord, pare
     logFile: paths.log,
     env: localTenantEnvironment(project, record, artifact, parentEnv),
     execArgv: parentEnv.SOVEREIGN_DEV_UNCONFINED === '1' ? [] : permissionArgs({ artifactDir: dirname(artifact.entry), dataDir: paths.dir, vault: paths.vault, key: paths.key }),
+    routes: artifact.routes,
   };
 }
 

@@ -14,7 +14,10 @@ import type { Project } from '../../../project.js';
 import type { TenantRecord } from '../../../state/registry.js';
 import { listTenants, readTenant } from '../registry.js';
 import { Gateway, type GatewayRoute, type GatewayTenant } from './gateway.js';
-import { launchFingerprint, prepareLaunch, tenantDataPaths } from './launch.js';
+import { launchFingerprint, prepareLaunch, tenantDataPaths, tenantRuntimeConfig } from './launch.js';
+import { DEV_ISSUER_PATH, devIssuer, type AuthSettings, type TenantAuth } from '../../../contract/auth.js';
+import { STAGE } from '../../../contract/names.js';
+import { JwtAuthorizer, RouteTable, configuredJwksUri, issuerKeys, type IssuerKeys } from './authorizer.js';
 import { isAlive, readDevState, type DevStateFile } from './state-file.js';
 import { secretCacheFromHealth } from './stats.js';
 import { TenantProcess, type SupervisorEvent } from './supervisor.js';
@@ -62,6 +65,9 @@ interface Entry {
   busy: Promise<void>;
   extensions: string[];
   logFile: string;
+  /** The routes of the artifact the process runs (set just before it starts it). */
+  routes: RouteTable | undefined;
+  auth: TenantAuth;
 }
 
 /**
@@ -127,12 +133,16 @@ export class DevServer {
   private extensionSignatures = new Map<string, string>();
   private stateWrite: NodeJS.Timeout | undefined;
   private readonly startedAt = new Date();
+  /** The dev issuer's JWKS document and the keys of every issuer, from {@link DevServer.start}. */
+  private devJwks: { keys: Array<Record<string, unknown>> } = { keys: [] };
+  private issuerKeys: IssuerKeys | undefined;
 
   constructor(private readonly options: DevServerOptions) {
     this.gateway = new Gateway({
       port: options.port,
       throttle: options.throttle,
-      routes: options.routes,
+      routes: [...(options.routes ?? []), ...this.devIssuerRoutes()],
+      authorizer: new JwtAuthorizer({ keys: (issuer) => this.issuerKeys?.(issuer) }),
       tenant: (id) => this.gatewayTenant(id),
       tenants: () => [...this.entries.keys()].sort().map((id) => this.gatewayTenant(id)!),
     });
@@ -144,6 +154,30 @@ export class DevServer {
 
   get port(): number {
     return this.gateway.port;
+  }
+
+  /**
+   * The dev issuer's discovery document and JWKS on the gateway's own host: one issuer per stage
+   * (`?stage=`, default the project's stage), one key for all of them.
+   */
+  private devIssuerRoutes(): GatewayRoute[] {
+    return [
+      {
+        method: 'GET',
+        path: `${DEV_ISSUER_PATH}/.well-known/openid-configuration`,
+        maxBodyBytes: 0,
+        handler: ({ query, headers }) => {
+          const stage = query.get('stage') ?? this.project.config.stage ?? 'dev';
+          if (!STAGE.test(stage)) return { statusCode: 404, body: { message: `"${stage.slice(0, 12)}" is not a stage name` } };
+          const base = `http://${headers.host ?? `localhost:${this.port}`}${DEV_ISSUER_PATH}`;
+          return {
+            statusCode: 200,
+            body: { issuer: devIssuer(this.project.config.project, stage), jwks_uri: `${base}/jwks.json`, id_token_signing_alg_values_supported: ['RS256'], subject_types_supported: ['public'], response_types_supported: ['token'] },
+          };
+        },
+      },
+      { method: 'GET', path: `${DEV_ISSUER_PATH}/jwks.json`, maxBodyBytes: 0, handler: () => ({ statusCode: 200, body: this.devJwks }) },
+    ];
   }
 
   private emit(kind: string, fields: Record<string, unknown> = {}): void {
@@ -166,6 +200,8 @@ export class DevServer {
       restartAt: p?.restartAt ?? null,
       bucket: entry.bucket,
       logFile: entry.logFile,
+      routes: entry.routes,
+      auth: entry.auth,
     };
   }
 
@@ -199,6 +235,7 @@ export class DevServer {
     if (previous && previous.pid !== process.pid && isAlive(previous.pid)) {
       throw conflict(`sovereign dev is already running for this project (pid ${previous.pid}, port ${previous.port})`, `stop it first, or use its gateway at http://localhost:${previous.port}/`);
     }
+    await this.loadIssuers();
     await this.gateway.listen();
     this.writeState();
     this.tenantSignature = await this.readTenantSignature();
@@ -211,6 +248,16 @@ export class DevServer {
       this.pollers.push(every(POLL_MS * 2, () => this.pollExtensions()));
     }
     this.pollers.push(every(HEALTH_POLL_MS, () => this.pollHealth()));
+  }
+
+  /** The dev issuer's key (created on first use) and the keys of the issuers the config names. */
+  private async loadIssuers(): Promise<void> {
+    const { loadOrCreateDevIssuerKey, devJwks } = await import('../../../auth/dev-issuer.js');
+    this.devJwks = await devJwks(loadOrCreateDevIssuerKey(this.project.paths.keys));
+    const settings = this.project.config.auth as AuthSettings | undefined;
+    const prefix = devIssuer(this.project.config.project, '');
+    const jwksUri = configuredJwksUri(settings, () => this.entries.keys());
+    this.issuerKeys = await issuerKeys({ dev: { isDevIssuer: (issuer) => issuer.startsWith(prefix), jwks: this.devJwks }, jwksUri });
   }
 
   private onSupervisorEvent(event: SupervisorEvent): void {
@@ -237,6 +284,8 @@ export class DevServer {
       busy: Promise.resolve(),
       extensions: [...record.extensions],
       logFile: tenantDataPaths(this.project, record.id).log,
+      routes: undefined,
+      auth: this.callerRules(record),
     };
     this.entries.set(record.id, entry);
     entry.busy = this.launch(entry);
@@ -258,6 +307,9 @@ export class DevServer {
       return;
     }
     if (this.stopping || this.entries.get(id) !== entry) return;
+    // Before the process runs the new artifact: a route it made public is refused for a moment
+    // rather than one it made private passing unverified.
+    entry.routes = new RouteTable(launch.routes);
     try {
       if (!entry.process) {
         entry.process = new TenantProcess(launch, (e) => this.onSupervisorEvent(e));
@@ -271,6 +323,11 @@ export class DevServer {
       // The supervisor reported the crash and retries with backoff.
     }
     this.scheduleStateWrite();
+  }
+
+  /** The tenant's caller rules, as its runtime gets them under `dev` (the dev issuer trusted too). */
+  private callerRules(record: TenantRecord): TenantAuth {
+    return tenantRuntimeConfig(this.project, record, { dev: true }).auth!;
   }
 
   private async removeTenant(id: string, reason: string): Promise<void> {
@@ -320,6 +377,9 @@ export class DevServer {
       const fingerprint = launchFingerprint(this.project, record);
       if (record.tier !== entry.record.tier) entry.bucket = bucketForTier(record.tier);
       entry.record = record;
+      // Kept when unchanged: verified tokens are remembered per rules object.
+      const auth = this.callerRules(record);
+      if (JSON.stringify(auth) !== JSON.stringify(entry.auth)) entry.auth = auth;
       entry.extensions = [...record.extensions];
       if (fingerprint !== entry.fingerprint) {
         entry.fingerprint = fingerprint;
