@@ -294,7 +294,10 @@ describe('sovereign tenant keys (local target)', { timeout: 240_000 }, () => {
     const manifest = JSON.parse(readFileSync(join(unpacked, 'manifest.json'), 'utf8')) as { files: Array<{ path: string; sha256: string }> };
     expect(manifest.files.find((f) => f.path === 'auth.json')?.sha256).toBe(createHash('sha256').update(readFileSync(join(unpacked, 'auth.json'))).digest('hex'));
     for (const file of bundled) expect(leaks(readFileSync(file, 'latin1')), relative(unpacked, file)).toEqual([]);
-    const auth = JSON.parse(readFileSync(join(unpacked, 'auth.json'), 'utf8')) as { keys: Array<{ name: string }>; routes: Array<{ path: string; auth: string }> };
+    const auth = JSON.parse(readFileSync(join(unpacked, 'auth.json'), 'utf8')) as { callers: { deployed: unknown; configured: { apiKeys: boolean } }; keys: Array<{ name: string }>; routes: Array<{ path: string; auth: string }> };
+    // Never deployed (--no-deploy): no rules were given to it yet; the configured ones accept keys.
+    expect(auth.callers.deployed).toBeNull();
+    expect(auth.callers.configured.apiKeys).toBe(true);
     expect(auth.keys.map((k) => k.name).slice(-2)).toEqual(['kept', 'canary']);
     expect(auth.routes.length).toBeGreaterThan(0);
     expect(auth.routes.every((r) => r.path.startsWith('/avalara') && r.auth === 'required')).toBe(true);

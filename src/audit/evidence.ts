@@ -64,8 +64,12 @@ export interface EvidenceSources {
 export interface AuthEvidence {
   tenant: string;
   note: string;
-  /** The caller rules deployed with the tenant (issuers, audiences, tenant claim, whether keys are accepted). */
-  callers: TenantAuth;
+  /**
+   * The caller rules (issuers, audiences, tenant claim, whether keys are accepted): those its last
+   * successful deploy gave the tenant (null: none recorded, e.g. never deployed), and those the
+   * project's config gives it now (what the next deploy would).
+   */
+  callers: { deployed: TenantAuth | null; configured: TenantAuth };
   /** Every route of the enabled extensions (those that load) with its requirement. */
   routes: Array<{ extension: string; method: string; path: string; auth: 'required' | 'public'; scopes: string[] }>;
   /** The active keys; null when they could not be read (`keysUnavailable` says why). */
@@ -234,7 +238,10 @@ async function authEvidence(sources: EvidenceSources, record: TenantRecord, load
   const evidence: AuthEvidence = {
     tenant: record.id,
     note: 'route requirements and API key metadata only; no key and no key hash is part of this bundle',
-    callers: resolveTenantAuth(sources.project.config.auth, record.id),
+    callers: {
+      deployed: [...(record.deploys ?? [])].reverse().find((d) => d.outcome === 'success')?.auth ?? null,
+      configured: resolveTenantAuth(sources.project.config.auth, record.id),
+    },
     routes,
     keys: null,
     expiredKeys: null,

@@ -68,7 +68,7 @@ describe('report.html', () => {
     const auth = {
       tenant: 'acme',
       note: '',
-      callers: { issuers: ['https://issuer.example/acme'], audiences: ['api'], tenantClaim: null, apiKeys: true },
+      callers: { deployed: { issuers: ['https://issuer.example/acme'], audiences: ['api'], tenantClaim: null, apiKeys: true }, configured: { issuers: ['https://issuer.example/acme'], audiences: ['api'], tenantClaim: null, apiKeys: false } },
       routes: [
         { extension: 'shop', method: 'GET', path: '/shop/status', auth: 'public' as const, scopes: [] },
         { extension: 'shop', method: 'POST', path: '/shop/orders', auth: 'required' as const, scopes: ['orders:write', 'orders:admin'] },
@@ -85,6 +85,12 @@ describe('report.html', () => {
     expect(html).toContain('<tr><td><code>erp</code></td><td><code>key_0123456789abcdef</code></td><td><code>orders:write</code></td><td>2026-01-01T00:00:00.000Z by &lt;b&gt;ops&lt;/b&gt;@host</td><td>never</td><td>2026-04-01T00:00:00.000Z</td></tr>');
     expect(html).toContain('2 expired key(s)');
     expect(html).toContain('none (an issuer of this tenant only)');
+    // The deployed rules are shown, and that the configuration has moved on from them.
+    expect(html).toContain('<dt>API keys</dt><dd>accepted</dd>');
+    expect(html).toContain('the next deploy changes them');
+    const undeployed = render({ ...base, auth: { ...auth, callers: { deployed: null, configured: auth.callers.configured } } });
+    expect(undeployed).toContain('No deploy of this tenant recorded its caller rules');
+    expect(undeployed).toContain('<dt>API keys</dt><dd>refused</dd>');
 
     const unread = render({ ...base, auth: { ...auth, keys: null, expiredKeys: null, keysUnavailable: 'the API keys could not be read: <denied>' } });
     expect(unread).toContain('<strong>Not available.</strong> the API keys could not be read: &lt;denied&gt;');

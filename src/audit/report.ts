@@ -162,13 +162,21 @@ function secrets(inputs: ReportInputs): string {
 function callers(inputs: ReportInputs): string {
   const auth = inputs.evidence.auth;
   if (!auth) return section('auth', 'Route authentication and API keys', '<p class="na"><strong>Not available.</strong> This bundle carries no caller evidence.</p>');
-  const c = auth.callers;
-  const rules = `<dl>${[
-    ['JWT issuers', c.issuers.length ? list(c.issuers) : 'none (no JWT callers)'],
-    ['Audiences', c.audiences.length ? list(c.audiences) : 'none'],
-    ['Tenant claim', c.tenantClaim === null ? 'none (an issuer of this tenant only)' : code(c.tenantClaim)],
-    ['API keys', c.apiKeys ? 'accepted' : 'refused'],
-  ].map(([k, v]) => `<dt>${e(k)}</dt><dd>${v}</dd>`).join('')}</dl>`;
+  const { deployed, configured } = auth.callers;
+  const c = deployed ?? configured;
+  const same = deployed !== null && JSON.stringify(deployed) === JSON.stringify(configured);
+  const rules =
+    (deployed === null
+      ? '<p class="na">No deploy of this tenant recorded its caller rules; these are the ones the project\'s configuration gives it now.</p>'
+      : same
+        ? '<p class="note">The caller rules of the last successful deploy (the configuration gives the same).</p>'
+        : '<p class="na">The caller rules of the last successful deploy. The configuration now gives other ones (<code>auth.json</code>, <code>callers.configured</code>): the next deploy changes them.</p>') +
+    `<dl>${[
+      ['JWT issuers', c.issuers.length ? list(c.issuers) : 'none (no JWT callers)'],
+      ['Audiences', c.audiences.length ? list(c.audiences) : 'none'],
+      ['Tenant claim', c.tenantClaim === null ? 'none (an issuer of this tenant only)' : code(c.tenantClaim)],
+      ['API keys', c.apiKeys ? 'accepted' : 'refused'],
+    ].map(([k, v]) => `<dt>${e(k)}</dt><dd>${v}</dd>`).join('')}</dl>`;
   const routeRows = auth.routes.map((r) => [
     code(r.method),
     code(r.path),
