@@ -173,6 +173,15 @@ describe('tenant keys --target aws (in process, mocked AWS)', () => {
     expect(stderr).toMatch(/^warning: the generation marker of acme was not updated \(writing the generation marker of table sovereign-dev-acme failed: ProvisionedThroughputExceededException\); warm runtimes keep the API keys they cached \(a revoked one still works\) until the marker moves: create and revoke a key to move it \(`sovereign tenant keys create acme --name flush`, then `sovereign tenant keys revoke acme flush`\)$/m);
   });
 
+  it('a key record that changed between the read and the commit is exit 4 and nothing is written', async () => {
+    // The lock holder read a record that another writer (its lock expired) removed meanwhile.
+    const ghost = { pk: API_KEY_PARTITION, sk: 'f'.repeat(64), id: 'key_0123456789abcdef', name: 'ghost', scopes: [], createdAt: '2026-01-01T00:00:00.000Z', createdBy: 'x', expiresAt: null };
+    docs.on(QueryCommand, { TableName: TENANT_TABLE, ExpressionAttributeValues: { ':pk': API_KEY_PARTITION } }).resolves({ Items: [ghost] });
+    expect(await cli('tenant', 'keys', 'revoke', 'acme', 'ghost'), stderr).toBe(4);
+    expect(stderr).toMatch(/^error: item _sovereign#apikey of tenant acme's table was changed by another command while this one ran; nothing was written\nhint: run the command again/m);
+    expect(auditEvents().filter((e) => e.outcome === 'success')).toEqual([]);
+  });
+
   it('a transaction that fails writes neither the key nor its event', async () => {
     docs.on(TransactWriteCommand).rejects(awsError('InternalServerError', 'Internal server error', 500));
     expect(await cli('tenant', 'keys', 'create', 'acme', '--name', 'erp'), stderr).toBe(1);

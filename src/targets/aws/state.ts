@@ -12,9 +12,9 @@
  * A mutation takes the lock, runs, then writes its tenant items (each conditional on the version
  * it read), its guarded items (each under its own condition), the items of tenants' own tables it
  * staged (API key records: a put only where none is, a delete only of what is there) and its
- * audit event (conditional on its `seq` being free) in one transaction, so two writers never fork the chain, a record never
- * changes without its event, and a guarded claim (a billing event id) lands with the change it
- * guards or not at all — even from a process whose lock expired.
+ * audit event (conditional on its `seq` being free) in one transaction, so two writers never fork
+ * the chain, a record never changes without its event, and a guarded claim (a billing event id)
+ * lands with the change it guards or not at all — even from a process whose lock expired.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
