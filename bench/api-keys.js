@@ -26,7 +26,7 @@ function run(dir, args) {
 }
 
 export async function runApiKeysBench() {
-  const { generateApiKey, hashApiKey } = await import(dist('contract/api-keys.js'));
+  const { generateApiKey, hashApiKey } = await import(dist('runtime/key-material.js'));
   const parent = mkdtempSync(join(tmpdir(), 'sovereign-bench-keys-'));
   try {
     const dir = join(parent, 'proj');

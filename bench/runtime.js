@@ -183,7 +183,7 @@ async function warmSamples(rt, stub) {
   // 3. sovereign: full runtime (generation check per request at its 1 s interval, caller check,
   //    router, context, cached secret), one runtime serving the public route, the JWT caller
   //    (claims as API Gateway's authorizer passes them) and the API key caller (keys file of dev).
-  const { generateApiKey, hashApiKey } = await import(pathToFileURL(join(repo, 'dist', 'contract', 'api-keys.js')).href);
+  const { generateApiKey, hashApiKey } = await import(pathToFileURL(join(repo, 'dist', 'runtime', 'key-material.js')).href);
   const keysDir = mkdtempSync(join(tmpdir(), 'sovereign-bench-keys-'));
   const apiKey = generateApiKey('dev');
   writeFileSync(join(keysDir, 'api-keys.json'), JSON.stringify({ version: 1, keys: [{ id: apiKey.id, name: 'bench', hash: hashApiKey(apiKey.key), scopes: ['items:read'], createdAt: new Date().toISOString(), createdBy: 'bench', expiresAt: null }] }));

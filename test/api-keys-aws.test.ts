@@ -14,7 +14,8 @@ import { DynamoDBDocumentClient, PutCommand, QueryCommand, TransactWriteCommand 
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { run } from '../src/cli.js';
-import { API_KEY_PARTITION, API_KEYS_GENERATION_REFERENCE, hashApiKey, isWellFormedApiKey, USAGE_PARTITION } from '../src/contract/api-keys.js';
+import { API_KEY_PARTITION, API_KEYS_GENERATION_REFERENCE, isWellFormedApiKey, USAGE_PARTITION } from '../src/contract/api-keys.js';
+import { hashApiKey } from '../src/runtime/key-material.js';
 import { GENERATION_ITEM_KEY } from '../src/contract/generation.js';
 import { evaluatePolicies, type EvaluablePolicy } from '../src/isolation/policy-eval.js';
 import { renderTenantPolicy } from '../src/templates/policy.js';

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { extract } from 'tar';
-import { API_KEY_PATTERN, hashApiKey, isWellFormedApiKey, parseApiKeysFile } from '../src/contract/api-keys.js';
+import { API_KEY_PATTERN, isWellFormedApiKey, parseApiKeysFile } from '../src/contract/api-keys.js';
+import { hashApiKey } from '../src/runtime/key-material.js';
 import { makeProject, repoRoot, runCli, snapshotTree, type CliResult } from './helpers/cli.js';
 
 const keysFile = (dir: string, tenant = 'acme') => join(dir, '.sovereign', 'data', tenant, 'api-keys.json');

@@ -6,6 +6,7 @@
  *
  * I/O is injected (`EvidenceSources`), so the gathering is tested without a project on disk.
  */
+import { extensionRoutePath } from '../contract/runtime-paths.js';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { relative, sep } from 'node:path';
@@ -233,7 +234,7 @@ async function secretEvidence(sources: EvidenceSources, record: TenantRecord): P
 /** Route requirements of the loaded extensions and the tenant's active keys, without key material. */
 async function authEvidence(sources: EvidenceSources, record: TenantRecord, loaded: LoadedExtension[]): Promise<AuthEvidence> {
   const routes = loaded.flatMap((e) =>
-    (e.manifest?.routes ?? []).map((r) => ({ extension: e.name, method: r.method, path: `/${e.name}${r.path === '/' ? '' : r.path}`, auth: r.auth, scopes: [...(r.scopes ?? [])] })),
+    (e.manifest?.routes ?? []).map((r) => ({ extension: e.name, method: r.method, path: extensionRoutePath(e.name, r.path), auth: r.auth, scopes: [...(r.scopes ?? [])] })),
   );
   const evidence: AuthEvidence = {
     tenant: record.id,

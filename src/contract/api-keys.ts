@@ -20,10 +20,9 @@
  * among its changed references: every warm runtime drops its cached key lookups within about a
  * second (`SOVEREIGN_GENERATION_INTERVAL_MS`).
  *
- * Pure apart from `node:crypto`; bundled into every tenant runtime.
+ * Pure and dependency-free: bundled into every tenant runtime. Generating and hashing keys
+ * (`node:crypto`) is `runtime/key-material.ts`.
  */
-import * as crypto from 'node:crypto';
-import { createHash, randomBytes } from 'node:crypto';
 
 /** Every key starts with this, then the stage and `_`. */
 export const API_KEY_PREFIX = 'sov_';
@@ -89,17 +88,15 @@ function checksumOf(random: string): string {
   return out;
 }
 
-/** A new key for `stage` and its id. The key is the only copy: show it once, store its hash. */
-export function generateApiKey(stage: string): { key: string; id: string } {
-  let random = '';
-  // Rejection sampling keeps every character uniform (248 = 4 × 62).
-  while (random.length < RANDOM_CHARS) {
-    for (const byte of randomBytes(48)) {
-      if (byte < 248 && random.length < RANDOM_CHARS) random += BASE62[byte % 62];
-    }
-  }
-  return { key: `${API_KEY_PREFIX}${stage}_${random}${checksumOf(random)}`, id: `key_${randomBytes(8).toString('hex')}` };
+/** The key of `stage` with the random part `random` (32 base62 characters) and its checksum. */
+export function apiKeyOf(stage: string, random: string): string {
+  return `${API_KEY_PREFIX}${stage}_${random}${checksumOf(random)}`;
 }
+
+/** The base62 alphabet of the random part. */
+export const API_KEY_ALPHABET = BASE62;
+/** Characters of the random part. */
+export const API_KEY_RANDOM_CHARS = RANDOM_CHARS;
 
 /**
  * Whether `text` has the shape of a key of `stage` with a correct checksum: what the runtime checks
@@ -110,14 +107,6 @@ export function isWellFormedApiKey(text: string, stage?: string): boolean {
   if (match === null) return false;
   if (stage !== undefined && match[1] !== stage) return false;
   return checksumOf(match[2]!) === match[3];
-}
-
-const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
-
-/** The stored hash of a key. */
-export function hashApiKey(key: string): string {
-  // One-shot `crypto.hash` where the Node has it (20.12+): a fraction of createHash's cost per key.
-  return oneShot !== undefined ? oneShot('sha256', key, 'hex') : createHash('sha256').update(key).digest('hex');
 }
 
 /** Whether the key is expired at `now` (epoch ms). */

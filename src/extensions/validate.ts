@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { discoverExtensions, type DiscoveredExtension, type DiscoverOptions } from './discover.js';
 import { routeShape, type ValidManifest } from './manifest-schema.js';
+import { extensionRoutePath } from '../contract/runtime-paths.js';
 
 export interface ExtensionValidation {
   name: string;
@@ -135,7 +136,7 @@ export async function validateDiscovered(all: DiscoveredExtension[], only?: stri
   for (const ext of all) {
     if (!ext.manifest) continue;
     for (const route of ext.manifest.routes) {
-      const full = `/${ext.manifest.name}${route.path === '/' ? '' : route.path}`;
+      const full = extensionRoutePath(ext.manifest.name, route.path);
       const id = `${route.method} ${routeShape(full)}`;
       const owner = owners.get(id);
       if (owner && owner.extension !== ext.name) {
@@ -156,7 +157,7 @@ export async function validateDiscovered(all: DiscoveredExtension[], only?: stri
     const manifest = ext.manifest ?? bestEffort(ext.loaded);
     const publicRoutes = (ext.manifest?.routes ?? [])
       .filter((route) => route.auth === 'public')
-      .map((route) => `${route.method} /${ext.name}${route.path === '/' ? '' : route.path}`);
+      .map((route) => `${route.method} ${extensionRoutePath(ext.name, route.path)}`);
     if (manifest) {
       problems.push(...(collisions.get(ext.name) ?? []));
       problems.push(...(await checkHandlers(ext, manifest)));

@@ -11,10 +11,11 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  API_KEY_PARTITION, API_KEYS_FILE, API_KEYS_USED_FILE, apiKeyRecordFromItem, hashApiKey, isWellFormedApiKey, parseApiKeysFile,
+  API_KEY_PARTITION, API_KEYS_FILE, API_KEYS_USED_FILE, apiKeyRecordFromItem, isWellFormedApiKey, parseApiKeysFile,
   USAGE_PARTITION, type ApiKeyRecord,
 } from '../contract/api-keys.js';
 import type { GenerationSource } from './config.js';
+import { hashApiKey } from './key-material.js';
 import type { DocumentClientProvider } from './db.js';
 
 /** How long an unknown key's miss is remembered (a key created since is found after this at worst). */

@@ -3,6 +3,7 @@
  * (`config.ts`), select the secret backend, and load the extensions the tenant enabled (one
  * failing never takes the others down; its routes then answer 503).
  */
+import { extensionRoutePath } from '../contract/runtime-paths.js';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -176,6 +177,6 @@ async function register(state: ExtensionState, entry: BundledExtension, host: Ex
     declaredSecrets: (manifest.secrets ?? []).map((s) => s.key),
   });
   for (const [route, value] of entries) {
-    host.mount(route.method, `/${state.name}${route.path === '/' ? '' : route.path}`, value);
+    host.mount(route.method, extensionRoutePath(state.name, route.path), value);
   }
 }

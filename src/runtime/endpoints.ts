@@ -13,14 +13,12 @@ import { json, problem, type HttpResultV2, type IncomingRequest } from './http.j
 import type { LogLevel } from './log.js';
 import type { CacheTraffic, RuntimeMetrics } from './runtime-metrics.js';
 import { statusOf, type ReferenceStatus, type SecretResolver } from './secrets/resolver.js';
-import { ROTATION_WEBHOOK_PATH } from '../contract/rotation-webhook.js';
+import { RUNTIME_PATHS } from '../contract/runtime-paths.js';
 import type { ReplayGuard } from './webhook.js';
 
-const HEALTH = '/_sovereign/health';
-/** The tenant's OpenAPI document: only an authenticated caller of the tenant reads it (docs/auth.md). */
-export const OPENAPI_PATH = '/_sovereign/openapi.json';
-const OPENAPI = OPENAPI_PATH;
-const ROTATION = ROTATION_WEBHOOK_PATH;
+const HEALTH = RUNTIME_PATHS.health;
+const OPENAPI = RUNTIME_PATHS.openapi;
+const ROTATION = RUNTIME_PATHS.rotation;
 const RUNTIME_ROUTES: Record<string, string | undefined> = Object.assign(Object.create(null) as Record<string, string>, {
   [HEALTH]: 'GET',
   [OPENAPI]: 'GET',

@@ -7,6 +7,7 @@
  * route's own, the runtime's problems (400, 401, 403, 404, 405, 500, 503) and the gateway's (413,
  * 429; on aws API Gateway's own 401 and 403 are `{"message": …}`, not problems).
  */
+import { extensionRoutePath, RUNTIME_PATHS } from '../contract/runtime-paths.js';
 import { z } from 'zod';
 import type { TenantAuth } from '../contract/auth.js';
 import { ROTATION_WEBHOOK_PATH } from '../contract/rotation-webhook.js';
@@ -20,18 +21,6 @@ export interface OpenApiInfo {
   version: string;
   /** The tenant's caller rules; absent: no JWT issuer, API keys accepted (as the runtime reads it). */
   auth?: TenantAuth;
-}
-
-/** The runtime's own endpoints, on every tenant API. */
-export const RUNTIME_PATHS = {
-  health: '/_sovereign/health',
-  openapi: '/_sovereign/openapi.json',
-  rotation: ROTATION_WEBHOOK_PATH,
-} as const;
-
-/** The full path of an extension's route: the prefix `/<extension>`, then the route's path (`/` is the bare prefix). */
-export function extensionRoutePath(extension: string, path: string): string {
-  return `/${extension}${path === '/' ? '' : path}`;
 }
 
 /** The names of the security schemes in `components.securitySchemes`. */
@@ -322,3 +311,5 @@ export function buildOpenApiDocument(manifests: ExtensionManifest<unknown>[], in
     },
   };
 }
+
+export { extensionRoutePath, RUNTIME_PATHS };

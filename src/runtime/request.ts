@@ -10,7 +10,8 @@ import { Authenticator, isIdentity, type AuthOutcome } from './auth.js';
 import { NO_JWT_AUTH } from '../contract/tenant-runtime-config.js';
 import { loadExtensions, type BundledExtension, type ExtensionState, type LambdaHandlerOptions, type RouteEntry } from './cold-start.js';
 import { lazyDocumentClient, type DocumentClientProvider } from './db.js';
-import { OPENAPI_PATH, RuntimeEndpoints } from './endpoints.js';
+import { RuntimeEndpoints } from './endpoints.js';
+import { RUNTIME_PATHS } from '../contract/runtime-paths.js';
 import { describeError, RuntimeError, UndeclaredSecretError } from './errors.js';
 import type { CallerIdentity, HttpMethod, RouteContext, RouteDefinition, RouteRequest, RouteResult } from './extension.js';
 import { generationReaderFor, GenerationWatcher } from './generation-reader.js';
@@ -173,7 +174,7 @@ export class TenantRuntime {
    */
   private route(request: IncomingRequest): Promise<HttpResultV2> | HttpResultV2 {
     const path = request.path;
-    if (path.startsWith('/_sovereign/')) return path === OPENAPI_PATH ? this.authenticated(request, undefined, () => this.endpoints.serve(request)) : this.endpoints.serve(request);
+    if (path.startsWith('/_sovereign/')) return path === RUNTIME_PATHS.openapi ? this.authenticated(request, undefined, () => this.endpoints.serve(request)) : this.endpoints.serve(request);
     if (this.watcher.suspended || this.anyFailed) {
       const refused = this.refusal(request);
       if (refused !== undefined) return refused;

@@ -7,7 +7,8 @@
  * marker moves on with `API_KEYS_GENERATION_REFERENCE`, so warm runtimes drop their cached
  * lookups within about a second.
  */
-import { API_KEY_NAME, API_KEYS_GENERATION_REFERENCE, generateApiKey, hashApiKey, isExpired, SCOPE, type ApiKeyRecord } from '../contract/api-keys.js';
+import { API_KEY_NAME, API_KEYS_GENERATION_REFERENCE, isExpired, SCOPE, type ApiKeyRecord } from '../contract/api-keys.js';
+import { generateApiKey, hashApiKey } from '../runtime/key-material.js';
 import { resolveTenantAuth } from '../contract/auth.js';
 import { badInput, conflict, notFound } from '../errors.js';
 import type { Project } from '../project.js';

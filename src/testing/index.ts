@@ -206,7 +206,9 @@ export async function createTestContext(options: TestContextOptions): Promise<Te
       return { status: result.statusCode, headers: result.headers, body, text: result.body };
     },
     async createApiKey(keyOptions = {}) {
-      const [{ apiKeyItem, generateApiKey, hashApiKey }, { PutCommand }] = await Promise.all([import('../contract/api-keys.js'), import('@aws-sdk/lib-dynamodb')]);
+      const [{ apiKeyItem }, { generateApiKey, hashApiKey }, { PutCommand }] = await Promise.all([
+        import('../contract/api-keys.js'), import('../runtime/key-material.js'), import('@aws-sdk/lib-dynamodb'),
+      ]);
       const { key, id } = generateApiKey(stage);
       const record = {
         id,

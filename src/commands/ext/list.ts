@@ -1,4 +1,5 @@
 import { formatTable } from '../../output/output.js';
+import { extensionRoutePath } from '../../contract/runtime-paths.js';
 import { defineCommand } from '../define.js';
 
 export default defineCommand({
@@ -15,7 +16,7 @@ export default defineCommand({
         description: typeof loaded?.description === 'string' ? loaded.description : null,
         status: ext.status,
         problems: ext.problems,
-        routes: (ext.manifest?.routes ?? []).map((r) => ({ method: r.method, path: `/${ext.name}${r.path === '/' ? '' : r.path}`, summary: r.summary ?? null })),
+        routes: (ext.manifest?.routes ?? []).map((r) => ({ method: r.method, path: extensionRoutePath(ext.name, r.path), summary: r.summary ?? null })),
         secrets: (ext.manifest?.secrets ?? []).map((s) => ({ key: s.key, description: s.description, required: s.required })),
         tenants: tenants.filter((t) => t.extensions.includes(ext.name)).map((t) => t.id),
         codeSha256: ext.codeSha256,

@@ -20,7 +20,7 @@ import { ExitCode, UserError } from '../../errors.js';
 import type { Project } from '../../project.js';
 import type { ApiKeyStore } from '../target.js';
 
-/** A key id as `generateApiKey` makes them. */
+/** A key id as `generateApiKey` (runtime/key-material.ts) makes them. */
 const KEY_ID = /^key_[0-9a-f]{16}$/;
 
 function serialize(keys: ApiKeyRecord[]): string {

@@ -23,6 +23,7 @@
  * checks the claim again on every request. A request with an API key is passed on without context,
  * and the runtime checks the key (locally one address serves the main and the machine API).
  */
+import { extensionRoutePath, RUNTIME_PATHS } from '../../../contract/runtime-paths.js';
 import type { JWTPayload, JWTVerifyGetKey, JSONWebKeySet } from 'jose';
 import { claimText, forTenant, scopesAllow, tokenScopes, type AuthSettings, type JwtAuthorizerContext, type TenantAuth } from '../../../contract/auth.js';
 import { Router } from '../../../runtime/router.js';
@@ -35,7 +36,7 @@ export const VERIFIED_TTL_MS = 30_000;
 /** Verified tokens remembered per tenant rules; the oldest goes first. */
 export const VERIFIED_CACHE_ENTRIES = 1024;
 /** The runtime endpoint that answers only an authenticated caller (it lists every route). */
-export const PROTECTED_RUNTIME_ENDPOINTS = [{ method: 'GET', path: '/_sovereign/openapi.json' }];
+export const PROTECTED_RUNTIME_ENDPOINTS = [{ method: 'GET', path: RUNTIME_PATHS.openapi }];
 
 /** One route's caller rule. */
 export interface RouteRule {
@@ -54,7 +55,7 @@ export function routeSpecs(manifests: ReadonlyArray<Pick<ExtensionManifest<unkno
   return manifests.flatMap((manifest) =>
     manifest.routes.map((route) => ({
       method: route.method,
-      path: `/${manifest.name}${route.path === '/' ? '' : route.path}`,
+      path: extensionRoutePath(manifest.name, route.path),
       auth: route.auth ?? 'required',
       scopes: route.scopes ?? [],
     })),
