@@ -154,7 +154,8 @@ describe('a rolled-back vault in the tenant runtime', { timeout: 120_000 }, () =
 
   const extension = defineExtension({
     name: 'vaulted', version: '1.0.0', description: 'reads its secret',
-    routes: [{ method: 'GET', path: '/read', handler: 'read' }],
+    // Public: this test is about the vault the runtime reads, not about its callers (test/runtime-auth.test.ts).
+    routes: [{ method: 'GET', path: '/read', handler: 'read', auth: 'public' }],
     secrets: [{ key: 'api_key', description: 'API key' }],
   });
   const read = defineHandler(async (_request, ctx) => ({ sha256: sha(await ctx.secrets.get('api_key')) }));
