@@ -18,6 +18,21 @@ const record: TenantRecord = {
   transitions: [],
 };
 
+/** The report of `evidence` for an empty log, with `sections`. */
+function reportOf(evidence: Evidence, sections: Parameters<typeof renderReport>[0]['sections'] = []): string {
+  return renderReport({
+    tenant: 'acme',
+    generatedAt: '2026-01-02T00:00:00.000Z',
+    toolVersion: '0.1.0',
+    signerFingerprint: 'f'.repeat(64),
+    since: null,
+    evidence,
+    events: { tenantEvents: 0, segmentEvents: 0, gapRuns: 0, anchor: { seq: 0, hash: '0'.repeat(64) }, head: { seq: 0, hash: '0'.repeat(64) }, since: null, firstTime: null, lastTime: null, actions: {}, recent: [] },
+    sections,
+    files: [],
+  });
+}
+
 describe('report.html', () => {
   it('escapes every value and marks sections that are not available', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
@@ -33,17 +48,7 @@ describe('report.html', () => {
       stackName: 'sovereign-dev-acme',
       parameters: undefined,
     };
-    const html = renderReport({
-      tenant: 'acme',
-      generatedAt: '2026-01-02T00:00:00.000Z',
-      toolVersion: '0.1.0',
-      signerFingerprint: 'f'.repeat(64),
-      since: null,
-      evidence,
-      events: { tenantEvents: 0, segmentEvents: 0, gapRuns: 0, anchor: { seq: 0, hash: '0'.repeat(64) }, head: { seq: 0, hash: '0'.repeat(64) }, since: null, firstTime: null, lastTime: null, actions: {}, recent: [] },
-      sections: [{ id: 'iam', title: 'IAM policy and isolation proof', status: 'not available', files: [], reason: 'extension <b>x</b> does not load' }],
-      files: [],
-    });
+    const html = reportOf(evidence, [{ id: 'iam', title: 'IAM policy and isolation proof', status: 'not available', files: [], reason: 'extension <b>x</b> does not load' }]);
     expect(html).not.toContain('<img');
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;@host');
     expect(html).toContain('<strong>Not available.</strong> extension &lt;b&gt;x&lt;/b&gt; does not load');
@@ -53,18 +58,7 @@ describe('report.html', () => {
 
   it('lists each route with its requirement and the active keys, escaped, or says why the keys are not there', () => {
     const base: Evidence = { sections: [], documents: new Map(), tenant: record, extensions: [], secrets: [], policy: undefined, isolation: undefined, resources: [], stackName: 'sovereign-dev-acme', parameters: undefined };
-    const render = (evidence: Evidence) =>
-      renderReport({
-        tenant: 'acme',
-        generatedAt: '2026-01-02T00:00:00.000Z',
-        toolVersion: '0.1.0',
-        signerFingerprint: 'f'.repeat(64),
-        since: null,
-        evidence,
-        events: { tenantEvents: 0, segmentEvents: 0, gapRuns: 0, anchor: { seq: 0, hash: '0'.repeat(64) }, head: { seq: 0, hash: '0'.repeat(64) }, since: null, firstTime: null, lastTime: null, actions: {}, recent: [] },
-        sections: [],
-        files: [],
-      });
+    const render = (evidence: Evidence) => reportOf(evidence);
     const auth = {
       tenant: 'acme',
       note: '',

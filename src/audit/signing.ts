@@ -6,10 +6,10 @@
  * `<tenant>.key`, and a tenant id can never start with `_`, so no tenant can collide with it.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, UserError } from '../errors.js';
-import { fsyncDirectory, writeFileAtomic, writeTempFile } from '../fs/atomic.js';
+import { createFileExclusive, writeFileAtomic } from '../fs/atomic.js';
 import { keyFingerprint } from './checkpoint.js';
 
 export const SIGNING_KEY_FILE = '_signing.key';
@@ -69,16 +69,9 @@ export function loadOrCreateSigningKey(keysDir: string): SigningKey {
   const pair = generateKeyPairSync('ed25519');
   // Created under a temporary name and linked into place, so two first exports never replace
   // each other's key: the second one finds the first one's key and uses it.
-  const temp = writeTempFile(paths.privateKey, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
-  try {
-    linkSync(temp, paths.privateKey);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateSigningKey(keysDir);
-    throw error;
-  } finally {
-    unlinkSync(temp);
+  if (!createFileExclusive(paths.privateKey, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 })) {
+    return loadOrCreateSigningKey(keysDir);
   }
-  fsyncDirectory(keysDir);
   writeFileAtomic(paths.publicKey, pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(), { mode: 0o644 });
   return describe(pair.privateKey, paths.privateKey, true);
 }

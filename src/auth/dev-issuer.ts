@@ -9,11 +9,11 @@
  * one an aws tenant trusts.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, createHash, type KeyObject } from 'node:crypto';
-import { existsSync, linkSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_TENANT_CLAIM, devIssuer, DEV_AUDIENCE } from '../contract/auth.js';
 import { ExitCode, UserError } from '../errors.js';
-import { writeTempFile } from '../fs/atomic.js';
+import { createFileExclusive } from '../fs/atomic.js';
 
 export const DEV_ISSUER_KEY_FILE = '_dev-issuer.key';
 /** The algorithm of dev tokens. */
@@ -50,15 +50,7 @@ export function loadOrCreateDevIssuerKey(keysDir: string): DevIssuerKey {
     return describe(key);
   }
   const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const temp = writeTempFile(path, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
-  try {
-    linkSync(temp, path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateDevIssuerKey(keysDir);
-    throw error;
-  } finally {
-    unlinkSync(temp);
-  }
+  if (!createFileExclusive(path, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 })) return loadOrCreateDevIssuerKey(keysDir);
   return describe(pair.privateKey);
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 
 export interface AtomicWriteOptions {
@@ -54,4 +54,23 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, options
     throw error;
   }
   fsyncDirectory(dirname(path));
+}
+
+/**
+ * Creates `path` with `data` only if it does not exist yet, whole or not at all: written under a
+ * temporary name and linked into place. False when another writer created it first (its file is
+ * kept, so two first users of a key end up sharing one).
+ */
+export function createFileExclusive(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): boolean {
+  const temp = writeTempFile(path, data, options);
+  try {
+    linkSync(temp, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    unlinkSync(temp);
+  }
+  fsyncDirectory(dirname(path));
+  return true;
 }
