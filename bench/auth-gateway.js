@@ -6,8 +6,9 @@
  * - a non-public route with a token never seen before (a full RS256 verification each time),
  * each as the median per-request time of a keep-alive client sending one request at a time, in
  * interleaved rounds (median of the rounds' medians), and as the gateway process's CPU time per
- * request (from /proc: robust to the other load on the machine). Then `jose`'s `jwtVerify` itself
- * in this process, on distinct tokens, as the median time per call.
+ * request (from /proc: robust to the other load on the machine). Then the gateway's verification
+ * alone and `jose`'s `jwtVerify` (its peer) in this process, on distinct tokens, as the median
+ * time per call.
  *
  * Target: a JWT verification at the gateway ≤ 100 µs median.
  *
@@ -101,23 +102,41 @@ export async function runAuthGatewayBench() {
       }
     }
 
-    // jose's jwtVerify on its own: distinct tokens, so nothing is remembered between calls.
-    const jwks = createLocalJWKSet(await devJwks(key));
-    const options = { algorithms: ['RS256', 'RS384', 'RS512'], issuer: `urn:sovereign:dev:${project}:dev`, audience: 'sovereign', requiredClaims: ['exp'] };
+    // The gateway's verification on its own (JwtAuthorizer.authorize: jose's JWKS set finds the
+    // key, fast-jwt checks the signature on this thread) and jose's jwtVerify (WebCrypto) as its
+    // peer, interleaved on distinct tokens so nothing is remembered between calls.
+    const { JwtAuthorizer, issuerKeys } = await import(pathToFileURL(join(repo, 'dist', 'targets', 'local', 'dev', 'authorizer.js')).href);
+    const { resolveTenantAuth, devIssuer } = await import(pathToFileURL(join(repo, 'dist', 'contract', 'auth.js')).href);
+    const devJwksSet = await devJwks(key);
+    const jwks = createLocalJWKSet(devJwksSet);
+    const issuer = devIssuer(project, 'dev');
+    const options = { algorithms: ['RS256', 'RS384', 'RS512'], issuer, audience: 'sovereign', requiredClaims: ['exp'] };
+    const authorizer = new JwtAuthorizer({ keys: await issuerKeys({ dev: { isDevIssuer: (i) => i === issuer, jwks: devJwksSet }, jwksUri: () => undefined }) });
+    const tenantAuth = resolveTenantAuth(undefined, 'alpha', issuer);
+    const rule = { auth: 'required', scopes: [] };
     const tokens = [];
-    for (let i = 0; i < VERIFY_CALLS; i++) tokens.push(await mint(`verify-${i}`));
-    for (let i = 0; i < 200; i++) await jwtVerify(tokens[i], jwks, options);
+    for (let i = 0; i < 2 * VERIFY_CALLS + 400; i++) tokens.push(await mint(`verify-${i}`));
+    for (let i = 0; i < 200; i++) {
+      await jwtVerify(tokens[i], jwks, options);
+      const decision = await authorizer.authorize(tenantAuth, rule, { authorization: `Bearer ${tokens[200 + i]}` });
+      if (decision.kind !== 'pass') throw new Error(`the authorizer refused a dev token: ${JSON.stringify(decision)}`);
+    }
     const verifyTimes = [];
-    for (const token of tokens) {
-      const started = performance.now();
-      await jwtVerify(token, jwks, options);
+    const authorizeTimes = [];
+    for (let i = 400; i < tokens.length; i += 2) {
+      let started = performance.now();
+      await jwtVerify(tokens[i], jwks, options);
       verifyTimes.push((performance.now() - started) * 1000);
+      started = performance.now();
+      await authorizer.authorize(tenantAuth, rule, { authorization: `Bearer ${tokens[i + 1]}` });
+      authorizeTimes.push((performance.now() - started) * 1000);
     }
 
     const m = Object.fromEntries(Object.entries(medians).map(([name, values]) => [name, median(values)]));
     const c = Object.fromEntries(Object.entries(cpu).map(([name, values]) => [name, values.length ? median(values) : undefined]));
     const us = (v) => (v === undefined ? 'n/a' : `${fmt(v)} µs`);
     const verify = median(verifyTimes);
+    const authorize = median(authorizeTimes);
     const lines = [
       '## Tenant identity: the dev gateway\'s JWT authorizer',
       '',
@@ -129,9 +148,10 @@ export async function runAuthGatewayBench() {
       `| public route, carrying a token it does not verify (the same bytes as the next rows) | ${us(m.publicWithToken)} | ${fmt(m.publicWithToken - m.public)} µs | ${us(c.publicWithToken)} |`,
       `| non-public route, token verified moments ago (cached by its text) | ${us(m.cached)} | ${fmt(m.cached - m.public)} µs | ${us(c.cached)} |`,
       `| non-public route, a token never seen (RS256 verified) | ${us(m.fresh)} | ${fmt(m.fresh - m.public)} µs | ${us(c.fresh)} |`,
-      `| \`jose\` \`jwtVerify\` alone (RS256, 2048-bit, local JWKS), ${VERIFY_CALLS} distinct tokens | ${us(verify)} per call | | |`,
+      `| the gateway's verification alone (\`JwtAuthorizer.authorize\`: jose's JWKS set, fast-jwt's RS256 check), ${VERIFY_CALLS} distinct tokens | ${us(authorize)} per call | | |`,
+      `| \`jose\` \`jwtVerify\` alone (RS256, 2048-bit, local JWKS, WebCrypto), the same number, interleaved | ${us(verify)} per call | | |`,
       '',
-      `Target: a JWT verification at the gateway ≤ 100 µs median. A fresh token adds ${fmt(m.fresh - m.publicWithToken)} µs over the same request to a public route (${m.fresh - m.publicWithToken <= 100 ? 'met' : 'not met'}; ${fmt(m.fresh - m.public)} µs over a public request without the header), a cached one ${fmt(m.cached - m.publicWithToken)} µs; \`jwtVerify\` itself takes ${fmt(verify)} µs (${verify <= 100 ? 'met' : 'not met'}).`,
+      `Target: a JWT verification at the gateway ≤ 100 µs median. A fresh token adds ${fmt(m.fresh - m.publicWithToken)} µs over the same request to a public route (${m.fresh - m.publicWithToken <= 100 ? 'met' : 'not met'}; ${fmt(m.fresh - m.public)} µs over a public request without the header), a cached one ${fmt(m.cached - m.publicWithToken)} µs; the verification alone takes ${fmt(authorize)} µs (${authorize <= 100 ? 'met' : 'not met'}), jose's \`jwtVerify\` ${fmt(verify)} µs (${fmt(verify / authorize)}× it).`,
       '',
     ];
     return lines.join('\n');

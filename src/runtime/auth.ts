@@ -43,12 +43,20 @@ function anyScopeHeld(required: readonly string[] | undefined, held: readonly st
   return false;
 }
 
+const NO_SCOPES: readonly string[] = Object.freeze([]);
+
 export type AuthOutcome = CallerIdentity | HttpResultV2;
 
 export class Authenticator {
   private verifier: Promise<ApiKeyVerifier> | undefined;
   /** The verifier once its module loaded (the cached path then stays synchronous). */
   private loaded: ApiKeyVerifier | undefined;
+  /** The last `scope` claim text seen and its parsed scopes: a client sends one token many times. */
+  private lastScopeText: string | undefined;
+  private lastScopes: readonly string[] = [];
+  /** The same for `exp` (API Gateway passes it as text; `Number` costs more than the other checks together). */
+  private lastExpText: string | undefined;
+  private lastExp = Number.NaN;
 
   constructor(
     private readonly tenant: string,
@@ -83,14 +91,32 @@ export class Authenticator {
     const { issuers, audiences, tenantClaim } = this.auth;
     if (!issuers.includes(claims.iss ?? '')) return unauthorized(request, 'invalid-token', 'the token\'s issuer is not one this tenant trusts');
     if (!audienceAccepted(claims, audiences)) return unauthorized(request, 'invalid-token', 'the token\'s audience is not this tenant\'s');
-    const exp = Number(claims.exp);
-    if (!(exp * 1000 > now)) return unauthorized(request, 'invalid-token', 'the token has expired or has no expiry');
+    if (!(this.expiryOf(claims.exp) * 1000 > now)) return unauthorized(request, 'invalid-token', 'the token has expired or has no expiry');
     if (tenantClaim !== null && claims[tenantClaim] !== this.tenant) {
       return problem(403, 'wrong-tenant', request, `the token is not for tenant "${this.tenant}"`);
     }
-    const held = Array.isArray(jwt.scopes) ? jwt.scopes : tokenScopes(claims);
+    const held = Array.isArray(jwt.scopes) ? jwt.scopes : this.scopesOf(claims);
     if (!anyScopeHeld(scopes, held)) return insufficientScope(request, scopes!);
     return { kind: 'jwt', subject: claims.sub ?? null, scopes: held, claims };
+  }
+
+  private expiryOf(text: string | undefined): number {
+    if (text !== this.lastExpText) {
+      this.lastExp = Number(text);
+      this.lastExpText = text;
+    }
+    return this.lastExp;
+  }
+
+  /** The token's scopes; the same claim text parses once (the array is frozen: handlers share it). */
+  private scopesOf(claims: Record<string, string>): readonly string[] {
+    const text = claims.scope ?? claims.scp;
+    if (text === undefined) return NO_SCOPES;
+    if (text !== this.lastScopeText) {
+      this.lastScopes = Object.freeze(tokenScopes(claims));
+      this.lastScopeText = text;
+    }
+    return this.lastScopes;
   }
 
   private fromKey(key: string, request: IncomingRequest, scopes: readonly string[] | undefined): AuthOutcome | Promise<AuthOutcome> {

@@ -64,7 +64,7 @@ export type RouteAuth = 'required' | 'public';
 export interface CallerIdentity {
   kind: 'jwt' | 'apiKey' | 'anonymous';
   subject: string | null;
-  scopes: string[];
+  readonly scopes: readonly string[];
   claims: Record<string, string>;
 }
 

@@ -11,11 +11,12 @@
  *   command that reads manifests does: a hostile manifest is outside this boundary.)
  * - Matching is the runtime's own (`runtime/router.ts`, the same path decoding), so every path the
  *   runtime would route to a non-public handler is a path the gateway verifies.
- * - Verification is `jose`'s `jwtVerify` with API Gateway's checks: RSA signatures only (so `alg:
- *   none` and an HS256 token keyed with the public key never verify), a `kid` that names a key of
- *   the issuer's JWKS, `iss` among the tenant's issuers, `aud` (or `client_id` when there is no
- *   `aud`) among its audiences, `exp`, `nbf` and `iat` against the clock with no tolerance, and at
- *   least one of the route's scopes.
+ * - Verification follows API Gateway's checks: RSA signatures only (so `alg: none` and an HS256
+ *   token keyed with the public key never verify), a `kid` that names a key of the issuer's JWKS
+ *   (found by `jose`'s JWKS sets), the signature checked by `fast-jwt` with that key alone, then
+ *   `iss` among the tenant's issuers, `aud` (or `client_id` when there is no `aud`) among its
+ *   audiences, `exp`, `nbf` and `iat` against the clock with no tolerance, and at least one of the
+ *   route's scopes.
  * - A verified token is remembered by its exact text, per tenant rules, for at most
  *   {@link VERIFIED_TTL_MS} and never past its `exp`; refusals are never remembered.
  *
@@ -24,7 +25,8 @@
  * and the runtime checks the key (locally one address serves the main and the machine API).
  */
 import { extensionRoutePath, RUNTIME_PATHS } from '../../../contract/runtime-paths.js';
-import type { JWTPayload, JWTVerifyGetKey, JSONWebKeySet } from 'jose';
+import { createPublicKey, KeyObject, type JsonWebKey, type webcrypto } from 'node:crypto';
+import type { JWTPayload, JWTVerifyGetKey, JSONWebKeySet, ProtectedHeaderParameters } from 'jose';
 import { claimText, forTenant, scopesAllow, tokenScopes, type AuthSettings, type JwtAuthorizerContext, type TenantAuth } from '../../../contract/auth.js';
 import { Router } from '../../../runtime/router.js';
 import type { ExtensionManifest, RouteAuth } from '../../../runtime/extension.js';
@@ -185,36 +187,37 @@ export class JwtAuthorizer {
 
   private async verify(auth: TenantAuth, token: string, now: number): Promise<Verified | AuthDecision> {
     jose ??= await import('jose');
+    let header: ProtectedHeaderParameters;
     let claims: JWTPayload;
     try {
+      header = jose.decodeProtectedHeader(token);
       claims = jose.decodeJwt(token);
     } catch {
       return invalid('the token is not a JWT');
     }
-    // The keys are chosen by the claimed issuer, which must be one of the tenant's; `jwtVerify`
-    // then checks the claim again against the signed payload.
+    // The keys are chosen by the claimed issuer, which must be one of the tenant's; the signature
+    // check then verifies the claim again against the signed payload.
     if (typeof claims.iss !== 'string' || !auth.issuers.includes(claims.iss)) return invalid('the token does not have a valid issuer');
     const keys = this.options.keys(claims.iss);
     if (keys === undefined) return invalid('the token does not have a valid issuer');
-    const withKid: JWTVerifyGetKey = (header, input) => {
-      // jose would try every key of the set for a token without `kid`; API Gateway requires one.
-      if (typeof header.kid !== 'string' || header.kid === '') throw new jose!.errors.JWKSNoMatchingKey();
-      return keys(header, input);
-    };
+    if (typeof header.alg !== 'string' || !JWT_ALGORITHMS.includes(header.alg)) return invalid('the token is not signed with an accepted algorithm');
+    // jose would try every key of the set for a token without `kid`; API Gateway requires one.
+    if (typeof header.kid !== 'string' || header.kid === '') return invalid(describeFailure(new jose.errors.JWKSNoMatchingKey()));
     let payload: JWTPayload;
     try {
-      ({ payload } = await jose.jwtVerify(token, withKid, {
-        algorithms: JWT_ALGORITHMS,
-        issuer: auth.issuers,
-        requiredClaims: ['exp'],
-        clockTolerance: 0,
-        currentDate: new Date(now),
-      }));
+      const key = await keys({ ...header, alg: header.alg }, { payload: '', signature: '' } as never);
+      payload = (await signatureVerifier(key, header.alg))(token) as JWTPayload;
     } catch (error) {
       return invalid(describeFailure(error));
     }
+    // The signed payload's claims, as API Gateway checks them: its issuer, then the times with no
+    // tolerance (`exp` is required).
+    if (typeof payload.iss !== 'string' || !auth.issuers.includes(payload.iss)) return invalid('the token does not have a valid issuer');
     const nowSeconds = now / 1000;
-    if (typeof payload.iat === 'number' && payload.iat > nowSeconds) return invalid('the token was issued in the future');
+    if (typeof payload.exp !== 'number') return invalid('the token\'s exp claim is not valid');
+    if (payload.exp <= nowSeconds) return invalid('the token has expired');
+    if (payload.nbf !== undefined && (typeof payload.nbf !== 'number' || payload.nbf > nowSeconds)) return invalid('the token is not valid yet');
+    if (payload.iat !== undefined && (typeof payload.iat !== 'number' || payload.iat > nowSeconds)) return invalid('the token was issued in the future');
     if (!audienceAllowed(payload, auth.audiences)) return invalid('the token does not have a valid audience');
     const scopes = tokenScopes(payload);
     const text: Record<string, string> = {};
@@ -222,9 +225,43 @@ export class JwtAuthorizer {
     return {
       authorizer: { jwt: { claims: text, scopes: scopes.length > 0 ? scopes : null } },
       scopes,
-      until: Math.min(now + VERIFIED_TTL_MS, (payload.exp as number) * 1000),
+      until: Math.min(now + VERIFIED_TTL_MS, payload.exp * 1000),
     };
   }
+}
+
+type FastJwt = typeof import('fast-jwt');
+let fastJwt: FastJwt | undefined;
+type SignatureVerifier = (token: string) => unknown;
+/** What a jose key getter may hand back. */
+type IssuerKey = Awaited<ReturnType<JWTVerifyGetKey>>;
+/** One verifier per issuer key (jose imports a key once per algorithm): building one parses the key. */
+const verifiers = new WeakMap<object, SignatureVerifier>();
+
+/**
+ * The signature check of a token whose `alg` is `algorithm`, by the issuer key jose's JWKS set
+ * chose for its `kid`: `fast-jwt`, which verifies with `node:crypto` on the calling thread (jose
+ * verifies through WebCrypto, whose thread-pool hop cost more than the RSA check itself here; see
+ * bench/RESULTS.md). It takes only `algorithm` with an RSA public key; the caller checks the
+ * claims (issuer, times, audience) of the payload it returns.
+ */
+async function signatureVerifier(key: IssuerKey, algorithm: string): Promise<SignatureVerifier> {
+  if (key instanceof Uint8Array) throw new jose!.errors.JOSENotSupported('a symmetric key is never an issuer key');
+  let verifier = verifiers.get(key);
+  if (verifier === undefined) {
+    fastJwt ??= (await import('fast-jwt')) as FastJwt;
+    const publicKey = key instanceof KeyObject ? key : 'algorithm' in key ? KeyObject.from(key as webcrypto.CryptoKey) : createPublicKey({ key: key as JsonWebKey, format: 'jwk' });
+    if (publicKey.type !== 'public' || publicKey.asymmetricKeyType !== 'rsa') throw new jose!.errors.JOSENotSupported('not an RSA public key');
+    verifier = fastJwt.createVerifier({
+      key: publicKey.export({ type: 'spki', format: 'pem' }) as string,
+      algorithms: [algorithm as 'RS256'],
+      ignoreExpiration: true,
+      ignoreNotBefore: true,
+      cache: false,
+    }) as SignatureVerifier;
+    verifiers.set(key, verifier);
+  }
+  return verifier;
 }
 
 /** `aud` when the token has one, else `client_id` (API Gateway's rule). */
@@ -246,7 +283,8 @@ function describeFailure(error: unknown): string {
   if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') return `the token's ${claim ?? 'claims'} claim is not valid`;
   if (code === 'ERR_JOSE_ALG_NOT_ALLOWED' || code === 'ERR_JOSE_NOT_SUPPORTED') return 'the token is not signed with an accepted algorithm';
   if (code === 'ERR_JWKS_NO_MATCHING_KEY' || code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') return 'the token\'s kid does not name a key of the issuer';
-  if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') return 'the token\'s signature is not valid';
+  if (code === 'FAST_JWT_INVALID_ALGORITHM') return 'the token is not signed with an accepted algorithm';
+  if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' || code === 'FAST_JWT_INVALID_SIGNATURE' || code === 'FAST_JWT_MISSING_SIGNATURE') return 'the token\'s signature is not valid';
   if (code === 'ERR_JWKS_TIMEOUT' || code === 'ERR_JOSE_GENERIC') return 'the issuer\'s keys could not be fetched';
   return 'the token is not valid';
 }
