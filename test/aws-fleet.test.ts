@@ -166,6 +166,14 @@ describe('scale limits', () => {
     expect(scaleWarnings(8, Array(8).fill('premium'), { quotas: { lambdaConcurrency: 5000 } })).toEqual([]);
   });
 
+  it('counts two HTTP APIs for a tenant with a machine API (API keys)', () => {
+    // 250 tenants with one API each are 42 % of the quota; with their machine APIs, 83 %.
+    expect(scaleWarnings(250, [])).toEqual([]);
+    const both = scaleWarnings(250, [], { httpApis: 500 });
+    expect(both.map((w) => w.limit)).toEqual(['http-apis']);
+    expect(both[0]!.message).toMatch(/API Gateway HTTP APIs: 500 of 600 per region/);
+  });
+
   it('counts the region\'s stacks over every ListStacks page, skipping deleted ones', async () => {
     for (const id of ['a01', 'a02', 'a03', 'a04']) cfn.seed(`sovereign-dev-${id}`, 'UPDATE_COMPLETE');
     cfn.seed('other-app', 'CREATE_COMPLETE');
@@ -181,6 +189,11 @@ describe('scale limits', () => {
     // 2 tenants + the control plane (seeded in beforeEach) + 7 other stacks = 10 of 10
     const warnings = await scaleWarningsOnAws({ cfn: clients.cloudformation, sleep: async () => undefined }, 'dev', 2, ['basic', 'basic'], { quotas });
     expect(warnings.map((w) => [w.limit, w.used, w.crossed])).toEqual([['cloudformation-stacks', 10, false]]);
+  });
+
+  it('on aws the machine APIs count against the HTTP API quota', async () => {
+    const warnings = await scaleWarningsOnAws({ cfn: clients.cloudformation, sleep: async () => undefined }, 'dev', 2, ['basic', 'basic'], { quotas: { httpApis: 4 }, httpApis: 4 });
+    expect(warnings.map((w) => [w.limit, w.used, w.crossed])).toEqual([['http-apis', 4, false]]);
   });
 });
 

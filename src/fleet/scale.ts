@@ -36,6 +36,8 @@ export interface ScaleInputs {
   tiers: Tier[];
   /** Other stacks in the region (control plane, anything else), if known. */
   otherStacks?: number;
+  /** HTTP APIs of those tenants (two for a tenant whose stack has the machine API); default one each. */
+  httpApis?: number;
   quotas?: Partial<RegionalQuotas>;
 }
 
@@ -56,7 +58,7 @@ export function scaleWarnings(tenantCount: number, tiers: Tier[], options: Omit<
   };
   const stacks = tenantCount + (options.otherStacks ?? 1);
   check('cloudformation-stacks', stacks, quotas.stacks, 'CloudFormation stacks', 'request a quota increase ("Stack count") or spread tenants over regions or accounts');
-  check('http-apis', tenantCount, quotas.httpApis, 'API Gateway HTTP APIs', 'request a quota increase ("APIs per account per Region") or move tenants to another region or account');
+  check('http-apis', options.httpApis ?? tenantCount, quotas.httpApis, 'API Gateway HTTP APIs', 'request a quota increase ("APIs per account per Region") or move tenants to another region or account');
   const reserved = tiers.reduce((sum, tier) => sum + (TIERS[tier]?.reservedConcurrency ?? 0), 0);
   const reservable = quotas.lambdaConcurrency - quotas.lambdaUnreservedMinimum;
   check(

@@ -145,8 +145,11 @@ export interface Target {
   telemetry(): TelemetrySource;
   /** Where offboarding exports, releases and destroys a tenant. */
   offboarding(options: { forceDeleteTable: boolean }): Promise<OffboardTarget>;
-  /** Warnings before the fleet grows to `tiers` (one tier per tenant, the new one included). */
-  scaleWarnings(tiers: Tier[]): Promise<ScaleNotice[]>;
+  /**
+   * Warnings before the fleet grows to `tiers` (one tier per tenant, the new one included) and
+   * `httpApis` HTTP APIs (a tenant taking API keys has two: its machine API).
+   */
+  scaleWarnings(fleet: { tiers: Tier[]; httpApis: number }): Promise<ScaleNotice[]>;
   /** Evaluates every request a tenant's runtime could make against every other tenant's resources. */
   isolation(records: TenantRecord[], options: { only?: string }): Promise<IsolationMatrix>;
   /** Refuses commands that serve tenants on this machine where the target runs them elsewhere. */

@@ -1,15 +1,19 @@
 import { createTenant } from '../../tenants/tenants.js';
 import type { Tier } from '../../config.js';
+import { resolveTenantAuth } from '../../contract/auth.js';
 import { TENANT_TIERS } from '../../contract/runtime-environment.js';
 import { ExitCode, UserError } from '../../errors.js';
 import type { CommandContext } from '../types.js';
 import { arg, bool, defineCommand, oneOf, option, optional, text } from '../define.js';
 
 /** Warns before this tenant pushes the fleet past a regional AWS quota. */
-async function warnAboutScale(ctx: CommandContext, tier: Tier): Promise<void> {
+async function warnAboutScale(ctx: CommandContext, id: string, tier: Tier): Promise<void> {
   const tenants = await ctx.state().listTenants();
   const tiers = [...tenants.map((t) => t.tier), tier] as Tier[];
-  for (const w of await ctx.target().scaleWarnings(tiers)) ctx.out.warn(w.message);
+  // A tenant taking API keys has a second HTTP API (its machine API, templates/tenant-api.ts).
+  const auth = ctx.project().config.auth;
+  const httpApis = [...tenants.map((t) => t.id), id].reduce((sum, tenant) => sum + (resolveTenantAuth(auth, tenant).apiKeys ? 2 : 1), 0);
+  for (const w of await ctx.target().scaleWarnings({ tiers, httpApis })) ctx.out.warn(w.message);
 }
 
 async function deployNew(ctx: CommandContext, id: string): Promise<{ artifact: string }> {
@@ -34,7 +38,7 @@ export default defineCommand({
   async run(ctx, input) {
     const project = ctx.project();
     const tier = input.tier ?? project.config.defaults.tier;
-    await warnAboutScale(ctx, tier);
+    await warnAboutScale(ctx, input.id, tier);
     const state = ctx.state();
     const record = await createTenant(state, ctx.globals.stage, {
       id: input.id,

@@ -85,9 +85,9 @@ export function createAwsTarget(host: TargetHost): Target {
         keys: { tableKey: aws.tableKey, pendingWindowInDays: aws.keyDeletionWindowDays },
       });
     },
-    async scaleWarnings(tiers) {
+    async scaleWarnings({ tiers, httpApis }) {
       const { scaleWarningsOnAws } = await import('./scale.js');
-      return scaleWarningsOnAws({ cfn: sessionOf().clients.cloudformation }, host.globals.stage, tiers.length, tiers);
+      return scaleWarningsOnAws({ cfn: sessionOf().clients.cloudformation }, host.globals.stage, tiers.length, tiers, { httpApis });
     },
     async isolation(records, options) {
       const [isolation, inputs] = await Promise.all([import('./isolation.js'), import('../../isolation/inputs.js')]);

@@ -42,11 +42,11 @@ export async function scaleWarningsOnAws(
   stage: string,
   tenantCount: number,
   tiers: Tier[],
-  options: { quotas?: Partial<RegionalQuotas> } = {},
+  options: { quotas?: Partial<RegionalQuotas>; httpApis?: number } = {},
 ): Promise<ScaleWarning[]> {
   const controlPlane = `sovereign-${stage}-control-plane`;
   const { total, matching } = await countRegionStacks(io, (name) => name.startsWith(`sovereign-${stage}-`) && name !== controlPlane);
   // This stage's tenant stacks are counted by tenantCount; every other stack (control plane included) adds to it.
   const otherStacks = total - matching;
-  return scaleWarnings(tenantCount, tiers, { otherStacks, ...(options.quotas ? { quotas: options.quotas } : {}) });
+  return scaleWarnings(tenantCount, tiers, { otherStacks, ...(options.quotas ? { quotas: options.quotas } : {}), ...(options.httpApis !== undefined ? { httpApis: options.httpApis } : {}) });
 }

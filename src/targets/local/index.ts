@@ -57,10 +57,10 @@ export function createLocalTarget(host: TargetHost): Target {
       const { localOffboardTarget } = await import('./offboard.js');
       return localOffboardTarget({ state: target.state(), project: host.project(), target: 'local' });
     },
-    async scaleWarnings(tiers) {
+    async scaleWarnings({ tiers, httpApis }) {
       if (tiers.length < SCALE_CHECK_FROM) return [];
       const { scaleWarnings } = await import('../../fleet/scale.js');
-      return scaleWarnings(tiers.length, tiers);
+      return scaleWarnings(tiers.length, tiers, { httpApis });
     },
     async isolation(records, options) {
       const [isolation, inputs] = await Promise.all([import('../../isolation/matrix.js'), import('../../isolation/inputs.js')]);
