@@ -12,8 +12,8 @@ import { secretMappingExtension } from '../../../contract/secret-mapping.js';
 import { webhookSecretReference, type TenantRuntimeConfig } from '../../../contract/tenant-runtime-config.js';
 import type { Project } from '../../../project.js';
 import type { TenantRecord } from '../../../state/registry.js';
-import { TIERS, type Tier } from '../../../templates/tiers.js';
-import { tenantFunctionName, tenantTableName } from '../../../templates/names.js';
+import { FUNCTION_TIMEOUT_SECONDS, TIERS, type Tier } from '../../../templates/tiers.js';
+import { tenantFunctionName, tenantLogGroupName, tenantTableName } from '../../../templates/names.js';
 import { tenantKeyPath } from '../paths.js';
 import type { TenantLaunch } from './supervisor.js';
 import { routeSpecs, type RouteSpec } from './authorizer.js';
@@ -66,6 +66,7 @@ export function localTenantEnvironment(
   record: TenantRecord,
   artifact: { sha256: string; entry: string },
   parentEnv: Record<string, string | undefined> = process.env,
+  dynamoEndpoint?: string,
 ): Record<string, string> {
   const paths = tenantDataPaths(project, record.id);
   const tier = (record.tier in TIERS ? record.tier : 'standard') as Tier;
@@ -84,7 +85,7 @@ export function localTenantEnvironment(
       tuning,
     }),
     SOVEREIGN_DEV_ENTRY: artifact.entry,
-    SOVEREIGN_DEV_DATA: paths.dir,
+    ...(dynamoEndpoint === undefined ? {} : { AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint }),
     AWS_REGION: project.config.region ?? 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
@@ -93,6 +94,7 @@ export function localTenantEnvironment(
     AWS_LAMBDA_FUNCTION_NAME: tenantFunctionName(record.stage, record.id),
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(TIERS[tier].memorySize),
+    AWS_LAMBDA_LOG_GROUP_NAME: tenantLogGroupName(record.stage, record.id),
   };
   for (const name of ['PATH', 'LANG', 'LC_ALL', 'TZ', 'SYSTEMROOT']) {
     const value = parentEnv[name];
@@ -168,19 +170,38 @@ export function permissionArgs(paths: { artifactDir: string; dataDir: string; va
   ];
 }
 
-/** Everything to start the tenant's process with. */
-export async function prepareLaunch(project: Project, record: TenantRecord, parentEnv: Record<string, string | undefined> = process.env): Promise<TenantLaunch & { routes: RouteSpec[] }> {
+/**
+ * The function's timeout under `dev`: the template's (every tier), or `SOVEREIGN_DEV_TIMEOUT_MS`
+ * (milliseconds; for tests of the timeout itself).
+ */
+export function functionTimeoutMs(parentEnv: Record<string, string | undefined>): number {
+  const override = Number(parentEnv.SOVEREIGN_DEV_TIMEOUT_MS);
+  return Number.isInteger(override) && override > 0 ? override : FUNCTION_TIMEOUT_SECONDS * 1000;
+}
+
+/** Everything to start the tenant's environments with; `tableEndpoint` gives its table's endpoint. */
+export async function prepareLaunch(
+  project: Project,
+  record: TenantRecord,
+  parentEnv: Record<string, string | undefined> = process.env,
+  tableEndpoint?: (paths: { dir: string; table: string }) => Promise<string>,
+): Promise<TenantLaunch & { routes: RouteSpec[] }> {
   await ensureWebhookSecret(project, record);
   const artifact = await buildArtifact(project, record);
   const paths = tenantDataPaths(project, record.id);
+  const tier = (record.tier in TIERS ? record.tier : 'standard') as Tier;
+  const dynamoEndpoint = tableEndpoint ? await tableEndpoint({ dir: paths.dir, table: tenantTableName(record.stage, record.id) }) : undefined;
   return {
+    memoryMb: TIERS[tier].memorySize,
+    timeoutMs: functionTimeoutMs(parentEnv),
+    concurrency: TIERS[tier].reservedConcurrency,
     tenant: record.id,
     tier: record.tier,
     entry: artifact.entry,
     artifact: artifact.sha256,
     dataDir: paths.dir,
     logFile: paths.log,
-    env: localTenantEnvironment(project, record, artifact, parentEnv),
+    env: localTenantEnvironment(project, record, artifact, parentEnv, dynamoEndpoint),
     execArgv: parentEnv.SOVEREIGN_DEV_UNCONFINED === '1' ? [] : permissionArgs({ artifactDir: dirname(artifact.entry), dataDir: paths.dir, vault: paths.vault, key: paths.key }),
     routes: artifact.routes,
   };
