@@ -131,6 +131,13 @@ describe('sovereign dev as a Lambda host', { timeout: 60_000 }, () => {
     const lines = await waitFor('two REPORT lines', () => (reports('alpha').length >= 2 ? reports('alpha') : undefined));
     expect(lines[0]).toMatch(/^REPORT RequestId: [0-9a-f-]{36}\tDuration: \d+\.\d{2} ms\tBilled Duration: \d+ ms\tMemory Size: 512 MB\tMax Memory Used: \d+ MB\tInit Duration: \d+\.\d{2} ms\t$/);
     expect(lines[1]).not.toContain('Init Duration');
+    // `tenant logs` reads them as it reads CloudWatch on aws: a line with the REPORT's figures.
+    const logs = await runCli(['tenant', 'logs', 'alpha', '--json'], { cwd: dir, env });
+    expect(logs.exitCode, logs.stderr).toBe(0);
+    const reported = (JSON.parse(logs.stdout) as { lines: Array<{ message: string; fields?: Record<string, number> }> }).lines.filter((l) => l.message === 'lambda report');
+    expect(reported.length).toBeGreaterThanOrEqual(2);
+    expect(reported[0]!.fields).toMatchObject({ memoryMb: 512, initMs: expect.any(Number), durationMs: expect.any(Number), maxMemoryMb: expect.any(Number) });
+    expect(reported[0]!.fields!.maxMemoryMb).toBeGreaterThan(10);
     // beta was never called: still no process.
     expect(devState().tenants.beta!.pids).toEqual([]);
   });

@@ -23,6 +23,7 @@ import { MINUTE_SLOTS, TenantStats, type TenantStatsSnapshot } from './stats.js'
 import type { TokenBucket } from './throttle.js';
 import { discardBody, LAMBDA_PAYLOAD_BYTES, readLimitedBody } from './body.js';
 import { ROTATION_WEBHOOK_PATH } from '../../../contract/rotation-webhook.js';
+import { parseLogFileLines } from '../../../telemetry/lambda-log.js';
 import { MAX_WEBHOOK_BODY_BYTES, ReplayGuard } from '../../../runtime/webhook.js';
 import type { JwtAuthorizerContext, TenantAuth } from '../../../contract/auth.js';
 import type { AuthDecision, JwtAuthorizer, RouteTable } from './authorizer.js';
@@ -505,13 +506,7 @@ export class Gateway {
       const since = parseSince(params.get('since'));
       const limit = Math.max(1, Math.min(10_000, Number(params.get('limit') ?? 200) || 200));
       const lines: unknown[] = [];
-      for (const line of tailLines(tenant.logFile)) {
-        let parsed: Record<string, unknown>;
-        try {
-          parsed = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          parsed = { level: 'info', tenant: tenant.id, message: line };
-        }
+      for (const parsed of parseLogFileLines(tenant.id, tailLines(tenant.logFile)) as Array<Record<string, unknown>>) {
         const emf = (parsed._aws as { Timestamp?: unknown } | undefined)?.Timestamp;
         const time = typeof parsed.time === 'string' ? Date.parse(parsed.time) : typeof emf === 'number' ? emf : NaN;
         if (since !== undefined && !(time >= since)) continue;
