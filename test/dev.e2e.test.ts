@@ -349,7 +349,11 @@ describe('sovereign dev', { timeout: 120_000 }, () => {
       return body.mark === 'two' ? body : undefined;
     }, 60_000);
     expect(mark).toEqual({ mark: 'two' });
-    const after = devState().tenants;
+    // dev.json follows within moments: the replaced environment stops once idle.
+    const after = await waitFor('dev.json to show globex\'s new environment', () => {
+      const tenants = devState().tenants;
+      return tenants.globex!.pid !== null && tenants.globex!.pid !== before.globex!.pid ? tenants : undefined;
+    });
     expect(after.globex!.pid).not.toBe(before.globex!.pid);
     expect(after.acme!.pid).toBe(before.acme!.pid);
     pids.add(after.globex!.pid!);

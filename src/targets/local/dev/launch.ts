@@ -66,7 +66,6 @@ export function localTenantEnvironment(
   record: TenantRecord,
   artifact: { sha256: string; entry: string },
   parentEnv: Record<string, string | undefined> = process.env,
-  dynamoEndpoint?: string,
 ): Record<string, string> {
   const paths = tenantDataPaths(project, record.id);
   const tier = (record.tier in TIERS ? record.tier : 'standard') as Tier;
@@ -85,7 +84,6 @@ export function localTenantEnvironment(
       tuning,
     }),
     SOVEREIGN_DEV_ENTRY: artifact.entry,
-    ...(dynamoEndpoint === undefined ? {} : { AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint }),
     AWS_REGION: project.config.region ?? 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
@@ -179,7 +177,10 @@ export function functionTimeoutMs(parentEnv: Record<string, string | undefined>)
   return Number.isInteger(override) && override > 0 ? override : FUNCTION_TIMEOUT_SECONDS * 1000;
 }
 
-/** Everything to start the tenant's environments with; `tableEndpoint` gives its table's endpoint. */
+/**
+ * Everything to start the tenant's environments with; `tableEndpoint` gives its table's endpoint,
+ * asked for when the first environment starts.
+ */
 export async function prepareLaunch(
   project: Project,
   record: TenantRecord,
@@ -190,8 +191,9 @@ export async function prepareLaunch(
   const artifact = await buildArtifact(project, record);
   const paths = tenantDataPaths(project, record.id);
   const tier = (record.tier in TIERS ? record.tier : 'standard') as Tier;
-  const dynamoEndpoint = tableEndpoint ? await tableEndpoint({ dir: paths.dir, table: tenantTableName(record.stage, record.id) }) : undefined;
+  const table = tenantTableName(record.stage, record.id);
   return {
+    ...(tableEndpoint ? { environmentVariables: async () => ({ AWS_ENDPOINT_URL_DYNAMODB: await tableEndpoint({ dir: paths.dir, table }) }) } : {}),
     memoryMb: TIERS[tier].memorySize,
     timeoutMs: functionTimeoutMs(parentEnv),
     concurrency: TIERS[tier].reservedConcurrency,
@@ -201,7 +203,7 @@ export async function prepareLaunch(
     artifact: artifact.sha256,
     dataDir: paths.dir,
     logFile: paths.log,
-    env: localTenantEnvironment(project, record, artifact, parentEnv, dynamoEndpoint),
+    env: localTenantEnvironment(project, record, artifact, parentEnv),
     execArgv: parentEnv.SOVEREIGN_DEV_UNCONFINED === '1' ? [] : permissionArgs({ artifactDir: dirname(artifact.entry), dataDir: paths.dir, vault: paths.vault, key: paths.key }),
     routes: artifact.routes,
   };
