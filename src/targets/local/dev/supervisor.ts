@@ -76,6 +76,8 @@ const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 3000;
 /** After an environment failed to start, invocations fail at once for this long (no start storm). */
 export const INIT_RETRY_MS = 1000;
+/** How long a platform line may wait to be written with others. */
+export const LOG_FLUSH_MS = 50;
 /** A log file past this size is truncated when the function is (re)created. */
 const MAX_LOG_BYTES = 64 * 1024 * 1024;
 
@@ -389,8 +391,25 @@ export class TenantFunction {
 
   private readonly reported = new WeakSet<Environment>();
 
+  /**
+   * Platform lines are written in batches (a write per invocation would cost the gateway a
+   * thread-pool round trip each): at most {@link LOG_FLUSH_MS} later, or once 64 KiB are pending.
+   */
   private write(line: string): void {
-    this.log.write(line);
+    this.pending += line;
+    if (this.pending.length >= 64 * 1024) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), LOG_FLUSH_MS);
+  }
+
+  private pending = '';
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  private flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.pending === '') return;
+    this.log.write(this.pending);
+    this.pending = '';
   }
 
   /**
@@ -420,6 +439,7 @@ export class TenantFunction {
     this.launch = launch;
     this.initFailure = undefined;
     if (launch.logFile !== this.log.path) {
+      this.flush();
       this.log.end();
       this.log = this.openLog();
     }
@@ -437,6 +457,7 @@ export class TenantFunction {
         return environment.stop();
       }),
     );
+    this.flush();
     await new Promise<void>((resolve) => this.log.end(resolve));
   }
 
