@@ -1,6 +1,7 @@
 /**
  * What one tenant's process is started with: its built artifact and an environment holding only
- * that tenant's runtime configuration, vault paths, data folder and dummy local AWS credentials.
+ * that tenant's runtime configuration, vault paths, data folder and the DynamoDB credentials the
+ * dev data plane issued to that tenant alone.
  * Pure where it can be (`tenantRuntimeConfig`, `localTenantEnvironment`); `prepareLaunch` builds.
  */
 import { devIssuer, resolveTenantAuth, type AuthSettings } from '../../../contract/auth.js';
@@ -16,6 +17,7 @@ import { TIERS, type Tier } from '../../../templates/tiers.js';
 import { tenantFunctionName, tenantTableName } from '../../../templates/names.js';
 import { tenantKeyPath } from '../paths.js';
 import type { TenantLaunch } from './supervisor.js';
+import type { TenantCredentials } from './data-plane.js';
 import { routeSpecs, type RouteSpec } from './authorizer.js';
 
 export { webhookSecretReference };
@@ -55,17 +57,26 @@ export function tenantRuntimeConfig(project: Project, record: TenantRecord, opti
   return { extensions, secrets, config, webhookSecret: webhookSecretReference(record.stage, record.id), auth };
 }
 
+/** Where the tenant's DynamoDB is and the credentials it signs with (the dev data plane's). */
+export interface TenantDataAccess {
+  endpoint: string;
+  credentials: TenantCredentials;
+}
+
 /**
  * The complete environment of the tenant's process: the runtime's contract (`runtimeEnvironment`,
  * with the vault and a generation file, and the tuning variables a developer set on `sovereign dev`
  * itself) plus the local platform's. Nothing else is inherited: no other tenant's key, no real AWS
- * credentials (the local DynamoDB takes any), only `PATH` and locale from the parent.
+ * credentials, only `PATH` and locale from the parent. DynamoDB is the data plane's endpoint with
+ * the tenant's own session credentials, in the variables Lambda gives a function; without `data`
+ * (a runtime run on its own) the credentials are dummies.
  */
 export function localTenantEnvironment(
   project: Project,
   record: TenantRecord,
   artifact: { sha256: string; entry: string },
   parentEnv: Record<string, string | undefined> = process.env,
+  data?: TenantDataAccess,
 ): Record<string, string> {
   const paths = tenantDataPaths(project, record.id);
   const tier = (record.tier in TIERS ? record.tier : 'standard') as Tier;
@@ -86,8 +97,14 @@ export function localTenantEnvironment(
     SOVEREIGN_DEV_ENTRY: artifact.entry,
     SOVEREIGN_DEV_DATA: paths.dir,
     AWS_REGION: project.config.region ?? 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    ...(data
+      ? {
+          AWS_ENDPOINT_URL_DYNAMODB: data.endpoint,
+          AWS_ACCESS_KEY_ID: data.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: data.credentials.secretAccessKey,
+          AWS_SESSION_TOKEN: data.credentials.sessionToken,
+        }
+      : { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' }),
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     AWS_LAMBDA_FUNCTION_NAME: tenantFunctionName(record.stage, record.id),
@@ -169,7 +186,7 @@ export function permissionArgs(paths: { artifactDir: string; dataDir: string; va
 }
 
 /** Everything to start the tenant's process with. */
-export async function prepareLaunch(project: Project, record: TenantRecord, parentEnv: Record<string, string | undefined> = process.env): Promise<TenantLaunch & { routes: RouteSpec[] }> {
+export async function prepareLaunch(project: Project, record: TenantRecord, parentEnv: Record<string, string | undefined> = process.env, data?: TenantDataAccess): Promise<TenantLaunch & { routes: RouteSpec[] }> {
   await ensureWebhookSecret(project, record);
   const artifact = await buildArtifact(project, record);
   const paths = tenantDataPaths(project, record.id);
@@ -180,7 +197,7 @@ export async function prepareLaunch(project: Project, record: TenantRecord, pare
     artifact: artifact.sha256,
     dataDir: paths.dir,
     logFile: paths.log,
-    env: localTenantEnvironment(project, record, artifact, parentEnv),
+    env: localTenantEnvironment(project, record, artifact, parentEnv, data),
     execArgv: parentEnv.SOVEREIGN_DEV_UNCONFINED === '1' ? [] : permissionArgs({ artifactDir: dirname(artifact.entry), dataDir: paths.dir, vault: paths.vault, key: paths.key }),
     routes: artifact.routes,
   };

@@ -15,6 +15,8 @@ import type { TenantRecord } from '../../../state/registry.js';
 import { listTenants, readTenant } from '../registry.js';
 import { Gateway, type GatewayRoute, type GatewayTenant } from './gateway.js';
 import { launchFingerprint, prepareLaunch, tenantDataPaths, tenantRuntimeConfig } from './launch.js';
+import { DataPlane, dataTenantFor, type TenantCredentials } from './data-plane.js';
+import { OFFLINE_ACCOUNT, OFFLINE_REGION } from '../../../isolation/inputs.js';
 import { DEV_ISSUER_PATH, devIssuer, type AuthSettings, type TenantAuth } from '../../../contract/auth.js';
 import { STAGE } from '../../../contract/names.js';
 import { JwtAuthorizer, RouteTable, configuredJwksUri, issuerKeys, type IssuerKeys } from './authorizer.js';
@@ -68,6 +70,8 @@ interface Entry {
   /** The routes of the artifact the process runs (set just before it starts it). */
   routes: RouteTable | undefined;
   auth: TenantAuth;
+  /** Its DynamoDB credentials, issued once and kept across restarts; revoked when it goes. */
+  credentials?: TenantCredentials;
 }
 
 /**
@@ -125,6 +129,8 @@ function every(ms: number, task: () => Promise<void>): () => void {
 
 export class DevServer {
   readonly gateway: Gateway;
+  /** Every tenant's DynamoDB, signed and checked against the tenant's own policy. */
+  readonly dataPlane: DataPlane;
   private readonly entries = new Map<string, Entry>();
   /** Stops the periodic polls. */
   private pollers: Array<() => void> = [];
@@ -138,6 +144,11 @@ export class DevServer {
   private issuerKeys: IssuerKeys | undefined;
 
   constructor(private readonly options: DevServerOptions) {
+    this.dataPlane = new DataPlane({
+      region: options.project.config.region ?? OFFLINE_REGION,
+      account: OFFLINE_ACCOUNT,
+      onDenied: (denied) => this.emit('data denied', denied),
+    });
     this.gateway = new Gateway({
       port: options.port,
       throttle: options.throttle,
@@ -236,6 +247,7 @@ export class DevServer {
       throw conflict(`sovereign dev is already running for this project (pid ${previous.pid}, port ${previous.port})`, `stop it first, or use its gateway at http://localhost:${previous.port}/`);
     }
     await this.loadIssuers();
+    await this.dataPlane.listen();
     await this.gateway.listen();
     this.writeState();
     this.tenantSignature = await this.readTenantSignature();
@@ -299,7 +311,9 @@ export class DevServer {
     entry.status = 'building';
     let launch;
     try {
-      launch = await prepareLaunch(this.project, entry.record, this.options.env);
+      this.dataPlane.register(await dataTenantFor(this.project, entry.record, { account: OFFLINE_ACCOUNT, region: this.project.config.region ?? OFFLINE_REGION }));
+      entry.credentials ??= this.dataPlane.issueCredentials(id);
+      launch = await prepareLaunch(this.project, entry.record, this.options.env, { endpoint: this.dataPlane.endpoint, credentials: entry.credentials });
     } catch (error) {
       entry.status = 'failed';
       this.emit('tenant failed', { tenant: id, reason: (error as Error).message.split('\n')[0] });
@@ -337,6 +351,7 @@ export class DevServer {
     this.gateway.stats.delete(id);
     await entry.busy.catch(() => undefined);
     await entry.process?.stop();
+    await this.dataPlane.removeTenant(id);
     this.emit('tenant removed', { tenant: id, reason });
     this.scheduleStateWrite();
   }
@@ -477,6 +492,7 @@ export class DevServer {
     for (const stop of this.pollers) stop();
     if (this.stateWrite) clearTimeout(this.stateWrite);
     await Promise.all([...this.entries.values()].map(async (entry) => entry.process?.stop()));
+    await this.dataPlane.close();
     await this.gateway.close();
     const current = readDevState(this.project.paths.devState);
     if (!current || current.pid === process.pid) rmSync(this.project.paths.devState, { force: true });
