@@ -1,8 +1,8 @@
 /**
- * One tenant's process under `sovereign dev`: its fault domain on this machine. It starts the
- * tenant's own dynalite (on disk in the tenant's data folder, table created from
- * `TENANT_TABLE_KEY_SCHEMA`), loads the tenant's built artifact, and serves invocations on a
- * loopback port the way the Lambda Runtime Interface Emulator does:
+ * One tenant's process under `sovereign dev`: its fault domain on this machine. It loads the
+ * tenant's built artifact and serves invocations on a loopback port the way the Lambda Runtime
+ * Interface Emulator does (its DynamoDB is the dev process's data plane, signed with the
+ * tenant's own credentials, as a function reaches DynamoDB):
  *
  *   POST /2015-03-31/functions/function/invocations   body: the event → 200 with the handler's result
  *
@@ -15,23 +15,16 @@
  * Started by the supervisor with `SOVEREIGN_DEV_ENTRY` (the artifact's `index.mjs`) and
  * `SOVEREIGN_DEV_DATA` (the tenant's data folder) besides the runtime's own variables.
  */
-import { createServer, request as httpRequest, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { discardBody, LAMBDA_PAYLOAD_BYTES, readLimitedBody } from './body.js';
 import type { AddressInfo, Server as NetServer } from 'node:net';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import { TENANT_TABLE_KEY_SCHEMA } from '../../../runtime/table.js';
 import { serveInvocations, type InvocationResult } from './channel.js';
-import { serveDynaliteStore } from './dynalite-store.js';
 import { INVOKE_PATH, type HostMessage } from './protocol.js';
 
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
-
-interface Closable {
-  close(callback?: (error?: Error) => void): unknown;
-}
 
 function listen(server: NetServer): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -42,63 +35,6 @@ function listen(server: NetServer): Promise<number> {
 
 function send(message: HostMessage): void {
   if (process.send) process.send(message);
-}
-
-function startDynamo(dataDir: string): Promise<{ server: Closable; port: number }> {
-  return serveDynaliteStore(join(dataDir, 'dynamodb'));
-}
-
-/** One DynamoDB JSON-protocol call to the tenant's own dynalite (no SDK: it is not worth its start-up time here). */
-function dynamoCall(port: number, target: string, body: unknown): Promise<{ status: number; type: string }> {
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const call = httpRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/',
-        headers: {
-          'content-type': 'application/x-amz-json-1.0',
-          'content-length': Buffer.byteLength(payload),
-          'x-amz-target': `DynamoDB_20120810.${target}`,
-          'x-amz-date': '20200101T000000Z',
-          // dynalite wants a signature's shape, not a valid one.
-          authorization: 'AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=0',
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => {
-          let type = '';
-          try {
-            type = String((JSON.parse(text) as { __type?: unknown }).__type ?? '');
-          } catch {
-            // not JSON
-          }
-          resolve({ status: res.statusCode ?? 0, type });
-        });
-      },
-    );
-    call.on('error', reject);
-    call.end(payload);
-  });
-}
-
-/** Creates the tenant table from `TENANT_TABLE_KEY_SCHEMA` (the aws template's definition) if it is missing. */
-async function ensureTable(port: number, table: string): Promise<void> {
-  const described = await dynamoCall(port, 'DescribeTable', { TableName: table });
-  if (described.status === 200) return;
-  if (!described.type.endsWith('ResourceNotFoundException')) throw new Error(`DescribeTable ${table} failed: ${described.type || described.status}`);
-  const created = await dynamoCall(port, 'CreateTable', {
-    TableName: table,
-    BillingMode: 'PAY_PER_REQUEST',
-    KeySchema: TENANT_TABLE_KEY_SCHEMA.KeySchema,
-    AttributeDefinitions: TENANT_TABLE_KEY_SCHEMA.AttributeDefinitions,
-  });
-  if (created.status !== 200 && !created.type.endsWith('ResourceInUseException')) throw new Error(`CreateTable ${table} failed: ${created.type || created.status}`);
 }
 
 function reply(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
@@ -137,10 +73,6 @@ async function main(): Promise<void> {
   const table = process.env.SOVEREIGN_TABLE;
   const timeoutMs = Number(process.env.SOVEREIGN_DEV_TIMEOUT_MS ?? 29_000);
   if (!entry || !dataDir || !table) throw new Error('SOVEREIGN_DEV_ENTRY, SOVEREIGN_DEV_DATA and SOVEREIGN_TABLE must be set');
-
-  const dynamo = await startDynamo(dataDir);
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = `http://127.0.0.1:${dynamo.port}`;
-  await ensureTable(dynamo.port, table);
 
   const module = (await import(pathToFileURL(entry).href)) as { handler?: Handler };
   const handler = module.handler;
@@ -204,7 +136,7 @@ async function main(): Promise<void> {
     setTimeout(done, 2000).unref();
     server.closeAllConnections();
     channel.close();
-    server.close(() => dynamo.server.close(done));
+    server.close(done);
   };
   process.on('SIGTERM', () => stop(0));
   // Ctrl-C reaches the whole process group; the supervisor decides when a tenant stops.
@@ -213,7 +145,7 @@ async function main(): Promise<void> {
   process.on('message', (message: { type?: string }) => {
     if (message?.type === 'shutdown') stop(0);
   });
-  send({ type: 'ready', port, channelPort, dynamoPort: dynamo.port });
+  send({ type: 'ready', port, channelPort, dynamoPort: null });
 }
 
 main().catch((error: unknown) => {

@@ -3,7 +3,7 @@
 /** Messages a host sends its supervisor over IPC. */
 export type HostMessage =
   /** `port`: the RIE-style HTTP invocation endpoint; `channelPort`: the gateway's framed channel (`channel.ts`). */
-  | { type: 'ready'; port: number; channelPort: number; dynamoPort: number }
+  | { type: 'ready'; port: number; channelPort: number; dynamoPort: number | null }
   | { type: 'fatal'; message: string };
 
 /** The Lambda Runtime Interface Emulator's invocation path, served by every tenant process. */
