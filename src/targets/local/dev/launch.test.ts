@@ -87,4 +87,9 @@ describe('permissionArgs', () => {
     expect(args.some((a) => a === '--allow-fs-read=/p' || a === '--allow-fs-read=/p/.sovereign')).toBe(false);
   });
 
+  it('grants no addons, child processes, workers or WASI', () => {
+    const args = permissionArgs({ artifactDir: '/p/.sovereign/artifacts/a', dataDir: '/p/.sovereign/data/acme', vault: '/p/.sovereign/vault/acme.vault', key: '/p/.sovereign/keys/acme.key' }, '/pkg');
+    expect(args.length).toBeGreaterThan(0);
+    expect(args.filter((a) => /^--allow-(addons|child-process|worker|wasi)/.test(a))).toEqual([]);
+  });
 });

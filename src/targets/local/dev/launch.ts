@@ -155,15 +155,16 @@ export async function buildArtifact(project: Project, record: TenantRecord): Pro
  * Node's permission model confines the tenant's process to its own files: it may read only this
  * package's code, its artifact, its vault and key, and its data folder, and write only its data
  * folder — another tenant's key or vault is `ERR_ACCESS_DENIED` even though the same OS user owns
- * it. `dynalite` keeps its table on disk through a native addon, hence `--allow-addons`.
+ * it. No addon, child process, worker or WASI is granted: the tenant's DynamoDB is the dev
+ * process's data plane, so nothing native runs in the tenant's process (`process.dlopen` fails
+ * with ERR_DLOPEN_DISABLED), and a library dropped in its writable data folder cannot be loaded.
  */
 export function permissionArgs(paths: { artifactDir: string; dataDir: string; vault: string; key: string }, root = packageRoot()): string[] {
   const flags = process.allowedNodeEnvironmentFlags;
   // Newer Node spells it --permission; a Node without these flags runs the tenant unconfined.
   const permission = flags.has('--permission') ? '--permission' : flags.has('--experimental-permission') ? '--experimental-permission' : undefined;
-  if (!permission || !flags.has('--allow-addons') || !flags.has('--allow-fs-read')) return [];
-  // node-gyp-build probes /etc/alpine-release to pick dynalite's leveldb binary (musl or glibc).
-  const read = [join(root, 'dist'), join(root, 'package.json'), paths.artifactDir, paths.dataDir, paths.vault, paths.key, '/etc/alpine-release'];
+  if (!permission || !flags.has('--allow-fs-read')) return [];
+  const read = [join(root, 'dist'), join(root, 'package.json'), paths.artifactDir, paths.dataDir, paths.vault, paths.key];
   // Dependencies may be hoisted into any node_modules above the package; Node checks the real
   // path of what it loads, so a linked node_modules is granted where it really is too.
   for (let dir = root; ; dir = dirname(dir)) {
@@ -177,7 +178,6 @@ export function permissionArgs(paths: { artifactDir: string; dataDir: string; va
   }
   return [
     permission,
-    '--allow-addons',
     ...read.map((path) => `--allow-fs-read=${path}`),
     `--allow-fs-write=${paths.dataDir}`,
     // Both warnings restate this choice at every start.
