@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeProject, runCli } from './helpers/cli.js';
-import { killDev, startDevCli, type RunningDev } from './helpers/dev.js';
+import { devTenantPids, killDev, startDevCli, type RunningDev } from './helpers/dev.js';
 import { write } from './helpers/wait.js';
 
 const SPY_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
@@ -80,14 +80,10 @@ beforeAll(async () => {
     expect(enabled.exitCode, enabled.stderr).toBe(0);
   }
   running = await startDevCli(dir, env);
-  pids.add(running.pid);
-  const state = JSON.parse(readFileSync(join(dir, '.sovereign', 'dev.json'), 'utf8')) as { tenants: Record<string, { pid: number | null }> };
-  for (const t of Object.values(state.tenants)) if (t.pid) pids.add(t.pid);
+  for (const pid of [running.pid, ...devTenantPids(dir)]) pids.add(pid);
 }, 180_000);
 
-afterAll(async () => {
-  await killDev(running, pids);
-});
+afterAll(() => killDev(running, pids));
 
 describe('sovereign dev data plane, attacked from a tenant', { timeout: 60_000 }, () => {
   it('serves a tenant its own table with the credentials dev issued it, on the data plane', async () => {
