@@ -256,4 +256,18 @@ describe('DataPlane: stores', () => {
     // Removed: its credentials are gone with it.
     expect((await failure(documents(bolt).send(new GetCommand({ TableName: tableOf('bolt'), Key: { pk: 'notes#1', sk: 'a' } })))).name).toBe('UnrecognizedClientException');
   });
+
+  it('answers InternalServerError, and stays up, while another process holds a tenant’s store', async () => {
+    register(plane, 'held');
+    const held = plane.issueCredentials('held');
+    const { server } = await serveDynaliteStore(join(dir, 'held', 'dynamodb'));
+    try {
+      const answer = await failure(documents(held).send(new GetCommand({ TableName: tableOf('held'), Key: { pk: 'notes#1', sk: 'a' } })));
+      expect(answer.name).toBe('InternalServerError');
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+    const got = await documents(held).send(new GetCommand({ TableName: tableOf('held'), Key: { pk: 'notes#1', sk: 'a' } }));
+    expect(got.Item).toBeUndefined();
+  });
 });
