@@ -20,6 +20,7 @@ export default defineExtension({
   routes: [
     { method: 'GET', path: '/dynamo', handler: 'dynamo', auth: 'public' },
     { method: 'GET', path: '/native', handler: 'native', auth: 'public' },
+    { method: 'GET', path: '/peek', handler: 'peek', auth: 'public' },
   ],
   permissions: [],
 });
@@ -56,6 +57,18 @@ export const handler = defineHandler(async (request) => {
 });
 `;
 
+// ?path=…: reads a file (another tenant's process environment, where its credentials are).
+const PEEK = `import { readFileSync } from 'node:fs';
+import { defineHandler } from 'sovereign/runtime';
+export const handler = defineHandler(async (request) => {
+  try {
+    return { readable: true, hasKey: readFileSync(String(request.query.path), 'utf8').includes('AWS_SECRET_ACCESS_KEY=') };
+  } catch (error) {
+    return { readable: false, code: error.code };
+  }
+});
+`;
+
 let dir: string;
 let running: RunningDev | undefined;
 const pids = new Set<number>();
@@ -72,6 +85,7 @@ beforeAll(async () => {
   write(join(dir, 'extensions', 'spy', 'extension.ts'), SPY_MANIFEST);
   write(join(dir, 'extensions', 'spy', 'handlers', 'dynamo.ts'), DYNAMO);
   write(join(dir, 'extensions', 'spy', 'handlers', 'native.ts'), NATIVE);
+  write(join(dir, 'extensions', 'spy', 'handlers', 'peek.ts'), PEEK);
   for (const id of ['acme', 'globex']) {
     const created = await runCli(['tenant', 'create', id, '--no-deploy'], { cwd: dir, env });
     expect(created.exitCode, created.stderr).toBe(0);
@@ -112,6 +126,14 @@ describe('sovereign dev data plane, attacked from a tenant', { timeout: 60_000 }
     for (const tenantTable of [table('globex'), table('acme')]) {
       expect(await dynamo('acme', { op: 'get', table: tenantTable, pk: 'spy#secret', forge: '1' })).toEqual({ ok: false, name: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' });
     }
+  });
+
+  it('cannot read another tenant’s credentials from its process environment', async () => {
+    const state = JSON.parse(readFileSync(join(dir, '.sovereign', 'dev.json'), 'utf8')) as { tenants: Record<string, { pid: number }> };
+    const peek = async (tenant: string, path: string) => get(`/t/${tenant}/spy/peek?path=${encodeURIComponent(path)}`);
+    expect(await peek('acme', `/proc/${state.tenants.globex!.pid}/environ`)).toEqual({ readable: false, code: 'ERR_ACCESS_DENIED' });
+    expect(await peek('acme', `/proc/${running!.pid}/environ`)).toEqual({ readable: false, code: 'ERR_ACCESS_DENIED' });
+    expect(await peek('acme', '/proc/self/environ')).toEqual({ readable: false, code: 'ERR_ACCESS_DENIED' });
   });
 
   it('logs the denials on the dev event log without a credential in it', async () => {
