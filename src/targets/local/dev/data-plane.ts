@@ -24,13 +24,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { isolationInputsFor } from '../../../isolation/inputs.js';
+import { isolationTenantInput } from '../../../isolation/inputs.js';
 import { isolationSubjects } from '../../../isolation/matrix.js';
 import { evaluatePolicies, type EvaluablePolicy } from '../../../isolation/policy-eval.js';
 import type { Project } from '../../../project.js';
 import type { TenantRecord } from '../../../state/registry.js';
 import { TENANT_TABLE_KEY_SCHEMA } from '../../../runtime/table.js';
-import { partitionOf } from '../../../templates/policy.js';
+import { partitionOf, type PolicyExtension } from '../../../templates/policy.js';
 import { tenantFunctionName, tenantRoleName, tenantTableName } from '../../../templates/names.js';
 import { requestAccess, type AccessCheck } from './data-access.js';
 import { ensureTenantTable, openDynaliteStore, storeIsLocked, type InProcessStore, type StoreAnswer } from './dynalite-store.js';
@@ -122,9 +122,8 @@ export class DataPlane {
     this.tables.set(tenantTableName(tenant.stage, tenant.id), tenant.id);
   }
 
-  /** Fresh credentials bound to `tenant` only; valid until revoked. */
+  /** Fresh credentials bound to `tenant` only; valid until revoked (and refused until the tenant is registered). */
   issueCredentials(tenant: string): TenantCredentials {
-    if (!this.tenants.has(tenant)) throw new Error(`tenant "${tenant}" is not registered with the data plane`);
     const credentials = { accessKeyId: temporaryKeyId(), secretAccessKey: randomBytes(30).toString('base64'), sessionToken: randomBytes(96).toString('base64') };
     this.keys.set(credentials.accessKeyId, { ...credentials, tenant });
     return credentials;
@@ -296,12 +295,12 @@ function writeStoreAnswer(res: ServerResponse, answer: StoreAnswer): void {
 }
 
 /**
- * A tenant for the data plane from its record: its runtime policy rendered as the aws target
- * deploys it (its enabled extensions' declared permissions, its secret scope), for the offline
- * account and the project's region.
+ * A tenant for the data plane from its record and its extensions' declared permissions (the
+ * manifests its artifact was built from): its runtime policy rendered as the aws target deploys
+ * it, for the offline account and the project's region.
  */
-export async function dataTenantFor(project: Project, record: TenantRecord, where: { account: string; region: string }): Promise<DataTenant> {
-  const inputs = await isolationInputsFor(project, [record], { stage: record.stage, ...where });
-  const [subject] = isolationSubjects(inputs);
+export function dataTenantFor(project: Project, record: TenantRecord, extensions: PolicyExtension[], where: { account: string; region: string }): DataTenant {
+  const permissions = new Map(extensions.map((e) => [e.name, e.permissions ?? []]));
+  const [subject] = isolationSubjects({ stage: record.stage, ...where, tenants: [isolationTenantInput(project, record, record.stage, permissions)] });
   return { id: record.id, stage: record.stage, policy: subject!.policy, dataDir: join(project.paths.data, record.id) };
 }

@@ -14,6 +14,7 @@ import { webhookSecretReference, type TenantRuntimeConfig } from '../../../contr
 import type { Project } from '../../../project.js';
 import type { TenantRecord } from '../../../state/registry.js';
 import { TIERS, type Tier } from '../../../templates/tiers.js';
+import type { PolicyExtension } from '../../../templates/policy.js';
 import { tenantFunctionName, tenantTableName } from '../../../templates/names.js';
 import { tenantKeyPath } from '../paths.js';
 import type { TenantLaunch } from './supervisor.js';
@@ -140,6 +141,8 @@ export interface BuiltArtifact {
   entry: string;
   /** The routes of its extensions, from the same manifests the bundle holds (for the gateway's authorizer). */
   routes: RouteSpec[];
+  /** Its extensions' declared permissions, from the same manifests (for the data plane's policy). */
+  extensions: PolicyExtension[];
 }
 
 /** Builds and packs the tenant's bundle (runtime + only its enabled extensions). */
@@ -148,7 +151,12 @@ export async function buildArtifact(project: Project, record: TenantRecord): Pro
   const sources = await loadExtensionSources(project.paths.extensions, record.extensions);
   const bundle = await buildTenantBundle({ projectDir: project.root, extensionsDir: project.paths.extensions, extensions: record.extensions, sources });
   const packed = packArtifact(bundle, project.paths.artifacts);
-  return { sha256: packed.sha256, entry: packed.entry, routes: routeSpecs(sources.map((source) => source.manifest)) };
+  return {
+    sha256: packed.sha256,
+    entry: packed.entry,
+    routes: routeSpecs(sources.map((source) => source.manifest)),
+    extensions: sources.map((source) => ({ name: source.name, permissions: source.manifest.permissions ?? [] })),
+  };
 }
 
 /**
@@ -186,7 +194,7 @@ export function permissionArgs(paths: { artifactDir: string; dataDir: string; va
 }
 
 /** Everything to start the tenant's process with. */
-export async function prepareLaunch(project: Project, record: TenantRecord, parentEnv: Record<string, string | undefined> = process.env, data?: TenantDataAccess): Promise<TenantLaunch & { routes: RouteSpec[] }> {
+export async function prepareLaunch(project: Project, record: TenantRecord, parentEnv: Record<string, string | undefined> = process.env, data?: TenantDataAccess): Promise<TenantLaunch & Pick<BuiltArtifact, 'routes' | 'extensions'>> {
   await ensureWebhookSecret(project, record);
   const artifact = await buildArtifact(project, record);
   const paths = tenantDataPaths(project, record.id);
@@ -200,6 +208,7 @@ export async function prepareLaunch(project: Project, record: TenantRecord, pare
     env: localTenantEnvironment(project, record, artifact, parentEnv, data),
     execArgv: parentEnv.SOVEREIGN_DEV_UNCONFINED === '1' ? [] : permissionArgs({ artifactDir: dirname(artifact.entry), dataDir: paths.dir, vault: paths.vault, key: paths.key }),
     routes: artifact.routes,
+    extensions: artifact.extensions,
   };
 }
 

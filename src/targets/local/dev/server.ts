@@ -311,9 +311,10 @@ export class DevServer {
     entry.status = 'building';
     let launch;
     try {
-      this.dataPlane.register(await dataTenantFor(this.project, entry.record, { account: OFFLINE_ACCOUNT, region: this.project.config.region ?? OFFLINE_REGION }));
       entry.credentials ??= this.dataPlane.issueCredentials(id);
       launch = await prepareLaunch(this.project, entry.record, this.options.env, { endpoint: this.dataPlane.endpoint, credentials: entry.credentials });
+      // The policy of the extensions just built, before the process that runs them starts.
+      this.dataPlane.register(dataTenantFor(this.project, entry.record, launch.extensions, { account: OFFLINE_ACCOUNT, region: this.project.config.region ?? OFFLINE_REGION }));
     } catch (error) {
       entry.status = 'failed';
       this.emit('tenant failed', { tenant: id, reason: (error as Error).message.split('\n')[0] });
