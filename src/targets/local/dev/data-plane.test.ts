@@ -270,4 +270,23 @@ describe('DataPlane: stores', () => {
     const got = await documents(held).send(new GetCommand({ TableName: tableOf('held'), Key: { pk: 'notes#1', sk: 'a' } }));
     expect(got.Item).toBeUndefined();
   });
+
+  it('opens a store again only after it has closed: requests straddling the idle close all succeed', async () => {
+    const eager = new DataPlane({ region: REGION, account: OFFLINE_ACCOUNT, idleMs: 0 });
+    register(eager, 'eager');
+    const saved = endpoint;
+    try {
+      endpoint = await eager.listen();
+      const db = documents(eager.issueCredentials('eager'));
+      for (let i = 0; i < 60; i += 1) {
+        await db.send(new PutCommand({ TableName: tableOf('eager'), Item: { pk: 'notes#n', sk: String(i) } }));
+        await new Promise((r) => setTimeout(r, i % 5 === 0 ? 0 : 1));
+      }
+      const got = await db.send(new QueryCommand({ TableName: tableOf('eager'), KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': 'notes#n' } }));
+      expect(got.Items).toHaveLength(60);
+    } finally {
+      endpoint = saved;
+      await eager.close();
+    }
+  });
 });

@@ -68,6 +68,8 @@ const TARGET_PREFIX = 'DynamoDB_20120810.';
 const CORAL = 'com.amazon.coral.service#';
 const DYNAMODB = 'com.amazonaws.dynamodb.v20120810#';
 const HASH_KEY = TENANT_TABLE_KEY_SCHEMA.KeySchema.find((k) => k.KeyType === 'HASH')!.AttributeName;
+const LOCK_RETRIES = 10;
+const LOCK_RETRY_MS = 50;
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 /** `ASIA` and 16 base32 characters, as STS spells a temporary access key id. */
@@ -94,6 +96,8 @@ export class DataPlane {
   private readonly tables = new Map<string, string>();
   private readonly keys = new Map<string, TenantCredentials & { tenant: string }>();
   private readonly stores = new Map<string, StoreSlot>();
+  /** Stores being closed: a request that arrives meanwhile opens the store again after it. */
+  private readonly closings = new Map<string, Promise<void>>();
   private readonly partition: string;
   private closing = false;
 
@@ -239,7 +243,8 @@ export class DataPlane {
     clearTimeout(slot.idle);
     slot.inFlight += 1;
     try {
-      slot.opening ??= this.openStore(known).catch((error: unknown) => {
+      const closing = this.closings.get(tenant);
+      slot.opening ??= (closing ?? Promise.resolve()).then(() => this.openStore(known)).catch((error: unknown) => {
         slot!.opening = undefined;
         throw error;
       });
@@ -256,8 +261,12 @@ export class DataPlane {
 
   private async openStore(tenant: DataTenant): Promise<InProcessStore> {
     const path = join(tenant.dataDir, 'dynamodb');
-    // dynalite crashes its host on a store another process holds (an export under way).
-    if (await storeIsLocked(path)) throw new Error(`the store of ${tenant.id} is in use by another process`);
+    // dynalite crashes its host on a store another process holds (an export under way); a lock
+    // that is being released (a close just finished) is waited for a moment.
+    for (let attempt = 0; await storeIsLocked(path); attempt += 1) {
+      if (attempt >= LOCK_RETRIES) throw new Error(`the store of ${tenant.id} is in use by another process`);
+      await new Promise((r) => setTimeout(r, LOCK_RETRY_MS));
+    }
     const store = await openDynaliteStore(path);
     try {
       await ensureTenantTable(store, tenantTableName(tenant.stage, tenant.id));
@@ -273,8 +282,13 @@ export class DataPlane {
     if (!slot || slot.inFlight > 0) return;
     clearTimeout(slot.idle);
     this.stores.delete(tenant);
-    const store = await slot.opening?.catch(() => undefined);
-    await store?.close().catch(() => undefined);
+    const closing = (async () => {
+      const store = await slot.opening?.catch(() => undefined);
+      await store?.close().catch(() => undefined);
+    })();
+    this.closings.set(tenant, closing);
+    await closing;
+    if (this.closings.get(tenant) === closing) this.closings.delete(tenant);
   }
 }
 
