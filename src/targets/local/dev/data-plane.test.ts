@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient, GetItemCommand, ScanCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { OFFLINE_ACCOUNT } from '../../../isolation/inputs.js';
 import { renderTenantPolicy } from '../../../templates/policy.js';
 import { tenantTableName } from '../../../templates/names.js';
@@ -190,6 +190,22 @@ describe('DataPlane: the tenant’s own policy', () => {
     const denied = await failure(documents(acme).send(new PutCommand({ TableName: tableOf('acme'), Item: { pk: '_sovereign#apikey#k1', sk: 'key', scopes: ['*'] } })));
     expect(denied.name).toBe('AccessDeniedException');
     expect(denied.message).toContain(`dynamodb:PutItem on resource: ${arnOf('acme')} because no identity-based policy allows`);
+  });
+
+  it('denies a batch that hides one sovereign item among the extension’s own, and an UpdateItem on the generation marker', async () => {
+    const batch = await failure(
+      documents(acme).send(
+        new BatchWriteCommand({ RequestItems: { [tableOf('acme')]: [{ PutRequest: { Item: { pk: 'notes#ok', sk: 'a' } } }, { PutRequest: { Item: { pk: '_sovereign#apikey#k2', sk: 'key' } } }] } }),
+      ),
+    );
+    expect(batch.name).toBe('AccessDeniedException');
+    expect(batch.message).toContain('dynamodb:BatchWriteItem');
+    const marker = await failure(
+      documents(acme).send(new UpdateCommand({ TableName: tableOf('acme'), Key: { pk: '_sovereign', sk: 'generation' }, UpdateExpression: 'SET suspended = :f', ExpressionAttributeValues: { ':f': false } })),
+    );
+    expect(marker.name).toBe('AccessDeniedException');
+    // The extension's own items are writable the same ways.
+    await documents(acme).send(new UpdateCommand({ TableName: tableOf('acme'), Key: { pk: 'notes#ok', sk: 'a' }, UpdateExpression: 'SET n = :n', ExpressionAttributeValues: { ':n': 1 } }));
   });
 
   it('denies a Scan, which the runtime role is not granted', async () => {
