@@ -68,6 +68,19 @@ const TARGET_PREFIX = 'DynamoDB_20120810.';
 const CORAL = 'com.amazon.coral.service#';
 const DYNAMODB = 'com.amazonaws.dynamodb.v20120810#';
 const HASH_KEY = TENANT_TABLE_KEY_SCHEMA.KeySchema.find((k) => k.KeyType === 'HASH')!.AttributeName;
+/** The operations of DynamoDB's 2012-08-10 API; any other target is UnknownOperationException. */
+const DYNAMODB_OPERATIONS = new Set(
+  (
+    'BatchExecuteStatement BatchGetItem BatchWriteItem CreateBackup CreateGlobalTable CreateTable DeleteBackup DeleteItem DeleteResourcePolicy DeleteTable ' +
+    'DescribeBackup DescribeContinuousBackups DescribeContributorInsights DescribeEndpoints DescribeExport DescribeGlobalTable DescribeGlobalTableSettings ' +
+    'DescribeImport DescribeKinesisStreamingDestination DescribeLimits DescribeTable DescribeTableReplicaAutoScaling DescribeTimeToLive ' +
+    'DisableKinesisStreamingDestination EnableKinesisStreamingDestination ExecuteStatement ExecuteTransaction ExportTableToPointInTime GetItem ' +
+    'GetResourcePolicy ImportTable ListBackups ListContributorInsights ListExports ListGlobalTables ListImports ListTables ListTagsOfResource PutItem ' +
+    'PutResourcePolicy Query RestoreTableFromBackup RestoreTableToPointInTime Scan TagResource TransactGetItems TransactWriteItems UntagResource ' +
+    'UpdateContinuousBackups UpdateContributorInsights UpdateGlobalTable UpdateGlobalTableSettings UpdateItem UpdateKinesisStreamingDestination ' +
+    'UpdateTable UpdateTableReplicaAutoScaling UpdateTimeToLive'
+  ).split(' '),
+);
 const LOCK_RETRIES = 10;
 const LOCK_RETRY_MS = 50;
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -185,7 +198,20 @@ export class DataPlane {
 
   /** Authenticates, authorises and routes one request; the answer to write. */
   private async serve(req: IncomingMessage, body: Buffer): Promise<Answer | StoreAnswer> {
+    // What DynamoDB answers before it authenticates (dynalite keeps the same order).
     if (req.method !== 'POST') return { status: 404, type: `${CORAL}UnknownOperationException` };
+    let parsed: unknown = {};
+    if (body.length > 0) {
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        return { status: 400, type: `${CORAL}SerializationException` };
+      }
+    }
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
+    if (!DYNAMODB_OPERATIONS.has(operation)) return { status: 400, type: `${CORAL}UnknownOperationException` };
+
     const verified = verifySigV4(
       { method: req.method, url: req.url ?? '/', rawHeaders: req.rawHeaders, body },
       { service: 'dynamodb', region: this.options.region, now: this.options.now?.() ?? new Date(), secretOf: (id) => this.keys.get(id) },
@@ -194,16 +220,6 @@ export class DataPlane {
     const key = this.keys.get(verified.accessKeyId);
     const tenant = key ? this.tenants.get(key.tenant) : undefined;
     if (!key || !tenant) return this.denied(undefined, { status: 400, type: `${CORAL}UnrecognizedClientException`, message: UNRECOGNIZED_TOKEN_MESSAGE });
-
-    const target = String(req.headers['x-amz-target'] ?? '');
-    const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
-    if (!/^[A-Za-z]+$/.test(operation)) return { status: 400, type: `${CORAL}UnknownOperationException` };
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch {
-      return { status: 400, type: `${CORAL}SerializationException` };
-    }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { status: 400, type: `${CORAL}SerializationException` };
 
     const access = requestAccess(operation, parsed as Record<string, unknown>, { partition: this.partition, region: this.options.region, account: this.options.account }, (table) =>
