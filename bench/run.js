@@ -19,6 +19,7 @@ const sections = [
   ['redesign', './redesign.js', 'runRedesignBench'],
   ['api-keys', './api-keys.js', 'runApiKeysBench'],
   ['tenant-api', './tenant-api.js', 'runTenantApiBench'],
+  ['data-plane', './data-plane.js', 'runDataPlaneBench'],
 ];
 
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;

@@ -178,6 +178,8 @@ describe('sovereign dev as a Lambda host', { timeout: 60_000 }, () => {
     const response = await pending;
     expect(response.status).toBe(504);
     expect(await response.json()).toMatchObject({ status: 504, type: expect.stringContaining('function-timeout') });
+    // Platform lines are written in batches, moments later.
+    await waitFor('the timeout line', () => (/Status: timeout/.test(logOf('alpha')) ? true : undefined));
     expect(logOf('alpha')).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z [0-9a-f-]{36} Task timed out after 1\.50 seconds$/m);
     expect(logOf('alpha')).toMatch(/^REPORT RequestId: [0-9a-f-]{36}\tDuration: 1500\.00 ms\t.*\tStatus: timeout\t$/m);
     await waitFor('the timed-out environment to be gone', () => (!alive(pid) ? true : undefined));

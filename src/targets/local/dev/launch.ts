@@ -1,6 +1,7 @@
 /**
  * What one tenant's process is started with: its built artifact and an environment holding only
- * that tenant's runtime configuration, vault paths, data folder and dummy local AWS credentials.
+ * that tenant's runtime configuration, vault paths, data folder and the DynamoDB credentials the
+ * dev data plane issued to that tenant alone.
  * Pure where it can be (`tenantRuntimeConfig`, `localTenantEnvironment`); `prepareLaunch` builds.
  */
 import { devIssuer, resolveTenantAuth, type AuthSettings } from '../../../contract/auth.js';
@@ -13,9 +14,11 @@ import { webhookSecretReference, type TenantRuntimeConfig } from '../../../contr
 import type { Project } from '../../../project.js';
 import type { TenantRecord } from '../../../state/registry.js';
 import { FUNCTION_TIMEOUT_SECONDS, TIERS, type Tier } from '../../../templates/tiers.js';
+import type { PolicyExtension } from '../../../templates/policy.js';
 import { tenantFunctionName, tenantLogGroupName, tenantTableName } from '../../../templates/names.js';
 import { tenantKeyPath } from '../paths.js';
 import type { TenantLaunch } from './supervisor.js';
+import type { TenantCredentials } from './data-plane.js';
 import { routeSpecs, type RouteSpec } from './authorizer.js';
 
 export { webhookSecretReference };
@@ -55,17 +58,26 @@ export function tenantRuntimeConfig(project: Project, record: TenantRecord, opti
   return { extensions, secrets, config, webhookSecret: webhookSecretReference(record.stage, record.id), auth };
 }
 
+/** Where the tenant's DynamoDB is and the credentials it signs with (the dev data plane's). */
+export interface TenantDataAccess {
+  endpoint: string;
+  credentials: TenantCredentials;
+}
+
 /**
  * The complete environment of the tenant's process: the runtime's contract (`runtimeEnvironment`,
  * with the vault and a generation file, and the tuning variables a developer set on `sovereign dev`
  * itself) plus the local platform's. Nothing else is inherited: no other tenant's key, no real AWS
- * credentials (the local DynamoDB takes any), only `PATH` and locale from the parent.
+ * credentials, only `PATH` and locale from the parent. DynamoDB is the data plane's endpoint with
+ * the tenant's own session credentials, in the variables Lambda gives a function; without `data`
+ * (a runtime run on its own) the credentials are dummies.
  */
 export function localTenantEnvironment(
   project: Project,
   record: TenantRecord,
   artifact: { sha256: string; entry: string },
   parentEnv: Record<string, string | undefined> = process.env,
+  data?: TenantDataAccess,
 ): Record<string, string> {
   const paths = tenantDataPaths(project, record.id);
   const tier = (record.tier in TIERS ? record.tier : 'standard') as Tier;
@@ -85,8 +97,14 @@ export function localTenantEnvironment(
     }),
     SOVEREIGN_DEV_ENTRY: artifact.entry,
     AWS_REGION: project.config.region ?? 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    ...(data
+      ? {
+          AWS_ENDPOINT_URL_DYNAMODB: data.endpoint,
+          AWS_ACCESS_KEY_ID: data.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: data.credentials.secretAccessKey,
+          AWS_SESSION_TOKEN: data.credentials.sessionToken,
+        }
+      : { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' }),
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     AWS_LAMBDA_FUNCTION_NAME: tenantFunctionName(record.stage, record.id),
@@ -123,6 +141,8 @@ export interface BuiltArtifact {
   entry: string;
   /** The routes of its extensions, from the same manifests the bundle holds (for the gateway's authorizer). */
   routes: RouteSpec[];
+  /** Its extensions' declared permissions, from the same manifests (for the data plane's policy). */
+  extensions: PolicyExtension[];
 }
 
 /** Builds and packs the tenant's bundle (runtime + only its enabled extensions). */
@@ -131,7 +151,12 @@ export async function buildArtifact(project: Project, record: TenantRecord): Pro
   const sources = await loadExtensionSources(project.paths.extensions, record.extensions);
   const bundle = await buildTenantBundle({ projectDir: project.root, extensionsDir: project.paths.extensions, extensions: record.extensions, sources });
   const packed = packArtifact(bundle, project.paths.artifacts);
-  return { sha256: packed.sha256, entry: packed.entry, routes: routeSpecs(sources.map((source) => source.manifest)) };
+  return {
+    sha256: packed.sha256,
+    entry: packed.entry,
+    routes: routeSpecs(sources.map((source) => source.manifest)),
+    extensions: sources.map((source) => ({ name: source.name, permissions: source.manifest.permissions ?? [] })),
+  };
 }
 
 /**
@@ -140,7 +165,8 @@ export async function buildArtifact(project: Project, record: TenantRecord): Pro
  * write only its data folder — another tenant's key or vault is `ERR_ACCESS_DENIED` even though
  * the same OS user owns it. Nothing else is granted: no native addons (`ERR_DLOPEN_DISABLED`), no
  * child processes, workers or WASI (`ERR_ACCESS_DENIED`), and no `/proc` (so no other process's
- * environment or memory). The tenant's table is served by the dev process, not loaded here.
+ * environment or memory). The tenant's DynamoDB is the dev process's data plane, so nothing native runs here, and a
+ * library dropped in the writable data folder cannot be loaded.
  */
 export function permissionArgs(paths: { artifactDir: string; dataDir: string; vault: string; key: string }, root = packageRoot()): string[] {
   const flags = process.allowedNodeEnvironmentFlags;
@@ -177,23 +203,18 @@ export function functionTimeoutMs(parentEnv: Record<string, string | undefined>)
   return Number.isInteger(override) && override > 0 ? override : FUNCTION_TIMEOUT_SECONDS * 1000;
 }
 
-/**
- * Everything to start the tenant's environments with; `tableEndpoint` gives its table's endpoint,
- * asked for when the first environment starts.
- */
+/** Everything to start the tenant's environments with; `data` is where its DynamoDB is, and its credentials. */
 export async function prepareLaunch(
   project: Project,
   record: TenantRecord,
   parentEnv: Record<string, string | undefined> = process.env,
-  tableEndpoint?: (paths: { dir: string; table: string }) => Promise<string>,
-): Promise<TenantLaunch & { routes: RouteSpec[] }> {
+  data?: TenantDataAccess,
+): Promise<TenantLaunch & Pick<BuiltArtifact, 'routes' | 'extensions'>> {
   await ensureWebhookSecret(project, record);
   const artifact = await buildArtifact(project, record);
   const paths = tenantDataPaths(project, record.id);
   const tier = (record.tier in TIERS ? record.tier : 'standard') as Tier;
-  const table = tenantTableName(record.stage, record.id);
   return {
-    ...(tableEndpoint ? { environmentVariables: async () => ({ AWS_ENDPOINT_URL_DYNAMODB: await tableEndpoint({ dir: paths.dir, table }) }) } : {}),
     memoryMb: TIERS[tier].memorySize,
     timeoutMs: functionTimeoutMs(parentEnv),
     concurrency: TIERS[tier].reservedConcurrency,
@@ -203,9 +224,10 @@ export async function prepareLaunch(
     artifact: artifact.sha256,
     dataDir: paths.dir,
     logFile: paths.log,
-    env: localTenantEnvironment(project, record, artifact, parentEnv),
+    env: localTenantEnvironment(project, record, artifact, parentEnv, data),
     execArgv: parentEnv.SOVEREIGN_DEV_UNCONFINED === '1' ? [] : permissionArgs({ artifactDir: dirname(artifact.entry), dataDir: paths.dir, vault: paths.vault, key: paths.key }),
     routes: artifact.routes,
+    extensions: artifact.extensions,
   };
 }
 

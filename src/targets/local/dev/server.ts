@@ -16,12 +16,13 @@ import type { TenantRecord } from '../../../state/registry.js';
 import { listTenants, readTenant } from '../registry.js';
 import { Gateway, type GatewayRoute, type GatewayTenant } from './gateway.js';
 import { launchFingerprint, prepareLaunch, tenantDataPaths, tenantRuntimeConfig } from './launch.js';
+import { DataPlane, dataTenantFor, type TenantCredentials } from './data-plane.js';
+import { OFFLINE_ACCOUNT, OFFLINE_REGION } from '../../../isolation/inputs.js';
 import { DEV_ISSUER_PATH, devIssuer, type AuthSettings, type TenantAuth } from '../../../contract/auth.js';
 import { STAGE } from '../../../contract/names.js';
 import { JwtAuthorizer, RouteTable, configuredJwksUri, issuerKeys, type IssuerKeys } from './authorizer.js';
 import { isAlive, readDevState, type DevStateFile } from './state-file.js';
 import { secretCacheFromHealth } from './stats.js';
-import { TableStores } from './stores.js';
 import { TenantFunction, type FunctionEvent } from './supervisor.js';
 import { bucketForTier, type TokenBucket } from './throttle.js';
 
@@ -81,6 +82,8 @@ interface Entry {
   auth: TenantAuth;
   /** Environments that crashed or timed out. */
   restarts: number;
+  /** Its DynamoDB credentials, issued once and kept across restarts; revoked when it goes. */
+  credentials?: TenantCredentials;
 }
 
 /**
@@ -138,6 +141,8 @@ function every(ms: number, task: () => Promise<void>): () => void {
 
 export class DevServer {
   readonly gateway: Gateway;
+  /** Every tenant's DynamoDB, signed and checked against the tenant's own policy. */
+  readonly dataPlane: DataPlane;
   private readonly entries = new Map<string, Entry>();
   /** Stops the periodic polls. */
   private pollers: Array<() => void> = [];
@@ -149,9 +154,13 @@ export class DevServer {
   /** The dev issuer's JWKS document and the keys of every issuer, from {@link DevServer.start}. */
   private devJwks: { keys: Array<Record<string, unknown>> } = { keys: [] };
   private issuerKeys: IssuerKeys | undefined;
-  private readonly stores = new TableStores();
 
   constructor(private readonly options: DevServerOptions) {
+    this.dataPlane = new DataPlane({
+      region: options.project.config.region ?? OFFLINE_REGION,
+      account: OFFLINE_ACCOUNT,
+      onDenied: (denied) => this.emit('data denied', denied),
+    });
     this.gateway = new Gateway({
       port: options.port,
       throttle: options.throttle,
@@ -249,6 +258,7 @@ export class DevServer {
       throw conflict(`sovereign dev is already running for this project (pid ${previous.pid}, port ${previous.port})`, `stop it first, or use its gateway at http://localhost:${previous.port}/`);
     }
     await this.loadIssuers();
+    await this.dataPlane.listen();
     await this.gateway.listen();
     this.writeState();
     this.tenantSignature = await this.readTenantSignature();
@@ -331,7 +341,10 @@ export class DevServer {
     entry.status = 'building';
     let launch;
     try {
-      launch = await prepareLaunch(this.project, entry.record, this.options.env, ({ dir, table }) => this.stores.endpoint(id, dir, table));
+      entry.credentials ??= this.dataPlane.issueCredentials(id);
+      launch = await prepareLaunch(this.project, entry.record, this.options.env, { endpoint: this.dataPlane.endpoint, credentials: entry.credentials });
+      // The policy of the extensions just built, before the process that runs them starts.
+      this.dataPlane.register(dataTenantFor(this.project, entry.record, launch.extensions, { account: OFFLINE_ACCOUNT, region: this.project.config.region ?? OFFLINE_REGION }));
     } catch (error) {
       entry.status = entry.process ? 'running' : 'failed';
       this.emit('tenant failed', { tenant: id, reason: (error as Error).message.split('\n')[0] });
@@ -368,7 +381,7 @@ export class DevServer {
     this.gateway.stats.delete(id);
     await entry.busy.catch(() => undefined);
     await entry.process?.stop();
-    await this.stores.close(id);
+    await this.dataPlane.removeTenant(id);
     this.emit('tenant removed', { tenant: id, reason });
     this.scheduleStateWrite();
   }
@@ -513,8 +526,8 @@ export class DevServer {
     for (const stop of this.pollers) stop();
     if (this.stateWrite) clearTimeout(this.stateWrite);
     await Promise.all([...this.entries.values()].map(async (entry) => entry.process?.stop()));
+    await this.dataPlane.close();
     await this.gateway.close();
-    await this.stores.closeAll();
     const current = readDevState(this.project.paths.devState);
     if (!current || current.pid === process.pid) rmSync(this.project.paths.devState, { force: true });
   }

@@ -38,11 +38,6 @@ export interface TenantLaunch {
   execArgv?: string[];
   /** The Node binary environments run on (default: this process's). */
   execPath?: string;
-  /**
-   * Variables each new environment gets on top of `env`, asked for when it starts (its table's
-   * endpoint is opened only then: an idle tenant holds nothing open).
-   */
-  environmentVariables?: () => Promise<Record<string, string>>;
   /** Lambda's MemorySize of the tier: the heap limits and `memoryLimitInMB`. */
   memoryMb: number;
   /** The function's timeout. */
@@ -184,8 +179,6 @@ export class TenantFunction {
   coldStarts = 0;
   throttles = 0;
   timeouts = 0;
-  /** Environments being prepared (their variables asked for), not yet spawned. */
-  private reserved = 0;
 
   constructor(
     public launch: TenantLaunch,
@@ -239,12 +232,7 @@ export class TenantFunction {
   /** Starts one environment now (`--warm`), resolving once it is ready or has failed. */
   async prewarm(): Promise<void> {
     if (this.environments.size > 0) return;
-    try {
-      const environment = await this.spawn(false);
-      await environment.ready.catch(() => undefined);
-    } catch {
-      // reported as an init failure
-    }
+    await this.spawn(false).ready.catch(() => undefined);
   }
 
   /**
@@ -259,19 +247,13 @@ export class TenantFunction {
       return this.run(environment, eventJson, true);
     }
     if (environment === undefined) {
-      if (this.environments.size + this.reserved >= this.launch.concurrency) {
+      if (this.environments.size >= this.launch.concurrency) {
         this.throttles += 1;
         return { kind: 'throttled' };
       }
       const failure = this.initFailure;
       if (failure !== undefined && Date.now() - failure.at < INIT_RETRY_MS) return { kind: 'failed', message: failure.message };
-      let started: Environment;
-      try {
-        started = await this.spawn(true);
-      } catch (error) {
-        return { kind: 'failed', message: (error as Error).message };
-      }
-      environment = started;
+      environment = this.spawn(true);
       try {
         await environment.ready;
       } catch (error) {
@@ -296,26 +278,14 @@ export class TenantFunction {
    * Starts an environment. One started for an invocation is busy from now until that invocation
    * ends; one started ahead (`--warm`) is idle once ready.
    */
-  private async spawn(forInvocation: boolean): Promise<Environment> {
+  private spawn(forInvocation: boolean): Environment {
     const launch = this.launch;
-    // Counted before anything is awaited, so concurrent starts never pass the concurrency.
-    this.reserved += 1;
-    let extra: Record<string, string> = {};
-    try {
-      extra = launch.environmentVariables ? await launch.environmentVariables() : {};
-    } catch (error) {
-      this.initFailure = { at: Date.now(), message: (error as Error).message };
-      this.onEvent({ kind: 'init-failed', tenant: this.tenant, reason: (error as Error).message });
-      throw error;
-    } finally {
-      this.reserved -= 1;
-    }
     mkdirSync(launch.dataDir, { recursive: true });
     const logFd = openSync(launch.logFile, 'a', 0o600);
     let child: ChildProcess;
     try {
       child = fork(this.hostScript, [], {
-        env: { ...launch.env, ...extra },
+        env: launch.env,
         execArgv: [...(launch.execArgv ?? []), ...heapArgs(launch.memoryMb)],
         ...(launch.execPath ? { execPath: launch.execPath } : {}),
         stdio: ['ignore', logFd, logFd, 'pipe', 'ipc'],
