@@ -9,6 +9,9 @@
  *    interleaved rounds (medians).
  * 3. Warm requests: one keep-alive client, one request at a time, to a tenant's warm environment
  *    and to a bare `node:http` server (medians of interleaved rounds).
+ * 4. A neighbour returning oversized results: tenant B's p99 at 200 req/s, quiet and while
+ *    clients of tenant A keep asking for a 15 MB result (refused in A's environment, 502), three
+ *    interleaved rounds, medians.
  *
  * Run alone: `npm run build && node bench/dev-lambda.js` (BENCH_LAMBDA_TENANTS=40 for a quick run).
  */
@@ -17,7 +20,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { makeProject, startDev } from './dev.js';
+import { makeProject, startDev, timedLoad } from './dev.js';
 
 const TENANTS = Number(process.env.BENCH_LAMBDA_TENANTS ?? 200);
 const WARM_TENANTS = Number(process.env.BENCH_LAMBDA_WARM ?? 20);
@@ -141,7 +144,21 @@ export async function runDevLambdaBench() {
   lines.push(`Targets for ${TENANTS} tenants: ready ≤ 5 s → **${idle.readyMs <= 5000 ? 'met' : 'missed'}**; idle memory ≤ 1 GB → **${idle.rss.bytes <= 1e9 ? 'met' : 'missed'}**.`, '');
 
   // 2 and 3. One tenant: cold starts against a bare node process, then warm requests.
-  const { dir, cleanup } = await makeProject({ prefix: 'sovereign-bench-lambda-', tenants: [['alpha', 'premium']] });
+  const extension = {
+    name: 'hello',
+    manifest: `import { defineExtension } from 'sovereign/runtime';
+export default defineExtension({ name: 'hello', version: '1.0.0', description: 'bench', routes: [{ method: 'GET', path: '/', handler: 'hello', auth: 'public' }, { method: 'GET', path: '/big', handler: 'big', auth: 'public' }] });
+`,
+    handlers: {
+      hello: `import { defineHandler } from 'sovereign/runtime';
+export const handler = defineHandler(async (_request, ctx) => ({ hello: ctx.tenant.id }));
+`,
+      big: `import { defineHandler } from 'sovereign/runtime';
+export const handler = defineHandler(async () => ({ pad: 'x'.repeat(15 * 1024 * 1024) }));
+`,
+    },
+  };
+  const { dir, cleanup } = await makeProject({ prefix: 'sovereign-bench-lambda-', extension, tenants: [['alpha', 'premium'], ['beta', 'premium']] });
   const bare = await bareServer();
   let dev;
   try {
@@ -180,6 +197,38 @@ export async function runDevLambdaBench() {
     lines.push('| warm request, one at a time | median |', '|---|---|');
     lines.push(`| through the gateway to the tenant's warm environment | ${fmt(median(viaDev) * 1000, 0)} µs |`);
     lines.push(`| bare \`node:http\` | ${fmt(median(viaBare) * 1000, 0)} µs |`, '');
+
+    // 4. B's latency, quiet and while A's clients ask for 15 MB results (each refused with 502).
+    const bUrl = `http://127.0.0.1:${dev.port}/t/beta/hello/`;
+    await timedLoad(bUrl, 200, 1);
+    const quiet = [];
+    const noisy = [];
+    let refused = 0;
+    let attempts = 0;
+    for (let round = 0; round < 3; round++) {
+      quiet.push(await timedLoad(bUrl, 200, 5));
+      let attacking = true;
+      const attacker = async () => {
+        const bigAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+        while (attacking) {
+          const answer = await get(dev.port, '/t/alpha/hello/big', bigAgent);
+          attempts += 1;
+          if (answer.status === 502) refused += 1;
+        }
+        bigAgent.destroy();
+      };
+      const attackers = Array.from({ length: 4 }, attacker);
+      await sleep(500);
+      noisy.push(await timedLoad(bUrl, 200, 5));
+      attacking = false;
+      await Promise.all(attackers);
+    }
+    const quietP99 = median(quiet.map((r) => r.p99));
+    const noisyP99 = median(noisy.map((r) => r.p99));
+    lines.push('| tenant B at 200 req/s | p50 | p99 | errors |', '|---|---|---|---|');
+    lines.push(`| quiet | ${fmt(median(quiet.map((r) => r.p50)), 2)} ms | ${fmt(quietP99, 2)} ms (${quiet.map((r) => fmt(r.p99, 1)).join(', ')}) | ${quiet.reduce((n, r) => n + r.errors, 0)} |`);
+    lines.push(`| while 4 clients of A ask for 15 MB results | ${fmt(median(noisy.map((r) => r.p50)), 2)} ms | ${fmt(noisyP99, 2)} ms (${noisy.map((r) => fmt(r.p99, 1)).join(', ')}) | ${noisy.reduce((n, r) => n + r.errors, 0)} |`, '');
+    lines.push(`A's ${fmt(attempts, 0)} requests for 15 MB were all refused with 502: ${refused === attempts ? 'yes' : `no (${fmt(refused, 0)})`}. B's p99 under it ÷ quiet: **${fmt(noisyP99 / quietP99, 2)}×** (target within 2× → **${noisyP99 / quietP99 <= 2 ? 'met' : 'missed'}**).`, '');
   } finally {
     await dev?.stop();
     bare.stop();
