@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, UserError, badInput } from './errors.js';
+import { ExitCode, UserError, badInput, environmentError } from './errors.js';
 import { stageProblem } from './names.js';
 import { Output } from './output/output.js';
 import { TARGET_NAMES } from './targets/names.js';
@@ -267,6 +267,12 @@ export async function run(argv: string[]): Promise<number> {
     if (error instanceof UserError) {
       printError(out, error.message, error.hint, error.exitCode, verbose ? error.stack : undefined);
       return error.exitCode;
+    }
+    // The user's machine, network or AWS setup said no: not a bug, and said as such.
+    const environment = environmentError(error);
+    if (environment) {
+      printError(out, environment.message, environment.hint, environment.exitCode, verbose && error instanceof Error ? error.stack : undefined);
+      return environment.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
     printError(out, message, verbose ? undefined : 'this is a bug in sovereign; run again with --verbose for the stack trace', ExitCode.failed, verbose && error instanceof Error ? error.stack : undefined);
