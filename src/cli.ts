@@ -116,9 +116,12 @@ async function createContext(program: Command): Promise<CommandContext> {
     state() {
       return target.state();
     },
+    canConfirm() {
+      return globals.yes || interactive;
+    },
     async confirm(question) {
       if (globals.yes) return true;
-      if (!interactive) throw badInput(`${question} needs confirmation and there is no terminal to ask`, 'pass --yes (or set SOVEREIGN_YES=1) to confirm');
+      if (!interactive) throw badInput(`${question}: this needs confirmation, and there is no terminal to ask`, 'pass --yes (or set SOVEREIGN_YES=1) to confirm');
       const { createInterface } = await import('node:readline/promises');
       const rl = createInterface({ input: process.stdin, output: process.stderr });
       try {
@@ -250,8 +253,7 @@ export async function run(argv: string[]): Promise<number> {
     const input = await module.parse(command);
     const ctx = await createContext(program);
     out = ctx.out;
-    await module.run(ctx, input);
-    return ExitCode.ok;
+    return (await module.run(ctx, input)) ?? ExitCode.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
