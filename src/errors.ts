@@ -76,3 +76,14 @@ export function environmentError(error: unknown): UserError | undefined {
   if (known) return new UserError(message, { exitCode: known.exitCode, hint: known.hint, cause: error });
   return undefined;
 }
+
+/** A tenant named under one stage that belongs to another (local tenants of every stage share one folder). */
+export class OtherStageError extends UserError {
+  constructor(
+    readonly tenant: string,
+    readonly stage: string,
+    wanted: string,
+  ) {
+    super(`tenant "${tenant}" belongs to stage ${stage}, not ${wanted}`, { exitCode: ExitCode.notFound, hint: `pass --stage ${stage} (local tenants of every stage share this project's .sovereign folder)` });
+  }
+}

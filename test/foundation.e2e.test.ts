@@ -83,6 +83,26 @@ describe('tenant lifecycle on the local target', () => {
     expect(existsSync(join(project, '.sovereign', 'tenants', 'acme.json'))).toBe(true);
   });
 
+  it('honours --stage: a stage sees only its tenants, names another stage\'s as such, and renders its own names', async () => {
+    const created = await runCli(['tenant', 'create', 'initech', '--stage', 'prod', '--no-deploy'], { cwd: project });
+    expect(created.exitCode, created.stderr).toBe(0);
+    const prod = JSON.parse((await runCli(['tenant', 'list', '--stage', 'prod', '--json'], { cwd: project })).stdout) as { tenants: Array<{ id: string }> };
+    expect(prod.tenants.map((t) => t.id)).toEqual(['initech']);
+    const dev = JSON.parse((await runCli(['tenant', 'list', '--json'], { cwd: project })).stdout) as { tenants: Array<{ id: string }> };
+    expect(dev.tenants.map((t) => t.id)).not.toContain('initech');
+    const rendered = await runCli(['template', 'render', 'initech', '--stage', 'prod'], { cwd: project });
+    expect(rendered.exitCode, rendered.stderr).toBe(0);
+    expect(rendered.stdout).toContain('"sovereign-prod-initech"');
+    const wrong = await runCli(['template', 'render', 'initech'], { cwd: project });
+    expect(wrong.exitCode).toBe(3);
+    expect(wrong.stderr).toMatch(/^error: tenant "initech" belongs to stage prod, not dev$/m);
+    expect(wrong.stderr).toMatch(/^hint: pass --stage prod/m);
+    const taken = await runCli(['tenant', 'create', 'initech', '--no-deploy'], { cwd: project });
+    expect(taken.exitCode).toBe(4);
+    expect(taken.stderr).toMatch(/^error: tenant "initech" already exists in stage prod$/m);
+    expect((await runCli(['tenant', 'destroy', 'initech', '--stage', 'prod', '--yes'], { cwd: project })).exitCode).toBe(0);
+  });
+
   it('refuses to init over an existing project', async () => {
     const before = snapshotTree(project);
     const result = await runCli(['init', project]);

@@ -1,5 +1,5 @@
 import { webhookSecretReference } from '../contract/names.js';
-import { conflict, notFound } from '../errors.js';
+import { conflict, notFound, OtherStageError } from '../errors.js';
 import { assertTenantId } from '../names.js';
 import type { Tier } from '../config.js';
 import type { TenantRecord } from '../state/registry.js';
@@ -39,7 +39,12 @@ export async function createTenant(state: StateStore, stage: string, options: Cr
   return state.mutate(
     { command: 'tenant create', action: 'tenant.create', tenant: options.id, args: { tier: options.tier, extensions: options.extensions } },
     async (tx) => {
-      if (await state.getTenant(options.id)) throw conflict(`tenant "${options.id}" already exists`, `see it with \`sovereign tenant show ${options.id}\``);
+      // A tenant of another stage (whose lookup is refused here) takes the id as well.
+      const existing = await state.getTenant(options.id).catch((error: unknown) => {
+        if (error instanceof OtherStageError) throw conflict(`tenant "${options.id}" already exists in stage ${error.stage}`, 'pick another id: local tenants of every stage share this project\'s .sovereign folder');
+        throw error;
+      });
+      if (existing) throw conflict(`tenant "${options.id}" already exists`, `see it with \`sovereign tenant show ${options.id}\``);
       const record = newTenantRecord({ id: options.id, tier: options.tier, stage, extensions: options.extensions, by: state.actor, now: new Date().toISOString() });
       tx.putTenant(record);
       tx.provisionTenant(options.id, stage);

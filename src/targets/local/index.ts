@@ -16,7 +16,7 @@ export function createLocalTarget(host: TargetHost): Target {
   const target: Target = {
     name: 'local',
     state() {
-      state ??= new LocalState(host.project());
+      state ??= new LocalState(host.project(), { stage: host.globals.stage });
       return state;
     },
     async deployer(options) {

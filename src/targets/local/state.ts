@@ -7,6 +7,7 @@
  * (see `journal.ts`).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { OtherStageError } from '../../errors.js';
 import type { Project } from '../../project.js';
 import type { TenantRecord } from '../../state/registry.js';
 import { listTenants, readTenant } from './registry.js';
@@ -32,14 +33,29 @@ export function runningTransaction(stateDir: string): Transaction | undefined {
 export class LocalState implements StateStore {
   readonly actor = localActor();
 
-  constructor(readonly project: Project) {}
+  /**
+   * With `stage`, the state of that stage only (the command's `--stage`): other stages' tenants
+   * are not listed, and naming one is refused. Local tenants of every stage share the project's
+   * `.sovereign` folder, so a tenant id is taken in all of them.
+   */
+  constructor(
+    readonly project: Project,
+    private readonly options: { stage?: string } = {},
+  ) {}
 
   async getTenant(id: string): Promise<TenantRecord | undefined> {
-    return readTenant(this.project.paths.tenants, id);
+    const record = readTenant(this.project.paths.tenants, id);
+    const stage = this.options.stage;
+    if (record !== undefined && stage !== undefined && record.stage !== stage) {
+      throw new OtherStageError(id, record.stage, stage);
+    }
+    return record;
   }
 
   async listTenants(): Promise<TenantRecord[]> {
-    return listTenants(this.project.paths.tenants);
+    const all = listTenants(this.project.paths.tenants);
+    const stage = this.options.stage;
+    return stage === undefined ? all : all.filter((record) => record.stage === stage);
   }
 
   /** The key under which concurrent mutations of this project are serialised in one process. */
