@@ -365,26 +365,33 @@ export async function runDevBench() {
   try {
     // 1a. Bare node:http vs the gateway without throttling, same load, same run; CPU per request
     // of each process too (robust to other load on the machine, unlike req/s).
-    const bare = await startBare();
-    await autocannon(`http://127.0.0.1:${bare.port}/`, { seconds: 2, connections: 50 }); // warm-up (JIT)
-    const { result: bareResult, perRequest: [bareCpu] } = await cpuPerRequest([bare.pid], () => autocannon(`http://127.0.0.1:${bare.port}/`, { seconds: SHORT_SECONDS, connections: 50 }));
-    await bare.stop();
-    let dev = await startDev(dir, ['--no-throttle']);
-    await autocannon(`http://127.0.0.1:${dev.port}/t/alpha/hello/`, { seconds: 3, connections: 50 }); // warm-up (JIT)
-    const { result: maxResult, perRequest: [gatewayCpu, tenantCpu] } = await cpuPerRequest([dev.pid, dev.tenantPids.alpha], () =>
-      autocannon(`http://127.0.0.1:${dev.port}/t/alpha/hello/`, { seconds: SHORT_SECONDS, connections: 50 }),
-    );
-    await dev.stop();
-    const ratio = maxResult.requests.average / bareResult.requests.average;
+    // Each connection keeps one request in flight, and each of the tenant's execution environments
+    // serves one at a time: 10 connections keep up to 10 environments busy, 50 up to 50.
     const us = (v) => (v === undefined ? 'n/a' : `${fmt(v)} µs`);
-    rows.push(['bare `node:http` (own process), 50 connections', `${fmt(bareResult.requests.average)} req/s`, `p99 ${bareResult.latency.p99} ms, errors ${errorsOf(bareResult)}, CPU ${us(bareCpu)} per request`]);
-    rows.push([
-      'gateway → tenant process, unthrottled, 50 connections',
-      `${fmt(maxResult.requests.average)} req/s`,
-      `p99 ${maxResult.latency.p99} ms, errors ${errorsOf(maxResult)}; ${fmt(ratio * 100, 1)} % of bare; CPU per request: gateway ${us(gatewayCpu)}, tenant process ${us(tenantCpu)}`,
-    ]);
-    if (gatewayCpu !== undefined && tenantCpu !== undefined) {
-      notes.push(`CPU per request does not depend on what else the machine runs: gateway + tenant use ${us(gatewayCpu + tenantCpu)} per request, so one free core carries about ${fmt(1e6 / (gatewayCpu + tenantCpu))} req/s through the gateway (bare node:http: ${us(bareCpu)}).`);
+    for (const connections of [10, 50]) {
+      const bare = await startBare();
+      await autocannon(`http://127.0.0.1:${bare.port}/`, { seconds: 2, connections }); // warm-up (JIT)
+      const { result: bareResult, perRequest: [bareCpu] } = await cpuPerRequest([bare.pid], () => autocannon(`http://127.0.0.1:${bare.port}/`, { seconds: SHORT_SECONDS, connections }));
+      await bare.stop();
+      const dev = await startDev(dir, ['--no-throttle']);
+      await autocannon(`http://127.0.0.1:${dev.port}/t/alpha/hello/`, { seconds: 3, connections }); // warm-up (JIT, the environments)
+      const environments = JSON.parse(readFileSync(join(dir, '.sovereign', 'dev.json'), 'utf8')).tenants.alpha.pids;
+      const { result: maxResult, perRequest } = await cpuPerRequest([dev.pid, ...environments], () =>
+        autocannon(`http://127.0.0.1:${dev.port}/t/alpha/hello/`, { seconds: SHORT_SECONDS, connections }),
+      );
+      await dev.stop();
+      const [gatewayCpu, ...environmentCpu] = perRequest;
+      const tenantCpu = environmentCpu.some((v) => v === undefined) ? undefined : environmentCpu.reduce((n, v) => n + v, 0);
+      const ratio = maxResult.requests.average / bareResult.requests.average;
+      rows.push([`bare \`node:http\` (own process), ${connections} connections`, `${fmt(bareResult.requests.average)} req/s`, `p99 ${bareResult.latency.p99} ms, errors ${errorsOf(bareResult)}, CPU ${us(bareCpu)} per request`]);
+      rows.push([
+        `gateway → tenant's environments, unthrottled, ${connections} connections`,
+        `${fmt(maxResult.requests.average)} req/s`,
+        `p99 ${maxResult.latency.p99} ms, errors ${errorsOf(maxResult)}; ${fmt(ratio * 100, 1)} % of bare; ${environments.length} environments; CPU per request: gateway ${us(gatewayCpu)}, environments ${us(tenantCpu)}`,
+      ]);
+      if (connections === 10 && gatewayCpu !== undefined && tenantCpu !== undefined) {
+        notes.push(`CPU per request does not depend on what else the machine runs: at 10 connections gateway + environments use ${us(gatewayCpu + tenantCpu)} per request, so one free core carries about ${fmt(1e6 / (gatewayCpu + tenantCpu))} req/s through the gateway (bare node:http: ${us(bareCpu)}).`);
+      }
     }
 
     // 1b. A premium tenant (2,000 req/s, burst 4,000) offered 2,050 req/s for the whole run with
