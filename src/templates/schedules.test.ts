@@ -7,11 +7,9 @@ import { renderSchedulerPolicy, scheduleLogicalId, scheduleResourceName, tenantS
 type Json = Record<string, any>;
 
 function inputs(overrides: Partial<TenantStackInputs> = {}, settings: Record<string, unknown> = {}): TenantStackInputs {
+  const owner = { project: 'shop', tenant: 'acme', stage: 'prod', tier: 'standard' } as const;
   return {
-    project: 'shop',
-    tenant: 'acme',
-    stage: 'prod',
-    tier: 'standard',
+    ...owner,
     artifactSha256: 'a'.repeat(64),
     extensions: [
       {
