@@ -3,6 +3,7 @@
  * that tenant's runtime configuration, vault paths, data folder and dummy local AWS credentials.
  * Pure where it can be (`tenantRuntimeConfig`, `localTenantEnvironment`); `prepareLaunch` builds.
  */
+import { enabledDevSchedules, type DevSchedule } from './scheduler.js';
 import { devIssuer, resolveTenantAuth, type AuthSettings } from '../../../contract/auth.js';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -123,6 +124,8 @@ export interface BuiltArtifact {
   entry: string;
   /** The routes of its extensions, from the same manifests the bundle holds (for the gateway's authorizer). */
   routes: RouteSpec[];
+  /** The manifests' schedules that are on for the tenant (for dev's scheduler). */
+  schedules: DevSchedule[];
 }
 
 /** Builds and packs the tenant's bundle (runtime + only its enabled extensions). */
@@ -131,7 +134,8 @@ export async function buildArtifact(project: Project, record: TenantRecord): Pro
   const sources = await loadExtensionSources(project.paths.extensions, record.extensions);
   const bundle = await buildTenantBundle({ projectDir: project.root, extensionsDir: project.paths.extensions, extensions: record.extensions, sources });
   const packed = packArtifact(bundle, project.paths.artifacts);
-  return { sha256: packed.sha256, entry: packed.entry, routes: routeSpecs(sources.map((source) => source.manifest)) };
+  const manifests = sources.map((source) => source.manifest);
+  return { sha256: packed.sha256, entry: packed.entry, routes: routeSpecs(manifests), schedules: enabledDevSchedules(manifests, tenantRuntimeConfig(project, record).config) };
 }
 
 /**
@@ -169,7 +173,7 @@ export function permissionArgs(paths: { artifactDir: string; dataDir: string; va
 }
 
 /** Everything to start the tenant's process with. */
-export async function prepareLaunch(project: Project, record: TenantRecord, parentEnv: Record<string, string | undefined> = process.env): Promise<TenantLaunch & { routes: RouteSpec[] }> {
+export async function prepareLaunch(project: Project, record: TenantRecord, parentEnv: Record<string, string | undefined> = process.env): Promise<TenantLaunch & { routes: RouteSpec[]; schedules: DevSchedule[] }> {
   await ensureWebhookSecret(project, record);
   const artifact = await buildArtifact(project, record);
   const paths = tenantDataPaths(project, record.id);
@@ -183,6 +187,7 @@ export async function prepareLaunch(project: Project, record: TenantRecord, pare
     env: localTenantEnvironment(project, record, artifact, parentEnv),
     execArgv: parentEnv.SOVEREIGN_DEV_UNCONFINED === '1' ? [] : permissionArgs({ artifactDir: dirname(artifact.entry), dataDir: paths.dir, vault: paths.vault, key: paths.key }),
     routes: artifact.routes,
+    schedules: artifact.schedules,
   };
 }
 

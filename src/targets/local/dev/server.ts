@@ -22,6 +22,7 @@ import { isAlive, readDevState, type DevStateFile } from './state-file.js';
 import { secretCacheFromHealth } from './stats.js';
 import { TenantProcess, type SupervisorEvent } from './supervisor.js';
 import { bucketForTier, type TokenBucket } from './throttle.js';
+import { DevScheduler, devSchedulerClock, type DevSchedule } from './scheduler.js';
 
 /** An event line of the dev server (`tenant acme started pid=…`). */
 export interface DevEvent {
@@ -68,6 +69,8 @@ interface Entry {
   /** The routes of the artifact the process runs (set just before it starts it). */
   routes: RouteTable | undefined;
   auth: TenantAuth;
+  /** The schedules dev fires for it (from the artifact its process runs). */
+  schedules: DevSchedule[];
 }
 
 /**
@@ -136,6 +139,8 @@ export class DevServer {
   /** The dev issuer's JWKS document and the keys of every issuer, from {@link DevServer.start}. */
   private devJwks: { keys: Array<Record<string, unknown>> } = { keys: [] };
   private issuerKeys: IssuerKeys | undefined;
+  /** Fires the running tenants' schedules (`scheduler.ts`). */
+  readonly scheduler: DevScheduler;
 
   constructor(private readonly options: DevServerOptions) {
     this.gateway = new Gateway({
@@ -145,6 +150,12 @@ export class DevServer {
       authorizer: new JwtAuthorizer({ keys: (issuer) => this.issuerKeys?.(issuer) }),
       tenant: (id) => this.gatewayTenant(id),
       tenants: () => [...this.entries.keys()].sort().map((id) => this.gatewayTenant(id)!),
+    });
+    this.scheduler = new DevScheduler({
+      tenants: () => [...this.entries].filter(([id]) => this.gatewayTenant(id)?.status === 'running').map(([id, entry]) => ({ id, schedules: entry.schedules })),
+      invoke: (id, event) => this.gateway.invokeEvent(this.gatewayTenant(id)!, event),
+      emit: (kind, fields) => this.emit(kind, fields),
+      clock: devSchedulerClock(options.env ?? process.env),
     });
   }
 
@@ -248,6 +259,7 @@ export class DevServer {
       this.pollers.push(every(POLL_MS * 2, () => this.pollExtensions()));
     }
     this.pollers.push(every(HEALTH_POLL_MS, () => this.pollHealth()));
+    this.scheduler.start();
   }
 
   /** The dev issuer's key (created on first use) and the keys of the issuers the config names. */
@@ -286,6 +298,7 @@ export class DevServer {
       logFile: tenantDataPaths(this.project, record.id).log,
       routes: undefined,
       auth: this.callerRules(record),
+      schedules: [],
     };
     this.entries.set(record.id, entry);
     entry.busy = this.launch(entry);
@@ -310,6 +323,7 @@ export class DevServer {
     // Before the process runs the new artifact: a route it made public is refused for a moment
     // rather than one it made private passing unverified.
     entry.routes = new RouteTable(launch.routes);
+    entry.schedules = launch.schedules;
     try {
       if (!entry.process) {
         entry.process = new TenantProcess(launch, (e) => this.onSupervisorEvent(e));
@@ -475,6 +489,7 @@ export class DevServer {
     if (this.stopping) return;
     this.stopping = true;
     for (const stop of this.pollers) stop();
+    this.scheduler.stop();
     if (this.stateWrite) clearTimeout(this.stateWrite);
     await Promise.all([...this.entries.values()].map(async (entry) => entry.process?.stop()));
     await this.gateway.close();
