@@ -88,3 +88,10 @@ export function withoutScheduleSettings(settings: unknown): unknown {
   const { [SCHEDULE_SETTINGS_KEY]: _dropped, ...rest } = settings as Record<string, unknown>;
   return rest;
 }
+
+/** `<extension>.<schedule>` (what `sovereign tenant run` takes), or undefined when it is not one. */
+export function parseScheduleTarget(text: string): { extension: string; schedule: string } | undefined {
+  const match = /^([a-z][a-z0-9]*(?:-[a-z0-9]+)*)\.([a-z][a-z0-9]*(?:-[a-z0-9]+)*)$/.exec(text);
+  if (!match || match[2]!.length > SCHEDULE_NAME_MAX) return undefined;
+  return { extension: match[1]!, schedule: match[2]! };
+}
