@@ -4,22 +4,18 @@
  * now through the running dev, a schedule that is off or undeclared is refused, and no HTTP
  * request through the gateway — whatever its body and headers carry — runs a schedule handler.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeProject, runCli } from './helpers/cli.js';
+import { runCli } from './helpers/cli.js';
 import { killDev, startDevCli, type RunningDev } from './helpers/dev.js';
-import { waitFor, write } from './helpers/wait.js';
+import { makeProjectWithExtension } from './helpers/project.js';
+import { waitFor } from './helpers/wait.js';
 
 const MANIFEST = `import { defineExtension } from 'sovereign/runtime';
 export default defineExtension({
   name: 'ticker',
   version: '1.0.0',
   description: 'Counts its scheduled runs',
-  routes: [
-    { method: 'GET', path: '/runs', handler: 'runs', auth: 'public' },
-    { method: 'POST', path: '/echo', handler: 'echo', auth: 'public' },
-  ],
+  routes: [{ method: 'GET', path: '/runs', handler: 'runs', auth: 'public' }, { method: 'POST', path: '/echo', handler: 'echo', auth: 'public' }],
   schedules: [
     { name: 'minute', expression: 'rate(1 minute)', handler: 'tick' },
     { name: 'manual', expression: 'rate(1 day)', handler: 'tick', payload: { from: 'manifest' } },
@@ -55,14 +51,7 @@ const runs = async (tenant: string): Promise<Record<string, { count: number; pay
   (await (await fetch(`http://127.0.0.1:${dev!.port}/t/${tenant}/ticker/runs`)).json()) as Record<string, { count: number; payload: unknown; identity: string }>;
 
 beforeAll(async () => {
-  dir = await makeProject();
-  const configFile = join(dir, 'sovereign.config.json');
-  const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-  writeFileSync(configFile, JSON.stringify({ ...config, defaults: { tier: 'standard', extensions: ['ticker'] } }, null, 2));
-  write(join(dir, 'extensions', 'ticker', 'extension.ts'), MANIFEST);
-  write(join(dir, 'extensions', 'ticker', 'handlers', 'tick.ts'), TICK);
-  write(join(dir, 'extensions', 'ticker', 'handlers', 'runs.ts'), RUNS);
-  write(join(dir, 'extensions', 'ticker', 'handlers', 'echo.ts'), ECHO);
+  dir = await makeProjectWithExtension('ticker', { 'extension.ts': MANIFEST, 'handlers/tick.ts': TICK, 'handlers/runs.ts': RUNS, 'handlers/echo.ts': ECHO });
   for (const id of ['acme', 'globex']) {
     const created = await runCli(['tenant', 'create', id, '--no-deploy'], { cwd: dir, env });
     expect(created.exitCode, created.stderr).toBe(0);
