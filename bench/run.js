@@ -18,6 +18,7 @@ const sections = [
   ['redesign', './redesign.js', 'runRedesignBench'],
   ['api-keys', './api-keys.js', 'runApiKeysBench'],
   ['tenant-api', './tenant-api.js', 'runTenantApiBench'],
+  ['schedules', './schedules.js', 'runSchedulesBench'],
 ];
 
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;
