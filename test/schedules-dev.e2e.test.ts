@@ -123,6 +123,22 @@ describe('schedules under sovereign dev', () => {
     expect((await runs('acme')).off).toBeUndefined();
   }, 60_000);
 
+  it('the invoke endpoint refuses a malformed body, an unknown tenant, and a tenant host', async () => {
+    const invoke = (body: unknown, path = '/_sovereign/dev/invoke') => fetch(`http://127.0.0.1:${dev!.port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const bad = await invoke({ tenant: 'acme', extension: 'ticker', schedule: 'manual', extra: 1 });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ detail: 'unknown member "extra"' });
+    expect((await invoke({ tenant: 'acme', extension: 'ticker' })).status).toBe(400);
+    const unknown = await invoke({ tenant: 'nobody', extension: 'ticker', schedule: 'manual' });
+    expect(unknown.status).toBe(404);
+    // On a tenant's own host the path is the tenant's: its runtime answers, nothing is invoked as a schedule.
+    const viaTenant = await invoke({ tenant: 'globex', extension: 'ticker', schedule: 'manual' }, '/t/globex/_sovereign/dev/invoke');
+    expect(viaTenant.status).toBe(404);
+    expect((await runs('globex')).manual).toBeUndefined();
+    const unserved = await runCli(['tenant', 'run', 'nobody', 'ticker.manual'], { cwd: dir, env });
+    expect(unserved.exitCode).toBe(3);
+  }, 60_000);
+
   it('an HTTP request carrying the schedule event in its body and headers runs no schedule handler', async () => {
     const before = (await runs('globex')).manual;
     const marker = { source: 'sovereign.schedule', extension: 'ticker', schedule: 'manual', payload: { from: 'attacker' } };
