@@ -76,6 +76,22 @@ describe('schedules under sovereign dev', () => {
     ]);
   });
 
+  it('ext validate refuses a bad expression and a missing schedule handler, naming the field and the fix', async () => {
+    const bad = await makeProjectWithExtension('late', {
+      'extension.ts': `import { defineExtension } from 'sovereign/runtime';
+export default defineExtension({ name: 'late', version: '1.0.0', description: 'd', routes: [], schedules: [{ name: 'a', expression: 'rate(5 minute)', handler: 'tick' }, { name: 'b', expression: 'cron(0 12 * * * *)', handler: 'gone' }] });
+`,
+      'handlers/tick.ts': TICK,
+    });
+    const result = await runCli(['ext', 'validate'], { cwd: bad, env });
+    expect(result.exitCode).toBe(2);
+    expect(result.stdout).toMatch(/schedules\[0\]\.expression: "rate\(5 minute\)" uses the singular "minute" with 5 \(write rate\(5 minutes\)\)/);
+    expect(result.stdout).toMatch(/schedules\[1\]\.expression: "cron\(0 12 \* \* \* \*\)" has "\*" as day-of-month and "\*" as day-of-week; exactly one of them must be "\?"/);
+    expect(result.stdout).toMatch(/schedules\[1\] \(b\): handler file handlers\/gone\.ts does not exist/);
+    expect(result.stderr).toMatch(/^error: 1 extension failed validation: late$/m);
+    expect(result.stderr).toMatch(/^hint: /m);
+  }, 60_000);
+
   it('tenant run without a running dev says how to start one', async () => {
     const result = await runCli(['tenant', 'run', 'acme', 'ticker.manual'], { cwd: dir, env });
     expect(result.exitCode).toBe(1);
