@@ -13,7 +13,7 @@
  * use it, tenant processes included (see the README's "Schedules" section).
  */
 import type { Project } from '../../../project.js';
-import { badInput, UserError } from '../../../errors.js';
+import { badInput, notFound, UserError } from '../../../errors.js';
 import { isExtensionName, isTenantId } from '../../../contract/names.js';
 import { scheduledEvent, SCHEDULE_NAME, type ScheduledEvent } from '../../../contract/schedules.js';
 import type { ScheduleRunResult } from '../../../runtime/schedule.js';
@@ -79,7 +79,7 @@ export async function runScheduleThroughDev(project: Project, tenant: string, ev
     throw new UserError(`could not reach ${via}: ${(error as Error).message}`, { hint: 'check that `sovereign dev` is still running' });
   }
   const text = await answer.text();
-  if (answer.status === 404) throw new UserError(`${via} does not serve tenant "${tenant}"`, { hint: 'start dev for it (`sovereign dev`, or `sovereign dev --tenant <id>`)', exitCode: 3 });
+  if (answer.status === 404) throw notFound(`${via} does not serve tenant "${tenant}"`, 'start dev for it (`sovereign dev`, or `sovereign dev --tenant <id>`)');
   if (answer.status === 503) throw new UserError(`tenant "${tenant}" is not running under ${via}`, { hint: 'see its state in the dev output; it may be building or restarting' });
   if (answer.status === 400) throw badInput(`${via} refused the run: ${detailOf(text)}`);
   if (answer.status !== 200) throw new UserError(`${via} answered ${answer.status}: ${detailOf(text)}`);
