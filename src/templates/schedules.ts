@@ -9,7 +9,8 @@
  *   no schedule of another tenant — or anyone else's in the account — can use the role.
  * - **The scheduler role** may do one thing: `lambda:InvokeFunction` on the tenant's function. Its
  *   trust policy admits `scheduler.amazonaws.com` only for this account (`aws:SourceAccount`) and
- *   only for schedules of the tenant's group (`aws:SourceArn`), against the confused deputy.
+ *   only for the tenant's schedule group (`aws:SourceArn`, which Scheduler sets to the group's
+ *   ARN), against the confused deputy.
  * - **No flexible window** (`FlexibleTimeWindow: OFF`): a schedule fires at its time, as `sovereign
  *   dev` fires it.
  * - **Retries, no dead-letter queue**: EventBridge Scheduler retries a delivery Lambda refused
@@ -128,7 +129,8 @@ export function tenantScheduleResources(inputs: ScheduleStackInputs): Record<str
               Action: 'sts:AssumeRole',
               Condition: {
                 StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
-                ArnLike: { 'aws:SourceArn': sub(`arn:\${AWS::Partition}:scheduler:\${AWS::Region}:\${AWS::AccountId}:schedule/${group}/*`) },
+                // EventBridge Scheduler sets aws:SourceArn to the schedule group's ARN (never a schedule's).
+                ArnEquals: { 'aws:SourceArn': sub(`arn:\${AWS::Partition}:scheduler:\${AWS::Region}:\${AWS::AccountId}:schedule-group/${group}`) },
               },
             },
           ],
