@@ -472,6 +472,8 @@ export class Gateway {
       const tenant = this.options.tenant(parsed.request.tenant);
       if (!tenant) return refuse(404, 'unknown-tenant', 'Not Found', `there is no tenant "${parsed.request.tenant}" on this dev server`);
       if (tenant.status !== 'running') return refuse(503, 'tenant-unavailable', 'Service Unavailable', `tenant "${tenant.id}" is ${tenant.status}`);
+      // From the registry, as for its routes: the tenant's own marker is not the word on it.
+      if (tenant.suspended) return refuse(403, 'tenant-suspended', 'Forbidden', `tenant "${tenant.id}" is suspended`);
       this.invokeEvent(tenant, parsed.request.event).then(
         (answer) => {
           const document: DevInvokeAnswer = { tenant: tenant.id, functionError: answer.functionError, result: JSON.parse(answer.json) as unknown };
