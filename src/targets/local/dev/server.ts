@@ -152,7 +152,8 @@ export class DevServer {
       tenants: () => [...this.entries.keys()].sort().map((id) => this.gatewayTenant(id)!),
     });
     this.scheduler = new DevScheduler({
-      tenants: () => [...this.entries].filter(([id]) => this.gatewayTenant(id)?.status === 'running').map(([id, entry]) => ({ id, schedules: entry.schedules })),
+      // Suspended in the registry: no schedule fires, whatever the tenant's own (writable) marker says.
+      tenants: () => [...this.entries].filter(([id, entry]) => entry.record.status !== 'suspended' && this.gatewayTenant(id)?.status === 'running').map(([id, entry]) => ({ id, schedules: entry.schedules })),
       invoke: (id, event) => this.gateway.invokeEvent(this.gatewayTenant(id)!, event),
       emit: (kind, fields) => this.emit(kind, fields),
       clock: devSchedulerClock(options.env ?? process.env),
