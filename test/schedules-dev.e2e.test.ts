@@ -4,6 +4,8 @@
  * now through the running dev, a schedule that is off or undeclared is refused, and no HTTP
  * request through the gateway — whatever its body and headers carry — runs a schedule handler.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 import { killDev, startDevCli, type RunningDev } from './helpers/dev.js';
@@ -168,4 +170,28 @@ export default defineExtension({ name: 'late', version: '1.0.0', description: 'd
     expect((await runs('globex')).manual).toEqual(before);
     expect(before).toBeUndefined();
   }, 60_000);
+
+  it('a tenant suspended in the registry runs no schedule, although its extension rewrote its own marker', { timeout: 120_000 }, async () => {
+    const deployed = await runCli(['tenant', 'deploy', 'globex'], { cwd: dir, env });
+    expect(deployed.exitCode, deployed.stderr).toBe(0);
+    const suspended = await runCli(['tenant', 'suspend', 'globex', '--reason', 'schedules test'], { cwd: dir, env });
+    expect(suspended.exitCode, suspended.stderr).toBe(0);
+    // What a hostile extension of globex can do: its data folder is writable to it.
+    const markerFile = join(dir, '.sovereign', 'data', 'globex', 'generation.json');
+    const marker = JSON.parse(readFileSync(markerFile, 'utf8')) as { suspended: boolean };
+    expect(marker.suspended).toBe(true);
+    writeFileSync(markerFile, JSON.stringify({ ...marker, suspended: false }));
+    const refused = await waitFor('dev to see the suspension', async () => {
+      const result = await runCli(['tenant', 'run', 'globex', 'ticker.manual'], { cwd: dir, env });
+      return result.exitCode !== 0 ? result : undefined;
+    }, 20_000);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(/^error: tenant "globex" is suspended: its schedules do not run$/m);
+    expect(refused.stderr).toMatch(/^hint: resume it first: sovereign tenant resume globex$/m);
+    const seen = dev!.stderr().length;
+    // Three minutes of the sped-up clock: the minute schedule would fire three times.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(dev!.stderr().slice(seen)).not.toMatch(/schedule fired tenant=globex/);
+    expect(dev!.stderr().slice(seen)).toMatch(/schedule fired tenant=acme/);
+  });
 });

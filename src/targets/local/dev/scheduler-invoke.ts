@@ -6,7 +6,8 @@
  * Request body: `{ "tenant": "acme", "extension": "sync", "schedule": "every-quarter", "payload"?: … }`.
  * Answer: 200 `{ tenant, functionError, result }` (`result`: the runtime's answer, or Lambda's
  * `{ errorType, errorMessage }` when `functionError`), 400 for a malformed body, 404 for an unknown
- * tenant, 503 when the tenant's process is not running.
+ * tenant, 403 for a tenant suspended in the registry (whatever its own marker says), 503 when the
+ * tenant's process is not running.
  *
  * Like the other `/_sovereign/dev/*` endpoints it answers loopback connections only and carries no
  * credential of its own yet: any process of this machine's users that can reach the gateway can
@@ -80,6 +81,7 @@ export async function runScheduleThroughDev(project: Project, tenant: string, ev
   }
   const text = await answer.text();
   if (answer.status === 404) throw notFound(`${via} does not serve tenant "${tenant}"`, 'start dev for it (`sovereign dev`, or `sovereign dev --tenant <id>`)');
+  if (answer.status === 403) throw new UserError(`tenant "${tenant}" is suspended: its schedules do not run`, { hint: `resume it first: sovereign tenant resume ${tenant}` });
   if (answer.status === 503) throw new UserError(`tenant "${tenant}" is not running under ${via}`, { hint: 'see its state in the dev output; it may be building or restarting' });
   if (answer.status === 400) throw badInput(`${via} refused the run: ${detailOf(text)}`);
   if (answer.status !== 200) throw new UserError(`${via} answered ${answer.status}: ${detailOf(text)}`);
