@@ -9,6 +9,7 @@ const sections = [
   ['secrets', './secrets.js', 'runSecretsBench'],
   ['runtime', './runtime.js', 'runRuntimeBench'],
   ['dev', './dev.js', 'runDevBench'],
+  ['dev-lambda', './dev-lambda.js', 'runDevLambdaBench'],
   ['auth-gateway', './auth-gateway.js', 'runAuthGatewayBench'],
   ['sync', './sync.js', 'runSyncBench'],
   ['artifact', './artifact.js', 'runArtifactBench'],
@@ -18,6 +19,7 @@ const sections = [
   ['redesign', './redesign.js', 'runRedesignBench'],
   ['api-keys', './api-keys.js', 'runApiKeysBench'],
   ['tenant-api', './tenant-api.js', 'runTenantApiBench'],
+  ['data-plane', './data-plane.js', 'runDataPlaneBench'],
   ['schedules', './schedules.js', 'runSchedulesBench'],
 ];
 

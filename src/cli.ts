@@ -134,10 +134,17 @@ async function createContext(program: Command): Promise<CommandContext> {
   return ctx;
 }
 
-function wire(entry: CommandEntry, parent: Command, selected: boolean, onRun: (m: CommandModule, c: Command) => void): Promise<void> | void {
+/**
+ * How a command of the table is declared: `run` (it is the command on the line: loaded, with its
+ * action), `describe` (listed in the help of its group being shown: loaded for its arguments,
+ * never run) or `list` (declared by name and summary only).
+ */
+type Wiring = 'run' | 'describe' | 'list';
+
+function wire(entry: CommandEntry, parent: Command, wiring: Wiring, onRun: (m: CommandModule, c: Command) => void): Promise<void> | void {
   const name = entry.path[entry.path.length - 1]!;
   const command = parent.command(name).description(entry.summary);
-  if (!selected) {
+  if (wiring === 'list') {
     // Declared for help listings and suggestions only; never run unloaded.
     command.allowUnknownOption().allowExcessArguments();
     return;
@@ -146,8 +153,25 @@ function wire(entry: CommandEntry, parent: Command, selected: boolean, onRun: (m
     module.configure(command);
     const examples = module.examples.map((e) => `  $ ${e}`).join('\n');
     command.addHelpText('after', `\nExamples:\n${examples}\n`);
-    onRun(module, command);
+    if (wiring === 'run') onRun(module, command);
   });
+}
+
+/** The command `sovereign help <command…>` asks about, if that is the line. */
+function helpTopic(argv: string[]): string[] | undefined {
+  return commandPathOf(argv)[0] === 'help' ? commandPathOf(argv.slice(argv.indexOf('help') + 1)) : undefined;
+}
+
+/** The group whose help is asked for (`sovereign tenant`, `sovereign help tenant keys`), if any. */
+export function groupHelpPath(argv: string[]): string[] | undefined {
+  const asked = helpTopic(argv) ?? commandPathOf(argv);
+  const key = asked.join(' ');
+  return key in GROUPS || key in SUBGROUPS ? asked : undefined;
+}
+
+/** The program and every command under it. */
+function allCommands(command: Command): Command[] {
+  return command.commands.flatMap((child) => [child, ...allCommands(child)]);
 }
 
 /** Builds the program with only the selected command loaded. */
@@ -163,6 +187,8 @@ export async function buildProgram(argv: string[], onRun: (m: CommandModule, c: 
     .addHelpText('after', '\nExamples:\n  $ sovereign init my-saas\n  $ sovereign tenant create acme --tier premium\n  $ sovereign dev\n  $ sovereign audit log --verify\n');
   addGlobalOptions(program);
   const path = commandPathOf(argv);
+  const helpOf = groupHelpPath(argv);
+  const topic = helpTopic(argv);
   const groups = new Map<string, Command>();
   for (const [group, summary] of Object.entries(GROUPS)) {
     if (!COMMANDS.some((c) => c.path[0] === group)) continue;
@@ -178,7 +204,10 @@ export async function buildProgram(argv: string[], onRun: (m: CommandModule, c: 
   for (const entry of COMMANDS) {
     const parent = entry.path.length === 1 ? program : parentOf(entry.path.slice(0, -1));
     const selected = entry.path.every((p, i) => path[i] === p);
-    await wire(entry, parent, selected, onRun);
+    const described =
+      (helpOf !== undefined && entry.path.length === helpOf.length + 1 && helpOf.every((p, i) => entry.path[i] === p)) ||
+      (topic !== undefined && topic.length === entry.path.length && topic.every((p, i) => entry.path[i] === p));
+    await wire(entry, parent, selected ? 'run' : described ? 'describe' : 'list', onRun);
   }
   return program;
 }
@@ -193,9 +222,17 @@ function printError(out: Pick<Output, 'json' | 'paint' | 'stdout' | 'stderr' | '
 
 /** Runs the CLI and returns the exit code; only `main` exits the process. */
 export async function run(argv: string[]): Promise<number> {
+  // `sovereign help tenant create` is `sovereign tenant create --help`, at any depth.
+  if (helpTopic(argv) !== undefined) argv = [...argv.filter((token, i) => !(token === 'help' && i === argv.indexOf('help'))), '--help'];
   const wantsJson = argv.includes('--json') || ['1', 'true'].includes(process.env.SOVEREIGN_JSON ?? '');
   const verbose = argv.includes('--verbose');
   let out: Output = new Output({ json: wantsJson, color: colourWanted(!argv.includes('--no-color')), verbose, interactive: false });
+  // Help commander prints as an error (a group without its verb) is help all the same.
+  let errorHelp = '';
+  if (wantsJson && (argv.includes('--version') || argv.includes('-v'))) {
+    process.stdout.write(`${JSON.stringify({ version: packageVersion() })}\n`);
+    return ExitCode.ok;
+  }
   try {
     let chosen: { module: CommandModule; command: Command } | undefined;
     const program = await buildProgram(argv, (module, command) => {
@@ -203,6 +240,9 @@ export async function run(argv: string[]): Promise<number> {
         chosen = { module, command };
       });
     });
+    const capture = { writeErr: (text: string) => (errorHelp += text), writeOut: (text: string) => process.stdout.write(text) };
+    program.configureOutput(capture);
+    for (const command of allCommands(program)) command.configureOutput(capture);
     await program.parseAsync(argv, { from: 'user' });
     if (!chosen) return ExitCode.ok;
     const { module, command } = chosen;
@@ -215,6 +255,11 @@ export async function run(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
+      // `sovereign`, `sovereign tenant`, `sovereign help tenant`: the help, on stdout, and success.
+      if (error.code === 'commander.help') {
+        if (errorHelp !== '') process.stdout.write(errorHelp);
+        return ExitCode.ok;
+      }
       const usage = usageError(error);
       printError(out, usage.message, usage.hint, usage.exitCode);
       return usage.exitCode;

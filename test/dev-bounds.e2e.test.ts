@@ -19,7 +19,6 @@ import { killDev, startDevCli, type RunningDev } from './helpers/dev.js';
 import { loadProject } from '../src/project.js';
 import { readVaultKey } from '../src/runtime/secrets/vault.js';
 import { openWritableVault } from '../src/targets/local/vault-writer.js';
-import { INVOKE_PATH } from '../src/targets/local/dev/protocol.js';
 import { waitFor, write } from './helpers/wait.js';
 
 // Public routes: who may call is test/dev-auth.e2e.test.ts's subject, not this file's.
@@ -250,12 +249,6 @@ describe('the dev gateway\'s bounds', { timeout: 120_000 }, () => {
     expect(JSON.parse(rotation.result.body)).toMatchObject({ type: 'https://sovereign.dev/problems/webhook-too-large' });
     const billing = await underAttack(() => streamBody('/_sovereign/billing/webhook', total));
     expect(billing.result.status).toBe(413);
-    // The tenant process's own invocation endpoint (Lambda's Invoke API locally) has Lambda's limit too.
-    const invokePort = devState().tenants.acme!.port!;
-    const invoke = await streamBody(INVOKE_PATH, total, { port: invokePort });
-    expect(invoke.status).toBe(413);
-    expect(JSON.parse(invoke.body)).toMatchObject({ errorType: 'RequestEntityTooLargeException' });
-    expect(invoke.sent).toBeLessThan(64 * MB);
 
     for (const [name, run] of Object.entries({ declared, chunked, rotation, billing })) {
       expect(run.result.sent, name).toBeLessThan(64 * MB);

@@ -358,7 +358,7 @@ describe('the rotation webhook', { timeout: 120_000 }, () => {
     });
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
-    writeFileSync(join(dir, '.sovereign', 'dev.json'), JSON.stringify({ pid: process.pid, port, startedAt: new Date().toISOString(), tenants: { acme: { pid: null, port: null, status: 'running', artifact: null, dynamoPort: null } } }));
+    writeFileSync(join(dir, '.sovereign', 'dev.json'), JSON.stringify({ pid: process.pid, port, startedAt: new Date().toISOString(), tenants: { acme: { pid: null, pids: [], status: 'idle', artifact: null } } }));
 
     const rotate = await secretsCli(['secrets', 'rotate', 'acme', 'cetec.api_token', '--from-stdin', '--json'], { cwd: dir, input: `${CANARY}-2` });
     expect(rotate.exitCode, rotate.stderr).toBe(0);

@@ -7,11 +7,20 @@ const port = parsedBy((text) => {
   throw badInput(`--port ${text} is not a port number`, 'pass 0–65535; 0 picks a free port');
 });
 
+/** `--idle`: `90s`, `5m`, `500ms` or plain seconds. */
+const idle = parsedBy((text) => {
+  const match = /^(\d+)(ms|s|m)?$/.exec(text);
+  const ms = match ? Number(match[1]) * { ms: 1, s: 1000, m: 60_000 }[(match[2] ?? 's') as 'ms' | 's' | 'm'] : NaN;
+  if (Number.isSafeInteger(ms) && ms >= 100) return ms;
+  throw badInput(`--idle ${text} is not a duration of at least 100 ms`, 'pass e.g. --idle 90s or --idle 5m (plain numbers are seconds)');
+});
+
 export default defineCommand({
   examples: [
     'sovereign dev',
     'sovereign dev --port 0 --tenant acme --tenant globex',
     'sovereign dev --demo',
+    'sovereign dev --warm --idle 90s',
     'curl http://acme.localhost:4000/_sovereign/health',
   ],
   options: {
@@ -19,6 +28,8 @@ export default defineCommand({
     tenants: option('--tenant <id...>', 'serve only these tenants (repeatable)', schema((z) => z.array(tenantId(z)).optional())),
     demo: flag('--demo', 'create tenants acme and globex if missing and serve them against local fake AvaTax and Cetec servers'),
     throttle: option('--no-throttle', 'do not apply the tiers\' request rates', bool),
+    idle: option('--idle <duration>', 'stop a tenant\'s execution environment after it is idle this long (default 5m)', optional(idle)),
+    warm: flag('--warm', 'keep one execution environment per tenant running, started with dev (no cold start on the first request)'),
   },
   async run(ctx, input) {
     const project = ctx.project();
@@ -57,6 +68,8 @@ export default defineCommand({
         port,
         tenants: tenants?.length ? tenants : undefined,
         throttle: input.throttle,
+        ...(input.idle === undefined ? {} : { idleMs: input.idle }),
+        warm: input.warm,
         // Stripe-compatible billing events drive suspension and offboarding, as on the control plane.
         routes: [billingGatewayRoute(project)],
         onEvent: show,

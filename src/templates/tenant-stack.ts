@@ -25,7 +25,7 @@ import {
 import { renderTenantPolicy, SECRETS_KEY_SIDS, type PolicyDocument, type TenantSecretScope } from './policy.js';
 import { TIERED_API_STAGES, tenantApiResources, type StackExtension } from './tenant-api.js';
 import { tenantScheduleResources } from './schedules.js';
-import { isTier, TIERS, type Tier } from './tiers.js';
+import { FUNCTION_TIMEOUT_SECONDS, isTier, TIERS, type Tier } from './tiers.js';
 
 /** Version of the template layout, recorded in the template's metadata. */
 export const TENANT_TEMPLATE_VERSION = 1;
@@ -212,7 +212,7 @@ export function renderTenantStack(inputs: TenantStackInputs): CfnTemplate {
     throw new Error(`tenant ${tenant}: the extensions of the policy (${declared}) and of the runtime configuration differ`);
   }
   const tags = tenantTags(inputs);
-  const timeout = inputs.timeoutSeconds ?? 29;
+  const timeout = inputs.timeoutSeconds ?? FUNCTION_TIMEOUT_SECONDS;
   const policy = renderTenantPolicy({ tenant, stage, extensions: inputs.extensions, scope: inputs.scope });
   const bucket = inputs.artifactBucket === undefined ? sub(artifactBucketNameSub(stage)) : inputs.artifactBucket;
   const ownKey = (inputs.tableKey ?? 'tenant') === 'tenant';

@@ -26,6 +26,9 @@ export const TIERS: Readonly<Record<Tier, Readonly<TierLimits>>> = Object.freeze
   premium: Object.freeze({ rateLimit: 2000, burstLimit: 4000, reservedConcurrency: 100, memorySize: 1769, logRetentionDays: 90 }),
 });
 
+/** The tenant function's timeout in seconds (every tier): HTTP APIs stop waiting for an integration at 30. */
+export const FUNCTION_TIMEOUT_SECONDS = 29;
+
 export function isTier(value: string): value is Tier {
   return (TIER_NAMES as readonly string[]).includes(value);
 }

@@ -1,4 +1,6 @@
 /** The real `sovereign dev` as a child process, for end-to-end tests of the gateway and tenants. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa, type Options, type ResultPromise } from 'execa';
 import { cliPath } from './cli.js';
 import { waitFor } from './wait.js';
@@ -53,3 +55,9 @@ export async function killDev(dev: RunningDev | undefined, pids: Iterable<number
   for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
 }
 
+
+/** The pids of the tenant processes `.sovereign/dev.json` lists, to end them by pid with dev. */
+export function devTenantPids(dir: string): number[] {
+  const state = JSON.parse(readFileSync(join(dir, '.sovereign', 'dev.json'), 'utf8')) as { tenants: Record<string, { pid?: number | null }> };
+  return Object.values(state.tenants).flatMap((t) => (t.pid ? [t.pid] : []));
+}

@@ -16,6 +16,7 @@ import { ExitCode, UserError } from '../../errors.js';
 import type { StateStore } from '../../state/store.js';
 import type { TenantRecord } from '../../state/registry.js';
 import { tenantFunctionName, tenantLogGroupName, tenantStackName } from '../../templates/names.js';
+import { parseLambdaLogLine } from '../../telemetry/lambda-log.js';
 import { FIGURES_WINDOW_MINUTES, type FleetFigures, type LogLine, type LogQuery, type RuntimeFigures, type TelemetrySource } from '../../telemetry/source.js';
 import { clientConfig, type AwsSettings } from './clients.js';
 import { abortableSleep } from '../../fleet/run.js';
@@ -185,48 +186,9 @@ export function logFilterPattern(query: Pick<LogQuery, 'extension' | 'requestId'
   return terms.length === 0 ? undefined : `{ ${terms.join(' && ')} }`;
 }
 
-const REPORT_FIELDS: Record<string, string> = {
-  'Duration': 'durationMs',
-  'Billed Duration': 'billedMs',
-  'Memory Size': 'memoryMb',
-  'Max Memory Used': 'maxMemoryMb',
-  'Init Duration': 'initMs',
-};
-
-/**
- * One log event as a runtime log line. The runtime writes JSON lines; Lambda adds `START`/`END`
- * (dropped: REPORT says the same), `REPORT` (kept, as a line with its figures), `INIT_START` and
- * the like (kept as plain messages). A line without its own time takes the event's.
- */
+/** One CloudWatch Logs event as a runtime log line (`telemetry/lambda-log.ts`). */
 export function parseLogEvent(tenant: string, event: Pick<FilteredLogEvent, 'message' | 'timestamp'>): LogLine | undefined {
-  const text = (event.message ?? '').replace(/\n$/, '');
-  const time = new Date(event.timestamp ?? 0).toISOString();
-  const platform = /^(START|END|REPORT|INIT_START|INIT_REPORT|EXTENSION|TELEMETRY)\b/.exec(text);
-  if (platform) {
-    if (platform[1] === 'START' || platform[1] === 'END') return undefined;
-    if (platform[1] === 'REPORT') {
-      const requestId = /RequestId: (\S+)/.exec(text)?.[1] ?? null;
-      const fields: Record<string, number> = {};
-      for (const [, name, value] of text.matchAll(/\t([A-Za-z ]+): ([\d.]+) (?:ms|MB)/g)) {
-        const key = REPORT_FIELDS[name!];
-        if (key) fields[key] = Number(value);
-      }
-      return { time, level: 'info', tenant, extension: null, requestId, message: 'lambda report', fields };
-    }
-    return { time, level: 'info', tenant, extension: null, requestId: null, message: text.replace(/\t/g, ' ') };
-  }
-  // console.* adds `<time>\t<request id>\t<LEVEL>\t` before the text.
-  const body = /^\d{4}-\d{2}-\d{2}T[^\t]*\t[^\t]*\t[A-Z]+\t([\s\S]*)$/.exec(text)?.[1] ?? text;
-  try {
-    const parsed = JSON.parse(body) as unknown;
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
-      const line = parsed as LogLine;
-      return line.time === undefined && line._aws === undefined ? { time, ...line } : line;
-    }
-  } catch {
-    // not JSON: a plain message
-  }
-  return { time, level: 'info', tenant, message: body };
+  return parseLambdaLogLine(tenant, (event.message ?? '').replace(/\n$/, ''), new Date(event.timestamp ?? 0).toISOString());
 }
 
 export function awsTelemetry(options: AwsTelemetryOptions): TelemetrySource {

@@ -3,7 +3,6 @@
  * folder (`.sovereign/data/<tenant>/dynamodb`, as `sovereign dev` keeps it), read with a Scan and
  * closed again. Lines are `{ "Item": <DynamoDB JSON> }`, the same form as the aws export.
  */
-import { createRequire } from 'node:module';
 import { existsSync, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
@@ -12,33 +11,19 @@ import type { Project } from '../../project.js';
 import type { TenantRecord } from '../../state/registry.js';
 import { tenantTableName } from '../../templates/names.js';
 import { scanPages, sha256File, writeTableExport, type DataExport, type ScanPage } from '../../tenants/table-export.js';
-import { serveDynaliteStore } from './dev/dynalite-store.js';
+import { serveDynaliteStore, storeIsLocked } from './dev/dynalite-store.js';
 
-/**
- * Waits until no other process holds the tenant's LevelDB store (its dev process closing down).
- * dynalite itself crashes its host on a locked store, so the lock is probed with the same `level`
- * module dynalite uses before dynalite opens it.
- */
+/** Waits until no other process holds the tenant's LevelDB store (its dev process closing down). */
 async function waitForUnlockedStore(dir: string, timeoutMs: number): Promise<void> {
-  const requireFromDynalite = createRequire(createRequire(import.meta.url).resolve('dynalite'));
-  const { Level } = requireFromDynalite('level') as { Level: new (path: string) => { open(): Promise<void>; close(): Promise<void> } };
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const db = new Level(dir);
-    try {
-      await db.open();
-      await db.close();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) {
-        throw new UserError('the data of the tenant is in use by another process', {
-          hint: 'stop `sovereign dev` (or the process serving this tenant) and run the command again; it continues where it stopped',
-          exitCode: 4,
-          cause: error,
-        });
-      }
-      await new Promise((r) => setTimeout(r, 200));
+  while (await storeIsLocked(dir)) {
+    if (Date.now() > deadline) {
+      throw new UserError('the data of the tenant is in use by another process', {
+        hint: 'stop `sovereign dev` (or the process serving this tenant) and run the command again; it continues where it stopped',
+        exitCode: 4,
+      });
     }
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 

@@ -47,14 +47,9 @@ export function localTelemetry(project: Project, options: LocalTelemetryOptions 
     },
     async logs(tenant, query) {
       const { tailLines } = await import('./dev/gateway.js');
+      const { parseLogFileLines } = await import('../../telemetry/lambda-log.js');
       const lines: LogLine[] = [];
-      for (const text of tailLines(join(project.paths.data, tenant, 'runtime.log'), 8 * 1024 * 1024)) {
-        let line: LogLine;
-        try {
-          line = JSON.parse(text) as LogLine;
-        } catch {
-          line = { level: 'info', tenant, message: text };
-        }
+      for (const line of parseLogFileLines(tenant, tailLines(join(project.paths.data, tenant, 'runtime.log'), 8 * 1024 * 1024))) {
         if (query.since !== undefined && !((lineTime(line) ?? 0) >= query.since)) continue;
         if (!matchesLogFilter(line, query)) continue;
         lines.push(line);

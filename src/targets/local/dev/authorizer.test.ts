@@ -1,6 +1,6 @@
 /**
  * The gateway's JWT authorizer, attacked through the real gateway on loopback: a stand-in tenant
- * process (the real invocation channel) records every event it is handed, so each test sees both
+ * function records every event it is handed, so each test sees both
  * what the caller got and whether the function ran, and with which authorizer context.
  */
 import { createHash, createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
@@ -9,7 +9,6 @@ import type { AddressInfo, Server } from 'node:net';
 import { SignJWT, exportJWK } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEV_AUDIENCE, devIssuer, resolveTenantAuth, type TenantAuth } from '../../../contract/auth.js';
-import { serveInvocations } from './channel.js';
 import type { ApiGatewayV2Event } from './event.js';
 import { Gateway, type GatewayTenant } from './gateway.js';
 import { JwtAuthorizer, RouteTable, VERIFIED_CACHE_ENTRIES, VERIFIED_TTL_MS, configuredJwksUri, issuerKeys, routeSpecs } from './authorizer.js';
@@ -65,18 +64,11 @@ const manifests = [
 ];
 
 let gateway: Gateway;
-let channel: Server;
 let auth: TenantAuth;
 const events: ApiGatewayV2Event[] = [];
 let tenant: GatewayTenant;
 
 beforeAll(async () => {
-  channel = serveInvocations(async (json) => {
-    const event = JSON.parse(json) as ApiGatewayV2Event;
-    events.push(event);
-    return { functionError: false, json: JSON.stringify({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ran: event.rawPath }) }) };
-  });
-  await new Promise<void>((resolve) => channel.listen(0, '127.0.0.1', resolve));
   const jwks = {
     keys: [
       { ...(await exportJWK(key.publicKey)), kid: key.kid, alg: 'RS256', use: 'sig' },
@@ -90,11 +82,14 @@ beforeAll(async () => {
     id: 'acme',
     status: 'running',
     suspended: false,
-    port: null,
-    channelPort: (channel.address() as AddressInfo).port,
-    pid: null,
+    pids: [],
     restarts: 0,
-    restartAt: null,
+    // The function: records every event it is handed.
+    invoke: async (json) => {
+      const event = JSON.parse(json) as ApiGatewayV2Event;
+      events.push(event);
+      return { kind: 'result', awsRequestId: 'r', result: { functionError: false, json: JSON.stringify({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ran: event.rawPath }) }) } };
+    },
     bucket: bucketForTier('premium'),
     logFile: '/nonexistent',
     routes: new RouteTable(routeSpecs(manifests)),
@@ -106,7 +101,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway.close();
-  await new Promise<void>((resolve) => channel.close(() => resolve()));
 });
 
 beforeEach(() => {

@@ -15,6 +15,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export const LINGER_MS = 1000;
 /** Lambda's synchronous payload limit: the most a tenant route or an invocation takes. */
 export const LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024;
+/** The largest result a synchronous invocation may return; Lambda names this number when it refuses one. */
+export const LAMBDA_RESPONSE_BYTES = 6_291_556;
 
 export type BodyResult = { ok: true; body: Buffer } | { ok: false; reason: 'too-large' };
 

@@ -17,12 +17,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { fromLambdaResult, gatewayProblem, newRequestId, toApiGatewayEvent, type GatewayResponse } from './event.js';
-import { InvokeChannel, type InvocationResult } from './channel.js';
+import type { InvocationResult } from './channel.js';
+import type { InvokeOutcome } from './supervisor.js';
 import { FairQueue } from './fair.js';
 import { MINUTE_SLOTS, TenantStats, type TenantStatsSnapshot } from './stats.js';
 import type { TokenBucket } from './throttle.js';
 import { discardBody, LAMBDA_PAYLOAD_BYTES, readLimitedBody } from './body.js';
 import { ROTATION_WEBHOOK_PATH } from '../../../contract/rotation-webhook.js';
+import { parseLogFileLines } from '../../../telemetry/lambda-log.js';
 import { MAX_WEBHOOK_BODY_BYTES, ReplayGuard } from '../../../runtime/webhook.js';
 import type { JwtAuthorizerContext, TenantAuth } from '../../../contract/auth.js';
 import type { AuthDecision, JwtAuthorizer, RouteTable } from './authorizer.js';
@@ -49,14 +51,10 @@ export interface GatewayTenant {
    * reached, whatever its own (tenant-writable) marker says.
    */
   suspended: boolean;
-  /** Loopback port of the tenant's RIE-style HTTP invocation endpoint when running. */
-  port: number | null;
-  /** Loopback port of the tenant's framed invocation channel (what the gateway uses) when running. */
-  channelPort: number | null;
-  pid: number | null;
+  /** Pids of the tenant's execution environments now (none while it is scaled to zero). */
+  pids: number[];
+  /** Environments that exited without being asked to (crashes, timeouts). */
   restarts: number;
-  /** When a crashed process comes back (epoch ms), for `Retry-After`. */
-  restartAt: number | null;
   bucket: TokenBucket;
   /** The tenant's runtime log file (JSON lines). */
   logFile: string;
@@ -67,7 +65,19 @@ export interface GatewayTenant {
   routes: RouteTable | undefined;
   /** The tenant's caller rules (issuers, audiences, API keys), as its runtime holds them. */
   auth: TenantAuth;
+  /**
+   * Runs one invocation of the tenant's function (`supervisor.ts`): in an idle environment, a new
+   * one, or throttled at the tier's concurrency. `background` (dev's own polls) only uses an idle
+   * environment, and neither keeps it alive nor writes a REPORT line.
+   */
+  invoke(eventJson: string, options?: { background?: boolean }): Promise<InvokeOutcome>;
 }
+
+/** Statuses whose function is served (environments start on demand). */
+export const SERVED: ReadonlySet<string> = new Set(['idle', 'running', 'failed']);
+
+/** Lambda's answer to an invocation beyond the function's reserved concurrency. */
+const THROTTLED_BODY = '{"Reason":"ReservedFunctionConcurrentInvocationLimitExceeded","Type":"User","message":"Rate Exceeded."}';
 
 /** A request handed to a gateway route. */
 export interface GatewayRouteRequest {
@@ -139,11 +149,31 @@ export function routeRequest(hostHeader: string | undefined, url: string): { ten
 
 /** The function's answer as API Gateway turns it into HTTP. */
 function toGatewayResponse(answer: InvocationResult, path: string, requestId: string): GatewayResponse {
-  if (answer.functionError) return gatewayProblem(500, 'function-error', 'Internal Server Error', 'the function failed; see its log', path, requestId);
+  if (answer.functionError) {
+    // A result over Lambda's limit never reaches API Gateway: an integration failure.
+    if (answer.json.includes('"errorType":"RequestEntityTooLarge"')) {
+      return { statusCode: 502, headers: { 'content-type': 'application/json', 'apigw-requestid': requestId, 'x-amz-function-error': 'Unhandled' }, body: answer.json };
+    }
+    return gatewayProblem(500, 'function-error', 'Internal Server Error', 'the function failed; see its log', path, requestId);
+  }
   try {
     return fromLambdaResult(JSON.parse(answer.json) as unknown, requestId);
   } catch {
     return gatewayProblem(502, 'malformed-response', 'Bad Gateway', 'the function returned a result API Gateway cannot use', path, requestId);
+  }
+}
+
+/** An invocation's outcome as API Gateway answers it. */
+function outcomeResponse(outcome: InvokeOutcome, tenant: string, path: string, requestId: string): GatewayResponse {
+  switch (outcome.kind) {
+    case 'result':
+      return toGatewayResponse(outcome.result, path, requestId);
+    case 'throttled':
+      return { statusCode: 429, headers: { 'content-type': 'application/json', 'apigw-requestid': requestId, 'x-amzn-errortype': 'TooManyRequestsException' }, body: THROTTLED_BODY };
+    case 'timeout':
+      return gatewayProblem(504, 'function-timeout', 'Gateway Timeout', `tenant "${tenant}"'s function timed out after ${(outcome.timeoutMs / 1000).toFixed(2)} seconds`, path, requestId);
+    case 'failed':
+      return gatewayProblem(502, 'function-failed', 'Bad Gateway', `tenant "${tenant}"'s function could not run; see its log`, path, requestId, { 'retry-after': '1' });
   }
 }
 
@@ -204,7 +234,6 @@ export class Gateway {
   readonly startedAt = new Date();
   private servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
-  private readonly channels = new Map<string, InvokeChannel>();
   private readonly fair = new FairQueue();
   /** Per tenant: see {@link Gateway.replayGuard}. */
   private readonly replay = new Map<string, ReplayGuard>();
@@ -247,8 +276,6 @@ export class Gateway {
     for (const socket of this.sockets) socket.destroy();
     await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     this.servers = [];
-    for (const channel of this.channels.values()) channel.close();
-    this.channels.clear();
   }
 
   /** The stats document; `window` covers the last `minutes` minutes (default 15, at most 60). */
@@ -257,7 +284,7 @@ export class Gateway {
       pid: process.pid,
       port: this.port,
       startedAt: this.startedAt.toISOString(),
-      tenants: this.options.tenants().map((t) => this.statsFor(t.id).snapshot({ status: t.status, pid: t.pid, restarts: t.restarts }, Date.now(), minutes)),
+      tenants: this.options.tenants().map((t) => this.statsFor(t.id).snapshot({ status: t.status, pid: t.pids[0] ?? null, restarts: t.restarts, environments: t.pids.length }, Date.now(), minutes)),
     };
   }
 
@@ -317,10 +344,9 @@ export class Gateway {
       finish(gatewayProblem(403, 'tenant-suspended', 'Forbidden', `tenant "${tenant.id}" is suspended`, route.path, requestId));
       return;
     }
-    if (tenant.status !== 'running' || tenant.channelPort === null || tenant.routes === undefined) {
+    if (!SERVED.has(tenant.status) || tenant.routes === undefined) {
       discardBody(req, res, MAX_BODY_BYTES);
-      const retry = tenant.restartAt ? Math.max(1, Math.ceil((tenant.restartAt - Date.now()) / 1000)) : 1;
-      finish(gatewayProblem(503, 'tenant-unavailable', 'Service Unavailable', `tenant "${tenant.id}" is ${tenant.status}`, route.path, requestId, { 'retry-after': String(retry) }));
+      finish(gatewayProblem(503, 'tenant-unavailable', 'Service Unavailable', `tenant "${tenant.id}" is ${tenant.status}`, route.path, requestId, { 'retry-after': '1' }));
       return;
     }
     req.on('error', () => res.destroy());
@@ -389,19 +415,13 @@ export class Gateway {
         authorizer,
       });
       // The answer is turned into HTTP on the tenant's next fair turn too.
-      this.invoke(tenant.id, tenant.channelPort!, event).then(
-        (answer) => {
-          const response = toGatewayResponse(answer, route.path, requestId);
+      tenant.invoke(JSON.stringify(event)).then(
+        (outcome) => {
+          const response = outcomeResponse(outcome, tenant.id, route.path, requestId);
           if (typeof webhookId === 'string' && response.statusCode >= 200 && response.statusCode < 300) this.replayGuard(tenant.id).remember(webhookId, Date.now());
           this.fair.run(tenant.id, () => finish(response));
         },
-        (error: Error & { code?: string }) => {
-          if (error.code === 'ETIMEDOUT') {
-            finish(gatewayProblem(504, 'integration-timeout', 'Gateway Timeout', `tenant "${tenant.id}" did not answer within ${INTEGRATION_TIMEOUT_MS / 1000} s`, route.path, requestId));
-          } else {
-            finish(gatewayProblem(502, 'bad-gateway', 'Bad Gateway', `tenant "${tenant.id}"'s process did not answer (${error.code ?? 'error'})`, route.path, requestId, { 'retry-after': '1' }));
-          }
-        },
+        () => finish(gatewayProblem(502, 'bad-gateway', 'Bad Gateway', `tenant "${tenant.id}"'s function did not answer`, route.path, requestId, { 'retry-after': '1' })),
       );
     });
   }
@@ -438,23 +458,28 @@ export class Gateway {
   }
 
   /**
-   * A request of the dev server's own to a running tenant (its health, say), answered as HTTP:
-   * the same event and channel as a request through the gateway, without counting in its stats.
+   * A request of the dev server's own to a tenant with an idle environment (its health, say),
+   * answered as HTTP: the same event as a request through the gateway, without counting in its
+   * stats, starting an environment or keeping one alive.
    */
-  async request(tenant: GatewayTenant, method: string, path: string, timeoutMs = INTEGRATION_TIMEOUT_MS): Promise<GatewayResponse> {
-    if (tenant.status !== 'running' || tenant.channelPort === null) throw new Error(`tenant "${tenant.id}" is ${tenant.status}`);
+  async request(tenant: GatewayTenant, method: string, path: string): Promise<GatewayResponse> {
+    if (!SERVED.has(tenant.status)) throw new Error(`tenant "${tenant.id}" is ${tenant.status}`);
     const requestId = newRequestId();
     const event = toApiGatewayEvent({ method, path, query: '', rawHeaders: ['user-agent', 'sovereign-dev'], body: Buffer.alloc(0), sourceIp: '127.0.0.1', protocol: 'HTTP/1.1', host: 'localhost', port: this.port, requestId });
-    return toGatewayResponse(await this.invoke(tenant.id, tenant.channelPort, event, timeoutMs), path, requestId);
+    return outcomeResponse(await tenant.invoke(JSON.stringify(event), { background: true }), tenant.id, path, requestId);
   }
 
   /**
-   * Invokes a running tenant with an event of the dev server's own (a scheduled event), as Lambda's
-   * Invoke API would: the function's answer, outside the gateway's HTTP stats.
+   * Invokes the tenant's function with an event of dev's own (a schedule firing, `tenant run`):
+   * the function's result, or an error saying why there is none.
    */
-  invokeEvent(tenant: GatewayTenant, event: unknown, timeoutMs = INTEGRATION_TIMEOUT_MS): Promise<InvocationResult> {
-    if (tenant.status !== 'running' || tenant.channelPort === null) return Promise.reject(new Error(`tenant "${tenant.id}" is ${tenant.status}`));
-    return this.invoke(tenant.id, tenant.channelPort, event, timeoutMs);
+  async invokeEvent(tenant: GatewayTenant, event: unknown): Promise<InvocationResult> {
+    if (!SERVED.has(tenant.status)) throw new Error(`tenant "${tenant.id}" is ${tenant.status}`);
+    const outcome = await tenant.invoke(JSON.stringify(event));
+    if (outcome.kind === 'result') return outcome.result;
+    if (outcome.kind === 'throttled') throw new Error(`tenant "${tenant.id}" is at its reserved concurrency`);
+    if (outcome.kind === 'timeout') throw new Error(`the function timed out after ${outcome.timeoutMs / 1000} s`);
+    throw new Error(outcome.message);
   }
 
   /** `POST /_sovereign/dev/invoke`: loopback connections only (no credential yet, see `scheduler-invoke.ts`). */
@@ -471,7 +496,7 @@ export class Gateway {
       if (!parsed.ok) return refuse(400, 'invalid-request', 'Bad Request', parsed.problem);
       const tenant = this.options.tenant(parsed.request.tenant);
       if (!tenant) return refuse(404, 'unknown-tenant', 'Not Found', `there is no tenant "${parsed.request.tenant}" on this dev server`);
-      if (tenant.status !== 'running') return refuse(503, 'tenant-unavailable', 'Service Unavailable', `tenant "${tenant.id}" is ${tenant.status}`);
+      if (!SERVED.has(tenant.status)) return refuse(503, 'tenant-unavailable', 'Service Unavailable', `tenant "${tenant.id}" is ${tenant.status}`);
       // From the registry, as for its routes: the tenant's own marker is not the word on it.
       if (tenant.suspended) return refuse(403, 'tenant-suspended', 'Forbidden', `tenant "${tenant.id}" is suspended`);
       this.invokeEvent(tenant, parsed.request.event).then(
@@ -482,17 +507,6 @@ export class Gateway {
         (error: Error) => refuse(502, 'invocation-failed', 'Bad Gateway', `invoking tenant "${tenant.id}" failed: ${error.message}`),
       );
     });
-  }
-
-  /** One invocation over the tenant's channel (reconnected when the process came back on another port). */
-  private invoke(tenant: string, port: number, event: unknown, timeoutMs = INTEGRATION_TIMEOUT_MS): Promise<InvocationResult> {
-    let channel = this.channels.get(tenant);
-    if (channel === undefined || channel.port !== port) {
-      channel?.close();
-      channel = new InvokeChannel(port);
-      this.channels.set(tenant, channel);
-    }
-    return channel.invoke(JSON.stringify(event), timeoutMs);
   }
 
   private handleLocal(req: IncomingMessage, res: ServerResponse, path: string, query: string, requestId: string, local: boolean): void {
@@ -521,13 +535,7 @@ export class Gateway {
       const since = parseSince(params.get('since'));
       const limit = Math.max(1, Math.min(10_000, Number(params.get('limit') ?? 200) || 200));
       const lines: unknown[] = [];
-      for (const line of tailLines(tenant.logFile)) {
-        let parsed: Record<string, unknown>;
-        try {
-          parsed = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          parsed = { level: 'info', tenant: tenant.id, message: line };
-        }
+      for (const parsed of parseLogFileLines(tenant.id, tailLines(tenant.logFile)) as Array<Record<string, unknown>>) {
         const emf = (parsed._aws as { Timestamp?: unknown } | undefined)?.Timestamp;
         const time = typeof parsed.time === 'string' ? Date.parse(parsed.time) : typeof emf === 'number' ? emf : NaN;
         if (since !== undefined && !(time >= since)) continue;

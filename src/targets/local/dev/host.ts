@@ -1,115 +1,30 @@
 /**
- * One tenant's process under `sovereign dev`: its fault domain on this machine. It starts the
- * tenant's own dynalite (on disk in the tenant's data folder, table created from
- * `TENANT_TABLE_KEY_SCHEMA`), loads the tenant's built artifact, and serves invocations on a
- * loopback port the way the Lambda Runtime Interface Emulator does:
+ * One execution environment of a tenant's function under `sovereign dev`: a process that loads the
+ * tenant's built artifact and runs one invocation at a time, as a Lambda execution environment does.
  *
- *   POST /2015-03-31/functions/function/invocations   body: the event → 200 with the handler's result
+ * It listens on nothing. Invocations arrive on the pipe it inherits at fd 3 (`channel.ts`), which
+ * only the dev process holds the other end of; its table is reached through the endpoint in
+ * `AWS_ENDPOINT_URL_DYNAMODB`, served by the dev process. A handler that throws is a function
+ * error `{ errorType, errorMessage }`; a result over Lambda's response limit is refused the way
+ * Lambda refuses it. The process exits when its parent goes away (the IPC channel closes), on
+ * SIGTERM (SIGINT is left to the dev process), or on a `{ type: 'shutdown' }` message.
  *
- * A handler that throws answers 200 with `{ errorMessage, errorType }` and
- * `X-Amz-Function-Error: Unhandled`, as Lambda does. The gateway itself invokes over a second
- * loopback port, the framed channel of `channel.ts` (the same invocation, no HTTP per request).
- * The process exits when its parent goes away
- * (the IPC channel closes), on SIGTERM (SIGINT is left to the supervisor), or on a `{ type: 'shutdown' }` message.
- *
- * Started by the supervisor with `SOVEREIGN_DEV_ENTRY` (the artifact's `index.mjs`) and
- * `SOVEREIGN_DEV_DATA` (the tenant's data folder) besides the runtime's own variables.
+ * Started by `supervisor.ts` with `SOVEREIGN_DEV_ENTRY` (the artifact's `index.mjs`) besides the
+ * runtime's own variables, and the heap limits Lambda's Node bootstrap derives from MemorySize.
  */
-import { createServer, request as httpRequest, type ServerResponse } from 'node:http';
-import { discardBody, LAMBDA_PAYLOAD_BYTES, readLimitedBody } from './body.js';
-import type { AddressInfo, Server as NetServer } from 'node:net';
-import { join } from 'node:path';
+import { Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { randomUUID } from 'node:crypto';
-import { TENANT_TABLE_KEY_SCHEMA } from '../../../runtime/table.js';
-import { serveInvocations, type InvocationResult } from './channel.js';
-import { serveDynaliteStore } from './dynalite-store.js';
-import { INVOKE_PATH, type HostMessage } from './protocol.js';
-
+import { LAMBDA_RESPONSE_BYTES } from './body.js';
+import { serveInvocations, type IncomingInvocation, type InvocationResult } from './channel.js';
+import type { HostMessage } from './protocol.js';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
-interface Closable {
-  close(callback?: (error?: Error) => void): unknown;
-}
-
-function listen(server: NetServer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-}
+/** The fd of the invocation pipe (`stdio[3]` of the fork). */
+export const CHANNEL_FD = 3;
 
 function send(message: HostMessage): void {
   if (process.send) process.send(message);
-}
-
-function startDynamo(dataDir: string): Promise<{ server: Closable; port: number }> {
-  return serveDynaliteStore(join(dataDir, 'dynamodb'));
-}
-
-/** One DynamoDB JSON-protocol call to the tenant's own dynalite (no SDK: it is not worth its start-up time here). */
-function dynamoCall(port: number, target: string, body: unknown): Promise<{ status: number; type: string }> {
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const call = httpRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/',
-        headers: {
-          'content-type': 'application/x-amz-json-1.0',
-          'content-length': Buffer.byteLength(payload),
-          'x-amz-target': `DynamoDB_20120810.${target}`,
-          'x-amz-date': '20200101T000000Z',
-          // dynalite wants a signature's shape, not a valid one.
-          authorization: 'AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=0',
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => {
-          let type = '';
-          try {
-            type = String((JSON.parse(text) as { __type?: unknown }).__type ?? '');
-          } catch {
-            // not JSON
-          }
-          resolve({ status: res.statusCode ?? 0, type });
-        });
-      },
-    );
-    call.on('error', reject);
-    call.end(payload);
-  });
-}
-
-/** Creates the tenant table from `TENANT_TABLE_KEY_SCHEMA` (the aws template's definition) if it is missing. */
-async function ensureTable(port: number, table: string): Promise<void> {
-  const described = await dynamoCall(port, 'DescribeTable', { TableName: table });
-  if (described.status === 200) return;
-  if (!described.type.endsWith('ResourceNotFoundException')) throw new Error(`DescribeTable ${table} failed: ${described.type || described.status}`);
-  const created = await dynamoCall(port, 'CreateTable', {
-    TableName: table,
-    BillingMode: 'PAY_PER_REQUEST',
-    KeySchema: TENANT_TABLE_KEY_SCHEMA.KeySchema,
-    AttributeDefinitions: TENANT_TABLE_KEY_SCHEMA.AttributeDefinitions,
-  });
-  if (created.status !== 200 && !created.type.endsWith('ResourceInUseException')) throw new Error(`CreateTable ${table} failed: ${created.type || created.status}`);
-}
-
-function reply(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
-  res.end(body);
-}
-
-/** `requestContext.requestId` of a payload 2.0 event. */
-function requestIdOf(event: unknown): string | undefined {
-  const id = (event as { requestContext?: { requestId?: unknown } } | null)?.requestContext?.requestId;
-  return typeof id === 'string' && id !== '' ? id : undefined;
 }
 
 /** The Lambda context object handed to the handler. */
@@ -118,12 +33,12 @@ function lambdaContext(requestId: string, deadline: number): Record<string, unkn
   return {
     callbackWaitsForEmptyEventLoop: true,
     functionName: name,
-    functionVersion: '$LATEST',
+    functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION ?? '$LATEST',
     invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION ?? 'us-east-1'}:000000000000:function:${name}`,
     memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? '1024',
     awsRequestId: requestId,
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: `local/${process.pid}`,
+    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME ?? `/aws/lambda/${name}`,
+    logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? `local/${process.pid}`,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: () => undefined,
     fail: () => undefined,
@@ -131,89 +46,61 @@ function lambdaContext(requestId: string, deadline: number): Record<string, unkn
   };
 }
 
+/** Peak resident memory of this environment so far, in KiB (Lambda's `Max Memory Used`). */
+function maxRssKiB(): number {
+  return process.resourceUsage().maxRSS;
+}
+
 async function main(): Promise<void> {
   const entry = process.env.SOVEREIGN_DEV_ENTRY;
-  const dataDir = process.env.SOVEREIGN_DEV_DATA;
-  const table = process.env.SOVEREIGN_TABLE;
-  const timeoutMs = Number(process.env.SOVEREIGN_DEV_TIMEOUT_MS ?? 29_000);
-  if (!entry || !dataDir || !table) throw new Error('SOVEREIGN_DEV_ENTRY, SOVEREIGN_DEV_DATA and SOVEREIGN_TABLE must be set');
-
-  const dynamo = await startDynamo(dataDir);
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = `http://127.0.0.1:${dynamo.port}`;
-  await ensureTable(dynamo.port, table);
+  if (!entry) throw new Error('SOVEREIGN_DEV_ENTRY must be set');
+  // Before any extension code runs: the pipe is this environment's only way in.
+  const channel = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
 
   const module = (await import(pathToFileURL(entry).href)) as { handler?: Handler };
   const handler = module.handler;
   if (typeof handler !== 'function') throw new Error(`${entry} exports no handler function`);
 
   /** One invocation, as Lambda runs it: the result, or a function error with the message only. */
-  const invoke = async (eventJson: string, requestId?: string): Promise<InvocationResult & { invalidEvent?: true }> => {
+  const invoke = async ({ awsRequestId, eventJson, timeoutMs }: IncomingInvocation): Promise<InvocationResult> => {
     let event: unknown;
     try {
       event = JSON.parse(eventJson);
     } catch {
-      return { functionError: true, invalidEvent: true, json: JSON.stringify({ errorType: 'InvalidRequestContentException', errorMessage: 'the event is not JSON' }) };
+      return { functionError: true, json: JSON.stringify({ errorType: 'InvalidRequestContentException', errorMessage: 'the event is not JSON' }), maxRssKiB: maxRssKiB() };
     }
-    const id = requestId ?? requestIdOf(event) ?? randomUUID();
     try {
-      const result = await handler(event, lambdaContext(id, Date.now() + timeoutMs));
-      return { functionError: false, json: result === undefined ? 'null' : JSON.stringify(result) };
+      const result = await handler(event, lambdaContext(awsRequestId, Date.now() + timeoutMs));
+      const json = result === undefined ? 'null' : JSON.stringify(result);
+      if (json.length > LAMBDA_RESPONSE_BYTES / 3 && Buffer.byteLength(json) > LAMBDA_RESPONSE_BYTES) {
+        // Lambda's own refusal (the runtime API answers 413 to the runtime client).
+        return { functionError: true, json: JSON.stringify({ errorType: 'RequestEntityTooLarge', errorMessage: `Exceeded maximum allowed payload size (${LAMBDA_RESPONSE_BYTES} bytes).` }), maxRssKiB: maxRssKiB() };
+      }
+      return { functionError: false, json, maxRssKiB: maxRssKiB() };
     } catch (error) {
       const e = error instanceof Error ? error : new Error(String(error));
       // The message only: a stack may quote code near a secret; the runtime logs its own errors.
-      return { functionError: true, json: JSON.stringify({ errorType: e.name, errorMessage: e.message }) };
+      return { functionError: true, json: JSON.stringify({ errorType: e.name, errorMessage: e.message }), maxRssKiB: maxRssKiB() };
     }
   };
-
-  const server = createServer({ noDelay: true }, (req, res) => {
-    if (req.method !== 'POST' || req.url !== INVOKE_PATH) {
-      discardBody(req, res, LAMBDA_PAYLOAD_BYTES);
-      reply(res, 404, JSON.stringify({ errorType: 'ResourceNotFoundException', errorMessage: `no route ${req.method} ${req.url}` }));
-      return;
-    }
-    // Lambda's Invoke API refuses a payload over its limit the same way.
-    readLimitedBody(req, res, LAMBDA_PAYLOAD_BYTES, (read) => {
-      if (!read.ok) {
-        reply(res, 413, JSON.stringify({ errorType: 'RequestEntityTooLargeException', errorMessage: `the payload is larger than ${LAMBDA_PAYLOAD_BYTES} bytes` }));
-        return;
-      }
-      invoke(read.body.toString('utf8'), req.headers['x-amz-request-id'] as string | undefined).then(
-        (result) => {
-          if (result.invalidEvent) reply(res, 400, result.json);
-          else reply(res, 200, result.json, result.functionError ? { 'x-amz-function-error': 'Unhandled' } : {});
-        },
-        () => {
-          if (!res.headersSent) reply(res, 500, JSON.stringify({ errorType: 'ServiceException', errorMessage: 'invocation failed' }));
-          else res.destroy();
-        },
-      );
-    });
-    req.on('error', () => res.destroy());
-  });
-  server.keepAliveTimeout = 60_000;
-  server.headersTimeout = 65_000;
-  const port = await listen(server);
-  const channel = serveInvocations((eventJson) => invoke(eventJson));
-  const channelPort = await listen(channel);
+  serveInvocations(channel, invoke);
 
   let stopping = false;
   const stop = (code: number) => {
     if (stopping) return;
     stopping = true;
-    const done = () => process.exit(code);
-    setTimeout(done, 2000).unref();
-    server.closeAllConnections();
-    channel.close();
-    server.close(() => dynamo.server.close(done));
+    channel.destroy();
+    setTimeout(() => process.exit(code), 50).unref();
   };
   process.on('SIGTERM', () => stop(0));
-  // Ctrl-C reaches the whole process group; the supervisor decides when a tenant stops.
+  // Ctrl-C reaches the whole process group; the dev process decides when an environment stops.
   process.on('SIGINT', () => undefined);
   process.on('disconnect', () => stop(0));
   process.on('message', (message: { type?: string }) => {
     if (message?.type === 'shutdown') stop(0);
   });
-  send({ type: 'ready', port, channelPort, dynamoPort: dynamo.port });
+  channel.on('close', () => stop(0));
+  send({ type: 'ready' });
 }
 
 main().catch((error: unknown) => {
@@ -222,6 +109,6 @@ main().catch((error: unknown) => {
   // A path outside the tenant's confinement: name it (paths, never contents).
   if (e?.code === 'ERR_ACCESS_DENIED') message += ` (${e.permission ?? 'access'} ${e.resource ?? ''})`;
   send({ type: 'fatal', message });
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', tenant: process.env.SOVEREIGN_TENANT ?? null, message: `tenant process failed to start: ${message}` })}\n`);
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', tenant: process.env.SOVEREIGN_TENANT ?? null, message: `tenant environment failed to start: ${message}` })}\n`);
   setTimeout(() => process.exit(1), 50);
 });

@@ -58,6 +58,18 @@ describe('localTenantEnvironment', () => {
     expect(JSON.stringify(env)).not.toContain('real-secret');
   });
 
+  it('hands the tenant the data plane’s endpoint and its own session credentials, in Lambda’s variables', () => {
+    const credentials = { accessKeyId: 'ASIAEXAMPLEEXAMPLE00', secretAccessKey: 's'.repeat(40), sessionToken: 't'.repeat(128) };
+    const withData = localTenantEnvironment(project, record(), { sha256: 'a'.repeat(64), entry: '/p/.sovereign/artifacts/a/index.mjs' }, parent, { endpoint: 'http://127.0.0.1:4567', credentials });
+    expect(withData).toMatchObject({
+      AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:4567',
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_SESSION_TOKEN: credentials.sessionToken,
+    });
+    expect(JSON.stringify(withData)).not.toContain('real-secret');
+  });
+
   it('is a configuration the runtime accepts as it is', () => {
     const config = loadRuntimeConfig(env);
     expect(config).toMatchObject({ tenant: 'acme', stage: 'dev', tier: 'premium', secretsBackend: { kind: 'vault' }, generationSource: { kind: 'file' } });
@@ -73,5 +85,11 @@ describe('permissionArgs', () => {
     expect(args.filter((a) => a.startsWith('--allow-fs-write'))).toHaveLength(1);
     expect(args.some((a) => a.includes('/p/.sovereign/keys/') && !a.endsWith('acme.key'))).toBe(false);
     expect(args.some((a) => a === '--allow-fs-read=/p' || a === '--allow-fs-read=/p/.sovereign')).toBe(false);
+  });
+
+  it('grants no addons, child processes, workers or WASI', () => {
+    const args = permissionArgs({ artifactDir: '/p/.sovereign/artifacts/a', dataDir: '/p/.sovereign/data/acme', vault: '/p/.sovereign/vault/acme.vault', key: '/p/.sovereign/keys/acme.key' }, '/pkg');
+    expect(args.length).toBeGreaterThan(0);
+    expect(args.filter((a) => /^--allow-(addons|child-process|worker|wasi)/.test(a))).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * What one tenant's process is started with: its built artifact and an environment holding only
- * that tenant's runtime configuration, vault paths, data folder and dummy local AWS credentials.
+ * that tenant's runtime configuration, vault paths, data folder and the DynamoDB credentials the
+ * dev data plane issued to that tenant alone.
  * Pure where it can be (`tenantRuntimeConfig`, `localTenantEnvironment`); `prepareLaunch` builds.
  */
 import { enabledDevSchedules, type DevSchedule } from './scheduler.js';
@@ -13,10 +14,12 @@ import { secretMappingExtension } from '../../../contract/secret-mapping.js';
 import { webhookSecretReference, type TenantRuntimeConfig } from '../../../contract/tenant-runtime-config.js';
 import type { Project } from '../../../project.js';
 import type { TenantRecord } from '../../../state/registry.js';
-import { TIERS, type Tier } from '../../../templates/tiers.js';
-import { tenantFunctionName, tenantTableName } from '../../../templates/names.js';
+import { FUNCTION_TIMEOUT_SECONDS, TIERS, type Tier } from '../../../templates/tiers.js';
+import type { PolicyExtension } from '../../../templates/policy.js';
+import { tenantFunctionName, tenantLogGroupName, tenantTableName } from '../../../templates/names.js';
 import { tenantKeyPath } from '../paths.js';
 import type { TenantLaunch } from './supervisor.js';
+import type { TenantCredentials } from './data-plane.js';
 import { routeSpecs, type RouteSpec } from './authorizer.js';
 
 export { webhookSecretReference };
@@ -56,17 +59,26 @@ export function tenantRuntimeConfig(project: Project, record: TenantRecord, opti
   return { extensions, secrets, config, webhookSecret: webhookSecretReference(record.stage, record.id), auth };
 }
 
+/** Where the tenant's DynamoDB is and the credentials it signs with (the dev data plane's). */
+export interface TenantDataAccess {
+  endpoint: string;
+  credentials: TenantCredentials;
+}
+
 /**
  * The complete environment of the tenant's process: the runtime's contract (`runtimeEnvironment`,
  * with the vault and a generation file, and the tuning variables a developer set on `sovereign dev`
  * itself) plus the local platform's. Nothing else is inherited: no other tenant's key, no real AWS
- * credentials (the local DynamoDB takes any), only `PATH` and locale from the parent.
+ * credentials, only `PATH` and locale from the parent. DynamoDB is the data plane's endpoint with
+ * the tenant's own session credentials, in the variables Lambda gives a function; without `data`
+ * (a runtime run on its own) the credentials are dummies.
  */
 export function localTenantEnvironment(
   project: Project,
   record: TenantRecord,
   artifact: { sha256: string; entry: string },
   parentEnv: Record<string, string | undefined> = process.env,
+  data?: TenantDataAccess,
 ): Record<string, string> {
   const paths = tenantDataPaths(project, record.id);
   const tier = (record.tier in TIERS ? record.tier : 'standard') as Tier;
@@ -85,15 +97,21 @@ export function localTenantEnvironment(
       tuning,
     }),
     SOVEREIGN_DEV_ENTRY: artifact.entry,
-    SOVEREIGN_DEV_DATA: paths.dir,
     AWS_REGION: project.config.region ?? 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    ...(data
+      ? {
+          AWS_ENDPOINT_URL_DYNAMODB: data.endpoint,
+          AWS_ACCESS_KEY_ID: data.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: data.credentials.secretAccessKey,
+          AWS_SESSION_TOKEN: data.credentials.sessionToken,
+        }
+      : { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' }),
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     AWS_LAMBDA_FUNCTION_NAME: tenantFunctionName(record.stage, record.id),
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(TIERS[tier].memorySize),
+    AWS_LAMBDA_LOG_GROUP_NAME: tenantLogGroupName(record.stage, record.id),
   };
   for (const name of ['PATH', 'LANG', 'LC_ALL', 'TZ', 'SYSTEMROOT']) {
     const value = parentEnv[name];
@@ -124,6 +142,8 @@ export interface BuiltArtifact {
   entry: string;
   /** The routes of its extensions, from the same manifests the bundle holds (for the gateway's authorizer). */
   routes: RouteSpec[];
+  /** Its extensions' declared permissions, from the same manifests (for the data plane's policy). */
+  extensions: PolicyExtension[];
   /** The manifests' schedules that are on for the tenant (for dev's scheduler). */
   schedules: DevSchedule[];
 }
@@ -135,22 +155,30 @@ export async function buildArtifact(project: Project, record: TenantRecord): Pro
   const bundle = await buildTenantBundle({ projectDir: project.root, extensionsDir: project.paths.extensions, extensions: record.extensions, sources });
   const packed = packArtifact(bundle, project.paths.artifacts);
   const manifests = sources.map((source) => source.manifest);
-  return { sha256: packed.sha256, entry: packed.entry, routes: routeSpecs(manifests), schedules: enabledDevSchedules(manifests, tenantRuntimeConfig(project, record).config) };
+  return {
+    sha256: packed.sha256,
+    entry: packed.entry,
+    routes: routeSpecs(manifests),
+    extensions: sources.map((source) => ({ name: source.name, permissions: source.manifest.permissions ?? [] })),
+    schedules: enabledDevSchedules(manifests, tenantRuntimeConfig(project, record).config),
+  };
 }
 
 /**
- * Node's permission model confines the tenant's process to its own files: it may read only this
- * package's code, its artifact, its vault and key, and its data folder, and write only its data
- * folder — another tenant's key or vault is `ERR_ACCESS_DENIED` even though the same OS user owns
- * it. `dynalite` keeps its table on disk through a native addon, hence `--allow-addons`.
+ * Node's permission model confines the tenant's environments to their own files: they may read
+ * only this package's code, the artifact, the tenant's vault and key, and its data folder, and
+ * write only its data folder — another tenant's key or vault is `ERR_ACCESS_DENIED` even though
+ * the same OS user owns it. Nothing else is granted: no native addons (`ERR_DLOPEN_DISABLED`), no
+ * child processes, workers or WASI (`ERR_ACCESS_DENIED`), and no `/proc` (so no other process's
+ * environment or memory). The tenant's DynamoDB is the dev process's data plane, so nothing native runs here, and a
+ * library dropped in the writable data folder cannot be loaded.
  */
 export function permissionArgs(paths: { artifactDir: string; dataDir: string; vault: string; key: string }, root = packageRoot()): string[] {
   const flags = process.allowedNodeEnvironmentFlags;
   // Newer Node spells it --permission; a Node without these flags runs the tenant unconfined.
   const permission = flags.has('--permission') ? '--permission' : flags.has('--experimental-permission') ? '--experimental-permission' : undefined;
-  if (!permission || !flags.has('--allow-addons') || !flags.has('--allow-fs-read')) return [];
-  // node-gyp-build probes /etc/alpine-release to pick dynalite's leveldb binary (musl or glibc).
-  const read = [join(root, 'dist'), join(root, 'package.json'), paths.artifactDir, paths.dataDir, paths.vault, paths.key, '/etc/alpine-release'];
+  if (!permission || !flags.has('--allow-fs-read')) return [];
+  const read = [join(root, 'dist'), join(root, 'package.json'), paths.artifactDir, paths.dataDir, paths.vault, paths.key];
   // Dependencies may be hoisted into any node_modules above the package; Node checks the real
   // path of what it loads, so a linked node_modules is granted where it really is too.
   for (let dir = root; ; dir = dirname(dir)) {
@@ -164,7 +192,6 @@ export function permissionArgs(paths: { artifactDir: string; dataDir: string; va
   }
   return [
     permission,
-    '--allow-addons',
     ...read.map((path) => `--allow-fs-read=${path}`),
     `--allow-fs-write=${paths.dataDir}`,
     // Both warnings restate this choice at every start.
@@ -172,21 +199,40 @@ export function permissionArgs(paths: { artifactDir: string; dataDir: string; va
   ];
 }
 
-/** Everything to start the tenant's process with. */
-export async function prepareLaunch(project: Project, record: TenantRecord, parentEnv: Record<string, string | undefined> = process.env): Promise<TenantLaunch & { routes: RouteSpec[]; schedules: DevSchedule[] }> {
+/**
+ * The function's timeout under `dev`: the template's (every tier), or `SOVEREIGN_DEV_TIMEOUT_MS`
+ * (milliseconds; for tests of the timeout itself).
+ */
+export function functionTimeoutMs(parentEnv: Record<string, string | undefined>): number {
+  const override = Number(parentEnv.SOVEREIGN_DEV_TIMEOUT_MS);
+  return Number.isInteger(override) && override > 0 ? override : FUNCTION_TIMEOUT_SECONDS * 1000;
+}
+
+/** Everything to start the tenant's environments with; `data` is where its DynamoDB is, and its credentials. */
+export async function prepareLaunch(
+  project: Project,
+  record: TenantRecord,
+  parentEnv: Record<string, string | undefined> = process.env,
+  data?: TenantDataAccess,
+): Promise<TenantLaunch & Pick<BuiltArtifact, 'routes' | 'extensions' | 'schedules'>> {
   await ensureWebhookSecret(project, record);
   const artifact = await buildArtifact(project, record);
   const paths = tenantDataPaths(project, record.id);
+  const tier = (record.tier in TIERS ? record.tier : 'standard') as Tier;
   return {
+    memoryMb: TIERS[tier].memorySize,
+    timeoutMs: functionTimeoutMs(parentEnv),
+    concurrency: TIERS[tier].reservedConcurrency,
     tenant: record.id,
     tier: record.tier,
     entry: artifact.entry,
     artifact: artifact.sha256,
     dataDir: paths.dir,
     logFile: paths.log,
-    env: localTenantEnvironment(project, record, artifact, parentEnv),
+    env: localTenantEnvironment(project, record, artifact, parentEnv, data),
     execArgv: parentEnv.SOVEREIGN_DEV_UNCONFINED === '1' ? [] : permissionArgs({ artifactDir: dirname(artifact.entry), dataDir: paths.dir, vault: paths.vault, key: paths.key }),
     routes: artifact.routes,
+    extensions: artifact.extensions,
     schedules: artifact.schedules,
   };
 }

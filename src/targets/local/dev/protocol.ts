@@ -1,10 +1,7 @@
-/** What the supervisor and a tenant's host process say to each other. */
+/** What the dev process and an execution environment say to each other over IPC (invocations go over the pipe of `channel.ts`). */
 
-/** Messages a host sends its supervisor over IPC. */
+/** Messages an environment sends the dev process. */
 export type HostMessage =
-  /** `port`: the RIE-style HTTP invocation endpoint; `channelPort`: the gateway's framed channel (`channel.ts`). */
-  | { type: 'ready'; port: number; channelPort: number; dynamoPort: number }
+  /** The artifact is loaded: the environment takes invocations on its pipe. */
+  | { type: 'ready' }
   | { type: 'fatal'; message: string };
-
-/** The Lambda Runtime Interface Emulator's invocation path, served by every tenant process. */
-export const INVOKE_PATH = '/2015-03-31/functions/function/invocations';

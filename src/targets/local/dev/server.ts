@@ -1,6 +1,7 @@
 /**
- * `sovereign dev`: one process per tenant behind one loopback gateway, kept in step with the
- * project while it runs (tenants created or destroyed, extensions edited).
+ * `sovereign dev`: each tenant's function behind one loopback gateway, its execution environments
+ * started on demand and stopped when idle (`supervisor.ts`), kept in step with the project while
+ * it runs (tenants created or destroyed, extensions edited).
  *
  * While it runs, `.sovereign/dev.json` tells other commands where it is ({@link DevStateFile});
  * it is written atomically on every change and removed on shutdown.
@@ -13,14 +14,16 @@ import { writeFileAtomic } from '../../../fs/atomic.js';
 import type { Project } from '../../../project.js';
 import type { TenantRecord } from '../../../state/registry.js';
 import { listTenants, readTenant } from '../registry.js';
-import { Gateway, type GatewayRoute, type GatewayTenant } from './gateway.js';
+import { Gateway, SERVED, type GatewayRoute, type GatewayTenant } from './gateway.js';
 import { launchFingerprint, prepareLaunch, tenantDataPaths, tenantRuntimeConfig } from './launch.js';
+import { DataPlane, dataTenantFor, type TenantCredentials } from './data-plane.js';
+import { OFFLINE_ACCOUNT, OFFLINE_REGION } from '../../../isolation/inputs.js';
 import { DEV_ISSUER_PATH, devIssuer, type AuthSettings, type TenantAuth } from '../../../contract/auth.js';
 import { STAGE } from '../../../contract/names.js';
 import { JwtAuthorizer, RouteTable, configuredJwksUri, issuerKeys, type IssuerKeys } from './authorizer.js';
 import { isAlive, readDevState, type DevStateFile } from './state-file.js';
 import { secretCacheFromHealth } from './stats.js';
-import { TenantProcess, type SupervisorEvent } from './supervisor.js';
+import { TenantFunction, type FunctionEvent } from './supervisor.js';
 import { bucketForTier, type TokenBucket } from './throttle.js';
 import { DevScheduler, devSchedulerClock, type DevSchedule } from './scheduler.js';
 
@@ -45,7 +48,16 @@ export interface DevServerOptions {
   onEvent?: (event: DevEvent) => void;
   /** Environment the tenant processes' tuning variables are read from (default `process.env`). */
   env?: Record<string, string | undefined>;
+  /** An execution environment idle this long is stopped (default {@link DEFAULT_IDLE_MS}). */
+  idleMs?: number;
+  /** Keep one environment per tenant running even when idle (and start it with `dev`). */
+  warm?: boolean;
 }
+
+/** How long an idle execution environment is kept (Lambda keeps them minutes, not promised). */
+export const DEFAULT_IDLE_MS = 5 * 60_000;
+/** How often idle environments are looked for. */
+const REAP_MS = 1000;
 
 /**
  * Statuses of a registered tenant whose process `dev` runs. `dev` builds from the working tree, so
@@ -58,8 +70,8 @@ const HEALTH_POLL_MS = 5000;
 interface Entry {
   record: TenantRecord;
   fingerprint: string;
-  process: TenantProcess | undefined;
-  /** Status before a process exists (building, failed). */
+  process: TenantFunction | undefined;
+  /** Status before the function exists (building, failed). */
   status: string;
   bucket: TokenBucket;
   /** A rebuild is under way; changes queue behind it. */
@@ -69,6 +81,10 @@ interface Entry {
   /** The routes of the artifact the process runs (set just before it starts it). */
   routes: RouteTable | undefined;
   auth: TenantAuth;
+  /** Environments that crashed or timed out. */
+  restarts: number;
+  /** Its DynamoDB credentials, issued once and kept across restarts; revoked when it goes. */
+  credentials?: TenantCredentials;
   /** The schedules dev fires for it (from the artifact its process runs). */
   schedules: DevSchedule[];
 }
@@ -128,6 +144,8 @@ function every(ms: number, task: () => Promise<void>): () => void {
 
 export class DevServer {
   readonly gateway: Gateway;
+  /** Every tenant's DynamoDB, signed and checked against the tenant's own policy. */
+  readonly dataPlane: DataPlane;
   private readonly entries = new Map<string, Entry>();
   /** Stops the periodic polls. */
   private pollers: Array<() => void> = [];
@@ -143,6 +161,11 @@ export class DevServer {
   readonly scheduler: DevScheduler;
 
   constructor(private readonly options: DevServerOptions) {
+    this.dataPlane = new DataPlane({
+      region: options.project.config.region ?? OFFLINE_REGION,
+      account: OFFLINE_ACCOUNT,
+      onDenied: (denied) => this.emit('data denied', denied),
+    });
     this.gateway = new Gateway({
       port: options.port,
       throttle: options.throttle,
@@ -153,7 +176,7 @@ export class DevServer {
     });
     this.scheduler = new DevScheduler({
       // Suspended in the registry: no schedule fires, whatever the tenant's own (writable) marker says.
-      tenants: () => [...this.entries].filter(([id, entry]) => entry.record.status !== 'suspended' && this.gatewayTenant(id)?.status === 'running').map(([id, entry]) => ({ id, schedules: entry.schedules })),
+      tenants: () => [...this.entries].filter(([id, entry]) => entry.record.status !== 'suspended' && SERVED.has(this.gatewayTenant(id)?.status ?? '')).map(([id, entry]) => ({ id, schedules: entry.schedules })),
       invoke: (id, event) => this.gateway.invokeEvent(this.gatewayTenant(id)!, event),
       emit: (kind, fields) => this.emit(kind, fields),
       clock: devSchedulerClock(options.env ?? process.env),
@@ -200,16 +223,15 @@ export class DevServer {
     const entry = this.entries.get(id);
     if (!entry) return undefined;
     const p = entry.process;
-    const status = p ? p.status : entry.status;
+    // A rebuild that failed leaves the previous artifact serving; no artifact at all is a failure.
+    const status = p && entry.status !== 'building' ? p.status : entry.status;
     return {
       id,
       status,
       suspended: entry.record.status === 'suspended',
-      port: p?.port ?? null,
-      channelPort: p?.channelPort ?? null,
-      pid: p?.pid ?? null,
-      restarts: p?.restarts ?? 0,
-      restartAt: p?.restartAt ?? null,
+      pids: p?.pids ?? [],
+      restarts: entry.restarts,
+      invoke: (eventJson, options) => (p ? p.invoke(eventJson, options) : Promise.resolve({ kind: 'failed', message: `tenant "${id}" has no artifact` })),
       bucket: entry.bucket,
       logFile: entry.logFile,
       routes: entry.routes,
@@ -222,8 +244,8 @@ export class DevServer {
     return [...this.entries.keys()].sort();
   }
 
-  /** The processes, for the view and tests. */
-  process(id: string): TenantProcess | undefined {
+  /** The functions, for the view and tests. */
+  process(id: string): TenantFunction | undefined {
     return this.entries.get(id)?.process;
   }
 
@@ -248,6 +270,7 @@ export class DevServer {
       throw conflict(`sovereign dev is already running for this project (pid ${previous.pid}, port ${previous.port})`, `stop it first, or use its gateway at http://localhost:${previous.port}/`);
     }
     await this.loadIssuers();
+    await this.dataPlane.listen();
     await this.gateway.listen();
     this.writeState();
     this.tenantSignature = await this.readTenantSignature();
@@ -260,7 +283,13 @@ export class DevServer {
       this.pollers.push(every(POLL_MS * 2, () => this.pollExtensions()));
     }
     this.pollers.push(every(HEALTH_POLL_MS, () => this.pollHealth()));
+    this.pollers.push(every(REAP_MS, async () => this.reap()));
     this.scheduler.start();
+  }
+
+  /** Stops the environments idle for longer than the idle time. */
+  private reap(): void {
+    for (const entry of this.entries.values()) entry.process?.reap();
   }
 
   /** The dev issuer's key (created on first use) and the keys of the issuers the config names. */
@@ -273,17 +302,29 @@ export class DevServer {
     this.issuerKeys = await issuerKeys({ dev: { isDevIssuer: (issuer) => issuer.startsWith(prefix), jwks: this.devJwks }, jwksUri });
   }
 
-  private onSupervisorEvent(event: SupervisorEvent): void {
+  private onFunctionEvent(event: FunctionEvent): void {
+    const entry = this.entries.get(event.tenant);
     if (event.kind === 'started') {
-      const entry = this.entries.get(event.tenant);
       const record = entry?.record;
       const confined = (entry?.process?.launch.execArgv?.length ?? 0) > 0;
       const deployed = record?.deploys?.filter((d) => d.target === 'local' && d.outcome === 'success').at(-1)?.artifact;
-      this.emit('tenant started', { tenant: event.tenant, pid: event.pid, artifact: event.artifact.slice(0, 12), deployed: deployed === undefined ? 'never' : deployed === event.artifact ? 'same' : 'differs', confined: confined ? 'yes' : 'no', took: `${event.tookMs}ms` });
+      this.emit('environment started', {
+        tenant: event.tenant,
+        pid: event.pid,
+        init: `${event.initMs}ms`,
+        environments: event.environments,
+        artifact: event.artifact.slice(0, 12),
+        deployed: deployed === undefined ? 'never' : deployed === event.artifact ? 'same' : 'differs',
+        confined: confined ? 'yes' : 'no',
+      });
+    } else if (event.kind === 'init-failed') {
+      this.emit('environment failed', { tenant: event.tenant, reason: event.reason });
+    } else if (!this.stopping) {
+      if (event.reason === 'crash' || event.reason === 'timeout') {
+        if (entry) entry.restarts += 1;
+        this.emit(event.reason === 'crash' ? 'environment crashed' : 'environment timed out', { tenant: event.tenant, pid: event.pid, code: event.code ?? undefined, signal: event.signal ?? undefined });
+      } else this.emit('environment stopped', { tenant: event.tenant, pid: event.pid, reason: event.reason });
     }
-    else if (event.kind === 'crashed') {
-      this.emit('tenant crashed', { tenant: event.tenant, code: event.code ?? undefined, signal: event.signal ?? undefined, restarting_in: `${event.restartInMs}ms`, reason: event.reason });
-    } else if (event.kind === 'stopped' && !this.stopping) this.emit('tenant stopped', { tenant: event.tenant });
     this.scheduleStateWrite();
   }
 
@@ -299,6 +340,7 @@ export class DevServer {
       logFile: tenantDataPaths(this.project, record.id).log,
       routes: undefined,
       auth: this.callerRules(record),
+      restarts: 0,
       schedules: [],
     };
     this.entries.set(record.id, entry);
@@ -306,37 +348,39 @@ export class DevServer {
     await entry.busy;
   }
 
-  /** Builds the tenant's artifact and (re)starts its process with it. */
+  /** Builds the tenant's artifact and gives its function the new launch (environments start on demand). */
   private async launch(entry: Entry): Promise<void> {
     const id = entry.record.id;
-    const previousArtifact = entry.process?.launch.artifact;
+    const previous = entry.process?.launch;
     entry.status = 'building';
     let launch;
     try {
-      launch = await prepareLaunch(this.project, entry.record, this.options.env);
+      entry.credentials ??= this.dataPlane.issueCredentials(id);
+      launch = await prepareLaunch(this.project, entry.record, this.options.env, { endpoint: this.dataPlane.endpoint, credentials: entry.credentials });
+      // The policy of the extensions just built, before the process that runs them starts.
+      this.dataPlane.register(dataTenantFor(this.project, entry.record, launch.extensions, { account: OFFLINE_ACCOUNT, region: this.project.config.region ?? OFFLINE_REGION }));
     } catch (error) {
-      entry.status = 'failed';
+      entry.status = entry.process ? 'running' : 'failed';
       this.emit('tenant failed', { tenant: id, reason: (error as Error).message.split('\n')[0] });
       this.scheduleStateWrite();
       return;
     }
     if (this.stopping || this.entries.get(id) !== entry) return;
-    // Before the process runs the new artifact: a route it made public is refused for a moment
+    // Before an environment runs the new artifact: a route it made public is refused for a moment
     // rather than one it made private passing unverified.
     entry.routes = new RouteTable(launch.routes);
     entry.schedules = launch.schedules;
-    try {
-      if (!entry.process) {
-        entry.process = new TenantProcess(launch, (e) => this.onSupervisorEvent(e));
-        await entry.process.start();
-      } else if (launch.artifact !== previousArtifact || JSON.stringify(launch.env) !== JSON.stringify(entry.process.launch.env)) {
-        this.emit('tenant restarting', { tenant: id, artifact: launch.artifact.slice(0, 12) });
-        await entry.process.replace(launch);
-      }
+    const options = { idleMs: this.options.idleMs ?? DEFAULT_IDLE_MS, warm: this.options.warm ?? false };
+    if (!entry.process) {
+      entry.process = new TenantFunction(launch, options, (e) => this.onFunctionEvent(e));
+      this.emit('tenant ready', { tenant: id, artifact: launch.artifact.slice(0, 12), concurrency: launch.concurrency, memory: `${launch.memoryMb}MB`, timeout: `${launch.timeoutMs / 1000}s` });
       entry.status = 'running';
-    } catch {
-      // The supervisor reported the crash and retries with backoff.
-    }
+      if (options.warm) await entry.process.prewarm();
+    } else if (launch.artifact !== previous?.artifact || JSON.stringify(launch.env) !== JSON.stringify(previous.env) || launch.concurrency !== previous.concurrency) {
+      this.emit('tenant updated', { tenant: id, artifact: launch.artifact.slice(0, 12) });
+      entry.status = 'running';
+      await entry.process.replace(launch);
+    } else entry.status = 'running';
     this.scheduleStateWrite();
   }
 
@@ -352,6 +396,7 @@ export class DevServer {
     this.gateway.stats.delete(id);
     await entry.busy.catch(() => undefined);
     await entry.process?.stop();
+    await this.dataPlane.removeTenant(id);
     this.emit('tenant removed', { tenant: id, reason });
     this.scheduleStateWrite();
   }
@@ -440,15 +485,19 @@ export class DevServer {
     }
   }
 
-  /** Reads each running tenant's health for the secret cache figures, outside the gateway's counters. */
+  /**
+   * Reads the health of each tenant with an idle environment for the secret cache figures, outside
+   * the gateway's counters (never starting an environment, nor keeping one alive).
+   */
   private async pollHealth(): Promise<void> {
     if (this.stopping) return;
     await Promise.all(
       [...this.entries.keys()].map(async (id) => {
         const tenant = this.gatewayTenant(id);
-        if (tenant?.status !== 'running') return;
+        if (tenant === undefined || tenant.pids.length === 0) return;
         try {
-          const answer = await this.gateway.request(tenant, 'GET', '/_sovereign/health', 2000);
+          const answer = await this.gateway.request(tenant, 'GET', '/_sovereign/health');
+          if (answer.statusCode !== 200) return;
           const cache = secretCacheFromHealth(JSON.parse(answer.body.toString()));
           if (cache) this.gateway.statsFor(id).secretCache = cache;
         } catch {
@@ -464,7 +513,7 @@ export class DevServer {
     for (const id of this.tenantIds()) {
       const entry = this.entries.get(id)!;
       const t = this.gatewayTenant(id)!;
-      tenants[id] = { pid: t.pid, port: t.port, status: t.status, artifact: entry.process?.launch.artifact ?? null, dynamoPort: entry.process?.dynamoPort ?? null };
+      tenants[id] = { pid: t.pids[0] ?? null, pids: t.pids, status: t.status, artifact: entry.process?.launch.artifact ?? null };
     }
     return { pid: process.pid, port: this.port, startedAt: this.startedAt.toISOString(), tenants };
   }
@@ -493,6 +542,7 @@ export class DevServer {
     this.scheduler.stop();
     if (this.stateWrite) clearTimeout(this.stateWrite);
     await Promise.all([...this.entries.values()].map(async (entry) => entry.process?.stop()));
+    await this.dataPlane.close();
     await this.gateway.close();
     const current = readDevState(this.project.paths.devState);
     if (!current || current.pid === process.pid) rmSync(this.project.paths.devState, { force: true });

@@ -11,8 +11,11 @@ export interface DevStateFile {
   /** The gateway's port: `http://localhost:<port>/t/<tenant>/…`. */
   port: number;
   startedAt: string;
-  /** Each tenant's process: pid and invocation port while running. */
-  tenants: Record<string, { pid: number | null; port: number | null; status: string; artifact: string | null; dynamoPort: number | null }>;
+  /**
+   * Each tenant's function: `pids` of its execution environments now (none while scaled to zero),
+   * `pid` the oldest of them.
+   */
+  tenants: Record<string, { pid: number | null; pids: number[]; status: string; artifact: string | null }>;
 }
 
 /** The file as written, or undefined when it is missing or not JSON. */

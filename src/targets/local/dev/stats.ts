@@ -92,7 +92,7 @@ export interface WindowFigures {
  * One tenant's figures in `GET /_sovereign/dev/stats`:
  *
  * ```json
- * { "tenant": "acme", "status": "running", "pid": 4242, "restarts": 0,
+ * { "tenant": "acme", "status": "running", "pid": 4242, "restarts": 0, "environments": 1,
  *   "requests": 1200, "errors": 3, "throttled": 40, "statusClasses": { "2xx": 1150, "4xx": 47, "5xx": 3 },
  *   "ratePerSecond": 98.4, "latencyMs": { "p50": 1.2, "p99": 7.9, "recentP99": 6.1 },
  *   "secretCache": { "hits": 90, "misses": 4, "hitRate": 0.957 },
@@ -110,8 +110,11 @@ export interface WindowFigures {
 export interface TenantStatsSnapshot {
   tenant: string;
   status: string;
+  /** The oldest execution environment's pid; null while the tenant is scaled to zero. */
   pid: number | null;
   restarts: number;
+  /** Execution environments running now (`dev` only). */
+  environments?: number;
   requests: number;
   errors: number;
   throttled: number;
@@ -305,7 +308,7 @@ export class TenantStats {
     return Math.round((sum / WINDOW_SECONDS) * 10) / 10;
   }
 
-  snapshot(process: { status: string; pid: number | null; restarts: number }, now = Date.now(), windowMinutes = WINDOW_MINUTES): TenantStatsSnapshot {
+  snapshot(process: { status: string; pid: number | null; restarts: number; environments?: number }, now = Date.now(), windowMinutes = WINDOW_MINUTES): TenantStatsSnapshot {
     const rate = this.ratePerSecond(now);
     const merged = new LatencyHistogram();
     merged.add(this.recent);
@@ -315,6 +318,7 @@ export class TenantStats {
       status: process.status,
       pid: process.pid,
       restarts: process.restarts,
+      ...(process.environments === undefined ? {} : { environments: process.environments }),
       requests: this.requests,
       errors: this.errors,
       throttled: this.throttled,

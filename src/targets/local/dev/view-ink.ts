@@ -9,6 +9,7 @@ import { formatDevEvent, viewRows, type DevView } from './view.js';
 const COLUMNS: Array<[key: string, title: string]> = [
   ['tenant', 'TENANT'],
   ['status', 'STATUS'],
+  ['environments', 'ENVS'],
   ['pid', 'PID'],
   ['rps', 'REQ/S'],
   ['requests', 'REQUESTS'],
@@ -19,7 +20,7 @@ const COLUMNS: Array<[key: string, title: string]> = [
   ['restarts', 'RESTARTS'],
 ];
 
-const statusColour: Record<string, string> = { running: 'green', crashed: 'red', failed: 'red', starting: 'yellow', building: 'yellow', stopping: 'gray', stopped: 'gray' };
+const statusColour: Record<string, string> = { running: 'green', idle: 'gray', crashed: 'red', failed: 'red', starting: 'yellow', building: 'yellow', stopping: 'gray', stopped: 'gray' };
 
 function Table({ stats, lines }: { stats: GatewayStatsDocument | undefined; lines: string[] }): ReactElement {
   const rows = stats ? viewRows(stats) : [];

@@ -17,11 +17,11 @@ describe('viewRows', () => {
       port: 4000,
       startedAt: '',
       tenants: [
-        { tenant: 'acme', status: 'running', pid: 7, restarts: 1, requests: 10, errors: 2, throttled: 3, statusClasses: {}, ratePerSecond: 2.5, latencyMs: { p50: 1, p99: 12.3, recentP99: 4.56 }, secretCache: { hits: 3, misses: 1, hitRate: 0.75 } },
+        { tenant: 'acme', status: 'running', pid: 7, environments: 3, restarts: 1, requests: 10, errors: 2, throttled: 3, statusClasses: {}, ratePerSecond: 2.5, latencyMs: { p50: 1, p99: 12.3, recentP99: 4.56 }, secretCache: { hits: 3, misses: 1, hitRate: 0.75 } },
         { tenant: 'globex', status: 'crashed', pid: null, restarts: 0, requests: 0, errors: 0, throttled: 0, statusClasses: {}, ratePerSecond: 0, latencyMs: { p50: null, p99: null, recentP99: null }, secretCache: null },
       ],
     });
-    expect(rows[0]).toMatchObject({ tenant: 'acme', status: 'running', pid: '7', rps: '2.5', errors: '2', throttled: '3', p99: '4.6ms', cache: '75%', restarts: '1' });
-    expect(rows[1]).toMatchObject({ tenant: 'globex', pid: '-', p99: '-', cache: '-' });
+    expect(rows[0]).toMatchObject({ tenant: 'acme', status: 'running', environments: '3', pid: '7', rps: '2.5', errors: '2', throttled: '3', p99: '4.6ms', cache: '75%', restarts: '1' });
+    expect(rows[1]).toMatchObject({ tenant: 'globex', environments: '0', pid: '-', p99: '-', cache: '-' });
   });
 });

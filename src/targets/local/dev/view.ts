@@ -56,6 +56,7 @@ export function viewRows(stats: GatewayStatsDocument): Array<Record<string, stri
     tenant: t.tenant,
     status: t.status,
     pid: t.pid === null ? '-' : String(t.pid),
+    environments: String(t.environments ?? (t.pid === null ? 0 : 1)),
     rps: t.ratePerSecond.toFixed(1),
     requests: String(t.requests),
     errors: String(t.errors),
