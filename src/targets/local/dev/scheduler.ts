@@ -1,6 +1,6 @@
 /**
  * `sovereign dev`'s scheduler: the local stand-in for the tenant stack's EventBridge Scheduler
- * schedules. For every running tenant it computes each schedule's next fire time from its
+ * schedules. For every tenant dev serves (idle ones too: the run starts an environment) it computes each schedule's next fire time from its
  * expression (UTC, the same parser as the manifest check and the template: a rate counts from when
  * dev first saw the schedule, as a new rate schedule on aws counts from its creation), and at that
  * time invokes the tenant with the event the schedule's `Input` carries (`Gateway.invokeEvent`).
