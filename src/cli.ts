@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, UserError, badInput } from './errors.js';
+import { ExitCode, UserError, badInput, environmentError } from './errors.js';
 import { stageProblem } from './names.js';
 import { Output } from './output/output.js';
 import { TARGET_NAMES } from './targets/names.js';
@@ -116,9 +116,12 @@ async function createContext(program: Command): Promise<CommandContext> {
     state() {
       return target.state();
     },
+    canConfirm() {
+      return globals.yes || interactive;
+    },
     async confirm(question) {
       if (globals.yes) return true;
-      if (!interactive) throw badInput(`${question} needs confirmation and there is no terminal to ask`, 'pass --yes (or set SOVEREIGN_YES=1) to confirm');
+      if (!interactive) throw badInput(`${question}: this needs confirmation, and there is no terminal to ask`, 'pass --yes (or set SOVEREIGN_YES=1) to confirm');
       const { createInterface } = await import('node:readline/promises');
       const rl = createInterface({ input: process.stdin, output: process.stderr });
       try {
@@ -250,8 +253,7 @@ export async function run(argv: string[]): Promise<number> {
     const input = await module.parse(command);
     const ctx = await createContext(program);
     out = ctx.out;
-    await module.run(ctx, input);
-    return ExitCode.ok;
+    return (await module.run(ctx, input)) ?? ExitCode.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
@@ -267,6 +269,12 @@ export async function run(argv: string[]): Promise<number> {
     if (error instanceof UserError) {
       printError(out, error.message, error.hint, error.exitCode, verbose ? error.stack : undefined);
       return error.exitCode;
+    }
+    // The user's machine, network or AWS setup said no: not a bug, and said as such.
+    const environment = environmentError(error);
+    if (environment) {
+      printError(out, environment.message, environment.hint, environment.exitCode, verbose && error instanceof Error ? error.stack : undefined);
+      return environment.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
     printError(out, message, verbose ? undefined : 'this is a bug in sovereign; run again with --verbose for the stack trace', ExitCode.failed, verbose && error instanceof Error ? error.stack : undefined);

@@ -153,6 +153,22 @@ describe('sovereign tenant deploy / diff --target aws (in process, mocked AWS)',
 });
 
 describe('sovereign tenant create --target aws (in process, mocked AWS)', () => {
+  it('refuses before it registers anything when the first deploy must confirm its IAM and cannot ask', async () => {
+    const db = new FakeDocumentTables();
+    const docs = mockClient(DynamoDBDocumentClient);
+    db.serve(docs);
+    try {
+      expect(await run(['tenant', 'create', 'initech', '-C', project])).toBe(2);
+      expect(stderr).toMatch(/^error: the first deploy of tenant "initech" creates its IAM role and policies \(every first deploy creates them\): this needs confirmation, and there is no terminal to ask$/m);
+      expect(stderr).toMatch(/^hint: pass --yes to confirm it, or create the tenant with --no-deploy/m);
+      expect(db.table('sovereign_dev_tenants').has(FakeDocumentTables.key('demo#tenant', 'initech'))).toBe(false);
+      expect(docs.calls().filter((c) => c.args[0].constructor.name !== 'GetCommand' && c.args[0].constructor.name !== 'QueryCommand')).toEqual([]);
+      expect(cfn.mock.calls()).toEqual([]);
+    } finally {
+      docs.restore();
+    }
+  });
+
   it('registers the tenant in the control-plane table and writes no local key or vault', async () => {
     const db = new FakeDocumentTables();
     const docs = mockClient(DynamoDBDocumentClient);

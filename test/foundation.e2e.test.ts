@@ -78,6 +78,7 @@ describe('tenant lifecycle on the local target', () => {
   it('refuses to destroy without --yes when there is no terminal, naming the flag', async () => {
     const result = await runCli(['tenant', 'destroy', 'acme'], { cwd: project });
     expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/^error: destroying tenant "acme" deletes its state, keys, secrets vault and data: this needs confirmation, and there is no terminal to ask$/m);
     expect(result.stderr).toMatch(/--yes/);
     expect(existsSync(join(project, '.sovereign', 'tenants', 'acme.json'))).toBe(true);
   });

@@ -75,6 +75,8 @@ describe('sovereign tenant diff (local target, built CLI)', () => {
     const before = await runCli(['tenant', 'diff', 'acme', '--exit-code'], { cwd: project });
     expect(before.exitCode, before.stderr).toBe(6);
     expect(before.stdout).toMatch(/never deployed/);
+    // Changes found are the command's result, not an error.
+    expect(before.stderr).not.toMatch(/error:/);
     const deployed = await runCli(['tenant', 'deploy', 'acme'], { cwd: project });
     expect(deployed.exitCode, deployed.stderr).toBe(0);
     const after = await runCli(['tenant', 'diff', 'acme', '--exit-code', '--json'], { cwd: project });

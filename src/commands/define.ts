@@ -11,7 +11,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import type { z } from 'zod';
-import { badInput, UserError } from '../errors.js';
+import { badInput, UserError, type ExitCodeValue } from '../errors.js';
 import type { CommandContext, CommandModule } from './types.js';
 import { usageError } from './usage-error.js';
 
@@ -74,7 +74,8 @@ export interface CommandDeclaration<A extends Arguments, O extends Options, I> {
   configure?: (command: Command) => void;
   /** Rules across fields (one excludes another): throws `badInput`, returns the input `run` receives. */
   refine?: (fields: Fields<A, O>) => I;
-  run(ctx: CommandContext, input: I): Promise<void>;
+  /** Resolves with the exit code when the result is not success (`diff --exit-code`: 6). */
+  run(ctx: CommandContext, input: I): Promise<ExitCodeValue | void>;
 }
 
 /** A schema of zod, declared without loading zod (see the module's comment). */

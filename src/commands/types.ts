@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { ExitCodeValue } from '../errors.js';
 import type { Output } from '../output/output.js';
 import type { Project } from '../project.js';
 import type { StateStore } from '../state/store.js';
@@ -33,6 +34,8 @@ export interface CommandContext {
    * exit 2 naming the flag.
    */
   confirm(question: string): Promise<boolean>;
+  /** Whether {@link confirm} can get an answer (--yes, or a terminal to ask on). */
+  canConfirm(): boolean;
 }
 
 /**
@@ -47,7 +50,8 @@ export interface CommandModule<Input = unknown> {
   configure(command: Command): void;
   /** The typed input from the values commander parsed; throws `badInput` (exit 2). */
   parse(command: Command): Promise<Input>;
-  run(ctx: CommandContext, input: Input): Promise<void>;
+  /** Resolves with the exit code when a result is not success (`diff --exit-code`: 6); else 0. */
+  run(ctx: CommandContext, input: Input): Promise<ExitCodeValue | void>;
 }
 
 /** Options every AWS-touching command shares, for a deep link between flags and env. */

@@ -143,6 +143,11 @@ export interface Target {
   diff(record: TenantRecord, build: TenantBuild): Promise<TenantDiff>;
   /** What destroying a tenant deletes, for the confirmation question. */
   readonly destroys: string;
+  /**
+   * What a new tenant's first deploy asks to confirm (its IAM), or undefined when it asks
+   * nothing: `tenant create` refuses before it writes anything when it could not ask.
+   */
+  readonly firstDeployAsks: string | undefined;
   /** Removes a tenant and everything the target holds of it; the audit log keeps its history. */
   destroy(request: DestroyRequest): Promise<DestroyOutcome>;
   /** The secrets service's backend and runtime notice; `mutating` prints where it writes first. */

@@ -2,7 +2,7 @@ import { createTenant } from '../../tenants/tenants.js';
 import type { Tier } from '../../config.js';
 import { resolveTenantAuth } from '../../contract/auth.js';
 import { TENANT_TIERS } from '../../contract/runtime-environment.js';
-import { ExitCode, UserError } from '../../errors.js';
+import { badInput, ExitCode, UserError } from '../../errors.js';
 import type { CommandContext } from '../types.js';
 import { arg, bool, defineCommand, oneOf, option, optional, text } from '../define.js';
 
@@ -38,6 +38,11 @@ export default defineCommand({
   async run(ctx, input) {
     const project = ctx.project();
     const tier = input.tier ?? project.config.defaults.tier;
+    // A first deploy that must ask, and cannot: refused before the tenant is registered.
+    const asks = input.deploy ? ctx.target().firstDeployAsks : undefined;
+    if (asks !== undefined && !ctx.canConfirm()) {
+      throw badInput(`the first deploy of tenant "${input.id}" creates ${asks}: this needs confirmation, and there is no terminal to ask`, `pass --yes to confirm it, or create the tenant with --no-deploy and deploy it later with \`sovereign tenant deploy ${input.id} --yes\``);
+    }
     await warnAboutScale(ctx, input.id, tier);
     const state = ctx.state();
     const record = await createTenant(state, ctx.globals.stage, {

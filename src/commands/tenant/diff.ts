@@ -1,4 +1,4 @@
-import { ExitCode, UserError } from '../../errors.js';
+import { ExitCode } from '../../errors.js';
 import { defineCommand, flag } from '../define.js';
 import { idArgument } from '../fields.js';
 
@@ -18,8 +18,7 @@ export default defineCommand({
     const build = await buildTenant(project, record);
     const result = await ctx.target().diff(record, build);
     ctx.out.result(result, () => formatTenantDiff(result));
-    if (exitCode && result.changed) {
-      throw new UserError(`tenant "${record.id}" has changes to deploy`, { exitCode: ExitCode.changes, hint: `deploy them with \`sovereign tenant deploy ${record.id}\`` });
-    }
+    // Changes found are a result (exit 6, as `git diff --exit-code`), not an error.
+    if (exitCode && result.changed) return ExitCode.changes;
   },
 });

@@ -3,7 +3,7 @@
  * with a hint; throttling is recognised for backoff. Messages carry the AWS error text only —
  * never request parameters, which could hold data.
  */
-import { ExitCode, UserError } from '../../errors.js';
+import { AWS_CREDENTIALS_HINT, environmentError, ExitCode, UserError } from '../../errors.js';
 
 export interface AwsErrorShape {
   name?: string;
@@ -82,10 +82,12 @@ export function isStackMissing(error: unknown): boolean {
 export function explainAwsError(error: unknown, doing: string): unknown {
   if (error instanceof UserError) return error;
   const message = (error as Error | undefined)?.message ?? String(error);
+  const environment = environmentError(error);
+  if (environment?.exitCode === ExitCode.badInput) return new UserError(`${environment.message} for ${doing}`, { exitCode: environment.exitCode, hint: environment.hint, cause: error });
   if (isCredentialsError(error)) {
     return new UserError(`no usable AWS credentials while ${doing}: ${message}`, {
       exitCode: ExitCode.denied,
-      hint: 'sign in (aws sso login, or set AWS_PROFILE / --profile), or in CI assume a role with aws-actions/configure-aws-credentials',
+      hint: AWS_CREDENTIALS_HINT,
       cause: error,
     });
   }

@@ -40,6 +40,7 @@ export function createAwsTarget(host: TargetHost): Target {
       return diffTenantOnAws({ session: sessionOf(), tenant: record.id, template: build.template, tags: tenantTags(build.inputs) });
     },
     destroys: 'its stack, table, function, API, role and log group, and schedules the deletion of its own KMS key',
+    firstDeployAsks: 'its IAM role and policies (every first deploy creates them)',
     async destroy(request) {
       const { offboardTenantOnAws } = await import('./destroy.js');
       const { record, result } = await offboardTenantOnAws(target.state(), {

@@ -31,6 +31,7 @@ export function createLocalTarget(host: TargetHost): Target {
       return diffLocalDeploy(record.id, record.deploys, { artifact: build.artifact.sha256, extensions: record.extensions, templateSha256: templateSha256(build.template) });
     },
     destroys: 'its state, keys, secrets vault and data',
+    firstDeployAsks: undefined,
     async destroy(request) {
       if (request.exportData || request.forceDeleteTable) host.out.warn('--export-data and --force-delete-table apply to the aws target; the local tenant\'s data folder is removed');
       const record = await destroyTenant(target.state(), request.tenant);

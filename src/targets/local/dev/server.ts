@@ -9,7 +9,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { conflict, notFound } from '../../../errors.js';
+import { conflict, ExitCode, notFound, UserError } from '../../../errors.js';
 import { writeFileAtomic } from '../../../fs/atomic.js';
 import type { Project } from '../../../project.js';
 import type { TenantRecord } from '../../../state/registry.js';
@@ -122,6 +122,18 @@ async function treeSignature(dir: string): Promise<string> {
   };
   await walk(dir);
   return parts.join('|');
+}
+
+/** The gateway's port could not be bound: the user's environment, said as such (exit 4 when taken). */
+function portRefused(error: unknown, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') {
+    return conflict(`port ${port} on 127.0.0.1 is already in use by another process`, `stop that process, or pick another port with --port <n> (--port 0 picks a free one; "dev": { "port": … } in sovereign.config.json sets the default)`);
+  }
+  if (code === 'EACCES') {
+    return new UserError(`port ${port} needs privileges this user does not have`, { exitCode: ExitCode.denied, hint: 'use a port above 1023 with --port <n> (--port 0 picks a free one)', cause: error });
+  }
+  return error;
 }
 
 /** Runs `task` every `ms` after the previous run finished (never two at once); returns a stop function. */
@@ -271,7 +283,11 @@ export class DevServer {
     }
     await this.loadIssuers();
     await this.dataPlane.listen();
-    await this.gateway.listen();
+    try {
+      await this.gateway.listen();
+    } catch (error) {
+      throw portRefused(error, this.options.port);
+    }
     this.writeState();
     this.tenantSignature = await this.readTenantSignature();
     await Promise.all(records.filter((r) => this.wanted(r)).map((r) => this.addTenant(r)));
