@@ -20,6 +20,7 @@ const sections = [
   ['api-keys', './api-keys.js', 'runApiKeysBench'],
   ['tenant-api', './tenant-api.js', 'runTenantApiBench'],
   ['data-plane', './data-plane.js', 'runDataPlaneBench'],
+  ['schedules', './schedules.js', 'runSchedulesBench'],
 ];
 
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;

@@ -65,8 +65,8 @@ describe('sovereign audit export', () => {
     const proof = JSON.parse(entries.get('iam/isolation-proof.json')!.toString()) as { ok: boolean; matrix: { tenants: string[]; crossTenantAllows: number; cells: Array<{ subject: string; target: string; kind: string; decision: string }> } };
     expect(proof).toMatchObject({ ok: true, matrix: { tenants: ['acme', 'globex'], crossTenantAllows: 0 } });
     const kinds = (subject: string, target: string) => proof.matrix.cells.filter((c) => c.subject === subject && c.target === target).map((c) => c.kind).sort();
-    expect(kinds('acme', 'globex')).toEqual(['extension', 'logs', 'parameters', 'secrets', 'table']);
-    expect(kinds('globex', 'acme')).toEqual(['extension', 'logs', 'parameters', 'secrets', 'table']);
+    expect(kinds('acme', 'globex')).toEqual(['extension', 'function', 'logs', 'parameters', 'secrets', 'table']);
+    expect(kinds('globex', 'acme')).toEqual(['extension', 'function', 'logs', 'parameters', 'secrets', 'table']);
     expect(proof.matrix.cells.every((c) => c.decision === 'denied')).toBe(true);
 
     const secrets = JSON.parse(entries.get('secrets/references.json')!.toString()) as { references: Array<Record<string, any>> };

@@ -111,7 +111,7 @@ describe('sovereign ext', () => {
     expect(validate.exitCode, validate.stderr).toBe(0);
     expect(JSON.parse(validate.stdout)).toEqual({
       ok: true,
-      extensions: [{ name: 'shipping-rates', version: '0.1.0', ok: true, problems: [], warnings: [], publicRoutes: [] }],
+      extensions: [{ name: 'shipping-rates', version: '0.1.0', ok: true, problems: [], warnings: [], publicRoutes: [], schedules: [] }],
     });
     const before = snapshotTree(dir);
     expect((await runCli(['ext', 'new', 'shipping-rates'], { cwd: dir })).exitCode).toBe(4);

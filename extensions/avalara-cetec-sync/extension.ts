@@ -30,6 +30,14 @@ export default defineExtension({
       response: statusResponseSchema,
     },
   ],
+  schedules: [
+    {
+      name: 'sync',
+      expression: 'rate(15 minutes)',
+      handler: 'scheduled-sync',
+      description: 'Continue or start the invoice sync every 15 minutes (one time budget per run)',
+    },
+  ],
   secrets: [
     { key: 'cetec_api_token', description: 'Cetec ERP preshared token' },
     { key: 'avalara_account_id', description: 'AvaTax account id' },

@@ -1,6 +1,6 @@
 /**
  * The extensions a bundle includes: each one's validated manifest (loaded by the extension
- * discovery), the handler files its routes name, and the hash of its source code.
+ * discovery), the handler files its routes and schedules name, and the hash of its source code.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ export interface ExtensionSource {
   dir: string;
   manifestFile: string;
   manifest: ExtensionManifest<unknown>;
-  /** Handler key → absolute file, for every handler the routes name. */
+  /** Handler key → absolute file, for every handler the routes and schedules name. */
   handlers: Array<{ key: string; file: string }>;
   /** SHA-256 over the extension's source files (tests excluded), for audits. */
   codeSha256: string;
@@ -26,9 +26,9 @@ function findSource(base: string): string | undefined {
   return SOURCE_EXTENSIONS.map((ext) => base + ext).find((file) => existsSync(file));
 }
 
-/** Handler file keys the routes name (`'create-quote#handler'` → `'create-quote'`). */
-export function handlerKeys(manifest: Pick<ExtensionManifest<unknown>, 'routes'>): string[] {
-  return [...new Set(manifest.routes.map((route) => route.handler.split('#')[0]!))].sort();
+/** Handler file keys the routes and schedules name (`'create-quote#handler'` → `'create-quote'`). */
+export function handlerKeys(manifest: Pick<ExtensionManifest<unknown>, 'routes' | 'schedules'>): string[] {
+  return [...new Set([...manifest.routes, ...(manifest.schedules ?? [])].map((entry) => entry.handler.split('#')[0]!))].sort();
 }
 
 /** Loads the named extensions from `extensionsDir`, in name order. */

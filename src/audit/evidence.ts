@@ -21,6 +21,7 @@ import type { IsolationInputs, IsolationMatrix } from '../isolation/matrix.js';
 import { OFFLINE_ACCOUNT, OFFLINE_REGION } from '../isolation/inputs.js';
 import { renderTenantPolicy, tenantStackName, renderTenantStack, tenantTags, TIERS } from '../templates/index.js';
 import { stackRoutesOf, type StackExtension } from '../templates/tenant-api.js';
+import { stackSchedulesOf } from '../templates/schedules.js';
 import { tenantSecretScope } from '../templates/secret-scope.js';
 import { tenantRuntimeConfig } from '../targets/local/dev/launch.js';
 import type { Project } from '../project.js';
@@ -292,7 +293,7 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
     sections.push({ id: 'extensions', title: 'Extension manifests and code hashes', status: 'not available', files: [], reason: `the extensions could not be loaded: ${extensionsProblem}` });
   }
   const broken = (loaded ?? []).filter((e) => e.status !== 'ok' || !e.manifest);
-  const policyExtensions: StackExtension[] | undefined = loaded && broken.length === 0 ? loaded.map((e) => ({ name: e.name, permissions: e.manifest!.permissions, routes: stackRoutesOf(e.manifest!.routes) })) : undefined;
+  const policyExtensions: StackExtension[] | undefined = loaded && broken.length === 0 ? loaded.map((e) => ({ name: e.name, permissions: e.manifest!.permissions, routes: stackRoutesOf(e.manifest!.routes), schedules: stackSchedulesOf(e.manifest!.schedules) })) : undefined;
   const extensionsBlocker = !loaded
     ? `the extensions could not be loaded: ${extensionsProblem}`
     : broken.length > 0

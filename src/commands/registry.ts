@@ -39,6 +39,7 @@ export const COMMANDS: CommandEntry[] = [
   { path: ['tenant', 'suspend'], summary: 'Suspend a tenant: extension routes answer 403 within about a second, data untouched', load: () => import('./tenant/suspend.js') },
   { path: ['tenant', 'resume'], summary: 'Resume a suspended tenant', load: () => import('./tenant/resume.js') },
   { path: ['tenant', 'status'], summary: 'Health, requests, errors, latency and secret-cache hit rate of one tenant', load: () => import('./tenant/status.js') },
+  { path: ['tenant', 'run'], summary: 'Run one schedule of a tenant now, with the event its schedule sends', load: () => import('./tenant/run.js') },
   { path: ['tenant', 'logs'], summary: 'A tenant\'s runtime log lines, readable and filterable (--follow)', load: () => import('./tenant/logs.js') },
   { path: ['tenant', 'offboard'], summary: 'Export data and audit bundle, destroy, and sign a deletion certificate', load: () => import('./tenant/offboard.js') },
   { path: ['tenant', 'certificate-verify'], summary: 'Check a deletion certificate and the files it names', load: () => import('./tenant/certificate-verify.js') },

@@ -133,3 +133,34 @@ describe('routePathProblems', () => {
     expect(routePathProblems('/a/b c')[0]).toMatch(/segment "b c"/);
   });
 });
+
+describe('validateManifest: schedules', () => {
+  const withSchedules = (schedules: unknown) => ({ ...base(), schedules });
+
+  it('accepts rate and cron schedules and turns them on by default', () => {
+    const result = validateManifest(withSchedules([{ name: 'sync', expression: 'rate(15 minutes)', handler: 'ping', payload: { full: false } }, { name: 'nightly', expression: 'cron(0 2 * * ? *)', handler: 'ping', enabled: false }]), { folderName: 'avalara' });
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.manifest.schedules.map((s) => [s.name, s.enabled])).toEqual([['sync', true], ['nightly', false]]);
+  });
+
+  it('names the schedule field and says how to write a bad expression', () => {
+    expect(problemsOf(withSchedules([{ name: 'sync', expression: 'rate(5 minute)', handler: 'ping' }]))).toEqual([
+      'schedules[0].expression: "rate(5 minute)" uses the singular "minute" with 5 (write rate(5 minutes))',
+    ]);
+    expect(problemsOf(withSchedules([{ name: 'sync', expression: 'cron(0 12 * * * *)', handler: 'ping' }]))[0]).toMatch(/^schedules\[0\]\.expression: .*exactly one of them must be "\?" \(e\.g\. cron\(0 12 \* \* \? \*\)/);
+  });
+
+  it('refuses bad names, duplicates, unknown members, a payload that is not JSON or too large', () => {
+    const problems = problemsOf(withSchedules([
+      { name: 'Nightly', expression: 'rate(1 day)', handler: 'ping' },
+      { name: 'sync', expression: 'rate(1 day)', handler: 'ping', timezone: 'Europe/Paris' },
+      { name: 'big', expression: 'rate(1 day)', handler: 'ping', payload: 'x'.repeat(9000) },
+      { name: 'fn', expression: 'rate(1 day)', handler: 'ping', payload: { f: 1n } },
+    ]));
+    expect(problems.join('\n')).toMatch(/schedules\[0\]\.name: name must be lower-case words/);
+    expect(problems.join('\n')).toMatch(/schedules\[1\]: Unrecognized key: "timezone"/);
+    expect(problems.join('\n')).toMatch(/schedules\[2\]\.payload: payload is 9002 characters as JSON; at most 8192/);
+    expect(problems.join('\n')).toMatch(/schedules\[3\]\.payload: payload must be JSON/);
+    expect(problemsOf(withSchedules([{ name: 'a', expression: 'rate(1 day)', handler: 'ping' }, { name: 'a', expression: 'rate(2 days)', handler: 'ping' }]))).toEqual(['schedules[1].name: "a" is declared twice']);
+  });
+});

@@ -3,7 +3,9 @@
  * cannot be expressed as field shapes: unique secrets, unique routes, tenant-confined IAM resources.
  */
 import { z } from 'zod';
-import type { ExtensionManifest, HttpMethod, PermissionStatement, RouteDefinition, SecretDeclaration } from '../runtime/extension.js';
+import type { ExtensionManifest, HttpMethod, PermissionStatement, RouteDefinition, ScheduleDefinition, SecretDeclaration } from '../runtime/extension.js';
+import { parseScheduleExpression } from '../contract/schedule-expression.js';
+import { SCHEDULE_NAME, SCHEDULE_NAME_MAX, SCHEDULE_PAYLOAD_MAX } from '../contract/schedules.js';
 import { extensionNameProblem, SECRET_KEY } from '../contract/names.js';
 import { SCOPE } from '../contract/auth.js';
 
@@ -12,6 +14,7 @@ export interface ValidManifest extends ExtensionManifest<unknown> {
   routes: Array<RouteDefinition & { auth: 'required' | 'public' }>;
   secrets: Array<SecretDeclaration & { required: boolean }>;
   permissions: Array<PermissionStatement & { effect: 'Allow' }>;
+  schedules: Array<ScheduleDefinition & { enabled: boolean }>;
 }
 
 export type ManifestValidation = { ok: true; manifest: ValidManifest } | { ok: false; problems: string[] };
@@ -163,6 +166,36 @@ const permissionSchema = z
   })
   .strict();
 
+const scheduleSchema = z
+  .object({
+    name: z
+      .string({ message: 'name must be a string' })
+      .max(SCHEDULE_NAME_MAX, `name must be at most ${SCHEDULE_NAME_MAX} characters`)
+      .regex(SCHEDULE_NAME, 'name must be lower-case words joined by "-" (e.g. "nightly-sync")'),
+    expression: z.string({ message: 'expression must be a string such as "rate(15 minutes)" or "cron(0 12 * * ? *)"' }),
+    handler: z
+      .string({ message: 'handler must be a string' })
+      .regex(HANDLER_REF, 'handler must name a file in handlers/ (kebab-case, no extension), optionally "#exportName"'),
+    payload: z.unknown().optional(),
+    enabled: z.boolean({ message: 'enabled must be true or false' }).default(true),
+    description: z.string().max(512, 'description must be at most 512 characters (EventBridge Scheduler\'s limit)').optional(),
+  })
+  .strict()
+  .superRefine((schedule, ctx) => {
+    const parsed = parseScheduleExpression(schedule.expression);
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', path: ['expression'], message: `${parsed.problem} (${parsed.hint})` });
+    if (schedule.payload !== undefined) {
+      let text: string | undefined;
+      try {
+        text = JSON.stringify(schedule.payload);
+      } catch {
+        text = undefined;
+      }
+      if (text === undefined) ctx.addIssue({ code: 'custom', path: ['payload'], message: 'payload must be JSON (objects, arrays, strings, numbers, booleans, null)' });
+      else if (text.length > SCHEDULE_PAYLOAD_MAX) ctx.addIssue({ code: 'custom', path: ['payload'], message: `payload is ${text.length} characters as JSON; at most ${SCHEDULE_PAYLOAD_MAX} (keep large inputs in the tenant's table or settings)` });
+    }
+  });
+
 /** The manifest schema (shape only; `validateManifest` adds the cross-field checks). */
 export const manifestSchema = z
   .object({
@@ -172,6 +205,7 @@ export const manifestSchema = z
     routes: z.array(routeSchema, { message: 'routes must be an array (it may be empty)' }),
     secrets: z.array(secretSchema).default([]),
     permissions: z.array(permissionSchema).default([]),
+    schedules: z.array(scheduleSchema, { message: 'schedules must be an array' }).default([]),
     config: zodSchema('config').optional(),
   })
   .strict();
@@ -214,6 +248,11 @@ export function validateManifest(value: unknown, options: { folderName?: string 
   manifest.secrets.forEach((secret, i) => {
     if (keys.has(secret.key)) problems.push(`secrets[${i}].key: "${secret.key}" is declared twice`);
     keys.add(secret.key);
+  });
+  const scheduleNames = new Set<string>();
+  manifest.schedules.forEach((schedule, i) => {
+    if (scheduleNames.has(schedule.name)) problems.push(`schedules[${i}].name: "${schedule.name}" is declared twice`);
+    scheduleNames.add(schedule.name);
   });
   const shapes = new Map<string, number>();
   manifest.routes.forEach((route, i) => {

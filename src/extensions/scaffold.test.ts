@@ -70,7 +70,7 @@ describe('scaffoldExtension', () => {
     scaffoldExtension({ extensionsDir, name: 'demo-ext' });
 
     const report = await validateExtensions(extensionsDir);
-    expect(report.extensions).toEqual([{ name: 'demo-ext', version: '0.1.0', ok: true, problems: [], warnings: [], publicRoutes: [] }]);
+    expect(report.extensions).toEqual([{ name: 'demo-ext', version: '0.1.0', ok: true, problems: [], warnings: [], publicRoutes: [], schedules: [] }]);
 
     writeFileSync(
       join(project, 'tsconfig.json'),

@@ -41,15 +41,32 @@ export default defineExtension({ name: 'strict', version: '1.0.0', description: 
       "[{ method: 'GET', path: '/a', handler: 'missing' }, { method: 'GET', path: '/b', handler: 'named#run' }, { method: 'POST', path: '/c', handler: 'broken' }]",
     ),
   );
+  write(
+    join(dir, 'timed', 'extension.ts'),
+    `import { defineExtension } from 'sovereign/runtime';
+export default defineExtension({ name: 'timed', version: '1.0.0', description: 'd', routes: [], schedules: [{ name: 'tick', expression: 'rate(1 hour)', handler: 'tick' }, { name: 'gone', expression: 'rate(1 day)', handler: 'missing', enabled: false }] });
+`,
+  );
+  write(join(dir, 'timed', 'handlers', 'tick.ts'), 'export const handler = async () => 1;\n');
   write(join(dir, 'bad', 'handlers', 'named.ts'), 'export const handler = () => 1;\nexport const other = 2;\n');
   write(join(dir, 'bad', 'handlers', 'broken.ts'), 'export const handler = (;\n');
   write(join(dir, 'bad', 'services', 'client.ts'), 'export const f = (ctx: any) => ctx.secrets.get("password");\n');
   write(join(dir, 'bad', 'test', 'bad.test.ts'), 'ctx.secrets.get("only_in_tests");\n');
   write(join(dir, 'bad', 'services', 'doc.ts'), "// e.g. ctx.secrets.get('in_a_comment')\n/* ctx.secrets.get('in_a_block') */\nexport {};\n");
 
+  it('checks the handler of each schedule and lists the schedules', async () => {
+    const report = await validateExtensions(dir, { only: ['timed'] });
+    const timed = report.extensions[0]!;
+    expect(timed.problems).toEqual(['schedules[1] (gone): handler file handlers/missing.ts does not exist']);
+    expect(timed.schedules).toEqual([
+      { name: 'tick', expression: 'rate(1 hour)', handler: 'tick', enabled: true },
+      { name: 'gone', expression: 'rate(1 day)', handler: 'missing', enabled: false },
+    ]);
+  });
+
   it('passes a correct extension and warns about nothing', async () => {
     const report = await validateExtensions(dir, { only: ['good'] });
-    expect(report).toEqual({ ok: true, extensions: [{ name: 'good', version: '1.0.0', ok: true, problems: [], warnings: [], publicRoutes: [] }] });
+    expect(report).toEqual({ ok: true, extensions: [{ name: 'good', version: '1.0.0', ok: true, problems: [], warnings: [], publicRoutes: [], schedules: [] }] });
   });
 
   it('reports the routes that answer anyone, and refuses scopes on them', async () => {

@@ -19,6 +19,8 @@ export interface ExtensionValidation {
   warnings: string[];
   /** Routes anyone may call (`auth: 'public'`), as `METHOD /<extension><path>`: reported so none is public by accident. */
   publicRoutes: string[];
+  /** Declared schedules (of a valid manifest), as the tenant stack and `sovereign dev` run them. */
+  schedules: Array<{ name: string; expression: string; handler: string; enabled: boolean; description?: string }>;
 }
 
 export interface ValidationReport {
@@ -90,9 +92,9 @@ export function secretReads(dir: string): Map<string, string[]> {
  * The routes and secrets of a manifest that failed validation, as far as they are readable, so
  * one run reports handler and secret problems too instead of one layer at a time.
  */
-function bestEffort(loaded: unknown): Pick<ValidManifest, 'routes' | 'secrets'> | undefined {
+function bestEffort(loaded: unknown): Pick<ValidManifest, 'routes' | 'secrets' | 'schedules'> | undefined {
   if (typeof loaded !== 'object' || loaded === null) return undefined;
-  const raw = loaded as { routes?: unknown; secrets?: unknown };
+  const raw = loaded as { routes?: unknown; secrets?: unknown; schedules?: unknown };
   const routes = (Array.isArray(raw.routes) ? raw.routes : []).filter(
     (r): r is ValidManifest['routes'][number] =>
       typeof r === 'object' && r !== null && ['method', 'path', 'handler'].every((k) => typeof (r as Record<string, unknown>)[k] === 'string'),
@@ -100,27 +102,38 @@ function bestEffort(loaded: unknown): Pick<ValidManifest, 'routes' | 'secrets'> 
   const secrets = (Array.isArray(raw.secrets) ? raw.secrets : [])
     .filter((s): s is { key: string; description?: string; required?: boolean } => typeof s === 'object' && s !== null && typeof (s as { key?: unknown }).key === 'string')
     .map((s) => ({ key: s.key, description: s.description ?? '', required: s.required ?? true }));
-  return { routes, secrets };
+  const schedules = (Array.isArray(raw.schedules) ? raw.schedules : []).filter(
+    (s): s is ValidManifest['schedules'][number] => typeof s === 'object' && s !== null && typeof (s as { handler?: unknown }).handler === 'string' && typeof (s as { name?: unknown }).name === 'string',
+  );
+  return { routes, secrets, schedules };
 }
 
-async function checkHandlers(ext: DiscoveredExtension, manifest: Pick<ValidManifest, 'routes'>): Promise<string[]> {
+/** Every handler reference of a manifest, each with the words that name where it is declared. */
+function handlerRefs(manifest: Pick<ValidManifest, 'routes' | 'schedules'>): Array<{ where: string; handler: string }> {
+  return [
+    ...manifest.routes.map((route, i) => ({ where: `routes[${i}] (${route.method} ${route.path})`, handler: route.handler })),
+    ...manifest.schedules.map((schedule, i) => ({ where: `schedules[${i}] (${schedule.name})`, handler: schedule.handler })),
+  ];
+}
+
+async function checkHandlers(ext: DiscoveredExtension, manifest: Pick<ValidManifest, 'routes' | 'schedules'>): Promise<string[]> {
   const problems: string[] = [];
   const cache = new Map<string, Promise<string[] | Error>>();
-  for (const [i, route] of manifest.routes.entries()) {
-    const { file, exportName } = parseHandlerRef(route.handler);
+  for (const { where, handler } of handlerRefs(manifest)) {
+    const { file, exportName } = parseHandlerRef(handler);
     const path = HANDLER_SOURCES.map((e) => join(ext.dir, 'handlers', file + e)).find((p) => existsSync(p));
     if (path === undefined) {
-      problems.push(`routes[${i}] (${route.method} ${route.path}): handler file handlers/${file}.ts does not exist`);
+      problems.push(`${where}: handler file handlers/${file}.ts does not exist`);
       continue;
     }
     if (!cache.has(path)) cache.set(path, exportsOf(path).catch((error: Error) => error));
     const exported = await cache.get(path)!;
     if (exported instanceof Error) {
       const text = (exported as { errors?: Array<{ text: string }> }).errors?.[0]?.text ?? exported.message.split('\n')[0];
-      problems.push(`routes[${i}] (${route.method} ${route.path}): handlers/${file}.ts does not compile: ${text}`);
+      problems.push(`${where}: handlers/${file}.ts does not compile: ${text}`);
     } else if (!exported.includes(exportName)) {
       problems.push(
-        `routes[${i}] (${route.method} ${route.path}): handlers/${file}.ts does not export "${exportName}"` +
+        `${where}: handlers/${file}.ts does not export "${exportName}"` +
           (exported.length > 0 ? ` (it exports ${exported.map((e) => `"${e}"`).join(', ')})` : ''),
       );
     }
@@ -184,6 +197,7 @@ export async function validateDiscovered(all: DiscoveredExtension[], only?: stri
       problems,
       warnings,
       publicRoutes,
+      schedules: (ext.manifest?.schedules ?? []).map((s) => ({ name: s.name, expression: s.expression, handler: s.handler, enabled: s.enabled, ...(s.description ? { description: s.description } : {}) })),
     });
   }
   return { ok: results.every((r) => r.ok), extensions: results };

@@ -12,6 +12,7 @@ import type { TenantRecord } from '../state/registry.js';
 import { tenantSecretScope } from '../templates/secret-scope.js';
 import { renderTenantStack, type TenantStackInputs } from '../templates/tenant-stack.js';
 import { stackRoutesOf } from '../templates/tenant-api.js';
+import { stackSchedulesOf } from '../templates/schedules.js';
 import type { CfnTemplate } from '../templates/cfn.js';
 import { awsConfigOf } from '../config.js';
 import { refusesTraffic } from '../lifecycle/apply.js';
@@ -34,7 +35,7 @@ export function tenantStackInputs(project: Project, record: TenantRecord, source
     stage: record.stage,
     tier: record.tier,
     artifactSha256,
-    extensions: sources.map((s) => ({ name: s.name, permissions: s.manifest.permissions ?? [], routes: stackRoutesOf(s.manifest.routes) })),
+    extensions: sources.map((s) => ({ name: s.name, permissions: s.manifest.permissions ?? [], routes: stackRoutesOf(s.manifest.routes), schedules: stackSchedulesOf(s.manifest.schedules) })),
     runtimeConfig,
     scope: tenantSecretScope({
       stage: record.stage,

@@ -7,11 +7,11 @@
  */
 import type { PolicyDocument, PolicyExtension, TenantSecretScope } from '../templates/policy.js';
 import { defaultSecretScope, renderTenantPolicy, partitionOf, RUNTIME_TABLE_ACTIONS } from '../templates/policy.js';
-import { secretsKeyAlias, tenantLogGroupName, tenantTableName } from '../templates/names.js';
+import { secretsKeyAlias, tenantFunctionName, tenantLogGroupName, tenantTableName } from '../templates/names.js';
 import { parseReference } from '../contract/reference.js';
 import { evaluatePolicies, type Decision, type RequestContext } from './policy-eval.js';
 
-export type ResourceKind = 'parameters' | 'secrets' | 'table' | 'logs' | 'extension' | 'stage-key';
+export type ResourceKind = 'parameters' | 'secrets' | 'table' | 'logs' | 'function' | 'extension' | 'stage-key';
 
 /** What a runtime could attempt on each kind of resource. */
 export const RUNTIME_ACTIONS: Record<Exclude<ResourceKind, 'extension'>, string[]> = {
@@ -19,6 +19,8 @@ export const RUNTIME_ACTIONS: Record<Exclude<ResourceKind, 'extension'>, string[
   secrets: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
   table: [...new Set([...RUNTIME_TABLE_ACTIONS, 'dynamodb:Scan', 'dynamodb:PartiQLSelect', 'dynamodb:DeleteTable'])].sort(),
   logs: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+  // What runs a tenant's handlers (a route's or a schedule's) as that tenant.
+  function: ['lambda:InvokeFunction'],
   'stage-key': ['kms:Decrypt'],
 };
 
@@ -84,6 +86,7 @@ export function tenantProbes(inputs: Omit<IsolationInputs, 'tenants'>, tenant: I
   add('table', table, RUNTIME_ACTIONS.table);
   add('table', `${table}/index/probe`, ['dynamodb:Query', 'dynamodb:Scan']);
   add('logs', `${arn}:logs:${region}:${account}:log-group:${tenantLogGroupName(stage, tenant.id)}:log-stream:probe`, RUNTIME_ACTIONS.logs);
+  add('function', `${arn}:lambda:${region}:${account}:function:${tenantFunctionName(stage, tenant.id)}`, RUNTIME_ACTIONS.function);
   // Extension resources: what the tenant's own extension statements grant it.
   for (const statement of policy.Statement) {
     if (!statement.Sid.startsWith('Ext')) continue;

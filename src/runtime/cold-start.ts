@@ -10,7 +10,9 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadRuntimeConfig, type RuntimeConfig } from './config.js';
 import { createExtensionScope, type ExtensionScope, type ExtensionScopeOptions } from './context.js';
 import { describeError, RuntimeConfigError } from './errors.js';
-import type { ExtensionManifest, RouteDefinition, RouteHandler } from './extension.js';
+import type { ExtensionManifest, RouteDefinition, RouteHandler, ScheduleHandler } from './extension.js';
+import { scheduleEnabledFor, withoutScheduleSettings } from '../contract/schedules.js';
+import type { ScheduleEntry } from './schedule.js';
 import type { GenerationReader } from './generation-reader.js';
 import type { LineWriter } from './log.js';
 import type { PaginateDeps } from './paginate.js';
@@ -55,6 +57,8 @@ export interface ExtensionState {
   error?: string;
   manifest?: ExtensionManifest<any>;
   scope?: ExtensionScope;
+  /** Declared schedules by name, each with its handler and whether it is on for the tenant. */
+  schedules?: Map<string, ScheduleEntry>;
 }
 
 /** What the router holds for one extension route. */
@@ -152,7 +156,9 @@ async function register(state: ExtensionState, entry: BundledExtension, host: Ex
   const { manifest, handlers } = await entry.load();
   if (!manifest || typeof manifest !== 'object' || !Array.isArray(manifest.routes)) throw new Error('the module has no extension manifest');
   if (manifest.name !== state.name) throw new Error(`the manifest is named "${manifest.name}", expected "${state.name}"`);
-  let config: unknown = host.config.tenantConfig.config[state.name] ?? {};
+  const settings: unknown = host.config.tenantConfig.config[state.name] ?? {};
+  // `_schedules` belongs to the platform (contract/schedules.ts), not to the extension's schema.
+  let config: unknown = withoutScheduleSettings(settings);
   if (manifest.config) {
     // Parsed once per cold start: zod's compiled fast path would cost more to generate than it saves.
     const parsed = manifest.config.safeParse(config, { jitless: true });
@@ -161,15 +167,25 @@ async function register(state: ExtensionState, entry: BundledExtension, host: Ex
     }
     config = parsed.data;
   }
-  const entries: Array<[RouteDefinition, RouteEntry]> = manifest.routes.map((route) => {
-    const [file, exportName = 'handler'] = route.handler.split('#') as [string, string?];
+  const handlerOf = (ref: string, what: string): unknown => {
+    const [file, exportName = 'handler'] = ref.split('#') as [string, string?];
     const module = handlers[file];
-    if (!module) throw new Error(`handler file handlers/${file} of ${route.method} ${route.path} is not in the artifact`);
+    if (!module) throw new Error(`handler file handlers/${file} of ${what} is not in the artifact`);
     const fn = module[exportName] ?? (exportName === 'handler' ? module.default : undefined);
     if (typeof fn !== 'function') throw new Error(`handlers/${file} has no function export "${exportName}"`);
+    return fn;
+  };
+  const entries: Array<[RouteDefinition, RouteEntry]> = manifest.routes.map((route) => {
+    const fn = handlerOf(route.handler, `${route.method} ${route.path}`);
     return [route, { extension: state, route, handler: fn as RouteHandler, key: `${route.method} ${route.path}` }];
   });
+  const schedules = new Map<string, ScheduleEntry>();
+  for (const definition of manifest.schedules ?? []) {
+    const handler = handlerOf(definition.handler, `schedule ${definition.name}`) as ScheduleHandler;
+    schedules.set(definition.name, { definition, handler, enabled: scheduleEnabledFor(definition, settings) });
+  }
   state.manifest = manifest;
+  state.schedules = schedules;
   state.scope = createExtensionScope({
     ...host.scope,
     extension: state.name,

@@ -60,9 +60,12 @@ export type RouteAuth = 'required' | 'public';
  * - `apiKey`: one of the tenant's API keys (`sovereign tenant keys create`). `subject` is the key's
  *   id (`key_…`), `claims` holds `name`.
  * - `anonymous`: a `public` route called without credentials checked (`subject` is null).
+ * - `schedule`: a run of one of the extension's schedules (EventBridge Scheduler on aws, `sovereign
+ *   dev`'s scheduler, or `sovereign tenant run`). `subject` is `<extension>.<schedule>`; no scopes,
+ *   no claims.
  */
 export interface CallerIdentity {
-  kind: 'jwt' | 'apiKey' | 'anonymous';
+  kind: 'jwt' | 'apiKey' | 'anonymous' | 'schedule';
   subject: string | null;
   readonly scopes: readonly string[];
   claims: Record<string, string>;
@@ -88,6 +91,51 @@ export interface PermissionStatement {
   resources: string[];
 }
 
+/**
+ * A schedule of the extension: its handler runs on its own, with the same context as a route's
+ * (`ctx.identity.kind` is `'schedule'`). On aws it is an EventBridge Scheduler schedule of the
+ * tenant's stack; under `sovereign dev` the dev server fires it; `sovereign tenant run
+ * <tenant> <extension>.<name>` runs it now.
+ */
+export interface ScheduleDefinition {
+  /** `^[a-z][a-z0-9]*(-[a-z0-9]+)*$`, at most 40 characters, unique in the extension. */
+  name: string;
+  /**
+   * EventBridge Scheduler's recurring expression, evaluated in UTC: `rate(15 minutes)`,
+   * `rate(1 hour)`, `cron(0 12 * * ? *)` (minutes hours day-of-month month day-of-week year).
+   */
+  expression: string;
+  /** A file in `handlers/`, as for routes (`'sync'` → `handlers/sync.ts`, export `handler`). */
+  handler: string;
+  /** JSON the handler receives as `run.payload` (at most 8 KiB as JSON). */
+  payload?: unknown;
+  /** Defaults to true; a tenant may turn a schedule on or off in its settings (`_schedules`). */
+  enabled?: boolean;
+  description?: string;
+}
+
+/** What a schedule handler receives. */
+export interface ScheduledRun<Payload = unknown> {
+  extension: string;
+  /** The schedule's name. */
+  schedule: string;
+  /** The schedule's payload (or the one `tenant run --payload` gave); undefined when there is none. */
+  payload: Payload;
+}
+
+/** A schedule handler: its result (JSON) is logged and returned to `tenant run`. */
+export type ScheduleHandler<Payload = unknown, Result = unknown, Config = Record<string, unknown>> = (
+  run: ScheduledRun<Payload>,
+  ctx: RouteContext<Config>,
+) => Result | Promise<Result>;
+
+/** Declares a schedule handler with a typed payload and result. */
+export function defineScheduleHandler<Payload = unknown, Result = unknown, Config = Record<string, unknown>>(
+  handler: ScheduleHandler<Payload, Result, Config>,
+): ScheduleHandler<Payload, Result, Config> {
+  return handler;
+}
+
 /** What `defineExtension` takes: the whole manifest of one extension. */
 export interface ExtensionManifest<Config = Record<string, unknown>> {
   /** The extension name, equal to its folder name (`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`, 2–40). */
@@ -98,6 +146,8 @@ export interface ExtensionManifest<Config = Record<string, unknown>> {
   routes: RouteDefinition[];
   secrets?: SecretDeclaration[];
   permissions?: PermissionStatement[];
+  /** Handlers that run on a schedule rather than on a request. */
+  schedules?: ScheduleDefinition[];
   /** Schema of the tenant-level settings of this extension (`ctx.config`). */
   config?: z.ZodType<Config>;
 }

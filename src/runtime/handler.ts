@@ -9,12 +9,20 @@ import { describeError } from './errors.js';
 import { normaliseEvent, problem, type HttpEventV2, type HttpResultV2, type IncomingRequest, type LambdaContextLike } from './http.js';
 import { stdoutWriter } from './log.js';
 import { TenantRuntime } from './request.js';
+import { asScheduledEvent, SCHEDULE_EVENT_SOURCE, type ScheduledEvent } from '../contract/schedules.js';
+import type { ScheduleRunResult } from './schedule.js';
 
 // The entry's signature types, importable from the entry itself.
 export type { BundledExtension, LambdaHandlerOptions } from './cold-start.js';
 
-/** The function Lambda invokes: one HTTP API or Function URL event in, its HTTP result out. */
-export type LambdaHandler = (event: HttpEventV2, context?: LambdaContextLike) => Promise<HttpResultV2>;
+/**
+ * The function Lambda invokes: one HTTP API or Function URL event in, its HTTP result out; or a
+ * scheduled event (`contract/schedules.ts`) in, the run's outcome out.
+ */
+export interface LambdaHandler {
+  (event: HttpEventV2, context?: LambdaContextLike): Promise<HttpResultV2>;
+  (event: ScheduledEvent, context?: LambdaContextLike): Promise<ScheduleRunResult>;
+}
 
 /** A handler with its runtime exposed (tests, the test kit and benchmarks inspect it). */
 export interface RuntimeHandler extends LambdaHandler {
@@ -69,8 +77,27 @@ export function createLambdaHandler(extensions: BundledExtension[], options: Lam
     ready = instance;
     return serve(instance, request);
   };
+  const scheduled = async (event: ScheduledEvent, context: LambdaContextLike | undefined): Promise<ScheduleRunResult | HttpResultV2> => {
+    const requestId = context?.awsRequestId || requestIdFallback();
+    let instance: TenantRuntime | undefined;
+    try {
+      instance = await runtime;
+    } catch {
+      instance = undefined;
+    }
+    if (instance === undefined) {
+      write(JSON.stringify({ time: new Date().toISOString(), level: 'error', message: 'scheduled event refused: the runtime did not start', requestId, fields: { extension: event.extension, schedule: event.schedule } }));
+      return { status: 'refused', extension: event.extension, schedule: event.schedule, requestId, reason: 'extension-unavailable', message: 'the tenant runtime failed to start or is misconfigured' };
+    }
+    return instance.runSchedule(event, requestId);
+  };
   // Not `async`: a warm request's promise is the route's own, handed back without another hop.
   const handler = ((event: HttpEventV2, context?: LambdaContextLike) => {
+    // Only a direct invocation sets a top-level `source`: API Gateway's events have none.
+    if ((event as { source?: unknown } | null)?.source === SCHEDULE_EVENT_SOURCE) {
+      const run = asScheduledEvent(event);
+      if (run !== undefined) return scheduled(run, context);
+    }
     const request = normaliseEvent(event, context, requestIdFallback);
     if (ready !== undefined) return serve(ready, request);
     if (failure) return Promise.resolve(problem(500, 'runtime-misconfigured', request, 'the tenant runtime is misconfigured; see the cold-start log line'));

@@ -21,6 +21,8 @@ import type { PaginateDeps } from './paginate.js';
 import { Redactor } from './redact.js';
 import { RuntimeMetrics } from './runtime-metrics.js';
 import { Router } from './router.js';
+import type { ScheduledEvent } from '../contract/schedules.js';
+import { runScheduledEvent, type ScheduleRunResult } from './schedule.js';
 import type { SecretFetcher } from './secrets/fetcher.js';
 import { SecretResolver } from './secrets/resolver.js';
 
@@ -155,6 +157,17 @@ export class TenantRuntime {
     } finally {
       this.clock.release();
     }
+  }
+
+  /** Runs the schedule a scheduled event names (after the generation check: a suspended tenant runs none). */
+  async runSchedule(event: ScheduledEvent, requestId: string): Promise<ScheduleRunResult> {
+    if (this.watcher.due()) await this.watcher.check().catch(() => undefined);
+    return runScheduledEvent(event, requestId, {
+      extensions: this.extensions,
+      suspended: this.watcher.suspended,
+      now: this.now,
+      log: (level, message, fields) => this.log(level, message, fields, requestId),
+    });
   }
 
   /** The request's unexpected failure as a logged 500. */

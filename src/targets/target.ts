@@ -21,6 +21,8 @@ import type { TelemetrySource } from '../telemetry/source.js';
 import type { TenantBuild } from '../fleet/tenant-build.js';
 import type { TenantDiff } from './diff.js';
 import type { IsolationMatrix } from '../isolation/matrix.js';
+import type { ScheduledEvent } from '../contract/schedules.js';
+import type { ScheduleRunResult } from '../runtime/schedule.js';
 
 /** How often the runtime reads its generation marker by default (`SOVEREIGN_GENERATION_INTERVAL_MS`). */
 export const DEFAULT_PICKUP_MS = RUNTIME_DEFAULTS.generationIntervalMs;
@@ -121,6 +123,14 @@ export interface ApiKeyStore {
   stageRevoke(tx: Transaction, tenant: TenantRecord, record: ApiKeyRecord, current: ApiKeyRecord[]): void;
 }
 
+/** One schedule run now (`tenant run`): the function's answer and where it ran. */
+export interface ScheduleRunOutcome {
+  /** E.g. `sovereign dev on port 4000` or `Lambda sovereign-prod-acme`. */
+  via: string;
+  /** The runtime's answer; `failed` also when the function itself failed (a crash, a timeout). */
+  run: ScheduleRunResult;
+}
+
 export interface Target {
   readonly name: TargetName;
   /** The tenant registry, the audit log and the lock. */
@@ -157,6 +167,11 @@ export interface Target {
   scaleWarnings(fleet: { tiers: Tier[]; httpApis: number }): Promise<ScaleNotice[]>;
   /** Evaluates every request a tenant's runtime could make against every other tenant's resources. */
   isolation(records: TenantRecord[], options: { only?: string }): Promise<IsolationMatrix>;
+  /**
+   * Runs one of the tenant's schedules now: invokes the tenant's function with `event`, the event
+   * its schedule sends (on aws the function itself; on local the running `sovereign dev`).
+   */
+  runSchedule(tenant: TenantRecord, event: ScheduledEvent): Promise<ScheduleRunOutcome>;
   /** Refuses commands that serve tenants on this machine where the target runs them elsewhere. */
   assertServesLocally(command: string): void;
 }

@@ -41,6 +41,11 @@ describe.skipIf(!cfnLint)('cfn-lint', () => {
         'tenant.json': renderTenantStack(tenant),
         'tenant-stage-key.json': renderTenantStack({ ...tenant, tableKey: 'stage', lambdaRuntime: 'nodejs22.x' }),
         'tenant-suspended.json': renderTenantStack({ ...tenant, suspended: true }),
+        // Schedules: their group, the scheduler role and one rate and one cron schedule.
+        'tenant-schedules.json': renderTenantStack({
+          ...tenant,
+          extensions: [{ ...tenant.extensions[0]!, schedules: [{ name: 'sync', expression: 'rate(15 minutes)', payload: { mode: 'incremental' } }, { name: 'weekly', expression: 'cron(0 3 ? * SUN *)' }] }],
+        }),
         // The JWT authorizer with its routes and the machine API; and the authorizer alone, without API keys.
         'tenant-jwt.json': renderTenantStack({ ...tenant, runtimeConfig: { ...tenant.runtimeConfig, auth: { ...JWT_AUTH, apiKeys: true } } }),
         'tenant-jwt-no-keys.json': renderTenantStack({ ...tenant, runtimeConfig: { ...tenant.runtimeConfig, auth: { ...JWT_AUTH, apiKeys: false } } }),

@@ -24,6 +24,7 @@ import type { RouteDefinition } from '../runtime/extension.js';
 import { extensionRoutePath, RUNTIME_PATHS } from '../runtime/openapi.js';
 import { getAtt, ref, sub, type CfnOutput, type CfnResource } from './cfn.js';
 import type { PolicyExtension } from './policy.js';
+import type { StackSchedule } from './schedules.js';
 
 /** A manifest route as the tenant's API needs it: no handler, no schemas. */
 export interface StackRoute {
@@ -38,6 +39,8 @@ export interface StackRoute {
 /** An enabled extension: its declared permissions (the role) and its routes (the API). */
 export interface StackExtension extends PolicyExtension {
   routes: StackRoute[];
+  /** Its schedules (`schedules.ts`); absent: none. */
+  schedules?: StackSchedule[];
 }
 
 /** The routes of a manifest as {@link StackRoute}s. */

@@ -24,6 +24,7 @@ import {
 } from './names.js';
 import { renderTenantPolicy, SECRETS_KEY_SIDS, type PolicyDocument, type TenantSecretScope } from './policy.js';
 import { TIERED_API_STAGES, tenantApiResources, type StackExtension } from './tenant-api.js';
+import { tenantScheduleResources } from './schedules.js';
 import { FUNCTION_TIMEOUT_SECONDS, isTier, TIERS, type Tier } from './tiers.js';
 
 /** Version of the template layout, recorded in the template's metadata. */
@@ -308,6 +309,7 @@ export function renderTenantStack(inputs: TenantStackInputs): CfnTemplate {
         },
       },
       ...api.resources,
+      ...tenantScheduleResources({ stage, tenant, extensions: inputs.extensions, settings: inputs.runtimeConfig.config, tags, ...(inputs.suspended ? { suspended: true } : {}) }),
     },
     Outputs: {
       ...api.outputs,

@@ -24,11 +24,14 @@ import { Redactor } from '../runtime/redact.js';
 import { createMemorySecretFetcher, type MemorySecretFetcher } from '../runtime/secrets/memory.js';
 import { SecretResolver } from '../runtime/secrets/resolver.js';
 import { apiGatewayEvent, type TestEventOptions } from './events.js';
+import { scheduledEvent, withoutScheduleSettings } from '../contract/schedules.js';
+import type { ScheduleRunResult } from '../runtime/schedule.js';
 import { startLocalTable, type LocalTable } from './dynalite.js';
 
 export { apiGatewayEvent, functionUrlEvent, type TestEventOptions } from './events.js';
 export { startLocalTable, type LocalTable } from './dynalite.js';
 export { createMemorySecretFetcher, type MemorySecretFetcher } from '../runtime/secrets/memory.js';
+export type { ScheduleRunResult } from '../runtime/schedule.js';
 
 export interface TestContextOptions {
   /** Tenant id (default `acme`). */
@@ -107,6 +110,14 @@ export interface TestContext {
    * and `handlers`). The caller is a JWT caller of the tenant unless `options.caller` says otherwise.
    */
   invoke(method: string, path: string, options?: TestInvokeOptions): Promise<TestResponse>;
+  /**
+   * Runs one of the extension's schedules through the real runtime, with the event EventBridge
+   * Scheduler sends (the manifest's payload unless `options.payload` is given). A schedule turned
+   * off (`enabled: false`, or `_schedules` in `config`) is refused as in production.
+   */
+  runSchedule(schedule: string, options?: { payload?: unknown }): Promise<ScheduleRunResult>;
+  /** Hands any event to the tenant's Lambda handler as Lambda would, and returns its answer. */
+  invokeEvent(event: unknown): Promise<unknown>;
   /** Stores an API key for the tenant as `sovereign tenant keys create` does; returns the key. */
   createApiKey(options?: { name?: string; scopes?: string[]; expiresAt?: string | null }): Promise<string>;
   /** Suspends or resumes the tenant as the generation marker would. */
@@ -133,7 +144,7 @@ export async function createTestContext(options: TestContextOptions): Promise<Te
     references[formatSecretMapping({ extension: options.extension, key })] = referenceOf(key);
   }
 
-  let config: unknown = options.config ?? {};
+  let config: unknown = withoutScheduleSettings(options.config ?? {});
   if (options.manifest?.config) config = options.manifest.config.parse(config);
   const redactor = new Redactor();
   const resolver = new SecretResolver({ backend: secretStore, redactor });
@@ -204,6 +215,12 @@ export async function createTestContext(options: TestContextOptions): Promise<Te
       let body: unknown = result.body;
       if (/json/.test(result.headers['content-type'] ?? '') && result.body !== '') body = JSON.parse(result.body);
       return { status: result.statusCode, headers: result.headers, body, text: result.body };
+    },
+    runSchedule(schedule, runOptions = {}) {
+      return runtimeHandler()(scheduledEvent(options.extension, schedule, runOptions.payload), { awsRequestId: `test-schedule-${schedule}` });
+    },
+    invokeEvent(event) {
+      return (runtimeHandler() as unknown as (e: unknown, c: object) => Promise<unknown>)(event, {});
     },
     async createApiKey(keyOptions = {}) {
       const [{ apiKeyItem }, { generateApiKey, hashApiKey }, { PutCommand }] = await Promise.all([

@@ -5,13 +5,12 @@
  * (call again to resume from the checkpoint).
  */
 import { defineHandler } from 'sovereign/runtime';
-import { createAvaTaxClient } from '../../avalara/services/avatax-client.js';
 import { avaTaxProblem } from '../../avalara/services/problems.js';
-import { cetecListUrl } from '../../cetec/services/cetec-client.js';
 import { cetecProblem } from '../../cetec/services/problems.js';
 import type { SyncConfig } from '../models/config.js';
 import { syncRequestSchema, type SyncState } from '../models/sync.js';
 import { runInvoiceSync } from '../services/invoice-sync.js';
+import { invoiceSyncDeps } from '../services/sync-deps.js';
 
 const publicState = ({ leaseUntil: _lease, ...state }: SyncState) => state;
 
@@ -24,29 +23,7 @@ export const handler = defineHandler<unknown, unknown, SyncConfig>(async (reques
       body: { title: 'Invalid sync request', status: 400, detail: parsed.error.issues.map((i) => i.message).join('; ') },
     };
   }
-  const [token, accountId, licenseKey] = await Promise.all([
-    ctx.secrets.get('cetec_api_token'),
-    ctx.secrets.get('avalara_account_id'),
-    ctx.secrets.get('avalara_license_key'),
-  ]);
-  const outcome = await runInvoiceSync(
-    {
-      db: ctx.db,
-      paginate: (options) => ctx.paginate(options),
-      avaTax: createAvaTaxClient({
-        baseUrl: ctx.config.avalaraBaseUrl,
-        accountId,
-        licenseKey,
-        maxRetries: ctx.config.avalaraMaxRetries,
-        appName: `sovereign-${ctx.extension}`,
-      }),
-      log: ctx.log,
-      metrics: ctx.metrics,
-      invoiceListUrl: cetecListUrl(ctx.config.cetecBaseUrl, 'invoice', token),
-      config: ctx.config,
-    },
-    parsed.data,
-  );
+  const outcome = await runInvoiceSync(await invoiceSyncDeps(ctx), parsed.data);
   switch (outcome.kind) {
     case 'complete':
       return { ...publicState(outcome.state), thisCall: outcome.thisCall };

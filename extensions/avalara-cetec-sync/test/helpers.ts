@@ -5,6 +5,7 @@ import { startFakeCetec, type FakeCetecOptions, type FakeCetec } from '../../../
 import manifest from '../extension.js';
 import * as syncInvoices from '../handlers/sync-invoices.js';
 import * as syncStatus from '../handlers/sync-status.js';
+import * as scheduledSync from '../handlers/scheduled-sync.js';
 
 export const CETEC_TOKEN = 'CANARY-sync-cetec-3c1f66a0';
 export const AVALARA_ACCOUNT = '2000777001';
@@ -26,7 +27,7 @@ export async function startSyncWorld(
   const t = await createTestContext({
     extension: 'avalara-cetec-sync',
     manifest,
-    handlers: { 'sync-invoices': syncInvoices, 'sync-status': syncStatus },
+    handlers: { 'sync-invoices': syncInvoices, 'sync-status': syncStatus, 'scheduled-sync': scheduledSync },
     secrets: { cetec_api_token: CETEC_TOKEN, avalara_account_id: AVALARA_ACCOUNT, avalara_license_key: AVALARA_KEY },
     config: { cetecBaseUrl: cetec.url, avalaraBaseUrl: avalara.url, timeBudgetMs: 0, ...config },
   });

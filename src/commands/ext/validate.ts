@@ -28,6 +28,7 @@ export default defineCommand({
         for (const problem of ext.problems) lines.push(`    ${problem}`);
         for (const warning of ext.warnings) lines.push(`    ${ctx.out.paint('yellow', 'warning:')} ${warning}`);
         for (const route of ext.publicRoutes) lines.push(`    public: ${route} answers callers without credentials`);
+        for (const schedule of ext.schedules) lines.push(`    schedule: ${ext.name}.${schedule.name} ${schedule.expression} → handlers/${schedule.handler}${schedule.enabled ? '' : ' (disabled)'}`);
       }
       return lines.join('\n');
     });

@@ -96,6 +96,11 @@ export function createAwsTarget(host: TargetHost): Target {
       const data = await inputs.isolationInputsFor(host.project(), records, { stage: host.globals.stage, account: identity.account, region });
       return isolation.isolationMatrixOnAws(sessionOf().clients.iam, data, options.only ? { only: options.only } : {});
     },
+    async runSchedule(tenant, event) {
+      const [{ runScheduleOnAws }, { lambdaClientFor }] = await Promise.all([import('./schedule-run.js'), import('./concurrency.js')]);
+      await sessionOf().announce();
+      return runScheduleOnAws(lambdaClientFor(sessionOf().settings), tenant, event);
+    },
     assertServesLocally(command) {
       throw badInput(`\`sovereign ${command}\` runs the local target`, 'on aws, tenants run in their own stacks; use `--target local`');
     },

@@ -68,6 +68,10 @@ export function createLocalTarget(host: TargetHost): Target {
       const data = await inputs.isolationInputsFor(host.project(), records, { stage: host.globals.stage, account: inputs.OFFLINE_ACCOUNT, region: host.globals.region ?? inputs.OFFLINE_REGION });
       return isolation.isolationMatrix(data, options.only ? { only: options.only } : {});
     },
+    async runSchedule(tenant, event) {
+      const { runScheduleThroughDev } = await import('./dev/scheduler-invoke.js');
+      return runScheduleThroughDev(host.project(), tenant.id, event);
+    },
     assertServesLocally() {
       // `sovereign dev` is this target's host.
     },

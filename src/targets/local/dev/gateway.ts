@@ -10,6 +10,7 @@
  * |---|---|
  * | `GET /_sovereign/dev/stats?minutes=<1–60>` | JSON {@link GatewayStatsDocument}: every tenant's counters, `window` over the last `minutes` (default 15) |
  * | `GET /_sovereign/dev/logs?tenant=<id>&since=<iso or epoch ms>&limit=<n>` | JSON `{ tenant, lines }`: the tenant's runtime log lines (parsed JSON) at or after `since`, the newest `limit` (default 200) |
+ * | `POST /_sovereign/dev/invoke` | runs one schedule of a running tenant now (`scheduler-invoke.ts`) |
  * | `GatewayOptions.routes` | e.g. `POST /_sovereign/billing/webhook` |
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -27,6 +28,7 @@ import { parseLogFileLines } from '../../../telemetry/lambda-log.js';
 import { MAX_WEBHOOK_BODY_BYTES, ReplayGuard } from '../../../runtime/webhook.js';
 import type { JwtAuthorizerContext, TenantAuth } from '../../../contract/auth.js';
 import type { AuthDecision, JwtAuthorizer, RouteTable } from './authorizer.js';
+import { DEV_INVOKE_MAX_BODY, DEV_INVOKE_PATH, isLoopbackAddress, parseDevInvokeRequest, type DevInvokeAnswer } from './scheduler-invoke.js';
 
 /** Lambda's synchronous payload limit; API Gateway refuses larger bodies too. */
 export const MAX_BODY_BYTES = LAMBDA_PAYLOAD_BYTES;
@@ -72,7 +74,7 @@ export interface GatewayTenant {
 }
 
 /** Statuses whose function is served (environments start on demand). */
-const SERVED = new Set(['idle', 'running', 'failed']);
+export const SERVED: ReadonlySet<string> = new Set(['idle', 'running', 'failed']);
 
 /** Lambda's answer to an invocation beyond the function's reserved concurrency. */
 const THROTTLED_BODY = '{"Reason":"ReservedFunctionConcurrentInvocationLimitExceeded","Type":"User","message":"Rate Exceeded."}';
@@ -480,6 +482,33 @@ export class Gateway {
     throw new Error(outcome.message);
   }
 
+  /** `POST /_sovereign/dev/invoke`: loopback connections only (no credential yet, see `scheduler-invoke.ts`). */
+  private serveInvoke(req: IncomingMessage, res: ServerResponse, path: string, requestId: string): void {
+    const refuse = (status: number, slug: string, title: string, detail: string) => writeResponse(res, gatewayProblem(status, slug, title, detail, path, requestId));
+    if (!isLoopbackAddress(req.socket.remoteAddress)) {
+      discardBody(req, res, MAX_BODY_BYTES);
+      refuse(403, 'not-loopback', 'Forbidden', `${DEV_INVOKE_PATH} answers connections from this machine only`);
+      return;
+    }
+    readLimitedBody(req, res, DEV_INVOKE_MAX_BODY, (read) => {
+      if (!read.ok) return refuse(413, 'payload-too-large', 'Content Too Large', `${DEV_INVOKE_PATH} takes bodies of at most ${DEV_INVOKE_MAX_BODY} bytes`);
+      const parsed = parseDevInvokeRequest(read.body);
+      if (!parsed.ok) return refuse(400, 'invalid-request', 'Bad Request', parsed.problem);
+      const tenant = this.options.tenant(parsed.request.tenant);
+      if (!tenant) return refuse(404, 'unknown-tenant', 'Not Found', `there is no tenant "${parsed.request.tenant}" on this dev server`);
+      if (!SERVED.has(tenant.status)) return refuse(503, 'tenant-unavailable', 'Service Unavailable', `tenant "${tenant.id}" is ${tenant.status}`);
+      // From the registry, as for its routes: the tenant's own marker is not the word on it.
+      if (tenant.suspended) return refuse(403, 'tenant-suspended', 'Forbidden', `tenant "${tenant.id}" is suspended`);
+      this.invokeEvent(tenant, parsed.request.event).then(
+        (answer) => {
+          const document: DevInvokeAnswer = { tenant: tenant.id, functionError: answer.functionError, result: JSON.parse(answer.json) as unknown };
+          writeResponse(res, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: `${JSON.stringify(document)}\n` });
+        },
+        (error: Error) => refuse(502, 'invocation-failed', 'Bad Gateway', `invoking tenant "${tenant.id}" failed: ${error.message}`),
+      );
+    });
+  }
+
   private handleLocal(req: IncomingMessage, res: ServerResponse, path: string, query: string, requestId: string, local: boolean): void {
     const method = (req.method ?? 'GET').toUpperCase();
     const params = new URLSearchParams(query);
@@ -513,6 +542,10 @@ export class Gateway {
         lines.push(parsed);
       }
       json(200, { tenant: tenant.id, lines: lines.slice(-limit) });
+      return;
+    }
+    if (method === 'POST' && path === DEV_INVOKE_PATH) {
+      this.serveInvoke(req, res, path, requestId);
       return;
     }
     const route = this.options.routes?.find((r) => r.method === method && r.path === path);

@@ -4,6 +4,7 @@
  * dev data plane issued to that tenant alone.
  * Pure where it can be (`tenantRuntimeConfig`, `localTenantEnvironment`); `prepareLaunch` builds.
  */
+import { enabledDevSchedules, type DevSchedule } from './scheduler.js';
 import { devIssuer, resolveTenantAuth, type AuthSettings } from '../../../contract/auth.js';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -143,6 +144,8 @@ export interface BuiltArtifact {
   routes: RouteSpec[];
   /** Its extensions' declared permissions, from the same manifests (for the data plane's policy). */
   extensions: PolicyExtension[];
+  /** The manifests' schedules that are on for the tenant (for dev's scheduler). */
+  schedules: DevSchedule[];
 }
 
 /** Builds and packs the tenant's bundle (runtime + only its enabled extensions). */
@@ -151,11 +154,13 @@ export async function buildArtifact(project: Project, record: TenantRecord): Pro
   const sources = await loadExtensionSources(project.paths.extensions, record.extensions);
   const bundle = await buildTenantBundle({ projectDir: project.root, extensionsDir: project.paths.extensions, extensions: record.extensions, sources });
   const packed = packArtifact(bundle, project.paths.artifacts);
+  const manifests = sources.map((source) => source.manifest);
   return {
     sha256: packed.sha256,
     entry: packed.entry,
-    routes: routeSpecs(sources.map((source) => source.manifest)),
+    routes: routeSpecs(manifests),
     extensions: sources.map((source) => ({ name: source.name, permissions: source.manifest.permissions ?? [] })),
+    schedules: enabledDevSchedules(manifests, tenantRuntimeConfig(project, record).config),
   };
 }
 
@@ -209,7 +214,7 @@ export async function prepareLaunch(
   record: TenantRecord,
   parentEnv: Record<string, string | undefined> = process.env,
   data?: TenantDataAccess,
-): Promise<TenantLaunch & Pick<BuiltArtifact, 'routes' | 'extensions'>> {
+): Promise<TenantLaunch & Pick<BuiltArtifact, 'routes' | 'extensions' | 'schedules'>> {
   await ensureWebhookSecret(project, record);
   const artifact = await buildArtifact(project, record);
   const paths = tenantDataPaths(project, record.id);
@@ -228,6 +233,7 @@ export async function prepareLaunch(
     execArgv: parentEnv.SOVEREIGN_DEV_UNCONFINED === '1' ? [] : permissionArgs({ artifactDir: dirname(artifact.entry), dataDir: paths.dir, vault: paths.vault, key: paths.key }),
     routes: artifact.routes,
     extensions: artifact.extensions,
+    schedules: artifact.schedules,
   };
 }
 

@@ -14,7 +14,7 @@ import { writeFileAtomic } from '../../../fs/atomic.js';
 import type { Project } from '../../../project.js';
 import type { TenantRecord } from '../../../state/registry.js';
 import { listTenants, readTenant } from '../registry.js';
-import { Gateway, type GatewayRoute, type GatewayTenant } from './gateway.js';
+import { Gateway, SERVED, type GatewayRoute, type GatewayTenant } from './gateway.js';
 import { launchFingerprint, prepareLaunch, tenantDataPaths, tenantRuntimeConfig } from './launch.js';
 import { DataPlane, dataTenantFor, type TenantCredentials } from './data-plane.js';
 import { OFFLINE_ACCOUNT, OFFLINE_REGION } from '../../../isolation/inputs.js';
@@ -25,6 +25,7 @@ import { isAlive, readDevState, type DevStateFile } from './state-file.js';
 import { secretCacheFromHealth } from './stats.js';
 import { TenantFunction, type FunctionEvent } from './supervisor.js';
 import { bucketForTier, type TokenBucket } from './throttle.js';
+import { DevScheduler, devSchedulerClock, type DevSchedule } from './scheduler.js';
 
 /** An event line of the dev server (`tenant acme started pid=…`). */
 export interface DevEvent {
@@ -84,6 +85,8 @@ interface Entry {
   restarts: number;
   /** Its DynamoDB credentials, issued once and kept across restarts; revoked when it goes. */
   credentials?: TenantCredentials;
+  /** The schedules dev fires for it (from the artifact its process runs). */
+  schedules: DevSchedule[];
 }
 
 /**
@@ -166,6 +169,8 @@ export class DevServer {
   /** The dev issuer's JWKS document and the keys of every issuer, from {@link DevServer.start}. */
   private devJwks: { keys: Array<Record<string, unknown>> } = { keys: [] };
   private issuerKeys: IssuerKeys | undefined;
+  /** Fires the running tenants' schedules (`scheduler.ts`). */
+  readonly scheduler: DevScheduler;
 
   constructor(private readonly options: DevServerOptions) {
     this.dataPlane = new DataPlane({
@@ -180,6 +185,13 @@ export class DevServer {
       authorizer: new JwtAuthorizer({ keys: (issuer) => this.issuerKeys?.(issuer) }),
       tenant: (id) => this.gatewayTenant(id),
       tenants: () => [...this.entries.keys()].sort().map((id) => this.gatewayTenant(id)!),
+    });
+    this.scheduler = new DevScheduler({
+      // Suspended in the registry: no schedule fires, whatever the tenant's own (writable) marker says.
+      tenants: () => [...this.entries].filter(([id, entry]) => entry.record.status !== 'suspended' && SERVED.has(this.gatewayTenant(id)?.status ?? '')).map(([id, entry]) => ({ id, schedules: entry.schedules })),
+      invoke: (id, event) => this.gateway.invokeEvent(this.gatewayTenant(id)!, event),
+      emit: (kind, fields) => this.emit(kind, fields),
+      clock: devSchedulerClock(options.env ?? process.env),
     });
   }
 
@@ -288,6 +300,7 @@ export class DevServer {
     }
     this.pollers.push(every(HEALTH_POLL_MS, () => this.pollHealth()));
     this.pollers.push(every(REAP_MS, async () => this.reap()));
+    this.scheduler.start();
   }
 
   /** Stops the environments idle for longer than the idle time. */
@@ -344,6 +357,7 @@ export class DevServer {
       routes: undefined,
       auth: this.callerRules(record),
       restarts: 0,
+      schedules: [],
     };
     this.entries.set(record.id, entry);
     entry.busy = this.launch(entry);
@@ -371,6 +385,7 @@ export class DevServer {
     // Before an environment runs the new artifact: a route it made public is refused for a moment
     // rather than one it made private passing unverified.
     entry.routes = new RouteTable(launch.routes);
+    entry.schedules = launch.schedules;
     const options = { idleMs: this.options.idleMs ?? DEFAULT_IDLE_MS, warm: this.options.warm ?? false };
     if (!entry.process) {
       entry.process = new TenantFunction(launch, options, (e) => this.onFunctionEvent(e));
@@ -540,6 +555,7 @@ export class DevServer {
     if (this.stopping) return;
     this.stopping = true;
     for (const stop of this.pollers) stop();
+    this.scheduler.stop();
     if (this.stateWrite) clearTimeout(this.stateWrite);
     await Promise.all([...this.entries.values()].map(async (entry) => entry.process?.stop()));
     await this.dataPlane.close();
