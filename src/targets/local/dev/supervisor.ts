@@ -26,6 +26,8 @@ export interface TenantLaunch {
   env: Record<string, string>;
   /** Node options of the process (the file-system permissions that confine it). */
   execArgv?: string[];
+  /** The Node executable (default: the one running `sovereign dev`). */
+  execPath?: string;
 }
 
 /** What a supervisor reports; the dev server turns these into event lines and the live view. */
@@ -115,6 +117,7 @@ export class TenantProcess {
       child = fork(this.hostScript, [], {
         env: this.launch.env,
         execArgv: this.launch.execArgv ?? [],
+        ...(this.launch.execPath ? { execPath: this.launch.execPath } : {}),
         stdio: ['ignore', logFd, logFd, 'ipc'],
         serialization: 'json',
       });
