@@ -24,6 +24,7 @@ import { discardBody, LAMBDA_PAYLOAD_BYTES, readLimitedBody } from './body.js';
 import { ROTATION_WEBHOOK_PATH } from '../../../contract/rotation-webhook.js';
 import { MAX_WEBHOOK_BODY_BYTES, ReplayGuard } from '../../../runtime/webhook.js';
 import type { JwtAuthorizerContext, TenantAuth } from '../../../contract/auth.js';
+import { devEndpointRefusal } from './state-file.js';
 import type { AuthDecision, JwtAuthorizer, RouteTable } from './authorizer.js';
 
 /** Lambda's synchronous payload limit; API Gateway refuses larger bodies too. */
@@ -115,6 +116,8 @@ export interface GatewayOptions {
   throttle?: boolean;
   /** Verifies the callers of every non-public route, as API Gateway's JWT authorizer does. */
   authorizer: JwtAuthorizer;
+  /** The bearer token dev's own endpoints (`/_sovereign/dev/*`) require (none: they refuse every caller); see {@link devEndpointRefusal}. */
+  devToken?: string;
 }
 
 function isLocalName(host: string): boolean {
@@ -464,6 +467,12 @@ export class Gateway {
     if (!local) {
       discardBody(req, res, MAX_BODY_BYTES);
       writeResponse(res, gatewayProblem(404, 'unknown-host', 'Not Found', `send requests to <tenant>.localhost:${this.port} or localhost:${this.port}/t/<tenant>/`, path, requestId));
+      return;
+    }
+    const refusal = devEndpointRefusal(path, req.headers.authorization, this.options.devToken ?? '');
+    if (refusal !== undefined) {
+      discardBody(req, res, MAX_BODY_BYTES);
+      writeResponse(res, gatewayProblem(401, 'dev-credential', 'Unauthorized', refusal, path, requestId, { 'www-authenticate': 'Bearer realm="sovereign dev"' }));
       return;
     }
     if (method === 'GET' && path === '/_sovereign/dev/stats') {
