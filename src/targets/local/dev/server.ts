@@ -5,6 +5,7 @@
  * While it runs, `.sovereign/dev.json` tells other commands where it is ({@link DevStateFile});
  * it is written atomically on every change and removed on shutdown.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -14,7 +15,8 @@ import type { Project } from '../../../project.js';
 import type { TenantRecord } from '../../../state/registry.js';
 import { listTenants, readTenant } from '../registry.js';
 import { Gateway, type GatewayRoute, type GatewayTenant } from './gateway.js';
-import { launchFingerprint, prepareLaunch, tenantDataPaths, tenantRuntimeConfig } from './launch.js';
+import { chooseTenantNode, launchFingerprint, prepareLaunch, tenantDataPaths, tenantRuntimeConfig, type BuiltArtifact, type TenantNode } from './launch.js';
+import { ArtifactBuilds, BuildsClosedError } from './builds.js';
 import { DEV_ISSUER_PATH, devIssuer, type AuthSettings, type TenantAuth } from '../../../contract/auth.js';
 import { STAGE } from '../../../contract/names.js';
 import { JwtAuthorizer, RouteTable, configuredJwksUri, issuerKeys, type IssuerKeys } from './authorizer.js';
@@ -136,10 +138,20 @@ export class DevServer {
   /** The dev issuer's JWKS document and the keys of every issuer, from {@link DevServer.start}. */
   private devJwks: { keys: Array<Record<string, unknown>> } = { keys: [] };
   private issuerKeys: IssuerKeys | undefined;
+  /** Every tenant's artifact, built once per distinct input (see builds.ts). */
+  readonly builds = new ArtifactBuilds<BuiltArtifact>();
+  /** The Node tenant processes run on, chosen in {@link DevServer.start}. */
+  node: TenantNode | undefined;
+  /**
+   * The credential of dev's own endpoints (`/_sovereign/dev/*`): made here, written only into
+   * `dev.json` (mode 0600), which no tenant process may read.
+   */
+  private readonly devToken = randomBytes(32).toString('base64url');
 
   constructor(private readonly options: DevServerOptions) {
     this.gateway = new Gateway({
       port: options.port,
+      devToken: this.devToken,
       throttle: options.throttle,
       routes: [...(options.routes ?? []), ...this.devIssuerRoutes()],
       authorizer: new JwtAuthorizer({ keys: (issuer) => this.issuerKeys?.(issuer) }),
@@ -235,11 +247,16 @@ export class DevServer {
     if (previous && previous.pid !== process.pid && isAlive(previous.pid)) {
       throw conflict(`sovereign dev is already running for this project (pid ${previous.pid}, port ${previous.port})`, `stop it first, or use its gateway at http://localhost:${previous.port}/`);
     }
+    this.node = chooseTenantNode(this.project, this.options.env ?? process.env);
     await this.loadIssuers();
+    if (this.stopping) return;
     await this.gateway.listen();
+    // stop() ran while the gateway was opening: it closed nothing yet.
+    if (this.stopping) return void (await this.gateway.close());
     this.writeState();
     this.tenantSignature = await this.readTenantSignature();
     await Promise.all(records.filter((r) => this.wanted(r)).map((r) => this.addTenant(r)));
+    if (this.stopping) return;
     // Current before anyone is told the server is ready.
     this.writeState();
     if (this.options.watch !== false) {
@@ -299,8 +316,10 @@ export class DevServer {
     entry.status = 'building';
     let launch;
     try {
-      launch = await prepareLaunch(this.project, entry.record, this.options.env);
+      if (this.stopping) return;
+      launch = await prepareLaunch(this.project, entry.record, this.options.env, { builds: this.builds, node: this.node });
     } catch (error) {
+      if (error instanceof BuildsClosedError || this.stopping) return;
       entry.status = 'failed';
       this.emit('tenant failed', { tenant: id, reason: (error as Error).message.split('\n')[0] });
       this.scheduleStateWrite();
@@ -451,7 +470,7 @@ export class DevServer {
       const t = this.gatewayTenant(id)!;
       tenants[id] = { pid: t.pid, port: t.port, status: t.status, artifact: entry.process?.launch.artifact ?? null, dynamoPort: entry.process?.dynamoPort ?? null };
     }
-    return { pid: process.pid, port: this.port, startedAt: this.startedAt.toISOString(), tenants };
+    return { pid: process.pid, port: this.port, startedAt: this.startedAt.toISOString(), token: this.devToken, tenants };
   }
 
   private scheduleStateWrite(): void {
@@ -463,20 +482,30 @@ export class DevServer {
   }
 
   private writeState(): void {
+    if (this.stopping) return;
     try {
-      writeFileAtomic(this.project.paths.devState, `${JSON.stringify(this.state(), null, 2)}\n`);
+      // It holds the credential of dev's own endpoints: readable by this user only.
+      writeFileAtomic(this.project.paths.devState, `${JSON.stringify(this.state(), null, 2)}\n`, { mode: 0o600 });
     } catch {
       // the state folder vanished; the next change writes again
     }
   }
 
-  /** Stops every tenant process, closes the gateway and removes `dev.json`. */
+  /**
+   * Stops every tenant process and esbuild, closes the gateway and removes `dev.json`. Safe at any
+   * moment, also while {@link DevServer.start} is still building and starting tenants: nothing
+   * builds or spawns once it was called, and what already runs is stopped (SIGTERM, then SIGKILL
+   * after the supervisor's grace period).
+   */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     for (const stop of this.pollers) stop();
     if (this.stateWrite) clearTimeout(this.stateWrite);
-    await Promise.all([...this.entries.values()].map(async (entry) => entry.process?.stop()));
+    const builds = this.builds.close();
+    // A restart under way when this began may spawn once more; the second round stops that one.
+    for (let round = 0; round < 2; round += 1) await Promise.all([...this.entries.values()].map(async (entry) => entry.process?.stop()));
+    await builds;
     await this.gateway.close();
     const current = readDevState(this.project.paths.devState);
     if (!current || current.pid === process.pid) rmSync(this.project.paths.devState, { force: true });
@@ -486,6 +515,24 @@ export class DevServer {
   killAll(): void {
     for (const entry of this.entries.values()) entry.process?.killNow();
   }
+}
+
+/**
+ * Calls `onExit` once when the process that started this one goes away (`sovereign dev &` from a
+ * shell that is then killed): the parent's death reparents this process, so `process.ppid`
+ * changes. Checked every `ms`; a process whose parent is already init (pid 1) has no launcher to
+ * watch. Returns a stop function.
+ */
+export function onParentExit(onExit: () => void, ms = 500): () => void {
+  const parent = process.ppid;
+  if (parent <= 1) return () => undefined;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onExit();
+  }, ms);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** Starts a dev server; the caller stops it. */
