@@ -239,6 +239,7 @@ export class DevServer {
 
   /** Starts the gateway and every tenant; resolves once each tenant is running or has failed. */
   async start(): Promise<void> {
+    this.node = chooseTenantNode(this.project, this.options.env ?? process.env);
     const records = listTenants(this.project.paths.tenants);
     for (const id of this.options.tenants ?? []) {
       if (!records.some((r) => r.id === id)) throw notFound(`tenant "${id}" does not exist`, 'list tenants with `sovereign tenant list`');
@@ -247,7 +248,6 @@ export class DevServer {
     if (previous && previous.pid !== process.pid && isAlive(previous.pid)) {
       throw conflict(`sovereign dev is already running for this project (pid ${previous.pid}, port ${previous.port})`, `stop it first, or use its gateway at http://localhost:${previous.port}/`);
     }
-    this.node = chooseTenantNode(this.project, this.options.env ?? process.env);
     await this.loadIssuers();
     if (this.stopping) return;
     await this.gateway.listen();
