@@ -98,7 +98,8 @@ export default defineCommand({
     const notice = tenantNodeNotice(node);
     if (notice) ctx.out.warn(notice);
     const ids = server.tenantIds();
-    show({ kind: 'dev ready', fields: { port: server.port, tenants: ids.join(',') || '-', node: node.version } });
+    const { built, shared } = server.builds.counts;
+    show({ kind: 'dev ready', fields: { port: server.port, tenants: ids.join(',') || '-', node: node.version, builds: built, shared_builds: shared } });
     const base = `http://localhost:${server.port}`;
     ctx.out.result(
       {
@@ -106,6 +107,8 @@ export default defineCommand({
         url: base,
         pid: process.pid,
         node: { path: node.path, version: node.version, source: node.source, lambdaRuntime: node.lambdaRuntime, matches: node.matches },
+        // Artifacts esbuild built, and tenants that got one already built (or in flight) instead.
+        builds: { built, shared },
         tenants: ids.map((id) => ({ id, url: `http://${id}.localhost:${server.port}/`, pathUrl: `${base}/t/${id}/` })) },
       () => {
         const lines = [`Serving ${ids.length} tenant(s) on ${base}  (Ctrl-C stops them all)`, `Tenant processes run on Node ${node.version} (${node.source === 'machine' ? "this machine's node" : `SOVEREIGN_DEV_NODE=${node.path}`})`];
