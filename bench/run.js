@@ -9,6 +9,7 @@ const sections = [
   ['secrets', './secrets.js', 'runSecretsBench'],
   ['runtime', './runtime.js', 'runRuntimeBench'],
   ['dev', './dev.js', 'runDevBench'],
+  ['dev-build', './dev-build.js', 'runDevBuildBench'],
   ['auth-gateway', './auth-gateway.js', 'runAuthGatewayBench'],
   ['sync', './sync.js', 'runSyncBench'],
   ['artifact', './artifact.js', 'runArtifactBench'],
