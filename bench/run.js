@@ -10,6 +10,7 @@ const sections = [
   ['runtime', './runtime.js', 'runRuntimeBench'],
   ['dev', './dev.js', 'runDevBench'],
   ['dev-lambda', './dev-lambda.js', 'runDevLambdaBench'],
+  ['dev-build', './dev-build.js', 'runDevBuildBench'],
   ['auth-gateway', './auth-gateway.js', 'runAuthGatewayBench'],
   ['sync', './sync.js', 'runSyncBench'],
   ['artifact', './artifact.js', 'runArtifactBench'],

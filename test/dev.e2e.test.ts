@@ -91,6 +91,8 @@ const env = { NO_COLOR: '1', SOVEREIGN_ACTOR: 'test@host', SOVEREIGN_LOCK_WAIT_M
 
 const devState = (): DevJson => JSON.parse(readFileSync(join(dir, '.sovereign', 'dev.json'), 'utf8')) as DevJson;
 const url = (path: string) => `http://127.0.0.1:${port}${path}`;
+/** dev's own endpoints, with the credential of dev.json as `tenant status` sends it. */
+const devFetch = (path: string) => fetch(url(path), { headers: { authorization: `Bearer ${(JSON.parse(readFileSync(join(dir, '.sovereign', 'dev.json'), 'utf8')) as { token: string }).token}` } });
 /** A request with `Host: <tenant>.localhost:<port>` (fetch does not let a caller set Host). */
 function viaHost(tenant: string, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Response> {
   return new Promise((resolve, reject) => {
@@ -166,7 +168,7 @@ describe('sovereign dev', { timeout: 120_000 }, () => {
   it('reports each tenant\'s secret cache from the health it polls', async () => {
     expect((await fetch(url('/t/globex/probe/token'))).status).toBe(200);
     const cache = await waitFor('globex\'s secret cache figures', async () => {
-      const stats = await json(await fetch(url('/_sovereign/dev/stats')));
+      const stats = await json(await devFetch('/_sovereign/dev/stats'));
       const globex = (stats.tenants as Array<{ tenant: string; secretCache: { hits: number; misses: number } | null }>).find((t) => t.tenant === 'globex');
       return globex?.secretCache ?? undefined;
     }, 15_000);
@@ -299,7 +301,7 @@ describe('sovereign dev', { timeout: 120_000 }, () => {
     expect(throttled[0]!.type).toBe('application/problem+json');
     expect(JSON.parse(throttled[0]!.body)).toMatchObject({ status: 429, type: expect.stringContaining('throttled') });
     expect((await fetch(url('/t/globex/probe/whoami'))).status).toBe(200);
-    const stats = await json(await fetch(url('/_sovereign/dev/stats')));
+    const stats = await json(await devFetch('/_sovereign/dev/stats'));
     const acme = (stats.tenants as Array<Record<string, unknown>>).find((t) => t.tenant === 'acme')!;
     expect(acme.throttled).toBe(throttled.length);
   });
@@ -367,12 +369,12 @@ describe('sovereign dev', { timeout: 120_000 }, () => {
   });
 
   it('serves runtime logs and stats for each tenant', async () => {
-    const logs = await json(await fetch(url('/_sovereign/dev/logs?tenant=globex')));
+    const logs = await json(await devFetch('/_sovereign/dev/logs?tenant=globex'));
     expect(Array.isArray(logs.lines)).toBe(true);
     expect((logs.lines as Array<Record<string, unknown>>).some((l) => l.message === 'rotation notice')).toBe(true);
     expect(JSON.stringify(logs)).not.toContain('globex-second-token');
     expect(existsSync(join(dir, '.sovereign', 'data', 'globex', 'runtime.log'))).toBe(true);
-    const stats = await json(await fetch(url('/_sovereign/dev/stats')));
+    const stats = await json(await devFetch('/_sovereign/dev/stats'));
     const globex = (stats.tenants as Array<Record<string, unknown>>).find((t) => t.tenant === 'globex')!;
     expect(globex.status).toBe('running');
     expect(Number(globex.requests)).toBeGreaterThan(0);

@@ -142,7 +142,10 @@ export default defineExtension({ name: 'late', version: '1.0.0', description: 'd
   }, 60_000);
 
   it('the invoke endpoint refuses a malformed body, an unknown tenant, and a tenant host', async () => {
-    const invoke = (body: unknown, path = '/_sovereign/dev/invoke') => fetch(`http://127.0.0.1:${dev!.port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    // dev's own endpoints take the token of dev.json; without it, nothing else is looked at.
+    const token = (JSON.parse(readFileSync(join(dir, '.sovereign', 'dev.json'), 'utf8')) as { token: string }).token;
+    const invoke = (body: unknown, path = '/_sovereign/dev/invoke', authorization = `Bearer ${token}`) => fetch(`http://127.0.0.1:${dev!.port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body: JSON.stringify(body) });
+    expect((await invoke({ tenant: 'acme', extension: 'ticker', schedule: 'manual' }, '/_sovereign/dev/invoke', '')).status).toBe(401);
     const bad = await invoke({ tenant: 'acme', extension: 'ticker', schedule: 'manual', extra: 1 });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ detail: 'unknown member "extra"' });

@@ -37,10 +37,11 @@ export default defineCommand({
     const port = input.port ?? project.config.dev.port;
     const { tenants } = input;
 
-    const [{ startDevServer }, { openDevView }, { billingGatewayRoute }] = await Promise.all([
+    const [{ DevServer, onParentExit }, { openDevView }, { billingGatewayRoute }, { tenantNodeNotice }] = await Promise.all([
       import('../targets/local/dev/server.js'),
       import('../targets/local/dev/view.js'),
       import('../targets/local/dev/billing-route.js'),
+      import('../targets/local/dev/launch.js'),
     ]);
     let demo: import('../targets/local/dev/demo.js').DemoSetup | undefined;
     let curlLines: ((port: number) => string[]) | undefined;
@@ -50,62 +51,92 @@ export default defineCommand({
       curlLines = demoCurlLines;
     }
 
-    let server: import('../targets/local/dev/server.js').DevServer | undefined;
     // The live table opens once the result is on stdout, so the two never interleave on a terminal.
     const live = ctx.out.interactive && !ctx.out.json;
     const pending: import('../targets/local/dev/server.js').DevEvent[] = [];
-    let view: import('../targets/local/dev/view.js').DevView | undefined = live ? undefined : await openDevView(ctx.out, () => server?.gateway.statsDocument());
+    let view: import('../targets/local/dev/view.js').DevView | undefined;
     const show = (event: import('../targets/local/dev/server.js').DevEvent) => (view ? view.event(event) : pending.push(event));
+    const server: import('../targets/local/dev/server.js').DevServer = new DevServer({
+      project,
+      port,
+      tenants: tenants?.length ? tenants : undefined,
+      throttle: input.throttle,
+      ...(input.idle === undefined ? {} : { idleMs: input.idle }),
+      warm: input.warm,
+      // Stripe-compatible billing events drive suspension and offboarding, as on the control plane.
+      routes: [billingGatewayRoute(project)],
+      onEvent: show,
+    });
+    if (!live) view = await openDevView(ctx.out, () => server.gateway.statsDocument());
+    // Listened for from the start: a signal while tenants still build or start stops them too.
     const stopped = new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));
       process.once('SIGTERM', () => resolve('SIGTERM'));
+      onParentExit(() => resolve('parent exited'));
     });
     // Children also leave on their own when this process dies (their IPC channel closes).
-    process.once('exit', () => server?.killAll());
+    process.once('exit', () => server.killAll());
+    const shutDown = async (signal: string) => {
+      show({ kind: 'dev stopping', fields: { signal } });
+      const force = () => server.killAll();
+      process.once('SIGINT', force);
+      process.once('SIGTERM', force);
+      // The supervisor's grace ends well before this; it is the last word on a child that hangs.
+      setTimeout(force, 8000).unref();
+      await server.stop();
+      await demo?.close();
+      if (!view) {
+        view = await openDevView(ctx.out, () => undefined);
+        for (const event of pending.splice(0)) view.event(event);
+      }
+      view.event({ kind: 'dev stopped', fields: {} });
+      await view.stop();
+    };
+    const starting = server.start();
+    starting.catch(() => undefined);
+    let early: string | undefined;
     try {
-      server = await startDevServer({
-        project,
-        port,
-        tenants: tenants?.length ? tenants : undefined,
-        throttle: input.throttle,
-        ...(input.idle === undefined ? {} : { idleMs: input.idle }),
-        warm: input.warm,
-        // Stripe-compatible billing events drive suspension and offboarding, as on the control plane.
-        routes: [billingGatewayRoute(project)],
-        onEvent: show,
-      });
+      early = await Promise.race([starting.then(() => undefined), stopped]);
     } catch (error) {
+      await server.stop().catch(() => undefined);
       await view?.stop();
       await demo?.close();
       throw error;
     }
+    if (early !== undefined) {
+      await shutDown(early);
+      return;
+    }
+    const node = server.node!;
+    const notice = tenantNodeNotice(node);
+    if (notice) ctx.out.warn(notice);
     const ids = server.tenantIds();
-    show({ kind: 'dev ready', fields: { port: server.port, tenants: ids.join(',') || '-' } });
+    const { built, shared } = server.builds.counts;
+    show({ kind: 'dev ready', fields: { port: server.port, tenants: ids.join(',') || '-', node: node.version, builds: built, shared_builds: shared } });
     const base = `http://localhost:${server.port}`;
     ctx.out.result(
-      { port: server.port, url: base, pid: process.pid, tenants: ids.map((id) => ({ id, url: `http://${id}.localhost:${server!.port}/`, pathUrl: `${base}/t/${id}/` })) },
+      {
+        port: server.port,
+        url: base,
+        pid: process.pid,
+        node: { path: node.path, version: node.version, source: node.source, lambdaRuntime: node.lambdaRuntime, matches: node.matches },
+        // Artifacts esbuild built, and tenants that got one already built (or in flight) instead.
+        builds: { built, shared },
+        tenants: ids.map((id) => ({ id, url: `http://${id}.localhost:${server.port}/`, pathUrl: `${base}/t/${id}/` })) },
       () => {
-        const lines = [`Serving ${ids.length} tenant(s) on ${base}  (Ctrl-C stops them all)`];
-        for (const id of ids) lines.push(`  ${id.padEnd(12)} http://${id}.localhost:${server!.port}/   ${base}/t/${id}/`);
-        if (curlLines) lines.push('Try:', ...curlLines(server!.port).map((l) => `  ${l}`));
-        else if (ids[0]) lines.push(`Try: curl http://${ids[0]}.localhost:${server!.port}/_sovereign/health`);
+        const lines = [`Serving ${ids.length} tenant(s) on ${base}  (Ctrl-C stops them all)`, `Tenant environments run on Node ${node.version} (${node.source === 'machine' ? "this machine's node" : `SOVEREIGN_DEV_NODE=${node.path}`})`];
+        for (const id of ids) lines.push(`  ${id.padEnd(12)} http://${id}.localhost:${server.port}/   ${base}/t/${id}/`);
+        if (curlLines) lines.push('Try:', ...curlLines(server.port).map((l) => `  ${l}`));
+        else if (ids[0]) lines.push(`Try: curl http://${ids[0]}.localhost:${server.port}/_sovereign/health`);
         else lines.push('No tenant yet: `sovereign tenant create <id>` in another terminal starts one here (or try `sovereign dev --demo`).');
         return lines.join('\n');
       },
     );
 
     if (!view) {
-      view = await openDevView(ctx.out, () => server?.gateway.statsDocument());
+      view = await openDevView(ctx.out, () => server.gateway.statsDocument());
       for (const event of pending.splice(0)) view.event(event);
     }
-    const signal = await stopped;
-    view.event({ kind: 'dev stopping', fields: { signal } });
-    const force = () => server?.killAll();
-    process.once('SIGINT', force);
-    process.once('SIGTERM', force);
-    await server.stop();
-    await demo?.close();
-    view.event({ kind: 'dev stopped', fields: {} });
-    await view.stop();
+    await shutDown(await stopped);
   },
 });

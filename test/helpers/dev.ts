@@ -10,6 +10,8 @@ export interface RunningDev {
   /** The gateway's port and the dev process's pid, from its `--json` result. */
   port: number;
   pid: number;
+  /** The whole `--json` result. */
+  result: Record<string, unknown>;
   /** Everything it wrote to stderr so far. */
   stderr(): string;
 }
@@ -38,12 +40,12 @@ export async function startDevCli(dir: string, env: Record<string, string>, args
   const ready = await waitFor('the dev server to be ready', () => {
     if (child.exitCode !== null && child.exitCode !== undefined) throw new Error(`dev exited: ${stderr}`);
     try {
-      return JSON.parse(stdout) as { port: number; pid: number };
+      return JSON.parse(stdout) as { port: number; pid: number } & Record<string, unknown>;
     } catch {
       return undefined;
     }
   }, 90_000);
-  return { child, port: ready.port, pid: ready.pid, stderr: () => stderr };
+  return { child, port: ready.port, pid: ready.pid, result: ready, stderr: () => stderr };
 }
 
 /** SIGKILLs the dev process (if still running) and every recorded pid still alive. */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Project } from '../../project.js';
 import { matchesLogFilter } from '../../telemetry/format.js';
 import { lineTime, type LogLine, type RuntimeFigures, type TelemetrySource } from '../../telemetry/source.js';
-import { runningDevState } from './dev/state-file.js';
+import { devEndpointHeaders, runningDevState } from './dev/state-file.js';
 
 export interface LocalTelemetryOptions {
   timeoutMs?: number;
@@ -26,7 +26,7 @@ export function localTelemetry(project: Project, options: LocalTelemetryOptions 
       if (!b) return undefined;
       try {
         const minutes = query.minutes === undefined ? '' : `?minutes=${query.minutes}`;
-        const answer = await fetch(`${b.url}/_sovereign/dev/stats${minutes}`, { signal: AbortSignal.timeout(timeout) });
+        const answer = await fetch(`${b.url}/_sovereign/dev/stats${minutes}`, { headers: devEndpointHeaders(b.dev), signal: AbortSignal.timeout(timeout) });
         if (!answer.ok) return undefined;
         const doc = (await answer.json()) as { port: number; startedAt: string; tenants: RuntimeFigures[] };
         return { source: `sovereign dev on port ${doc.port}`, since: doc.startedAt, tenants: doc.tenants };

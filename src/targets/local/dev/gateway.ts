@@ -27,6 +27,7 @@ import { ROTATION_WEBHOOK_PATH } from '../../../contract/rotation-webhook.js';
 import { parseLogFileLines } from '../../../telemetry/lambda-log.js';
 import { MAX_WEBHOOK_BODY_BYTES, ReplayGuard } from '../../../runtime/webhook.js';
 import type { JwtAuthorizerContext, TenantAuth } from '../../../contract/auth.js';
+import { devEndpointRefusal } from './state-file.js';
 import type { AuthDecision, JwtAuthorizer, RouteTable } from './authorizer.js';
 import { DEV_INVOKE_MAX_BODY, DEV_INVOKE_PATH, isLoopbackAddress, parseDevInvokeRequest, type DevInvokeAnswer } from './scheduler-invoke.js';
 
@@ -127,6 +128,8 @@ export interface GatewayOptions {
   throttle?: boolean;
   /** Verifies the callers of every non-public route, as API Gateway's JWT authorizer does. */
   authorizer: JwtAuthorizer;
+  /** The bearer token dev's own endpoints (`/_sovereign/dev/*`) require (none: they refuse every caller); see {@link devEndpointRefusal}. */
+  devToken?: string;
 }
 
 function isLocalName(host: string): boolean {
@@ -482,7 +485,7 @@ export class Gateway {
     throw new Error(outcome.message);
   }
 
-  /** `POST /_sovereign/dev/invoke`: loopback connections only (no credential yet, see `scheduler-invoke.ts`). */
+  /** `POST /_sovereign/dev/invoke`: loopback connections with the token of dev.json (checked in `handleLocal`, as every dev endpoint). */
   private serveInvoke(req: IncomingMessage, res: ServerResponse, path: string, requestId: string): void {
     const refuse = (status: number, slug: string, title: string, detail: string) => writeResponse(res, gatewayProblem(status, slug, title, detail, path, requestId));
     if (!isLoopbackAddress(req.socket.remoteAddress)) {
@@ -516,6 +519,12 @@ export class Gateway {
     if (!local) {
       discardBody(req, res, MAX_BODY_BYTES);
       writeResponse(res, gatewayProblem(404, 'unknown-host', 'Not Found', `send requests to <tenant>.localhost:${this.port} or localhost:${this.port}/t/<tenant>/`, path, requestId));
+      return;
+    }
+    const refusal = devEndpointRefusal(path, req.headers.authorization, this.options.devToken ?? '');
+    if (refusal !== undefined) {
+      discardBody(req, res, MAX_BODY_BYTES);
+      writeResponse(res, gatewayProblem(401, 'dev-credential', 'Unauthorized', refusal, path, requestId, { 'www-authenticate': 'Bearer realm="sovereign dev"' }));
       return;
     }
     if (method === 'GET' && path === '/_sovereign/dev/stats') {

