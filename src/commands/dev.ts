@@ -69,10 +69,15 @@ export default defineCommand({
     });
     if (!live) view = await openDevView(ctx.out, () => server.gateway.statsDocument());
     // Listened for from the start: a signal while tenants still build or start stops them too.
+    // The server stops at once (nothing more is built or spawned from here); the rest follows.
     const stopped = new Promise<string>((resolve) => {
-      process.once('SIGINT', () => resolve('SIGINT'));
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-      onParentExit(() => resolve('parent exited'));
+      const stop = (why: string) => {
+        void server.stop().catch(() => undefined);
+        resolve(why);
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      onParentExit(() => stop('parent exited'));
     });
     // Children also leave on their own when this process dies (their IPC channel closes).
     process.once('exit', () => server.killAll());

@@ -58,6 +58,8 @@ export interface DevServerOptions {
 
 /** How long an idle execution environment is kept (Lambda keeps them minutes, not promised). */
 export const DEFAULT_IDLE_MS = 5 * 60_000;
+/** Environments `--warm` starts at once. */
+const WARM_STARTS = 2;
 /** How often idle environments are looked for. */
 const REAP_MS = 1000;
 
@@ -247,8 +249,8 @@ export class DevServer {
     const entry = this.entries.get(id);
     if (!entry) return undefined;
     const p = entry.process;
-    // A rebuild that failed leaves the previous artifact serving; no artifact at all is a failure.
-    const status = p && entry.status !== 'building' ? p.status : entry.status;
+    // While a rebuild runs (or after one failed) the previous artifact keeps serving.
+    const status = p ? p.status : entry.status;
     return {
       id,
       status,
@@ -410,7 +412,7 @@ export class DevServer {
       entry.process = new TenantFunction(launch, options, (e) => this.onFunctionEvent(e));
       this.emit('tenant ready', { tenant: id, artifact: launch.artifact.slice(0, 12), concurrency: launch.concurrency, memory: `${launch.memoryMb}MB`, timeout: `${launch.timeoutMs / 1000}s` });
       entry.status = 'running';
-      if (options.warm) await entry.process.prewarm();
+      if (options.warm) await this.warmStart(entry.process);
     } else if (launch.artifact !== previous?.artifact || JSON.stringify(launch.env) !== JSON.stringify(previous.env) || launch.concurrency !== previous.concurrency) {
       this.emit('tenant updated', { tenant: id, artifact: launch.artifact.slice(0, 12) });
       entry.status = 'running';
@@ -577,8 +579,35 @@ export class DevServer {
    * builds or spawns once it was called, and what already runs is stopped (SIGTERM, then SIGKILL
    * after the supervisor's grace period).
    */
-  async stop(): Promise<void> {
-    if (this.stopping) return;
+  stop(): Promise<void> {
+    // Every caller waits for the one stop (a signal handler starts it, the command awaits it).
+    this.stopped ??= this.stopNow();
+    return this.stopped;
+  }
+
+  private stopped: Promise<void> | undefined;
+
+  /** `--warm` starts: {@link WARM_STARTS} at a time (a fleet's cold starts at once would fight for the cores). */
+  private warming = 0;
+  private readonly warmWaiting: Array<() => void> = [];
+
+  private async warmStart(fn: TenantFunction): Promise<void> {
+    while (this.warming >= WARM_STARTS) await new Promise<void>((resolve) => this.warmWaiting.push(resolve));
+    if (this.stopping) {
+      // Stopping: none of the waiting starts happens; each passes the word on.
+      this.warmWaiting.shift()?.();
+      return;
+    }
+    this.warming += 1;
+    try {
+      await fn.prewarm();
+    } finally {
+      this.warming -= 1;
+      this.warmWaiting.shift()?.();
+    }
+  }
+
+  private async stopNow(): Promise<void> {
     this.stopping = true;
     for (const stop of this.pollers) stop();
     this.scheduler.stop();

@@ -231,7 +231,7 @@ export class TenantFunction {
 
   /** Starts one environment now (`--warm`), resolving once it is ready or has failed. */
   async prewarm(): Promise<void> {
-    if (this.environments.size > 0) return;
+    if (this.stopped || this.environments.size > 0) return;
     await this.spawn(false).ready.catch(() => undefined);
   }
 
