@@ -198,7 +198,10 @@ export const handler = defineHandler(async () => ({ pad: 'x'.repeat(15 * 1024 * 
     lines.push(`| through the gateway to the tenant's warm environment | ${fmt(median(viaDev) * 1000, 0)} µs |`);
     lines.push(`| bare \`node:http\` | ${fmt(median(viaBare) * 1000, 0)} µs |`, '');
 
-    // 4. B's latency, quiet and while A's clients ask for 15 MB results (each refused with 502).
+    // 4. B's latency, quiet and while A's clients ask for 15 MB results (each refused with 502),
+    //    with dev's default idle time (the short one above would stop B's environments between rounds).
+    await dev.stop();
+    dev = await startDev(dir, ['--no-throttle']);
     const bUrl = `http://127.0.0.1:${dev.port}/t/beta/hello/`;
     await timedLoad(bUrl, 200, 1);
     const quiet = [];

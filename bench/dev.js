@@ -397,7 +397,7 @@ export async function runDevBench() {
     // 1b. A premium tenant (2,000 req/s, burst 4,000) offered 2,050 req/s for the whole run with
     // throttling on: 50/s beyond the rate come out of the burst, so nothing may be refused. Its
     // environments serve one request at a time: 20 connections need up to 20 of them (of its 100).
-    dev = await startDev(dir);
+    let dev = await startDev(dir);
     const offered = 2050;
     const sustained = await autocannon(`http://127.0.0.1:${dev.port}/t/alpha/hello/`, { seconds: SUSTAIN_SECONDS, rate: offered, connections: 20 });
     const sustainedRate = sustained.requests.total / SUSTAIN_SECONDS;
