@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -276,12 +277,21 @@ describe('DataPlane: stores', () => {
   it('answers InternalServerError, and stays up, while another process holds a tenant’s store', async () => {
     register(plane, 'held');
     const held = plane.issueCredentials('held');
-    const { server } = await serveDynaliteStore(join(dir, 'held', 'dynamodb'));
+    // Another process (an offboarding export, say) holds the store's leveldb lock.
+    const path = join(dir, 'held', 'dynamodb');
+    mkdirSync(path, { recursive: true });
+    const holder = spawn(process.execPath, ['-e', `const s = require('dynalite')({ path: ${JSON.stringify(path)}, createTableMs: 0 }); s.listen(0, '127.0.0.1', () => process.stdout.write('ready\\n')); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout!.once('data', () => resolve());
+        holder.once('exit', (code) => reject(new Error(`the holder exited (${code})`)));
+      });
       const answer = await failure(documents(held).send(new GetCommand({ TableName: tableOf('held'), Key: { pk: 'notes#1', sk: 'a' } })));
       expect(answer.name).toBe('InternalServerError');
     } finally {
-      await new Promise((r) => server.close(r));
+      const exited = new Promise((r) => holder.once('exit', r));
+      holder.kill('SIGKILL');
+      await exited;
     }
     const got = await documents(held).send(new GetCommand({ TableName: tableOf('held'), Key: { pk: 'notes#1', sk: 'a' } }));
     expect(got.Item).toBeUndefined();
