@@ -109,17 +109,18 @@ export function reportLine(fields: { awsRequestId: string; durationMs: number; m
 class Environment {
   busy = false;
   lastUsedAt = Date.now();
-  /** Set until its first invocation has reported it (Lambda's `Init Duration`). */
+  /** Set once ready: how long its init took (Lambda's `Init Duration`). */
   initMs: number | undefined;
   readonly channel: InvokeChannel;
   readonly ready: Promise<void>;
   exited = false;
   /** Stop once the current invocation is over (a newer artifact or configuration took over). */
   retiring = false;
+  /** Whether a REPORT line carried its Init Duration already (only the first one does). */
+  initReported = false;
 
   constructor(
     readonly child: ChildProcess,
-    readonly generation: number,
     onExit: (code: number | null, signal: string | null) => void,
   ) {
     this.channel = new InvokeChannel(child.stdio[3] as Socket);
@@ -170,15 +171,11 @@ class Environment {
 export class TenantFunction {
   private readonly environments = new Set<Environment>();
   /** Environments started and not yet ready count against the concurrency too. */
-  private generation = 0;
   private stopped = false;
   private initFailure: { at: number; message: string } | undefined;
   private log: WriteStream;
   /** Why each environment exited (set before it is stopped on purpose). */
   private readonly exitReasons = new WeakMap<Environment, 'idle' | 'timeout' | 'replaced' | 'stopped'>();
-  coldStarts = 0;
-  throttles = 0;
-  timeouts = 0;
 
   constructor(
     public launch: TenantLaunch,
@@ -204,17 +201,6 @@ export class TenantFunction {
   /** Pids of the running environments (oldest first). */
   get pids(): number[] {
     return [...this.environments].filter((e) => !e.exited).map((e) => e.pid);
-  }
-
-  get busy(): number {
-    let n = 0;
-    for (const environment of this.environments) if (environment.busy) n += 1;
-    return n;
-  }
-
-  /** The last reason an environment could not start, while starts keep failing. */
-  get lastInitError(): string | undefined {
-    return this.status === 'failed' ? this.initFailure?.message : undefined;
   }
 
   private openLog(): WriteStream {
@@ -248,7 +234,6 @@ export class TenantFunction {
     }
     if (environment === undefined) {
       if (this.environments.size >= this.launch.concurrency) {
-        this.throttles += 1;
         return { kind: 'throttled' };
       }
       const failure = this.initFailure;
@@ -294,8 +279,7 @@ export class TenantFunction {
     } finally {
       closeSync(logFd);
     }
-    this.coldStarts += 1;
-    const environment: Environment = new Environment(child, this.generation, (code, signal) => {
+    const environment: Environment = new Environment(child, (code, signal) => {
       this.environments.delete(environment);
       const reason = this.exitReasons.get(environment) ?? 'crash';
       this.onEvent({ kind: 'exited', tenant: this.tenant, pid: child.pid ?? 0, code, signal, reason });
@@ -321,8 +305,8 @@ export class TenantFunction {
     const lastUsedAt = environment.lastUsedAt;
     const { timeoutMs, memoryMb } = this.launch;
     const initMs = environment.initMs;
-    const first = !background && !this.reported.has(environment);
-    if (!background) this.reported.add(environment);
+    const first = !background && !environment.initReported;
+    if (!background) environment.initReported = true;
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -340,7 +324,6 @@ export class TenantFunction {
     const init = first ? initMs : undefined;
     if (settled === 'timeout') {
       // Lambda ends an environment whose invocation timed out; the next one starts afresh.
-      this.timeouts += 1;
       this.exitReasons.set(environment, 'timeout');
       environment.child.kill('SIGKILL');
       this.write(`${new Date().toISOString()} ${awsRequestId} Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds\n\n`);
@@ -355,11 +338,10 @@ export class TenantFunction {
     if (!background) this.write(reportLine({ awsRequestId, durationMs, memoryMb, maxMemoryMb: Math.round((settled.maxRssKiB ?? 0) / 1024), initMs: init }));
     environment.busy = false;
     environment.lastUsedAt = background ? lastUsedAt : Date.now();
-    if (environment.retiring || environment.generation !== this.generation) this.retire(environment, 'replaced');
+    if (environment.retiring) this.retire(environment, 'replaced');
     return { kind: 'result', result: settled, awsRequestId };
   }
 
-  private readonly reported = new WeakSet<Environment>();
 
   /**
    * Platform lines are written in batches (a write per invocation would cost the gateway a
@@ -405,7 +387,6 @@ export class TenantFunction {
 
   /** Takes a new artifact or configuration: environments finish what they run, then stop; new ones run the new launch. */
   async replace(launch: TenantLaunch): Promise<void> {
-    this.generation += 1;
     this.launch = launch;
     this.initFailure = undefined;
     if (launch.logFile !== this.log.path) {
