@@ -277,10 +277,10 @@ describe('DataPlane: stores', () => {
   it('answers InternalServerError, and stays up, while another process holds a tenant’s store', async () => {
     register(plane, 'held');
     const held = plane.issueCredentials('held');
-    // Another process (an offboarding export, say) holds the store's leveldb lock.
+    // Another process (an offboarding export, say) holds the store's leveldb lock: open once it has answered a call.
     const path = join(dir, 'held', 'dynamodb');
     mkdirSync(path, { recursive: true });
-    const holder = spawn(process.execPath, ['-e', `const s = require('dynalite')({ path: ${JSON.stringify(path)}, createTableMs: 0 }); s.listen(0, '127.0.0.1', () => process.stdout.write('ready\\n')); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const holder = spawn(process.execPath, ['-e', `const s = require('dynalite')({ path: ${JSON.stringify(path)}, createTableMs: 0 }); s.listen(0, '127.0.0.1', () => { const r = require('http').request({ host: '127.0.0.1', port: s.address().port, method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'DynamoDB_20120810.ListTables', 'x-amz-date': '20200101T000000Z', authorization: 'AWS4-HMAC-SHA256 Credential=x/20200101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=0' } }, (res) => { res.resume(); res.on('end', () => process.stdout.write('ready\\n')); }); r.end('{}'); }); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       await new Promise<void>((resolve, reject) => {
         holder.stdout!.once('data', () => resolve());
