@@ -92,10 +92,10 @@ export function heapArgs(memoryMb: number): string[] {
   return [`--max-semi-space-size=${Math.max(1, Math.floor(newSpace / 2))}`, `--max-old-space-size=${memoryMb - newSpace}`];
 }
 
-/** Lambda's `REPORT` line. */
+/** Lambda's `REPORT` line, after the time it was written (CloudWatch shows an event's time beside its text). */
 export function reportLine(fields: { awsRequestId: string; durationMs: number; memoryMb: number; maxMemoryMb: number; initMs?: number | undefined; status?: 'timeout' | 'error' }): string {
   const parts = [
-    `REPORT RequestId: ${fields.awsRequestId}`,
+    `${new Date().toISOString()} REPORT RequestId: ${fields.awsRequestId}`,
     `Duration: ${fields.durationMs.toFixed(2)} ms`,
     `Billed Duration: ${Math.max(1, Math.ceil(fields.durationMs))} ms`,
     `Memory Size: ${fields.memoryMb} MB`,
