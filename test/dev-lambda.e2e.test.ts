@@ -162,6 +162,10 @@ describe('sovereign dev as a Lambda host', { timeout: 60_000 }, () => {
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
     expect(new Set(answers.map((a) => a.body.pid)).size).toBe(4);
     for (const answer of answers) expect(answer.body.most).toBe(1);
+    // dev's environments share one machine: each after a tenant's first runs at a lower priority.
+    const nice = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const niceness = answers.map((a) => nice(a.body.pid as number)).sort((a, b) => a - b);
+    expect(niceness.map((n) => n - niceness[0]!)).toEqual([0, 3, 5, 6]);
   });
 
   it('throttles past the tier\'s reserved concurrency (basic: 5) with Lambda\'s TooManyRequestsException', async () => {
