@@ -151,17 +151,23 @@ export interface ConsoleLogLine {
   fields: string;
 }
 
-/** How much of each tenant's log file the console reads (its newest part). */
-const LOG_TAIL_BYTES = 256 * 1024;
+/**
+ * How much of the tenants' log files the console reads per request, split between the tenants it
+ * reads (each file's newest part, at least {@link MIN_TAIL_BYTES}): the logs page polls every 2 s,
+ * and the reads block dev's event loop while they run.
+ */
+const LOG_BUDGET_BYTES = 2 * 1024 * 1024;
+const MIN_TAIL_BYTES = 16 * 1024;
 
 /** The newest lines of the tenants' logs that match the query, oldest first. */
 export function logLines(source: ConsoleSource, query: LogQuery): ConsoleLogLine[] {
   const lines: Array<{ at: number; line: ConsoleLogLine }> = [];
   const text = query.text?.toLowerCase();
-  for (const tenant of source.tenants()) {
+  const tenants = source.tenants().filter((t) => query.tenant === null || t.record.id === query.tenant);
+  const tailBytes = Math.max(MIN_TAIL_BYTES, Math.floor(LOG_BUDGET_BYTES / Math.max(1, tenants.length)));
+  for (const tenant of tenants) {
     const id = tenant.record.id;
-    if (query.tenant !== null && id !== query.tenant) continue;
-    for (const parsed of parseLogFileLines(id, tailLines(tenant.logFile, LOG_TAIL_BYTES)) as LogLine[]) {
+    for (const parsed of parseLogFileLines(id, tailLines(tenant.logFile, tailBytes)) as LogLine[]) {
       if (query.level !== null && severity(parsed.level) < severity(query.level)) continue;
       const { time, level, tenant: _tenant, extension, message, ...rest } = parsed;
       const fields = Object.keys(rest).length > 0 ? JSON.stringify(rest) : '';
