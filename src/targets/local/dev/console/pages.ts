@@ -183,7 +183,7 @@ export function auditPage(audit: AuditStatus): string {
 /** The page of a refused request (401/403/421). */
 export function refusedPage(status: number, reason: string): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${e(status)} — sovereign dev console</title><link rel="stylesheet" href="${CONSOLE_PATH}/static/console.css"></head>
+<html lang="en"><head><meta charset="utf-8"><title>${e(status)} — sovereign dev console</title></head>
 <body><main><h1>${e(status === 401 ? 'Sign-in needed' : 'Refused')}</h1><p>${e(reason)}</p></main></body></html>
 `;
 }
