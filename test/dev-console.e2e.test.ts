@@ -322,6 +322,10 @@ describe.skipIf(!available)('the dev console', { timeout: 90_000 }, () => {
       expect(JSON.parse(answer.body)).toMatchObject({ type: 'https://sovereign.dev/problems/console-not-here' });
       expect(answer.headers['set-cookie']).toBeUndefined();
     }
+    // The same from the browser, which resolves <tenant>.localhost to loopback itself.
+    const tenantHost = await page.goto(`http://acme.localhost:${port}/_sovereign/console`);
+    expect(tenantHost!.status()).toBe(404);
+    expect(await page.locator('#tenants').count()).toBe(0);
     const acmeLog = readFileSync(join(dir, '.sovereign', 'data', 'acme', 'runtime.log'), 'utf8');
     expect(acmeLog).not.toContain(token);
 
