@@ -376,4 +376,25 @@ describe.skipIf(!available)('the dev console', { timeout: 90_000 }, () => {
       expect(['localhost', '127.0.0.1', '[::1]'].includes(host) || host.endsWith('.localhost'), url).toBe(true);
     }
   });
+
+  it('prints the console URL for people too, with a new token on each run', async () => {
+    const first = tokenOf(consoleUrl);
+    await killDev(dev, pids);
+    const { execa } = await import('execa');
+    const child = execa('node', [join(repoRoot, 'bin', 'sovereign.js'), 'dev', '--port', '0'], { cwd: dir, env, reject: false, stdin: 'ignore' });
+    pids.add(child.pid!);
+    let stdout = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    try {
+      const line = await waitFor('the console line', () => /^Console \(read-only, this run only\): (http:\/\/localhost:\d+\/_sovereign\/console\?token=[A-Za-z0-9_-]{43})$/m.exec(stdout)?.[1], 90_000);
+      expect(tokenOf(line)).not.toBe(first);
+      // The old run's cookie does not open the new run's console.
+      const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+      port = Number(new URL(line).port);
+      expect((await get('/_sovereign/console', { cookie })).status).toBe(401);
+    } finally {
+      child.kill('SIGTERM');
+      await child;
+    }
+  });
 });
