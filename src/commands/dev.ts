@@ -127,10 +127,13 @@ export default defineCommand({
         node: { path: node.path, version: node.version, source: node.source, lambdaRuntime: node.lambdaRuntime, matches: node.matches },
         // Artifacts esbuild built, and tenants that got one already built (or in flight) instead.
         builds: { built, shared },
+        // The read-only console; its token opens nothing else and ends with this run.
+        console: server.console.url(),
         tenants: ids.map((id) => ({ id, url: `http://${id}.localhost:${server.port}/`, pathUrl: `${base}/t/${id}/` })) },
       () => {
         const lines = [`Serving ${ids.length} tenant(s) on ${base}  (Ctrl-C stops them all)`, `Tenant environments run on Node ${node.version} (${node.source === 'machine' ? "this machine's node" : `SOVEREIGN_DEV_NODE=${node.path}`})`];
         for (const id of ids) lines.push(`  ${id.padEnd(12)} http://${id}.localhost:${server.port}/   ${base}/t/${id}/`);
+        lines.push(`Console (read-only, this run only): ${server.console.url()}`);
         if (curlLines) lines.push('Try:', ...curlLines(server.port).map((l) => `  ${l}`));
         else if (ids[0]) lines.push(`Try: curl http://${ids[0]}.localhost:${server.port}/_sovereign/health`);
         else lines.push('No tenant yet: `sovereign tenant create <id>` in another terminal starts one here (or try `sovereign dev --demo`).');
