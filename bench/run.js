@@ -22,6 +22,7 @@ const sections = [
   ['tenant-api', './tenant-api.js', 'runTenantApiBench'],
   ['data-plane', './data-plane.js', 'runDataPlaneBench'],
   ['schedules', './schedules.js', 'runSchedulesBench'],
+  ['completion', './completion.js', 'runCompletionBench'],
 ];
 
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;

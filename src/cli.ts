@@ -10,6 +10,9 @@ import { COMMANDS, GROUPS, SUBGROUPS, type CommandEntry } from './commands/regis
 import { GLOBAL_ENV, type CommandContext, type CommandModule, type GlobalOptions } from './commands/types.js';
 import { usageError } from './commands/usage-error.js';
 
+/** The hidden command the completion scripts call on TAB (`sovereign __complete <words…>`). */
+export const COMPLETE_COMMAND = '__complete';
+
 const VALUE_FLAGS = new Set(['--target', '--stage', '--profile', '--region', '--endpoint-url', '-C', '--cwd']);
 
 function packageVersion(): string {
@@ -225,6 +228,8 @@ function printError(out: Pick<Output, 'json' | 'paint' | 'stdout' | 'stderr' | '
 
 /** Runs the CLI and returns the exit code; only `main` exits the process. */
 export async function run(argv: string[]): Promise<number> {
+  // Before anything else is built: a TAB answers at once, and prints no error (src/completion/).
+  if (argv[0] === COMPLETE_COMMAND) return (await import('./completion/print.js')).printCompletions(argv.slice(1));
   // `sovereign help tenant create` is `sovereign tenant create --help`, at any depth.
   if (helpTopic(argv) !== undefined) argv = [...argv.filter((token, i) => !(token === 'help' && i === argv.indexOf('help'))), '--help'];
   const wantsJson = argv.includes('--json') || ['1', 'true'].includes(process.env.SOVEREIGN_JSON ?? '');

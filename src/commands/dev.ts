@@ -25,7 +25,7 @@ export default defineCommand({
   ],
   options: {
     port: option('--port <n>', 'gateway port on loopback; 0 picks a free one (default: dev.port of the config, 4000)', optional(port)),
-    tenants: option('--tenant <id...>', 'serve only these tenants (repeatable)', schema((z) => z.array(tenantId(z)).optional())),
+    tenants: option('--tenant <id...>', 'serve only these tenants (repeatable)', schema((z) => z.array(tenantId(z)).optional()), { completes: 'tenant' }),
     demo: flag('--demo', 'create tenants acme and globex if missing and serve them against local fake AvaTax and Cetec servers'),
     throttle: option('--no-throttle', 'do not apply the tiers\' request rates', bool),
     idle: option('--idle <duration>', 'stop a tenant\'s execution environment after it is idle this long (default 5m)', optional(idle)),
