@@ -87,7 +87,7 @@ function resolveGlobals(program: Command, loadConfig: () => Project | undefined)
   return globals;
 }
 
-async function createContext(program: Command): Promise<CommandContext> {
+async function createContext(program: Command, options: { diagnoses: boolean }): Promise<CommandContext> {
   const raw = program.opts<Record<string, unknown>>();
   const cwd = resolve(String(raw.cwd ?? process.cwd()));
   let project: Project | undefined;
@@ -100,7 +100,7 @@ async function createContext(program: Command): Promise<CommandContext> {
   }
   const globals = resolveGlobals(program, () => {
     // a broken config file is an error for any command that reads it
-    if (!project && projectError instanceof UserError && projectError.exitCode === ExitCode.badInput) throw projectError;
+    if (!options.diagnoses && !project && projectError instanceof UserError && projectError.exitCode === ExitCode.badInput) throw projectError;
     return project;
   });
   const interactive = Boolean(process.stderr.isTTY && process.stdin.isTTY) && !process.env.CI;
@@ -256,7 +256,7 @@ export async function run(argv: string[]): Promise<number> {
     const { module, command } = chosen;
     // Input is checked before the project or the target is opened: a usage error touches nothing.
     const input = await module.parse(command);
-    const ctx = await createContext(program);
+    const ctx = await createContext(program, { diagnoses: module.diagnoses === true });
     out = ctx.out;
     return (await module.run(ctx, input)) ?? ExitCode.ok;
   } catch (error) {

@@ -84,6 +84,8 @@ export interface CommandDeclaration<A extends Arguments, O extends Options, I> {
   refine?: (fields: Fields<A, O>) => I;
   /** Resolves with the exit code when the result is not success (`diff --exit-code`: 6). */
   run(ctx: CommandContext, input: I): Promise<ExitCodeValue | void>;
+  /** Runs on a project whose config does not load (see `CommandModule.diagnoses`). */
+  diagnoses?: boolean;
 }
 
 /** A schema of zod, declared without loading zod (see the module's comment). */
@@ -260,6 +262,7 @@ export function defineCommand<A extends Arguments = {}, O extends Options = {}, 
       return declaration.refine ? declaration.refine(fields) : (fields as I);
     },
     run: (ctx, input) => declaration.run(ctx, input),
+    ...(declaration.diagnoses ? { diagnoses: true } : {}),
   };
 }
 

@@ -2,7 +2,8 @@ import { badInput } from '../errors.js';
 import { bool, defineCommand, flag, option, optional, parsedBy, schema } from './define.js';
 import { tenantId } from './fields.js';
 
-const port = parsedBy((text) => {
+/** `--port`: a port number, 0 for any free one (also `doctor --port`). */
+export const port = parsedBy((text) => {
   if (/^\d+$/.test(text) && Number(text) <= 65535) return Number(text);
   throw badInput(`--port ${text} is not a port number`, 'pass 0–65535; 0 picks a free port');
 });
