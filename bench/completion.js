@@ -43,7 +43,7 @@ export async function runCompletionBench() {
   return [
     '## Shell completion: `sovereign __complete` against `sovereign --version` (2026-12-08)',
     '',
-    `Medians of ${rounds} interleaved runs (a fresh process each) in a project of 1,000 tenants, on ${cpus().length} cores, Node ${process.version}; `,
+    `Medians of ${rounds} interleaved runs (a fresh process each) in a project of 1,000 tenants, on ${cpus().length} cores, Node ${process.version};`,
     'the ratio is against `sovereign --version` measured in the same run. `tenant list` (which reads every record) for comparison.',
     '',
     '| what a TAB asks | candidates | median | × --version |',
