@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SECTIONS } from '../src/doctor/check.js';
 import { makeProject, repoRoot, runCli, snapshotTree } from './helpers/cli.js';
+import { devTenantPids, killDev, startDevCli } from './helpers/dev.js';
 
 interface Check {
   id: string;
@@ -213,6 +214,17 @@ describe('sovereign doctor', () => {
     writeFileSync(join(dir, 'sovereign.config.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(dir, 'sovereign.config.json'), 'utf8')), dev: { port } }));
     expect(check((await doctor(dir)).report, 'port').status).toBe('fail');
   });
+
+  it('the port held by this project\'s own running sovereign dev is ok, and names its pid', async () => {
+    const dir = await brokenProject();
+    const dev = await startDevCli(dir, { NO_COLOR: '1' });
+    cleanups.push(() => killDev(dev, devTenantPids(dir)));
+    const { exitCode, report } = await doctor(dir, ['--port', String(dev.port)]);
+    expect(check(report, 'port')).toEqual({ id: 'port', status: 'ok', detail: `port ${dev.port} is this project's running sovereign dev (pid ${dev.pid})` });
+    expect(exitCode).toBe(0);
+    // Another project's doctor sees a port taken by another process.
+    expect(check((await doctor(healthy, ['--port', String(dev.port)])).report, 'port').status).toBe('fail');
+  }, 120_000);
 
   it('a bad config: fail with the config\'s own error and hint, exit 1, the other checks still run', async () => {
     const dir = await brokenProject();
