@@ -29,6 +29,7 @@ interface Report {
   ok: boolean;
   counts: { ok: number; warn: number; fail: number };
   checks: Check[];
+  skipped: string | null;
 }
 
 const nowhere = join(mkdtempSync(join(tmpdir(), 'sovereign-aws-home-')), 'none');
@@ -99,6 +100,7 @@ describe('sovereign doctor', () => {
     expect(exitCode).toBe(0);
     expect(report.ok).toBe(true);
     expect(report.counts.fail).toBe(0);
+    expect(report.skipped).toBeNull();
   });
 
   it('prints one line per check and a fix line under each that is not ok', async () => {
@@ -235,6 +237,7 @@ describe('sovereign doctor', () => {
     expect(check(syntax.report, 'config')).toMatchObject({ status: 'fail', docs: `docs/troubleshooting.md#${SECTIONS.config}` });
     expect(check(syntax.report, 'config').detail).toContain('sovereign.config.json is not valid JSON');
     expect(syntax.report.checks.map((c) => c.id)).toEqual(['node', 'config', 'key-modes']);
+    expect(syntax.report.skipped).toBe("the target's own checks, which need a config that loads");
     writeFileSync(config, JSON.stringify({ project: 'broken', target: 'gcp' }));
     const invalid = await doctor(dir);
     expect(invalid.exitCode).toBe(1);

@@ -18,6 +18,7 @@ export default defineCommand({
         `${ctx.out.paint(colour[c.status], c.status.padEnd(4))}  ${c.id.padEnd(width)}  ${c.detail}`,
         ...(c.fix ? [`${' '.repeat(width + 8)}fix: ${c.fix}${c.docs ? ` (see ${c.docs})` : ''}`] : []),
       ]);
+      if (report.skipped) lines.push('', `Not run: ${report.skipped}.`);
       lines.push('', `${report.counts.ok} ok, ${report.counts.warn} warning(s), ${report.counts.fail} failed`);
       return lines.join('\n');
     });

@@ -61,8 +61,8 @@ function longFlags(options: readonly Option[]): Candidate[] {
   return options.filter((o) => o.long !== undefined && !o.hidden).map((o) => ({ value: o.long!, description: o.description }));
 }
 
+/** Subcommands a user may type (commander's own `help` command is not offered: `--help` is). */
 function visible(command: Command): Command[] {
-  // Commander keeps hidden commands in `_hidden`; the CLI declares none but `help`, which it adds itself.
   return command.commands.filter((c) => c.name() !== 'help');
 }
 

@@ -14,6 +14,8 @@ export interface DoctorReport {
   ok: boolean;
   counts: { ok: number; warn: number; fail: number };
   checks: DoctorCheck[];
+  /** Checks that were not run, and why (the target's, when the config does not load). */
+  skipped: string | null;
 }
 
 export async function runDoctor(ctx: Pick<CommandContext, 'project' | 'target' | 'globals'>, options: DoctorOptions): Promise<DoctorReport> {
@@ -29,5 +31,6 @@ export async function runDoctor(ctx: Pick<CommandContext, 'project' | 'target' |
   if (project) checks.push(...(await ctx.target().doctor(options)));
   const count = (status: DoctorCheck['status']) => checks.filter((c) => c.status === status).length;
   const counts = { ok: count('ok'), warn: count('warn'), fail: count('fail') };
-  return { ok: counts.fail === 0, counts, checks };
+  const skipped = project ? null : "the target's own checks, which need a config that loads";
+  return { ok: counts.fail === 0, counts, checks, skipped };
 }
