@@ -23,6 +23,7 @@ const sections = [
   ['data-plane', './data-plane.js', 'runDataPlaneBench'],
   ['schedules', './schedules.js', 'runSchedulesBench'],
   ['dev-console', './dev-console.js', 'runDevConsoleBench'],
+  ['completion', './completion.js', 'runCompletionBench'],
 ];
 
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;

@@ -23,6 +23,7 @@ import type { TenantDiff } from './diff.js';
 import type { IsolationMatrix } from '../isolation/matrix.js';
 import type { ScheduledEvent } from '../contract/schedules.js';
 import type { ScheduleRunResult } from '../runtime/schedule.js';
+import type { DoctorCheck, DoctorOptions } from '../doctor/check.js';
 
 /** How often the runtime reads its generation marker by default (`SOVEREIGN_GENERATION_INTERVAL_MS`). */
 export const DEFAULT_PICKUP_MS = RUNTIME_DEFAULTS.generationIntervalMs;
@@ -174,4 +175,9 @@ export interface Target {
   runSchedule(tenant: TenantRecord, event: ScheduledEvent): Promise<ScheduleRunOutcome>;
   /** Refuses commands that serve tenants on this machine where the target runs them elsewhere. */
   assertServesLocally(command: string): void;
+  /**
+   * The target's own checks for `sovereign doctor`: where its state lives (a lock, a journal),
+   * what serving tenants needs of this machine, its cloud account. Read only.
+   */
+  doctor(options: DoctorOptions): Promise<DoctorCheck[]>;
 }

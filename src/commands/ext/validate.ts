@@ -3,7 +3,7 @@ import { arg, defineCommand, optionalText } from '../define.js';
 
 export default defineCommand({
   examples: ['sovereign ext validate', 'sovereign ext validate avalara', 'sovereign ext validate --json'],
-  arguments: { name: arg('[name]', 'validate only this extension (routes of all are still checked for collisions)', optionalText) },
+  arguments: { name: arg('[name]', 'validate only this extension (routes of all are still checked for collisions)', optionalText, 'extension') },
   async run(ctx, { name }) {
     const project = ctx.project();
     const { listExtensionFolders } = await import('../../extensions/discover.js');

@@ -10,7 +10,7 @@ export default defineCommand({
     'sovereign tenant deploy --all --shard 2/4 --json > report.json',
   ],
   arguments: {
-    ids: arg('[id...]', 'tenants to deploy', schema((z) => z.array(z.string()))),
+    ids: arg('[id...]', 'tenants to deploy', schema((z) => z.array(z.string())), 'tenant'),
   },
   options: {
     all: flag('--all', 'deploy every tenant'),

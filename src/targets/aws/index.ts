@@ -104,6 +104,10 @@ export function createAwsTarget(host: TargetHost): Target {
     assertServesLocally(command) {
       throw badInput(`\`sovereign ${command}\` runs the local target`, 'on aws, tenants run in their own stacks; use `--target local`');
     },
+    async doctor() {
+      const { awsDoctor } = await import('./doctor.js');
+      return awsDoctor(sessionOf());
+    },
   };
   return target;
 }

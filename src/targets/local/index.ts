@@ -75,6 +75,10 @@ export function createLocalTarget(host: TargetHost): Target {
     assertServesLocally() {
       // `sovereign dev` is this target's host.
     },
+    async doctor(options) {
+      const { localDoctor } = await import('./doctor.js');
+      return localDoctor(host.project(), options);
+    },
   };
   return target;
 }
