@@ -68,7 +68,7 @@ export const authConfigSchema = z
       .describe('JWT callers: the issuer and audience tokens must have'),
     apiKeys: apiKeysSetting,
     tenants: z
-      .record(z.string(), z.object({ jwt: jwtSettingsSchema.optional().describe("The tenant's own issuer; tenantClaim may be null"), apiKeys: apiKeysSetting }).strict())
+      .record(z.string(), z.object({ jwt: jwtSettingsSchema.optional().describe("The tenant's own issuer; tenantClaim may be null"), apiKeys: apiKeysSetting }).strict().describe("One tenant's own settings, by tenant id"))
       .optional()
       .describe('Per-tenant overrides of jwt and apiKeys'),
   })
@@ -89,7 +89,7 @@ const extensionSettingsSchema = z
 
 export const configSchema = z
   .object({
-    $schema: z.string().optional(),
+    $schema: z.string().optional().describe('Where editors find this JSON Schema (a path or URL); the CLI ignores it'),
     project: name.describe('Project name; tags every AWS resource as sovereign:project'),
     target: z.enum(['local', 'aws']).default('local').describe('Where tenants run: the embedded local target or AWS'),
     stage: z
@@ -100,26 +100,32 @@ export const configSchema = z
       .meta({ pattern: `^(?!aws|ssm)${STAGE.source.slice(1)}` })
       .default('dev')
       .describe('Deployment stage (dev, prod, …)'),
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1').optional(),
-    profile: z.string().min(1).optional(),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1')
+      .optional()
+      .describe('AWS region of the aws target (else AWS_REGION or the profile\'s); --region and SOVEREIGN_REGION override it'),
+    profile: z.string().min(1).optional().describe('AWS profile of the aws target (else AWS_PROFILE or the default chain); --profile overrides it'),
     endpointUrl: z.url().optional().describe('An AWS-compatible endpoint for every service'),
-    extensionsDir: z.string().min(1).default('extensions'),
+    extensionsDir: z.string().min(1).default('extensions').describe('The folder of extensions, from the project folder'),
     defaults: z
       .object({
-        tier: tierSchema.default('basic'),
+        tier: tierSchema.default('basic').describe('Tier of a new tenant without --tier: its Lambda memory, concurrency and throttles'),
         extensions: z.array(name).default([]).describe('Extensions enabled for every new tenant'),
       })
       .strict()
-      .default({ tier: 'basic', extensions: [] }),
+      .default({ tier: 'basic', extensions: [] })
+      .describe('What `sovereign tenant create` gives a new tenant'),
     secrets: secretsConfigSchema.optional().describe('Where each tenant\'s secret references must lie'),
     tenantConfig: z
       .record(name, extensionSettingsSchema)
       .optional()
       .describe("Settings per extension, by extension name, merged under each tenant's own; `sovereign ext validate` checks them against each extension's config schema"),
     dev: z
-      .object({ port: z.number().int().min(0).max(65535).default(4000) })
+      .object({ port: z.number().int().min(0).max(65535).default(4000).describe('Port of the local gateway (0: any free port); --port overrides it') })
       .strict()
-      .default({ port: 4000 }),
+      .default({ port: 4000 })
+      .describe('Settings of `sovereign dev`'),
     billing: billingConfigSchema.optional().describe('How billing events drive tenants: suspension after failed payments, offboarding, plans → tiers'),
     aws: awsConfigSchema.optional().describe('Settings of the aws target\'s stacks'),
     auth: authConfigSchema.optional().describe("Who may call each tenant's API: JWT issuer and audience, API keys"),
