@@ -43,7 +43,7 @@ function allowedOf(schema) {
     else if (branch.minLength !== undefined && branch.minLength > 0) out.push(`at least ${branch.minLength} character${branch.minLength === 1 ? '' : 's'}`);
     if (branch.minItems !== undefined && branch.minItems > 0) out.push(`at least ${branch.minItems} item${branch.minItems === 1 ? '' : 's'}`);
     if (branch.format) out.push(`a ${branch.format}`);
-    if (branch.pattern) out.push(branch.pattern.length <= PATTERN_SHOWN ? `matches ${code(branch.pattern)}` : 'see the description (checked in full by the JSON Schema)');
+    if (branch.pattern) out.push(branch.pattern.length <= PATTERN_SHOWN ? `matches ${code(branch.pattern)}` : 'a longer pattern (see the description and the JSON Schema)');
     if (branch.propertyNames?.pattern) out.push(`keys match ${code(branch.propertyNames.pattern)}`);
     if (branch.additionalProperties === false && branch.properties) out.push('no other keys');
     if (branch.type === 'array' && branch.items) {
