@@ -16,7 +16,7 @@ import { REFERENCE_PATTERN } from '../src/billing/config.js';
 import { parseConfig } from '../src/config.js';
 import { parseReference } from '../src/contract/reference.js';
 import { discoverExtensions } from '../src/extensions/discover.js';
-import { projectConfigJsonSchema, projectSettingsProblems } from '../src/extensions/tenant-config.js';
+import { projectConfigJsonSchema, projectSettingsProblems, unknownExtensionSettings } from '../src/extensions/tenant-config.js';
 import type { ValidManifest } from '../src/extensions/manifest-schema.js';
 import { repoRoot, runCli } from './helpers/cli.js';
 import { makeMailerProject, writeConfig } from './helpers/config-fixture.js';
@@ -81,7 +81,7 @@ const ROWS: Row[] = [
   { name: 'tenantConfig: a schedule switch that is not a boolean', config: withMailer({ _schedules: { digest: 'off' } }), valid: false },
   { name: 'tenantConfig: settings that are a list', config: withMailer(['ops@example.com']), valid: false },
   { name: 'tenantConfig: a key that is not an extension name', config: { ...base, tenantConfig: { Mailer: {} } }, valid: false },
-  { name: 'tenantConfig: settings of an extension this project does not have', config: { ...base, tenantConfig: { other: { anything: 1 } } }, valid: true },
+  { name: 'tenantConfig: settings of an extension this project does not have (a misspelt name)', config: { ...base, tenantConfig: { mailr: { from: 'ops@example.com' } } }, valid: false, cli: true },
   // tiers, stages, auth, the rest
   { name: 'defaults: an unknown tier', config: { ...base, defaults: { tier: 'gold' } }, valid: false },
   { name: 'stage: upper case', config: { ...base, stage: 'Prod' }, valid: false },
@@ -115,7 +115,7 @@ let validate: (config: unknown) => boolean;
 function loaderAccepts(config: Config): boolean {
   try {
     const parsed = parseConfig(JSON.stringify(config), 'sovereign.config.json');
-    return projectSettingsProblems(parsed.tenantConfig, manifests).length === 0;
+    return [...unknownExtensionSettings(parsed.tenantConfig, ['mailer']), ...projectSettingsProblems(parsed.tenantConfig, manifests)].length === 0;
   } catch {
     return false;
   }
@@ -137,10 +137,13 @@ beforeAll(async () => {
 describe('the config JSON Schema and the CLI loader agree', () => {
   it('the written schema is the build\'s, with the project\'s extension settings added', async () => {
     const built = JSON.parse(readFileSync(join(repoRoot, 'schema', 'sovereign.config.schema.json'), 'utf8')) as { properties: { tenantConfig: Record<string, unknown> } };
-    const { properties, ...generic } = (schema as { properties: { tenantConfig: { properties: Record<string, unknown> } } }).properties.tenantConfig;
+    const { properties, additionalProperties, ...rest } = (schema as { properties: { tenantConfig: { properties: Record<string, unknown>; additionalProperties: unknown } } }).properties.tenantConfig;
+    // The project's schema names its extensions and no others.
+    expect(additionalProperties).toBe(false);
+    const generic = { ...rest, additionalProperties: built.properties.tenantConfig.additionalProperties };
     expect({ ...schema, properties: { ...(schema.properties as object), tenantConfig: generic } }).toEqual(built);
     expect(Object.keys(properties)).toEqual(['mailer']);
-    expect(await projectConfigJsonSchema(manifests)).toEqual(schema);
+    expect(await projectConfigJsonSchema(manifests, ['mailer'])).toEqual(schema);
   });
 
   it(`gives each of the ${ROWS.length} configs the expected verdict, the same from both`, () => {

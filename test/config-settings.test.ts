@@ -104,6 +104,15 @@ describe("each tenant's extension settings", () => {
     expect(after).toEqual(before);
   }, 60_000);
 
+  it('tenant deploy and ext enable refuse settings for an extension the project does not have (a misspelt name)', async () => {
+    writeConfig(project, { ...base, tenantConfig: { mailer: good, mailr: { batchSize: 10 } } });
+    for (const args of [['tenant', 'deploy', 'acme'], ['ext', 'enable', 'mailer', '--tenant', 'acme']]) {
+      const refused = await runCli(args, { cwd: project });
+      expect(refused.exitCode).toBe(2);
+      expect(refused.stderr).toMatch(/^error: .*sovereign\.config\.json: tenantConfig\.mailr: there is no extension "mailr" in this project, so these settings would be ignored \(its extensions: mailer\)\nhint: /);
+    }
+  }, 60_000);
+
   it('ext validate names the tenant whose settings lack what the extension requires', async () => {
     writeConfig(project, { ...base, tenantConfig: { mailer: { provider: 'smtp' } } });
     const result = await runCli(['ext', 'validate', 'mailer'], { cwd: project });

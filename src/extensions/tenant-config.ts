@@ -19,6 +19,7 @@ import type { z } from 'zod';
 import { configJsonSchema, describeConfigIssue, problemsMessage, type ProjectConfig } from '../config.js';
 import { SCHEDULE_SETTINGS_KEY, withoutScheduleSettings } from '../contract/schedules.js';
 import { badInput } from '../errors.js';
+import { discoverExtensions, listExtensionFolders } from './discover.js';
 import type { Project } from '../project.js';
 import type { TenantRecord } from '../state/registry.js';
 import type { ValidManifest } from './manifest-schema.js';
@@ -28,6 +29,7 @@ export type SettingsManifest = Pick<ValidManifest, 'name' | 'config' | 'schedule
 
 export type SettingsLayer = 'project' | 'tenant';
 
+const UNKNOWN_HINT = 'name an extension of the extensions folder (see `sovereign ext list`), or remove the settings';
 const SETTINGS_HINT = "each extension's settings are what its manifest's config schema takes (see `sovereign ext validate`); fix them in tenantConfig of sovereign.config.json";
 
 /** The extension's schema for one layer: every top-level key optional in the project's layer. */
@@ -66,6 +68,22 @@ export function projectSettingsProblems(tenantConfig: ProjectConfig['tenantConfi
 }
 
 /**
+ * Settings for an extension the project does not have: a misspelt name would otherwise be
+ * ignored without a word, and the extension run with its defaults.
+ */
+export function unknownExtensionSettings(tenantConfig: ProjectConfig['tenantConfig'], folders: readonly string[]): string[] {
+  return Object.keys(tenantConfig ?? {})
+    .filter((name) => !folders.includes(name))
+    .map((name) => `tenantConfig.${name}: there is no extension "${name}" in this project, so these settings would be ignored (its extensions: ${folders.length === 0 ? 'none' : folders.join(', ')})`);
+}
+
+/** Throws one bad-input error listing the settings of extensions the project does not have. */
+export function assertKnownExtensionSettings(project: Project): void {
+  const unknown = unknownExtensionSettings(project.config.tenantConfig, listExtensionFolders(project.paths.extensions));
+  if (unknown.length > 0) throw badInput(problemsMessage(project.paths.config, unknown), UNKNOWN_HINT);
+}
+
+/**
  * The settings `record` runs `extension` with: the project's under the tenant's own, merged by the
  * function that writes the runtime's config (so what is checked is what the runtime gets).
  */
@@ -100,6 +118,7 @@ export async function assertTenantSettings(
   manifests: readonly SettingsManifest[],
   options: { enabling?: string } = {},
 ): Promise<void> {
+  assertKnownExtensionSettings(project);
   const problems = [...projectSettingsProblems(project.config.tenantConfig, manifests), ...(await tenantSettingsProblems(project, records, manifests, options))];
   if (problems.length > 0) throw badInput(problemsMessage(project.paths.config, problems), SETTINGS_HINT);
 }
@@ -110,9 +129,7 @@ export async function assertTenantSettings(
  */
 export async function assertEnabledSettings(project: Project, records: readonly TenantRecord[]): Promise<void> {
   const names = [...new Set(records.flatMap((record) => record.extensions))];
-  if (names.length === 0) return;
-  const { discoverExtensions } = await import('./discover.js');
-  const manifests = (await discoverExtensions(project.paths.extensions, { names })).flatMap((ext) => (ext.manifest ? [ext.manifest] : []));
+  const manifests = names.length === 0 ? [] : (await discoverExtensions(project.paths.extensions, { names })).flatMap((ext) => (ext.manifest ? [ext.manifest] : []));
   await assertTenantSettings(project, records, manifests);
 }
 
@@ -120,10 +137,13 @@ export async function assertEnabledSettings(project: Project, records: readonly 
  * The JSON Schema of this project's config file: the package's, with each extension's settings
  * described by its config schema (the project's layer) and its schedule switches by name.
  */
-export async function projectConfigJsonSchema(manifests: readonly SettingsManifest[]): Promise<Record<string, unknown>> {
+export async function projectConfigJsonSchema(manifests: readonly SettingsManifest[], folders: readonly string[] = manifests.map((m) => m.name)): Promise<Record<string, unknown>> {
   const { z } = await import('zod');
-  const schema = configJsonSchema() as { properties: { tenantConfig: { properties?: Record<string, unknown> } } };
+  const schema = configJsonSchema() as { properties: { tenantConfig: { properties?: Record<string, unknown>; additionalProperties?: unknown } } };
   const properties: Record<string, unknown> = {};
+  // An extension whose manifest does not load keeps the generic shape: its settings cannot be checked yet.
+  const loose = schema.properties.tenantConfig.additionalProperties;
+  for (const folder of folders) properties[folder] = loose;
   for (const manifest of [...manifests].sort((a, b) => a.name.localeCompare(b.name))) {
     const settings: Record<string, unknown> = manifest.config
       ? (z.toJSONSchema(settingsSchema(manifest.config, 'project'), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>)
@@ -142,6 +162,7 @@ export async function projectConfigJsonSchema(manifests: readonly SettingsManife
     }
     properties[manifest.name] = { description: `Settings of the ${manifest.name} extension`, ...settings };
   }
-  schema.properties.tenantConfig.properties = properties;
+  schema.properties.tenantConfig.properties = Object.fromEntries(Object.entries(properties).sort(([a], [b]) => a.localeCompare(b)));
+  schema.properties.tenantConfig.additionalProperties = false;
   return schema as Record<string, unknown>;
 }

@@ -33,7 +33,8 @@ export default defineCommand({
     if (name !== undefined && !listExtensionFolders(project.paths.extensions).includes(name)) {
       throw notFound(`extension "${name}" not found in ${project.paths.extensions}`, 'see the available ones with `sovereign ext list`');
     }
-    const [{ projectSettingsProblems, tenantSettingsProblems }, tenants] = await Promise.all([import('../../extensions/tenant-config.js'), readableTenants(ctx)]);
+    const [{ assertKnownExtensionSettings, projectSettingsProblems, tenantSettingsProblems }, tenants] = await Promise.all([import('../../extensions/tenant-config.js'), readableTenants(ctx)]);
+    assertKnownExtensionSettings(project);
     // Each extension's settings: the config file's, and what each tenant that enables it runs with.
     const settings = async (manifest: ValidManifest) => [...projectSettingsProblems(project.config.tenantConfig, [manifest]), ...(await tenantSettingsProblems(project, tenants, [manifest]))];
     const report = await validateExtensions(project.paths.extensions, { settings, ...(name === undefined ? {} : { only: [name] }) });
@@ -45,7 +46,7 @@ export default defineCommand({
       ]);
       const manifests = (await discoverExtensions(project.paths.extensions)).flatMap((ext) => (ext.manifest ? [ext.manifest] : []));
       const file = resolve(ctx.globals.cwd, writeSchema);
-      writeFileAtomic(file, `${JSON.stringify(await projectConfigJsonSchema(manifests), null, 2)}\n`);
+      writeFileAtomic(file, `${JSON.stringify(await projectConfigJsonSchema(manifests, listExtensionFolders(project.paths.extensions)), null, 2)}\n`);
       ctx.out.info(`Wrote the config JSON Schema of this project's ${manifests.length} valid extension(s) to ${file}.`);
     }
     const failed = report.extensions.filter((e) => !e.ok);
