@@ -179,7 +179,7 @@ export function describeConfigIssue(issue: z.core.$ZodIssue, input: unknown, pre
   let found: unknown = input;
   for (const key of issue.path) found = found && typeof found === 'object' ? (found as Record<PropertyKey, unknown>)[key] : undefined;
   if (issue.code === 'unrecognized_keys') return `${where}: unknown key${issue.keys.length === 1 ? '' : 's'} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  if (issue.code === 'invalid_key') return `${where}: the key is not allowed: ${issue.issues[0]?.message ?? issue.message}`;
+  if (issue.code === 'invalid_key') return `${where}: "${String(path.at(-1))}" is not a valid key here (${issue.issues[0]?.message ?? issue.message})`;
   return `${where}: ${issue.message} (found ${foundText(found, concealed({ ...issue, path } as z.core.$ZodIssue))})`;
 }
 
@@ -204,7 +204,7 @@ export function parseConfig(text: string, file: string): ProjectConfig {
   if (!parsed.success) {
     throw badInput(
       problemsMessage(file, parsed.error.issues.map((issue) => describeConfigIssue(issue, raw))),
-      'docs/configuration.md says what each key takes; editors that read "$schema" check the file as you type',
+      'docs/configuration.md in the sovereign repository says what each key takes; editors that read "$schema" check the file as you type',
     );
   }
   return parsed.data;
