@@ -113,6 +113,16 @@ describe("each tenant's extension settings", () => {
     }
   }, 60_000);
 
+  it('tenant create refuses a tenant whose default extensions refuse its settings, and registers nothing', async () => {
+    writeConfig(project, { ...base, defaults: { tier: 'basic', extensions: ['mailer'] }, tenantConfig: { mailer: { provider: 'ses' } } });
+    const before = snapshotTree(join(project, '.sovereign', 'tenants'));
+    const refused = await runCli(['tenant', 'create', 'globex', '--no-deploy'], { cwd: project });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/^error: .*sovereign\.config\.json: tenant "globex": tenantConfig\.mailer\.from: .*\(found nothing\)\nhint: /);
+    expect(snapshotTree(join(project, '.sovereign', 'tenants'))).toEqual(before);
+    expect((await runCli(['tenant', 'show', 'globex'], { cwd: project })).exitCode).toBe(3);
+  }, 60_000);
+
   it('ext validate names the tenant whose settings lack what the extension requires', async () => {
     writeConfig(project, { ...base, tenantConfig: { mailer: { provider: 'smtp' } } });
     const result = await runCli(['ext', 'validate', 'mailer'], { cwd: project });
