@@ -90,7 +90,7 @@ export default defineExtension({ name: 'late', version: '1.0.0', description: 'd
     expect(result.stdout).toMatch(/schedules\[0\]\.expression: "rate\(5 minute\)" uses the singular "minute" with 5 \(write rate\(5 minutes\)\)/);
     expect(result.stdout).toMatch(/schedules\[1\]\.expression: "cron\(0 12 \* \* \* \*\)" has "\*" as day-of-month and "\*" as day-of-week; exactly one of them must be "\?"/);
     expect(result.stdout).toMatch(/schedules\[1\] \(b\): handler file handlers\/gone\.ts does not exist/);
-    expect(result.stderr).toMatch(/^error: 1 extension failed validation: late$/m);
+    expect(result.stderr).toMatch(/^error: 1 extension failed validation: late; the first problem: late: schedules\[0\]\.expression: /m);
     expect(result.stderr).toMatch(/^hint: /m);
   }, 60_000);
 
