@@ -146,14 +146,14 @@ export async function runDevLambdaBench() {
   // 2 and 3. One tenant: cold starts against a bare node process, then warm requests.
   const extension = {
     name: 'hello',
-    manifest: `import { defineExtension } from 'sovereign/runtime';
+    manifest: `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({ name: 'hello', version: '1.0.0', description: 'bench', routes: [{ method: 'GET', path: '/', handler: 'hello', auth: 'public' }, { method: 'GET', path: '/big', handler: 'big', auth: 'public' }] });
 `,
     handlers: {
-      hello: `import { defineHandler } from 'sovereign/runtime';
+      hello: `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (_request, ctx) => ({ hello: ctx.tenant.id }));
 `,
-      big: `import { defineHandler } from 'sovereign/runtime';
+      big: `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async () => ({ pad: 'x'.repeat(15 * 1024 * 1024) }));
 `,
     },

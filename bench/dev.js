@@ -29,10 +29,10 @@ const SUSTAIN_SECONDS = Number(process.env.BENCH_DEV_SECONDS ?? 30);
 const SHORT_SECONDS = Math.max(3, Math.min(10, SUSTAIN_SECONDS));
 const B_RATE = 200;
 
-const EXTENSION = `import { defineExtension } from 'sovereign/runtime';
+const EXTENSION = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({ name: 'hello', version: '1.0.0', description: 'bench', routes: [{ method: 'GET', path: '/', handler: 'hello', auth: 'public' }] });
 `;
-const HANDLER = `import { defineHandler } from 'sovereign/runtime';
+const HANDLER = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (_request, ctx) => ({ hello: ctx.tenant.id }));
 `;
 

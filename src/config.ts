@@ -149,7 +149,7 @@ export function parseConfig(text: string, file: string): ProjectConfig {
   if (!parsed.success) {
     const first = parsed.error.issues[0]!;
     const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problem(s))` : '';
-    throw badInput(describeIssue(file, first, raw) + more, 'the schema is in node_modules/sovereign/schema/sovereign.config.schema.json; editors that read "$schema" autocomplete it');
+    throw badInput(describeIssue(file, first, raw) + more, 'the schema is in node_modules/sovereign-cli/schema/sovereign.config.schema.json; editors that read "$schema" autocomplete it');
   }
   return parsed.data;
 }

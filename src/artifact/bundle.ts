@@ -20,7 +20,7 @@ export interface BuildTenantBundleOptions {
   /** Enabled extensions. */
   extensions: string[];
   awsSdk?: AwsSdkMode;
-  /** The file `sovereign/runtime` resolves to (default: this package's runtime). */
+  /** The file `sovereign-cli/runtime` resolves to (default: this package's runtime). */
   runtime?: string;
   /** Sources already loaded (skips reading the manifests again). */
   sources?: ExtensionSource[];
@@ -133,7 +133,7 @@ export async function buildTenantBundle(options: BuildTenantBundleOptions): Prom
     chunkNames: 'chunks/[name]-[hash]',
     outExtension: { '.js': '.mjs' },
     ...lambdaBuildOptions(options.lambdaRuntime),
-    alias: { 'sovereign/runtime': runtime, [RUNTIME_HANDLER_MODULE]: runtimeHandlerModule(runtime) },
+    alias: { 'sovereign-cli/runtime': runtime, [RUNTIME_HANDLER_MODULE]: runtimeHandlerModule(runtime) },
     external: awsSdk === 'external' ? ['@aws-sdk/*'] : [],
     plugins: [extensionModules(extensions)],
     metafile: true,

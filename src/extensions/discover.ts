@@ -35,7 +35,7 @@ export interface DiscoveredExtension {
 export interface DiscoverOptions {
   /** Only these folder names (others are not loaded). */
   names?: string[];
-  /** The `sovereign/runtime` entry manifests are bundled against (default: this package's). */
+  /** The `sovereign-cli/runtime` entry manifests are bundled against (default: this package's). */
   runtimeEntry?: string;
 }
 
@@ -95,7 +95,7 @@ function zodUrl(): string | undefined {
 }
 
 /**
- * Bundles a manifest file and imports it. `sovereign/runtime` resolves to `runtimeEntry`; zod is
+ * Bundles a manifest file and imports it. `sovereign-cli/runtime` resolves to `runtimeEntry`; zod is
  * left external and pointed at the CLI's own copy, so `instanceof` checks and
  * `z.toJSONSchema` see one zod.
  */
@@ -109,7 +109,7 @@ export async function importManifest(manifestFile: string, runtimeEntry = defaul
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    alias: { 'sovereign/runtime': runtimeEntry },
+    alias: { 'sovereign-cli/runtime': runtimeEntry },
     external: ['@aws-sdk/*'],
     logLevel: 'silent',
     plugins: zod
