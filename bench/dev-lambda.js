@@ -143,14 +143,14 @@ export async function runDevLambdaBench({ neighbourOnly = false } = {}) {
 
 const EXTENSION = {
   name: 'hello',
-  manifest: `import { defineExtension } from 'sovereign/runtime';
+  manifest: `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({ name: 'hello', version: '1.0.0', description: 'bench', routes: [{ method: 'GET', path: '/', handler: 'hello', auth: 'public' }, { method: 'GET', path: '/big', handler: 'big', auth: 'public' }] });
 `,
   handlers: {
-    hello: `import { defineHandler } from 'sovereign/runtime';
+    hello: `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (_request, ctx) => ({ hello: ctx.tenant.id }));
 `,
-    big: `import { defineHandler } from 'sovereign/runtime';
+    big: `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async () => ({ pad: 'x'.repeat(15 * 1024 * 1024) }));
 `,
   },

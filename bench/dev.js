@@ -31,10 +31,10 @@ const B_RATE = 200;
 /** Requests each execution environment serves before the steady-state throughput run (V8 optimises the request path per process). */
 const WARM_PER_ENVIRONMENT = Number(process.env.BENCH_DEV_WARM ?? 3000);
 
-const EXTENSION = `import { defineExtension } from 'sovereign/runtime';
+const EXTENSION = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({ name: 'hello', version: '1.0.0', description: 'bench', routes: [{ method: 'GET', path: '/', handler: 'hello', auth: 'public' }] });
 `;
-const HANDLER = `import { defineHandler } from 'sovereign/runtime';
+const HANDLER = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (_request, ctx) => ({ hello: ctx.tenant.id }));
 `;
 

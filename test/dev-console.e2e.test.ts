@@ -32,7 +32,7 @@ if (!available) console.warn(`skipping the dev console browser test: ${CHROMIUM}
 const CANARY = 'CanaryConsole7f3a9c2e51d8';
 const MARKUP = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">';
 
-const PROBE_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+const PROBE_MANIFEST = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({
   name: 'probe',
   version: '1.0.0',
@@ -46,7 +46,7 @@ export default defineExtension({
 });
 `;
 // Uses its secret (never returns or logs it) and logs markup and an error line.
-const HELLO = `import { defineHandler } from 'sovereign/runtime';
+const HELLO = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (_request, ctx) => {
   const token = await ctx.secrets.get('token');
   ctx.log.info('hello <script>window.__pwned=3</script> served', { length: token.length });
@@ -56,7 +56,7 @@ export const handler = defineHandler(async (_request, ctx) => {
 `;
 // The attack: a page of the tenant's, served on dev's own origin (localhost:<port>/t/acme/...),
 // reads the console with whatever cookie the browser holds for that origin.
-const PAGE = `import { defineHandler } from 'sovereign/runtime';
+const PAGE = `import { defineHandler } from 'sovereign-cli/runtime';
 const html = '<!doctype html><title>tenant page</title><pre id="out">pending</pre><script>' +
   'fetch("/_sovereign/console/api/overview", { credentials: "include" })' +
   '.then(async (r) => { document.getElementById("out").textContent = "status " + r.status + " " + (await r.text()); })' +

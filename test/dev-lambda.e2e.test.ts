@@ -14,7 +14,7 @@ import { makeProject, runCli } from './helpers/cli.js';
 import { alive, killDev, startDevCli, type RunningDev } from './helpers/dev.js';
 import { waitFor, write } from './helpers/wait.js';
 
-const MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+const MANIFEST = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({
   name: 'lam',
   version: '1.0.0',
@@ -40,11 +40,11 @@ export async function tracked<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 `;
-const WHO = `import { defineHandler } from 'sovereign/runtime';
+const WHO = `import { defineHandler } from 'sovereign-cli/runtime';
 import { state, tracked } from '../state.js';
 export const handler = defineHandler(async () => tracked(async () => ({ pid: process.pid, execArgv: process.execArgv, most: state.most })));
 `;
-const SLOW = `import { defineHandler } from 'sovereign/runtime';
+const SLOW = `import { defineHandler } from 'sovereign-cli/runtime';
 import { state, tracked } from '../state.js';
 export const handler = defineHandler(async (request) => tracked(async () => {
   const started = Date.now();
@@ -52,11 +52,11 @@ export const handler = defineHandler(async (request) => tracked(async () => {
   return { pid: process.pid, started, ended: Date.now(), most: state.most };
 }));
 `;
-const BIG = `import { defineHandler } from 'sovereign/runtime';
+const BIG = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async () => ({ pad: 'x'.repeat(7 * 1024 * 1024) }));
 `;
 /** What a hostile extension would try from inside its environment. */
-const ESCAPE = `import { defineHandler } from 'sovereign/runtime';
+const ESCAPE = `import { defineHandler } from 'sovereign-cli/runtime';
 const code = async (attempt: () => unknown | Promise<unknown>): Promise<string> => {
   try {
     await attempt();

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { makeProject } from './cli.js';
 
 const MANIFEST = `import { z } from 'zod';
-import { defineExtension } from 'sovereign/runtime';
+import { defineExtension } from 'sovereign-cli/runtime';
 
 export default defineExtension({
   name: 'mailer',
