@@ -23,6 +23,7 @@ import type { TenantDiff } from './diff.js';
 import type { IsolationMatrix } from '../isolation/matrix.js';
 import type { ScheduledEvent } from '../contract/schedules.js';
 import type { ScheduleRunResult } from '../runtime/schedule.js';
+import type { AuditEvidenceKind } from '../audit/manifest.js';
 
 /** How often the runtime reads its generation marker by default (`SOVEREIGN_GENERATION_INTERVAL_MS`). */
 export const DEFAULT_PICKUP_MS = RUNTIME_DEFAULTS.generationIntervalMs;
@@ -152,6 +153,8 @@ export interface Target {
   destroy(request: DestroyRequest): Promise<DestroyOutcome>;
   /** The secrets service's backend and runtime notice; `mutating` prints where it writes first. */
   secrets(options: { mutating: boolean }): Promise<SecretsPlumbing>;
+  /** What an audit bundle exported from this target is evidence of (its signed manifest and report say it). */
+  readonly auditEvidence: AuditEvidenceKind;
   /** Rotation metadata for evidence bundles. */
   secretMetadata(): Promise<SecretMetadataSource>;
   /** Where the tenants' API key records are kept. */
