@@ -19,10 +19,10 @@ const record: TenantRecord = {
 };
 
 /** The report of `evidence` for an empty log, with `sections`. */
-function reportOf(evidence: Evidence, sections: Parameters<typeof renderReport>[0]['sections'] = []): string {
+function reportOf(evidence: Evidence, sections: Parameters<typeof renderReport>[0]['sections'] = [], kind: Parameters<typeof renderReport>[0]['kind'] = null): string {
   return renderReport({
     tenant: 'acme',
-    kind: null,
+    kind,
     generatedAt: '2026-01-02T00:00:00.000Z',
     toolVersion: '0.1.0',
     signerFingerprint: 'f'.repeat(64),
@@ -109,5 +109,14 @@ describe('report.html text', () => {
     const html = conditionText({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['acme#*', '<b>'] }, Null: { 'dynamodb:LeadingKeys': 'false' } });
     const text = html.replaceAll('<wbr>', '').replace(/<[^>]+>/g, (tag) => (tag === '</li>' ? '\n' : ''));
     expect(text).toBe('dynamodb:LeadingKeys ForAllValues:StringLike acme#*, &lt;b&gt;\ndynamodb:LeadingKeys Null false\n');
+  });
+});
+
+describe('report.html evidence kind', () => {
+  it('says what kind of evidence the bundle is as its target stated it, escaped, or that it was not stated', () => {
+    const evidence: Evidence = { sections: [], documents: new Map(), tenant: record, extensions: [], secrets: [], policy: undefined, isolation: undefined, resources: [], stackName: 'sovereign-dev-acme', parameters: undefined };
+    const cloud = reportOf(evidence, [], { kind: 'cloud-account', records: 'the <i>control-plane</i> tables', isolation: 'an offline evaluation' });
+    expect(cloud).toContain('<dt>Evidence</dt><dd><span class="badge ok">read from the cloud account</span> records from the &lt;i&gt;control-plane&lt;/i&gt; tables</dd>');
+    expect(reportOf(evidence)).toContain('<span class="badge warn">not stated</span> the exporter did not say what kind of evidence this bundle is');
   });
 });
