@@ -34,7 +34,7 @@ export function createLocalTarget(host: TargetHost): Target {
     firstDeployAsks: undefined,
     auditEvidence: {
       kind: 'offline',
-      records: "the project's .sovereign/ folder on the machine that exported the bundle (the local target: tenants run as processes of `sovereign dev`, no cloud account is involved)",
+      records: "the project's .sovereign/ folder on the machine that exported the bundle (the local target: tenants run as processes of sovereign dev, no cloud account is involved)",
       isolation:
         "an offline evaluation, by sovereign's own IAM policy evaluator on the exporting machine, of the runtime policies rendered from the project; nothing was deployed or asked of AWS, and the ARNs name the placeholder account 000000000000",
     },
