@@ -8,6 +8,7 @@
  * has nothing to do for one (local has no regional quotas below 400 tenants) answers with nothing,
  * it does not make the caller branch.
  */
+import type { AuditEvidenceKind } from '../audit/manifest.js';
 import type { Tier } from '../config.js';
 import { RUNTIME_DEFAULTS } from '../contract/runtime-environment.js';
 import type { OffboardTarget } from '../lifecycle/offboard.js';
@@ -23,7 +24,6 @@ import type { TenantDiff } from './diff.js';
 import type { IsolationMatrix } from '../isolation/matrix.js';
 import type { ScheduledEvent } from '../contract/schedules.js';
 import type { ScheduleRunResult } from '../runtime/schedule.js';
-import type { AuditEvidenceKind } from '../audit/manifest.js';
 
 /** How often the runtime reads its generation marker by default (`SOVEREIGN_GENERATION_INTERVAL_MS`). */
 export const DEFAULT_PICKUP_MS = RUNTIME_DEFAULTS.generationIntervalMs;
