@@ -8,6 +8,7 @@
  * has nothing to do for one (local has no regional quotas below 400 tenants) answers with nothing,
  * it does not make the caller branch.
  */
+import type { AuditEvidenceKind } from '../audit/manifest.js';
 import type { Tier } from '../config.js';
 import { RUNTIME_DEFAULTS } from '../contract/runtime-environment.js';
 import type { OffboardTarget } from '../lifecycle/offboard.js';
@@ -153,6 +154,8 @@ export interface Target {
   destroy(request: DestroyRequest): Promise<DestroyOutcome>;
   /** The secrets service's backend and runtime notice; `mutating` prints where it writes first. */
   secrets(options: { mutating: boolean }): Promise<SecretsPlumbing>;
+  /** What an audit bundle exported from this target is evidence of (its signed manifest and report say it). */
+  readonly auditEvidence: AuditEvidenceKind;
   /** Rotation metadata for evidence bundles. */
   secretMetadata(): Promise<SecretMetadataSource>;
   /** Where the tenants' API key records are kept. */

@@ -33,6 +33,7 @@ export default defineCommand({
       project,
       tenant,
       target: ctx.target().name,
+      evidence: ctx.target().auditEvidence,
       cwd: ctx.globals.cwd,
       toolVersion: packageVersion(),
       loadExtensions: (names) => loadProjectExtensions(project, names),
