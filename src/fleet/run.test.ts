@@ -119,6 +119,32 @@ describe('runFleet', () => {
   });
 });
 
+describe('runFleet: many waiting at once', () => {
+  it('lets every worker of every cell wait on the abort signal without a listener warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const calls = new Map<string, number>();
+      const report = await runFleet({
+        plan: planFleetDeploy({ known: tenants(60), all: true, groupOf: (id) => `cell-${Number(id.slice(1)) % 3}` }),
+        concurrency: 20,
+        signal: new AbortController().signal,
+        retry: { baseDelayMs: 10, maxDelayMs: 10 },
+        deployOne: async (tenant) => {
+          calls.set(tenant, (calls.get(tenant) ?? 0) + 1);
+          if (calls.get(tenant) === 1) throw throttle();
+        },
+      });
+      await new Promise((r) => setImmediate(r));
+      expect(report.ok).toBe(60);
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
+
 describe('runFleet by cell', () => {
   // 3 cells of uneven size and a few tenants of the home account.
   const sizes: Record<string, number> = { 'eu-1': 30, 'eu-2': 12, 'us-1': 21, home: 5 };

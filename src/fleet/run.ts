@@ -9,6 +9,7 @@
  * bounds how many tenants it reaches in total. An ungrouped plan is one group, so it runs exactly
  * as a single pool. `deployOne` is injected: the local and aws targets share this.
  */
+import { setMaxListeners } from 'node:events';
 import type { FleetGroup, FleetPlan } from './plan.js';
 
 export type TenantOutcome = 'ok' | 'failed' | 'skipped';
@@ -164,8 +165,15 @@ export async function runFleet<R>(options: RunFleetOptions<R>): Promise<FleetRep
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? abortableSleep;
   const emit = options.onEvent ?? (() => {});
+  // One signal of the runner's own: every sleeping retry and running deploy listens on it (up to
+  // concurrency × cells at once, past Node's default warning at 10), and the caller's signal
+  // gets one listener whatever the fleet's size.
   const controller = new AbortController();
-  const signal = options.signal ?? controller.signal;
+  const signal = controller.signal;
+  setMaxListeners(0, signal);
+  const stop = () => controller.abort();
+  if (options.signal?.aborted) stop();
+  else options.signal?.addEventListener('abort', stop, { once: true });
 
   const started = now();
   let failures = 0;
@@ -257,7 +265,7 @@ export async function runFleet<R>(options: RunFleetOptions<R>): Promise<FleetRep
     return { summary, runs };
   };
 
-  const done = await Promise.all(options.plan.groups.map(runGroup));
+  const done = await Promise.all(options.plan.groups.map(runGroup)).finally(() => options.signal?.removeEventListener('abort', stop));
   const runs = done.flatMap((d) => d.runs);
   return {
     ok: countOf(runs, 'ok'),
