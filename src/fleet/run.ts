@@ -223,27 +223,17 @@ export async function runFleet<R>(options: RunFleetOptions<R>): Promise<FleetRep
     };
     for (const wave of group.waves) {
       const waveStart = now();
-      const results: Array<TenantRun<R>> = new Array(wave.tenants.length);
       if (stopped() === undefined) emit({ type: 'wave-start', group: group.name, wave: wave.index, tenants: wave.tenants.length });
-      let next = 0;
-      const worker = async () => {
-        while (next < wave.tenants.length) {
-          const index = next++;
-          const tenant = wave.tenants[index]!;
-          const reason = stopped();
-          if (reason !== undefined) {
-            results[index] = skip(tenant, group.name, wave.index, reason);
-            continue;
-          }
-          const run = await deployTenant(tenant, group.name, wave.index);
-          results[index] = run;
-          if (run.outcome === 'failed') {
-            failures += 1;
-            if (failures > maxFailures) overBudget = true;
-          }
+      const results = await mapBounded(wave.tenants, concurrency, async (tenant) => {
+        const reason = stopped();
+        if (reason !== undefined) return skip(tenant, group.name, wave.index, reason);
+        const run = await deployTenant(tenant, group.name, wave.index);
+        if (run.outcome === 'failed') {
+          failures += 1;
+          if (failures > maxFailures) overBudget = true;
         }
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, wave.tenants.length)) }, worker));
+        return run;
+      });
       runs.push(...results);
       const summary = { index: wave.index, ok: countOf(results, 'ok'), failed: countOf(results, 'failed'), skipped: countOf(results, 'skipped'), durationMs: Math.round(now() - waveStart) };
       waves.push(summary);
@@ -278,6 +268,20 @@ export async function runFleet<R>(options: RunFleetOptions<R>): Promise<FleetRep
     groups: done.map((d) => d.summary),
     tenants: runs,
   };
+}
+
+/** `work` over every item, at most `limit` at once, each started as a slot frees; results in item order. */
+async function mapBounded<T, U>(items: readonly T[], limit: number, work: (item: T) => Promise<U>): Promise<U[]> {
+  const results: U[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, Math.max(1, items.length)) }, worker));
+  return results;
 }
 
 function countOf(runs: Array<TenantRun<unknown>>, outcome: TenantOutcome): number {
