@@ -19,7 +19,7 @@ export default defineCommand({
     waves: option('--wave <ids>', 'a wave of comma-separated tenant ids, or "rest" (repeatable, in order)', schema((z) => z.array(z.string()).default([])), { repeatable: true }),
     shard: option('--shard <i/n>', 'deploy only shard i of n (stable split for parallel CI jobs; whole cells when tenants are in cells)', optionalText),
     cells: option('--cell <names>', 'deploy only the tenants of these cells, comma-separated (repeatable; "home" for tenants in no cell)', schema((z) => z.array(z.string()).default([])), { repeatable: true }),
-    maxFailures: option('--max-failures <n>', 'stop starting tenants once more than n have failed', optional(wholeNumber('--max-failures', 0))),
+    maxFailures: option('--max-failures <n>', 'stop starting tenants once more than n have failed (counted over all cells together)', optional(wholeNumber('--max-failures', 0))),
   },
   async run(ctx, { ids, all, concurrency, waves, shard, cells, maxFailures }) {
     const state = ctx.state();
