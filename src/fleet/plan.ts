@@ -160,29 +160,8 @@ export function planFleetDeploy(options: FleetPlanOptions): FleetPlan {
   const grouped = groupOf !== undefined && options.known.some((id) => groupOf(id) !== undefined);
   const nameOf = (id: string) => (grouped ? groupOf!(id) ?? HOME : HOME);
 
-  const cellArgs = (options.cells ?? []).flatMap(splitIds);
-  if (options.cells !== undefined && options.cells.length > 0 && cellArgs.length === 0) throw badInput('--cell names no cell');
-  if (cellArgs.length > 0) {
-    const existing = new Set(options.known.map(nameOf));
-    for (const name of cellArgs) {
-      if (!existing.has(name)) {
-        throw notFound(`no tenant is in cell "${name}"`, `cells with tenants: ${[...existing].sort().join(', ')}`);
-      }
-    }
-    const wanted = new Set(cellArgs);
-    waves = waves.map((list) => list.filter((id) => wanted.has(nameOf(id))));
-  }
-
-  if (shard !== undefined) {
-    if (grouped) {
-      const sizes = new Map<string, number>();
-      for (const id of waves.flat()) sizes.set(nameOf(id), (sizes.get(nameOf(id)) ?? 0) + 1);
-      const shardOfGroup = assignGroupShards(sizes, shard.count);
-      waves = waves.map((list) => list.filter((id) => shardOfGroup.get(nameOf(id)) === shard.index));
-    } else {
-      waves = waves.map((list) => list.filter((id) => shardOf(id, shard.count) === shard.index));
-    }
-  }
+  if (options.cells !== undefined && options.cells.length > 0) waves = restrictToCells(waves, options.cells, options.known, nameOf);
+  if (shard !== undefined) waves = shardWaves(waves, shard, grouped ? nameOf : undefined);
 
   const planned: FleetWave[] = waves.map((tenants, i) => ({ index: i + 1, tenants }));
   const total = planned.reduce((sum, wave) => sum + wave.tenants.length, 0);
@@ -193,6 +172,26 @@ export function planFleetDeploy(options: FleetPlanOptions): FleetPlan {
     total,
     ...(shard === undefined ? {} : { shard }),
   };
+}
+
+/** Keeps the tenants of the groups `--cell` names; a name no tenant of the fleet has is exit 3. */
+function restrictToCells(waves: string[][], cells: string[], known: string[], nameOf: (id: string) => string): string[][] {
+  const wanted = new Set(cells.flatMap(splitIds));
+  if (wanted.size === 0) throw badInput('--cell names no cell', 'for example --cell eu-west-1-a,eu-west-1-b');
+  const existing = new Set(known.map(nameOf));
+  for (const name of wanted) {
+    if (!existing.has(name)) throw notFound(`no tenant is in cell "${name}"`, `cells with tenants: ${[...existing].sort().join(', ')}`);
+  }
+  return waves.map((list) => list.filter((id) => wanted.has(nameOf(id))));
+}
+
+/** Keeps shard `shard.index`'s tenants: whole groups when grouped, else each tenant by its hash. */
+function shardWaves(waves: string[][], shard: Shard, nameOf: ((id: string) => string) | undefined): string[][] {
+  if (nameOf === undefined) return waves.map((list) => list.filter((id) => shardOf(id, shard.count) === shard.index));
+  const sizes = new Map<string, number>();
+  for (const id of waves.flat()) sizes.set(nameOf(id), (sizes.get(nameOf(id)) ?? 0) + 1);
+  const shardOfGroup = assignGroupShards(sizes, shard.count);
+  return waves.map((list) => list.filter((id) => shardOfGroup.get(nameOf(id)) === shard.index));
 }
 
 /** Splits each wave by group; groups in order of name, each wave keeping its tenants' order. */
