@@ -20,18 +20,18 @@ const API_LATENCY_S = 0.15;
 const BUCKET = { capacity: 10, refillPerSecond: 4 }; // CreateChangeSet calls
 const RANDOM_THROTTLE = 0.02;
 
-async function loadFleet() {
+export async function loadFleet() {
   try {
     const plan = await import(pathToFileURL(join(repo, 'dist', 'fleet', 'plan.js')).href);
     const run = await import(pathToFileURL(join(repo, 'dist', 'fleet', 'run.js')).href);
     return { ...plan, ...run };
   } catch (error) {
-    throw new Error(`bench/fleet.js needs the built package (npm run build): ${error.message}`);
+    throw new Error(`the fleet benchmarks need the built package (npm run build): ${error.message}`);
   }
 }
 
 /** Deterministic PRNG so runs are comparable. */
-function mulberry32(seed) {
+export function mulberry32(seed) {
   return () => {
     seed = (seed + 0x6d2b79f5) | 0;
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
@@ -42,7 +42,7 @@ function mulberry32(seed) {
 
 const sleepScaled = (seconds) => new Promise((r) => setTimeout(r, (seconds * 1000) / SCALE));
 
-function simulatedCloudFormation(random) {
+export function simulatedCloudFormation(random) {
   let tokens = BUCKET.capacity;
   let last = performance.now();
   const stats = { calls: 0, throttled: 0 };

@@ -16,6 +16,7 @@ const sections = [
   ['artifact', './artifact.js', 'runArtifactBench'],
   ['fleet', './fleet.js', 'runFleetBench'],
   ['fleet-aws', './fleet-aws.js', 'runFleetAwsBench'],
+  ['fleet-cells', './fleet-cells.js', 'runFleetCellsBench'],
   ['audit', './audit.js', 'runAuditBench'],
   ['redesign', './redesign.js', 'runRedesignBench'],
   ['api-keys', './api-keys.js', 'runApiKeysBench'],

@@ -132,6 +132,17 @@ describe('tenant deploy (local)', { timeout: 120_000 }, () => {
     expect((await runCli(['tenant', 'deploy', '--all', '--concurrency', '0'], { cwd: project })).exitCode).toBe(2);
     expect((await runCli(['tenant', 'deploy', 'nobody'], { cwd: project })).exitCode).toBe(3);
   });
+
+  it('knows no cell but home where the target has no cells', async () => {
+    const unknown = await runCli(['tenant', 'deploy', '--all', '--cell', 'eu-1'], { cwd: project });
+    expect(unknown.exitCode).toBe(3);
+    expect(unknown.stderr).toContain('error: no tenant is in cell "eu-1"');
+    expect(unknown.stderr).toContain('hint: cells with tenants: home');
+    const home = await runCli(['tenant', 'deploy', '--all', '--cell', 'home', '--json'], { cwd: project });
+    const r = JSON.parse(home.stdout) as { total: number; cells: unknown };
+    expect(r.cells).toBeNull();
+    expect(r.total).toBeGreaterThan(0);
+  });
 });
 
 describe('template render', { timeout: 120_000 }, () => {

@@ -2,10 +2,20 @@
 import type { LiveView } from '../output/live.js';
 import { formatTable } from '../output/output.js';
 import type { FleetPlan } from './plan.js';
-import type { FleetEvent, FleetReport } from './run.js';
+import type { FleetEvent, FleetReport, GroupSummary, SkipReason } from './run.js';
 
-/** One fleet event on the live view: a row per tenant on a TTY, an event line otherwise. */
-export function showFleetEvent(view: LiveView, event: FleetEvent, waves: number): void {
+const STOPPED: Record<SkipReason, string> = {
+  'earlier-wave-failed': 'a wave failed',
+  'max-failures': 'over --max-failures',
+  aborted: 'interrupted',
+};
+
+/**
+ * One fleet event on the live view: a row per tenant on a TTY, an event line otherwise. In a
+ * plan grouped by cell, wave lines name their cell and each cell says when it is done.
+ */
+export function showFleetEvent(view: LiveView, event: FleetEvent, waves: number, grouped = false): void {
+  const cell = grouped ? `cell ${event.group}: ` : '';
   switch (event.type) {
     case 'start':
       view.update({ key: event.tenant, status: event.attempt > 1 ? `retry ${event.attempt}` : 'deploying', tone: 'busy' });
@@ -23,12 +33,21 @@ export function showFleetEvent(view: LiveView, event: FleetEvent, waves: number)
       view.update({ key: event.tenant, status: 'skipped', detail: event.reason, tone: 'idle' });
       break;
     case 'wave-start':
-      if (waves > 1) view.log(`wave ${event.wave}: ${event.tenants} tenant(s)`);
+      if (waves > 1) view.log(`${cell}wave ${event.wave}: ${event.tenants} tenant(s)`);
       break;
     case 'wave-end':
-      if (waves > 1) view.log(`wave ${event.wave} done: ${event.ok} ok, ${event.failed} failed`);
+      if (waves > 1) view.log(`${cell}wave ${event.wave} done: ${event.ok} ok, ${event.failed} failed`);
+      break;
+    case 'group-end':
+      if (grouped) view.log(`${cell}${groupLine(event)}`);
       break;
   }
+}
+
+/** A cell's outcome in one line; a stopped cell says that the others went on. */
+function groupLine(group: Pick<GroupSummary, 'ok' | 'failed' | 'skipped' | 'durationMs' | 'stopped'>): string {
+  const counts = `${group.ok} ok, ${group.failed} failed, ${group.skipped} skipped in ${(group.durationMs / 1000).toFixed(1)}s`;
+  return group.stopped === null ? counts : `${counts}; stopped (${STOPPED[group.stopped]}), other cells went on`;
 }
 
 export interface FleetReportJson {
@@ -42,8 +61,12 @@ export interface FleetReportJson {
   total: number;
   durationMs: number;
   waves: FleetReport['waves'];
+  /** One summary per cell when the plan is grouped by cell, else null. */
+  cells: GroupSummary[] | null;
   tenants: Array<{
     tenant: string;
+    /** The tenant's cell (`home` for none) when the plan is grouped, else null. */
+    cell: string | null;
     wave: number;
     outcome: 'ok' | 'failed' | 'skipped';
     attempts: number;
@@ -69,8 +92,10 @@ export function summarizeFleet(
     total: report.total,
     durationMs: report.durationMs,
     waves: report.waves,
+    cells: context.plan.grouped ? report.groups : null,
     tenants: report.tenants.map((t) => ({
       tenant: t.tenant,
+      cell: context.plan.grouped ? t.group : null,
       wave: t.wave,
       outcome: t.outcome,
       attempts: t.attempts,
@@ -82,6 +107,7 @@ export function summarizeFleet(
   };
   const rows = json.tenants.map((t) => ({
     tenant: t.tenant,
+    cell: t.cell,
     wave: t.wave,
     outcome: t.outcome,
     artifact: t.artifact ? t.artifact.slice(0, 12) : null,
@@ -89,10 +115,11 @@ export function summarizeFleet(
     time: t.outcome === 'skipped' ? null : `${(t.durationMs / 1000).toFixed(1)}s`,
     detail: t.error ?? t.reason,
   }));
-  const columns = ['tenant', ...(context.plan.waves.length > 1 ? ['wave'] : []), 'outcome', 'artifact', 'attempts', 'time', 'detail'];
+  const columns = ['tenant', ...(json.cells ? ['cell'] : []), ...(context.plan.waves.length > 1 ? ['wave'] : []), 'outcome', 'artifact', 'attempts', 'time', 'detail'];
   const text = [
     rows.length > 0 ? formatTable(rows, columns) : 'No tenants in this plan.',
     '',
+    ...(json.cells ?? []).map((group) => `cell ${group.name}: ${groupLine(group)}`),
     `${json.ok} ok, ${json.failed} failed, ${json.skipped} skipped of ${json.total} in ${(json.durationMs / 1000).toFixed(1)}s`,
   ].join('\n');
   return { json, text };

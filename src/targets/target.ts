@@ -141,6 +141,12 @@ export interface Target {
   deployer(options: { log: (tenant: string, line: string) => void; command?: string }): Promise<DeployOne>;
   /** Refuses a fleet plan the target cannot deploy as asked (e.g. tenants of another stage). */
   checkDeployPlan(records: TenantRecord[]): void;
+  /**
+   * The cell (an account and region of its own) a tenant is deployed in, or undefined for the
+   * project's home account and region. A target that has cells defines it, and `tenant deploy`
+   * then deploys the cells side by side, each with its own concurrency.
+   */
+  cellOf?(record: TenantRecord): string | undefined;
   /** What `tenant deploy` would change for `record`, given the build it would deploy. */
   diff(record: TenantRecord, build: TenantBuild): Promise<TenantDiff>;
   /** What destroying a tenant deletes, for the confirmation question. */

@@ -8,18 +8,20 @@ export default defineCommand({
     'sovereign tenant deploy --all --concurrency 20',
     'sovereign tenant deploy --wave acme --wave globex,initech --wave rest --max-failures 2',
     'sovereign tenant deploy --all --shard 2/4 --json > report.json',
+    'sovereign tenant deploy --all --cell eu-1,eu-2 --concurrency 20',
   ],
   arguments: {
     ids: arg('[id...]', 'tenants to deploy', schema((z) => z.array(z.string())), 'tenant'),
   },
   options: {
     all: flag('--all', 'deploy every tenant'),
-    concurrency: option('--concurrency <n>', 'tenants deployed at once', wholeNumber('--concurrency', 1), { default: '10' }),
+    concurrency: option('--concurrency <n>', 'tenants deployed at once, in each cell when tenants are in cells (CloudFormation\'s limits are per account and region)', wholeNumber('--concurrency', 1), { default: '10' }),
     waves: option('--wave <ids>', 'a wave of comma-separated tenant ids, or "rest" (repeatable, in order)', schema((z) => z.array(z.string()).default([])), { repeatable: true }),
-    shard: option('--shard <i/n>', 'deploy only shard i of n (stable split for parallel CI jobs)', optionalText),
-    maxFailures: option('--max-failures <n>', 'stop starting tenants once more than n have failed', optional(wholeNumber('--max-failures', 0))),
+    shard: option('--shard <i/n>', 'deploy only shard i of n (stable split for parallel CI jobs; whole cells when tenants are in cells)', optionalText),
+    cells: option('--cell <names>', 'deploy only the tenants of these cells, comma-separated (repeatable; "home" for tenants in no cell)', schema((z) => z.array(z.string()).default([])), { repeatable: true }),
+    maxFailures: option('--max-failures <n>', 'stop starting tenants once more than n have failed (counted over all cells together)', optional(wholeNumber('--max-failures', 0))),
   },
-  async run(ctx, { ids, all, concurrency, waves, shard, maxFailures }) {
+  async run(ctx, { ids, all, concurrency, waves, shard, cells, maxFailures }) {
     const state = ctx.state();
     // The deployed IAM policy grants the pattern's names: it must keep every tenant's apart.
     const project = ctx.project();
@@ -27,12 +29,16 @@ export default defineCommand({
     const { planFleetDeploy } = await import('../../fleet/plan.js');
     const records = await state.listTenants();
     const known = records.map((t) => t.id);
+    const cellOf = ctx.target().cellOf?.bind(ctx.target());
+    const byId = new Map(records.map((t) => [t.id, t]));
     const plan = planFleetDeploy({
       known,
       ids,
       all,
       waves,
+      cells,
       ...(shard === undefined ? {} : { shard }),
+      ...(cellOf === undefined ? {} : { groupOf: (id: string) => cellOf(byId.get(id)!) }),
     });
 
     const [{ runFleet }, { openLiveView }, { summarizeFleet, showFleetEvent }] = await Promise.all([
@@ -46,7 +52,8 @@ export default defineCommand({
     // Settings an extension refuses would fail its cold start: refused here, before any tenant is touched.
     await (await import('../../extensions/tenant-config.js')).assertEnabledSettings(project, records.filter((t) => planned.has(t.id)));
     const shardText = plan.shard ? ` (shard ${plan.shard.index}/${plan.shard.count})` : '';
-    ctx.out.info(`Deploying ${plan.total} tenant(s) to ${target}, stage ${ctx.globals.stage}${shardText}, ${plan.waves.length} wave(s), concurrency ${concurrency}`);
+    const cellText = plan.grouped ? `, ${plan.groups.length} cell(s) side by side (${plan.groups.map((g) => g.name).join(', ')}), concurrency ${concurrency} per cell` : `, concurrency ${concurrency}`;
+    ctx.out.info(`Deploying ${plan.total} tenant(s) to ${target}, stage ${ctx.globals.stage}${shardText}, ${plan.waves.length} wave(s)${cellText}`);
     const view = await openLiveView(ctx.out, 'tenant deploy', 'deploy');
     const deployOne = await ctx.target().deployer({ log: (tenant, line) => view.log(`${tenant}: ${line}`) });
     const abort = new AbortController();
@@ -60,7 +67,7 @@ export default defineCommand({
         ...(maxFailures === undefined ? {} : { maxFailures }),
         signal: abort.signal,
         deployOne,
-        onEvent: (event) => showFleetEvent(view, event, plan.waves.length),
+        onEvent: (event) => showFleetEvent(view, event, plan.waves.length, plan.grouped),
       });
     } finally {
       process.removeListener('SIGINT', onSignal);
