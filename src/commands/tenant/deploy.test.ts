@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Output } from '../../output/output.js';
@@ -34,7 +37,7 @@ describe('tenant deploy: cells', () => {
   const cellOfId: Record<string, string | undefined> = { acme: 'eu-1', globex: 'eu-1', initech: 'eu-2', umbrella: 'us-1', hooli: 'us-1', stark: undefined };
 
   async function deployWith(argv: string[], options: { cells?: boolean; fail?: string } = {}) {
-    const records = Object.keys(cellOfId).map((id) => ({ id }) as TenantRecord);
+    const records = Object.keys(cellOfId).map((id) => ({ id, extensions: [] }) as unknown as TenantRecord);
     const deployed: string[] = [];
     const target = {
       name: 'aws',
@@ -56,7 +59,7 @@ describe('tenant deploy: cells', () => {
     const ctx = {
       globals: { stage: 'prod', json: true },
       out: new Output({ json: true, color: false, verbose: false, interactive: false, stdout, stderr }),
-      project: () => ({ config: {} }),
+      project: () => ({ config: {}, paths: { extensions: mkdtempSync(join(tmpdir(), 'sovereign-deploy-cells-')), config: 'sovereign.config.json' } }),
       state: () => ({ listTenants: async () => records }),
       target: () => target,
     } as unknown as CommandContext;
