@@ -9,6 +9,8 @@ export interface CreateTenantOptions {
   id: string;
   tier: Tier;
   extensions: string[];
+  /** The aws cell placement chose; the record keeps it (absent: the home account and region). */
+  cell?: TenantRecord['cell'];
   /** Hook for work that belongs to the same commit (vault, secrets scope checks). */
   extend?: (tx: Transaction, record: TenantRecord) => Promise<void> | void;
 }
@@ -16,7 +18,7 @@ export interface CreateTenantOptions {
 export { webhookSecretReference };
 
 /** Pure: the record of a new tenant, `provisioning` until its first successful deploy. */
-export function newTenantRecord(options: { id: string; tier: Tier; stage: string; extensions: string[]; by: string; now: string }): TenantRecord {
+export function newTenantRecord(options: { id: string; tier: Tier; stage: string; extensions: string[]; by: string; now: string; cell?: TenantRecord['cell'] }): TenantRecord {
   return {
     id: options.id,
     tier: options.tier,
@@ -30,6 +32,7 @@ export function newTenantRecord(options: { id: string; tier: Tier; stage: string
     config: {},
     deploys: [],
     transitions: [{ from: null, to: 'provisioning', at: options.now, by: options.by }],
+    ...(options.cell ? { cell: { ...options.cell } } : {}),
   };
 }
 
@@ -37,7 +40,7 @@ export function newTenantRecord(options: { id: string; tier: Tier; stage: string
 export async function createTenant(state: StateStore, stage: string, options: CreateTenantOptions): Promise<TenantRecord> {
   assertTenantId(options.id);
   return state.mutate(
-    { command: 'tenant create', action: 'tenant.create', tenant: options.id, args: { tier: options.tier, extensions: options.extensions } },
+    { command: 'tenant create', action: 'tenant.create', tenant: options.id, args: { tier: options.tier, extensions: options.extensions, ...(options.cell ? { cell: options.cell } : {}) } },
     async (tx) => {
       // A tenant of another stage (whose lookup is refused here) takes the id as well.
       const existing = await state.getTenant(options.id).catch((error: unknown) => {
@@ -45,7 +48,7 @@ export async function createTenant(state: StateStore, stage: string, options: Cr
         throw error;
       });
       if (existing) throw conflict(`tenant "${options.id}" already exists`, `see it with \`sovereign tenant show ${options.id}\``);
-      const record = newTenantRecord({ id: options.id, tier: options.tier, stage, extensions: options.extensions, by: state.actor, now: new Date().toISOString() });
+      const record = newTenantRecord({ id: options.id, tier: options.tier, stage, extensions: options.extensions, by: state.actor, now: new Date().toISOString(), ...(options.cell ? { cell: options.cell } : {}) });
       tx.putTenant(record);
       tx.provisionTenant(options.id, stage);
       await options.extend?.(tx, record);

@@ -8,7 +8,11 @@ import { awsConfigOf } from '../../config.js';
 import { badInput } from '../../errors.js';
 import { lazyTelemetrySource } from '../../telemetry/lazy.js';
 import { tenantTags } from '../../templates/tenant-stack.js';
-import type { Target, TargetHost } from '../target.js';
+import type { CellReport, Target, TargetHost } from '../target.js';
+import { resolveTenantAuth } from '../../contract/auth.js';
+import { TIERS } from '../../templates/tiers.js';
+import { requireTenant } from '../../tenants/tenants.js';
+import { cellRefOf, cellSessions, requireCell } from './cells.js';
 import { deferredView } from './command-context.js';
 import { openAwsSession, type AwsSession } from './session.js';
 import { createAwsState, type AwsState } from './state.js';
@@ -20,6 +24,19 @@ export function createAwsTarget(host: TargetHost): Target {
     session ??= openAwsSession({ project: host.project().config.project, stage: host.globals.stage, globals: host.globals, out: host.out });
     return session;
   };
+  // A tenant's stack, table and keys are in its cell; the registry and audit log stay at home.
+  const cells = cellSessions({ config: () => host.project().config, home: sessionOf, out: host.out });
+  const measure = async (command: string): Promise<CellReport[]> => {
+    const { measureCells } = await import('./cell-usage.js');
+    const auth = host.project().config.auth;
+    return measureCells({
+      cells: host.project().config.cells ?? [],
+      sessionFor: (cell) => cells.sessionForCell(cell, command),
+      tenants: await target.state().listTenants(),
+      // A tenant taking API keys has a second HTTP API (its machine API, templates/tenant-api.ts).
+      httpApisOf: (tenant) => (resolveTenantAuth(auth, tenant).apiKeys ? 2 : 1),
+    });
+  };
   const target: Target = {
     name: 'aws',
     state() {
@@ -28,23 +45,32 @@ export function createAwsTarget(host: TargetHost): Target {
     },
     async deployer(options) {
       const { createAwsDeployer } = await import('./fleet.js');
-      return createAwsDeployer(target.state(), host.project(), sessionOf(), { approve: (question) => host.confirm(question), log: options.log, ...(options.command ? { command: options.command } : {}) });
+      const command = options.command ?? 'tenant deploy';
+      return createAwsDeployer(target.state(), host.project(), sessionOf(), {
+        approve: (question) => host.confirm(question),
+        log: options.log,
+        command,
+        sessionFor: (record) => cells.sessionForRecord(record, command),
+      });
     },
     checkDeployPlan(records) {
       // Stack names come from the session's stage, templates from the record's: they must agree.
       const other = records.find((t) => t.stage !== host.globals.stage);
       if (other) throw badInput(`tenant "${other.id}" belongs to stage ${other.stage}, not ${host.globals.stage}`, `pass --stage ${other.stage}`);
+      // A tenant whose cell the config no longer puts where its record says: refused before any deploy starts.
+      for (const record of records) cells.sessionForRecord(record, 'tenant deploy');
     },
     async diff(record, build) {
       const { diffTenantOnAws } = await import('./diff.js');
-      return diffTenantOnAws({ session: sessionOf(), tenant: record.id, template: build.template, tags: tenantTags(build.inputs) });
+      return diffTenantOnAws({ session: cells.sessionForRecord(record, 'tenant diff'), tenant: record.id, template: build.template, tags: tenantTags(build.inputs) });
     },
     destroys: 'its stack, table, function, API, role and log group, and schedules the deletion of its own KMS key',
     firstDeployAsks: 'its IAM role and policies (every first deploy creates them)',
     async destroy(request) {
       const { offboardTenantOnAws } = await import('./destroy.js');
+      const where = cells.sessionForRecord(await requireTenant(target.state(), request.tenant), 'tenant destroy');
       const { record, result } = await offboardTenantOnAws(target.state(), {
-        session: sessionOf(),
+        session: where,
         tenant: request.tenant,
         ...(request.exportData ? { exportData: request.exportData } : {}),
         forceDeleteTable: request.forceDeleteTable,
@@ -53,7 +79,7 @@ export function createAwsTarget(host: TargetHost): Target {
       // What the table's backups and the logs were encrypted with goes too, after the stack (and the optional export).
       const [{ kmsClientFor }, { shredTenantKey }] = await Promise.all([import('./kms-client.js'), import('./shred.js')]);
       const aws = awsConfigOf(host.project().config);
-      const shredded = await shredTenantKey(kmsClientFor(sessionOf().settings), { stage: host.globals.stage, tenant: request.tenant, tableKey: aws.tableKey, pendingWindowInDays: aws.keyDeletionWindowDays });
+      const shredded = await shredTenantKey(kmsClientFor(where.settings), { stage: host.globals.stage, tenant: request.tenant, tableKey: aws.tableKey, pendingWindowInDays: aws.keyDeletionWindowDays });
       host.out.info(shredded.shredded ? `key ${shredded.keyId} of ${request.tenant} is scheduled for deletion on ${shredded.deletionDate}` : (shredded.reason ?? 'no key was shredded'));
       return { record, stack: result.stack, existed: result.existed, exported: result.exported ? { path: result.exported.path, items: result.exported.items } : null };
     },
@@ -100,6 +126,27 @@ export function createAwsTarget(host: TargetHost): Target {
       const [{ runScheduleOnAws }, { lambdaClientFor }] = await Promise.all([import('./schedule-run.js'), import('./concurrency.js')]);
       await sessionOf().announce();
       return runScheduleOnAws(lambdaClientFor(sessionOf().settings), tenant, event);
+    },
+    async placement(request) {
+      const declared = host.project().config.cells ?? [];
+      if (declared.length === 0 && request.cell === undefined && request.residency === undefined) return undefined;
+      const { placeTenant } = await import('../../fleet/placement.js');
+      const { placementCellOf } = await import('./cell-usage.js');
+      const reports = declared.length === 0 ? [] : await measure('tenant create');
+      const placed = placeTenant(reports.map(placementCellOf), {
+        tenant: request.tenant,
+        cell: request.cell,
+        residency: request.residency,
+        demand: { stacks: 1, httpApis: request.httpApis, concurrency: TIERS[request.tier].reservedConcurrency },
+      });
+      const cell = cellRefOf(requireCell(host.project().config, placed.name));
+      host.out.info(`placing ${request.tenant} in cell ${cell.name} (account ${cell.account}, region ${cell.region})`);
+      return cell;
+    },
+    async cells() {
+      if ((host.project().config.cells ?? []).length === 0) throw badInput('the project declares no cells', 'declare cells under "cells" in sovereign.config.json (docs/aws.md, "Cells")');
+      const [reports, tenants] = await Promise.all([measure('cells list'), target.state().listTenants()]);
+      return { cells: reports, home: tenants.filter((t) => !t.cell).map((t) => t.id).sort() };
     },
     assertServesLocally(command) {
       throw badInput(`\`sovereign ${command}\` runs the local target`, 'on aws, tenants run in their own stacks; use `--target local`');
