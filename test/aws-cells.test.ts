@@ -12,6 +12,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
@@ -143,6 +144,13 @@ beforeEach(() => {
   behaviours.set(dynamodb, () => ({ Table: { TableName: 'sovereign-dev-hanse', DeletionProtectionEnabled: false } }));
   attribute('dynamodb', dynamodb);
   mocks.push(dynamodb);
+  const ssm = mockClient(SSMClient);
+  behaviours.set(ssm, (command: { constructor: { name: string } }) => {
+    if (command.constructor.name === 'GetParameterCommand') throw awsError('ParameterNotFound', 'not found');
+    return { Version: 1, Parameters: [] };
+  });
+  attribute('ssm', ssm);
+  mocks.push(ssm);
   const kms = mockClient(KMSClient);
   behaviours.set(kms, () => {
     throw awsError('NotFoundException', 'Alias is not found.');
@@ -216,6 +224,30 @@ describe('cells on aws (in process, several mocked accounts)', () => {
     expect(clouds.get(EU.account)!.find('sovereign-dev-hanse')?.status).toBe('DELETE_COMPLETE');
     expect(await registryPlaces()).toEqual([`${HOME} eu-central-1`]);
   }, 60_000);
+
+  it('suspend sets the function\'s concurrency and the generation marker in the tenant\'s cell', async () => {
+    expect(await run(['tenant', 'create', 'hanse', '--cell', 'eu-1', '--no-deploy', '-C', project])).toBe(0);
+    // As a first deploy leaves it.
+    (db.table('sovereign_dev_tenants').get(FakeDocumentTables.key('demo#tenant', 'hanse'))!.record as { status: string }).status = 'active';
+    places = [];
+    expect(await run(['tenant', 'suspend', 'hanse', '--yes', '-C', project]), stderr).toBe(0);
+    expect(accountsOf(where('lambda'))).toEqual(['111111111111 eu-west-1']);
+    const markerWrites = docsStub.calls().filter((call) => JSON.stringify(call.args[0].input).includes('"sovereign-dev-hanse"'));
+    expect(markerWrites).not.toHaveLength(0);
+    const markerPlaces = await Promise.all(markerWrites.map((call) => placeOf(call.thisValue as any)));
+    expect([...new Set(markerPlaces.map((p) => `${p.account} ${p.region}`))]).toEqual(['111111111111 eu-west-1']);
+  });
+
+  it('secrets put writes the value in the tenant\'s cell', async () => {
+    expect(await run(['tenant', 'create', 'hanse', '--cell', 'eu-1', '--no-deploy', '-C', project])).toBe(0);
+    places = [];
+    const stdin = await import('node:stream').then(({ Readable }) => Readable.from(['s3cr3t-value']));
+    vi.spyOn(process, 'stdin', 'get').mockReturnValue(stdin as unknown as typeof process.stdin);
+    expect(await run(['secrets', 'put', 'ssm:/dev/tenants/hanse/billing/api_key', '--tenant', 'hanse', '--from-stdin', '--yes', '-C', project]), stderr).toBe(0);
+    expect(where('ssm', 'PutParameter')).not.toHaveLength(0);
+    expect(accountsOf(where('ssm'))).toEqual(['111111111111 eu-west-1']);
+    expect(stderr).toMatch(/^aws account 111111111111, region eu-west-1, cell eu-1, stage dev/m);
+  });
 
   it('cells list: each cell\'s tenants and utilisation, counted in the cell', async () => {
     expect(await run(['tenant', 'create', 'hanse', '--cell', 'eu-1', '--no-deploy', '-C', project])).toBe(0);

@@ -40,7 +40,7 @@ export function createAwsTarget(host: TargetHost): Target {
   const target: Target = {
     name: 'aws',
     state() {
-      state ??= createAwsState(host.project(), host.globals, { out: host.out, session: sessionOf() });
+      state ??= createAwsState(host.project(), host.globals, { out: host.out, session: sessionOf(), sessionForTenant: (record) => cells.sessionForRecord(record, 'tenant change') });
       return state;
     },
     async deployer(options) {
@@ -85,7 +85,7 @@ export function createAwsTarget(host: TargetHost): Target {
     },
     async secrets(options) {
       const { awsSecretsPlumbing } = await import('./secrets.js');
-      return awsSecretsPlumbing(host, sessionOf(), options);
+      return awsSecretsPlumbing(host, sessionOf(), { ...options, sessionFor: (record) => cells.sessionForRecord(record, 'secrets') });
     },
     async secretMetadata() {
       return { backend: () => undefined, unavailable: 'on the aws target rotation dates come from SSM and Secrets Manager, which were not queried' };
