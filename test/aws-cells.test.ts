@@ -13,6 +13,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
@@ -151,6 +152,10 @@ beforeEach(() => {
   });
   attribute('ssm', ssm);
   mocks.push(ssm);
+  const logs = mockClient(CloudWatchLogsClient);
+  behaviours.set(logs, () => ({ events: [{ timestamp: Date.parse('2026-12-08T00:00:00Z'), message: JSON.stringify({ level: 'info', msg: 'served from the cell', time: '2026-12-08T00:00:00.000Z' }) }] }));
+  attribute('logs', logs);
+  mocks.push(logs);
   const kms = mockClient(KMSClient);
   behaviours.set(kms, () => {
     throw awsError('NotFoundException', 'Alias is not found.');
@@ -247,6 +252,15 @@ describe('cells on aws (in process, several mocked accounts)', () => {
     expect(where('ssm', 'PutParameter')).not.toHaveLength(0);
     expect(accountsOf(where('ssm'))).toEqual(['111111111111 eu-west-1']);
     expect(stderr).toMatch(/^aws account 111111111111, region eu-west-1, cell eu-1, stage dev/m);
+  });
+
+  it('tenant logs reads the log group in the tenant\'s cell', async () => {
+    expect(await run(['tenant', 'create', 'hanse', '--cell', 'eu-1', '--no-deploy', '-C', project])).toBe(0);
+    places = [];
+    stdout = '';
+    expect(await run(['tenant', 'logs', 'hanse', '-C', project]), stderr).toBe(0);
+    expect(stdout).toContain('served from the cell');
+    expect(accountsOf(where('logs'))).toEqual(['111111111111 eu-west-1']);
   });
 
   it('cells list: each cell\'s tenants and utilisation, counted in the cell', async () => {

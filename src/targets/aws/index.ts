@@ -9,6 +9,7 @@ import { badInput } from '../../errors.js';
 import { lazyTelemetrySource } from '../../telemetry/lazy.js';
 import { tenantTags } from '../../templates/tenant-stack.js';
 import type { CellReport, Target, TargetHost } from '../target.js';
+import type { TelemetrySource } from '../../telemetry/source.js';
 import { resolveTenantAuth } from '../../contract/auth.js';
 import { TIERS } from '../../templates/tiers.js';
 import { requireTenant } from '../../tenants/tenants.js';
@@ -95,12 +96,30 @@ export function createAwsTarget(host: TargetHost): Target {
       return awsApiKeyStore(sessionOf());
     },
     telemetry() {
-      // Figures cover every deployed tenant of the stage.
-      return lazyTelemetrySource(`no tenant of stage ${host.globals.stage} has been deployed to aws yet`, () =>
-        import('./telemetry.js').then(({ awsTelemetry, createTelemetryClients }) =>
-          awsTelemetry({ session: sessionOf(), state: target.state(), clients: createTelemetryClients(sessionOf().settings) }),
-        ),
-      );
+      // One source per session: a tenant's health and logs come from its cell; fleet figures from home.
+      const sources = new Map<AwsSession, TelemetrySource>();
+      const sourceOf = (where: AwsSession): TelemetrySource => {
+        let source = sources.get(where);
+        if (!source) {
+          source = lazyTelemetrySource(`no tenant of stage ${host.globals.stage} has been deployed to aws yet`, () =>
+            import('./telemetry.js').then(({ awsTelemetry, createTelemetryClients }) => awsTelemetry({ session: where, state: target.state(), clients: createTelemetryClients(where.settings) })),
+          );
+          sources.set(where, source);
+        }
+        return source;
+      };
+      const home = () => sourceOf(sessionOf());
+      const forTenant = async (id: string) => {
+        const record = await target.state().getTenant(id);
+        return record ? sourceOf(cells.sessionForRecord(record, 'tenant telemetry')) : home();
+      };
+      return {
+        unavailableHint: home().unavailableHint,
+        figures: async (query) => (query?.tenants?.length === 1 ? await forTenant(query.tenants[0]!) : home()).figures(query),
+        health: async (tenant) => (await forTenant(tenant)).health(tenant),
+        logs: async (tenant, query) => (await forTenant(tenant)).logs(tenant, query),
+        follow: async (tenant, query, onLine, signal) => (await forTenant(tenant)).follow!(tenant, query, onLine, signal),
+      };
     },
     async offboarding(options) {
       const { awsOffboardTarget } = await import('./offboard.js');
