@@ -263,6 +263,15 @@ describe('cells on aws (in process, several mocked accounts)', () => {
     expect(accountsOf(where('logs'))).toEqual(['111111111111 eu-west-1']);
   });
 
+  it('what does not work in cells yet is refused for a cell\'s tenant, not done in the home account', async () => {
+    expect(await run(['tenant', 'create', 'hanse', '--cell', 'eu-1', '--no-deploy', '-C', project])).toBe(0);
+    places = [];
+    expect(await run(['verify', 'isolation', '-C', project])).toBe(2);
+    expect(stderr).toMatch(/^error: `sovereign verify isolation` does not work in cells yet, and tenant "hanse" lives in cell eu-1$/m);
+    expect(await run(['tenant', 'keys', 'list', 'hanse', '-C', project])).toBe(2);
+    expect(where('cloudformation').concat(where('dynamodb'))).toEqual([]);
+  });
+
   it('cells list: each cell\'s tenants and utilisation, counted in the cell', async () => {
     expect(await run(['tenant', 'create', 'hanse', '--cell', 'eu-1', '--no-deploy', '-C', project])).toBe(0);
     stdout = '';

@@ -27,6 +27,10 @@ export function createAwsTarget(host: TargetHost): Target {
   };
   // A tenant's stack, table and keys are in its cell; the registry and audit log stay at home.
   const cells = cellSessions({ config: () => host.project().config, home: sessionOf, out: host.out });
+  /** Refuses what does not reach into cells yet, rather than doing it in the home account. */
+  const homeOnly = (record: { id: string; cell?: { name: string } | undefined }, command: string): void => {
+    if (record.cell) throw badInput(`\`sovereign ${command}\` does not work in cells yet, and tenant "${record.id}" lives in cell ${record.cell.name}`, 'see docs/aws.md, "Cells", for what works in cells');
+  };
   const measure = async (command: string): Promise<CellReport[]> => {
     const { measureCells } = await import('./cell-usage.js');
     const auth = host.project().config.auth;
@@ -93,7 +97,13 @@ export function createAwsTarget(host: TargetHost): Target {
     },
     async apiKeys() {
       const { awsApiKeyStore } = await import('./api-keys.js');
-      return awsApiKeyStore(sessionOf());
+      const store = awsApiKeyStore(sessionOf());
+      return {
+        records: async (tenant) => (homeOnly(tenant, 'tenant keys'), store.records(tenant)),
+        lastUsed: async (tenant) => (homeOnly(tenant, 'tenant keys'), store.lastUsed(tenant)),
+        stageCreate: (tx, tenant, record, current) => (homeOnly(tenant, 'tenant keys'), store.stageCreate(tx, tenant, record, current)),
+        stageRevoke: (tx, tenant, record, current) => (homeOnly(tenant, 'tenant keys'), store.stageRevoke(tx, tenant, record, current)),
+      };
     },
     telemetry() {
       // One source per session: a tenant's health and logs come from its cell; fleet figures from home.
@@ -124,24 +134,28 @@ export function createAwsTarget(host: TargetHost): Target {
     async offboarding(options) {
       const { awsOffboardTarget } = await import('./offboard.js');
       const aws = awsConfigOf(host.project().config);
-      return awsOffboardTarget({
+      const offboard = awsOffboardTarget({
         state: target.state(),
         session: sessionOf(),
         forceDeleteTable: options.forceDeleteTable,
         keys: { tableKey: aws.tableKey, pendingWindowInDays: aws.keyDeletionWindowDays },
       });
+      // The first step refuses a tenant in a cell: nothing is released, exported or destroyed at home.
+      return { ...offboard, release: async (record) => (homeOnly(record, 'tenant offboard'), offboard.release(record)) };
     },
     async scaleWarnings({ tiers, httpApis }) {
       const { scaleWarningsOnAws } = await import('./scale.js');
       return scaleWarningsOnAws({ cfn: sessionOf().clients.cloudformation }, host.globals.stage, tiers.length, tiers, { httpApis });
     },
     async isolation(records, options) {
+      for (const record of records) homeOnly(record, 'verify isolation');
       const [isolation, inputs] = await Promise.all([import('./isolation.js'), import('../../isolation/inputs.js')]);
       const [identity, region] = await Promise.all([sessionOf().identity(), sessionOf().region()]);
       const data = await inputs.isolationInputsFor(host.project(), records, { stage: host.globals.stage, account: identity.account, region });
       return isolation.isolationMatrixOnAws(sessionOf().clients.iam, data, options.only ? { only: options.only } : {});
     },
     async runSchedule(tenant, event) {
+      homeOnly(tenant, 'tenant run');
       const [{ runScheduleOnAws }, { lambdaClientFor }] = await Promise.all([import('./schedule-run.js'), import('./concurrency.js')]);
       await sessionOf().announce();
       return runScheduleOnAws(lambdaClientFor(sessionOf().settings), tenant, event);
