@@ -230,6 +230,19 @@ describe('cells on aws (in process, several mocked accounts)', () => {
     expect(await registryPlaces()).toEqual([`${HOME} eu-central-1`]);
   }, 60_000);
 
+  it('tenant deploy --all sends each tenant to its own cell', async () => {
+    expect(await run(['tenant', 'create', 'hanse', '--cell', 'eu-1', '--no-deploy', '-C', project])).toBe(0);
+    expect(await run(['tenant', 'create', 'acme', '--cell', 'us-1', '--no-deploy', '-C', project])).toBe(0);
+    places = [];
+    expect(await run(['tenant', 'deploy', '--all', '--yes', '--json', '-C', project]), stderr).toBe(0);
+    expect(clouds.get(EU.account)!.find('sovereign-dev-hanse')?.status).toBe('CREATE_COMPLETE');
+    expect(clouds.get(US.account)!.find('sovereign-dev-acme')?.status).toBe('CREATE_COMPLETE');
+    expect(clouds.get(EU.account)!.find('sovereign-dev-acme')).toBeUndefined();
+    expect(clouds.get(US.account)!.find('sovereign-dev-hanse')).toBeUndefined();
+    const changeSets = where('cloudformation', 'CreateChangeSet').map((p) => `${p.account} ${p.region}`).sort();
+    expect(changeSets).toEqual(['111111111111 eu-west-1', '222222222222 us-east-1']);
+  }, 60_000);
+
   it('suspend sets the function\'s concurrency and the generation marker in the tenant\'s cell', async () => {
     expect(await run(['tenant', 'create', 'hanse', '--cell', 'eu-1', '--no-deploy', '-C', project])).toBe(0);
     // As a first deploy leaves it.
