@@ -249,6 +249,7 @@ describe('cells on aws (in process, several mocked accounts)', () => {
     (db.table('sovereign_dev_tenants').get(FakeDocumentTables.key('demo#tenant', 'hanse'))!.record as { status: string }).status = 'active';
     places = [];
     expect(await run(['tenant', 'suspend', 'hanse', '--yes', '-C', project]), stderr).toBe(0);
+    expect(stderr).toMatch(/^aws account 111111111111, region eu-west-1, cell eu-1, stage dev /m);
     expect(accountsOf(where('lambda'))).toEqual(['111111111111 eu-west-1']);
     const markerWrites = docsStub.calls().filter((call) => JSON.stringify(call.args[0].input).includes('"sovereign-dev-hanse"'));
     expect(markerWrites).not.toHaveLength(0);

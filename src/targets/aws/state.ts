@@ -365,9 +365,16 @@ export class AwsState implements StateStore {
     for (const [tenant, { change, ticket }] of tx.generations) {
       const table = tenantTableName(this.session.stage, tenant);
       // First the function's concurrency: it holds even if the marker write below fails.
-      if (change.suspended !== undefined) await this.applyConcurrency(tx, tenant, change.suspended);
+      let where: AwsSession;
       try {
-        const where = await this.tenantSession(tx, tenant);
+        where = await this.tenantSession(tx, tenant);
+      } catch (error) {
+        // The change is committed; like a marker that could not be written, this is a warning.
+        this.options.warn?.(`the cell of ${tenant} could not be reached (${error instanceof Error ? error.message : String(error)}); its function and generation marker were not updated`);
+        continue;
+      }
+      if (change.suspended !== undefined) await this.applyConcurrency(tx, tenant, change.suspended, where);
+      try {
         const marker = await publishGenerationItem(where === this.session ? this.documents : where.clients.documents, table, change.references, now, change.suspended === undefined ? {} : { suspended: change.suspended });
         ticket.generation = marker.generation;
         this.options.log?.(`generation marker of ${tenant} written: generation ${marker.generation}${change.suspended === undefined ? '' : change.suspended ? ', suspended' : ', serving'}`);
@@ -388,16 +395,18 @@ export class AwsState implements StateStore {
   private async tenantSession(tx: Transaction, tenant: string): Promise<AwsSession> {
     if (!this.options.sessionForTenant) return this.session;
     const record = tx.tenants.get(tenant) ?? (await this.getTenant(tenant));
-    return record ? this.options.sessionForTenant(record) : this.session;
+    const where = record ? this.options.sessionForTenant(record) : this.session;
+    // A cell is another account: say so before changing anything in it.
+    if (where !== this.session) await where.announce();
+    return where;
   }
 
   /** Suspension's reserved concurrency (0, or the tier's on resume) on the tenant's function; see `concurrency.ts`. */
-  private async applyConcurrency(tx: Transaction, tenant: string, suspended: boolean): Promise<void> {
+  private async applyConcurrency(tx: Transaction, tenant: string, suspended: boolean, where: AwsSession): Promise<void> {
     const record = tx.tenants.get(tenant);
     if (!record) return;
     const { applySuspensionConcurrency, lambdaClientFor } = await import('./concurrency.js');
     try {
-      const where = this.options.sessionForTenant?.(record) ?? this.session;
       const outcome = await applySuspensionConcurrency(lambdaClientFor(where.settings), this.session.stage, tenant, record.tier, suspended);
       if ('absent' in outcome) this.options.log?.(`tenant ${tenant} has no function on aws yet; its reserved concurrency was not changed`);
       else this.options.log?.(`reserved concurrency of ${tenant}'s function set to ${outcome.set ?? 'none'}`);
