@@ -76,7 +76,11 @@ async function benchLists() {
   for (let i = 0; i < TENANTS; i += 1) {
     const cell = CELLS[i % CELLS.length];
     const id = `tenant-${String(i).padStart(5, '0')}`;
-    items.push({ pk: 'demo#tenant', sk: id, version: 1, record: newTenantRecord({ id, tier: tierOf(i), stage: 'dev', extensions: [], by: 'bench', now: '2026-12-01T00:00:00.000Z', cell: { name: cell.name, account: cell.account, region: cell.region } }) });
+    const record = newTenantRecord({ id, tier: tierOf(i), stage: 'dev', extensions: [], by: 'bench', now: '2026-12-01T00:00:00.000Z', cell: { name: cell.name, account: cell.account, region: cell.region } });
+    // Deployed: its stack is among the cell's ListStacks answers.
+    record.status = 'active';
+    record.deploys = [{ at: '2026-12-01T00:00:00.000Z', by: 'bench', target: 'aws', artifact: 'a'.repeat(64), extensions: [], outcome: 'success', stack: `sovereign-dev-${id}` }];
+    items.push({ pk: 'demo#tenant', sk: id, version: 1, record });
   }
   const docs = mockClient(DynamoDBDocumentClient);
   docs.on(QueryCommand).callsFake((input) => {

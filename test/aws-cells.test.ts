@@ -292,13 +292,14 @@ describe('cells on aws (in process, several mocked accounts)', () => {
     expect(await run(['cells', 'list', '--json', '-C', project]), stderr).toBe(0);
     const { cells } = JSON.parse(stdout) as { cells: Array<{ name: string; tenants: string[]; used: Record<string, number>; utilisation: Record<string, number> }> };
     expect(cells.map((c) => [c.name, c.tenants, c.used])).toEqual([
-      ['eu-1', ['hanse'], { stacks: 1, httpApis: 2, concurrency: 100 }],
+      // hanse is registered, not deployed: its stack and reservation are counted from the registry.
+      ['eu-1', ['hanse'], { stacks: 2, httpApis: 2, concurrency: 105 }],
       ['us-1', [], { stacks: 1, httpApis: 0, concurrency: 0 }],
     ]);
-    expect(cells[0]!.utilisation.concurrency).toBeCloseTo(100 / 900);
+    expect(cells[0]!.utilisation.concurrency).toBeCloseTo(105 / 900);
     stdout = '';
     expect(await run(['cells', 'list', '-C', project])).toBe(0);
-    expect(stdout).toMatch(/eu-1 +111111111111 +eu-west-1 +eu +1 +1\/2000 \(0 %\)/);
+    expect(stdout).toMatch(/eu-1 +111111111111 +eu-west-1 +eu +1 +2\/2000 \(0 %\)/);
     expect(stdout).toMatch(/HTTP APIs by the registry/);
   });
 
@@ -322,6 +323,15 @@ describe('cells on aws (in process, several mocked accounts)', () => {
     expect(db.table('sovereign_dev_tenants').size).toBe(0);
     expect(await run(['tenant', 'create', 'hanse', '--residency', 'ap', '--no-deploy', '-C', project])).toBe(2);
     expect(stderr).toMatch(/^error: no cell has residency "ap"$/m);
+  });
+
+  it('tenants registered but not deployed yet count against their cell', async () => {
+    writeConfig([cellOf(EU, { capacity: { stacks: 4 } }), cellOf(US)]);
+    expect(await run(['tenant', 'create', 'hanse', '--residency', 'eu', '--no-deploy', '-C', project])).toBe(0);
+    expect(await run(['tenant', 'create', 'globex', '--residency', 'eu', '--no-deploy', '-C', project])).toBe(0);
+    // The control plane and two registrations: a third would pass 80 % of 4 stacks.
+    expect(await run(['tenant', 'create', 'initech', '--residency', 'eu', '--no-deploy', '-C', project])).toBe(1);
+    expect(stderr).toMatch(/eu-1 \(CloudFormation stacks 3 \+ 1 of 4\)/);
   });
 
   it('the local target has no cells: --cell is refused, never ignored', async () => {
