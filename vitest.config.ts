@@ -4,8 +4,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     alias: {
-      'sovereign/runtime': fileURLToPath(new URL('./src/runtime/index.ts', import.meta.url)),
-      'sovereign/testing': fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)),
+      'sovereign-cli/runtime': fileURLToPath(new URL('./src/runtime/index.ts', import.meta.url)),
+      'sovereign-cli/testing': fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)),
     },
   },
   test: {

@@ -26,13 +26,13 @@ const PER_ROUND = 1000;
 const FRESH_PER_ROUND = 500;
 const VERIFY_CALLS = 2000;
 
-const EXTENSION = `import { defineExtension } from 'sovereign/runtime';
+const EXTENSION = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({ name: 'who', version: '1.0.0', description: 'bench', routes: [
   { method: 'GET', path: '/open', handler: 'who', auth: 'public' },
   { method: 'GET', path: '/me', handler: 'who' },
 ] });
 `;
-const HANDLER = `import { defineHandler } from 'sovereign/runtime';
+const HANDLER = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (_request, ctx) => ({ tenant: ctx.tenant.id }));
 `;
 

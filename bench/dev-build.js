@@ -21,10 +21,10 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ROUNDS = Number(process.env.BENCH_DEV_BUILD_ROUNDS ?? 2);
 const TENANTS = Number(process.env.BENCH_DEV_BUILD_TENANTS ?? 40);
 
-const manifest = (name) => `import { defineExtension } from 'sovereign/runtime';
+const manifest = (name) => `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({ name: '${name}', version: '1.0.0', description: 'bench', routes: [{ method: 'GET', path: '/${name}', handler: '${name}', auth: 'public' }] });
 `;
-const handler = (name) => `import { defineHandler } from 'sovereign/runtime';
+const handler = (name) => `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (_request, ctx) => ({ ${name}: ctx.tenant.id }));
 `;
 

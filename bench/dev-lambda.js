@@ -13,7 +13,8 @@
  *    clients of tenant A keep asking for a 15 MB result (refused in A's environment, 502), three
  *    interleaved rounds, medians.
  *
- * Run alone: `npm run build && node bench/dev-lambda.js` (BENCH_LAMBDA_TENANTS=40 for a quick run).
+ * Run alone: `npm run build && node bench/dev-lambda.js` (BENCH_LAMBDA_TENANTS=40 for a quick run;
+ * `node bench/dev-lambda.js neighbour` runs section 4 only).
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -129,11 +130,35 @@ async function idleFleet(count, extra) {
   }
 }
 
-export async function runDevLambdaBench() {
+export async function runDevLambdaBench({ neighbourOnly = false } = {}) {
   const lines = ['## dev as a Lambda host: scale to zero, cold starts, warm requests', ''];
   lines.push(`Run on ${new Date().toISOString().slice(0, 10)} with \`node bench/dev-lambda.js\` on ${cpus().length} cores (\`nproc\`), Node ${process.version}; load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} at the start.`, '');
 
   // 1. Idle fleets.
+  if (!neighbourOnly) await fleetsAndStarts(lines);
+  await neighbour(lines);
+  lines.push(`Machine load (1-minute average) at the end: ${loadavg()[0].toFixed(1)} on ${cpus().length} cores.`, '');
+  return lines.join('\n');
+}
+
+const EXTENSION = {
+  name: 'hello',
+  manifest: `import { defineExtension } from 'sovereign-cli/runtime';
+export default defineExtension({ name: 'hello', version: '1.0.0', description: 'bench', routes: [{ method: 'GET', path: '/', handler: 'hello', auth: 'public' }, { method: 'GET', path: '/big', handler: 'big', auth: 'public' }] });
+`,
+  handlers: {
+    hello: `import { defineHandler } from 'sovereign-cli/runtime';
+export const handler = defineHandler(async (_request, ctx) => ({ hello: ctx.tenant.id }));
+`,
+    big: `import { defineHandler } from 'sovereign-cli/runtime';
+export const handler = defineHandler(async () => ({ pad: 'x'.repeat(15 * 1024 * 1024) }));
+`,
+  },
+};
+const benchProject = () => makeProject({ prefix: 'sovereign-bench-lambda-', extension: EXTENSION, tenants: [['alpha', 'premium'], ['beta', 'premium']] });
+
+/** Sections 1 to 3. */
+async function fleetsAndStarts(lines) {
   const idle = await idleFleet(TENANTS, []);
   const warm = await idleFleet(WARM_TENANTS, ['--warm']);
   const coldTwenty = WARM_TENANTS === TENANTS ? idle : await idleFleet(WARM_TENANTS, []);
@@ -144,21 +169,7 @@ export async function runDevLambdaBench() {
   lines.push(`Targets for ${TENANTS} tenants: ready ≤ 5 s → **${idle.readyMs <= 5000 ? 'met' : 'missed'}**; idle memory ≤ 1 GB → **${idle.rss.bytes <= 1e9 ? 'met' : 'missed'}**.`, '');
 
   // 2 and 3. One tenant: cold starts against a bare node process, then warm requests.
-  const extension = {
-    name: 'hello',
-    manifest: `import { defineExtension } from 'sovereign/runtime';
-export default defineExtension({ name: 'hello', version: '1.0.0', description: 'bench', routes: [{ method: 'GET', path: '/', handler: 'hello', auth: 'public' }, { method: 'GET', path: '/big', handler: 'big', auth: 'public' }] });
-`,
-    handlers: {
-      hello: `import { defineHandler } from 'sovereign/runtime';
-export const handler = defineHandler(async (_request, ctx) => ({ hello: ctx.tenant.id }));
-`,
-      big: `import { defineHandler } from 'sovereign/runtime';
-export const handler = defineHandler(async () => ({ pad: 'x'.repeat(15 * 1024 * 1024) }));
-`,
-    },
-  };
-  const { dir, cleanup } = await makeProject({ prefix: 'sovereign-bench-lambda-', extension, tenants: [['alpha', 'premium'], ['beta', 'premium']] });
+  const { dir, cleanup } = await benchProject();
   const bare = await bareServer();
   let dev;
   try {
@@ -197,10 +208,20 @@ export const handler = defineHandler(async () => ({ pad: 'x'.repeat(15 * 1024 * 
     lines.push('| warm request, one at a time | median |', '|---|---|');
     lines.push(`| through the gateway to the tenant's warm environment | ${fmt(median(viaDev) * 1000, 0)} µs |`);
     lines.push(`| bare \`node:http\` | ${fmt(median(viaBare) * 1000, 0)} µs |`, '');
+  } finally {
+    await dev?.stop();
+    bare.stop();
+    cleanup();
+  }
+}
 
+/** Section 4. */
+async function neighbour(lines) {
+  const { dir, cleanup } = await benchProject();
+  let dev;
+  try {
     // 4. B's latency, quiet and while A's clients ask for 15 MB results (each refused with 502),
-    //    with dev's default idle time (the short one above would stop B's environments between rounds).
-    await dev.stop();
+    //    with dev's default idle time.
     dev = await startDev(dir, ['--no-throttle']);
     const bUrl = `http://127.0.0.1:${dev.port}/t/beta/hello/`;
     await timedLoad(bUrl, 200, 1);
@@ -234,13 +255,10 @@ export const handler = defineHandler(async () => ({ pad: 'x'.repeat(15 * 1024 * 
     lines.push(`A's ${fmt(attempts, 0)} requests for 15 MB were all refused with 502: ${refused === attempts ? 'yes' : `no (${fmt(refused, 0)})`}. B's p99 under it ÷ quiet: **${fmt(noisyP99 / quietP99, 2)}×** (target within 2× → **${noisyP99 / quietP99 <= 2 ? 'met' : 'missed'}**).`, '');
   } finally {
     await dev?.stop();
-    bare.stop();
     cleanup();
   }
-  lines.push(`Machine load (1-minute average) at the end: ${loadavg()[0].toFixed(1)} on ${cpus().length} cores.`, '');
-  return lines.join('\n');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  process.stdout.write(`${await runDevLambdaBench()}\n`);
+  process.stdout.write(`${await runDevLambdaBench({ neighbourOnly: process.argv[2] === 'neighbour' })}\n`);
 }

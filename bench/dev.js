@@ -13,7 +13,7 @@
  * latencies are timed here with a keep-alive client. Only loopback addresses are used.
  *
  * Run alone: `npx tsc -p tsconfig.build.json && node bench/dev.js` (BENCH_DEV_SECONDS=5 for a quick run);
- * `node bench/dev.js oversized` runs section 3 only.
+ * `node bench/dev.js oversized` runs section 3 only, `node bench/dev.js throughput` section 1a only.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,11 +28,13 @@ const autocannonCli = join(repo, 'node_modules', 'autocannon', 'autocannon.js');
 const SUSTAIN_SECONDS = Number(process.env.BENCH_DEV_SECONDS ?? 30);
 const SHORT_SECONDS = Math.max(3, Math.min(10, SUSTAIN_SECONDS));
 const B_RATE = 200;
+/** Requests each execution environment serves before the steady-state throughput run (V8 optimises the request path per process). */
+const WARM_PER_ENVIRONMENT = Number(process.env.BENCH_DEV_WARM ?? 3000);
 
-const EXTENSION = `import { defineExtension } from 'sovereign/runtime';
+const EXTENSION = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({ name: 'hello', version: '1.0.0', description: 'bench', routes: [{ method: 'GET', path: '/', handler: 'hello', auth: 'public' }] });
 `;
-const HANDLER = `import { defineHandler } from 'sovereign/runtime';
+const HANDLER = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (_request, ctx) => ({ hello: ctx.tenant.id }));
 `;
 
@@ -357,7 +359,7 @@ function section(heading, intro, rows) {
 const fmt = (n, d = 0) => Number(n).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const errorsOf = (r) => r.errors + r.timeouts + (r.non2xx ?? 0);
 
-export async function runDevBench() {
+export async function runDevBench({ throughputOnly = false } = {}) {
   const { dir, cleanup } = await makeProject();
   const rows = [];
   const notes = [];
@@ -373,26 +375,46 @@ export async function runDevBench() {
       await autocannon(`http://127.0.0.1:${bare.port}/`, { seconds: 2, connections }); // warm-up (JIT)
       const { result: bareResult, perRequest: [bareCpu] } = await cpuPerRequest([bare.pid], () => autocannon(`http://127.0.0.1:${bare.port}/`, { seconds: SHORT_SECONDS, connections }));
       await bare.stop();
-      const dev = await startDev(dir, ['--no-throttle']);
-      await autocannon(`http://127.0.0.1:${dev.port}/t/alpha/hello/`, { seconds: 3, connections }); // warm-up (JIT, the environments)
-      const environments = JSON.parse(readFileSync(join(dir, '.sovereign', 'dev.json'), 'utf8')).tenants.alpha.pids;
-      const { result: maxResult, perRequest } = await cpuPerRequest([dev.pid, ...environments], () =>
-        autocannon(`http://127.0.0.1:${dev.port}/t/alpha/hello/`, { seconds: SHORT_SECONDS, connections }),
-      );
-      await dev.stop();
-      const [gatewayCpu, ...environmentCpu] = perRequest;
-      const tenantCpu = environmentCpu.some((v) => v === undefined) ? undefined : environmentCpu.reduce((n, v) => n + v, 0);
-      const ratio = maxResult.requests.average / bareResult.requests.average;
       rows.push([`bare \`node:http\` (own process), ${connections} connections`, `${fmt(bareResult.requests.average)} req/s`, `p99 ${bareResult.latency.p99} ms, errors ${errorsOf(bareResult)}, CPU ${us(bareCpu)} per request`]);
-      rows.push([
-        `gateway → tenant's environments, unthrottled, ${connections} connections`,
-        `${fmt(maxResult.requests.average)} req/s`,
-        `p99 ${maxResult.latency.p99} ms, errors ${errorsOf(maxResult)}; ${fmt(ratio * 100, 1)} % of bare; ${environments.length} environments; CPU per request: gateway ${us(gatewayCpu)}, environments ${us(tenantCpu)}`,
-      ]);
-      if (connections === 10 && gatewayCpu !== undefined && tenantCpu !== undefined) {
-        notes.push(`CPU per request does not depend on what else the machine runs: at 10 connections gateway + environments use ${us(gatewayCpu + tenantCpu)} per request, so one free core carries about ${fmt(1e6 / (gatewayCpu + tenantCpu))} req/s through the gateway (bare node:http: ${us(bareCpu)}).`);
+      const dev = await startDev(dir, ['--no-throttle']);
+      const url = `http://127.0.0.1:${dev.port}/t/alpha/hello/`;
+      await autocannon(url, { seconds: 3, connections }); // warm-up: the environments start
+      const environmentsNow = () => JSON.parse(readFileSync(join(dir, '.sovereign', 'dev.json'), 'utf8')).tenants.alpha.pids;
+      // Each environment compiles the request path on its own: with N of them sharing the
+      // traffic, each has served 1/N of it. Measured once right after the 3 s warm-up, then again
+      // once every environment has served at least WARM_PER_ENVIRONMENT requests in all.
+      let served = 0;
+      const measure = async (label) => {
+        const environments = environmentsNow();
+        const { result, perRequest } = await cpuPerRequest([dev.pid, ...environments], () => autocannon(url, { seconds: SHORT_SECONDS, connections }));
+        served += result.requests.total;
+        const [gatewayCpu, ...environmentCpu] = perRequest;
+        const tenantCpu = environmentCpu.some((v) => v === undefined) ? undefined : environmentCpu.reduce((n, v) => n + v, 0);
+        const ratio = result.requests.average / bareResult.requests.average;
+        rows.push([
+          `gateway → tenant's environments, unthrottled, ${connections} connections, ${label}`,
+          `${fmt(result.requests.average)} req/s`,
+          `p99 ${result.latency.p99} ms, errors ${errorsOf(result)}; **${fmt(ratio * 100, 1)} % of bare**; ${environments.length} environments; CPU per request: gateway ${us(gatewayCpu)}, environments ${us(tenantCpu)}`,
+        ]);
+        return { gatewayCpu, tenantCpu };
+      };
+      const first = await measure('after a 3 s warm-up');
+      let warming = 0;
+      while (served / environmentsNow().length < WARM_PER_ENVIRONMENT && warming < 12) {
+        served += (await autocannon(url, { seconds: 5, connections })).requests.total;
+        warming += 1;
+      }
+      const steady = await measure(`each environment warm (${fmt(served / environmentsNow().length)} requests each before and during this run)`);
+      await dev.stop();
+      if (connections === 10 && steady.gatewayCpu !== undefined && steady.tenantCpu !== undefined) {
+        notes.push(`CPU per request does not depend on what else the machine runs: at 10 connections, warm, gateway + environments use ${us(steady.gatewayCpu + steady.tenantCpu)} per request, so one free core carries about ${fmt(1e6 / (steady.gatewayCpu + steady.tenantCpu))} req/s through the gateway (bare node:http: ${us(bareCpu)}).`);
+      }
+      if (first.tenantCpu !== undefined && steady.tenantCpu !== undefined) {
+        notes.push(`At ${connections} connections the environments' CPU per request went from ${us(first.tenantCpu)} right after the warm-up to ${us(steady.tenantCpu)} once each was warm.`);
       }
     }
+
+    if (throughputOnly) return [section('## dev: gateway and tenant processes (throughput only)', 'Tenant alpha (premium) behind the `sovereign dev` gateway on loopback; load from autocannon in a separate process.', rows), ...notes].join('\n');
 
     // 1b. A premium tenant (2,000 req/s, burst 4,000) offered 2,050 req/s for the whole run with
     // throttling on: 50/s beyond the rate come out of the burst, so nothing may be refused. Its
@@ -456,7 +478,7 @@ export async function runDevBench() {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  (process.argv[2] === 'oversized' ? runOversizedBench() : runDevBench()).then(
+  (process.argv[2] === 'oversized' ? runOversizedBench() : runDevBench({ throughputOnly: process.argv[2] === 'throughput' })).then(
     (markdown) => process.stdout.write(`${markdown}\n`),
     (error) => {
       process.stderr.write(`${error.stack ?? error}\n`);

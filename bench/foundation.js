@@ -22,15 +22,15 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** Interleaves the variants so machine load hits all of them alike. */
-function compare(variants, cwd, rounds) {
+/** Interleaves the variants so machine load hits all of them alike (medians; also used by completion.js). */
+export function compare(variants, cwd, rounds) {
   const times = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
   for (const [, args] of Object.entries(variants)) timeOnce(args, cwd); // warm the file cache
   for (let i = 0; i < rounds; i += 1) for (const [name, args] of Object.entries(variants)) times[name].push(timeOnce(args, cwd));
   return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
 }
 
-function project(tenants) {
+export function project(tenants) {
   const dir = mkdtempSync(join(tmpdir(), 'sovereign-bench-'));
   spawnSync(process.execPath, [cli, 'init', dir], { env, stdio: 'ignore' });
   const tenantsDir = join(dir, '.sovereign', 'tenants');

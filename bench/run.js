@@ -22,6 +22,8 @@ const sections = [
   ['tenant-api', './tenant-api.js', 'runTenantApiBench'],
   ['data-plane', './data-plane.js', 'runDataPlaneBench'],
   ['schedules', './schedules.js', 'runSchedulesBench'],
+  ['dev-console', './dev-console.js', 'runDevConsoleBench'],
+  ['completion', './completion.js', 'runCompletionBench'],
 ];
 
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;

@@ -286,7 +286,7 @@ async function warmOverhead() {
 // ---------------------------------------------------------------------------------------------
 const EXTENSION_SOURCE = (name) => `
 import { z } from 'zod';
-import { defineExtension } from 'sovereign/runtime';
+import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({
   name: '${name}', version: '1.0.0', description: '${name} extension',
   routes: [
@@ -335,7 +335,7 @@ async function coldInit(stub) {
       writeFileSync(join(base, 'handlers', 'items.js'), ITEMS);
     }
     const entry = [
-      "import { createLambdaHandler } from 'sovereign/runtime';",
+      "import { createLambdaHandler } from 'sovereign-cli/runtime';",
       'export const handler = createLambdaHandler([',
       ...names.map((n) => `  { name: '${n}', load: () => Promise.all([import('./extensions/${n}/extension.js'), import('./extensions/${n}/handlers/ping.js'), import('./extensions/${n}/handlers/items.js')]).then((m) => ({ manifest: m[0].default, handlers: { ping: m[1], items: m[2] } })) },`),
       ']);',
@@ -353,7 +353,7 @@ async function coldInit(stub) {
         minify: true,
         outfile: file,
         external,
-        alias: { 'sovereign/runtime': join(repo, 'src', 'runtime', 'index.ts') },
+        alias: { 'sovereign-cli/runtime': join(repo, 'src', 'runtime', 'index.ts') },
         nodePaths: [join(repo, 'node_modules')],
         banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
         logLevel: 'silent',
@@ -368,7 +368,7 @@ async function coldInit(stub) {
     const bareOut = join(dir, 'out', 'bare.mjs');
     await esbuild.build({
       entryPoints: [join(dir, 'bare-entry.js')], bundle: true, platform: 'node', format: 'esm', target: 'node20', minify: true, outfile: bareOut,
-      alias: { 'sovereign/runtime': join(repo, 'src', 'runtime', 'index.ts') }, nodePaths: [join(repo, 'node_modules')],
+      alias: { 'sovereign-cli/runtime': join(repo, 'src', 'runtime', 'index.ts') }, nodePaths: [join(repo, 'node_modules')],
       banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" }, logLevel: 'silent',
     });
     // What `tenant deploy` and `sovereign dev` deploy: the product's own build (code splitting: each

@@ -89,7 +89,7 @@ async function bundle(name, source) {
     platform: 'node',
     target: 'node20',
     packages: 'external',
-    alias: { 'sovereign/runtime': join(root, 'src/runtime/index.ts') },
+    alias: { 'sovereign-cli/runtime': join(root, 'src/runtime/index.ts') },
     banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
     outfile,
     logLevel: 'silent',

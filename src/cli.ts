@@ -10,6 +10,9 @@ import { COMMANDS, GROUPS, SUBGROUPS, type CommandEntry } from './commands/regis
 import { GLOBAL_ENV, type CommandContext, type CommandModule, type GlobalOptions } from './commands/types.js';
 import { usageError } from './commands/usage-error.js';
 
+/** The hidden command the completion scripts call on TAB (`sovereign __complete <words…>`). */
+export const COMPLETE_COMMAND = '__complete';
+
 const VALUE_FLAGS = new Set(['--target', '--stage', '--profile', '--region', '--endpoint-url', '-C', '--cwd']);
 
 function packageVersion(): string {
@@ -84,7 +87,7 @@ function resolveGlobals(program: Command, loadConfig: () => Project | undefined)
   return globals;
 }
 
-async function createContext(program: Command): Promise<CommandContext> {
+async function createContext(program: Command, options: { diagnoses: boolean }): Promise<CommandContext> {
   const raw = program.opts<Record<string, unknown>>();
   const cwd = resolve(String(raw.cwd ?? process.cwd()));
   let project: Project | undefined;
@@ -97,7 +100,7 @@ async function createContext(program: Command): Promise<CommandContext> {
   }
   const globals = resolveGlobals(program, () => {
     // a broken config file is an error for any command that reads it
-    if (!project && projectError instanceof UserError && projectError.exitCode === ExitCode.badInput) throw projectError;
+    if (!options.diagnoses && !project && projectError instanceof UserError && projectError.exitCode === ExitCode.badInput) throw projectError;
     return project;
   });
   const interactive = Boolean(process.stderr.isTTY && process.stdin.isTTY) && !process.env.CI;
@@ -225,6 +228,8 @@ function printError(out: Pick<Output, 'json' | 'paint' | 'stdout' | 'stderr' | '
 
 /** Runs the CLI and returns the exit code; only `main` exits the process. */
 export async function run(argv: string[]): Promise<number> {
+  // Before anything else is built: a TAB answers at once, and prints no error (src/completion/).
+  if (argv[0] === COMPLETE_COMMAND) return (await import('./completion/print.js')).printCompletions(argv.slice(1));
   // `sovereign help tenant create` is `sovereign tenant create --help`, at any depth.
   if (helpTopic(argv) !== undefined) argv = [...argv.filter((token, i) => !(token === 'help' && i === argv.indexOf('help'))), '--help'];
   const wantsJson = argv.includes('--json') || ['1', 'true'].includes(process.env.SOVEREIGN_JSON ?? '');
@@ -251,7 +256,7 @@ export async function run(argv: string[]): Promise<number> {
     const { module, command } = chosen;
     // Input is checked before the project or the target is opened: a usage error touches nothing.
     const input = await module.parse(command);
-    const ctx = await createContext(program);
+    const ctx = await createContext(program, { diagnoses: module.diagnoses === true });
     out = ctx.out;
     return (await module.run(ctx, input)) ?? ExitCode.ok;
   } catch (error) {

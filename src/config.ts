@@ -7,6 +7,8 @@ import { DEFAULT_TENANT_CLAIM } from './contract/auth.js';
 import { secretsConfigSchema } from './secrets/scope.js';
 import { DEFAULT_LAMBDA_RUNTIME, LAMBDA_RUNTIMES } from './templates/lambda-runtime.js';
 import { DEFAULT_QUOTAS } from './fleet/scale.js';
+import { billingConfigSchema } from './billing/config.js';
+import { SCHEDULE_NAME, SCHEDULE_SETTINGS_KEY } from './contract/schedules.js';
 
 export { CONFIG_FILE } from './project.js';
 
@@ -116,48 +118,70 @@ export const authConfigSchema = z
         path: ['tenantClaim'],
         message: 'an issuer without {tenant} is shared by every tenant, so tenantClaim must name the claim carrying the tenant id',
       })
+      .meta({ if: { properties: { tenantClaim: { const: null } }, required: ['tenantClaim'] }, then: { properties: { issuer: { type: 'string', pattern: '\\{tenant\\}' } } } })
       .optional()
       .describe('JWT callers: the issuer and audience tokens must have'),
     apiKeys: apiKeysSetting,
     tenants: z
-      .record(z.string(), z.object({ jwt: jwtSettingsSchema.optional().describe("The tenant's own issuer; tenantClaim may be null"), apiKeys: apiKeysSetting }).strict())
+      .record(z.string(), z.object({ jwt: jwtSettingsSchema.optional().describe("The tenant's own issuer; tenantClaim may be null"), apiKeys: apiKeysSetting }).strict().describe("One tenant's own settings, by tenant id"))
       .optional()
       .describe('Per-tenant overrides of jwt and apiKeys'),
   })
   .strict();
 
+/**
+ * `tenantConfig.<extension>`: the extension's own settings (its manifest's `config` schema checks
+ * them; `ext validate` and `configJsonSchema` know it) and the platform's `_schedules` switches.
+ */
+export const scheduleSwitchesSchema = z
+  .record(z.string().regex(SCHEDULE_NAME, 'a schedule name of the extension'), z.boolean())
+  .describe("Turns the extension's schedules off (false) or on (true) for the tenant, by schedule name");
+
+const extensionSettingsSchema = z
+  .object({ [SCHEDULE_SETTINGS_KEY]: scheduleSwitchesSchema.optional() })
+  .catchall(z.unknown())
+  .describe("The extension's settings, as its manifest's config schema defines them");
+
 export const configSchema = z
   .object({
-    $schema: z.string().optional(),
+    $schema: z.string().optional().describe('Where editors find this JSON Schema (a path or URL); the CLI ignores it'),
     project: name.describe('Project name; tags every AWS resource as sovereign:project'),
     target: z.enum(['local', 'aws']).default('local').describe('Where tenants run: the embedded local target or AWS'),
     stage: z
       .string()
       .regex(STAGE, '1–12 lower-case letters and digits, starting with a letter')
-      .refine((stage) => stageProblem(stage) === undefined, 'must not start with "aws" or "ssm", which AWS reserves for its own parameter names')
+      .refine((stage) => !STAGE.test(stage) || stageProblem(stage) === undefined, 'must not start with "aws" or "ssm", which AWS reserves for its own parameter names')
+      // The refinement, for JSON Schema readers (a refinement has no JSON Schema of its own).
+      .meta({ pattern: `^(?!aws|ssm)${STAGE.source.slice(1)}` })
       .default('dev')
       .describe('Deployment stage (dev, prod, …)'),
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1').optional(),
-    profile: z.string().min(1).optional(),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1')
+      .optional()
+      .describe('AWS region of the aws target (else AWS_REGION or the profile\'s); --region and SOVEREIGN_REGION override it'),
+    profile: z.string().min(1).optional().describe('AWS profile of the aws target (else AWS_PROFILE or the default chain); --profile overrides it'),
     endpointUrl: z.url().optional().describe('An AWS-compatible endpoint for every service'),
-    extensionsDir: z.string().min(1).default('extensions'),
+    extensionsDir: z.string().min(1).default('extensions').describe('The folder of extensions, from the project folder'),
     defaults: z
       .object({
-        tier: tierSchema.default('basic'),
+        tier: tierSchema.default('basic').describe('Tier of a new tenant without --tier: its Lambda memory, concurrency and throttles'),
         extensions: z.array(name).default([]).describe('Extensions enabled for every new tenant'),
       })
       .strict()
-      .default({ tier: 'basic', extensions: [] }),
+      .default({ tier: 'basic', extensions: [] })
+      .describe('What `sovereign tenant create` gives a new tenant'),
     secrets: secretsConfigSchema.optional().describe('Where each tenant\'s secret references must lie'),
     tenantConfig: z
-      .record(z.string(), z.record(z.string(), z.unknown()))
+      .record(name, extensionSettingsSchema)
       .optional()
-      .describe('Default settings per extension, merged under each tenant\'s own'),
+      .describe("Settings per extension, by extension name, merged under each tenant's own; `sovereign ext validate` checks them against each extension's config schema"),
     dev: z
-      .object({ port: z.number().int().min(0).max(65535).default(4000) })
+      .object({ port: z.number().int().min(0).max(65535).default(4000).describe('Port of the local gateway (0: any free port); --port overrides it') })
       .strict()
-      .default({ port: 4000 }),
-    billing: z.record(z.string(), z.unknown()).optional(),
+      .default({ port: 4000 })
+      .describe('Settings of `sovereign dev`'),
+    billing: billingConfigSchema.optional().describe('How billing events drive tenants: suspension after failed payments, offboarding, plans → tiers'),
     aws: awsConfigSchema.optional().describe('Settings of the aws target\'s stacks'),
     cells: cellsSchema.optional().describe('The aws accounts and regions tenants are placed in (docs/aws.md, "Cells"); without it every tenant lives in the home account and region'),
     auth: authConfigSchema.optional().describe("Who may call each tenant's API: JWT issuer and audience, API keys"),
@@ -183,14 +207,45 @@ export const configSchema = z
 
 export type ProjectConfig = z.infer<typeof configSchema>;
 
-/** Describes the first problem of a parsed config: file, path inside it, expected and found. */
-function describeIssue(file: string, issue: z.core.$ZodIssue, input: unknown): string {
-  const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+/**
+ * Whether a problem's value must not be shown: a reference the schema refused (a value may have been
+ * pasted where the reference belongs), or an extension's setting (whose meaning only the
+ * extension knows, so it may be a credential).
+ */
+function concealed(issue: z.core.$ZodIssue): boolean {
+  return (issue.code === 'custom' && issue.params?.conceal === true) || issue.path[0] === 'tenantConfig';
+}
+
+/** What a problem found, for its message: the value (shortened), its kind alone when concealed, or "nothing". */
+function foundText(found: unknown, conceal: boolean): string {
+  if (found === undefined) return 'nothing';
+  if (conceal) {
+    if (typeof found === 'string') return `a string of ${found.length} characters`;
+    if (Array.isArray(found)) return 'a list';
+    return found === null ? 'null' : `${typeof found === 'object' ? 'an object' : `a ${typeof found}`}`;
+  }
+  const shown = JSON.stringify(found);
+  return shown.length > 60 ? `${shown.slice(0, 57)}...` : shown;
+}
+
+/** One problem of a config: its path inside the file (`billing.plans`), what was expected and what was found. */
+export function describeConfigIssue(issue: z.core.$ZodIssue, input: unknown, prefix: ReadonlyArray<PropertyKey> = []): string {
+  const path = [...prefix, ...issue.path];
+  const where = path.length > 0 ? path.map(String).join('.') : '(top level)';
   let found: unknown = input;
   for (const key of issue.path) found = found && typeof found === 'object' ? (found as Record<PropertyKey, unknown>)[key] : undefined;
-  const shown = found === undefined ? 'nothing' : JSON.stringify(found);
-  if (issue.code === 'unrecognized_keys') return `${file}: ${path}: unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  return `${file}: ${path}: ${issue.message} (found ${shown && shown.length > 60 ? `${shown.slice(0, 57)}...` : shown})`;
+  if (issue.code === 'unrecognized_keys') return `${where}: unknown key${issue.keys.length === 1 ? '' : 's'} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'invalid_key') return `${where}: "${String(path.at(-1))}" is not a valid key here (${issue.issues[0]?.message ?? issue.message})`;
+  return `${where}: ${issue.message} (found ${foundText(found, concealed({ ...issue, path } as z.core.$ZodIssue))})`;
+}
+
+/**
+ * Every problem of a file in one message: the first on the `error:` line with the file's name,
+ * each further one on a line of its own (a user fixes them all in one edit, not one per run).
+ */
+export function problemsMessage(subject: string, problems: readonly string[]): string {
+  const [first, ...rest] = problems;
+  return [`${subject}: ${first}`, ...rest.map((problem) => `  also ${problem}`)].join('\n');
 }
 
 /** Parses and validates a config file's text; errors name the file, the path, what was expected and found. */
@@ -203,9 +258,10 @@ export function parseConfig(text: string, file: string): ProjectConfig {
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    const first = parsed.error.issues[0]!;
-    const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problem(s))` : '';
-    throw badInput(describeIssue(file, first, raw) + more, 'the schema is in node_modules/sovereign/schema/sovereign.config.schema.json; editors that read "$schema" autocomplete it');
+    throw badInput(
+      problemsMessage(file, parsed.error.issues.map((issue) => describeConfigIssue(issue, raw))),
+      'docs/configuration.md in the sovereign repository says what each key takes; editors that read "$schema" check the file as you type',
+    );
   }
   return parsed.data;
 }

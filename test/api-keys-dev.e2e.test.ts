@@ -12,7 +12,7 @@ import { makeProject, runCli } from './helpers/cli.js';
 import { killDev, startDevCli, type RunningDev } from './helpers/dev.js';
 import { waitFor, write } from './helpers/wait.js';
 
-const MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+const MANIFEST = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({
   name: 'probe',
   version: '1.0.0',
@@ -24,7 +24,7 @@ export default defineExtension({
   ],
 });
 `;
-const WHOAMI = `import { defineHandler } from 'sovereign/runtime';
+const WHOAMI = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (_request, ctx) => ({ tenant: ctx.tenant.id, identity: ctx.identity }));
 `;
 

@@ -49,6 +49,10 @@ describe('sovereign audit export', () => {
     ]);
     const manifest = JSON.parse(entries.get('manifest.json')!.toString()) as Record<string, any>;
     expect(manifest).toMatchObject({ format: 'sovereign-audit-bundle', tenant: 'acme', tool: { name: 'sovereign', version: expect.any(String) }, signer: { algorithm: 'Ed25519' } });
+    // What kind of evidence this is, as the local target says it, inside what the signature covers.
+    expect(manifest.evidence).toMatchObject({ kind: 'offline', records: expect.stringContaining('.sovereign/'), isolation: expect.stringContaining('offline evaluation') });
+    const { signedBytes } = await import('../src/audit/manifest.js');
+    expect(signedBytes(manifest as never).toString()).toContain('"evidence":{"isolation":');
     for (const file of manifest.files as Array<{ path: string; sha256: string; size: number }>) {
       expect(sha256(entries.get(file.path)!), file.path).toBe(file.sha256);
       expect(entries.get(file.path)!.length).toBe(file.size);

@@ -1,7 +1,7 @@
 /**
  * `sovereign tenant run --target aws`: one Lambda `Invoke` of the tenant's function with the event
  * its EventBridge Scheduler schedule sends. The Lambda client is mocked (aws-sdk-client-mock); the
- * mock hands the payload to the real tenant runtime (`sovereign/testing`), so the answer the CLI
+ * mock hands the payload to the real tenant runtime (`sovereign-cli/testing`), so the answer the CLI
  * reads is the runtime's own.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';

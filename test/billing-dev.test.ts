@@ -15,10 +15,10 @@ import { waitFor } from './helpers/wait.js';
 
 const SECRET = 'whsec_dev_gateway_test_1b2c3d';
 // Public routes: who may call is test/dev-auth.e2e.test.ts's subject, not this file's.
-const MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+const MANIFEST = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({ name: 'probe', version: '1.0.0', description: 'who serves', routes: [{ method: 'GET', path: '/whoami', handler: 'whoami', auth: 'public' }] });
 `;
-const WHOAMI = `import { defineHandler } from 'sovereign/runtime';
+const WHOAMI = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (_request, ctx) => ({ tenant: ctx.tenant.id }));
 `;
 

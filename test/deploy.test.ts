@@ -50,7 +50,7 @@ beforeAll(async () => {
   mkdirSync(join(project, 'extensions', 'broken', 'handlers'), { recursive: true });
   writeFileSync(
     join(project, 'extensions', 'broken', 'extension.ts'),
-    "import { defineExtension } from 'sovereign/runtime';\nexport default defineExtension({ name: 'broken', version: '0.1.0', description: 'x', routes: [{ method: 'GET', path: '/x', handler: 'missing' }] });\n",
+    "import { defineExtension } from 'sovereign-cli/runtime';\nexport default defineExtension({ name: 'broken', version: '0.1.0', description: 'x', routes: [{ method: 'GET', path: '/x', handler: 'missing' }] });\n",
   );
   await create('acme', ['avalara']);
   await create('acme-eu', ['avalara']);

@@ -18,7 +18,7 @@ import { devAuth } from './helpers/auth.js';
 import { killDev, startDevCli, type RunningDev } from './helpers/dev.js';
 import { write } from './helpers/wait.js';
 
-const MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+const MANIFEST = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({
   name: 'probe',
   version: '1.0.0',
@@ -30,7 +30,7 @@ export default defineExtension({
   ],
 });
 `;
-const WHOAMI = `import { defineHandler } from 'sovereign/runtime';
+const WHOAMI = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (request, ctx) => ({ tenant: ctx.tenant.id, path: request.path, identity: ctx.identity ?? null }));
 `;
 

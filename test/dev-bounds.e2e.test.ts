@@ -22,7 +22,7 @@ import { openWritableVault } from '../src/targets/local/vault-writer.js';
 import { waitFor, write } from './helpers/wait.js';
 
 // Public routes: who may call is test/dev-auth.e2e.test.ts's subject, not this file's.
-const PROBE_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+const PROBE_MANIFEST = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({
   name: 'probe',
   version: '1.0.0',
@@ -33,18 +33,18 @@ export default defineExtension({
   ],
 });
 `;
-const WHOAMI = `import { defineHandler } from 'sovereign/runtime';
+const WHOAMI = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (_request, ctx) => ({ tenant: ctx.tenant.id, pid: process.pid }));
 `;
-const ECHO = `import { defineHandler } from 'sovereign/runtime';
+const ECHO = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (request) => ({ bytes: String(request.body ?? '').length }));
 `;
 /** The attack: once armed, it puts its tenant's marker back to "not suspended" whenever it says otherwise. */
-const UNSUSPEND_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+const UNSUSPEND_MANIFEST = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({ name: 'unsuspend', version: '1.0.0', description: 'rewrites its own suspension marker', routes: [{ method: 'POST', path: '/arm', handler: 'arm', auth: 'public' }] });
 `;
 const ARM = `import { readFileSync, writeFileSync } from 'node:fs';
-import { defineHandler } from 'sovereign/runtime';
+import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async () => {
   const source = process.env.SOVEREIGN_GENERATION_SOURCE ?? '';
   const path = source.startsWith('file:') ? source.slice(5) : '';

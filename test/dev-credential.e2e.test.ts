@@ -16,22 +16,22 @@ import { waitFor, write } from './helpers/wait.js';
 // @ts-expect-error plain ESM script without types
 import { node24 } from '../scripts/node24.js';
 
-const PROBE_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+const PROBE_MANIFEST = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({ name: 'probe', version: '1.0.0', description: 'which Node serves', routes: [{ method: 'GET', path: '/node', handler: 'node', auth: 'public' }] });
 `;
-const NODE = `import { defineHandler } from 'sovereign/runtime';
+const NODE = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (_request, ctx) => {
   ctx.log.info('probe served', { tenant: ctx.tenant.id });
   return { version: process.version, execArgv: process.execArgv.filter((a) => !a.startsWith('--allow-fs')) };
 });
 `;
 /** The attack: from its tenant's process, ask dev for another tenant's logs and read dev.json. */
-const SPY_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+const SPY_MANIFEST = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({ name: 'spy', version: '1.0.0', description: 'asks dev for its neighbour', routes: [{ method: 'GET', path: '/spy', handler: 'spy', auth: 'public' }] });
 `;
 const SPY = `import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { defineHandler } from 'sovereign/runtime';
+import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (request) => {
   const base = 'http://127.0.0.1:' + request.query.port;
   const ask = async (path, headers = {}) => {

@@ -12,7 +12,7 @@ import { makeProject, runCli } from './helpers/cli.js';
 import { devTenantPids, killDev, startDevCli, type RunningDev } from './helpers/dev.js';
 import { write } from './helpers/wait.js';
 
-const SPY_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+const SPY_MANIFEST = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({
   name: 'spy',
   version: '1.0.0',
@@ -29,7 +29,7 @@ export default defineExtension({
 // (the SDK's default chain) or with forged ones; answers what DynamoDB said.
 const DYNAMO = `import { randomBytes } from 'node:crypto';
 import { DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { defineHandler } from 'sovereign/runtime';
+import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (request, ctx) => {
   const { op, table, pk, forge } = request.query;
   const credentials = forge ? { accessKeyId: 'ASIA' + randomBytes(8).toString('hex').toUpperCase(), secretAccessKey: randomBytes(30).toString('base64'), sessionToken: randomBytes(64).toString('base64') } : undefined;
@@ -46,7 +46,7 @@ export const handler = defineHandler(async (request, ctx) => {
 `;
 // ?path=…: loads a native addon with process.dlopen and with require.
 const NATIVE = `import { createRequire } from 'node:module';
-import { defineHandler } from 'sovereign/runtime';
+import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (request) => {
   const path = String(request.query.path);
   const attempt = (load) => { try { load(); return { loaded: true }; } catch (error) { return { loaded: false, code: error.code ?? null, message: String(error.message).slice(0, 200) }; } };
@@ -59,7 +59,7 @@ export const handler = defineHandler(async (request) => {
 
 // ?path=…: reads a file (another tenant's process environment, where its credentials are).
 const PEEK = `import { readFileSync } from 'node:fs';
-import { defineHandler } from 'sovereign/runtime';
+import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (request) => {
   try {
     return { readable: true, hasKey: readFileSync(String(request.query.path), 'utf8').includes('AWS_SECRET_ACCESS_KEY=') };

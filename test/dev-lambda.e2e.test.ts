@@ -14,7 +14,7 @@ import { makeProject, runCli } from './helpers/cli.js';
 import { alive, killDev, startDevCli, type RunningDev } from './helpers/dev.js';
 import { waitFor, write } from './helpers/wait.js';
 
-const MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+const MANIFEST = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({
   name: 'lam',
   version: '1.0.0',
@@ -40,11 +40,11 @@ export async function tracked<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 `;
-const WHO = `import { defineHandler } from 'sovereign/runtime';
+const WHO = `import { defineHandler } from 'sovereign-cli/runtime';
 import { state, tracked } from '../state.js';
 export const handler = defineHandler(async () => tracked(async () => ({ pid: process.pid, execArgv: process.execArgv, most: state.most })));
 `;
-const SLOW = `import { defineHandler } from 'sovereign/runtime';
+const SLOW = `import { defineHandler } from 'sovereign-cli/runtime';
 import { state, tracked } from '../state.js';
 export const handler = defineHandler(async (request) => tracked(async () => {
   const started = Date.now();
@@ -52,11 +52,11 @@ export const handler = defineHandler(async (request) => tracked(async () => {
   return { pid: process.pid, started, ended: Date.now(), most: state.most };
 }));
 `;
-const BIG = `import { defineHandler } from 'sovereign/runtime';
+const BIG = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async () => ({ pad: 'x'.repeat(7 * 1024 * 1024) }));
 `;
 /** What a hostile extension would try from inside its environment. */
-const ESCAPE = `import { defineHandler } from 'sovereign/runtime';
+const ESCAPE = `import { defineHandler } from 'sovereign-cli/runtime';
 const code = async (attempt: () => unknown | Promise<unknown>): Promise<string> => {
   try {
     await attempt();
@@ -85,7 +85,8 @@ const json = async (response: Response) => (await response.json()) as Record<str
 interface DevJson { tenants: Record<string, { pid: number | null; pids: number[]; status: string }> }
 const devState = (): DevJson => JSON.parse(readFileSync(join(dir, '.sovereign', 'dev.json'), 'utf8')) as DevJson;
 const logOf = (tenant: string) => readFileSync(join(dataDir, tenant, 'runtime.log'), 'utf8');
-const reports = (tenant: string) => logOf(tenant).split('\n').filter((line) => line.startsWith('REPORT RequestId: '));
+/** Lambda's REPORT lines of the tenant's log, without the time dev writes before each. */
+const reports = (tenant: string) => logOf(tenant).split('\n').flatMap((line) => /^\d{4}-\d\d-\d\dT[\d:.]+Z (REPORT RequestId: .*)$/.exec(line)?.[1] ?? []);
 async function get(path: string): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
   const response = await fetch(url(path));
   const body = await json(response);
@@ -138,6 +139,10 @@ describe('sovereign dev as a Lambda host', { timeout: 60_000 }, () => {
     expect(reported.length).toBeGreaterThanOrEqual(2);
     expect(reported[0]!.fields).toMatchObject({ memoryMb: 512, initMs: expect.any(Number), durationMs: expect.any(Number), maxMemoryMb: expect.any(Number) });
     expect(reported[0]!.fields!.maxMemoryMb).toBeGreaterThan(10);
+    // `tenant status` sums them, as it sums the log group's on aws.
+    const status = await runCli(['tenant', 'status', 'alpha', '--json'], { cwd: dir, env });
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect((JSON.parse(status.stdout) as { function: unknown }).function).toMatchObject({ invocations: 2, coldStarts: 1, timeouts: 0, memoryMb: 512, initMs: { p50: expect.any(Number) } });
     // beta was never called: still no process.
     expect(devState().tenants.beta!.pids).toEqual([]);
   });
@@ -157,6 +162,10 @@ describe('sovereign dev as a Lambda host', { timeout: 60_000 }, () => {
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
     expect(new Set(answers.map((a) => a.body.pid)).size).toBe(4);
     for (const answer of answers) expect(answer.body.most).toBe(1);
+    // dev's environments share one machine: each after a tenant's first runs at a lower priority.
+    const nice = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const niceness = answers.map((a) => nice(a.body.pid as number)).sort((a, b) => a - b);
+    expect(niceness.map((n) => n - niceness[0]!)).toEqual([0, 3, 5, 6]);
   });
 
   it('throttles past the tier\'s reserved concurrency (basic: 5) with Lambda\'s TooManyRequestsException', async () => {
@@ -181,7 +190,7 @@ describe('sovereign dev as a Lambda host', { timeout: 60_000 }, () => {
     // Platform lines are written in batches, moments later.
     await waitFor('the timeout line', () => (/Status: timeout/.test(logOf('alpha')) ? true : undefined));
     expect(logOf('alpha')).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z [0-9a-f-]{36} Task timed out after 1\.50 seconds$/m);
-    expect(logOf('alpha')).toMatch(/^REPORT RequestId: [0-9a-f-]{36}\tDuration: 1500\.00 ms\t.*\tStatus: timeout\t$/m);
+    expect(reports('alpha').join('\n')).toMatch(/^REPORT RequestId: [0-9a-f-]{36}\tDuration: 1500\.00 ms\t.*\tStatus: timeout\t$/m);
     await waitFor('the timed-out environment to be gone', () => (!alive(pid) ? true : undefined));
     expect((await get('/t/alpha/lam/who')).status).toBe(200);
   });

@@ -20,13 +20,13 @@ import { cliPath, makeProject, runCli } from './helpers/cli.js';
 import { alive } from './helpers/dev.js';
 import { waitFor, write } from './helpers/wait.js';
 
-const PROBE_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+const PROBE_MANIFEST = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({ name: 'probe', version: '1.0.0', description: 'answers', routes: [{ method: 'GET', path: '/ping', handler: 'ping', auth: 'public' }] });
 `;
-const MARKER_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+const MARKER_MANIFEST = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({ name: 'marker', version: '1.0.0', description: 'the second set', routes: [{ method: 'GET', path: '/mark', handler: 'mark', auth: 'public' }] });
 `;
-const ANSWER = `import { defineHandler } from 'sovereign/runtime';
+const ANSWER = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async () => ({ ok: true }));
 `;
 const TENANTS = 20;

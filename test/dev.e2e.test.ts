@@ -19,7 +19,7 @@ import { webhookHeaders } from '../src/runtime/webhook.js';
 import { waitFor, write } from './helpers/wait.js';
 
 // Public routes: who may call is test/dev-auth.e2e.test.ts's subject, not this file's.
-const PROBE_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+const PROBE_MANIFEST = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({
   name: 'probe',
   version: '1.0.0',
@@ -35,17 +35,17 @@ export default defineExtension({
   permissions: [],
 });
 `;
-const WHOAMI = (version: number) => `import { defineHandler } from 'sovereign/runtime';
+const WHOAMI = (version: number) => `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (_request, ctx) => ({ tenant: ctx.tenant.id, tier: ctx.tenant.tier, pid: process.pid, version: ${version} }));
 `;
 const TOKEN = `import { createHash } from 'node:crypto';
-import { defineHandler } from 'sovereign/runtime';
+import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (_request, ctx) => ({ fingerprint: createHash('sha256').update(await ctx.secrets.get('token')).digest('hex').slice(0, 16) }));
 `;
-const ECHO = `import { defineHandler } from 'sovereign/runtime';
+const ECHO = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (request) => ({ method: request.method, path: request.path, query: request.query, headers: request.headers, body: request.body }));
 `;
-const COUNT = `import { defineHandler } from 'sovereign/runtime';
+const COUNT = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (_request, ctx) => {
   const item = await ctx.db.get('counter', 'hits');
   const hits = Number(item?.hits ?? 0) + 1;
@@ -54,7 +54,7 @@ export const handler = defineHandler(async (_request, ctx) => {
 });
 `;
 const PEEK = `import { readFileSync } from 'node:fs';
-import { defineHandler } from 'sovereign/runtime';
+import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (request) => {
   try {
     readFileSync(String(request.query.path));
@@ -64,10 +64,10 @@ export const handler = defineHandler(async (request) => {
   }
 });
 `;
-const MARKER_MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+const MARKER_MANIFEST = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({ name: 'marker', version: '1.0.0', description: 'enabled for globex only', routes: [{ method: 'GET', path: '/mark', handler: 'mark', auth: 'public' }] });
 `;
-const MARK = (label: string) => `import { defineHandler } from 'sovereign/runtime';
+const MARK = (label: string) => `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async () => ({ mark: '${label}' }));
 `;
 

@@ -14,7 +14,7 @@ function writeLeakyExtension(project: string): void {
   mkdirSync(join(dir, 'handlers'), { recursive: true });
   writeFileSync(
     join(dir, 'extension.ts'),
-    `import { defineExtension } from 'sovereign/runtime';
+    `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({
   name: 'leaky',
   version: '1.0.0',

@@ -27,4 +27,11 @@ describe('package tarball', () => {
     expect(licence).toContain('the sovereign authors');
     expect((JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { license: string }).license).toBe('MIT');
   });
+
+  it("ships the dev console's script and stylesheet where its compiled routes read them (no build step for users)", () => {
+    const output = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const paths = (JSON.parse(output) as PackListing[])[0]!.files.map((file) => file.path);
+    for (const path of ['dist/targets/local/dev/console/routes.js', 'src/targets/local/dev/console/static/console.js', 'src/targets/local/dev/console/static/console.css']) expect(paths).toContain(path);
+    expect(paths.filter((path) => path.startsWith('src/targets/local/dev/console/') && !path.includes('/static/'))).toEqual([]);
+  });
 });

@@ -12,7 +12,7 @@ import { killDev, startDevCli, type RunningDev } from './helpers/dev.js';
 import { makeProjectWithExtension } from './helpers/project.js';
 import { waitFor } from './helpers/wait.js';
 
-const MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+const MANIFEST = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({
   name: 'ticker',
   version: '1.0.0',
@@ -25,7 +25,7 @@ export default defineExtension({
   ],
 });
 `;
-const TICK = `import { defineScheduleHandler } from 'sovereign/runtime';
+const TICK = `import { defineScheduleHandler } from 'sovereign-cli/runtime';
 export const handler = defineScheduleHandler(async (run, ctx) => {
   const item = await ctx.db.get('runs', run.schedule);
   const count = Number(item?.count ?? 0) + 1;
@@ -33,14 +33,14 @@ export const handler = defineScheduleHandler(async (run, ctx) => {
   return { count, payload: run.payload ?? null };
 });
 `;
-const RUNS = `import { defineHandler } from 'sovereign/runtime';
+const RUNS = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (_request, ctx) => {
   const out = {};
   for await (const item of ctx.db.query('runs')) out[item.sk] = { count: item.count, payload: item.payload, identity: item.identity };
   return out;
 });
 `;
-const ECHO = `import { defineHandler } from 'sovereign/runtime';
+const ECHO = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (request) => ({ body: request.body }));
 `;
 
@@ -80,7 +80,7 @@ describe('schedules under sovereign dev', () => {
 
   it('ext validate refuses a bad expression and a missing schedule handler, naming the field and the fix', async () => {
     const bad = await makeProjectWithExtension('late', {
-      'extension.ts': `import { defineExtension } from 'sovereign/runtime';
+      'extension.ts': `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({ name: 'late', version: '1.0.0', description: 'd', routes: [], schedules: [{ name: 'a', expression: 'rate(5 minute)', handler: 'tick' }, { name: 'b', expression: 'cron(0 12 * * * *)', handler: 'gone' }] });
 `,
       'handlers/tick.ts': TICK,
@@ -90,7 +90,7 @@ export default defineExtension({ name: 'late', version: '1.0.0', description: 'd
     expect(result.stdout).toMatch(/schedules\[0\]\.expression: "rate\(5 minute\)" uses the singular "minute" with 5 \(write rate\(5 minutes\)\)/);
     expect(result.stdout).toMatch(/schedules\[1\]\.expression: "cron\(0 12 \* \* \* \*\)" has "\*" as day-of-month and "\*" as day-of-week; exactly one of them must be "\?"/);
     expect(result.stdout).toMatch(/schedules\[1\] \(b\): handler file handlers\/gone\.ts does not exist/);
-    expect(result.stderr).toMatch(/^error: 1 extension failed validation: late$/m);
+    expect(result.stderr).toMatch(/^error: 1 extension failed validation: late; the first problem: late: schedules\[0\]\.expression: /m);
     expect(result.stderr).toMatch(/^hint: /m);
   }, 60_000);
 

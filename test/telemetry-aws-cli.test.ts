@@ -68,6 +68,27 @@ describe('telemetry on the aws target through the CLI', () => {
     expect(report).toMatchObject({ state: 'active', runtime: { source: "CloudWatch metrics (the runtime's and AWS/Lambda), last 15 min", requests: 12, errors: 3, errorRate: 0.25, health: null } });
   });
 
+  it('tenant status sums the function\'s REPORT lines of the window, read from its log group as dev reads its log file', async () => {
+    cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [] });
+    const at = Date.now() - 60_000;
+    const line = (id: string, rest: string) => ({ eventId: id, timestamp: at, message: `REPORT RequestId: ${id}\tDuration: ${rest}\n` });
+    logs.on(FilterLogEventsCommand).resolves({
+      events: [
+        line('r1', '180.20 ms\tBilled Duration: 181 ms\tMemory Size: 1024 MB\tMax Memory Used: 90 MB\tInit Duration: 240.00 ms\t'),
+        line('r2', '4.00 ms\tBilled Duration: 4 ms\tMemory Size: 1024 MB\tMax Memory Used: 92 MB\t'),
+        line('r3', '29000.00 ms\tBilled Duration: 29000 ms\tMemory Size: 1024 MB\tMax Memory Used: 95 MB\tStatus: timeout\t'),
+      ],
+    });
+    expect(await run(['tenant', 'status', 'acme', '--minutes', '5', '--json', '-C', project]), stderr).toBe(0);
+    const input = logs.commandCalls(FilterLogEventsCommand)[0]!.args[0].input;
+    expect(input).toMatchObject({ logGroupName: '/aws/lambda/sovereign-dev-acme', filterPattern: '"REPORT RequestId"' });
+    expect(input.startTime).toBeGreaterThan(Date.now() - 5 * 60_000 - 10_000);
+    expect(JSON.parse(stdout).function).toEqual({ minutes: 5, invocations: 3, coldStarts: 1, timeouts: 1, initMs: { p50: 240, max: 240 }, durationMs: { p50: 180.2, p99: 29000 }, billedMs: 29185, memoryMb: 1024, maxMemoryUsedMb: 95 });
+    stdout = '';
+    expect(await run(['tenant', 'status', 'acme', '--minutes', '5', '-C', project]), stderr).toBe(0);
+    expect(stdout).toMatch(/^function {6}3 invocations in 5 min, 1 cold start \(init p50 240ms, max 240ms\), 1 timed out, duration p50 180ms p99 29000ms, memory 95 of 1024 MB$/m);
+  });
+
   it('top lists the tenant with its CloudWatch figures', async () => {
     cw.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'q0_p99', Timestamps: [new Date()], Values: [42] }] });
     expect(await run(['top', '--json', '-C', project]), stderr).toBe(0);

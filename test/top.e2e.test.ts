@@ -14,7 +14,7 @@ import { startDevCli, type RunningDev } from './helpers/dev.js';
 import { waitFor, write } from './helpers/wait.js';
 
 // Public routes: who may call is test/dev-auth.e2e.test.ts's subject, not this file's.
-const MANIFEST = `import { defineExtension } from 'sovereign/runtime';
+const MANIFEST = `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({
   name: 'probe',
   version: '1.0.0',
@@ -25,14 +25,14 @@ export default defineExtension({
   ],
 });
 `;
-const WHOAMI = `import { defineHandler } from 'sovereign/runtime';
+const WHOAMI = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (_request, ctx) => {
   ctx.log.info('whoami served', { caller: 'top-test' });
   return { tenant: ctx.tenant.id, pid: process.pid };
 });
 `;
 
-const NOTE = `import { defineHandler } from 'sovereign/runtime';
+const NOTE = `import { defineHandler } from 'sovereign-cli/runtime';
 export const handler = defineHandler(async (request, ctx) => {
   const id = String(request.query.id);
   await ctx.db.put({ pk: 'note', sk: id, text: 'kept for retention' });

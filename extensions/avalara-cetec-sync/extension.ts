@@ -1,4 +1,4 @@
-import { defineExtension } from 'sovereign/runtime';
+import { defineExtension } from 'sovereign-cli/runtime';
 import { syncConfigSchema } from './models/config.js';
 import { statusResponseSchema, syncRequestSchema, syncResponseSchema } from './models/sync.js';
 

@@ -1,4 +1,4 @@
-import { defineExtension } from 'sovereign/runtime';
+import { defineExtension } from 'sovereign-cli/runtime';
 import { avalaraConfigSchema } from './models/config.js';
 import { pingResponseSchema, quoteRequestSchema, quoteResponseSchema } from './models/transaction.js';
 

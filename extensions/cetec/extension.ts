@@ -1,4 +1,4 @@
-import { defineExtension } from 'sovereign/runtime';
+import { defineExtension } from 'sovereign-cli/runtime';
 import { cetecConfigSchema } from './models/config.js';
 import { customerSchema, invoiceSchema, listQuerySchema, orderSchema, pageSchema } from './models/records.js';
 

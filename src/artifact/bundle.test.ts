@@ -35,12 +35,12 @@ function writeExtension(name: string, handlers: string[], extra = '') {
   mkdirSync(join(dir, 'test'), { recursive: true });
   writeFileSync(
     join(dir, 'extension.ts'),
-    `import { defineExtension } from 'sovereign/runtime';\n${extra}\nexport default defineExtension({ name: '${name}', version: '1.2.3', description: 'x', routes: [${handlers
+    `import { defineExtension } from 'sovereign-cli/runtime';\n${extra}\nexport default defineExtension({ name: '${name}', version: '1.2.3', description: 'x', routes: [${handlers
       .map((h, i) => `{ method: 'GET', path: '/r${i}', handler: '${h}' }`)
       .join(', ')}] });\n`,
   );
   for (const h of new Set(handlers.map((h) => h.split('#')[0]!))) {
-    writeFileSync(join(dir, 'handlers', `${h}.ts`), `import { defineHandler } from 'sovereign/runtime';\nexport const handler = defineHandler(async () => 'marker-${name}-${h}');\n`);
+    writeFileSync(join(dir, 'handlers', `${h}.ts`), `import { defineHandler } from 'sovereign-cli/runtime';\nexport const handler = defineHandler(async () => 'marker-${name}-${h}');\n`);
   }
   writeFileSync(join(dir, 'test', 'x.test.ts'), 'throw new Error("tests are not bundled");\n');
 }
@@ -144,7 +144,7 @@ describe('buildTenantBundle', () => {
 
   it('changes the code hash when an extension changes', async () => {
     const before = (await build(['beta'])).manifest.extensions[0]!.codeSha256;
-    writeFileSync(join(project, 'extensions', 'beta', 'handlers', 'ping.ts'), `import { defineHandler } from 'sovereign/runtime';\nexport const handler = defineHandler(async () => 'marker-beta-ping2');\n`);
+    writeFileSync(join(project, 'extensions', 'beta', 'handlers', 'ping.ts'), `import { defineHandler } from 'sovereign-cli/runtime';\nexport const handler = defineHandler(async () => 'marker-beta-ping2');\n`);
     const after = (await build(['beta'])).manifest.extensions[0]!.codeSha256;
     expect(after).not.toBe(before);
   });

@@ -9,6 +9,8 @@ import type { BuildOptions, Plugin } from 'esbuild';
 import { EXTENSION_MODULE_PREFIX, renderEntrySource, renderExtensionModule, RUNTIME_HANDLER_MODULE, type EntryExtension } from './entry-source.js';
 import { packageRoot, packageVersion, runtimeEntry } from './locate.js';
 import { loadExtensionSources, type ExtensionSource } from './manifests.js';
+import { firstLine } from '../extensions/discover.js';
+import { refuseUnrelatedSovereign, RUNTIME_SPECIFIER } from '../extensions/package-specifier.js';
 import { DEFAULT_LAMBDA_RUNTIME, esbuildTargetOf, type LambdaRuntime } from '../templates/lambda-runtime.js';
 
 /** `bundle`: the AWS SDK is inside the artifact; `external`: Lambda's Node.js runtime provides it. */
@@ -20,7 +22,7 @@ export interface BuildTenantBundleOptions {
   /** Enabled extensions. */
   extensions: string[];
   awsSdk?: AwsSdkMode;
-  /** The file `sovereign/runtime` resolves to (default: this package's runtime). */
+  /** The file `sovereign-cli/runtime` resolves to (default: this package's runtime). */
   runtime?: string;
   /** Sources already loaded (skips reading the manifests again). */
   sources?: ExtensionSource[];
@@ -133,10 +135,13 @@ export async function buildTenantBundle(options: BuildTenantBundleOptions): Prom
     chunkNames: 'chunks/[name]-[hash]',
     outExtension: { '.js': '.mjs' },
     ...lambdaBuildOptions(options.lambdaRuntime),
-    alias: { 'sovereign/runtime': runtime, [RUNTIME_HANDLER_MODULE]: runtimeHandlerModule(runtime) },
+    alias: { [RUNTIME_SPECIFIER]: runtime, [RUNTIME_HANDLER_MODULE]: runtimeHandlerModule(runtime) },
     external: awsSdk === 'external' ? ['@aws-sdk/*'] : [],
-    plugins: [extensionModules(extensions)],
+    plugins: [refuseUnrelatedSovereign, extensionModules(extensions)],
     metafile: true,
+  }).catch((error: unknown) => {
+    // esbuild's own message starts "Build failed with 1 error:"; the deploy report shows one line.
+    throw new Error(`the tenant bundle does not build: ${firstLine(error)}`, { cause: error });
   });
   const files = result.outputFiles
     .map((file) => ({ name: relative(OUT_DIR, file.path).split(sep).join('/'), data: withoutUnusedBanner(file.contents) }))

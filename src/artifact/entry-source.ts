@@ -18,7 +18,7 @@ export interface EntryExtension {
 
 /**
  * What the entry imports `createLambdaHandler` from: the runtime's handler module itself, not
- * `sovereign/runtime`, whose re-exports (the extension API) would otherwise become a chunk of
+ * `sovereign-cli/runtime`, whose re-exports (the extension API) would otherwise become a chunk of
  * their own that every cold start loads.
  */
 export const RUNTIME_HANDLER_MODULE = 'sovereign-runtime-handler';

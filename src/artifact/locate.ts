@@ -11,7 +11,7 @@ export function packageRoot(): string {
   return resolve(here, '..', '..');
 }
 
-/** The runtime entry `sovereign/runtime` resolves to inside tenant bundles. */
+/** The runtime entry `sovereign-cli/runtime` resolves to inside tenant bundles. */
 export function runtimeEntry(): string {
   const entry = join(here, '..', 'runtime', fromSource ? 'index.ts' : 'index.js');
   if (!existsSync(entry)) throw new Error(`the sovereign runtime is missing at ${entry}; build the package first`);

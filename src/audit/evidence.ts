@@ -27,6 +27,7 @@ import { tenantRuntimeConfig } from '../targets/local/dev/launch.js';
 import type { Project } from '../project.js';
 import { resolveTenantAuth, type TenantAuth } from '../contract/auth.js';
 import type { ApiKeyView } from '../tenants/api-keys.js';
+import { namedResources, type NamedResource } from './resource-names.js';
 
 /** References whose current version is older than this are flagged. */
 export const ROTATION_MAX_AGE_DAYS = 90;
@@ -142,11 +143,13 @@ export interface Evidence {
   secrets: SecretEvidence[];
   policy: ReturnType<typeof renderTenantPolicy> | undefined;
   isolation: IsolationProof | undefined;
-  resources: Array<{ logicalId: string; type: string; name: string }>;
+  resources: NamedResource[];
   stackName: string;
   parameters: Record<string, unknown> | undefined;
   /** Route requirements and API keys (bundles made before them have none). */
   auth?: AuthEvidence;
+  /** Each enabled extension's settings for the tenant (the stack's runtime config carries them). */
+  settings?: Record<string, unknown>;
 }
 
 
@@ -340,11 +343,7 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
         secretScope: scope,
         tags: tenantTags({ project: projectName, tenant: record.id, stage }),
       };
-      resources = Object.entries((template as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> }).Resources).map(([logicalId, resource]) => {
-        const p = resource.Properties ?? {};
-        const name = p.TableName ?? p.FunctionName ?? p.RoleName ?? p.LogGroupName ?? p.Name ?? p.StageName ?? '';
-        return { logicalId, type: resource.Type, name: typeof name === 'string' ? name : JSON.stringify(name) };
-      });
+      resources = namedResources((template as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> }).Resources);
       documents.set('stack/template.json', template);
       documents.set('stack/parameters.json', parameters);
       sections.push({ id: 'stack', title: 'Rendered stack template and parameters', status: 'included', files: ['stack/parameters.json', 'stack/template.json'] });
@@ -436,5 +435,5 @@ export async function gatherEvidence(sources: EvidenceSources): Promise<Evidence
     ...(auth.keysUnavailable ? { reason: `routes included; keys not available: ${auth.keysUnavailable}` } : loaded ? {} : { reason: `keys included; routes not available: ${extensionsBlocker}` }),
   });
 
-  return { sections, documents, tenant: record, extensions, secrets, policy, isolation, resources, stackName, parameters, auth };
+  return { sections, documents, tenant: record, extensions, secrets, policy, isolation, resources, stackName, parameters, auth, settings: runtimeConfig.config };
 }

@@ -24,7 +24,7 @@ import type { ApiKeyView } from '../tenants/api-keys.js';
 import { DeflateSink, writeTarGz, type ArchiveEntry, type DeflatedData } from './archive.js';
 import { CHAIN_FILE, CHECKPOINTS_FILE, EVENTS_FILE, writeTenantSegment, type SegmentSummary, type WrittenSegment } from './chain.js';
 import { gatherEvidence, type EvidenceSources, type LoadedExtension, type Section } from './evidence.js';
-import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, MANIFEST_FILE, serializeManifest, signedBytes, type BundleManifest, type ManifestFile, type UnsignedManifest } from './manifest.js';
+import { BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, MANIFEST_FILE, type AuditEvidenceKind, serializeManifest, signedBytes, type BundleManifest, type ManifestFile, type UnsignedManifest } from './manifest.js';
 import { renderReport } from './report.js';
 import { keyFingerprint, serializeCheckpoint } from './checkpoint.js';
 import { loadOrCreateSigningKey, publicKeyBase64, sealSign, signBytes } from './signing.js';
@@ -36,6 +36,8 @@ export interface ExportOptions {
   project: Project;
   tenant: string;
   target: 'local' | 'aws';
+  /** What kind of evidence the target's bundle is (`Target.auditEvidence`); signed into the manifest. */
+  evidence?: AuditEvidenceKind;
   /** Where the bundle goes; default `<cwd>/<tenant>-audit-<timestamp>.tar.gz`. */
   out?: string;
   cwd: string;
@@ -182,6 +184,7 @@ export async function exportAuditBundle(options: ExportOptions): Promise<ExportR
         toolVersion: options.toolVersion,
         signerFingerprint: key.fingerprint,
         since: since ?? null,
+        kind: options.evidence ?? null,
         evidence,
         events: summary,
         sections,
@@ -200,6 +203,7 @@ export async function exportAuditBundle(options: ExportOptions): Promise<ExportR
         tenant: record.id,
         stage: record.stage,
         target: options.target,
+        ...(options.evidence ? { evidence: options.evidence } : {}),
         since: since ?? null,
         signer: { algorithm: 'Ed25519', publicKey: key.publicKeyBase64, fingerprint: key.fingerprint },
         files,

@@ -14,6 +14,23 @@ export const BUNDLE_FORMAT = 'sovereign-audit-bundle';
 /** 2: the audit chain carries the signed checkpoints that cover it. */
 export const BUNDLE_FORMAT_VERSION = 2;
 
+/**
+ * What a bundle's evidence is, as the target that exported it says (`Target.auditEvidence`): an
+ * auditor must not read an offline evaluation on a developer's machine as facts of a cloud account.
+ */
+export interface AuditEvidenceKind {
+  /**
+   * `offline`: everything was read from the project on the exporting machine and evaluated there;
+   * no cloud account is involved. `cloud-account`: the tenant records, audit events and secret
+   * metadata were read from the target's cloud account.
+   */
+  kind: 'offline' | 'cloud-account';
+  /** Where the tenant records, audit events and secret metadata were read, for people. */
+  records: string;
+  /** What the bundle's isolation matrix is, for people. */
+  isolation: string;
+}
+
 export interface ManifestFile {
   path: string;
   sha256: string;
@@ -29,6 +46,8 @@ export interface BundleManifest {
   tenant: string;
   stage: string;
   target: 'local' | 'aws';
+  /** What kind of evidence the bundle is (bundles made before it have none). */
+  evidence?: AuditEvidenceKind;
   since: string | null;
   signer: { algorithm: 'Ed25519'; publicKey: string; fingerprint: string };
   files: ManifestFile[];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, renderReport } from './report.js';
+import { breakable, conditionText, escapeHtml, renderReport } from './report.js';
 import type { Evidence } from './evidence.js';
 import type { TenantRecord } from '../state/registry.js';
 
@@ -19,9 +19,10 @@ const record: TenantRecord = {
 };
 
 /** The report of `evidence` for an empty log, with `sections`. */
-function reportOf(evidence: Evidence, sections: Parameters<typeof renderReport>[0]['sections'] = []): string {
+function reportOf(evidence: Evidence, sections: Parameters<typeof renderReport>[0]['sections'] = [], kind: Parameters<typeof renderReport>[0]['kind'] = null): string {
   return renderReport({
     tenant: 'acme',
+    kind,
     generatedAt: '2026-01-02T00:00:00.000Z',
     toolVersion: '0.1.0',
     signerFingerprint: 'f'.repeat(64),
@@ -58,7 +59,8 @@ describe('report.html', () => {
 
   it('lists each route with its requirement and the active keys, escaped, or says why the keys are not there', () => {
     const base: Evidence = { sections: [], documents: new Map(), tenant: record, extensions: [], secrets: [], policy: undefined, isolation: undefined, resources: [], stackName: 'sovereign-dev-acme', parameters: undefined };
-    const render = (evidence: Evidence) => reportOf(evidence);
+    // Break opportunities and unbreakable times are layout: the rows are compared without them.
+    const render = (evidence: Evidence) => reportOf(evidence).replaceAll('<wbr>', '').replace(/<span class="nowrap">([^<]*)<\/span>/g, '$1');
     const auth = {
       tenant: 'acme',
       note: '',
@@ -90,5 +92,31 @@ describe('report.html', () => {
     expect(unread).toContain('<strong>Not available.</strong> the API keys could not be read: &lt;denied&gt;');
     expect(unread).not.toContain('keys-table');
     expect(render(base)).toContain('This bundle carries no caller evidence.');
+  });
+});
+
+describe('report.html text', () => {
+  it('offers a line break after the separators of an identifier, never inside a word or an escape', () => {
+    expect(breakable('arn:aws:ssm:us-east-1:000000000000:parameter/dev/tenants/acme/*')).toBe('arn:<wbr>aws:<wbr>ssm:<wbr>us-<wbr>east-<wbr>1:<wbr>000000000000:<wbr>parameter/<wbr>dev/<wbr>tenants/<wbr>acme/<wbr>*');
+    // A leading separator stays with its word; `.` keeps a file name whole; markup is escaped whole.
+    expect(breakable('_usage')).toBe('_usage');
+    expect(breakable('iam/isolation-proof.json')).toBe('iam/<wbr>isolation-<wbr>proof.json');
+    expect(breakable(`x"<script>'&'</script>`)).toBe('x&quot;&lt;script&gt;&#39;&amp;<wbr>&#39;&lt;/<wbr>script&gt;');
+    expect(breakable({ a: 1 })).toBe('{&quot;a&quot;:<wbr>1}');
+  });
+
+  it('reads a condition as key, operator and values, one test a line', () => {
+    const html = conditionText({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['acme#*', '<b>'] }, Null: { 'dynamodb:LeadingKeys': 'false' } });
+    const text = html.replaceAll('<wbr>', '').replace(/<[^>]+>/g, (tag) => (tag === '</li>' ? '\n' : ''));
+    expect(text).toBe('dynamodb:LeadingKeys ForAllValues:StringLike acme#*, &lt;b&gt;\ndynamodb:LeadingKeys Null false\n');
+  });
+});
+
+describe('report.html evidence kind', () => {
+  it('says what kind of evidence the bundle is as its target stated it, escaped, or that it was not stated', () => {
+    const evidence: Evidence = { sections: [], documents: new Map(), tenant: record, extensions: [], secrets: [], policy: undefined, isolation: undefined, resources: [], stackName: 'sovereign-dev-acme', parameters: undefined };
+    const cloud = reportOf(evidence, [], { kind: 'cloud-account', records: 'the <i>control-plane</i> tables', isolation: 'an offline evaluation' });
+    expect(cloud).toContain('<dt>Evidence</dt><dd><span class="badge ok">read from the cloud account</span> records from the &lt;i&gt;control-plane&lt;/i&gt; tables</dd>');
+    expect(reportOf(evidence)).toContain('<span class="badge warn">not stated</span> the exporter did not say what kind of evidence this bundle is');
   });
 });

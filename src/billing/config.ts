@@ -18,6 +18,24 @@ import { TENANT_TIERS } from '../contract/runtime-environment.js';
 
 const tier = z.enum(TENANT_TIERS);
 
+const ssmSegment = String.raw`(?!\.\.?(?:/|$))[A-Za-z0-9_.-]+`;
+const ssmUnreserved = '(?![Aa][Ww][Ss]|[Ss][Ss][Mm])';
+const secretSegment = String.raw`(?!\.\.?(?:[/:]|$))[A-Za-z0-9_+=.@-]+`;
+const label = '[A-Za-z0-9_.+=@-]{1,256}';
+/**
+ * The syntax of a secret reference (`parseReference` in src/contract/reference.ts) as one regular
+ * expression, for the JSON Schema editors and CI validators read: the same characters, segments,
+ * lengths, levels, reserved prefixes and suffixes and parts. The CLI still checks with
+ * `parseReference` (whose messages say which character is wrong); a property test keeps the two equal.
+ */
+export const REFERENCE_PATTERN = new RegExp(
+  '^(?:' +
+    `ssm:(?=.{1,2048}$)(?:/${ssmUnreserved}${ssmSegment}(?:/${ssmSegment}){0,14}|${ssmUnreserved}${ssmSegment})` +
+    '|' +
+    `secretsmanager:(?!arn:)(?=[^:]{1,512}(?::|$))(?![^:]*-[A-Za-z0-9]{6}(?::|$))${secretSegment}(?:/${secretSegment})*(?::(?:${label})?:${label}|:${label})?` +
+    ')$',
+);
+
 export const billingConfigSchema = z
   .object({
     suspendAfterFailures: z.number().int().min(1).max(100).default(3).describe('Failed payments in a row before the tenant is suspended'),
@@ -29,11 +47,21 @@ export const billingConfigSchema = z
     plans: z.record(z.string().min(1), tier).default({}).describe('Billing price, plan or lookup key → tier'),
     webhookSecret: z
       .string()
-      .min(1)
+      .superRefine((text, ctx) => {
+        const reference = parseReference(text);
+        // The message never repeats the text: a value may have been pasted where the reference belongs.
+        if (!reference.ok) ctx.addIssue({ code: 'custom', message: `not a secret reference: ${reference.problem.message}`, params: { conceal: true } });
+      })
+      .meta({ pattern: REFERENCE_PATTERN.source })
       .optional()
-      .describe('aws: reference (ssm:… or secretsmanager:…) of the signing secret the control-plane function reads; default ssm:/<stage>/_sovereign/billing/webhook_secret'),
+      .describe('aws: reference (ssm:… or secretsmanager:…) of the signing secret the control-plane function reads, never the value; default ssm:/<stage>/_sovereign/billing/webhook_secret'),
   })
-  .strict();
+  .strict()
+  .describe('How billing events drive tenants: suspension after failed payments, offboarding, plans → tiers');
+
+/** What `billing` takes, for errors about it. */
+export const BILLING_HINT =
+  'billing takes suspendAfterFailures (1–100), offboardGracePeriod (e.g. "30d"), plans ({ "<price id>": "basic|standard|premium" }) and webhookSecret (a reference such as "ssm:/prod/_sovereign/billing/webhook_secret", never the value)';
 
 export interface BillingConfig {
   suspendAfterFailures: number;
@@ -56,12 +84,7 @@ export function parseBillingConfig(raw: unknown): BillingConfig {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const path = ['billing', ...issue.path.map(String)].join('.');
-    throw badInput(`sovereign.config.json: ${path}: ${issue.message}`, 'billing takes suspendAfterFailures (number), offboardGracePeriod (e.g. "30d") and plans ({ "<price id>": "basic|standard|premium" })');
-  }
-  if (parsed.data.webhookSecret !== undefined) {
-    const reference = parseReference(parsed.data.webhookSecret);
-    // The message never repeats the text: a value may have been pasted where the reference belongs.
-    if (!reference.ok) throw badInput(`sovereign.config.json: billing.webhookSecret is not a secret reference: ${reference.problem.message}`, 'e.g. "ssm:/prod/_sovereign/billing/webhook_secret"; store the value with your secret store, never in the config');
+    throw badInput(`sovereign.config.json: ${path}: ${issue.message}`, BILLING_HINT);
   }
   return { ...parsed.data, offboardGraceMs: durationMs(parsed.data.offboardGracePeriod) };
 }

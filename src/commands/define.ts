@@ -9,7 +9,7 @@
  * values are all plain text or switches (`text`, `optionalText`, `flag`), which are checked here
  * directly. zod is ~95 modules (its locales), a fifth of a read-only command's start.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import type { z } from 'zod';
 import { badInput, UserError, type ExitCodeValue } from '../errors.js';
 import type { CommandContext, CommandModule } from './types.js';
@@ -28,11 +28,18 @@ export type Schema<S extends z.ZodType = z.ZodType> = ((zod: Zod) => S) & {
   readonly plain?: (value: unknown) => { value: unknown } | undefined;
 };
 
+/**
+ * What a shell completion offers for a value (`sovereign completion`): the project's existing
+ * tenant ids or extension names. A value without it (a new tenant's id, a file) offers nothing.
+ */
+export type Completes = 'tenant' | 'extension';
+
 /** A positional argument: commander's syntax (`<id>`, `[dir]`, `[id...]`) and the schema of its value. */
 export interface ArgumentSpec<S extends z.ZodType = z.ZodType> {
   syntax: string;
   description: string;
   schema: Schema<S>;
+  completes?: Completes;
 }
 
 /** An option: commander's flags (`--tier <tier>`, `-f, --follow`, `--no-deploy`) and the schema of its value. */
@@ -46,6 +53,7 @@ export interface OptionSpec<S extends z.ZodType = z.ZodType> {
   required?: boolean;
   /** Repeatable: every use appends its value (`--wave a --wave b,c` → `['a', 'b,c']`). */
   repeatable?: boolean;
+  completes?: Completes;
 }
 
 type Arguments = Record<string, ArgumentSpec>;
@@ -76,6 +84,8 @@ export interface CommandDeclaration<A extends Arguments, O extends Options, I> {
   refine?: (fields: Fields<A, O>) => I;
   /** Resolves with the exit code when the result is not success (`diff --exit-code`: 6). */
   run(ctx: CommandContext, input: I): Promise<ExitCodeValue | void>;
+  /** Runs on a project whose config does not load (see `CommandModule.diagnoses`). */
+  diagnoses?: boolean;
 }
 
 /** A schema of zod, declared without loading zod (see the module's comment). */
@@ -106,12 +116,12 @@ export function oneOf<const V extends readonly [string, ...string[]]>(values: V)
 }
 
 /** A positional argument of `schema` (`<id>` required, `[dir]` optional, `[id...]` a list). */
-export function arg<S extends z.ZodType>(syntax: string, description: string, schema: Schema<S>): ArgumentSpec<S> {
-  return { syntax, description, schema };
+export function arg<S extends z.ZodType>(syntax: string, description: string, schema: Schema<S>, completes?: Completes): ArgumentSpec<S> {
+  return { syntax, description, schema, ...(completes ? { completes } : {}) };
 }
 
 /** An option of `schema`; `extra` adds a default, makes it required or repeatable. */
-export function option<S extends z.ZodType>(flags: string, description: string, schema: Schema<S>, extra: Pick<OptionSpec, 'default' | 'required' | 'repeatable'> = {}): OptionSpec<S> {
+export function option<S extends z.ZodType>(flags: string, description: string, schema: Schema<S>, extra: Pick<OptionSpec, 'default' | 'required' | 'repeatable' | 'completes'> = {}): OptionSpec<S> {
   return { flags, description, schema, ...extra };
 }
 
@@ -158,8 +168,17 @@ export function parsedBy<T>(parse: (text: string) => T): Schema<z.ZodPipe<z.ZodS
   );
 }
 
+/** What each registered argument and option completes to, for `sovereign completion`. */
+const completions = new WeakMap<Argument | Option, Completes>();
+
+/** What a shell completion offers for this argument's or option's value, if anything. */
+export function completesOf(item: Argument | Option): Completes | undefined {
+  return completions.get(item);
+}
+
 function commanderOption(spec: OptionSpec): Option {
   const option = new Option(spec.flags, spec.description);
+  if (spec.completes) completions.set(option, spec.completes);
   if (spec.schema.choices) option.choices(spec.schema.choices);
   if (spec.default !== undefined) option.default(spec.default);
   if (spec.required) option.makeOptionMandatory();
@@ -224,7 +243,11 @@ export function defineCommand<A extends Arguments = {}, O extends Options = {}, 
     examples: declaration.examples,
     configure(command) {
       if (declaration.description !== undefined) command.description(declaration.description);
-      for (const [, spec] of args) command.argument(spec.syntax, spec.description);
+      for (const [, spec] of args) {
+        const argument = new Argument(spec.syntax, spec.description);
+        if (spec.completes) completions.set(argument, spec.completes);
+        command.addArgument(argument);
+      }
       for (const [, spec] of options) command.addOption(commanderOption(spec));
       if (declaration.help !== undefined) command.addHelpText('after', declaration.help);
       declaration.configure?.(command);
@@ -239,6 +262,7 @@ export function defineCommand<A extends Arguments = {}, O extends Options = {}, 
       return declaration.refine ? declaration.refine(fields) : (fields as I);
     },
     run: (ctx, input) => declaration.run(ctx, input),
+    ...(declaration.diagnoses ? { diagnoses: true } : {}),
   };
 }
 

@@ -2,7 +2,8 @@ import { badInput } from '../errors.js';
 import { bool, defineCommand, flag, option, optional, parsedBy, schema } from './define.js';
 import { tenantId } from './fields.js';
 
-const port = parsedBy((text) => {
+/** `--port`: a port number, 0 for any free one (also `doctor --port`). */
+export const port = parsedBy((text) => {
   if (/^\d+$/.test(text) && Number(text) <= 65535) return Number(text);
   throw badInput(`--port ${text} is not a port number`, 'pass 0–65535; 0 picks a free port');
 });
@@ -25,7 +26,7 @@ export default defineCommand({
   ],
   options: {
     port: option('--port <n>', 'gateway port on loopback; 0 picks a free one (default: dev.port of the config, 4000)', optional(port)),
-    tenants: option('--tenant <id...>', 'serve only these tenants (repeatable)', schema((z) => z.array(tenantId(z)).optional())),
+    tenants: option('--tenant <id...>', 'serve only these tenants (repeatable)', schema((z) => z.array(tenantId(z)).optional()), { completes: 'tenant' }),
     demo: flag('--demo', 'create tenants acme and globex if missing and serve them against local fake AvaTax and Cetec servers'),
     throttle: option('--no-throttle', 'do not apply the tiers\' request rates', bool),
     idle: option('--idle <duration>', 'stop a tenant\'s execution environment after it is idle this long (default 5m)', optional(idle)),
@@ -127,10 +128,13 @@ export default defineCommand({
         node: { path: node.path, version: node.version, source: node.source, lambdaRuntime: node.lambdaRuntime, matches: node.matches },
         // Artifacts esbuild built, and tenants that got one already built (or in flight) instead.
         builds: { built, shared },
+        // The read-only console; its token opens nothing else and ends with this run.
+        console: server.console.url(),
         tenants: ids.map((id) => ({ id, url: `http://${id}.localhost:${server.port}/`, pathUrl: `${base}/t/${id}/` })) },
       () => {
         const lines = [`Serving ${ids.length} tenant(s) on ${base}  (Ctrl-C stops them all)`, `Tenant environments run on Node ${node.version} (${node.source === 'machine' ? "this machine's node" : `SOVEREIGN_DEV_NODE=${node.path}`})`];
         for (const id of ids) lines.push(`  ${id.padEnd(12)} http://${id}.localhost:${server.port}/   ${base}/t/${id}/`);
+        lines.push(`Console (read-only, this run only): ${server.console.url()}`);
         if (curlLines) lines.push('Try:', ...curlLines(server.port).map((l) => `  ${l}`));
         else if (ids[0]) lines.push(`Try: curl http://${ids[0]}.localhost:${server.port}/_sovereign/health`);
         else lines.push('No tenant yet: `sovereign tenant create <id>` in another terminal starts one here (or try `sovereign dev --demo`).');

@@ -22,7 +22,7 @@ export function wholeNumber(flag: string, min: number) {
 }
 
 /** `<id>`: the tenant a command is about (checked where the tenant is looked up). */
-export const idArgument = arg('<id>', 'tenant id', text);
+export const idArgument = arg('<id>', 'tenant id', text, 'tenant');
 
 /** `--minutes`: the window of telemetry figures (1–60), as `parseWindowMinutes` reads it. */
 export const windowMinutes = option('--minutes <n>', 'window of the recent figures, 1–60 minutes', parsedBy(parseWindowMinutes), { default: '15' });

@@ -6,6 +6,10 @@ import { writeFileAtomic } from '../fs/atomic.js';
 import { CONFIG_FILE } from '../config.js';
 import { findProjectRoot } from '../project.js';
 import { arg, defineCommand, option, optionalText } from './define.js';
+import { renderPackageJson, renderTsconfig, schemaReference } from './init-files.js';
+
+/** npm files init writes only where none exists: an existing one is the user's and stays as it is. */
+const NPM_FILES = ['package.json', 'tsconfig.json'] as const;
 
 function projectNameFrom(dir: string): string {
   return basename(dir).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^[^a-z]+/, '').replace(/-+$/, '').slice(0, 40) || 'sovereign-project';
@@ -35,7 +39,7 @@ export default defineCommand({
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(join(staging, 'extensions'), { recursive: true });
     const config = {
-      $schema: './node_modules/sovereign/schema/sovereign.config.schema.json',
+      $schema: schemaReference(target),
       project: name,
       target: 'local',
       stage: 'dev',
@@ -46,6 +50,9 @@ export default defineCommand({
     writeFileAtomic(join(staging, CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
     writeFileAtomic(join(staging, '.gitignore'), '# tenant keys and local state never go into git\n.sovereign/keys/\n.sovereign/\nnode_modules/\n');
     writeFileAtomic(join(staging, 'extensions', '.gitkeep'), '');
+    const kept = NPM_FILES.filter((file) => existsSync(join(target, file)));
+    const npmFiles: Record<(typeof NPM_FILES)[number], () => string> = { 'package.json': () => renderPackageJson(name), 'tsconfig.json': renderTsconfig };
+    for (const file of NPM_FILES) if (!kept.includes(file)) writeFileAtomic(join(staging, file), npmFiles[file]());
     mkdirSync(target, { recursive: true });
     for (const entry of readdirSync(staging)) {
       if (existsSync(join(target, entry))) {
@@ -55,15 +62,18 @@ export default defineCommand({
     }
     for (const entry of readdirSync(staging)) renameSync(join(staging, entry), join(target, entry));
     rmSync(staging, { recursive: true, force: true });
-    ctx.out.result({ project: name, dir: target, config: join(target, CONFIG_FILE) }, () =>
+    ctx.out.result({ project: name, dir: target, config: join(target, CONFIG_FILE), kept }, () =>
       [
         `Created sovereign project "${name}" in ${target}`,
+        ...kept.map((file) => `Kept the existing ${file} as it is${file === 'package.json' ? '; for `npm test`, give it devDependencies sovereign-cli, vitest and typescript and the script "test": "vitest run"' : ''}.`),
         '',
         'Next steps:',
         `  cd ${dir ?? '.'}`,
-        '  sovereign ext new hello          # scaffold an extension',
-        '  sovereign tenant create acme     # provision a tenant',
-        '  sovereign dev                    # run every tenant locally',
+        '  npm install                        # sovereign-cli, vitest and typescript',
+        '  npx sovereign ext new hello        # scaffold an extension with a passing test',
+        '  npm test                           # run the extensions\' tests',
+        '  npx sovereign tenant create acme   # provision a tenant',
+        '  npx sovereign dev                  # run every tenant locally',
       ].join('\n'),
     );
   },

@@ -70,5 +70,7 @@ export const COMMANDS: CommandEntry[] = [
   { path: ['auth', 'token'], summary: 'Mint a dev issuer token for a local tenant (printed alone on stdout)', load: () => import('./auth/token.js') },
   { path: ['dev'], summary: 'Run every tenant as its own process behind a local gateway', load: () => import('./dev.js') },
   { path: ['cells', 'list'], summary: 'Each cell\'s tenants and utilisation against its quotas (counted in the cell)', load: () => import('./cells/list.js') },
+  { path: ['completion'], summary: 'Print the shell completion script for bash, zsh or fish', load: () => import('./completion.js') },
+  { path: ['doctor'], summary: 'Check this machine and project: Node, config, lock, key modes, journal, *.localhost, port, AWS account', load: () => import('./doctor.js') },
   { path: ['top'], summary: 'Live dashboard of every tenant: state, requests, errors, latency, secret cache', load: () => import('./top.js') },
 ];

@@ -52,6 +52,11 @@ export interface CommandModule<Input = unknown> {
   parse(command: Command): Promise<Input>;
   /** Resolves with the exit code when a result is not success (`diff --exit-code`: 6); else 0. */
   run(ctx: CommandContext, input: Input): Promise<ExitCodeValue | void>;
+  /**
+   * Runs on a project whose config does not load (`doctor` reports it): the global options then
+   * fall back to their defaults, environment and flags, and `project()` throws the config's error.
+   */
+  readonly diagnoses?: boolean;
 }
 
 /** Options every AWS-touching command shares, for a deep link between flags and env. */

@@ -15,7 +15,7 @@ function write(path: string, text: string): void {
 }
 
 const good = (name: string) => `
-import { defineExtension } from 'sovereign/runtime';
+import { defineExtension } from 'sovereign-cli/runtime';
 import { z } from 'zod';
 import { itemSchema } from './models/item.js';
 export default defineExtension({

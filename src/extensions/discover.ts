@@ -10,7 +10,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { PluginBuild } from 'esbuild';
 import { validateManifest, type ValidManifest } from './manifest-schema.js';
+import { refuseUnrelatedSovereign, RUNTIME_SPECIFIER } from './package-specifier.js';
 
 export type DiscoveryStatus = 'ok' | 'invalid' | 'failed';
 
@@ -35,7 +37,7 @@ export interface DiscoveredExtension {
 export interface DiscoverOptions {
   /** Only these folder names (others are not loaded). */
   names?: string[];
-  /** The `sovereign/runtime` entry manifests are bundled against (default: this package's). */
+  /** The `sovereign-cli/runtime` entry manifests are bundled against (default: this package's). */
   runtimeEntry?: string;
 }
 
@@ -95,7 +97,7 @@ function zodUrl(): string | undefined {
 }
 
 /**
- * Bundles a manifest file and imports it. `sovereign/runtime` resolves to `runtimeEntry`; zod is
+ * Bundles a manifest file and imports it. `sovereign-cli/runtime` resolves to `runtimeEntry`; zod is
  * left external and pointed at the CLI's own copy, so `instanceof` checks and
  * `z.toJSONSchema` see one zod.
  */
@@ -109,19 +111,22 @@ export async function importManifest(manifestFile: string, runtimeEntry = defaul
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    alias: { 'sovereign/runtime': runtimeEntry },
+    alias: { [RUNTIME_SPECIFIER]: runtimeEntry },
     external: ['@aws-sdk/*'],
     logLevel: 'silent',
-    plugins: zod
-      ? [
-          {
-            name: 'shared-zod',
-            setup(b) {
-              b.onResolve({ filter: /^zod$/ }, () => ({ path: zod, external: true }));
+    plugins: [
+      refuseUnrelatedSovereign,
+      ...(zod
+        ? [
+            {
+              name: 'shared-zod',
+              setup(b: PluginBuild) {
+                b.onResolve({ filter: /^zod$/ }, () => ({ path: zod, external: true }));
+              },
             },
-          },
-        ]
-      : [],
+          ]
+        : []),
+    ],
   });
   const dir = mkdtempSync(join(tmpdir(), 'sovereign-manifest-'));
   try {
@@ -134,7 +139,8 @@ export async function importManifest(manifestFile: string, runtimeEntry = defaul
   }
 }
 
-function firstLine(error: unknown): string {
+/** The first error of an esbuild failure as `file:line: text`, or an error's first line. */
+export function firstLine(error: unknown): string {
   const e = error as { errors?: Array<{ text: string; location?: { file: string; line: number } | null }>; message?: string };
   if (Array.isArray(e.errors) && e.errors.length > 0) {
     const first = e.errors[0]!;

@@ -74,12 +74,20 @@ async function tenantOrFail(state: StateStore, tenant: string): Promise<TenantRe
 /** Enables `name` for `tenant`; idempotent. */
 export async function enableExtension(
   state: StateStore,
-  options: { extensionsDir: string; name: string; tenant: string; secretsConfig?: unknown },
+  options: {
+    extensionsDir: string;
+    name: string;
+    tenant: string;
+    secretsConfig?: unknown;
+    /** Throws when the tenant's settings for the extension do not fit its config schema (before anything is written). */
+    checkSettings?: (record: TenantRecord, manifest: ValidManifest) => Promise<void>;
+  },
 ): Promise<EnablementResult> {
   const { name, tenant, secretsConfig } = options;
   assertTenantId(tenant);
   const manifest = await loadValid(options.extensionsDir, name);
   const current = await tenantOrFail(state, tenant);
+  await options.checkSettings?.(current, manifest);
   if (current.extensions.includes(name)) {
     return { tenant, extension: name, enabled: true, changed: false, extensions: current.extensions, missingSecrets: missingSecrets(current, manifest, secretsConfig) };
   }

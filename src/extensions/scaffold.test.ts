@@ -77,8 +77,8 @@ describe('scaffoldExtension', () => {
       JSON.stringify({
         extends: join(repo, 'tsconfig.json'),
         compilerOptions: { noEmit: true, rootDir: '/', paths: {
-          'sovereign/runtime': [join(repo, 'src/runtime/index.ts')],
-          'sovereign/testing': [join(repo, 'src/testing/index.ts')],
+          'sovereign-cli/runtime': [join(repo, 'src/runtime/index.ts')],
+          'sovereign-cli/testing': [join(repo, 'src/testing/index.ts')],
         } },
         include: ['extensions'],
       }),
@@ -98,8 +98,8 @@ describe('scaffoldExtension', () => {
       join(project, 'vitest.config.mjs'),
       `export default {
   resolve: { alias: {
-    'sovereign/runtime': ${JSON.stringify(join(repo, 'src/runtime/index.ts'))},
-    'sovereign/testing': ${JSON.stringify(join(repo, 'src/testing/index.ts'))},
+    'sovereign-cli/runtime': ${JSON.stringify(join(repo, 'src/runtime/index.ts'))},
+    'sovereign-cli/testing': ${JSON.stringify(join(repo, 'src/testing/index.ts'))},
   } },
   test: { include: ['extensions/**/*.test.ts'], testTimeout: 30000 },
 };

@@ -36,7 +36,7 @@ function pascal(name: string): string {
 export function renderExtensionFiles(name: string): Record<string, string> {
   const type = pascal(name);
   return {
-    'extension.ts': `import { defineExtension } from 'sovereign/runtime';
+    'extension.ts': `import { defineExtension } from 'sovereign-cli/runtime';
 import { z } from 'zod';
 import { greetingRequestSchema, greetingResponseSchema } from './models/greeting.js';
 
@@ -94,7 +94,7 @@ export interface GreetingItem {
   count: number;
 }
 `,
-    'services/greetings.ts': `import type { ExtensionTable } from 'sovereign/runtime';
+    'services/greetings.ts': `import type { ExtensionTable } from 'sovereign-cli/runtime';
 import type { GreetingItem } from '../models/greeting.js';
 
 /** Adds one to the number of times \`name\` was greeted and returns the new count. */
@@ -106,7 +106,7 @@ export async function countGreeting(db: ExtensionTable, name: string): Promise<n
   return item.count;
 }
 `,
-    'handlers/greet.ts': `import { defineHandler } from 'sovereign/runtime';
+    'handlers/greet.ts': `import { defineHandler } from 'sovereign-cli/runtime';
 import type { ${type}Config } from '../extension.js';
 import type { GreetingRequest, GreetingResponse } from '../models/greeting.js';
 import { countGreeting } from '../services/greetings.js';
@@ -118,7 +118,7 @@ export const handler = defineHandler<GreetingRequest, GreetingResponse, ${type}C
 });
 `,
     [`test/${name}.test.ts`]: `import { afterEach, describe, expect, it } from 'vitest';
-import { createTestContext, type TestContext } from 'sovereign/testing';
+import { createTestContext, type TestContext } from 'sovereign-cli/testing';
 import manifest from '../extension.js';
 import * as greet from '../handlers/greet.js';
 

@@ -15,7 +15,7 @@ function write(path: string, text: string): void {
 }
 
 function manifest(name: string, routes: string, secrets = "[{ key: 'api_key', description: 'k' }]"): string {
-  return `import { defineExtension } from 'sovereign/runtime';
+  return `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({ name: '${name}', version: '1.0.0', description: 'd', routes: ${routes}, secrets: ${secrets} });
 `;
 }
@@ -25,7 +25,7 @@ describe('validateExtensions', () => {
   write(join(dir, 'good', 'extension.ts'), manifest('good', "[{ method: 'GET', path: '/x', handler: 'get-x' }]"));
   write(
     join(dir, 'strict', 'extension.ts'),
-    `import { defineExtension } from 'sovereign/runtime';
+    `import { defineExtension } from 'sovereign-cli/runtime';
 import { z } from 'zod';
 export default defineExtension({ name: 'strict', version: '1.0.0', description: 'd', routes: [], config: z.object({ baseUrl: z.string() }) });
 `,
@@ -43,7 +43,7 @@ export default defineExtension({ name: 'strict', version: '1.0.0', description: 
   );
   write(
     join(dir, 'timed', 'extension.ts'),
-    `import { defineExtension } from 'sovereign/runtime';
+    `import { defineExtension } from 'sovereign-cli/runtime';
 export default defineExtension({ name: 'timed', version: '1.0.0', description: 'd', routes: [], schedules: [{ name: 'tick', expression: 'rate(1 hour)', handler: 'tick' }, { name: 'gone', expression: 'rate(1 day)', handler: 'missing', enabled: false }] });
 `,
   );

@@ -141,8 +141,11 @@ async function checkHandlers(ext: DiscoveredExtension, manifest: Pick<ValidManif
   return problems;
 }
 
+/** Problems of the settings tenants give one valid extension (src/extensions/tenant-config.ts). */
+export type SettingsCheck = (manifest: ValidManifest) => Promise<string[]>;
+
 /** Validates extensions already discovered (pure apart from reading their files). */
-export async function validateDiscovered(all: DiscoveredExtension[], only?: string[]): Promise<ValidationReport> {
+export async function validateDiscovered(all: DiscoveredExtension[], only?: string[], settings?: SettingsCheck): Promise<ValidationReport> {
   // Routes of every valid extension take part in the collision check, even when validating one.
   const owners = new Map<string, { extension: string; method: string; path: string }>();
   const collisions = new Map<string, string[]>();
@@ -184,6 +187,7 @@ export async function validateDiscovered(all: DiscoveredExtension[], only?: stri
       for (const key of declared) {
         if (!reads.has(key)) warnings.push(`secret "${key}" is declared but no handler or service reads it with ctx.secrets.get('${key}')`);
       }
+      if (ext.manifest && settings) problems.push(...(await settings(ext.manifest)));
       const config = ext.manifest?.config;
       if (config && !config.safeParse({}).success) {
         warnings.push('config has required settings without defaults: every tenant that enables it must set them (tenantConfig in sovereign.config.json)');
@@ -206,9 +210,9 @@ export async function validateDiscovered(all: DiscoveredExtension[], only?: stri
 /** Discovers and validates the extensions of `extensionsDir` (all, or the named ones). */
 export async function validateExtensions(
   extensionsDir: string,
-  options: DiscoverOptions & { only?: string[] } = {},
+  options: DiscoverOptions & { only?: string[]; settings?: SettingsCheck } = {},
 ): Promise<ValidationReport> {
-  const { only, ...discover } = options;
+  const { only, settings, ...discover } = options;
   const all = await discoverExtensions(extensionsDir, discover);
-  return validateDiscovered(all, only);
+  return validateDiscovered(all, only, settings);
 }

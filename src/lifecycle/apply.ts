@@ -5,6 +5,7 @@
  * Suspension touches no data: it flips `suspended` in the tenant's generation marker, which every
  * warm runtime reads about once a second and then answers extension routes with 403.
  */
+import type { AuditEvidenceKind } from '../audit/manifest.js';
 import type { Project } from '../project.js';
 import type { ApiKeyStore, SecretMetadataSource, TargetName } from '../targets/target.js';
 import type { TenantRecord, TenantStatus } from '../state/registry.js';
@@ -17,6 +18,8 @@ export interface LifecycleEnv {
   project: Project;
   /** The target's name, as recorded in certificates and bundles. */
   target: TargetName;
+  /** What kind of evidence the final audit bundle is (the target's `auditEvidence`). */
+  auditEvidence?: AuditEvidenceKind;
   /** Rotation metadata for the final audit bundle (default: none, with a reason). */
   secretMetadata?: SecretMetadataSource;
   /** The tenants' API keys for the final audit bundle (default: not read, with a reason). */

@@ -4,5 +4,5 @@ import type { LifecycleEnv } from './apply.js';
 
 export async function lifecycleEnv(ctx: CommandContext): Promise<LifecycleEnv> {
   const target = ctx.target();
-  return { state: target.state(), project: ctx.project(), target: target.name, secretMetadata: await target.secretMetadata(), apiKeys: await target.apiKeys(), warn: (message) => ctx.out.warn(message) };
+  return { state: target.state(), project: ctx.project(), target: target.name, auditEvidence: target.auditEvidence, secretMetadata: await target.secretMetadata(), apiKeys: await target.apiKeys(), warn: (message) => ctx.out.warn(message) };
 }

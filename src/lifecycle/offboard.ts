@@ -92,6 +92,7 @@ export async function offboardTenant(env: LifecycleEnv, options: OffboardOptions
     project,
     tenant: record.id,
     target: env.target,
+    ...(env.auditEvidence ? { evidence: env.auditEvidence } : {}),
     cwd: dir,
     out: join(dir, `${record.id}-audit-${fileTimestamp(now)}.tar.gz`),
     toolVersion: packageVersion(),

@@ -1,6 +1,6 @@
 /**
  * The extension API: what an extension's `extension.ts` and its handlers import from
- * `sovereign/runtime`. Types only plus identity helpers, so a manifest can be loaded by the CLI
+ * `sovereign-cli/runtime`. Types only plus identity helpers, so a manifest can be loaded by the CLI
  * (validate, list, templates) without starting the runtime.
  */
 import type { z } from 'zod';

@@ -1,12 +1,12 @@
 /**
- * `sovereign/runtime`: the extension API (`defineExtension`, `defineHandler`, the route context
+ * `sovereign-cli/runtime`: the extension API (`defineExtension`, `defineHandler`, the route context
  * types) plus what a tenant artifact's entry uses (`createLambdaHandler`) and what the CLI shares
  * with the runtime (the generation marker, the table schema).
  *
  * Two parts live under their own paths, because a tenant artifact imports this module at cold
- * start and should not pay for them there: OpenAPI generation is `sovereign/openapi` (it loads
+ * start and should not pay for them there: OpenAPI generation is `sovereign-cli/openapi` (it loads
  * zod, which an artifact whose extensions use none would otherwise parse) and rotation-webhook
- * signing and verification is `sovereign/webhook` (it loads node:crypto, a few milliseconds).
+ * signing and verification is `sovereign-cli/webhook` (it loads node:crypto, a few milliseconds).
  */
 export * from './extension.js';
 export { createLambdaHandler } from './handler.js';

@@ -88,11 +88,27 @@ function templateProblem(template: string, service: 'ssm' | 'secretsmanager'): s
   return undefined;
 }
 
+/**
+ * `templateProblem`'s rules as a pattern, for JSON Schema readers: known placeholders, {tenant},
+ * the service's characters, no empty, `.` or `..` segments, SSM's slashes, levels and reserved
+ * prefixes. (What only rendering shows — a length or an ARN-like suffix made by a placeholder —
+ * is the CLI's alone.)
+ */
+const PLACEHOLDER = String.raw`\{(?:stage|tenant|extension)\}`;
+const TEMPLATE_PATTERNS = {
+  ssm: `^(?=.*\\{tenant\\})/(?![Aa][Ww][Ss]|[Ss][Ss][Mm])(?:(?!\\.\\.?/)(?:[A-Za-z0-9_.-]|${PLACEHOLDER})+/){1,14}$`,
+  secretsmanager: `^(?=.*\\{tenant\\})(?!\\.\\.?(?:/|$))(?:[A-Za-z0-9_+=.@-]|${PLACEHOLDER})+(?:/(?!\\.\\.?(?:/|$))(?:[A-Za-z0-9_+=.@-]|${PLACEHOLDER})+)*/?$`,
+} as const;
+
 const template = (service: 'ssm' | 'secretsmanager') =>
-  z.string().min(1).superRefine((value, ctx) => {
-    const problem = templateProblem(value, service);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  });
+  z
+    .string()
+    .min(1)
+    .superRefine((value, ctx) => {
+      const problem = templateProblem(value, service);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .meta({ pattern: TEMPLATE_PATTERNS[service] });
 
 /**
  * The `"secrets"` section of `sovereign.config.json`: where each tenant's references must lie.

@@ -8,6 +8,7 @@
  * has nothing to do for one (local has no regional quotas below 400 tenants) answers with nothing,
  * it does not make the caller branch.
  */
+import type { AuditEvidenceKind } from '../audit/manifest.js';
 import type { Tier } from '../config.js';
 import { RUNTIME_DEFAULTS } from '../contract/runtime-environment.js';
 import type { OffboardTarget } from '../lifecycle/offboard.js';
@@ -24,6 +25,7 @@ import type { IsolationMatrix } from '../isolation/matrix.js';
 import type { ScheduledEvent } from '../contract/schedules.js';
 import type { ScheduleRunResult } from '../runtime/schedule.js';
 import type { CellQuotas } from '../fleet/placement.js';
+import type { DoctorCheck, DoctorOptions } from '../doctor/check.js';
 
 /** How often the runtime reads its generation marker by default (`SOVEREIGN_GENERATION_INTERVAL_MS`). */
 export const DEFAULT_PICKUP_MS = RUNTIME_DEFAULTS.generationIntervalMs;
@@ -178,6 +180,8 @@ export interface Target {
   destroy(request: DestroyRequest): Promise<DestroyOutcome>;
   /** The secrets service's backend and runtime notice; `mutating` prints where it writes first. */
   secrets(options: { mutating: boolean }): Promise<SecretsPlumbing>;
+  /** What an audit bundle exported from this target is evidence of (its signed manifest and report say it). */
+  readonly auditEvidence: AuditEvidenceKind;
   /** Rotation metadata for evidence bundles. */
   secretMetadata(): Promise<SecretMetadataSource>;
   /** Where the tenants' API key records are kept. */
@@ -207,4 +211,9 @@ export interface Target {
   cells(): Promise<{ cells: CellReport[]; home: string[] }>;
   /** Refuses commands that serve tenants on this machine where the target runs them elsewhere. */
   assertServesLocally(command: string): void;
+  /**
+   * The target's own checks for `sovereign doctor`: where its state lives (a lock, a journal),
+   * what serving tenants needs of this machine, its cloud account. Read only.
+   */
+  doctor(options: DoctorOptions): Promise<DoctorCheck[]>;
 }

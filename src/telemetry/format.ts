@@ -3,6 +3,7 @@ import { secretCacheFromHealth, type WindowFigures } from '../targets/local/dev/
 import type { TenantRecord } from '../state/registry.js';
 import type { FleetFigures, LogLine, RuntimeFigures } from './source.js';
 import { lineTime } from './source.js';
+import { REPORT_MESSAGE, type FunctionFigures } from './lambda-log.js';
 
 export interface TenantStatusReport {
   tenant: string;
@@ -24,13 +25,21 @@ export interface TenantStatusReport {
     /** The last minutes, with their error rate; null where the source keeps no per-minute figures. */
     window: (WindowFigures & { errorRate: number | null }) | null;
   };
+  /** The function's own figures over the window, from Lambda's `REPORT` lines; null when its log could not be read. */
+  function: (FunctionFigures & { minutes: number }) | null;
   message?: string;
 }
 
 const errorRate = (errors: number, requests: number): number | null => (requests === 0 ? null : Math.round((errors / requests) * 10000) / 10000);
 
-export function statusReport(record: TenantRecord, fleet: FleetFigures | undefined, health: Record<string, unknown> | undefined, hint: string): TenantStatusReport {
-  const base = { tenant: record.id, state: record.status, tier: record.tier };
+export function statusReport(
+  record: TenantRecord,
+  fleet: FleetFigures | undefined,
+  health: Record<string, unknown> | undefined,
+  hint: string,
+  fn: (FunctionFigures & { minutes: number }) | null = null,
+): TenantStatusReport {
+  const base = { tenant: record.id, state: record.status, tier: record.tier, function: fn };
   const figures = fleet?.tenants.find((t) => t.tenant === record.id);
   if (!fleet) return { ...base, runtime: null, message: `no runtime figures: ${hint}` };
   if (!figures) return { ...base, runtime: null, message: `${fleet.source} does not serve ${record.id} (it serves ${fleet.serves ?? 'provisioning, active and suspended tenants'})` };
@@ -67,6 +76,7 @@ export function formatStatus(report: TenantStatusReport, now = Date.now()): stri
   const r = report.runtime;
   if (!r) {
     lines.push(`runtime       -  ${report.message ?? ''}`);
+    if (report.function) lines.push(functionLine(report.function));
     return lines.join('\n');
   }
   const health = r.health;
@@ -82,7 +92,21 @@ export function formatStatus(report: TenantStatusReport, now = Date.now()): stri
   if (w && w.since !== r.since) {
     lines.push(`last ${w.minutes} min   requests ${w.requests}   errors ${w.errors} (${pct(w.errorRate)})   throttled ${w.throttled}   p50 ${ms(w.latencyMs.p50)}   p99 ${ms(w.latencyMs.p99)}   secret cache ${w.secretCache ? `${pct(w.secretCache.hitRate)} hits` : '-'}`);
   }
+  if (report.function) lines.push(functionLine(report.function));
   return lines.join('\n');
+}
+
+/** `function      12 invocations in 15 min, 2 cold starts (init p50 180ms), duration p50 3.1ms p99 9.8ms, memory 71 of 512 MB`. */
+function functionLine(f: FunctionFigures & { minutes: number }): string {
+  if (f.invocations === 0) return `function      no invocations reported in the last ${f.minutes} min`;
+  const parts = [
+    `${f.invocations} invocation${f.invocations === 1 ? '' : 's'} in ${f.minutes} min`,
+    `${f.coldStarts} cold start${f.coldStarts === 1 ? '' : 's'}${f.initMs ? ` (init p50 ${ms(f.initMs.p50)}, max ${ms(f.initMs.max)})` : ''}`,
+  ];
+  if (f.timeouts > 0) parts.push(`${f.timeouts} timed out`);
+  if (f.durationMs) parts.push(`duration p50 ${ms(f.durationMs.p50)} p99 ${ms(f.durationMs.p99)}`);
+  if (f.maxMemoryUsedMb !== null && f.memoryMb !== null) parts.push(`memory ${f.maxMemoryUsedMb} of ${f.memoryMb} MB`);
+  return `function      ${parts.join(', ')}`;
 }
 
 export interface TopRow {
@@ -187,10 +211,12 @@ export function formatLogLine(line: LogLine): string {
 export interface LogFilter {
   extension?: string;
   requestId?: string;
+  reports?: boolean;
 }
 
 export function matchesLogFilter(line: LogLine, filter: LogFilter): boolean {
   if (filter.extension !== undefined && line.extension !== filter.extension) return false;
   if (filter.requestId !== undefined && line.requestId !== filter.requestId) return false;
+  if (filter.reports === true && line.message !== REPORT_MESSAGE) return false;
   return true;
 }

@@ -37,6 +37,8 @@ export interface LogQuery {
   /** Only lines of this extension / request (a source may filter where the lines are stored). */
   extension?: string;
   requestId?: string;
+  /** Only Lambda's `REPORT` lines (one per invocation). */
+  reports?: boolean;
 }
 
 export interface FollowQuery extends LogQuery {

@@ -1,5 +1,5 @@
 /**
- * `sovereign/testing`: the test kit for extension authors. A real route context over a real
+ * `sovereign-cli/testing`: the test kit for extension authors. A real route context over a real
  * (dynalite) DynamoDB table, secrets served from memory through the runtime's real resolver and
  * redactor, captured log lines, and `invoke()` to run a request through the real router.
  *
@@ -233,7 +233,7 @@ export async function createTestContext(options: TestContextOptions): Promise<Te
         hash: hashApiKey(key),
         scopes: keyOptions.scopes ?? [],
         createdAt: new Date().toISOString(),
-        createdBy: 'sovereign/testing',
+        createdBy: 'sovereign-cli/testing',
         expiresAt: keyOptions.expiresAt ?? null,
       };
       await table.client.send(new PutCommand({ TableName: table.name, Item: apiKeyItem(record) }));

@@ -4,7 +4,7 @@
  * budget, so a long walk is finished by successive runs and a failed one is resumed by the next.
  * A run finding another call holding the sync does nothing.
  */
-import { defineScheduleHandler } from 'sovereign/runtime';
+import { defineScheduleHandler } from 'sovereign-cli/runtime';
 import type { SyncConfig } from '../models/config.js';
 import { syncRequestSchema, type SyncState } from '../models/sync.js';
 import { runInvoiceSync } from '../services/invoice-sync.js';

@@ -4,7 +4,7 @@
  * continue), 409 while another call holds the run, and a problem when the run stopped on an error
  * (call again to resume from the checkpoint).
  */
-import { defineHandler } from 'sovereign/runtime';
+import { defineHandler } from 'sovereign-cli/runtime';
 import { avaTaxProblem } from '../../avalara/services/problems.js';
 import { cetecProblem } from '../../cetec/services/problems.js';
 import type { SyncConfig } from '../models/config.js';

@@ -1,5 +1,5 @@
 /** `GET /avalara-cetec-sync/sync/status`: the state of the last invoice sync. */
-import { defineHandler } from 'sovereign/runtime';
+import { defineHandler } from 'sovereign-cli/runtime';
 import type { SyncConfig } from '../models/config.js';
 import { readSyncState } from '../services/invoice-sync.js';
 

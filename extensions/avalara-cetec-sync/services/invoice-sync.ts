@@ -5,7 +5,7 @@
  * checkpoint; re-running rewrites the same keys, so nothing is ever duplicated.
  */
 import { randomUUID } from 'node:crypto';
-import type { ExtensionTable, Logger, Metrics, RouteContext } from 'sovereign/runtime';
+import type { ExtensionTable, Logger, Metrics, RouteContext } from 'sovereign-cli/runtime';
 import { AvaTaxError, type AvaTaxClient } from '../../avalara/services/avatax-client.js';
 import type { CreateTransactionModel } from '../../avalara/models/transaction.js';
 import type { CetecInvoice } from '../../cetec/models/records.js';

@@ -3,7 +3,7 @@
  * metrics and settings. One place for the route (`POST /sync/invoices`) and the schedule, which
  * get the same context from the runtime.
  */
-import type { RouteContext } from 'sovereign/runtime';
+import type { RouteContext } from 'sovereign-cli/runtime';
 import { createAvaTaxClient } from '../../avalara/services/avatax-client.js';
 import { cetecListUrl } from '../../cetec/services/cetec-client.js';
 import type { SyncConfig } from '../models/config.js';

@@ -1,5 +1,5 @@
 /** Shared setup of the sync tests: both fakes and a test context wired to them. */
-import { createTestContext, type TestContext } from 'sovereign/testing';
+import { createTestContext, type TestContext } from 'sovereign-cli/testing';
 import { startFakeAvalara, type FakeAvalara } from '../../../test/fakes/avalara-server.js';
 import { startFakeCetec, type FakeCetecOptions, type FakeCetec } from '../../../test/fakes/cetec-server.js';
 import manifest from '../extension.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ExtensionTable } from 'sovereign/runtime';
+import type { ExtensionTable } from 'sovereign-cli/runtime';
 import { createAvaTaxClient } from '../../avalara/services/avatax-client.js';
 import { cetecListUrl } from '../../cetec/services/cetec-client.js';
 import { syncConfigSchema } from '../models/config.js';

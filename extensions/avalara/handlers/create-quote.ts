@@ -1,5 +1,5 @@
 /** `POST /avalara/quotes`: a tax quote, computed by AvaTax as a SalesOrder (never recorded as a sale). */
-import { defineHandler } from 'sovereign/runtime';
+import { defineHandler } from 'sovereign-cli/runtime';
 import type { AvalaraConfig } from '../models/config.js';
 import { toQuoteResponse, toSalesOrder, type QuoteRequest } from '../models/transaction.js';
 import { avaTaxProblem } from '../services/problems.js';

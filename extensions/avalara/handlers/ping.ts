@@ -1,5 +1,5 @@
 /** `GET /avalara/ping`: checks that AvaTax is reachable and accepts the tenant's credentials. */
-import { defineHandler } from 'sovereign/runtime';
+import { defineHandler } from 'sovereign-cli/runtime';
 import type { AvalaraConfig } from '../models/config.js';
 import { avaTaxProblem } from '../services/problems.js';
 import { avaTaxClientFor } from '../services/context.js';

@@ -1,5 +1,5 @@
 /** Builds the AvaTax client of one request from the tenant's secrets and settings. */
-import type { RouteContext } from 'sovereign/runtime';
+import type { RouteContext } from 'sovereign-cli/runtime';
 import type { AvalaraConfig } from '../models/config.js';
 import { createAvaTaxClient, type AvaTaxClient } from './avatax-client.js';
 

@@ -2,7 +2,7 @@
  * AvaTax failures as `application/problem+json` answers. Messages come from AvaTax or from this
  * file; credentials never reach them.
  */
-import type { RouteResult } from 'sovereign/runtime';
+import type { RouteResult } from 'sovereign-cli/runtime';
 import { AvaTaxError } from './avatax-client.js';
 
 export interface Problem {

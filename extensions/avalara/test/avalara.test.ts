@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, type TestContext } from 'sovereign/testing';
+import { createTestContext, type TestContext } from 'sovereign-cli/testing';
 import { startFakeAvalara, type FakeAvalara } from '../../../test/fakes/avalara-server.js';
 import manifest from '../extension.js';
 import * as createQuote from '../handlers/create-quote.js';

@@ -1,5 +1,5 @@
 /** `GET /cetec/invoices/{id}`: one Cetec invoice. */
-import { defineHandler } from 'sovereign/runtime';
+import { defineHandler } from 'sovereign-cli/runtime';
 import type { CetecConfig } from '../models/config.js';
 import type { CetecInvoice } from '../models/records.js';
 import { fetchCetecRecord } from '../services/cetec-client.js';

@@ -1,5 +1,5 @@
 /** `GET /cetec/orders?offset=&limit=`: one page of Cetec orders. */
-import { defineHandler } from 'sovereign/runtime';
+import { defineHandler } from 'sovereign-cli/runtime';
 import type { CetecConfig } from '../models/config.js';
 import { listQuerySchema } from '../models/records.js';
 import { cetecProblem } from '../services/problems.js';

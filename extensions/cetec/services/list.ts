@@ -1,5 +1,5 @@
 /** One page of a Cetec list endpoint, walked with the runtime's paginator (retries, Retry-After). */
-import type { RouteContext } from 'sovereign/runtime';
+import type { RouteContext } from 'sovereign-cli/runtime';
 import type { CetecConfig } from '../models/config.js';
 import type { ListQuery } from '../models/records.js';
 import { cetecListUrl, type CetecResource } from './cetec-client.js';

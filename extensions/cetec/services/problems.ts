@@ -1,5 +1,5 @@
 /** Cetec failures as `application/problem+json` answers; URLs (which carry the token) never appear. */
-import type { RouteResult } from 'sovereign/runtime';
+import type { RouteResult } from 'sovereign-cli/runtime';
 
 export interface Problem {
   type: string;

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, type TestContext } from 'sovereign/testing';
+import { createTestContext, type TestContext } from 'sovereign-cli/testing';
 import { invoiceAt, startFakeCetec, type FakeCetec } from '../../../test/fakes/cetec-server.js';
 import manifest from '../extension.js';
 import * as getInvoice from '../handlers/get-invoice.js';

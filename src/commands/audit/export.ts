@@ -19,7 +19,7 @@ export default defineCommand({
     'sovereign audit export --tenant acme --json',
   ],
   options: {
-    tenant: option('--tenant <id>', 'the tenant the evidence is about', requiredTenant, { required: true }),
+    tenant: option('--tenant <id>', 'the tenant the evidence is about', requiredTenant, { required: true, completes: 'tenant' }),
     out: option('--out <file>', 'where to write the bundle (default: ./<tenant>-audit-<timestamp>.tar.gz)', optionalText),
     since: option('--since <iso-date>', 'only audit events at or after this date', optionalText),
   },
@@ -33,6 +33,7 @@ export default defineCommand({
       project,
       tenant,
       target: ctx.target().name,
+      evidence: ctx.target().auditEvidence,
       cwd: ctx.globals.cwd,
       toolVersion: packageVersion(),
       loadExtensions: (names) => loadProjectExtensions(project, names),

@@ -19,7 +19,7 @@ const tornWarning = (bytes: number) => `the audit log ends with a torn line of $
 export default defineCommand({
   examples: ['sovereign audit log', 'sovereign audit log --tenant acme --limit 20 --json', 'sovereign audit log --verify'],
   options: {
-    tenant: option('--tenant <id>', 'only events of this tenant', optional(tenantId)),
+    tenant: option('--tenant <id>', 'only events of this tenant', optional(tenantId), { completes: 'tenant' }),
     verify: flag('--verify', 'check the hash chain against its signed checkpoints; exit 1 naming the first bad seq and the last trusted checkpoint'),
     limit: option('--limit <n>', 'only the last <n> events (read from the end of the log)', optional(positiveLimit)),
   },

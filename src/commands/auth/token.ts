@@ -37,7 +37,7 @@ export default defineCommand({
     'curl -H "authorization: Bearer $(sovereign auth token --tenant acme)" http://acme.localhost:4000/avalara/ping',
   ],
   options: {
-    tenant: option('--tenant <id>', 'the local tenant the token is for (its tenant claim)', tenantId, { required: true }),
+    tenant: option('--tenant <id>', 'the local tenant the token is for (its tenant claim)', tenantId, { required: true, completes: 'tenant' }),
     scopes: option('--scopes <list>', 'comma-separated scopes the token carries (its `scope` claim)', optional(scopes)),
     expires: option('--expires <duration>', 'lifetime, 1s–30d', expires, { default: '1h' }),
     subject: option('--subject <sub>', 'the token\'s subject (`sub`)', optional(claimValue('--subject'))),

@@ -7,8 +7,14 @@ export default extensionForTenant('enable', {
   async run(ctx, { name, tenant }) {
     const project = ctx.project();
     if (project.config.secrets) (await import('../../secrets/shared.js')).assertSecretsPatternUnambiguous(project);
-    const { enableExtension } = await import('../../extensions/enablement.js');
-    const result = await enableExtension(ctx.state(), { extensionsDir: project.paths.extensions, name, tenant, secretsConfig: project.config.secrets });
+    const [{ enableExtension }, { assertTenantSettings }] = await Promise.all([import('../../extensions/enablement.js'), import('../../extensions/tenant-config.js')]);
+    const result = await enableExtension(ctx.state(), {
+      extensionsDir: project.paths.extensions,
+      name,
+      tenant,
+      secretsConfig: project.config.secrets,
+      checkSettings: (record, manifest) => assertTenantSettings(project, [record], [manifest], { enabling: name }),
+    });
     ctx.out.result(result, () => {
       const lines = [result.changed ? `Enabled ${name} for ${tenant}.` : `${name} was already enabled for ${tenant}.`];
       if (result.missingSecrets.length > 0) {

@@ -10,8 +10,8 @@ export function extensionForTenant(
 ) {
   return defineCommand({
     examples: spec.examples,
-    arguments: { name: arg('<name>', spec.name, text) },
-    options: { tenant: option('--tenant <id>', spec.tenant, optionalText) },
+    arguments: { name: arg('<name>', spec.name, text, 'extension') },
+    options: { tenant: option('--tenant <id>', spec.tenant, optionalText, { completes: 'tenant' }) },
     refine: ({ name, tenant }) => {
       if (!tenant) throw badInput(`ext ${verb} needs --tenant <id>`, `e.g. sovereign ext ${verb} ${name} --tenant acme`);
       return { name, tenant };

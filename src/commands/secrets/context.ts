@@ -19,7 +19,7 @@ export async function secretsEnv(ctx: CommandContext, options: { mutating: boole
 }
 
 /** `<tenant>`: the tenant whose secrets a command reads or writes. */
-export const tenantArgument = arg('<tenant>', 'tenant id', text);
+export const tenantArgument = arg('<tenant>', 'tenant id', text, 'tenant');
 
 /** `<tenant> <extension.key>`: one secret of one tenant (`history`, `rotate`, `rollback`). */
 export const mappingArguments = { tenant: tenantArgument, mapping: arg('<extension.key>', 'e.g. avalara.license_key', text) };

@@ -11,7 +11,7 @@ export default defineCommand({
   ],
   arguments: { reference: arg('<reference>', 'where the value goes: ssm:<parameter-name> or secretsmanager:<secret-name>', text) },
   options: {
-    tenant: option('--tenant <id>', 'the tenant whose scope the reference must lie in', text, { required: true }),
+    tenant: option('--tenant <id>', 'the tenant whose scope the reference must lie in', text, { required: true, completes: 'tenant' }),
     ...VALUE_OPTIONS,
   },
   configure: (command) => refuseValuesOnArgv(command, 1),

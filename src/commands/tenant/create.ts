@@ -60,7 +60,9 @@ export default defineCommand({
       extensions: project.config.defaults.extensions,
       ...(cell ? { cell } : {}),
       // A configured secret-name pattern must keep every tenant's scope apart, this one's included.
-      extend: async () => {
+      extend: async (_tx, record) => {
+        // Settings its default extensions refuse would fail the tenant's cold start: refused before it is registered.
+        await (await import('../../extensions/tenant-config.js')).assertEnabledSettings(project, [record]);
         if (!project.config.secrets) return;
         const { assertSecretsPatternUnambiguous } = await import('../../secrets/shared.js');
         assertSecretsPatternUnambiguous(project);

@@ -10,7 +10,7 @@ export default defineCommand({
     'sovereign tenant deploy --all --shard 2/4 --json > report.json',
   ],
   arguments: {
-    ids: arg('[id...]', 'tenants to deploy', schema((z) => z.array(z.string()))),
+    ids: arg('[id...]', 'tenants to deploy', schema((z) => z.array(z.string())), 'tenant'),
   },
   options: {
     all: flag('--all', 'deploy every tenant'),
@@ -43,6 +43,8 @@ export default defineCommand({
     const target = ctx.target().name;
     const planned = new Set(plan.waves.flatMap((w) => w.tenants));
     ctx.target().checkDeployPlan(records.filter((t) => planned.has(t.id)));
+    // Settings an extension refuses would fail its cold start: refused here, before any tenant is touched.
+    await (await import('../../extensions/tenant-config.js')).assertEnabledSettings(project, records.filter((t) => planned.has(t.id)));
     const shardText = plan.shard ? ` (shard ${plan.shard.index}/${plan.shard.count})` : '';
     ctx.out.info(`Deploying ${plan.total} tenant(s) to ${target}, stage ${ctx.globals.stage}${shardText}, ${plan.waves.length} wave(s), concurrency ${concurrency}`);
     const view = await openLiveView(ctx.out, 'tenant deploy', 'deploy');

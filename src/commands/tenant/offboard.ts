@@ -13,7 +13,7 @@ export default defineCommand({
     'sovereign tenant offboard --due --yes',
     'sovereign tenant offboard acme --target aws --force-delete-table --yes',
   ],
-  arguments: { id: arg('[id]', 'tenant id', optionalText) },
+  arguments: { id: arg('[id]', 'tenant id', optionalText, 'tenant') },
   options: {
     out: option('--out <dir>', 'retention folder for the data export, audit bundle and deletion certificate (default .sovereign/retention/<id>-<time>/)', optionalText),
     reason: option('--reason <text>', 'why, recorded in the certificate and the audit log', optionalText),

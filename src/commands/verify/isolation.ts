@@ -8,7 +8,7 @@ import { tenantId } from '../fields.js';
  */
 export default defineCommand({
   examples: ['sovereign verify isolation', 'sovereign verify isolation --tenant acme', 'sovereign verify isolation --target aws --json'],
-  options: { only: option('--tenant <id>', 'only the checks involving this tenant (its policy, and others against its resources)', optional(tenantId)) },
+  options: { only: option('--tenant <id>', 'only the checks involving this tenant (its policy, and others against its resources)', optional(tenantId), { completes: 'tenant' }) },
   async run(ctx, { only }) {
     const { formatIsolationMatrix } = await import('../../isolation/matrix.js');
     const records = (await ctx.state().listTenants()).filter((r) => r.status !== 'deleted');

@@ -71,6 +71,12 @@ export function createAwsTarget(host: TargetHost): Target {
     },
     destroys: 'its stack, table, function, API, role and log group, and schedules the deletion of its own KMS key',
     firstDeployAsks: 'its IAM role and policies (every first deploy creates them)',
+    auditEvidence: {
+      kind: 'cloud-account',
+      records: `the control-plane tables, audit log and secret stores of stage ${host.globals.stage} in the AWS account of the exporting credentials`,
+      isolation:
+        "an offline evaluation, by sovereign's own IAM policy evaluator, of the runtime policies rendered from the project (those sovereign tenant deploy attaches to each tenant's runtime role), with the ARNs naming the placeholder account 000000000000; sovereign verify isolation on this target has IAM's policy simulator decide the same requests",
+    },
     async destroy(request) {
       const { offboardTenantOnAws } = await import('./destroy.js');
       const where = cells.sessionForRecord(await requireTenant(target.state(), request.tenant), 'tenant destroy');
@@ -183,6 +189,10 @@ export function createAwsTarget(host: TargetHost): Target {
     },
     assertServesLocally(command) {
       throw badInput(`\`sovereign ${command}\` runs the local target`, 'on aws, tenants run in their own stacks; use `--target local`');
+    },
+    async doctor() {
+      const { awsDoctor } = await import('./doctor.js');
+      return awsDoctor(sessionOf());
     },
   };
   return target;

@@ -271,6 +271,8 @@ describe('logs', () => {
     expect(logFilterPattern({ extension: 'avalara', requestId: 'r-1' })).toBe('{ ($.extension = "avalara") && ($.requestId = "r-1") }');
     expect(logFilterPattern({ requestId: 'a" || $.x = "y' })).toBeUndefined();
     expect(logFilterPattern({})).toBeUndefined();
+    // Lambda's own REPORT lines are text: a term pattern.
+    expect(logFilterPattern({ reports: true })).toBe('"REPORT RequestId"');
   });
 
   it('EMF lines keep their own timestamp', () => {

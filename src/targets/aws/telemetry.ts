@@ -179,7 +179,9 @@ function deployedTenants(records: TenantRecord[]): string[] {
 const PATTERN_VALUE = /^[A-Za-z0-9._:\-]{1,200}$/;
 
 /** `{ ($.extension = "avalara") && ($.requestId = "r1") }`, or undefined for no filter. */
-export function logFilterPattern(query: Pick<LogQuery, 'extension' | 'requestId'>): string | undefined {
+export function logFilterPattern(query: Pick<LogQuery, 'extension' | 'requestId' | 'reports'>): string | undefined {
+  // Lambda's own lines are text, not JSON: a term pattern (the lines are filtered here again).
+  if (query.reports === true) return '"REPORT RequestId"';
   const terms: string[] = [];
   if (query.extension !== undefined && PATTERN_VALUE.test(query.extension)) terms.push(`($.extension = "${query.extension}")`);
   if (query.requestId !== undefined && PATTERN_VALUE.test(query.requestId)) terms.push(`($.requestId = "${query.requestId}")`);

@@ -33,6 +33,12 @@ export function createLocalTarget(host: TargetHost): Target {
     },
     destroys: 'its state, keys, secrets vault and data',
     firstDeployAsks: undefined,
+    auditEvidence: {
+      kind: 'offline',
+      records: "the project's .sovereign/ folder on the machine that exported the bundle (the local target: tenants run as processes of sovereign dev, no cloud account is involved)",
+      isolation:
+        "an offline evaluation, by sovereign's own IAM policy evaluator on the exporting machine, of the runtime policies rendered from the project; nothing was deployed or asked of AWS, and the ARNs name the placeholder account 000000000000",
+    },
     async destroy(request) {
       if (request.exportData || request.forceDeleteTable) host.out.warn('--export-data and --force-delete-table apply to the aws target; the local tenant\'s data folder is removed');
       const record = await destroyTenant(target.state(), request.tenant);
@@ -85,6 +91,10 @@ export function createLocalTarget(host: TargetHost): Target {
     },
     async cells() {
       throw badInput('the local target has no cells', 'cells are aws accounts and regions: pass --target aws in a project that declares "cells"');
+    },
+    async doctor(options) {
+      const { localDoctor } = await import('./doctor.js');
+      return localDoctor(host.project(), options);
     },
   };
   return target;

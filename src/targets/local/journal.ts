@@ -116,6 +116,32 @@ function assertConfined(entry: JournalEntry, journalPath: string, stateRoot: str
   });
 }
 
+/** A journal left in the state folder, as `sovereign doctor` reports it (read only: nothing is applied). */
+export type JournalInspection =
+  | { state: 'none' }
+  | { state: 'pending'; seq: number; steps: number }
+  | { state: 'unreadable' }
+  /** It names something outside the state folder: recovery refuses it (see `assertConfined`). */
+  | { state: 'refused'; message: string; hint: string | undefined };
+
+export function inspectJournal(journalPath: string, stateRoot: string): JournalInspection {
+  if (!existsSync(journalPath)) return { state: 'none' };
+  let entry: JournalEntry;
+  try {
+    entry = JSON.parse(readFileSync(journalPath, 'utf8')) as JournalEntry;
+  } catch {
+    return { state: 'unreadable' };
+  }
+  if (typeof entry !== 'object' || entry === null) return { state: 'unreadable' };
+  try {
+    assertConfined(entry, journalPath, stateRoot);
+  } catch (error) {
+    if (error instanceof UserError) return { state: 'refused', message: error.message, hint: error.hint };
+    throw error;
+  }
+  return { state: 'pending', seq: Number(entry.seq), steps: entry.steps.length };
+}
+
 /**
  * Finishes or undoes a mutation interrupted by a crash, then removes temporary files no journal
  * names. Call with the project lock held. Returns what it did, for a warning.

@@ -1,4 +1,4 @@
-import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { hostname } from 'node:os';
 import { conflict } from '../../errors.js';
@@ -102,6 +102,23 @@ function removeAbandonedAsides(path: string): void {
       // removed meanwhile
     }
   }
+}
+
+/** Who holds the lock at `path`, as `sovereign doctor` reports it (read only: nothing is recovered). */
+export type LockInspection =
+  | { state: 'free' }
+  | { state: 'held' | 'stale'; holder: LockHolder }
+  /** Held from another host: whether its holder runs cannot be told from here. */
+  | { state: 'foreign'; holder: LockHolder }
+  /** Present but unreadable: being written right now, or torn by a crash. */
+  | { state: 'unreadable' };
+
+export function inspectLock(path: string): LockInspection {
+  if (!existsSync(path)) return { state: 'free' };
+  const holder = readHolder(path);
+  if (!holder || typeof holder.pid !== 'number') return { state: 'unreadable' };
+  if (holder.host !== hostname()) return { state: 'foreign', holder };
+  return { state: isAlive(holder) ? 'held' : 'stale', holder };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -13,12 +13,21 @@ export function readTenant(tenantsDir: string, id: string): TenantRecord | undef
   return JSON.parse(readFileSync(file, 'utf8')) as TenantRecord;
 }
 
+/** The registry's record files, sorted; temporary files of an interrupted write are not records. */
+function tenantRecordFiles(tenantsDir: string): string[] {
+  return readdirSync(tenantsDir).filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort();
+}
+
 /** Every tenant, sorted by id. Temporary files of an interrupted write are skipped. */
 export function listTenants(tenantsDir: string): TenantRecord[] {
   if (!existsSync(tenantsDir)) return [];
-  const names = readdirSync(tenantsDir).filter((n) => n.endsWith('.json') && !n.startsWith('.'));
-  names.sort();
-  return names.map((n) => JSON.parse(readFileSync(join(tenantsDir, n), 'utf8')) as TenantRecord);
+  return tenantRecordFiles(tenantsDir).map((n) => JSON.parse(readFileSync(join(tenantsDir, n), 'utf8')) as TenantRecord);
+}
+
+/** Every tenant's id, sorted, from the registry's file names alone (for shell completion). */
+export function listTenantIds(tenantsDir: string): string[] {
+  if (!existsSync(tenantsDir)) return [];
+  return tenantRecordFiles(tenantsDir).map((n) => n.slice(0, -'.json'.length));
 }
 
 export function serializeTenant(record: TenantRecord): string {

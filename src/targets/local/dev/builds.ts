@@ -25,7 +25,7 @@ export interface BuildKeyInputs {
   extensionsDir: string;
   extensions: string[];
   lambdaRuntime: LambdaRuntime;
-  /** The runtime entry the bundle resolves `sovereign/runtime` to. */
+  /** The runtime entry the bundle resolves `sovereign-cli/runtime` to. */
   runtimeEntry: string;
 }
 

@@ -11,6 +11,7 @@
  * | `GET /_sovereign/dev/stats?minutes=<1–60>` | JSON {@link GatewayStatsDocument}: every tenant's counters, `window` over the last `minutes` (default 15) |
  * | `GET /_sovereign/dev/logs?tenant=<id>&since=<iso or epoch ms>&limit=<n>` | JSON `{ tenant, lines }`: the tenant's runtime log lines (parsed JSON) at or after `since`, the newest `limit` (default 200) |
  * | `POST /_sovereign/dev/invoke` | runs one schedule of a running tenant now (`scheduler-invoke.ts`) |
+ * | `GET /_sovereign/console…` | the read-only console (`console/routes.ts`), with checks of its own |
  * | `GatewayOptions.routes` | e.g. `POST /_sovereign/billing/webhook` |
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -30,6 +31,7 @@ import type { JwtAuthorizerContext, TenantAuth } from '../../../contract/auth.js
 import { devEndpointRefusal } from './state-file.js';
 import type { AuthDecision, JwtAuthorizer, RouteTable } from './authorizer.js';
 import { DEV_INVOKE_MAX_BODY, DEV_INVOKE_PATH, isLoopbackAddress, parseDevInvokeRequest, type DevInvokeAnswer } from './scheduler-invoke.js';
+import { isConsolePath } from './console/guard.js';
 
 /** Lambda's synchronous payload limit; API Gateway refuses larger bodies too. */
 export const MAX_BODY_BYTES = LAMBDA_PAYLOAD_BYTES;
@@ -130,7 +132,18 @@ export interface GatewayOptions {
   authorizer: JwtAuthorizer;
   /** The bearer token dev's own endpoints (`/_sovereign/dev/*`) require (none: they refuse every caller); see {@link devEndpointRefusal}. */
   devToken?: string;
+  /** Answers `/_sovereign/console…` on the gateway's own host (it checks Host and credentials itself). */
+  console?: { handle(req: IncomingMessage, res: ServerResponse, path: string, query: string): void };
 }
+
+/**
+ * Added to every tenant answer served under `localhost:<port>/t/<tenant>/`, where the tenant's pages
+ * would share one origin with the console and with every other tenant: the browser gives such a
+ * page an opaque origin of its own, so its script cannot read same-origin answers (the console's,
+ * another tenant's), send the console's cookie, or register a service worker over the origin.
+ * `<tenant>.localhost` hosts are origins of their own and get nothing added.
+ */
+export const PATH_ROUTE_SANDBOX = 'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads';
 
 function isLocalName(host: string): boolean {
   return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host === '::1';
@@ -308,6 +321,16 @@ export class Gateway {
     const route = routeRequest(req.headers.host, req.url ?? '/');
     const host = (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
 
+    if (isConsolePath(route.path)) {
+      // Never handed to a tenant's process: a console URL (and its token) sent to a tenant host stops here.
+      if (route.tenant !== undefined || !this.options.console) {
+        discardBody(req, res, MAX_BODY_BYTES);
+        writeResponse(res, gatewayProblem(404, 'console-not-here', 'Not Found', `the console is at http://localhost:${this.port}/_sovereign/console, not on a tenant's host or path`, route.path, requestId));
+        return;
+      }
+      this.options.console.handle(req, res, route.path, route.query);
+      return;
+    }
     if (route.tenant === undefined) {
       this.handleLocal(req, res, route.path, route.query, requestId, isLocalName(host) || host === '');
       return;
@@ -318,13 +341,18 @@ export class Gateway {
       writeResponse(res, gatewayProblem(404, 'unknown-tenant', 'Not Found', `there is no tenant "${route.tenant}" on this dev server`, route.path, requestId));
       return;
     }
+    const sandbox = !/\.localhost\.?$/.test(host);
     // Everything from here on takes fair turns with the other tenants' work.
-    this.fair.run(tenant.id, () => this.serveTenant(req, res, tenant, route, requestId, arrived));
+    this.fair.run(tenant.id, () => this.serveTenant(req, res, tenant, { ...route, sandbox }, requestId, arrived));
   }
 
-  private serveTenant(req: IncomingMessage, res: ServerResponse, tenant: GatewayTenant, route: { path: string; query: string }, requestId: string, arrived: number): void {
+  private serveTenant(req: IncomingMessage, res: ServerResponse, tenant: GatewayTenant, route: { path: string; query: string; sandbox: boolean }, requestId: string, arrived: number): void {
     const stats = this.statsFor(tenant.id);
     const finish = (response: GatewayResponse) => {
+      if (route.sandbox) {
+        const own = response.headers['content-security-policy'];
+        response.headers['content-security-policy'] = own === undefined ? PATH_ROUTE_SANDBOX : [...(Array.isArray(own) ? own : [own]), PATH_ROUTE_SANDBOX];
+      }
       writeResponse(res, response);
       stats.record(response.statusCode, performance.now() - arrived);
     };

@@ -28,6 +28,8 @@ import { secretCacheFromHealth } from './stats.js';
 import { TenantFunction, type FunctionEvent } from './supervisor.js';
 import { bucketForTier, type TokenBucket } from './throttle.js';
 import { DevScheduler, devSchedulerClock, type DevSchedule } from './scheduler.js';
+import { DevConsole } from './console/routes.js';
+import type { ConsoleTenant } from './console/data.js';
 
 /** An event line of the dev server (`tenant acme started pid=…`). */
 export interface DevEvent {
@@ -184,8 +186,15 @@ export class DevServer {
    * `dev.json` (mode 0600), which no tenant process may read.
    */
   private readonly devToken = randomBytes(32).toString('base64url');
+  /** The read-only console at `/_sovereign/console`, opened with a token of its own (see `console/guard.ts`). */
+  readonly console: DevConsole;
 
   constructor(private readonly options: DevServerOptions) {
+    this.console = new DevConsole({
+      token: randomBytes(32).toString('base64url'),
+      port: () => this.port,
+      source: { project: options.project, tenants: () => this.consoleTenants() },
+    });
     this.dataPlane = new DataPlane({
       region: options.project.config.region ?? OFFLINE_REGION,
       account: OFFLINE_ACCOUNT,
@@ -194,6 +203,7 @@ export class DevServer {
     this.gateway = new Gateway({
       port: options.port,
       devToken: this.devToken,
+      console: this.console,
       throttle: options.throttle,
       routes: [...(options.routes ?? []), ...this.devIssuerRoutes()],
       authorizer: new JwtAuthorizer({ keys: (issuer) => this.issuerKeys?.(issuer) }),
@@ -263,6 +273,15 @@ export class DevServer {
       routes: entry.routes,
       auth: entry.auth,
     };
+  }
+
+  /** The served tenants as the console shows them. */
+  private consoleTenants(): ConsoleTenant[] {
+    return this.tenantIds().map((id) => {
+      const entry = this.entries.get(id)!;
+      const t = this.gatewayTenant(id)!;
+      return { record: entry.record, process: t.status, environments: t.pids.length, restarts: t.restarts, stats: this.gateway.statsFor(id), logFile: entry.logFile };
+    });
   }
 
   /** Tenant ids served now, sorted. */
@@ -552,7 +571,7 @@ export class DevServer {
       const t = this.gatewayTenant(id)!;
       tenants[id] = { pid: t.pids[0] ?? null, pids: t.pids, status: t.status, artifact: entry.process?.launch.artifact ?? null };
     }
-    return { pid: process.pid, port: this.port, startedAt: this.startedAt.toISOString(), token: this.devToken, tenants };
+    return { pid: process.pid, port: this.port, startedAt: this.startedAt.toISOString(), token: this.devToken, consoleToken: this.console.token, tenants };
   }
 
   private scheduleStateWrite(): void {

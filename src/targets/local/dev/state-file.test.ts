@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { devEndpointHeaders, devEndpointRefusal } from './state-file.js';
+import { devEndpointHeaders, devEndpointRefusal, sameToken } from './state-file.js';
 
 describe("dev's own endpoints", () => {
   const token = 'x'.repeat(43);
@@ -23,5 +23,15 @@ describe("dev's own endpoints", () => {
   it('refuse everyone when the server has no token', () => {
     expect(devEndpointRefusal('/_sovereign/dev/logs', 'Bearer ', '')).toBeDefined();
     expect(devEndpointHeaders({ pid: 1, port: 4000, startedAt: '', tenants: {} })).toEqual({});
+  });
+});
+
+describe('sameToken', () => {
+  it('matches the token only, and never an empty one', () => {
+    expect(sameToken('abc', 'abc')).toBe(true);
+    expect(sameToken('abd', 'abc')).toBe(false);
+    expect(sameToken('ab', 'abc')).toBe(false);
+    expect(sameToken('', '')).toBe(false);
+    expect(sameToken('abc', '')).toBe(false);
   });
 });

@@ -19,6 +19,11 @@ export interface DevStateFile {
    */
   token?: string;
   /**
+   * The console's token (`/_sovereign/console?token=…`, see `console/guard.ts`): read-only pages,
+   * apart from {@link DevStateFile.token} so the URL `dev` prints opens nothing else.
+   */
+  consoleToken?: string;
+  /**
    * Each tenant's function: `pids` of its execution environments now (none while scaled to zero),
    * `pid` the oldest of them.
    */
@@ -69,6 +74,11 @@ export function devEndpointRefusal(path: string, authorization: string | undefin
   if (!path.startsWith(DEV_ENDPOINTS) || path.startsWith(`${DEV_ISSUER_PATH}/`)) return undefined;
   const presented = /^Bearer ([A-Za-z0-9_-]{1,256})$/.exec(authorization ?? '')?.[1];
   if (presented === undefined || token === '') return 'dev\'s own endpoints need `Authorization: Bearer <token>` with the token of .sovereign/dev.json';
+  return sameToken(presented, token) ? undefined : 'the bearer token is not this dev server\'s (.sovereign/dev.json has it)';
+}
+
+/** Whether a presented credential is `token`: compared over SHA-256 digests in constant time; an empty one never matches. */
+export function sameToken(presented: string, token: string): boolean {
   const digest = (text: string) => createHash('sha256').update(text).digest();
-  return timingSafeEqual(digest(presented), digest(token)) ? undefined : 'the bearer token is not this dev server\'s (.sovereign/dev.json has it)';
+  return presented !== '' && token !== '' && timingSafeEqual(digest(presented), digest(token));
 }

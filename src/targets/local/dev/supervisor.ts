@@ -13,6 +13,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, statSync, truncateSync, type WriteStream } from 'node:fs';
 import type { Socket } from 'node:net';
+import { getPriority, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvokeChannel, type InvocationResult } from './channel.js';
@@ -92,10 +93,20 @@ export function heapArgs(memoryMb: number): string[] {
   return [`--max-semi-space-size=${Math.max(1, Math.floor(newSpace / 2))}`, `--max-old-space-size=${memoryMb - newSpace}`];
 }
 
-/** Lambda's `REPORT` line. */
+/**
+ * The CPU priority (nice) of a tenant's environment in slot `slot` (0 for its first): Lambda gives
+ * each environment a share of its own, while dev's share one machine. Environment k runs at about
+ * 1/(k+1) of the weight of the first (each nice step is 1.25× less weight), so a tenant with many
+ * busy environments takes about ln(n) shares of the cores, not n, from tenants with one.
+ */
+export function environmentNice(slot: number): number {
+  return Math.min(19, Math.round(Math.log(slot + 1) / Math.log(1.25)));
+}
+
+/** Lambda's `REPORT` line, after the time it was written (CloudWatch shows an event's time beside its text). */
 export function reportLine(fields: { awsRequestId: string; durationMs: number; memoryMb: number; maxMemoryMb: number; initMs?: number | undefined; status?: 'timeout' | 'error' }): string {
   const parts = [
-    `REPORT RequestId: ${fields.awsRequestId}`,
+    `${new Date().toISOString()} REPORT RequestId: ${fields.awsRequestId}`,
     `Duration: ${fields.durationMs.toFixed(2)} ms`,
     `Billed Duration: ${Math.max(1, Math.ceil(fields.durationMs))} ms`,
     `Memory Size: ${fields.memoryMb} MB`,
@@ -108,6 +119,8 @@ export function reportLine(fields: { awsRequestId: string; durationMs: number; m
 
 class Environment {
   busy = false;
+  /** Its slot among the tenant's environments (the lowest free one when it started): see {@link environmentNice}. */
+  slot = 0;
   lastUsedAt = Date.now();
   /** Set once ready: how long its init took (Lambda's `Init Duration`). */
   initMs: number | undefined;
@@ -215,6 +228,14 @@ export class TenantFunction {
     return stream;
   }
 
+  /** The lowest slot no running environment holds. */
+  private freeSlot(): number {
+    const taken = new Set([...this.environments].map((e) => e.slot));
+    let slot = 0;
+    while (taken.has(slot)) slot += 1;
+    return slot;
+  }
+
   /** Starts one environment now (`--warm`), resolving once it is ready or has failed. */
   async prewarm(): Promise<void> {
     if (this.stopped || this.environments.size > 0) return;
@@ -248,12 +269,13 @@ export class TenantFunction {
     return this.run(environment, eventJson);
   }
 
-  /** The most recently used idle environment (Lambda reuses warm environments first). */
+  /** An idle environment: the one in the lowest slot, the most recently used among equals (Lambda reuses warm environments first). */
   private idleEnvironment(): Environment | undefined {
     let best: Environment | undefined;
     for (const environment of this.environments) {
       if (environment.busy || environment.exited || environment.retiring || environment.initMs === undefined) continue;
-      if (best === undefined || environment.lastUsedAt > best.lastUsedAt) best = environment;
+      // The lowest slot (highest priority) first, so the extra environments go idle and are reaped first.
+      if (best === undefined || environment.slot < best.slot || (environment.slot === best.slot && environment.lastUsedAt > best.lastUsedAt)) best = environment;
     }
     if (best !== undefined) best.busy = true;
     return best;
@@ -284,6 +306,15 @@ export class TenantFunction {
       const reason = this.exitReasons.get(environment) ?? 'crash';
       this.onEvent({ kind: 'exited', tenant: this.tenant, pid: child.pid ?? 0, code, signal, reason });
     });
+    environment.slot = this.freeSlot();
+    if (environment.slot > 0 && child.pid !== undefined) {
+      try {
+        // Relative to dev's own priority (it may run under `nice` itself).
+        setPriority(child.pid, Math.min(19, getPriority() + environmentNice(environment.slot)));
+      } catch {
+        // it exited already, or the system refuses: it runs at dev's priority
+      }
+    }
     this.environments.add(environment);
     environment.busy = forInvocation;
     environment.ready.then(
