@@ -334,6 +334,18 @@ describe('cells on aws (in process, several mocked accounts)', () => {
     expect(stderr).toMatch(/eu-1 \(CloudFormation stacks 3 \+ 1 of 4\)/);
   });
 
+  it('doctor checks that each cell\'s role can be assumed in its account', async () => {
+    const answer = behaviours.get(sts)!;
+    behaviours.set(sts, (command: { constructor: { name: string }; input: { RoleArn?: string } }, client: unknown) => {
+      if (command.input.RoleArn?.includes(US.account)) throw awsError('AccessDenied', 'User is not authorized to perform: sts:AssumeRole', 403);
+      return answer(command, client);
+    });
+    await run(['doctor', '--json', '-C', project]);
+    const checks = (JSON.parse(stdout) as { checks: Array<{ id: string; status: string; detail: string }> }).checks;
+    expect(checks.find((c) => c.id === 'aws-cell-eu-1')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^cell eu-1: account 111111111111, region eu-west-1, as arn:aws:sts::111111111111:assumed-role\//) });
+    expect(checks.find((c) => c.id === 'aws-cell-us-1')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^cell us-1: .*sts:AssumeRole/) });
+  });
+
   it('the local target has no cells: --cell is refused, never ignored', async () => {
     expect(await run(['tenant', 'create', 'hanse', '--cell', 'eu-1', '--no-deploy', '--target', 'local', '-C', project])).toBe(2);
     expect(stderr).toMatch(/^error: the local target has no cells: --cell places tenants in aws accounts and regions$/m);

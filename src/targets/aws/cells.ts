@@ -16,6 +16,7 @@
  */
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { Cell, ProjectConfig } from '../../config.js';
+import { ok, problem, type DoctorCheck } from '../../doctor/check.js';
 import { badInput, ExitCode, UserError } from '../../errors.js';
 import type { Output } from '../../output/output.js';
 import type { TenantRecord } from '../../state/registry.js';
@@ -184,4 +185,28 @@ export function cellSessions(options: { config: () => Pick<ProjectConfig, 'cells
       return sessionForCell(cell, command);
     },
   };
+}
+
+/**
+ * `sovereign doctor`'s check of each cell: its deploy role can be assumed (with its ExternalId)
+ * and answers in the cell's account. Only STS is called.
+ */
+export async function checkCells(cells: Cell[], sessionFor: (cell: Cell) => AwsSession): Promise<DoctorCheck[]> {
+  return Promise.all(
+    cells.map(async (cell): Promise<DoctorCheck> => {
+      try {
+        const identity = await sessionFor(cell).identity();
+        return ok(`aws-cell-${cell.name}`, `cell ${cell.name}: account ${identity.account}, region ${cell.region}, as ${identity.arn}`);
+      } catch (error) {
+        const explained = error instanceof UserError ? error : undefined;
+        return problem(
+          `aws-cell-${cell.name}`,
+          'fail',
+          `cell ${cell.name}: ${explained?.message ?? (error as Error).message}`,
+          explained?.hint ?? `check that ${cell.deployRoleArn} trusts the home account's credentials${cell.externalId ? ' with this ExternalId' : ''}`,
+          'aws',
+        );
+      }
+    }),
+  );
 }

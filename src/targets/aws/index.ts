@@ -4,7 +4,7 @@
  * CloudWatch. One session per command: the caller identity is looked up once and the account,
  * region and stage are printed before the first change.
  */
-import { awsConfigOf } from '../../config.js';
+import { awsConfigOf, type Cell } from '../../config.js';
 import { badInput } from '../../errors.js';
 import { lazyTelemetrySource } from '../../telemetry/lazy.js';
 import { tenantTags } from '../../templates/tenant-stack.js';
@@ -13,7 +13,7 @@ import type { TelemetrySource } from '../../telemetry/source.js';
 import { resolveTenantAuth } from '../../contract/auth.js';
 import { TIERS } from '../../templates/tiers.js';
 import { requireTenant } from '../../tenants/tenants.js';
-import { cellRefOf, cellSessions, requireCell } from './cells.js';
+import { cellRefOf, cellSessions, checkCells, requireCell } from './cells.js';
 import { deferredView } from './command-context.js';
 import { openAwsSession, type AwsSession } from './session.js';
 import { createAwsState, type AwsState } from './state.js';
@@ -167,7 +167,12 @@ export function createAwsTarget(host: TargetHost): Target {
       return runScheduleOnAws(lambdaClientFor(sessionOf().settings), tenant, event);
     },
     async placement(request) {
-      const declared = host.project().config.cells ?? [];
+      let declared: Cell[] = [];
+      try {
+        declared = host.project().config.cells ?? [];
+      } catch {
+        // Outside a project (or with a broken config, which doctor's own checks report) there are no cells to check.
+      }
       if (declared.length === 0 && request.cell === undefined && request.residency === undefined) return undefined;
       const { placeTenant } = await import('../../fleet/placement.js');
       const { placementCellOf } = await import('./cell-usage.js');
@@ -192,7 +197,11 @@ export function createAwsTarget(host: TargetHost): Target {
     },
     async doctor() {
       const { awsDoctor } = await import('./doctor.js');
-      return awsDoctor(sessionOf());
+      const checks = await awsDoctor(sessionOf());
+      const declared = host.project().config.cells ?? [];
+      // Cells are reached with the home credentials: checked only once those work.
+      if (declared.length === 0 || checks.some((c) => c.status === 'fail')) return checks;
+      return [...checks, ...(await checkCells(declared, (cell) => cells.sessionForCell(cell, 'doctor')))];
     },
   };
   return target;
