@@ -197,6 +197,9 @@ describe('cells on aws (in process, several mocked accounts)', () => {
     expect(where('sts', 'AssumeRole').every((p) => p.account === HOME && p.region === 'eu-central-1')).toBe(true);
     expect(db.table('sovereign_dev_tenants').get(FakeDocumentTables.key('demo#tenant', 'hanse'))).toMatchObject({ record: { cell: { name: 'eu-1' } } });
     expect(await registryPlaces()).toEqual([`${HOME} eu-central-1`]);
+    // The audit event of the create names the cell.
+    const events = [...db.tables.values()].flatMap((t) => [...t.values()]).flatMap((item) => (typeof item.event === 'string' ? [JSON.parse(item.event) as { action: string; tenant: string; args: Record<string, unknown> }] : []));
+    expect(events.find((e) => e.action === 'tenant.create' && e.tenant === 'hanse')?.args.cell).toEqual({ name: 'eu-1', account: EU.account, region: EU.region });
   });
 
   it('deploy, diff and destroy go to the tenant\'s cell only, printing its account, region and cell first', async () => {
@@ -344,6 +347,16 @@ describe('cells on aws (in process, several mocked accounts)', () => {
     const checks = (JSON.parse(stdout) as { checks: Array<{ id: string; status: string; detail: string }> }).checks;
     expect(checks.find((c) => c.id === 'aws-cell-eu-1')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^cell eu-1: account 111111111111, region eu-west-1, as arn:aws:sts::111111111111:assumed-role\//) });
     expect(checks.find((c) => c.id === 'aws-cell-us-1')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^cell us-1: .*sts:AssumeRole/) });
+  });
+
+  it('placement runs under the create\'s lock: two creates at once do not both take a cell\'s last headroom', async () => {
+    writeConfig([cellOf(EU, { capacity: { stacks: 3 } }), cellOf(US)]);
+    const codes = await Promise.all([
+      run(['tenant', 'create', 'hanse', '--residency', 'eu', '--no-deploy', '-C', project]),
+      run(['tenant', 'create', 'globex', '--residency', 'eu', '--no-deploy', '-C', project]),
+    ]);
+    expect(codes.sort()).toEqual([0, 1]);
+    expect(stderr).toMatch(/eu-1 \(CloudFormation stacks 2 \+ 1 of 3\)/);
   });
 
   it('the local target has no cells: --cell is refused, never ignored', async () => {

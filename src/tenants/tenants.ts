@@ -9,8 +9,11 @@ export interface CreateTenantOptions {
   id: string;
   tier: Tier;
   extensions: string[];
-  /** The aws cell placement chose; the record keeps it (absent: the home account and region). */
-  cell?: TenantRecord['cell'];
+  /**
+   * Places the tenant (an aws cell, kept in the record; undefined: the home account and region).
+   * Called under the mutation's lock, so two creates never both take a cell's last headroom.
+   */
+  place?: () => Promise<TenantRecord['cell']>;
   /** Hook for work that belongs to the same commit (vault, secrets scope checks). */
   extend?: (tx: Transaction, record: TenantRecord) => Promise<void> | void;
 }
@@ -40,7 +43,7 @@ export function newTenantRecord(options: { id: string; tier: Tier; stage: string
 export async function createTenant(state: StateStore, stage: string, options: CreateTenantOptions): Promise<TenantRecord> {
   assertTenantId(options.id);
   return state.mutate(
-    { command: 'tenant create', action: 'tenant.create', tenant: options.id, args: { tier: options.tier, extensions: options.extensions, ...(options.cell ? { cell: options.cell } : {}) } },
+    { command: 'tenant create', action: 'tenant.create', tenant: options.id, args: { tier: options.tier, extensions: options.extensions } },
     async (tx) => {
       // A tenant of another stage (whose lookup is refused here) takes the id as well.
       const existing = await state.getTenant(options.id).catch((error: unknown) => {
@@ -48,7 +51,9 @@ export async function createTenant(state: StateStore, stage: string, options: Cr
         throw error;
       });
       if (existing) throw conflict(`tenant "${options.id}" already exists`, `see it with \`sovereign tenant show ${options.id}\``);
-      const record = newTenantRecord({ id: options.id, tier: options.tier, stage, extensions: options.extensions, by: state.actor, now: new Date().toISOString(), ...(options.cell ? { cell: options.cell } : {}) });
+      const cell = await options.place?.();
+      if (cell) Object.assign(tx.eventArgs, { cell });
+      const record = newTenantRecord({ id: options.id, tier: options.tier, stage, extensions: options.extensions, by: state.actor, now: new Date().toISOString(), ...(cell ? { cell } : {}) });
       tx.putTenant(record);
       tx.provisionTenant(options.id, stage);
       await options.extend?.(tx, record);

@@ -13,7 +13,7 @@ function httpApisOf(ctx: CommandContext, tenant: string): number {
 
 /** Warns before this tenant pushes the fleet past a regional AWS quota. */
 async function warnAboutScale(ctx: CommandContext, id: string, tier: Tier): Promise<void> {
-  const tenants = await ctx.state().listTenants();
+  const tenants = (await ctx.state().listTenants()).filter((t) => t.id !== id);
   const tiers = [...tenants.map((t) => t.tier), tier] as Tier[];
   const httpApis = [...tenants.map((t) => t.id), id].reduce((sum, tenant) => sum + httpApisOf(ctx, tenant), 0);
   for (const w of await ctx.target().scaleWarnings({ tiers, httpApis })) ctx.out.warn(w.message);
@@ -50,15 +50,12 @@ export default defineCommand({
     if (asks !== undefined && !ctx.canConfirm()) {
       throw badInput(`the first deploy of tenant "${input.id}" creates ${asks}: this needs confirmation, and there is no terminal to ask`, `pass --yes to confirm it, or create the tenant with --no-deploy and deploy it later with \`sovereign tenant deploy ${input.id} --yes\``);
     }
-    // Placement checks the cell's own quotas; without a cell the home region's are warned about.
-    const cell = await ctx.target().placement({ tenant: input.id, tier, httpApis: httpApisOf(ctx, input.id), cell: input.cell, residency: input.residency });
-    if (cell === undefined) await warnAboutScale(ctx, input.id, tier);
     const state = ctx.state();
     const record = await createTenant(state, ctx.globals.stage, {
       id: input.id,
       tier,
       extensions: project.config.defaults.extensions,
-      ...(cell ? { cell } : {}),
+      place: () => ctx.target().placement({ tenant: input.id, tier, httpApis: httpApisOf(ctx, input.id), cell: input.cell, residency: input.residency }),
       // A configured secret-name pattern must keep every tenant's scope apart, this one's included.
       extend: async (_tx, record) => {
         // Settings its default extensions refuse would fail the tenant's cold start: refused before it is registered.
@@ -68,6 +65,9 @@ export default defineCommand({
         assertSecretsPatternUnambiguous(project);
       },
     });
+    // Placement checked the cell's own quotas; in the home account and region its quotas are warned about.
+    const cell = record.cell;
+    if (cell === undefined) await warnAboutScale(ctx, input.id, tier);
     let artifact: string | undefined;
     if (input.deploy) {
       ctx.out.info(`Deploying ${record.id} to ${ctx.globals.target}…`);
