@@ -6,6 +6,7 @@ import { badInput } from './errors.js';
 import { DEFAULT_TENANT_CLAIM } from './contract/auth.js';
 import { secretsConfigSchema } from './secrets/scope.js';
 import { DEFAULT_LAMBDA_RUNTIME, LAMBDA_RUNTIMES } from './templates/lambda-runtime.js';
+import { DEFAULT_QUOTAS } from './fleet/scale.js';
 import { billingConfigSchema } from './billing/config.js';
 import { SCHEDULE_NAME, SCHEDULE_SETTINGS_KEY } from './contract/schedules.js';
 
@@ -37,6 +38,60 @@ export type AwsConfig = z.infer<typeof awsConfigSchema>;
 export function awsConfigOf(config: { aws?: Partial<AwsConfig> | undefined }): AwsConfig {
   return awsConfigSchema.parse(config.aws ?? {});
 }
+
+/**
+ * Cells: the aws accounts and regions tenants are placed in (docs/aws.md, "Cells"). The control
+ * plane (registry, audit log) stays in the home account and region, the one the global options
+ * and the SDK's chain resolve; each cell is reached through STS AssumeRole of its deploy role.
+ *
+ * Capacity defaults are AWS's default quotas: 2,000 CloudFormation stacks per region
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html),
+ * 600 API Gateway HTTP APIs per account per region
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html), 1,000 Lambda
+ * concurrent executions per account per region
+ * (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+ */
+const AWS_ACCOUNT = /^\d{12}$/;
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+/** An IAM role ARN; group 1 is its account. */
+const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
+
+export const cellCapacitySchema = z
+  .object({
+    stacks: z.number().int().positive().default(DEFAULT_QUOTAS.stacks).describe('CloudFormation stacks the cell\'s region allows (default quota 2,000)'),
+    httpApis: z.number().int().positive().default(DEFAULT_QUOTAS.httpApis).describe('API Gateway HTTP APIs the cell\'s account and region allow (default quota 600)'),
+    concurrency: z.number().int().positive().default(DEFAULT_QUOTAS.lambdaConcurrency).describe('Lambda concurrent executions of the cell\'s account and region (default quota 1,000); tiers reserve from it'),
+  })
+  .strict();
+export type CellCapacity = z.infer<typeof cellCapacitySchema>;
+
+export const cellSchema = z
+  .object({
+    name: name.describe('The cell\'s name, as `tenant create --cell` and the tenant record give it'),
+    account: z.string().regex(AWS_ACCOUNT, 'a 12-digit AWS account id').describe('The AWS account the cell\'s tenant stacks live in'),
+    region: z.string().regex(AWS_REGION, 'an AWS region such as eu-west-1').describe('The region the cell\'s tenant stacks live in'),
+    deployRoleArn: z.string().regex(ROLE_ARN, 'an IAM role ARN such as arn:aws:iam::123456789012:role/sovereign-deploy').describe('The role sovereign assumes (STS AssumeRole) to work in the cell; it must be in the cell\'s account'),
+    externalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/, '2–1224 characters of letters, digits and +=,.@:/-').optional().describe('The ExternalId the deploy role\'s trust policy requires'),
+    capacity: cellCapacitySchema.default({ stacks: DEFAULT_QUOTAS.stacks, httpApis: DEFAULT_QUOTAS.httpApis, concurrency: DEFAULT_QUOTAS.lambdaConcurrency }).describe('The cell\'s quotas; placement keeps each below 80 %'),
+    residency: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a short lower-case label such as eu or us').optional().describe('Where the cell\'s data stays (eu, us, …): `tenant create --residency` places only in cells with that label'),
+  })
+  .strict()
+  .refine((cell) => ROLE_ARN.exec(cell.deployRoleArn)?.[1] === cell.account, { path: ['deployRoleArn'], message: 'the deploy role must be in the cell\'s account' });
+export type Cell = z.infer<typeof cellSchema>;
+
+const cellsSchema = z.array(cellSchema).superRefine((cells, check) => {
+  const names = new Set<string>();
+  const places = new Map<string, string>();
+  cells.forEach((cell, index) => {
+    if (names.has(cell.name)) check.addIssue({ code: 'custom', path: [index, 'name'], message: `cell "${cell.name}" is declared twice` });
+    names.add(cell.name);
+    // Two cells in one account and region would share (and each count) the same quotas.
+    const place = `${cell.account} ${cell.region}`;
+    const other = places.get(place);
+    if (other !== undefined) check.addIssue({ code: 'custom', path: [index, 'region'], message: `cell "${cell.name}" has the account and region of cell "${other}"` });
+    else places.set(place, cell.name);
+  });
+});
 
 const jwtSettingsSchema = z
   .object({
@@ -128,6 +183,7 @@ export const configSchema = z
       .describe('Settings of `sovereign dev`'),
     billing: billingConfigSchema.optional().describe('How billing events drive tenants: suspension after failed payments, offboarding, plans → tiers'),
     aws: awsConfigSchema.optional().describe('Settings of the aws target\'s stacks'),
+    cells: cellsSchema.optional().describe('The aws accounts and regions tenants are placed in (docs/aws.md, "Cells"); without it every tenant lives in the home account and region'),
     auth: authConfigSchema.optional().describe("Who may call each tenant's API: JWT issuer and audience, API keys"),
     audit: z
       .object({

@@ -17,6 +17,7 @@ export const GROUPS: Record<string, string> = {
   verify: 'Prove properties of the deployed fleet',
   secrets: 'Secret references, values, rotation and rollback (values never printed)',
   auth: 'Who may call tenant APIs: dev tokens for local tenants',
+  cells: 'The aws accounts and regions tenants are placed in',
 };
 
 /** Groups inside a group (`tenant keys`), by their two-word path, and what they are about. */
@@ -68,6 +69,7 @@ export const COMMANDS: CommandEntry[] = [
   { path: ['verify', 'isolation'], summary: 'Prove no tenant policy reaches another tenant\'s resources', load: () => import('./verify/isolation.js') },
   { path: ['auth', 'token'], summary: 'Mint a dev issuer token for a local tenant (printed alone on stdout)', load: () => import('./auth/token.js') },
   { path: ['dev'], summary: 'Run every tenant as its own process behind a local gateway', load: () => import('./dev.js') },
+  { path: ['cells', 'list'], summary: 'Each cell\'s tenants and utilisation against its quotas (counted in the cell)', load: () => import('./cells/list.js') },
   { path: ['completion'], summary: 'Print the shell completion script for bash, zsh or fish', load: () => import('./completion.js') },
   { path: ['doctor'], summary: 'Check this machine and project: Node, config, lock, key modes, journal, *.localhost, port, AWS account', load: () => import('./doctor.js') },
   { path: ['top'], summary: 'Live dashboard of every tenant: state, requests, errors, latency, secret cache', load: () => import('./top.js') },

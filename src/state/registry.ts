@@ -46,5 +46,7 @@ export interface TenantRecord {
    * vault file below it is refused as rolled back. Absent before the first recorded write.
    */
   vaultGeneration?: number;
+  /** The aws cell the tenant was placed in (account and region as placement found them); absent in the home account and region. */
+  cell?: { name: string; account: string; region: string };
   billing?: { customerId?: string; failedPayments?: number; plan?: string; suspendedForPayment?: boolean; subscriptionId?: string; offboardAfter?: string };
 }

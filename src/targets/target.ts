@@ -24,6 +24,7 @@ import type { TenantDiff } from './diff.js';
 import type { IsolationMatrix } from '../isolation/matrix.js';
 import type { ScheduledEvent } from '../contract/schedules.js';
 import type { ScheduleRunResult } from '../runtime/schedule.js';
+import type { CellQuotas } from '../fleet/placement.js';
 import type { DoctorCheck, DoctorOptions } from '../doctor/check.js';
 
 /** How often the runtime reads its generation marker by default (`SOVEREIGN_GENERATION_INTERVAL_MS`). */
@@ -133,6 +134,31 @@ export interface ScheduleRunOutcome {
   run: ScheduleRunResult;
 }
 
+/** Where `tenant create` is asked to put a tenant (`--cell`, `--residency`) and what it takes. */
+export interface TenantPlacement {
+  tenant: string;
+  tier: Tier;
+  /** HTTP APIs of its stack (two with the machine API). */
+  httpApis: number;
+  cell?: string | undefined;
+  residency?: string | undefined;
+}
+
+/** One cell of `cells list`: its tenants, and its quotas against what is counted in it. */
+export interface CellReport {
+  name: string;
+  account: string;
+  region: string;
+  residency: string | null;
+  tenants: string[];
+  capacity: CellQuotas;
+  used: CellQuotas;
+  /** Each quota's share in use (the usable share: Lambda keeps 100 unreserved), and the fullest. */
+  utilisation: CellQuotas & { max: number };
+  /** Where each figure comes from (an API call in the cell, or the registry). */
+  countedFrom: Record<keyof CellQuotas, string>;
+}
+
 export interface Target {
   readonly name: TargetName;
   /** The tenant registry, the audit log and the lock. */
@@ -182,6 +208,13 @@ export interface Target {
    * its schedule sends (on aws the function itself; on local the running `sovereign dev`).
    */
   runSchedule(tenant: TenantRecord, event: ScheduledEvent): Promise<ScheduleRunOutcome>;
+  /**
+   * The cell a new tenant goes to (recorded in its record), or undefined for a target or project
+   * without cells; refuses `--cell` and `--residency` where there are none to honour them.
+   */
+  placement(request: TenantPlacement): Promise<TenantRecord['cell']>;
+  /** The project's cells with their tenants and utilisation; refused where there are none. */
+  cells(): Promise<{ cells: CellReport[]; home: string[] }>;
   /** Refuses commands that serve tenants on this machine where the target runs them elsewhere. */
   assertServesLocally(command: string): void;
   /**

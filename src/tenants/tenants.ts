@@ -9,6 +9,11 @@ export interface CreateTenantOptions {
   id: string;
   tier: Tier;
   extensions: string[];
+  /**
+   * Places the tenant (an aws cell, kept in the record; undefined: the home account and region).
+   * Called under the mutation's lock, so two creates never both take a cell's last headroom.
+   */
+  place?: () => Promise<TenantRecord['cell']>;
   /** Hook for work that belongs to the same commit (vault, secrets scope checks). */
   extend?: (tx: Transaction, record: TenantRecord) => Promise<void> | void;
 }
@@ -16,7 +21,7 @@ export interface CreateTenantOptions {
 export { webhookSecretReference };
 
 /** Pure: the record of a new tenant, `provisioning` until its first successful deploy. */
-export function newTenantRecord(options: { id: string; tier: Tier; stage: string; extensions: string[]; by: string; now: string }): TenantRecord {
+export function newTenantRecord(options: { id: string; tier: Tier; stage: string; extensions: string[]; by: string; now: string; cell?: TenantRecord['cell'] }): TenantRecord {
   return {
     id: options.id,
     tier: options.tier,
@@ -30,6 +35,7 @@ export function newTenantRecord(options: { id: string; tier: Tier; stage: string
     config: {},
     deploys: [],
     transitions: [{ from: null, to: 'provisioning', at: options.now, by: options.by }],
+    ...(options.cell ? { cell: { ...options.cell } } : {}),
   };
 }
 
@@ -45,7 +51,9 @@ export async function createTenant(state: StateStore, stage: string, options: Cr
         throw error;
       });
       if (existing) throw conflict(`tenant "${options.id}" already exists`, `see it with \`sovereign tenant show ${options.id}\``);
-      const record = newTenantRecord({ id: options.id, tier: options.tier, stage, extensions: options.extensions, by: state.actor, now: new Date().toISOString() });
+      const cell = await options.place?.();
+      if (cell) Object.assign(tx.eventArgs, { cell });
+      const record = newTenantRecord({ id: options.id, tier: options.tier, stage, extensions: options.extensions, by: state.actor, now: new Date().toISOString(), ...(cell ? { cell } : {}) });
       tx.putTenant(record);
       tx.provisionTenant(options.id, stage);
       await options.extend?.(tx, record);

@@ -10,8 +10,11 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
-import { STSClient } from '@aws-sdk/client-sts';
+import { STSClient, type STSClientConfig } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/** Credentials every client accepts: a provider the SDK calls again when they near expiry. */
+export type AwsCredentials = NonNullable<STSClientConfig['credentials']>;
 
 /** What the global options say about AWS; every field is optional. */
 export interface AwsSettings {
@@ -21,6 +24,8 @@ export interface AwsSettings {
   endpoint?: string | undefined;
   /** Attempts per call in the SDK's adaptive retry (default 8: fleet deploys meet throttling). */
   maxAttempts?: number | undefined;
+  /** Credentials of an assumed role (a cell's session); the default chain's otherwise. */
+  credentials?: AwsCredentials | undefined;
 }
 
 /** The clients the aws target uses. */
@@ -46,12 +51,14 @@ export function clientConfig(settings: AwsSettings): {
   region?: string;
   profile?: string;
   endpoint?: string;
+  credentials?: AwsCredentials;
   retryMode: string;
   maxAttempts: number;
 } {
   return {
     ...(settings.region ? { region: settings.region } : {}),
-    ...(settings.profile ? { profile: settings.profile } : {}),
+    // Assumed credentials replace the profile's: a cell's clients never fall back to the home chain.
+    ...(settings.credentials ? { credentials: settings.credentials } : settings.profile ? { profile: settings.profile } : {}),
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
     retryMode: 'adaptive',
     maxAttempts: settings.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,

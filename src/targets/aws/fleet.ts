@@ -34,6 +34,8 @@ export interface AwsDeployerOptions {
   /** Replaces the real build (tests, benchmarks). */
   build?: (record: TenantRecord) => Promise<AwsTenantBuild>;
   pollMs?: number;
+  /** The session a tenant's stack is deployed with (its cell's); the deployer's own otherwise. */
+  sessionFor?: (tenant: TenantRecord) => AwsSession;
 }
 
 export interface AwsDeployResult {
@@ -100,7 +102,7 @@ export function createAwsDeployer(state: StateStore, project: Project, session: 
       artifact = built.artifact.sha256;
       const view = options.view?.(id);
       const result = await deployTenantToAws({
-        session,
+        session: options.sessionFor?.(tenant) ?? session,
         tenant: id,
         template: built.template,
         artifact: built.artifact,

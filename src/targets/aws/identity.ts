@@ -23,6 +23,6 @@ export async function getCallerIdentity(sts: STSClient): Promise<CallerIdentity>
 }
 
 /** The line printed (stderr) before any mutation on aws. */
-export function describeTarget(identity: CallerIdentity, region: string, stage: string): string {
-  return `aws account ${identity.account}, region ${region}, stage ${stage} (as ${identity.arn})`;
+export function describeTarget(identity: CallerIdentity, region: string, stage: string, cell?: string): string {
+  return `aws account ${identity.account}, region ${region}, ${cell ? `cell ${cell}, ` : ''}stage ${stage} (as ${identity.arn})`;
 }

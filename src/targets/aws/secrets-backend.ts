@@ -10,6 +10,7 @@
  * AWS error messages are never passed on: validation errors can quote request fields, values
  * included. Errors carry the error name and request id instead.
  */
+import type { AwsCredentials } from './clients.js';
 import {
   CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretsCommand, ListSecretVersionIdsCommand,
   PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand,
@@ -38,7 +39,7 @@ export interface AwsSecretClientOptions {
   endpoint?: string;
   profile?: string;
   /** Explicit credentials (tests, assumed roles). */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | AwsCredentials;
   /** Attempts per call, including the first (default 8). */
   maxAttempts?: number;
 }

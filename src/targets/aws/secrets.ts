@@ -8,8 +8,14 @@ import type { SecretStore } from '../../secrets/store.js';
 import { DEFAULT_PICKUP_MS, type SecretsPlumbing, type TargetHost } from '../target.js';
 import { AwsSecretStore, createSecretClients } from './secrets-backend.js';
 import type { AwsSession } from './session.js';
+import type { TenantRecord } from '../../state/registry.js';
+import { clientConfig } from './clients.js';
 
-export async function awsSecretsPlumbing(host: TargetHost, session: AwsSession, options: { mutating: boolean }): Promise<SecretsPlumbing> {
+export async function awsSecretsPlumbing(
+  host: TargetHost,
+  session: AwsSession,
+  options: { mutating: boolean; sessionFor?: (record: TenantRecord) => AwsSession },
+): Promise<SecretsPlumbing> {
   const { globals } = host;
   const clients = createSecretClients({
     ...(globals.region !== undefined ? { region: globals.region } : {}),
@@ -22,7 +28,11 @@ export async function awsSecretsPlumbing(host: TargetHost, session: AwsSession, 
     async storeFor(tenant) {
       let store = stores.get(tenant.id);
       if (!store) {
-        store = new AwsSecretStore({ ...clients, kmsKeyId: secretsKeyAlias(tenant.stage) });
+        // A tenant in a cell keeps its secrets there, where its runtime reads them.
+        const cell = tenant.cell ? options.sessionFor?.(tenant) : undefined;
+        if (cell && options.mutating) await cell.announce();
+        const where = cell ? createSecretClients(clientConfig(cell.settings)) : clients;
+        store = new AwsSecretStore({ ...where, kmsKeyId: secretsKeyAlias(tenant.stage) });
         stores.set(tenant.id, store);
       }
       return store;

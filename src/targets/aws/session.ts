@@ -13,6 +13,8 @@ export interface AwsSession {
   readonly settings: AwsSettings;
   readonly stage: string;
   readonly project: string;
+  /** The cell this session works in (`cells` in the config); undefined for the home account and region. */
+  readonly cell: string | undefined;
   readonly sleep: Sleep;
   readonly now: () => number;
   identity(): Promise<CallerIdentity>;
@@ -27,6 +29,12 @@ export interface AwsSessionOptions {
   /** Injected clients (tests); created from `globals` otherwise. */
   clients?: AwsClients;
   globals?: { region?: string | undefined; profile?: string | undefined; endpointUrl?: string | undefined };
+  /** Client settings made elsewhere (a cell's: its region, assumed credentials); replace `globals`. */
+  settings?: AwsSettings;
+  /** How the caller identity is found, where it is known without GetCallerIdentity (an AssumeRole answer). */
+  identity?: () => Promise<CallerIdentity>;
+  /** The cell's name, printed with the account and region. */
+  cell?: string;
   out?: Pick<Output, 'info'>;
   sleep?: Sleep;
   now?: () => number;
@@ -36,7 +44,7 @@ export interface AwsSessionOptions {
 const announcedTo = new WeakMap<object, Set<string>>();
 
 export function openAwsSession(options: AwsSessionOptions): AwsSession {
-  const settings = awsSettingsFrom(options.globals ?? {});
+  const settings = options.settings ?? awsSettingsFrom(options.globals ?? {});
   const clients = options.clients ?? createAwsClients(settings);
   let identity: Promise<CallerIdentity> | undefined;
   let region: Promise<string> | undefined;
@@ -46,10 +54,11 @@ export function openAwsSession(options: AwsSessionOptions): AwsSession {
     settings,
     stage: options.stage,
     project: options.project,
+    cell: options.cell,
     sleep: options.sleep ?? realSleep,
     now: options.now ?? Date.now,
     identity() {
-      identity ??= getCallerIdentity(clients.sts);
+      identity ??= options.identity ? options.identity() : getCallerIdentity(clients.sts);
       return identity;
     },
     region() {
@@ -60,13 +69,13 @@ export function openAwsSession(options: AwsSessionOptions): AwsSession {
       const [who, where] = await Promise.all([session.identity(), session.region()]);
       if (!announced) {
         announced = true;
-        const key = `${who.account}|${where}|${options.stage}`;
+        const key = `${who.account}|${where}|${options.stage}|${options.cell ?? ''}`;
         const out = options.out;
         const seen = out ? (announcedTo.get(out) ?? new Set<string>()) : new Set<string>();
         if (out && !seen.has(key)) {
           seen.add(key);
           announcedTo.set(out, seen);
-          out.info(describeTarget(who, where, options.stage));
+          out.info(describeTarget(who, where, options.stage, options.cell));
         }
       }
       return { identity: who, region: where };

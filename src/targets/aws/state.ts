@@ -44,6 +44,8 @@ export interface AwsStateOptions {
   warn?: (message: string) => void;
   sleep?: Sleep;
   now?: () => number;
+  /** The session of a tenant's own resources (its cell's: table, function); the state's session otherwise. */
+  sessionForTenant?: (record: TenantRecord) => AwsSession;
   /**
    * The audit anchor (KMS-signed checkpoints under S3 Object Lock), opened on first use; each
    * committed event gets its checkpoint. Without it (tests of the table alone) none is written.
@@ -363,9 +365,17 @@ export class AwsState implements StateStore {
     for (const [tenant, { change, ticket }] of tx.generations) {
       const table = tenantTableName(this.session.stage, tenant);
       // First the function's concurrency: it holds even if the marker write below fails.
-      if (change.suspended !== undefined) await this.applyConcurrency(tx, tenant, change.suspended);
+      let where: AwsSession;
       try {
-        const marker = await publishGenerationItem(this.documents, table, change.references, now, change.suspended === undefined ? {} : { suspended: change.suspended });
+        where = await this.tenantSession(tx, tenant);
+      } catch (error) {
+        // The change is committed; like a marker that could not be written, this is a warning.
+        this.options.warn?.(`the cell of ${tenant} could not be reached (${error instanceof Error ? error.message : String(error)}); its function and generation marker were not updated`);
+        continue;
+      }
+      if (change.suspended !== undefined) await this.applyConcurrency(tx, tenant, change.suspended, where);
+      try {
+        const marker = await publishGenerationItem(where === this.session ? this.documents : where.clients.documents, table, change.references, now, change.suspended === undefined ? {} : { suspended: change.suspended });
         ticket.generation = marker.generation;
         this.options.log?.(`generation marker of ${tenant} written: generation ${marker.generation}${change.suspended === undefined ? '' : change.suspended ? ', suspended' : ', serving'}`);
       } catch (error) {
@@ -381,13 +391,23 @@ export class AwsState implements StateStore {
     }
   }
 
+  /** The session of the tenant's table and function: its cell's where its record names one. */
+  private async tenantSession(tx: Transaction, tenant: string): Promise<AwsSession> {
+    if (!this.options.sessionForTenant) return this.session;
+    const record = tx.tenants.get(tenant) ?? (await this.getTenant(tenant));
+    const where = record ? this.options.sessionForTenant(record) : this.session;
+    // A cell is another account: say so before changing anything in it.
+    if (where !== this.session) await where.announce();
+    return where;
+  }
+
   /** Suspension's reserved concurrency (0, or the tier's on resume) on the tenant's function; see `concurrency.ts`. */
-  private async applyConcurrency(tx: Transaction, tenant: string, suspended: boolean): Promise<void> {
+  private async applyConcurrency(tx: Transaction, tenant: string, suspended: boolean, where: AwsSession): Promise<void> {
     const record = tx.tenants.get(tenant);
     if (!record) return;
     const { applySuspensionConcurrency, lambdaClientFor } = await import('./concurrency.js');
     try {
-      const outcome = await applySuspensionConcurrency(lambdaClientFor(this.session.settings), this.session.stage, tenant, record.tier, suspended);
+      const outcome = await applySuspensionConcurrency(lambdaClientFor(where.settings), this.session.stage, tenant, record.tier, suspended);
       if ('absent' in outcome) this.options.log?.(`tenant ${tenant} has no function on aws yet; its reserved concurrency was not changed`);
       else this.options.log?.(`reserved concurrency of ${tenant}'s function set to ${outcome.set ?? 'none'}`);
     } catch (error) {
@@ -567,12 +587,13 @@ export class AwsState implements StateStore {
 export function createAwsState(
   project: Project,
   globals: { stage: string; region?: string | undefined; profile?: string | undefined; endpointUrl?: string | undefined },
-  extra: { out?: { info(message: string): void; warn?(message: string): void; debug?(message: string): void }; session?: AwsSession } = {},
+  extra: { out?: { info(message: string): void; warn?(message: string): void; debug?(message: string): void }; session?: AwsSession; sessionForTenant?: (record: TenantRecord) => AwsSession } = {},
 ): AwsState {
   const session = extra.session ?? openAwsSession({ project: project.config.project, stage: globals.stage, globals, ...(extra.out ? { out: extra.out } : {}) });
   const { debug, warn } = extra.out ?? {};
   return new AwsState(project, {
     session,
+    ...(extra.sessionForTenant ? { sessionForTenant: extra.sessionForTenant } : {}),
     checkpoints: () => openCheckpointAnchor(session, project.config.audit?.checkpointRetentionDays ?? DEFAULT_CHECKPOINT_RETENTION_DAYS),
     ...(debug ? { log: (message: string) => debug.call(extra.out, message) } : {}),
     ...(warn ? { warn: (message: string) => warn.call(extra.out, message) } : {}),

@@ -32,8 +32,8 @@ export interface TelemetryClients {
 }
 
 /** CloudWatch clients with the same endpoint, region, profile and retries as every other client. */
-export function createTelemetryClients(settings: AwsSettings & { credentials?: { accessKeyId: string; secretAccessKey: string } }): TelemetryClients {
-  const config = { ...clientConfig(settings), ...(settings.credentials ? { credentials: settings.credentials } : {}) };
+export function createTelemetryClients(settings: AwsSettings): TelemetryClients {
+  const config = clientConfig(settings);
   return { cloudwatch: new CloudWatchClient(config), logs: new CloudWatchLogsClient(config) };
 }
 

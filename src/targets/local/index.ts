@@ -5,6 +5,7 @@
  */
 import { lazyTelemetrySource } from '../../telemetry/lazy.js';
 import { destroyTenant } from '../../tenants/tenants.js';
+import { badInput } from '../../errors.js';
 import type { Target, TargetHost } from '../target.js';
 import { LocalState } from './state.js';
 
@@ -80,6 +81,16 @@ export function createLocalTarget(host: TargetHost): Target {
     },
     assertServesLocally() {
       // `sovereign dev` is this target's host.
+    },
+    async placement(request) {
+      // Asked for a place local has not got: refused, never ignored.
+      if (request.cell !== undefined || request.residency !== undefined) {
+        throw badInput(`the local target has no cells: ${request.cell !== undefined ? '--cell' : '--residency'} places tenants in aws accounts and regions`, 'drop the option, or pass --target aws in a project that declares "cells"');
+      }
+      return undefined;
+    },
+    async cells() {
+      throw badInput('the local target has no cells', 'cells are aws accounts and regions: pass --target aws in a project that declares "cells"');
     },
     async doctor(options) {
       const { localDoctor } = await import('./doctor.js');
