@@ -237,6 +237,7 @@ describe('cells on aws (in process, several mocked accounts)', () => {
     expect(await run(['tenant', 'create', 'hanse', '--cell', 'eu-1', '--no-deploy', '-C', project])).toBe(0);
     expect(await run(['tenant', 'create', 'acme', '--cell', 'us-1', '--no-deploy', '-C', project])).toBe(0);
     places = [];
+    stdout = '';
     expect(await run(['tenant', 'deploy', '--all', '--yes', '--json', '-C', project]), stderr).toBe(0);
     expect(clouds.get(EU.account)!.find('sovereign-dev-hanse')?.status).toBe('CREATE_COMPLETE');
     expect(clouds.get(US.account)!.find('sovereign-dev-acme')?.status).toBe('CREATE_COMPLETE');
@@ -244,6 +245,13 @@ describe('cells on aws (in process, several mocked accounts)', () => {
     expect(clouds.get(US.account)!.find('sovereign-dev-hanse')).toBeUndefined();
     const changeSets = where('cloudformation', 'CreateChangeSet').map((p) => `${p.account} ${p.region}`).sort();
     expect(changeSets).toEqual(['111111111111 eu-west-1', '222222222222 us-east-1']);
+    // The fleet runs by cell: a summary per cell, and --cell deploys one cell only.
+    const report = JSON.parse(stdout) as { cells: Array<{ name: string; ok: number }> };
+    expect(report.cells.map((c) => [c.name, c.ok]).sort()).toEqual([['eu-1', 1], ['us-1', 1]]);
+    stdout = '';
+    places = [];
+    expect(await run(['tenant', 'deploy', '--all', '--cell', 'us-1', '--yes', '--json', '-C', project]), stderr).toBe(0);
+    expect((JSON.parse(stdout) as { tenants: Array<{ tenant: string; cell: string }> }).tenants.map((t) => [t.tenant, t.cell])).toEqual([['acme', 'us-1']]);
   }, 60_000);
 
   it('suspend sets the function\'s concurrency and the generation marker in the tenant\'s cell', async () => {
@@ -287,6 +295,13 @@ describe('cells on aws (in process, several mocked accounts)', () => {
     expect(stderr).toMatch(/^error: `sovereign verify isolation` does not work in cells yet, and tenant "hanse" lives in cell eu-1$/m);
     expect(await run(['tenant', 'keys', 'list', 'hanse', '-C', project])).toBe(2);
     expect(where('cloudformation').concat(where('dynamodb'))).toEqual([]);
+    // Refused means nothing happened: the record is not even marked as offboarding.
+    stderr = '';
+    expect(await run(['tenant', 'offboard', 'hanse', '--yes', '-C', project])).toBe(2);
+    expect(stderr).toMatch(/^error: `sovereign tenant offboard` does not work in cells yet, and tenant "hanse" lives in cell eu-1$/m);
+    stdout = '';
+    expect(await run(['tenant', 'show', 'hanse', '--json', '-C', project]), stderr).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ tenant: { status: 'provisioning' } });
   });
 
   it('cells list: each cell\'s tenants and utilisation, counted in the cell', async () => {

@@ -27,6 +27,8 @@ import type { DataExport } from '../tenants/table-export.js';
 
 /** What differs between targets: who must let go of the tenant, how its data is exported and destroyed. */
 export interface OffboardTarget {
+  /** Throws when this target cannot offboard the tenant; called before anything changes. */
+  admit?(record: TenantRecord): void;
   /** Waits until nothing serves the tenant's data any more. */
   release(record: TenantRecord): Promise<void>;
   exportData(record: TenantRecord, dir: string): Promise<DataExport>;
@@ -66,6 +68,7 @@ export async function offboardTenant(env: LifecycleEnv, options: OffboardOptions
   const step = options.onStep ?? (() => undefined);
   const command = options.command ?? 'tenant offboard';
   let record = await requireTenant(state, options.tenant);
+  target.admit?.(record);
   if (record.status !== 'offboarding') {
     const moved = await transitionTenant(env, {
       tenant: record.id,

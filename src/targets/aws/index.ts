@@ -146,8 +146,8 @@ export function createAwsTarget(host: TargetHost): Target {
         forceDeleteTable: options.forceDeleteTable,
         keys: { tableKey: aws.tableKey, pendingWindowInDays: aws.keyDeletionWindowDays },
       });
-      // The first step refuses a tenant in a cell: nothing is released, exported or destroyed at home.
-      return { ...offboard, release: async (record) => (homeOnly(record, 'tenant offboard'), offboard.release(record)) };
+      // A tenant in a cell is refused before anything changes: nothing is marked, released, exported or destroyed at home.
+      return { ...offboard, admit: (record) => homeOnly(record, 'tenant offboard') };
     },
     async scaleWarnings({ tiers, httpApis }) {
       const { scaleWarningsOnAws } = await import('./scale.js');
@@ -187,6 +187,8 @@ export function createAwsTarget(host: TargetHost): Target {
       host.out.info(`placing ${request.tenant} in cell ${cell.name} (account ${cell.account}, region ${cell.region})`);
       return cell;
     },
+    // A fleet deploy runs the cells side by side (CloudFormation's limits are per account and region).
+    cellOf: (record) => record.cell?.name,
     async cells() {
       if ((host.project().config.cells ?? []).length === 0) throw badInput('the project declares no cells', 'declare cells under "cells" in sovereign.config.json (docs/aws.md, "Cells")');
       const [reports, tenants] = await Promise.all([measure('cells list'), target.state().listTenants()]);
