@@ -92,7 +92,7 @@ describe('sovereign completion', () => {
     expect(bashComplete('sovereign ext enable x --tenant ')).toEqual(['acme', 'globex']);
     expect(bashComplete('sovereign --ta')).toEqual(['--target']);
     expect(bashComplete('sovereign tenant deploy --ta')).toEqual(['--target']);
-    expect(bashComplete('sovereign tenant deploy --c')).toEqual(['--concurrency', '--cwd']);
+    expect(bashComplete('sovereign tenant deploy --c')).toEqual(['--concurrency', '--cell', '--cwd']);
     expect(bashComplete('sovereign --target ')).toEqual(['local', 'aws']);
     // A new tenant id offers nothing: `tenant create <id>` names a tenant that does not exist yet.
     expect(bashComplete('sovereign tenant create ')).toEqual([]);
