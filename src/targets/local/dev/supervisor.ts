@@ -269,13 +269,12 @@ export class TenantFunction {
     return this.run(environment, eventJson);
   }
 
-  /** An idle environment: the one in the lowest slot, the most recently used among equals (Lambda reuses warm environments first). */
+  /** The idle environment in the lowest slot (slots are distinct), so the extra environments go idle and are reaped first. */
   private idleEnvironment(): Environment | undefined {
     let best: Environment | undefined;
     for (const environment of this.environments) {
       if (environment.busy || environment.exited || environment.retiring || environment.initMs === undefined) continue;
-      // The lowest slot (highest priority) first, so the extra environments go idle and are reaped first.
-      if (best === undefined || environment.slot < best.slot || (environment.slot === best.slot && environment.lastUsedAt > best.lastUsedAt)) best = environment;
+      if (best === undefined || environment.slot < best.slot) best = environment;
     }
     if (best !== undefined) best.busy = true;
     return best;
